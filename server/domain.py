@@ -1,0 +1,52 @@
+"""Shared vocabulary: enums used by the database, the protocols, the rooms and the wire."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ProtocolKind(StrEnum):
+    BALINT = "balint"
+    DYNAMIC = "dynamic"  # dynamic (supportive psychodynamic) group therapy
+    PEER_SUPPORT = "peer_support"  # 1:1 peer-support conversation
+
+
+class OrgRole(StrEnum):
+    """Roles held in an organisation (not in a group)."""
+
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"  # the scheduler: forms groups, books series
+
+
+class GroupRole(StrEnum):
+    """Roles held in a group. ``presenter`` is not stored: a room grants it for a session."""
+
+    LEADER = "leader"
+    CO_LEADER = "co_leader"
+    MEMBER = "member"
+
+
+class MembershipStatus(StrEnum):
+    ACTIVE = "active"
+    WAITING = "waiting"  # on the waiting list of a full group
+    WITHDRAWN = "withdrawn"
+
+
+class SessionStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    OPEN = "open"  # lobby open
+    LIVE = "live"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+class AttendanceKind(StrEnum):
+    JOIN = "join"
+    LEAVE = "leave"
+    DISCONNECT = "disconnect"
+    RECONNECT = "reconnect"
+
+
+class AuditOutcome(StrEnum):
+    ALLOWED = "allowed"
+    REFUSED = "refused"

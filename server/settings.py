@@ -1,0 +1,216 @@
+"""Configuration: environment variables over an optional TOML file, validated at start-up.
+
+Every key is documented in docs/configuration.md. A key ``foo_bar`` is read from the TOML
+file as ``foo_bar`` (top level or under ``[circle]``) and from the environment as
+``CIRCLE_FOO_BAR``; ``DATABASE_URL``, ``REDIS_URL`` and ``SECRET_KEY`` are also read bare.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "CIRCLE_"
+BARE_ENV = {"DATABASE_URL": "database_url", "REDIS_URL": "redis_url", "SECRET_KEY": "secret_key"}
+DEFAULT_VAR_DIR = Path("var")
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message names the key."""
+
+
+class IceServer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    urls: list[str] = Field(min_length=1)
+    username: str | None = None
+    credential: str | None = None
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Server
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    var_dir: Path = DEFAULT_VAR_DIR
+    web_root: Path | None = None  # built web client; default web_client/dist if present
+
+    # Storage and scale-out
+    database_url: str = ""  # default: sqlite file var/circle.db
+    redis_url: str | None = None  # Socket.IO AsyncRedisManager when set
+
+    # Security
+    secret_key: str = Field("", repr=False)
+    cookie_secure: bool = False
+    session_ttl_hours: int = Field(24 * 14, ge=1, le=24 * 365)
+    invitation_ttl_hours: int = Field(24 * 7, ge=1, le=24 * 90)
+    join_token_ttl_s: int = Field(300, ge=10, le=3600)
+    login_max_failures: int = Field(5, ge=1, le=1000)
+    login_window_s: int = Field(300, ge=1, le=86400)
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+    # Rooms
+    reconnect_grace_s: int = Field(60, ge=0, le=3600)
+    lobby_minutes: int = Field(10, ge=0, le=240)
+
+    # Media
+    media_enabled: bool = True
+    ice_servers: list[IceServer] = Field(default_factory=list)
+    turn_uris: list[str] = Field(default_factory=list)
+    turn_secret: str | None = Field(None, repr=False)
+    turn_ttl_s: int = Field(3600, ge=60, le=86400)
+    media_allowed_networks: list[str] = Field(default_factory=list)  # empty: any
+    media_workers: int = Field(1, ge=1, le=64)
+
+    # Scheduling and notifications
+    scheduler_enabled: bool = True
+    default_timezone: str = "UTC"
+    reminder_offsets_minutes: list[int] = Field(default_factory=lambda: [24 * 60, 15])
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(None, repr=False)
+    smtp_from: str = "Healers' Circle <no-reply@localhost>"
+    smtp_starttls: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, v: str) -> str:
+        if v and not (v.startswith("sqlite") or v.startswith("postgres")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return v
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// or rediss:// URL")
+        return v or None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {v!r}") from exc
+        return v
+
+    @field_validator("media_allowed_networks")
+    @classmethod
+    def _nets(cls, v: list[str]) -> list[str]:
+        for n in v:
+            ipaddress.ip_network(n, strict=False)
+        return v
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret(cls, v: str) -> str:
+        if v and len(v) < 32:
+            raise ValueError("must be at least 32 characters")
+        return v
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.var_dir / 'circle.db').as_posix()}"
+
+    @property
+    def effective_web_root(self) -> Path | None:
+        if self.web_root is not None:
+            return self.web_root
+        candidate = Path(__file__).resolve().parent.parent / "web_client" / "dist"
+        return candidate if candidate.is_dir() else None
+
+
+def _coerce_env(value: str, annotation: Any) -> Any:
+    text = value.strip()
+    if text.startswith(("[", "{")):
+        import json
+
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    origin = getattr(annotation, "__origin__", None)
+    if origin is list:
+        return [p.strip() for p in text.split(",") if p.strip()]
+    return text
+
+
+def load_settings(
+    *,
+    env: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build Settings from TOML (``config_file`` or ``$CIRCLE_CONFIG``), env, then overrides."""
+    env = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    path = config_file or (Path(env["CIRCLE_CONFIG"]) if env.get("CIRCLE_CONFIG") else None)
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"config file {path}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path}: {exc}") from exc
+        section = raw.pop("circle", {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"config file {path}: [circle] must be a table")
+        data.update(raw)
+        data.update(section)
+    fields = Settings.model_fields
+    for name, key in BARE_ENV.items():
+        if env.get(name):
+            data[key] = env[name]
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name == "CIRCLE_CONFIG":
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        if key not in fields:
+            raise ConfigError(f"unknown configuration key {name} (see docs/configuration.md)")
+        data[key] = _coerce_env(value, fields[key].annotation)
+    if overrides:
+        data.update(overrides)
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "?"
+            problems.append(f"{key}: {err['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+    return settings
+
+
+def ensure_secret(settings: Settings) -> Settings:
+    """Embedded default: without SECRET_KEY, keep a random one in var/secret_key (mode 0600)."""
+    if settings.secret_key:
+        return settings
+    path = settings.var_dir / "secret_key"
+    if path.exists():
+        key = path.read_text(encoding="utf-8").strip()
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(key)
+    return settings.model_copy(update={"secret_key": key})
