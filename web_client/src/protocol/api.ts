@@ -1,0 +1,91 @@
+// The REST client: cookie session, CSRF header on state-changing requests, error envelope.
+
+import { CircleError, type JoinToken, type Me, type SessionSummary } from "./types";
+
+export type FetchLike = (
+  input: string,
+  init?: { method?: string; headers?: Record<string, string>; body?: string; credentials?: "same-origin" },
+) => Promise<{ ok: boolean; status: number; json(): Promise<unknown> }>;
+
+export class Api {
+  constructor(
+    private readonly fetchImpl: FetchLike,
+    /** Reads the value of the `circle_csrf` cookie (null when absent). */
+    private readonly csrfToken: () => string | null,
+    private readonly base = "",
+  ) {}
+
+  me(): Promise<Me> {
+    return this.call<Me>("GET", "/api/me");
+  }
+
+  sessions(): Promise<SessionSummary[]> {
+    return this.call<SessionSummary[]>("GET", "/api/me/sessions");
+  }
+
+  joinToken(sessionId: string): Promise<JoinToken> {
+    return this.call<JoinToken>("POST", `/api/sessions/${encodeURIComponent(sessionId)}/join-token`, {});
+  }
+
+  login(email: string, password: string): Promise<unknown> {
+    return this.call("POST", "/api/auth/login", { email, password });
+  }
+
+  logout(): Promise<unknown> {
+    return this.call("POST", "/api/auth/logout", {});
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (method !== "GET" && method !== "HEAD") {
+      const csrf = this.csrfToken();
+      if (csrf !== null) headers["X-CSRF-Token"] = csrf;
+    }
+    const init: Parameters<FetchLike>[1] = { method, headers, credentials: "same-origin" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let res: Awaited<ReturnType<FetchLike>>;
+    try {
+      res = await this.fetchImpl(this.base + path, init);
+    } catch (e) {
+      throw new CircleError("network", e instanceof Error ? e.message : String(e));
+    }
+    let data: unknown = null;
+    try {
+      data = await res.json();
+    } catch {
+      data = null;
+    }
+    if (!res.ok) {
+      const err =
+        typeof data === "object" && data !== null && "error" in data
+          ? (data as { error: { code?: unknown; message?: unknown } }).error
+          : null;
+      const code = err && typeof err.code === "string" ? err.code : httpCode(res.status);
+      const message = err && typeof err.message === "string" ? err.message : `HTTP ${res.status}`;
+      throw new CircleError(code, message, res.status);
+    }
+    return data as T;
+  }
+}
+
+function httpCode(status: number): string {
+  if (status === 401) return "unauthenticated";
+  if (status === 403) return "forbidden";
+  if (status === 404) return "not_found";
+  if (status === 409) return "conflict";
+  if (status === 429) return "rate_limited";
+  return status >= 500 ? "internal" : "error";
+}
+
+/** Parse one cookie out of a `document.cookie` string. */
+export function readCookie(cookieString: string, name: string): string | null {
+  for (const part of cookieString.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return null;
+}

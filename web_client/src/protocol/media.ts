@@ -1,0 +1,235 @@
+// Media negotiation: the server is always the offerer; the browser answers and trickles.
+// The peer connection comes from an injected factory, so this runs against fakes under Node.
+//
+// Every offer describes all transceivers: `tracks` names the mids that carry another person's
+// audio or video to us (downstream). Any other mid is one of our own upstream slots, one per kind:
+// we answer it `sendonly` and attach our local track (or none, for listen-only) with
+// replaceTrack, so switching device or turning the camera on later needs no renegotiation.
+
+import { Emitter } from "./emitter";
+import type { IceCandidateWire, IceServer, MediaOffer, TrackInfo } from "./types";
+
+export interface TrackLike {
+  readonly kind: string;
+  readonly id: string;
+  enabled: boolean;
+}
+
+export interface SenderLike {
+  readonly track: TrackLike | null;
+  replaceTrack(track: TrackLike | null): Promise<void>;
+}
+
+export interface TransceiverLike {
+  readonly mid: string | null;
+  direction: string;
+  readonly sender: SenderLike;
+  readonly receiver: { readonly track: TrackLike };
+}
+
+export interface IceCandidateEventLike {
+  candidate: { candidate: string; sdpMid: string | null; sdpMLineIndex: number | null } | null;
+}
+
+export interface PeerLike {
+  readonly connectionState: string;
+  onicecandidate: ((ev: IceCandidateEventLike) => void) | null;
+  onconnectionstatechange: (() => void) | null;
+  setRemoteDescription(d: { type: "offer"; sdp: string }): Promise<void>;
+  createAnswer(): Promise<{ type: string; sdp?: string }>;
+  setLocalDescription(d: { type: string; sdp?: string }): Promise<void>;
+  addIceCandidate(c: IceCandidateWire): Promise<void>;
+  getTransceivers(): TransceiverLike[];
+  getStats(): Promise<unknown>;
+  close(): void;
+}
+
+export type PeerFactory = (config: { iceServers: IceServer[] }) => PeerLike;
+
+/** The outbound side of signaling (implemented by RoomClient). */
+export interface MediaSignal {
+  sendAnswer(sdp: string): void;
+  sendCandidate(c: IceCandidateWire): void;
+}
+
+export interface RemoteMedia {
+  person_id: string;
+  audio: TrackLike | null;
+  video: TrackLike | null;
+}
+
+export interface MediaEvents {
+  /** The full set of remote people and their tracks after each negotiation. */
+  remote: Map<string, RemoteMedia>;
+  connection: string;
+  error: Error;
+}
+
+export interface LocalTracks {
+  audio: TrackLike | null;
+  video: TrackLike | null;
+}
+
+export class MediaSession {
+  readonly events = new Emitter<MediaEvents>();
+  private pc: PeerLike | null = null;
+  private local: LocalTracks = { audio: null, video: null };
+  private selfMuted = false;
+  private ruleMuted = false;
+  private cameraOff = false;
+  private chain: Promise<void> = Promise.resolve();
+  private remote = new Map<string, RemoteMedia>();
+  private upstream = new Map<"audio" | "video", TransceiverLike>();
+  private closed = false;
+
+  constructor(
+    private readonly factory: PeerFactory,
+    private readonly signal: MediaSignal,
+    private readonly selfId: () => string | null,
+    private iceServers: IceServer[] = [],
+    private readonly log: (msg: string) => void = () => undefined,
+  ) {}
+
+  get peer(): PeerLike | null {
+    return this.pc;
+  }
+
+  get remoteMedia(): ReadonlyMap<string, RemoteMedia> {
+    return this.remote;
+  }
+
+  setIceServers(servers: IceServer[]): void {
+    this.iceServers = servers;
+  }
+
+  /** Queue an offer: offers are applied strictly one after another. */
+  handleOffer(offer: MediaOffer): Promise<void> {
+    const run = this.chain.then(() => this.applyOffer(offer));
+    this.chain = run.catch((e: unknown) => {
+      this.events.emit("error", e instanceof Error ? e : new Error(String(e)));
+    });
+    return run;
+  }
+
+  handleCandidate(c: IceCandidateWire): Promise<void> {
+    const run = this.chain.then(async () => {
+      if (this.pc) await this.pc.addIceCandidate(c);
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Drop the peer connection (after a reconnect the server negotiates a new one). */
+  reset(): void {
+    if (this.pc) {
+      this.pc.onicecandidate = null;
+      this.pc.onconnectionstatechange = null;
+      this.pc.close();
+    }
+    this.pc = null;
+    this.upstream.clear();
+    this.remote = new Map();
+    this.events.emit("remote", this.remote);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.reset();
+  }
+
+  /** Use these local tracks from now on (device change, camera on, audio-only). */
+  async setLocalTracks(tracks: LocalTracks): Promise<void> {
+    this.local = { ...tracks };
+    this.applyEnabled();
+    for (const kind of ["audio", "video"] as const) {
+      const t = this.upstream.get(kind);
+      if (t && t.sender.track !== this.local[kind]) await t.sender.replaceTrack(this.local[kind]);
+    }
+  }
+
+  /** Own mute and the room's rule both silence the microphone; neither overrides the other. */
+  setMuteState(state: { selfMuted: boolean; ruleMuted: boolean; cameraOff: boolean }): void {
+    this.selfMuted = state.selfMuted;
+    this.ruleMuted = state.ruleMuted;
+    this.cameraOff = state.cameraOff;
+    this.applyEnabled();
+  }
+
+  get microphoneLive(): boolean {
+    return this.local.audio !== null && this.local.audio.enabled;
+  }
+
+  private applyEnabled(): void {
+    if (this.local.audio) this.local.audio.enabled = !(this.selfMuted || this.ruleMuted);
+    if (this.local.video) this.local.video.enabled = !this.cameraOff;
+  }
+
+  private ensurePeer(): PeerLike {
+    if (this.pc) return this.pc;
+    const pc = this.factory({ iceServers: this.iceServers });
+    pc.onicecandidate = (ev) => {
+      const c = ev.candidate;
+      if (!c || c.candidate === "") return; // end of candidates
+      const wire: IceCandidateWire = { candidate: c.candidate };
+      if (c.sdpMid !== null) wire.sdpMid = c.sdpMid;
+      if (c.sdpMLineIndex !== null) wire.sdpMLineIndex = c.sdpMLineIndex;
+      this.signal.sendCandidate(wire);
+    };
+    pc.onconnectionstatechange = () => {
+      this.log(`peer connection ${pc.connectionState}`);
+      this.events.emit("connection", pc.connectionState);
+    };
+    this.pc = pc;
+    return pc;
+  }
+
+  private async applyOffer(offer: MediaOffer): Promise<void> {
+    if (this.closed) return;
+    let pc = this.ensurePeer();
+    try {
+      await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
+    } catch (e) {
+      // A fresh offer for a new server-side peer (ICE/DTLS changed): start over once.
+      this.log(`offer refused by the current peer (${String(e)}); new peer connection`);
+      this.reset();
+      pc = this.ensurePeer();
+      await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
+    }
+    const self = this.selfId();
+    const byMid = new Map<string, TrackInfo>();
+    for (const t of offer.tracks) if (t.person_id !== self) byMid.set(t.mid, t);
+
+    const remote = new Map<string, RemoteMedia>();
+    this.upstream.clear();
+    for (const tr of pc.getTransceivers()) {
+      if (tr.mid === null) continue;
+      const info = byMid.get(tr.mid);
+      if (info) {
+        tr.direction = "recvonly";
+        const entry = remote.get(info.person_id) ?? {
+          person_id: info.person_id,
+          audio: null,
+          video: null,
+        };
+        entry[info.kind] = tr.receiver.track;
+        remote.set(info.person_id, entry);
+        continue;
+      }
+      const kind = tr.receiver.track.kind === "video" ? "video" : "audio";
+      if (this.upstream.has(kind)) {
+        tr.direction = "inactive"; // an extra slot we do not use
+        continue;
+      }
+      this.upstream.set(kind, tr);
+      tr.direction = "sendonly";
+      if (tr.sender.track !== this.local[kind]) await tr.sender.replaceTrack(this.local[kind]);
+    }
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    const sdp = answer.sdp;
+    if (sdp === undefined) throw new Error("the answer has no SDP");
+    this.signal.sendAnswer(sdp);
+    this.remote = remote;
+    this.events.emit("remote", remote);
+  }
+}

@@ -1,0 +1,435 @@
+// The room connection: hello, agreement, join, versioned snapshots, commands, reconnect.
+// It owns one Socket.IO socket (injected through a factory, so tests use a fake) and is the only
+// place that changes the connection state; every change goes through setState(old -> new).
+
+import { ServerClock } from "./clock";
+import { Emitter } from "./emitter";
+import {
+  type Agreement,
+  CircleError,
+  type HelloReply,
+  type IceCandidateWire,
+  type LeaderCommand,
+  type MediaOffer,
+  PROTOCOL_VERSION,
+  type RoomNote,
+  type Snapshot,
+  isRecordValue,
+  parseHello,
+  parseOffer,
+  parseSnapshot,
+  unwrapAck,
+} from "./types";
+
+/** The part of a socket.io-client Socket this module uses. */
+export interface SocketLike {
+  readonly connected: boolean;
+  /** False after the server refused the connection: socket.io will not retry by itself. */
+  readonly active: boolean;
+  on(event: string, fn: (...args: never[]) => void): unknown;
+  emit(event: string, ...args: unknown[]): unknown;
+  connect(): unknown;
+  disconnect(): unknown;
+}
+
+export type AuthCallback = (data: { token: string }) => void;
+/** Builds a socket that calls `auth` before every connection attempt; it must not connect yet. */
+export type SocketFactory = (auth: (cb: AuthCallback) => void) => SocketLike;
+export type TokenProvider = () => Promise<string>;
+
+export type RoomState =
+  | "idle"
+  | "connecting"
+  | "agreement" // waiting for the person to accept the group agreement
+  | "joining"
+  | "joined"
+  | "reconnecting"
+  | "ended"
+  | "left"
+  | "failed";
+
+export interface RoomEvents {
+  state: { from: RoomState; to: RoomState; error: CircleError | null };
+  snapshot: Snapshot;
+  note: RoomNote;
+  offer: MediaOffer;
+  candidate: IceCandidateWire;
+  speaker: string | null;
+  /** A fresh join after a drop (the media layer starts a new peer connection). */
+  rejoined: Snapshot;
+  hello: HelloReply;
+  /** A refused or failed command, for the UI to explain. */
+  refused: { event: string; error: CircleError };
+}
+
+export interface RoomClientOptions {
+  socketFactory: SocketFactory;
+  tokenProvider: TokenProvider;
+  ackTimeoutMs?: number;
+  now?: () => number;
+  log?: (msg: string) => void;
+  /** Wait before retrying after the server refused a stale token (ms). */
+  retryDelayMs?: number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+}
+
+const TOKEN_CODES = new Set(["unauthenticated", "gone", "invalid", "expired"]);
+const MAX_TOKEN_RETRIES = 3;
+
+export class RoomClient {
+  readonly events = new Emitter<RoomEvents>();
+  readonly clock = new ServerClock();
+
+  private readonly socket: SocketLike;
+  private readonly opts: Required<
+    Pick<RoomClientOptions, "ackTimeoutMs" | "now" | "log" | "retryDelayMs" | "setTimer" | "clearTimer">
+  > &
+    RoomClientOptions;
+  private stateValue: RoomState = "idle";
+  private errorValue: CircleError | null = null;
+  private snapshotValue: Snapshot | null = null;
+  private helloValue: HelloReply | null = null;
+  private pendingAgreement: Agreement | null = null;
+  private firstToken: string | null = null;
+  private tokenRetries = 0;
+  private everJoined = false;
+  private noteValue: RoomNote | null = null;
+
+  constructor(options: RoomClientOptions) {
+    this.opts = {
+      ackTimeoutMs: 10_000,
+      now: () => Date.now(),
+      log: () => undefined,
+      retryDelayMs: 1000,
+      setTimer: (fn, ms) => setTimeout(fn, ms),
+      clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+      ...options,
+    };
+    this.socket = this.opts.socketFactory((cb) => this.provideAuth(cb));
+    this.wire();
+  }
+
+  get state(): RoomState {
+    return this.stateValue;
+  }
+  get error(): CircleError | null {
+    return this.errorValue;
+  }
+  get snapshot(): Snapshot | null {
+    return this.snapshotValue;
+  }
+  get hello(): HelloReply | null {
+    return this.helloValue;
+  }
+  get agreement(): Agreement | null {
+    return this.pendingAgreement;
+  }
+  get note(): RoomNote | null {
+    return this.noteValue;
+  }
+  get selfId(): string | null {
+    return this.helloValue?.you.person_id ?? this.snapshotValue?.you.person_id ?? null;
+  }
+
+  /** Fetch a join token (surfacing not_open / forbidden at once) and connect. */
+  async start(): Promise<void> {
+    if (this.stateValue !== "idle") throw new CircleError("invalid_state", `start() in ${this.stateValue}`);
+    this.setState("connecting");
+    try {
+      this.firstToken = await this.opts.tokenProvider();
+    } catch (e) {
+      this.fail(toCircleError(e));
+      return;
+    }
+    this.socket.connect();
+  }
+
+  /** Leave on purpose: tell the server, then close the socket. */
+  async leave(): Promise<void> {
+    if (this.isFinal()) return;
+    if (this.socket.connected) {
+      try {
+        await this.request("leave", {}, 2000);
+      } catch {
+        // Leaving anyway: the server notices the closed socket.
+      }
+    }
+    this.setState("left");
+    this.socket.disconnect();
+  }
+
+  async acceptAgreement(): Promise<void> {
+    const ag = this.pendingAgreement;
+    if (this.stateValue !== "agreement" || ag === null) {
+      throw new CircleError("invalid_state", `acceptAgreement() in ${this.stateValue}`);
+    }
+    await this.request("agreement.accept", { version: ag.version });
+    this.pendingAgreement = null;
+    await this.join();
+  }
+
+  raiseHand(): Promise<Record<string, unknown>> {
+    return this.command("hand.raise", {});
+  }
+  lowerHand(): Promise<Record<string, unknown>> {
+    return this.command("hand.lower", {});
+  }
+  setMic(muted: boolean): Promise<Record<string, unknown>> {
+    return this.command("mic.set", { muted });
+  }
+  setCamera(off: boolean): Promise<Record<string, unknown>> {
+    return this.command("cam.set", { off });
+  }
+  leaderCommand(cmd: LeaderCommand): Promise<Record<string, unknown>> {
+    return this.command("protocol.command", { ...cmd });
+  }
+  sendNote(text: string): Promise<Record<string, unknown>> {
+    if (text.length > 4000) {
+      return Promise.reject(new CircleError("too_large", "a note holds at most 4000 characters"));
+    }
+    return this.command("leader.note", { text });
+  }
+  sendAnswer(sdp: string): void {
+    this.socket.emit("media.answer", { sdp }, () => undefined);
+  }
+  sendCandidate(c: IceCandidateWire): void {
+    this.socket.emit("media.candidate", c, () => undefined);
+  }
+
+  /** Emit an event and await its ack; failures are also reported on `refused`. */
+  async command(event: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> {
+    try {
+      return await this.request(event, payload);
+    } catch (e) {
+      const error = toCircleError(e);
+      this.events.emit("refused", { event, error });
+      throw error;
+    }
+  }
+
+  private request(
+    event: string,
+    payload: Record<string, unknown>,
+    timeoutMs = this.opts.ackTimeoutMs,
+  ): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const timer = this.opts.setTimer(() => {
+        if (done) return;
+        done = true;
+        reject(new CircleError("timeout", `no answer to ${event}`));
+      }, timeoutMs);
+      this.socket.emit(event, payload, (reply: unknown) => {
+        if (done) return;
+        done = true;
+        this.opts.clearTimer(timer);
+        try {
+          resolve(unwrapAck(reply));
+        } catch (e) {
+          reject(toCircleError(e));
+        }
+      });
+    });
+  }
+
+  private provideAuth(cb: AuthCallback): void {
+    const first = this.firstToken;
+    if (first !== null) {
+      this.firstToken = null;
+      cb({ token: first });
+      return;
+    }
+    // Join tokens live five minutes: every reconnection attempt asks for a fresh one.
+    this.opts.tokenProvider().then(
+      (token) => cb({ token }),
+      (e: unknown) => {
+        const err = toCircleError(e);
+        this.opts.log(`token refresh failed: ${err.code}`);
+        if (err.status === 403 || err.code === "forbidden" || err.code === "not_open") {
+          this.fail(err);
+          this.socket.disconnect();
+        }
+        cb({ token: "" });
+      },
+    );
+  }
+
+  private wire(): void {
+    const s = this.socket;
+    s.on("connect", () => void this.onConnect());
+    s.on("connect_error", (err: never) => this.onConnectError(err as unknown));
+    s.on("disconnect", (reason: never) => this.onDisconnect(String(reason)));
+    s.on("room.snapshot", (payload: never) => this.onSnapshot(payload as unknown));
+    s.on("room.note", (payload: never) => {
+      const p = payload as unknown;
+      if (isRecordValue(p) && typeof p["text"] === "string") {
+        const note = { text: p["text"], version: Number(p["version"] ?? 0) };
+        if (this.noteValue === null || note.version >= this.noteValue.version) {
+          this.noteValue = note;
+          this.events.emit("note", note);
+        }
+      }
+    });
+    s.on("media.offer", (payload: never) => {
+      try {
+        this.events.emit("offer", parseOffer(payload as unknown));
+      } catch (e) {
+        this.opts.log(`bad offer: ${String(e)}`);
+      }
+    });
+    s.on("media.candidate", (payload: never) => {
+      const p = payload as unknown;
+      if (isRecordValue(p) && typeof p["candidate"] === "string") {
+        const c: IceCandidateWire = { candidate: p["candidate"] };
+        if (typeof p["sdpMid"] === "string") c.sdpMid = p["sdpMid"];
+        if (typeof p["sdpMLineIndex"] === "number") c.sdpMLineIndex = p["sdpMLineIndex"];
+        this.events.emit("candidate", c);
+      }
+    });
+    s.on("media.speaker", (payload: never) => {
+      const p = payload as unknown;
+      if (isRecordValue(p)) {
+        const id = p["person_id"];
+        this.events.emit("speaker", id === null || id === undefined ? null : String(id));
+      }
+    });
+    s.on("room.ended", () => this.onEnded());
+  }
+
+  private async onConnect(): Promise<void> {
+    if (this.isFinal()) return;
+    this.tokenRetries = 0;
+    this.clock.reset();
+    try {
+      const sent = this.opts.now();
+      const ack = await this.request("hello", { v: PROTOCOL_VERSION });
+      const hello = parseHello(ack);
+      this.clock.sample(sent, this.opts.now(), hello.server_time_ms);
+      this.helloValue = hello;
+      this.events.emit("hello", hello);
+      if (hello.agreement.required) {
+        this.pendingAgreement = hello.agreement;
+        this.setState("agreement");
+        return;
+      }
+      await this.join();
+    } catch (e) {
+      const err = toCircleError(e);
+      if (err.code === "timeout") {
+        // The connection is unhealthy: let socket.io reconnect and try again.
+        this.opts.log("hello/join timed out; reconnecting");
+        this.socket.disconnect();
+        this.setState("reconnecting");
+        this.socket.connect();
+        return;
+      }
+      this.fail(err);
+      this.socket.disconnect();
+    }
+  }
+
+  private async join(): Promise<void> {
+    this.setState("joining");
+    const sent = this.opts.now();
+    const ack = await this.request("join", {});
+    const snap = parseSnapshot(ack["snapshot"]);
+    this.clock.sample(sent, this.opts.now(), snap.server_time_ms);
+    // A join answer is a new baseline: the server may have restarted and reset its versions.
+    const rejoin = this.everJoined;
+    this.snapshotValue = snap;
+    this.everJoined = true;
+    if (snap.ended) {
+      this.events.emit("snapshot", snap);
+      this.onEnded();
+      return;
+    }
+    this.setState("joined");
+    this.events.emit("snapshot", snap);
+    if (rejoin) this.events.emit("rejoined", snap);
+  }
+
+  private onSnapshot(payload: unknown): void {
+    let snap: Snapshot;
+    try {
+      snap = parseSnapshot(payload);
+    } catch (e) {
+      this.opts.log(`bad snapshot: ${String(e)}`);
+      return;
+    }
+    const current = this.snapshotValue;
+    if (current !== null && snap.version <= current.version) return; // stale or duplicate
+    this.clock.hint(this.opts.now(), snap.server_time_ms);
+    this.snapshotValue = snap;
+    this.events.emit("snapshot", snap);
+    if (snap.ended) this.onEnded();
+  }
+
+  private onConnectError(err: unknown): void {
+    if (this.isFinal()) return;
+    const data = isRecordValue(err) && isRecordValue(err["data"]) ? err["data"] : null;
+    const code = data && typeof data["code"] === "string" ? data["code"] : "connect_error";
+    const message =
+      data && typeof data["message"] === "string"
+        ? data["message"]
+        : isRecordValue(err) && typeof err["message"] === "string"
+          ? err["message"]
+          : "connection failed";
+    if (this.socket.active) {
+      // A transport failure: socket.io retries with backoff by itself.
+      if (this.stateValue !== "connecting") this.setState("reconnecting");
+      return;
+    }
+    // Refused by the server.
+    if (TOKEN_CODES.has(code) && this.tokenRetries < MAX_TOKEN_RETRIES) {
+      this.tokenRetries += 1;
+      this.setState("reconnecting");
+      this.opts.setTimer(() => {
+        if (!this.isFinal()) this.socket.connect();
+      }, this.opts.retryDelayMs * this.tokenRetries);
+      return;
+    }
+    this.fail(new CircleError(code, message));
+  }
+
+  private onDisconnect(reason: string): void {
+    if (this.isFinal()) return;
+    if (reason === "io client disconnect") return; // we closed it; state already set
+    this.setState("reconnecting");
+    if (reason === "io server disconnect") {
+      // The server closed us without ending the room (e.g. a restart): socket.io will not retry.
+      this.opts.setTimer(() => {
+        if (!this.isFinal()) this.socket.connect();
+      }, this.opts.retryDelayMs);
+    }
+  }
+
+  private onEnded(): void {
+    if (this.isFinal()) return;
+    this.setState("ended");
+    this.socket.disconnect();
+  }
+
+  private fail(err: CircleError): void {
+    this.errorValue = err;
+    this.setState("failed");
+  }
+
+  private isFinal(): boolean {
+    return this.stateValue === "ended" || this.stateValue === "left" || this.stateValue === "failed";
+  }
+
+  private setState(to: RoomState): void {
+    const from = this.stateValue;
+    if (from === to) return;
+    this.opts.log(`room ${from} -> ${to}`);
+    this.stateValue = to;
+    this.events.emit("state", { from, to, error: to === "failed" ? this.errorValue : null });
+  }
+}
+
+export function toCircleError(e: unknown): CircleError {
+  if (e instanceof CircleError) return e;
+  if (e instanceof Error) return new CircleError("error", e.message);
+  return new CircleError("error", String(e));
+}

@@ -1,0 +1,296 @@
+// Wire types of the room protocol (docs/signaling.md, version 1) and of the REST API.
+// No DOM code in src/protocol/: everything here runs under Node in the unit tests.
+
+export const PROTOCOL_VERSION = 1;
+
+export type Presence = "present" | "reconnecting" | "left";
+export type Floor = "hands" | "open";
+
+export interface WireError {
+  code: string;
+  message: string;
+}
+
+export interface Participant {
+  person_id: string;
+  display_name: string;
+  role: string;
+  presence: Presence;
+  muted_by_rule: boolean;
+  self_muted: boolean;
+  camera_off: boolean;
+  hand_raised: boolean;
+  speaking: boolean;
+}
+
+export interface You {
+  person_id: string;
+  capabilities: string[];
+}
+
+export interface Snapshot {
+  version: number;
+  server_time_ms: number;
+  session_id: string;
+  protocol: string;
+  phase: string;
+  phase_started_at_ms: number;
+  phase_ends_at_ms: number | null;
+  paused: boolean;
+  overrun: boolean;
+  presenter_id: string | null;
+  floor: Floor;
+  hands: string[];
+  participants: Participant[];
+  you: You;
+  ended: boolean;
+}
+
+export interface Agreement {
+  required: boolean;
+  version: string;
+  text: string;
+}
+
+export interface HelloReply {
+  server_time_ms: number;
+  you: { person_id: string; role: string; display_name: string };
+  agreement: Agreement;
+  /** Optional: ICE servers the deployment wants the browser to use. */
+  ice_servers?: IceServer[];
+}
+
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+export type LeaderCommandName =
+  | "advance"
+  | "back"
+  | "pause"
+  | "resume"
+  | "end"
+  | "set_presenter"
+  | "accept_hand"
+  | "call_on"
+  | "adjust"
+  | "set_floor";
+
+export interface LeaderCommand {
+  command: LeaderCommandName;
+  person_id?: string;
+  seconds?: number;
+  floor?: Floor;
+}
+
+export interface TrackInfo {
+  mid: string;
+  person_id: string;
+  kind: "audio" | "video";
+}
+
+export interface MediaOffer {
+  sdp: string;
+  type: "offer";
+  tracks: TrackInfo[];
+}
+
+export interface IceCandidateWire {
+  candidate: string;
+  sdpMid?: string;
+  sdpMLineIndex?: number;
+}
+
+export interface RoomNote {
+  text: string;
+  version: number;
+}
+
+// ---- REST ----
+
+export type Locale = "en" | "fa" | "nl";
+
+export interface Me {
+  id: string;
+  display_name: string;
+  email: string;
+  locale: Locale | null;
+  timezone: string | null;
+  roles: string[];
+  groups: { id: string; name: string; role: string }[];
+}
+
+export type SessionStatus = "scheduled" | "open" | "live" | "ended" | "cancelled";
+
+export interface SessionSummary {
+  id: string;
+  group_id: string;
+  group_name: string;
+  protocol: string;
+  starts_at: string;
+  ends_at: string;
+  timezone: string;
+  status: SessionStatus;
+  lobby_opens_at: string;
+  role: string;
+}
+
+export interface JoinToken {
+  token: string;
+  expires_at: string;
+}
+
+/** An error with a stable machine-readable code, from an ack, a REST call or a timeout. */
+export class CircleError extends Error {
+  readonly code: string;
+  readonly status: number | null;
+
+  constructor(code: string, message: string, status: number | null = null) {
+    super(message);
+    this.name = "CircleError";
+    this.code = code;
+    this.status = status;
+  }
+}
+
+// ---- validation of what the server sends ----
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+function str(o: Record<string, unknown>, key: string): string {
+  const v = o[key];
+  if (typeof v === "string") return v;
+  if (typeof v === "number") return String(v); // ids may arrive as numbers from older servers
+  throw new CircleError("invalid", `snapshot field ${key} is not a string`);
+}
+
+function num(o: Record<string, unknown>, key: string): number {
+  const v = o[key];
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new CircleError("invalid", `snapshot field ${key} is not a number`);
+  }
+  return v;
+}
+
+function optNum(o: Record<string, unknown>, key: string): number | null {
+  const v = o[key];
+  return v === null || v === undefined ? null : num(o, key);
+}
+
+function optStr(o: Record<string, unknown>, key: string): string | null {
+  const v = o[key];
+  return v === null || v === undefined ? null : str(o, key);
+}
+
+function bool(o: Record<string, unknown>, key: string): boolean {
+  return o[key] === true;
+}
+
+const PRESENCES: readonly Presence[] = ["present", "reconnecting", "left"];
+
+function parseParticipant(x: unknown): Participant {
+  if (!isRecord(x)) throw new CircleError("invalid", "participant is not an object");
+  const presence = x["presence"];
+  return {
+    person_id: str(x, "person_id"),
+    display_name: typeof x["display_name"] === "string" ? x["display_name"] : "",
+    role: typeof x["role"] === "string" ? x["role"] : "member",
+    presence: PRESENCES.includes(presence as Presence) ? (presence as Presence) : "present",
+    muted_by_rule: bool(x, "muted_by_rule"),
+    self_muted: bool(x, "self_muted"),
+    camera_off: bool(x, "camera_off"),
+    hand_raised: bool(x, "hand_raised"),
+    speaking: bool(x, "speaking"),
+  };
+}
+
+/** Validate a `room.snapshot` payload; throws CircleError("invalid") on a malformed one. */
+export function parseSnapshot(x: unknown): Snapshot {
+  if (!isRecord(x)) throw new CircleError("invalid", "snapshot is not an object");
+  const participants = x["participants"];
+  if (!Array.isArray(participants)) {
+    throw new CircleError("invalid", "snapshot participants is not a list");
+  }
+  const you = x["you"];
+  if (!isRecord(you)) throw new CircleError("invalid", "snapshot you is not an object");
+  const caps = you["capabilities"];
+  const hands = x["hands"];
+  return {
+    version: num(x, "version"),
+    server_time_ms: num(x, "server_time_ms"),
+    session_id: str(x, "session_id"),
+    protocol: str(x, "protocol"),
+    phase: str(x, "phase"),
+    phase_started_at_ms: optNum(x, "phase_started_at_ms") ?? num(x, "server_time_ms"),
+    phase_ends_at_ms: optNum(x, "phase_ends_at_ms"),
+    paused: bool(x, "paused"),
+    overrun: bool(x, "overrun"),
+    presenter_id: optStr(x, "presenter_id"),
+    floor: x["floor"] === "open" ? "open" : "hands",
+    hands: Array.isArray(hands) ? hands.map((h) => String(h)) : [],
+    participants: participants.map(parseParticipant),
+    you: {
+      person_id: str(you, "person_id"),
+      capabilities: Array.isArray(caps) ? caps.filter((c) => typeof c === "string") : [],
+    },
+    ended: bool(x, "ended"),
+  };
+}
+
+export function parseOffer(x: unknown): MediaOffer {
+  if (!isRecord(x) || typeof x["sdp"] !== "string") {
+    throw new CircleError("invalid", "media.offer without sdp");
+  }
+  const tracks = Array.isArray(x["tracks"]) ? x["tracks"] : [];
+  return {
+    sdp: x["sdp"],
+    type: "offer",
+    tracks: tracks.filter(isRecord).map((t) => ({
+      mid: String(t["mid"]),
+      person_id: String(t["person_id"]),
+      kind: t["kind"] === "video" ? "video" : "audio",
+    })),
+  };
+}
+
+/** Unwrap an ack `{ok: true, ...}` / `{ok: false, error}`. */
+export function unwrapAck(x: unknown): Record<string, unknown> {
+  if (!isRecord(x)) throw new CircleError("invalid", "malformed acknowledgement");
+  if (x["ok"] === true) return x;
+  const err = x["error"];
+  if (isRecord(err)) {
+    throw new CircleError(
+      typeof err["code"] === "string" ? err["code"] : "error",
+      typeof err["message"] === "string" ? err["message"] : "refused",
+    );
+  }
+  throw new CircleError("error", "refused");
+}
+
+export function parseHello(x: Record<string, unknown>): HelloReply {
+  const you = isRecord(x["you"]) ? x["you"] : {};
+  const ag = isRecord(x["agreement"]) ? x["agreement"] : {};
+  const reply: HelloReply = {
+    server_time_ms: typeof x["server_time_ms"] === "number" ? x["server_time_ms"] : Date.now(),
+    you: {
+      person_id: String(you["person_id"] ?? ""),
+      role: typeof you["role"] === "string" ? you["role"] : "member",
+      display_name: typeof you["display_name"] === "string" ? you["display_name"] : "",
+    },
+    agreement: {
+      required: ag["required"] === true,
+      version: String(ag["version"] ?? ""),
+      text: typeof ag["text"] === "string" ? ag["text"] : "",
+    },
+  };
+  if (Array.isArray(x["ice_servers"])) reply.ice_servers = x["ice_servers"] as IceServer[];
+  return reply;
+}
+
+export function isRecordValue(x: unknown): x is Record<string, unknown> {
+  return isRecord(x);
+}

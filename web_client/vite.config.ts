@@ -1,0 +1,32 @@
+/// <reference types="vitest/config" />
+import { resolve } from "node:path";
+import { defineConfig } from "vite";
+
+// Built into dist/ and served by the aiohttp server under /app/.
+// Two entries: the member/leader app (index.html) and the coordinator pages.
+export default defineConfig({
+  base: "/app/",
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    sourcemap: false,
+    target: "es2022",
+    rollupOptions: {
+      input: {
+        main: resolve(import.meta.dirname, "index.html"),
+        coordinator: resolve(import.meta.dirname, "coordinator.html"),
+      },
+    },
+  },
+  server: {
+    proxy: {
+      "/api": "http://127.0.0.1:8080",
+      "/i/": "http://127.0.0.1:8080",
+      "/socket.io": { target: "ws://127.0.0.1:8080", ws: true },
+    },
+  },
+  test: {
+    include: ["test/**/*.test.ts"],
+    environment: "node",
+  },
+});
