@@ -1,0 +1,255 @@
+"""The sweep: claim due dispatches and apply their effects, at most once, in one transaction.
+
+A batch is claimed by one ``UPDATE ... SET status='done' WHERE id IN (SELECT ... FOR UPDATE
+SKIP LOCKED) RETURNING ...``; its effects (session status changes, outbox rows) are written in
+the same transaction. If the process dies before commit, nothing happened and the next sweep (in
+this or another process) takes the batch again; after commit the rows are no longer pending, so
+no sweep can take them twice. On PostgreSQL the row locks let two processes sweep side by side;
+SQLite serialises writers, and the claim's first statement is the write.
+
+A dispatch found after its ``expires_at`` (the server was down past its grace) is recorded as
+``skipped``, not run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.db.models import Group, Person, ScheduledSession, Series
+from server.domain import SessionStatus
+from server.scheduling.models import (
+    Dispatch,
+    DispatchStatus,
+    OutboxMessage,
+    OutboxStatus,
+    Purpose,
+)
+from server.scheduling.notifier import Notifier
+from server.scheduling.plan import SchedulingConfig
+from server.scheduling.templates import Kind, format_when, person_zone, pick_locale, render
+
+log = logging.getLogger("circle.scheduling")
+
+# Session transitions a dispatch may make: purpose -> (allowed from, to).
+TRANSITIONS: dict[Purpose, tuple[frozenset[SessionStatus], SessionStatus]] = {
+    Purpose.LOBBY_OPEN: (frozenset({SessionStatus.SCHEDULED}), SessionStatus.OPEN),
+    Purpose.SESSION_START: (
+        frozenset({SessionStatus.SCHEDULED, SessionStatus.OPEN}),
+        SessionStatus.LIVE,
+    ),
+    Purpose.SESSION_CLOSE: (
+        frozenset({SessionStatus.SCHEDULED, SessionStatus.OPEN, SessionStatus.LIVE}),
+        SessionStatus.ENDED,
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    """What listeners (rooms, questionnaires) hear after a dispatch committed."""
+
+    key: str
+    purpose: Purpose
+    session_id: int
+    person_id: int | None
+    due_at: datetime
+    fired_at: datetime
+
+
+Listener = Callable[[Fired], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class SweepResult:
+    done: int = 0
+    skipped: int = 0
+    messages: int = 0
+    fired: list[Fired] = field(default_factory=list)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        cfg: SchedulingConfig,
+        notifier: Notifier,
+        *,
+        worker: str,
+        batch: int = 500,
+    ) -> None:
+        self._sm = sessionmaker
+        self._cfg = cfg
+        self._notifier = notifier
+        self._worker = worker
+        self._batch = batch
+
+    async def _claim(self, s: AsyncSession, now: datetime) -> Sequence[Dispatch]:
+        ids = (
+            select(Dispatch.id)
+            .where(Dispatch.status == DispatchStatus.PENDING, Dispatch.due_at <= now)
+            .order_by(Dispatch.due_at)
+            .limit(self._batch)
+            .with_for_update(skip_locked=True)
+        )
+        rows = await s.execute(
+            update(Dispatch)
+            .where(Dispatch.id.in_(ids.scalar_subquery()))
+            .values(status=DispatchStatus.DONE, done_at=now, done_by=self._worker)
+            .returning(Dispatch)
+            .execution_options(synchronize_session=False)
+        )
+        return rows.scalars().all()
+
+    async def _skip_expired(self, s: AsyncSession, now: datetime) -> int:
+        rows = await s.execute(
+            update(Dispatch)
+            .where(
+                Dispatch.status == DispatchStatus.PENDING,
+                Dispatch.due_at <= now,
+                Dispatch.expires_at < now,
+            )
+            .values(status=DispatchStatus.SKIPPED, done_at=now, done_by=self._worker)
+            .returning(Dispatch.key)
+            .execution_options(synchronize_session=False)
+        )
+        keys = rows.scalars().all()
+        for key in keys:
+            log.info("dispatch %s missed beyond its grace: skipped", key)
+        return len(keys)
+
+    async def sweep_once(self, now: datetime) -> SweepResult:
+        """Run everything due at ``now`` (in batches); returns what was done."""
+        result = SweepResult()
+        async with self._sm() as s, s.begin():
+            result.skipped += await self._skip_expired(s, now)
+        while True:
+            async with self._sm() as s, s.begin():
+                claimed = await self._claim(s, now)
+                if claimed:
+                    result.messages += await self._apply(s, claimed, now)
+            result.done += len(claimed)
+            result.fired.extend(
+                Fired(d.key, d.purpose, d.session_id, d.person_id, d.due_at, now) for d in claimed
+            )
+            if len(claimed) < self._batch:
+                return result
+
+    async def _apply(self, s: AsyncSession, claimed: Sequence[Dispatch], now: datetime) -> int:
+        session_ids = {d.session_id for d in claimed}
+        found = await s.execute(
+            select(ScheduledSession).where(ScheduledSession.id.in_(session_ids))
+        )
+        sessions = {x.id: x for x in found.scalars()}
+        outbox: list[dict[str, Any]] = []
+        to_mail = {d.id for d in claimed if d.person_id is not None and _kind(d) is not None}
+        people = {d.person_id for d in claimed if d.id in to_mail and d.person_id is not None}
+        context = await _Context.load(s, sessions, people)
+        for d in claimed:
+            sess = sessions.get(d.session_id)
+            if sess is None:
+                continue
+            if d.purpose in TRANSITIONS:
+                await _transition(s, sess, d.purpose)
+            elif d.id in to_mail:
+                row = context.message(d, sess, self._cfg, self._notifier, now)
+                if row is not None:
+                    outbox.append(row)
+        if outbox:
+            await s.execute(insert(OutboxMessage), outbox)
+        return len(outbox)
+
+
+def _kind(d: Dispatch) -> Kind | None:
+    if d.purpose is Purpose.REMINDER:
+        return Kind.REMINDER
+    if d.purpose in (Purpose.CHANGE_NOTICE, Purpose.ENROLMENT_NOTICE):
+        return Kind(str(d.payload.get("kind", Kind.MOVED.value)))
+    return None
+
+
+async def _transition(s: AsyncSession, sess: ScheduledSession, purpose: Purpose) -> None:
+    allowed, to = TRANSITIONS[purpose]
+    old = sess.status
+    if old not in allowed:
+        log.info("session %s: %s leaves status %s as it is", sess.id, purpose.value, old.value)
+        return
+    await s.execute(
+        update(ScheduledSession)
+        .where(ScheduledSession.id == sess.id, ScheduledSession.status.in_(allowed))
+        .values(status=to)
+        .execution_options(synchronize_session=False)
+    )
+    log.info("session %s: %s -> %s (%s)", sess.id, old.value, to.value, purpose.value)
+
+
+@dataclass(slots=True)
+class _Context:
+    people: dict[int, Person]
+    groups: dict[int, Group]
+    series: dict[int, Series]
+
+    @classmethod
+    async def load(
+        cls, s: AsyncSession, sessions: dict[int, ScheduledSession], person_ids: set[int]
+    ) -> _Context:
+        if not person_ids:
+            return cls({}, {}, {})
+        people = (await s.execute(select(Person).where(Person.id.in_(person_ids)))).scalars()
+        gids = {x.group_id for x in sessions.values()}
+        sids = {x.series_id for x in sessions.values() if x.series_id is not None}
+        groups = (await s.execute(select(Group).where(Group.id.in_(gids)))).scalars()
+        series = (await s.execute(select(Series).where(Series.id.in_(sids)))).scalars()
+        return cls({p.id: p for p in people}, {g.id: g for g in groups}, {x.id: x for x in series})
+
+    def message(
+        self,
+        d: Dispatch,
+        sess: ScheduledSession,
+        cfg: SchedulingConfig,
+        notifier: Notifier,
+        now: datetime,
+    ) -> dict[str, Any] | None:
+        kind = _kind(d)
+        person = self.people.get(d.person_id or 0)
+        if kind is None or person is None or not person.is_active:
+            return None
+        group = self.groups.get(sess.group_id)
+        series = self.series.get(sess.series_id or 0)
+        locale = pick_locale(person.locale)
+        zone = person_zone(person.timezone, sess.timezone)
+        old = d.payload.get("old_starts_at")
+        values = {
+            "name": person.display_name,
+            "group": group.name if group else "",
+            "title": series.title if series else (group.name if group else ""),
+            "when": format_when(sess.starts_at, zone, locale),
+            "old_when": format_when(datetime.fromisoformat(old), zone, locale) if old else "",
+            "tz": zone.key,
+            "index": sess.index,
+            "link": f"{cfg.public_url}/sessions/{sess.id}",
+        }
+        subject, body = render(kind, locale, **values)
+        immediate = notifier.immediate
+        return {
+            "dispatch_id": d.id,
+            "organisation_id": group.organisation_id if group else None,
+            "person_id": person.id,
+            "to_address": person.email,
+            "locale": locale,
+            "kind": kind.value,
+            "subject": subject[:300],
+            "body": body,
+            "channel": notifier.channel,
+            "status": OutboxStatus.SENT if immediate else OutboxStatus.QUEUED,
+            "attempts": 1 if immediate else 0,
+            "next_attempt_at": now,
+            "sent_at": now if immediate else None,
+            "created_at": now,
+        }

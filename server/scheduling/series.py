@@ -1,0 +1,264 @@
+"""Pure series generation: a weekly pattern in a group's IANA timezone -> UTC occurrences.
+
+Each occurrence is computed from its *local* wall-clock time (date + time in the series'
+timezone) and converted to UTC on its own, so 19:00 stays 19:00 across daylight-saving changes.
+No I/O here; ``now`` is passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from server.domain import ProtocolKind
+from server.errors import UserError
+
+MAX_SESSIONS = 52
+
+
+class Weekday(StrEnum):
+    MO = "MO"
+    TU = "TU"
+    WE = "WE"
+    TH = "TH"
+    FR = "FR"
+    SA = "SA"
+    SU = "SU"
+
+    @property
+    def number(self) -> int:
+        """Monday is 0, as in ``date.weekday()``."""
+        return list(Weekday).index(self)
+
+
+def load_zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``, or a UserError naming it."""
+    try:
+        if not name or name != name.strip() or ".." in name:
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UserError(
+            f"unknown timezone {name!r}: use an IANA name such as Europe/Amsterdam",
+            code="unknown_timezone",
+            field="timezone",
+        ) from exc
+
+
+class SeriesSpec(BaseModel):
+    """A series as a coordinator books it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=1, max_length=200)
+    sessions: int = Field(ge=1, le=MAX_SESSIONS)
+    weekdays: list[Weekday] = Field(max_length=7)
+    local_time: time
+    start_date: date
+    duration_minutes: int = Field(ge=15, le=8 * 60)
+    timezone: str = Field(min_length=1, max_length=64)
+    lobby_minutes: int | None = Field(None, ge=0, le=240)
+
+    @field_validator("weekdays")
+    @classmethod
+    def _unique_days(cls, v: list[Weekday]) -> list[Weekday]:
+        if not v:
+            raise ValueError("choose at least one weekday (MO, TU, WE, TH, FR, SA, SU)")
+        if len(set(v)) != len(v):
+            raise ValueError("weekdays must not repeat")
+        return sorted(v, key=lambda d: d.number)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            load_zone(v)
+        except UserError as exc:
+            raise ValueError(exc.message) from None
+        return v
+
+    @field_validator("local_time")
+    @classmethod
+    def _minute(cls, v: time) -> time:
+        if v.tzinfo is not None:
+            raise ValueError("give the local time without an offset; the timezone says where")
+        return v.replace(second=0, microsecond=0)
+
+
+def _field_messages(exc: ValidationError) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "body"
+        out[key] = str(err["msg"]).removeprefix("Value error, ")
+    return out
+
+
+def parse_spec(data: Any) -> SeriesSpec:
+    """Validate raw input into a SeriesSpec; every problem is named by its field."""
+    try:
+        return SeriesSpec.model_validate(data)
+    except ValidationError as exc:
+        fields = _field_messages(exc)
+        summary = "; ".join(f"{k}: {v}" for k, v in fields.items())
+        raise UserError(f"invalid series: {summary}", fields=fields) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    index: int  # 1-based
+    local_start: datetime  # aware, in the series' zone
+    starts_at: datetime  # aware UTC
+    duration_minutes: int
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+
+def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of wall-clock ``day at`` in ``zone``.
+
+    A time skipped by a daylight-saving jump is refused; an ambiguous one (the repeated hour)
+    takes its first occurrence.
+    """
+    local = datetime.combine(day, at, tzinfo=zone)
+    utc = local.astimezone(UTC)
+    if utc.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise UserError(
+            f"{day.isoformat()} {at.strftime('%H:%M')} does not exist in {zone.key} "
+            "(the clocks jump over it); choose another time",
+            code="nonexistent_local_time",
+            field="local_time",
+        )
+    return utc
+
+
+def generate(spec: SeriesSpec) -> list[Occurrence]:
+    """The sessions of ``spec``: the first ``spec.sessions`` pattern days from start_date on."""
+    zone = load_zone(spec.timezone)
+    days = {d.number for d in spec.weekdays}
+    out: list[Occurrence] = []
+    day = spec.start_date
+    while len(out) < spec.sessions:
+        if day.weekday() in days:
+            utc = local_to_utc(day, spec.local_time, zone)
+            out.append(Occurrence(len(out) + 1, utc.astimezone(zone), utc, spec.duration_minutes))
+        day += timedelta(days=1)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Protocol rules and the preview checks that need no database.
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolRules:
+    sessions_min: int
+    sessions_max: int
+    max_weekdays: int  # meetings per week
+    members_min: int
+    members_max: int
+    default_duration: int
+
+
+RULES: dict[ProtocolKind, ProtocolRules] = {
+    # 001: groups of 8-12, 1 h, 2-3 times a week, 6-8 sessions.
+    ProtocolKind.BALINT: ProtocolRules(6, 8, 3, 8, 12, 60),
+    # 003: weekly 90 min over about four months (up to 16 sessions).
+    ProtocolKind.DYNAMIC: ProtocolRules(1, 16, 1, 4, 15, 90),
+    # 002: three 1:1 conversations with a trained peer.
+    ProtocolKind.PEER_SUPPORT: ProtocolRules(3, 3, 2, 1, 1, 60),
+}
+
+
+class ProblemKind(StrEnum):
+    REFUSE = "refuse"
+    WARN = "warn"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    kind: ProblemKind
+    code: str
+    message: str
+    session_index: int | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"kind": self.kind.value, "code": self.code, "message": self.message}
+        if self.session_index is not None:
+            body["session_index"] = self.session_index
+        return body
+
+
+def check_rules(
+    spec: SeriesSpec,
+    occurrences: list[Occurrence],
+    *,
+    protocol: ProtocolKind,
+    members: int,
+    min_members: int,
+    capacity: int,
+    now: datetime,
+) -> list[Problem]:
+    """Refusals and warnings that follow from the spec, the protocol and the member count."""
+    rules = RULES[protocol]
+    problems: list[Problem] = []
+    if not rules.sessions_min <= spec.sessions <= rules.sessions_max:
+        span = (
+            f"{rules.sessions_min}"
+            if rules.sessions_min == rules.sessions_max
+            else f"{rules.sessions_min}-{rules.sessions_max}"
+        )
+        problems.append(
+            Problem(
+                ProblemKind.REFUSE,
+                "session_count",
+                f"a {protocol.value} series has {span} sessions, not {spec.sessions}",
+            )
+        )
+    if len(spec.weekdays) > rules.max_weekdays:
+        problems.append(
+            Problem(
+                ProblemKind.REFUSE,
+                "too_many_weekdays",
+                f"a {protocol.value} group meets at most {rules.max_weekdays} time(s) a week",
+            )
+        )
+    for occ in occurrences:
+        if occ.starts_at <= now:
+            problems.append(
+                Problem(
+                    ProblemKind.REFUSE,
+                    "in_past",
+                    f"session {occ.index} ({occ.local_start:%Y-%m-%d %H:%M}) is in the past",
+                    occ.index,
+                )
+            )
+    floor = max(rules.members_min, min_members)
+    ceiling = min(rules.members_max, capacity)
+    if members > ceiling:
+        problems.append(
+            Problem(
+                ProblemKind.REFUSE,
+                "too_many_members",
+                f"{members} members enrolled; a {protocol.value} group takes at most {ceiling}",
+            )
+        )
+    elif members < floor:
+        problems.append(
+            Problem(
+                ProblemKind.WARN,
+                "too_few_members",
+                f"{members} members enrolled; a {protocol.value} group needs at least {floor}",
+            )
+        )
+    return problems
+
+
+def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
+    return a_start < b_end and b_start < a_end

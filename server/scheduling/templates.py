@@ -1,0 +1,204 @@
+"""Notification templates per language (en, fa, nl) and time formatting per person.
+
+Templates are ``str.format`` strings over a fixed set of names: name, group, title, when,
+old_when, tz, link, index. Times are always shown in the recipient's own timezone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+LOCALES = ("en", "fa", "nl")
+DEFAULT_LOCALE = "en"
+
+
+class Kind(StrEnum):
+    REMINDER = "reminder"
+    BOOKED = "booked"
+    MOVED = "moved"
+    CANCELLED = "cancelled"
+    MAKEUP = "makeup"
+    ENROLLED = "enrolled"
+    WAITING = "waiting"
+    PROMOTED = "promoted"
+    WITHDRAWN = "withdrawn"
+
+
+WEEKDAYS = {
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "fa": ("دوشنبه", "سه‌شنبه", "چهارشنبه", "پنج‌شنبه", "جمعه", "شنبه", "یکشنبه"),
+    "nl": ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
+}
+
+_T: dict[str, dict[Kind, tuple[str, str]]] = {
+    "en": {
+        Kind.REMINDER: (
+            "Reminder: {group} on {when}",
+            "Dear {name},\n\nsession {index} of {title} ({group}) starts on {when} ({tz}).\n"
+            "Join from: {link}\n",
+        ),
+        Kind.BOOKED: (
+            "You are booked: {title}",
+            "Dear {name},\n\n{title} ({group}) begins on {when} ({tz}).\n"
+            "All sessions are in your calendar feed: {link}\n",
+        ),
+        Kind.MOVED: (
+            "Moved: {group} session {index} is now on {when}",
+            "Dear {name},\n\nsession {index} of {title} ({group}) has moved from {old_when} "
+            "to {when} ({tz}).\n{link}\n",
+        ),
+        Kind.CANCELLED: (
+            "Cancelled: {group} session {index} on {when}",
+            "Dear {name},\n\nsession {index} of {title} ({group}) on {when} ({tz}) is "
+            "cancelled.\n{link}\n",
+        ),
+        Kind.MAKEUP: (
+            "Extra session: {group} on {when}",
+            "Dear {name},\n\na make-up session of {title} ({group}) is booked for {when} "
+            "({tz}).\n{link}\n",
+        ),
+        Kind.ENROLLED: (
+            "Welcome to {group}",
+            "Dear {name},\n\nyou are enrolled in {group}. The next session is on {when} ({tz}).\n"
+            "{link}\n",
+        ),
+        Kind.WAITING: (
+            "On the waiting list for {group}",
+            "Dear {name},\n\n{group} is full; you are on its waiting list. We will tell you "
+            "as soon as a place opens.\n",
+        ),
+        Kind.PROMOTED: (
+            "A place opened in {group}",
+            "Dear {name},\n\na place opened in {group} and it is yours. The next session is on "
+            "{when} ({tz}).\n{link}\n",
+        ),
+        Kind.WITHDRAWN: (
+            "You left {group}",
+            "Dear {name},\n\nyou are no longer enrolled in {group}. Its sessions are removed "
+            "from your calendar.\n",
+        ),
+    },
+    "fa": {
+        Kind.REMINDER: (
+            "یادآوری: {group} در {when}",
+            "{name} گرامی،\n\nجلسه {index} از {title} ({group}) در {when} ({tz}) آغاز می‌شود.\n"
+            "پیوند ورود: {link}\n",
+        ),
+        Kind.BOOKED: (
+            "نوبت شما ثبت شد: {title}",
+            "{name} گرامی،\n\n{title} ({group}) از {when} ({tz}) آغاز می‌شود.\n"
+            "همه جلسات در تقویم شما هستند: {link}\n",
+        ),
+        Kind.MOVED: (
+            "تغییر زمان: جلسه {index} {group} اکنون در {when}",
+            "{name} گرامی،\n\nجلسه {index} از {title} ({group}) از {old_when} به {when} ({tz}) "
+            "منتقل شد.\n{link}\n",
+        ),
+        Kind.CANCELLED: (
+            "لغو شد: جلسه {index} {group} در {when}",
+            "{name} گرامی،\n\nجلسه {index} از {title} ({group}) در {when} ({tz}) لغو شد.\n{link}\n",
+        ),
+        Kind.MAKEUP: (
+            "جلسه جبرانی: {group} در {when}",
+            "{name} گرامی،\n\nیک جلسه جبرانی از {title} ({group}) برای {when} ({tz}) ثبت شد.\n"
+            "{link}\n",
+        ),
+        Kind.ENROLLED: (
+            "به {group} خوش آمدید",
+            "{name} گرامی،\n\nشما در {group} ثبت‌نام شدید. جلسه بعدی در {when} ({tz}) است.\n"
+            "{link}\n",
+        ),
+        Kind.WAITING: (
+            "در فهرست انتظار {group}",
+            "{name} گرامی،\n\nظرفیت {group} تکمیل است؛ شما در فهرست انتظار هستید و به محض "
+            "آزاد شدن جا به شما خبر می‌دهیم.\n",
+        ),
+        Kind.PROMOTED: (
+            "جایی در {group} برای شما باز شد",
+            "{name} گرامی،\n\nجایی در {group} باز شد و از آن شماست. جلسه بعدی در {when} ({tz}) "
+            "است.\n{link}\n",
+        ),
+        Kind.WITHDRAWN: (
+            "شما از {group} خارج شدید",
+            "{name} گرامی،\n\nشما دیگر عضو {group} نیستید و جلسات آن از تقویم شما حذف شد.\n",
+        ),
+    },
+    "nl": {
+        Kind.REMINDER: (
+            "Herinnering: {group} op {when}",
+            "Beste {name},\n\nsessie {index} van {title} ({group}) begint op {when} ({tz}).\n"
+            "Deelnemen via: {link}\n",
+        ),
+        Kind.BOOKED: (
+            "Je bent ingeschreven: {title}",
+            "Beste {name},\n\n{title} ({group}) begint op {when} ({tz}).\n"
+            "Alle sessies staan in je agenda-feed: {link}\n",
+        ),
+        Kind.MOVED: (
+            "Verplaatst: sessie {index} van {group} is nu op {when}",
+            "Beste {name},\n\nsessie {index} van {title} ({group}) is verplaatst van {old_when} "
+            "naar {when} ({tz}).\n{link}\n",
+        ),
+        Kind.CANCELLED: (
+            "Vervallen: sessie {index} van {group} op {when}",
+            "Beste {name},\n\nsessie {index} van {title} ({group}) op {when} ({tz}) gaat niet "
+            "door.\n{link}\n",
+        ),
+        Kind.MAKEUP: (
+            "Inhaalsessie: {group} op {when}",
+            "Beste {name},\n\ner is een inhaalsessie van {title} ({group}) gepland op {when} "
+            "({tz}).\n{link}\n",
+        ),
+        Kind.ENROLLED: (
+            "Welkom bij {group}",
+            "Beste {name},\n\nje bent ingeschreven bij {group}. De volgende sessie is op {when} "
+            "({tz}).\n{link}\n",
+        ),
+        Kind.WAITING: (
+            "Op de wachtlijst voor {group}",
+            "Beste {name},\n\n{group} is vol; je staat op de wachtlijst. We laten het je weten "
+            "zodra er een plek vrijkomt.\n",
+        ),
+        Kind.PROMOTED: (
+            "Er is een plek vrij in {group}",
+            "Beste {name},\n\ner is een plek vrijgekomen in {group} en die is voor jou. De "
+            "volgende sessie is op {when} ({tz}).\n{link}\n",
+        ),
+        Kind.WITHDRAWN: (
+            "Je bent uitgeschreven bij {group}",
+            "Beste {name},\n\nje bent niet meer ingeschreven bij {group}. De sessies zijn uit je "
+            "agenda verwijderd.\n",
+        ),
+    },
+}
+
+
+def pick_locale(locale: str | None) -> str:
+    base = (locale or "").split("-")[0].lower()
+    return base if base in LOCALES else DEFAULT_LOCALE
+
+
+def person_zone(name: str | None, fallback: str = "UTC") -> ZoneInfo:
+    for candidate in (name, fallback, "UTC"):
+        if not candidate:
+            continue
+        try:
+            return ZoneInfo(candidate)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    raise AssertionError("UTC always exists")
+
+
+def format_when(at: datetime, zone: ZoneInfo, locale: str) -> str:
+    """``Thursday 2026-10-29 19:00`` in the person's zone and language."""
+    local = at.astimezone(zone)
+    day = WEEKDAYS[pick_locale(locale)][local.weekday()]
+    return f"{day} {local:%Y-%m-%d %H:%M}"
+
+
+def render(kind: Kind, locale: str | None, **values: object) -> tuple[str, str]:
+    """(subject, body) of ``kind`` in ``locale`` (English when the language is not offered)."""
+    subject, body = _T[pick_locale(locale)][kind]
+    return subject.format(**values), body.format(**values)
