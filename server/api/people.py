@@ -1,0 +1,246 @@
+"""Organisations and the people in them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import audit
+from server.api.context import Ctx
+from server.api.routing import Router
+from server.api.schemas import (
+    InvitationOut,
+    OrganisationIn,
+    OrganisationOut,
+    PersonIn,
+    PersonOut,
+    PersonPatch,
+)
+from server.auth.sessions import create_invitation
+from server.db.models import Organisation, Person, PersonRole
+from server.domain import AuditOutcome, OrgRole
+from server.errors import Conflict, NotFound
+
+router = Router("organisations")
+STAFF = (OrgRole.COORDINATOR, OrgRole.ADMIN)
+
+
+@router.get("/api/organisations", response=list[OrganisationOut], summary="My organisations")
+async def list_organisations(ctx: Ctx) -> list[OrganisationOut]:
+    me = ctx.me()
+    async with ctx.sessionmaker() as s:
+        ids = set(
+            await s.scalars(select(PersonRole.organisation_id).where(PersonRole.person_id == me.id))
+        ) | {me.organisation_id}
+        orgs = await s.scalars(select(Organisation).where(Organisation.id.in_(ids)))
+        return [OrganisationOut.model_validate(o) for o in orgs]
+
+
+@router.post(
+    "/api/organisations",
+    body=OrganisationIn,
+    response=OrganisationOut,
+    status=201,
+    errors=(409,),
+    summary="Create an organisation (admins); the creator becomes its admin",
+)
+async def create_organisation(ctx: Ctx, body: OrganisationIn) -> OrganisationOut:
+    me = ctx.me()
+    async with ctx.sessionmaker() as s:
+        is_admin = await s.scalar(
+            select(PersonRole.id).where(
+                PersonRole.person_id == me.id, PersonRole.role == OrgRole.ADMIN
+            )
+        )
+    if not is_admin:
+        raise await ctx.refuse("organisation.create", body.slug, "only admins create organisations")
+    try:
+        async with ctx.sessionmaker() as s, s.begin():
+            org = Organisation(name=body.name, slug=body.slug)
+            s.add(org)
+            await s.flush()
+            s.add(PersonRole(person_id=me.id, organisation_id=org.id, role=OrgRole.ADMIN))
+            await audit.record(
+                s,
+                actor_id=me.id,
+                action="organisation.create",
+                target=f"organisation:{org.id}",
+                outcome=AuditOutcome.ALLOWED,
+            )
+    except IntegrityError:
+        raise Conflict(f"an organisation with slug {body.slug!r} exists already") from None
+    return OrganisationOut.model_validate(org)
+
+
+async def _org_or_404(s: AsyncSession, org_id: int) -> Organisation:
+    org = await s.get(Organisation, org_id)
+    if org is None:
+        raise NotFound("no such organisation")
+    return org
+
+
+@router.get("/api/organisations/{org_id}", response=OrganisationOut, summary="One organisation")
+async def get_organisation(ctx: Ctx) -> OrganisationOut:
+    org_id = ctx.path_int("org_id")
+    me = ctx.me()
+    async with ctx.sessionmaker() as s:
+        org = await _org_or_404(s, org_id)
+        if me.organisation_id != org_id and not await ctx.org_roles(s, org_id):
+            raise await ctx.refuse("organisation.read", f"organisation:{org_id}", "not yours")
+        return OrganisationOut.model_validate(org)
+
+
+@router.get(
+    "/api/organisations/{org_id}/people",
+    response=list[PersonOut],
+    summary="People of an organisation (coordinators)",
+)
+async def list_people(ctx: Ctx) -> list[PersonOut]:
+    org_id = ctx.path_int("org_id")
+    async with ctx.sessionmaker() as s:
+        await _org_or_404(s, org_id)
+        await ctx.require_org_role(s, org_id, STAFF, action="people.list")
+        rows = await s.scalars(
+            select(Person).where(Person.organisation_id == org_id).order_by(Person.display_name)
+        )
+        return [PersonOut.model_validate(p) for p in rows]
+
+
+@router.post(
+    "/api/organisations/{org_id}/people",
+    body=PersonIn,
+    response=PersonOut,
+    status=201,
+    errors=(409,),
+    summary="Add a person (coordinators; roles only by admins)",
+)
+async def create_person(ctx: Ctx, body: PersonIn) -> PersonOut:
+    org_id = ctx.path_int("org_id")
+    me = ctx.me()
+    async with ctx.sessionmaker() as s:
+        await _org_or_404(s, org_id)
+        roles = await ctx.org_roles(s, org_id)
+    if not roles & set(STAFF):
+        raise await ctx.refuse("person.create", f"organisation:{org_id}", "coordinators only")
+    if body.roles and OrgRole.ADMIN not in roles:
+        raise await ctx.refuse("person.grant_role", f"organisation:{org_id}", "admins only")
+    try:
+        async with ctx.sessionmaker() as s, s.begin():
+            person = Person(
+                organisation_id=org_id,
+                email=body.email,
+                display_name=body.display_name,
+                profession=body.profession,
+                department=body.department,
+                locale=body.locale,
+                timezone=body.timezone,
+            )
+            s.add(person)
+            await s.flush()
+            for role in set(body.roles):
+                s.add(PersonRole(person_id=person.id, organisation_id=org_id, role=role))
+            await audit.record(
+                s,
+                actor_id=me.id,
+                action="person.create",
+                target=f"person:{person.id}",
+                outcome=AuditOutcome.ALLOWED,
+                details={"roles": sorted(body.roles)},
+            )
+    except IntegrityError:
+        raise Conflict("a person with this email exists already") from None
+    return PersonOut.model_validate(person)
+
+
+async def _person_for(
+    ctx: Ctx, s: AsyncSession, person_id: int, action: str
+) -> tuple[Person, bool]:
+    """The person, and whether the caller is staff of their organisation (else it is self)."""
+    me = ctx.me()
+    person = await s.get(Person, person_id)
+    if person is None:
+        raise NotFound("no such person")
+    staff = bool((await ctx.org_roles(s, person.organisation_id)) & set(STAFF))
+    if not staff and person.id != me.id:
+        raise await ctx.refuse(action, f"person:{person_id}", "you may only see yourself")
+    return person, staff
+
+
+@router.get(
+    "/api/people/{person_id}", response=PersonOut, summary="One person (self or coordinators)"
+)
+async def get_person(ctx: Ctx) -> PersonOut:
+    async with ctx.sessionmaker() as s:
+        person, _ = await _person_for(ctx, s, ctx.path_int("person_id"), "person.read")
+        return PersonOut.model_validate(person)
+
+
+@router.patch(
+    "/api/people/{person_id}",
+    body=PersonPatch,
+    response=PersonOut,
+    summary="Change a person (self: name, language, timezone; coordinators: all)",
+)
+async def patch_person(ctx: Ctx, body: PersonPatch) -> PersonOut:
+    person_id = ctx.path_int("person_id")
+    changes = body.model_dump(exclude_unset=True)
+    async with ctx.sessionmaker() as s:
+        _, staff = await _person_for(ctx, s, person_id, "person.update")
+    if not staff and set(changes) - {"display_name", "locale", "timezone"}:
+        raise await ctx.refuse("person.update", f"person:{person_id}", "coordinators only")
+    async with ctx.sessionmaker() as s, s.begin():
+        row = await s.get(Person, person_id)
+        assert row is not None
+        for field, value in changes.items():
+            if value is None and field in ("display_name", "timezone", "is_active"):
+                continue
+            setattr(row, field, value)
+        await audit.record(
+            s,
+            actor_id=ctx.me().id,
+            action="person.update",
+            target=f"person:{person_id}",
+            outcome=AuditOutcome.ALLOWED,
+            details={"fields": sorted(changes)},
+        )
+    return PersonOut.model_validate(row)
+
+
+@router.post(
+    "/api/people/{person_id}/invitation",
+    response=InvitationOut,
+    status=201,
+    summary="Mint a one-click login link for a person (coordinators)",
+)
+async def invite_person(ctx: Ctx) -> InvitationOut:
+    person_id = ctx.path_int("person_id")
+    async with ctx.sessionmaker() as s:
+        person, staff = await _person_for(ctx, s, person_id, "person.invite")
+    if not staff:
+        raise await ctx.refuse("person.invite", f"person:{person_id}", "coordinators only")
+    url, expires = await issue_invitation(ctx, person.id, created_by=ctx.me().id)
+    return InvitationOut(url=url, expires_at=expires)
+
+
+async def issue_invitation(
+    ctx: Ctx, person_id: int, *, created_by: int | None
+) -> tuple[str, datetime]:
+    async with ctx.sessionmaker() as s, s.begin():
+        token, inv = await create_invitation(
+            s,
+            ctx.settings.secret_key,
+            person_id=person_id,
+            ttl_hours=ctx.settings.invitation_ttl_hours,
+            created_by=created_by,
+        )
+        await audit.record(
+            s,
+            actor_id=created_by,
+            action="person.invite",
+            target=f"person:{person_id}",
+            outcome=AuditOutcome.ALLOWED,
+        )
+    return f"{ctx.settings.public_url}/i/{token}", inv.expires_at

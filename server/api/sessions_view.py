@@ -1,0 +1,41 @@
+"""Shared queries: a person's sessions, and the view of one session."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.api.schemas import SessionOut
+from server.db.models import Group, Membership, ScheduledSession
+from server.domain import GroupRole, MembershipStatus
+
+
+def session_out(sess: ScheduledSession, group: Group, role: GroupRole | None) -> SessionOut:
+    return SessionOut(
+        id=sess.id,
+        group_id=group.id,
+        group_name=group.name,
+        protocol=group.protocol,
+        series_id=sess.series_id,
+        index=sess.index,
+        starts_at=sess.starts_at,
+        ends_at=sess.starts_at + timedelta(minutes=sess.duration_minutes),
+        timezone=sess.timezone,
+        status=sess.status,
+        lobby_opens_at=sess.starts_at - timedelta(minutes=sess.lobby_minutes),
+        role=role,
+    )
+
+
+async def sessions_of(s: AsyncSession, person_id: int, *, limit: int = 50) -> list[SessionOut]:
+    rows = await s.execute(
+        select(ScheduledSession, Group, Membership.role)
+        .join(Group, Group.id == ScheduledSession.group_id)
+        .join(Membership, Membership.group_id == Group.id)
+        .where(Membership.person_id == person_id, Membership.status == MembershipStatus.ACTIVE)
+        .order_by(ScheduledSession.starts_at)
+        .limit(limit)
+    )
+    return [session_out(sess, group, role) for sess, group, role in rows.all()]

@@ -1,0 +1,1 @@
+"""Accounts: passwords, signed tokens, cookie sessions, CSRF, login rate limiting."""

@@ -1,0 +1,216 @@
+"""The ``circle`` command: serve, db upgrade/current, user add, demo, bots."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from server.settings import ConfigError, Settings, ensure_secret, load_settings
+
+EXIT_USAGE = 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None):
+        overrides["port"] = args.port
+    settings = load_settings(config_file=args.config, overrides=overrides)
+    if (
+        "public_url" not in overrides
+        and settings.public_url == "http://127.0.0.1:8080"
+        and (settings.port != 8080 or settings.host not in ("127.0.0.1", "0.0.0.0"))
+    ):
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+        settings = settings.model_copy(update={"public_url": f"http://{host}:{settings.port}"})
+    return ensure_secret(settings)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from server.app import create_app
+    from server.db import migrate
+    from server.db.engine import Database
+
+    settings = _settings(args)
+
+    async def check() -> bool:
+        db = Database(settings.effective_database_url)
+        try:
+            return await migrate.is_current(db)
+        finally:
+            await db.dispose()
+
+    if not asyncio.run(check()):
+        print("error: the database is not migrated; run: circle db upgrade", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Healers' Circle serving on {settings.public_url} (Ctrl-C to stop)", flush=True)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None if settings.log_level != "DEBUG" else logging.getLogger("aiohttp.access"),
+    )
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from server.db import migrate
+    from server.db.engine import Database
+
+    settings = _settings(args)
+
+    async def run() -> str | None:
+        db = Database(settings.effective_database_url)
+        try:
+            await migrate.upgrade(db, args.revision)
+            return await migrate.current_revision(db)
+        finally:
+            await db.dispose()
+
+    print(f"database at revision {asyncio.run(run())}")
+    return 0
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    from server.db import migrate
+    from server.db.engine import Database
+
+    settings = _settings(args)
+
+    async def run() -> tuple[str | None, str | None]:
+        db = Database(settings.effective_database_url)
+        try:
+            return await migrate.current_revision(db), migrate.head_revision()
+        finally:
+            await db.dispose()
+
+    current, head = asyncio.run(run())
+    print(f"current: {current}  head: {head}")
+    return 0 if current == head else 1
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from server.cli_ops import add_user
+
+    settings = _settings(args)
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif args.password:
+        password = getpass.getpass("Password: ")
+    result = asyncio.run(add_user(settings, args, password))
+    print(result)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from server.cli_ops import create_demo
+
+    settings = _settings(args)
+    print(asyncio.run(create_demo(settings, start_in_minutes=args.start_in)))
+    return 0
+
+
+def cmd_bots(args: argparse.Namespace) -> int:
+    from server.cli_ops import run_bots
+
+    settings = _settings(args)
+    return asyncio.run(run_bots(settings, args.session, args.count, args.seconds))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="circle",
+        description="Healers' Circle: live, protocol-guided peer-support groups for "
+        "healthcare workers.",
+    )
+    p.add_argument("--config", type=Path, help="TOML configuration file (or $CIRCLE_CONFIG)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("serve", help="run the server")
+    s.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    s.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database migrations")
+    dbsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    up = dbsub.add_parser("upgrade", help="migrate the database to the newest schema")
+    up.add_argument("--revision", default="head", help="target revision (default head)")
+    up.set_defaults(func=cmd_db_upgrade)
+    cur = dbsub.add_parser("current", help="show the current and newest revision")
+    cur.set_defaults(func=cmd_db_current)
+
+    user = sub.add_parser("user", help="manage people")
+    usub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    add = usub.add_parser("add", help="add a person (and their organisation if new)")
+    add.add_argument("--email", required=True)
+    add.add_argument("--name", required=True, help="display name")
+    add.add_argument("--org", required=True, help="organisation slug (a-z, 0-9, -)")
+    add.add_argument("--org-name", help="create the organisation with this name if missing")
+    add.add_argument(
+        "--role",
+        action="append",
+        choices=["admin", "coordinator"],
+        default=[],
+        help="organisation role (repeatable)",
+    )
+    add.add_argument("--timezone", default="UTC", help="IANA timezone, e.g. Europe/Amsterdam")
+    add.add_argument("--locale", choices=["en", "fa", "nl"])
+    add.add_argument("--profession")
+    add.add_argument("--department")
+    pw = add.add_mutually_exclusive_group()
+    pw.add_argument("--password", action="store_true", help="prompt for a password")
+    pw.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(func=cmd_user_add)
+
+    demo = sub.add_parser(
+        "demo", help="create a demo organisation and Balint group; print one-click links"
+    )
+    demo.add_argument(
+        "--start-in",
+        type=int,
+        default=5,
+        metavar="MIN",
+        help="minutes until the demo session starts (default 5; its lobby is open at once)",
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    bots = sub.add_parser("bots", help="join synthetic participants to a session (demo, load)")
+    bots.add_argument("--session", type=int, required=True, help="session id")
+    bots.add_argument("--count", type=int, default=4, help="number of bots (1-12)")
+    bots.add_argument("--seconds", type=int, default=0, help="stay this long (0: until Ctrl-C)")
+    bots.set_defaults(func=cmd_bots)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        rc: int = args.func(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
