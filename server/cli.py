@@ -196,9 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-    logging.getLogger("alembic").setLevel(logging.WARNING)
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         rc: int = args.func(args)
     except ConfigError as exc:
