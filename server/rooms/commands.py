@@ -1,0 +1,107 @@
+"""The typed commands a room's owner task takes from its queue."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from server.domain import GroupRole
+from server.media.port import SignalSender
+from server.protocols.base import Floor
+
+from .ports import JSON
+
+
+@dataclass(kw_only=True)
+class RoomCommand:
+    """``reply`` resolves with the ack body, or fails with a :class:`CircleError`."""
+
+    reply: asyncio.Future[JSON] | None = field(default=None, repr=False)
+
+
+@dataclass(kw_only=True)
+class ByPerson(RoomCommand):
+    person_id: int
+    sid: str
+
+
+@dataclass(kw_only=True)
+class Join(ByPerson):
+    display_name: str
+    group_role: GroupRole
+    sender: SignalSender | None = field(default=None, repr=False)
+
+
+@dataclass(kw_only=True)
+class Leave(ByPerson):
+    pass
+
+
+@dataclass(kw_only=True)
+class Disconnect(ByPerson):
+    pass
+
+
+class Verb(StrEnum):
+    """What ``protocol.command`` (and the hand events) may ask of the protocol."""
+
+    ADVANCE = "advance"
+    BACK = "back"
+    PAUSE = "pause"
+    RESUME = "resume"
+    END = "end"
+    SET_PRESENTER = "set_presenter"
+    ACCEPT_HAND = "accept_hand"
+    CALL_ON = "call_on"
+    ADJUST = "adjust"
+    SET_FLOOR = "set_floor"
+    RAISE_HAND = "hand.raise"
+    LOWER_HAND = "hand.lower"
+
+
+@dataclass(kw_only=True)
+class Act(ByPerson):
+    verb: Verb
+    target: int | None = None
+    seconds: int | None = None
+    floor: Floor | None = None
+    clear: bool = False
+
+
+@dataclass(kw_only=True)
+class SetMic(ByPerson):
+    muted: bool
+
+
+@dataclass(kw_only=True)
+class SetCam(ByPerson):
+    off: bool
+
+
+@dataclass(kw_only=True)
+class Note(ByPerson):
+    text: str
+
+
+@dataclass(kw_only=True)
+class Tick(RoomCommand):
+    """The phase timer fired for ``epoch``."""
+
+    epoch: int
+
+
+@dataclass(kw_only=True)
+class GraceOver(RoomCommand):
+    person_id: int
+    token: int
+
+
+@dataclass(kw_only=True)
+class Stop(RoomCommand):
+    pass
+
+
+@dataclass(kw_only=True)
+class Ping(RoomCommand):
+    """Changes nothing; answers once every command queued before it has been applied."""

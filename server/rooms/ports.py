@@ -1,0 +1,117 @@
+"""The narrow ports a room talks through. Rooms never see Socket.IO, aiortc or SQL objects."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from server.domain import AttendanceKind, AuditOutcome, ProtocolKind, SessionStatus
+
+JSON = dict[str, Any]
+
+
+class Clock(Protocol):
+    """Wall-clock milliseconds and sleeping until one. Tests give a fake one."""
+
+    def now_ms(self) -> int: ...
+
+    async def sleep_until(self, at_ms: int) -> None: ...
+
+
+class SystemClock:
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    async def sleep_until(self, at_ms: int) -> None:
+        # asyncio.sleep may wake a little early against the wall clock: sleep the rest.
+        for _ in range(100):
+            left = at_ms - self.now_ms()
+            if left <= 0:
+                return
+            await asyncio.sleep(left / 1000)
+
+
+class RoomBroadcaster(Protocol):
+    """How a room reaches its clients; implemented by ``server.signaling``.
+
+    ``attach`` puts a connection into the room's fan-out (and the leaders' channel when
+    ``leader``); every snapshot then reaches it. ``drop`` ends a connection that another one
+    of the same person has replaced.
+    """
+
+    async def attach(self, session_id: int, sid: str, *, leader: bool) -> None: ...
+
+    async def detach(self, session_id: int, sid: str) -> None: ...
+
+    async def snapshot(self, session_id: int, payload: JSON) -> None: ...
+
+    async def to_leaders(self, session_id: int, event: str, payload: JSON) -> None: ...
+
+    async def to_room(self, session_id: int, event: str, payload: JSON) -> None: ...
+
+    async def drop(self, sid: str, reason: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """What a room needs to know about its scheduled session, read once when it starts."""
+
+    session_id: int
+    group_id: int
+    series_id: int | None
+    protocol: ProtocolKind
+    capacity: int  # members; leaders are not counted
+    settings: JSON
+    status: SessionStatus
+    starts_at: datetime
+    lobby_minutes: int
+    duration_minutes: int
+    agreement_version: str
+    planned_sessions: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AttendanceRecord:
+    person_id: int
+    kind: AttendanceKind
+    at_ms: int
+    reason: str | None = None
+
+
+class RoomStore(Protocol):
+    """Persistence a room needs. One call per change; implementations commit before returning."""
+
+    async def load_session(self, session_id: int) -> SessionInfo: ...
+
+    async def load_state(self, session_id: int) -> tuple[int, JSON] | None: ...
+
+    async def save(
+        self,
+        session_id: int,
+        *,
+        version: int | None,
+        state: JSON | None,
+        attendance: list[AttendanceRecord],
+        status: SessionStatus | None = None,
+    ) -> None: ...
+
+    async def has_accepted(self, person_id: int, series_id: int, version: str) -> bool: ...
+
+    async def accept_agreement(
+        self, person_id: int, series_id: int, version: str, at_ms: int
+    ) -> None: ...
+
+    async def display_name(self, person_id: int) -> str: ...
+
+    async def audit(
+        self,
+        *,
+        actor_id: int | None,
+        action: str,
+        target: str,
+        outcome: AuditOutcome,
+        details: JSON | None = None,
+    ) -> None: ...

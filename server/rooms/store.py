@@ -1,0 +1,155 @@
+"""The SQL implementation of :class:`~server.rooms.ports.RoomStore` (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server import audit
+from server.db.models import (
+    AgreementAcceptance,
+    AttendanceEvent,
+    Group,
+    Person,
+    RoomState,
+    ScheduledSession,
+    Series,
+)
+from server.domain import AuditOutcome, SessionStatus
+from server.errors import NotFound
+
+from .ports import JSON, AttendanceRecord, SessionInfo
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+class SqlRoomStore:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+
+    async def load_session(self, session_id: int) -> SessionInfo:
+        async with self._sessionmaker() as s:
+            row = (
+                await s.execute(
+                    select(ScheduledSession, Group, Series)
+                    .join(Group, Group.id == ScheduledSession.group_id)
+                    .outerjoin(Series, Series.id == ScheduledSession.series_id)
+                    .where(ScheduledSession.id == session_id)
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"session {session_id} does not exist")
+        session, group, series = row
+        return SessionInfo(
+            session_id=session.id,
+            group_id=group.id,
+            series_id=series.id if series is not None else None,
+            protocol=group.protocol,
+            capacity=group.capacity,
+            settings=dict(group.settings or {}),
+            status=session.status,
+            starts_at=session.starts_at,
+            lobby_minutes=session.lobby_minutes,
+            duration_minutes=session.duration_minutes,
+            agreement_version=series.agreement_version if series is not None else "1",
+            planned_sessions=series.planned_sessions if series is not None else None,
+        )
+
+    async def load_state(self, session_id: int) -> tuple[int, JSON] | None:
+        async with self._sessionmaker() as s:
+            row = await s.get(RoomState, session_id)
+        return None if row is None else (row.version, dict(row.state))
+
+    async def save(
+        self,
+        session_id: int,
+        *,
+        version: int | None,
+        state: JSON | None,
+        attendance: list[AttendanceRecord],
+        status: SessionStatus | None = None,
+    ) -> None:
+        """One transaction: the room state (upsert), attendance events, the session status."""
+        async with self._sessionmaker() as s, s.begin():
+            if version is not None and state is not None:
+                now = datetime.now(UTC)
+                result = await s.execute(
+                    update(RoomState)
+                    .where(RoomState.session_id == session_id)
+                    .values(version=version, state=state, updated_at=now)
+                )
+                if result.rowcount == 0:  # type: ignore[attr-defined]
+                    s.add(RoomState(session_id=session_id, version=version, state=state))
+            for a in attendance:
+                s.add(
+                    AttendanceEvent(
+                        session_id=session_id,
+                        person_id=a.person_id,
+                        kind=a.kind,
+                        at=_dt(a.at_ms),
+                        reason=a.reason,
+                    )
+                )
+            if status is not None:
+                await s.execute(
+                    update(ScheduledSession)
+                    .where(ScheduledSession.id == session_id)
+                    .values(status=status)
+                )
+
+    async def has_accepted(self, person_id: int, series_id: int, version: str) -> bool:
+        async with self._sessionmaker() as s:
+            found = await s.scalar(
+                select(AgreementAcceptance.id).where(
+                    AgreementAcceptance.person_id == person_id,
+                    AgreementAcceptance.series_id == series_id,
+                    AgreementAcceptance.version == version,
+                )
+            )
+        return found is not None
+
+    async def accept_agreement(
+        self, person_id: int, series_id: int, version: str, at_ms: int
+    ) -> None:
+        try:
+            async with self._sessionmaker() as s, s.begin():
+                s.add(
+                    AgreementAcceptance(
+                        person_id=person_id,
+                        series_id=series_id,
+                        version=version,
+                        accepted_at=_dt(at_ms),
+                    )
+                )
+        except IntegrityError:
+            pass  # accepted already (another tab): the first acceptance and its time stand
+
+    async def display_name(self, person_id: int) -> str:
+        async with self._sessionmaker() as s:
+            name = await s.scalar(select(Person.display_name).where(Person.id == person_id))
+        if name is None:
+            raise NotFound(f"person {person_id} does not exist")
+        return name
+
+    async def audit(
+        self,
+        *,
+        actor_id: int | None,
+        action: str,
+        target: str,
+        outcome: AuditOutcome,
+        details: JSON | None = None,
+    ) -> None:
+        await audit.record_now(
+            self._sessionmaker,
+            actor_id=actor_id,
+            action=action,
+            target=target,
+            outcome=outcome,
+            details=details,
+        )

@@ -1,0 +1,220 @@
+"""In-memory fakes of the room ports, for tests and local experiments (not used in production)."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from server.domain import AuditOutcome, ProtocolKind, SessionStatus
+from server.errors import NotFound
+from server.media.port import IceCandidate, RoomMediaStats, SignalSender
+
+from .ports import JSON, AttendanceRecord, SessionInfo
+
+
+class ManualClock:
+    """A clock that moves only when told to; sleepers wake in deadline order."""
+
+    def __init__(self, start_ms: int = 1_700_000_000_000) -> None:
+        self._now = start_ms
+        self._sleepers: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    def now_ms(self) -> int:
+        return self._now
+
+    async def sleep_until(self, at_ms: int) -> None:
+        if at_ms <= self._now:
+            await asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (at_ms, next(self._seq), future))
+        await future
+
+    def advance(self, ms: int) -> None:
+        """Move time on by ``ms`` and wake every sleeper whose time has come."""
+        self._now += ms
+        while self._sleepers and self._sleepers[0][0] <= self._now:
+            _, _, future = heapq.heappop(self._sleepers)
+            if not future.done():
+                future.set_result(None)
+
+
+@dataclass
+class MemoryRoomStore:
+    sessions: dict[int, SessionInfo] = field(default_factory=dict)
+    states: dict[int, tuple[int, JSON]] = field(default_factory=dict)
+    attendance: list[tuple[int, AttendanceRecord]] = field(default_factory=list)
+    statuses: list[tuple[int, SessionStatus]] = field(default_factory=list)
+    accepted: dict[tuple[int, int, str], int] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+    audits: list[JSON] = field(default_factory=list)
+    saves: int = 0
+
+    def add_session(
+        self,
+        session_id: int,
+        protocol: ProtocolKind = ProtocolKind.BALINT,
+        *,
+        capacity: int = 12,
+        settings: JSON | None = None,
+        status: SessionStatus = SessionStatus.OPEN,
+        starts_at: datetime | None = None,
+    ) -> SessionInfo:
+        info = SessionInfo(
+            session_id=session_id,
+            group_id=1,
+            series_id=1,
+            protocol=protocol,
+            capacity=capacity,
+            settings=settings or {},
+            status=status,
+            starts_at=starts_at or datetime(2023, 11, 14, tzinfo=UTC),
+            lobby_minutes=10,
+            duration_minutes=60,
+            agreement_version="1",
+            planned_sessions=8,
+        )
+        self.sessions[session_id] = info
+        return info
+
+    async def load_session(self, session_id: int) -> SessionInfo:
+        try:
+            return self.sessions[session_id]
+        except KeyError:
+            raise NotFound(f"session {session_id} does not exist") from None
+
+    async def load_state(self, session_id: int) -> tuple[int, JSON] | None:
+        return self.states.get(session_id)
+
+    async def save(
+        self,
+        session_id: int,
+        *,
+        version: int | None,
+        state: JSON | None,
+        attendance: list[AttendanceRecord],
+        status: SessionStatus | None = None,
+    ) -> None:
+        self.saves += 1
+        if version is not None and state is not None:
+            self.states[session_id] = (version, state)
+        self.attendance.extend((session_id, a) for a in attendance)
+        if status is not None:
+            self.statuses.append((session_id, status))
+
+    async def has_accepted(self, person_id: int, series_id: int, version: str) -> bool:
+        return (person_id, series_id, version) in self.accepted
+
+    async def accept_agreement(
+        self, person_id: int, series_id: int, version: str, at_ms: int
+    ) -> None:
+        self.accepted.setdefault((person_id, series_id, version), at_ms)
+
+    async def display_name(self, person_id: int) -> str:
+        return self.names.get(person_id, f"Person {person_id}")
+
+    async def audit(
+        self,
+        *,
+        actor_id: int | None,
+        action: str,
+        target: str,
+        outcome: AuditOutcome,
+        details: JSON | None = None,
+    ) -> None:
+        self.audits.append(
+            {
+                "actor_id": actor_id,
+                "action": action,
+                "target": target,
+                "outcome": outcome,
+                "details": details or {},
+            }
+        )
+
+
+@dataclass
+class RecordingBroadcaster:
+    """Keeps what a room sends, per session."""
+
+    snapshots: list[tuple[int, JSON]] = field(default_factory=list)
+    events: list[tuple[int, str, JSON]] = field(default_factory=list)
+    attached: dict[str, tuple[int, bool]] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)
+
+    async def attach(self, session_id: int, sid: str, *, leader: bool) -> None:
+        self.attached[sid] = (session_id, leader)
+
+    async def detach(self, session_id: int, sid: str) -> None:
+        self.attached.pop(sid, None)
+
+    async def snapshot(self, session_id: int, payload: JSON) -> None:
+        self.snapshots.append((session_id, payload))
+
+    async def to_leaders(self, session_id: int, event: str, payload: JSON) -> None:
+        self.events.append((session_id, event, payload))
+
+    async def to_room(self, session_id: int, event: str, payload: JSON) -> None:
+        self.events.append((session_id, event, payload))
+
+    async def drop(self, sid: str, reason: str) -> None:
+        self.dropped.append(sid)
+
+    def last(self, session_id: int) -> JSON:
+        return [s for k, s in self.snapshots if k == session_id][-1]
+
+
+@dataclass
+class FakeMediaEngine:
+    """Records what rooms ask of media; implements server.media.port.MediaEngine."""
+
+    rights: dict[tuple[str, str], tuple[bool, bool]] = field(default_factory=dict)
+    participants: dict[str, set[str]] = field(default_factory=dict)
+    senders: dict[tuple[str, str], SignalSender] = field(default_factory=dict)
+    answers: list[tuple[str, str, str]] = field(default_factory=list)
+    candidates: list[tuple[str, str, IceCandidate]] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+
+    async def start(self) -> None:
+        self.calls.append("start")
+
+    async def stop(self) -> None:
+        self.calls.append("stop")
+
+    async def open_room(self, room_id: str) -> None:
+        self.participants.setdefault(room_id, set())
+
+    async def close_room(self, room_id: str) -> None:
+        self.participants.pop(room_id, None)
+
+    async def add_participant(self, room_id: str, participant_id: str, send: SignalSender) -> None:
+        self.participants.setdefault(room_id, set()).add(participant_id)
+        self.senders[(room_id, participant_id)] = send
+        await send("media.offer", {"sdp": "v=0 fake", "type": "offer", "tracks": []})
+
+    async def remove_participant(self, room_id: str, participant_id: str) -> None:
+        self.participants.get(room_id, set()).discard(participant_id)
+        self.senders.pop((room_id, participant_id), None)
+
+    async def handle_answer(self, room_id: str, participant_id: str, sdp: str) -> None:
+        self.answers.append((room_id, participant_id, sdp))
+
+    async def handle_candidate(
+        self, room_id: str, participant_id: str, candidate: IceCandidate
+    ) -> None:
+        self.candidates.append((room_id, participant_id, candidate))
+
+    def set_capabilities(
+        self, room_id: str, participant_id: str, *, may_speak: bool, may_show_video: bool
+    ) -> None:
+        self.rights[(room_id, participant_id)] = (may_speak, may_show_video)
+
+    def stats(self, room_id: str) -> RoomMediaStats:
+        return RoomMediaStats(room_id, len(self.participants.get(room_id, ())), 0, 0, 0, 0, 0, None)
+
+    def may_speak(self, room_id: str, participant_id: str) -> bool:
+        return self.rights.get((room_id, participant_id), (False, False))[0]
