@@ -1,0 +1,252 @@
+"""The forwarding point: one publisher's incoming RTP packet goes out to its subscribers.
+
+This is where the room's rules are enforced. An :class:`UpTrack` (a publisher's audio or
+video) carries an ``enabled`` flag that ``set_capabilities`` flips synchronously; every packet
+reads it, so a change takes effect on the very next packet. A disabled track's packets are not
+put on any subscriber's stream (counted as dropped), whatever the publisher's client does:
+everything a participant's connection receives on any SSRC or transceiver enters through that
+participant's up-tracks.
+
+Packets are forwarded without depacketizing: each subscriber slot (:class:`DownTrack`) owns
+its SSRC, payload type, sequence-number and timestamp offsets; only the 12-byte RTP header is
+rewritten. Header extensions are not forwarded (the SSRCs are signalled in the SDP).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import struct
+import time
+from collections.abc import Callable
+
+from aiortc import RTCRtpReceiver, RTCRtpSender, clock
+from aiortc.rtp import RtpPacket
+
+from server.media import passthrough
+
+logger = logging.getLogger(__name__)
+
+_HEADER = struct.Struct("!BBHII")
+_TS_STEP = {"audio": 960, "video": 3000}  # one 20 ms Opus frame / one 30 fps video frame
+KEYFRAME_MIN_INTERVAL_S = 0.3
+_OPUS_SPEECH_BYTES = 20  # fallback VAD without the audio-level extension
+
+
+def is_vp8_keyframe_start(payload: bytes) -> bool:
+    """True if ``payload`` (an RTP VP8 payload, RFC 7741) starts a key frame."""
+    n = len(payload)
+    if n < 1:
+        return False
+    b0 = payload[0]
+    if not (b0 & 0x10) or (b0 & 0x07):  # S bit and partition index 0
+        return False
+    i = 1
+    if b0 & 0x80:  # X: extension byte
+        if n < 2:
+            return False
+        x = payload[1]
+        i = 2
+        if x & 0x80:  # I: picture id
+            if n <= i:
+                return False
+            i += 2 if payload[i] & 0x80 else 1
+        if x & 0x40:  # L: TL0PICIDX
+            i += 1
+        if x & 0x30:  # T or K
+            i += 1
+    if n <= i:
+        return False
+    return (payload[i] & 0x01) == 0  # VP8 payload header: P bit clear on key frames
+
+
+def estimate_audio_level(packet: RtpPacket) -> int:
+    """Audio level in -dBov (0 loudest, 127 silence): the RFC 6464 header extension if the
+    sender set it, else a crude guess from the Opus packet size (DTX/comfort noise is tiny)."""
+    level = packet.extensions.audio_level
+    if level is not None:
+        return int(level[1])
+    return 30 if len(packet.payload) > _OPUS_SPEECH_BYTES else 127
+
+
+class DownTrack:
+    """A subscriber's sendonly slot for one kind. ``ready`` once the subscriber's answer
+    covering it has been applied; ``source`` is the up-track currently bound to it."""
+
+    __slots__ = (
+        "dropped",
+        "kind",
+        "last_seq",
+        "last_ts",
+        "mid",
+        "octets",
+        "packets",
+        "payload_type",
+        "ready",
+        "resync_seq",
+        "resync_ts",
+        "sender",
+        "seq_off",
+        "skipped",
+        "source",
+        "ssrc",
+        "subscriber_id",
+        "ts_off",
+        "waiting_keyframe",
+    )
+
+    def __init__(
+        self, subscriber_id: str, kind: str, sender: RTCRtpSender, payload_type: int
+    ) -> None:
+        self.subscriber_id = subscriber_id
+        self.kind = kind
+        self.sender = sender
+        self.ssrc = passthrough.sender_ssrc(sender)
+        self.payload_type = payload_type
+        self.mid: str | None = None
+        self.ready = False
+        self.source: UpTrack | None = None
+        self.last_seq = random.randrange(0, 32768)
+        self.last_ts = random.randrange(0, 2**32)
+        self.resync_seq = True
+        self.resync_ts = True
+        self.seq_off = 0
+        self.ts_off = 0
+        self.waiting_keyframe = kind == "video"
+        self.packets = 0
+        self.octets = 0
+        self.dropped = 0
+        self.skipped = 0
+        passthrough.on_keyframe_request(sender, self.request_keyframe)
+
+    def rebind(self, source: UpTrack | None) -> None:
+        """Attach to another publisher (or none): the next packet restarts the stream."""
+        self.source = source
+        self.ready = False
+        self.resync_seq = True
+        self.resync_ts = True
+        self.waiting_keyframe = self.kind == "video"
+
+    def seq_offset_resync(self, seq: int) -> None:
+        """Continue our sequence numbers without a gap from incoming ``seq`` on."""
+        self.seq_off = (self.last_seq + 1 - seq) & 0xFFFF
+        self.resync_seq = False
+
+    def ts_offset_resync(self, ts: int, step: int) -> None:
+        self.ts_off = (self.last_ts + step - ts) & 0xFFFFFFFF
+        self.resync_ts = False
+
+    def request_keyframe(self) -> None:
+        """Called on a PLI/FIR from the subscriber: ask the publisher, rate-limited."""
+        if self.source is not None:
+            self.source.request_keyframe()
+
+
+class UpTrack:
+    """A publisher's incoming audio or video, fanned out to :class:`DownTrack` s."""
+
+    def __init__(
+        self,
+        participant_id: str,
+        kind: str,
+        receiver: RTCRtpReceiver,
+        payload_type: int,
+        on_level: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.participant_id = participant_id
+        self.kind = kind
+        self.receiver = receiver
+        self.payload_type = payload_type
+        self.enabled = True
+        self.downs: list[DownTrack] = []
+        self.ssrc: int | None = None
+        self._gated = False
+        self._pli_pending = False
+        self._last_pli = 0.0
+        self._on_level = on_level
+        self._ts_step = _TS_STEP[kind]
+        self.received = 0
+        self.forwarded = 0
+        self.forwarded_bytes = 0
+        self.dropped = 0
+        self.keyframe_requests = 0
+        self.sink = passthrough.tap_receiver(receiver, self.on_packet)
+
+    def request_keyframe(self) -> None:
+        if self.kind == "video":
+            self._pli_pending = True
+
+    def add_down(self, down: DownTrack) -> None:
+        down.rebind(self)
+        self.downs.append(down)
+        self.request_keyframe()
+
+    def remove_down(self, down: DownTrack) -> None:
+        if down in self.downs:
+            self.downs.remove(down)
+
+    async def on_packet(self, packet: RtpPacket) -> None:
+        payload = packet.payload
+        if packet.payload_type != self.payload_type or not payload:
+            return  # padding, RTX or a codec we did not negotiate
+        self.received += 1
+        video = self.kind == "video"
+        if packet.ssrc != self.ssrc:
+            if self.ssrc is not None:
+                for d in self.downs:
+                    d.resync_seq = d.resync_ts = True
+                    d.waiting_keyframe = video
+            self.ssrc = packet.ssrc
+            self.request_keyframe()
+        if self._pli_pending:
+            now = time.monotonic()
+            if now - self._last_pli >= KEYFRAME_MIN_INTERVAL_S:
+                self._pli_pending = False
+                self._last_pli = now
+                self.keyframe_requests += 1
+                await passthrough.send_pli(self.receiver, packet.ssrc)
+
+        if not self.enabled:  # the capability gate
+            self.dropped += len(self.downs)
+            self._gated = True
+            return
+        if self._gated:
+            self._gated = False
+            for d in self.downs:
+                d.resync_seq = True
+                d.waiting_keyframe = video
+            self.request_keyframe()
+        if not video and self._on_level is not None:
+            self._on_level(self.participant_id, estimate_audio_level(packet))
+
+        keyframe = video and is_vp8_keyframe_start(payload)
+        seq = packet.sequence_number
+        ts = packet.timestamp
+        b1_marker = 0x80 if packet.marker else 0
+        size = len(payload)
+        forwarded = 0
+        ntp = clock.current_ntp_time()
+        for d in self.downs:
+            if not d.ready:
+                continue
+            if d.waiting_keyframe:
+                if not keyframe:
+                    d.skipped += 1
+                    continue
+                d.waiting_keyframe = False
+            if d.resync_seq:
+                d.seq_offset_resync(seq)
+            if d.resync_ts:
+                d.ts_offset_resync(ts, self._ts_step)
+            out_seq = (seq + d.seq_off) & 0xFFFF
+            out_ts = (ts + d.ts_off) & 0xFFFFFFFF
+            data = _HEADER.pack(0x80, b1_marker | d.payload_type, out_seq, out_ts, d.ssrc) + payload
+            if await passthrough.send_rtp(d.sender, data):
+                d.last_seq = out_seq
+                d.last_ts = out_ts
+                d.packets += 1
+                d.octets += size
+                forwarded += 1
+                passthrough.count_sent(d.sender, 1, size, out_ts, ntp)
+        self.forwarded += forwarded
+        self.forwarded_bytes += forwarded * size

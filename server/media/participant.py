@@ -1,0 +1,240 @@
+"""One participant's peer connection: their upstream and every downstream, one transport.
+
+The server is always the offerer. The connection starts with two recvonly transceivers (the
+participant's microphone and camera); for every other publisher it holds a sendonly pair of
+slots. A slot whose publisher left goes inactive and is reused by the next joiner, so the
+SDP does not grow with churn. Offers are serialised: while an offer is outstanding, further
+changes only mark the connection for one more round once the answer is in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiortc import (
+    MediaStreamTrack,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.sdp import candidate_from_sdp
+
+from server.errors import UserError
+from server.media.forwarding import DownTrack, UpTrack
+from server.media.ice import IpNetwork, filter_sdp_candidates, is_allowed_address, parse_candidate
+from server.media.passthrough import gather_on
+from server.media.port import MAX_CANDIDATE_BYTES, MAX_SDP_BYTES, IceCandidate, SignalSender
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("audio", "video")
+CODEC_MIME = {"audio": "audio/opus", "video": "video/VP8"}
+
+
+class IdleTrack(MediaStreamTrack):
+    """The track behind a forwarding slot: the sender's own loop waits on it forever while
+    the forwarder writes packets directly (aiortc would poll every 20 ms with no track)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self._never = asyncio.Event()
+
+    async def recv(self) -> Any:
+        await self._never.wait()
+        raise RuntimeError("unreachable")
+
+
+def prefer_codec(transceiver: RTCRtpTransceiver) -> None:
+    """One codec on every leg (no transcoding): Opus for audio, VP8 without RTX for video."""
+    mime = CODEC_MIME[transceiver.kind].lower()
+    codecs = [
+        c
+        for c in RTCRtpSender.getCapabilities(transceiver.kind).codecs
+        if c.mimeType.lower() == mime
+    ]
+    transceiver.setCodecPreferences(codecs)
+
+
+def negotiated_payload_type(transceiver: RTCRtpTransceiver) -> int:
+    codecs = transceiver._codecs
+    if not codecs or codecs[0].payloadType is None:
+        return -1
+    return int(codecs[0].payloadType)
+
+
+class Slot:
+    """A sendonly audio+video pair in this participant's connection."""
+
+    def __init__(self, transceivers: dict[str, RTCRtpTransceiver], downs: dict[str, DownTrack]):
+        self.transceivers = transceivers
+        self.downs = downs
+        self.publisher_id: str | None = None
+
+
+class MediaParticipant:
+    def __init__(
+        self,
+        *,
+        room_id: str,
+        participant_id: str,
+        send: SignalSender,
+        pc: RTCPeerConnection,
+        gather_addresses: Sequence[str],
+        allowed_networks: Sequence[IpNetwork],
+        offer_extras: Callable[[], dict[str, Any]],
+        on_level: Callable[[str, int], None],
+        on_lost: Callable[[MediaParticipant], Awaitable[None]],
+    ) -> None:
+        self.room_id = room_id
+        self.id = participant_id
+        self.send = send
+        self.pc = pc
+        self._networks = tuple(allowed_networks)
+        self._offer_extras = offer_extras
+        self._renegotiate = False
+        self._offered: list[Slot] = []
+        self.closed = False
+        self.slots: dict[str, Slot] = {}  # publisher id -> slot
+        self._free: list[Slot] = []
+        self.refused_candidates = 0
+        self.up: dict[str, UpTrack] = {}
+        self._up_transceivers: dict[str, RTCRtpTransceiver] = {}
+        for kind in KINDS:
+            t = pc.addTransceiver(kind, direction="recvonly")
+            prefer_codec(t)
+            self._up_transceivers[kind] = t
+            self.up[kind] = UpTrack(participant_id, kind, t.receiver, -1, on_level)
+        gather_on(pc, gather_addresses)
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in ("failed", "closed") and not self.closed:
+                await on_lost(self)
+
+    # --- slots -------------------------------------------------------------------------
+    def attach_publisher(self, publisher: MediaParticipant) -> None:
+        """Add (or reuse) a slot that carries ``publisher``'s media to this participant."""
+        slot = self._free.pop() if self._free else self._new_slot()
+        slot.publisher_id = publisher.id
+        for kind in KINDS:
+            slot.transceivers[kind].direction = "sendonly"
+            publisher.up[kind].add_down(slot.downs[kind])
+        self.slots[publisher.id] = slot
+
+    def detach_publisher(self, publisher: MediaParticipant) -> None:
+        slot = self.slots.pop(publisher.id, None)
+        if slot is None:
+            return
+        for kind in KINDS:
+            publisher.up[kind].remove_down(slot.downs[kind])
+            slot.downs[kind].rebind(None)
+            slot.transceivers[kind].direction = "inactive"
+        slot.publisher_id = None
+        self._free.append(slot)
+
+    def _new_slot(self) -> Slot:
+        transceivers: dict[str, RTCRtpTransceiver] = {}
+        downs: dict[str, DownTrack] = {}
+        for kind in KINDS:
+            t = self.pc.addTransceiver(IdleTrack(kind), direction="sendonly")
+            prefer_codec(t)
+            transceivers[kind] = t
+            downs[kind] = DownTrack(self.id, kind, t.sender, -1)
+        return Slot(transceivers, downs)
+
+    def track_list(self) -> list[dict[str, Any]]:
+        tracks: list[dict[str, Any]] = [
+            {"mid": t.mid, "person_id": self.id, "kind": kind}
+            for kind, t in self._up_transceivers.items()
+        ]
+        for publisher_id, slot in self.slots.items():
+            for kind in KINDS:
+                tracks.append(
+                    {"mid": slot.transceivers[kind].mid, "person_id": publisher_id, "kind": kind}
+                )
+        return tracks
+
+    # --- negotiation -------------------------------------------------------------------
+    async def negotiate(self) -> None:
+        """Send a fresh offer, or remember to once the outstanding one is answered."""
+        if self.closed:
+            return
+        if self.pc.signalingState != "stable":
+            self._renegotiate = True
+            return
+        self._renegotiate = False
+        offer = await self.pc.createOffer()
+        await self.pc.setLocalDescription(offer)
+        self._offered = [s for s in self.slots.values()]
+        payload: dict[str, Any] = {
+            "sdp": self.pc.localDescription.sdp,
+            "type": "offer",
+            "tracks": self.track_list(),
+        }
+        payload.update(self._offer_extras())
+        await self.send("media.offer", payload)
+
+    async def apply_answer(self, sdp: str) -> None:
+        if not isinstance(sdp, str) or not sdp.strip():
+            raise UserError("empty SDP answer")
+        if len(sdp.encode()) > MAX_SDP_BYTES:
+            raise UserError("SDP answer too large")
+        if self.pc.signalingState != "have-local-offer":
+            raise UserError(f"no offer is waiting for an answer (state {self.pc.signalingState})")
+        filtered, dropped = filter_sdp_candidates(sdp, self._networks)
+        self.refused_candidates += dropped
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=filtered, type="answer"))
+        except Exception as exc:  # aiortc raises ValueError, AssertionError, KeyError, ...
+            logger.info("refused SDP answer from %s: %r", self.id, exc)
+            raise UserError("malformed SDP answer") from exc
+        for kind, t in self._up_transceivers.items():
+            self.up[kind].payload_type = negotiated_payload_type(t)
+        for slot in self._offered:
+            if slot.publisher_id is None:
+                continue
+            for kind in KINDS:
+                t = slot.transceivers[kind]
+                down = slot.downs[kind]
+                down.payload_type = negotiated_payload_type(t)
+                down.mid = t.mid
+                down.ready = down.payload_type >= 0
+                down.request_keyframe()
+        self._offered = []
+        if self._renegotiate:
+            await self.negotiate()
+
+    async def add_candidate(self, candidate: IceCandidate) -> None:
+        text = candidate.candidate
+        if not isinstance(text, str) or len(text) > MAX_CANDIDATE_BYTES:
+            raise UserError("malformed ICE candidate")
+        if not text.strip():  # end-of-candidates
+            await self.pc.addIceCandidate(None)
+            return
+        parsed = parse_candidate(text)
+        if not is_allowed_address(parsed.host, self._networks):
+            self.refused_candidates += 1
+            logger.debug("refused candidate outside allowed networks from %s", self.id)
+            return
+        if candidate.sdp_mid is None and candidate.sdp_mline_index is None:
+            raise UserError("ICE candidate needs sdpMid or sdpMLineIndex")
+        body = text.strip()
+        body = body[2:] if body.startswith("a=") else body
+        body = body[len("candidate:") :] if body.startswith("candidate:") else body
+        rtc = candidate_from_sdp(body)
+        rtc.sdpMid = candidate.sdp_mid
+        rtc.sdpMLineIndex = candidate.sdp_mline_index
+        await self.pc.addIceCandidate(rtc)
+
+    def set_capabilities(self, *, may_speak: bool, may_show_video: bool) -> None:
+        self.up["audio"].enabled = may_speak
+        self.up["video"].enabled = may_show_video
+
+    async def close(self) -> None:
+        self.closed = True
+        await self.pc.close()

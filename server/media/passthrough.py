@@ -1,0 +1,200 @@
+"""Every private aiortc/aioice name the SFU relies on, in one module.
+
+aiortc decodes every incoming frame and its senders encode; an SFU wants neither. The hooks:
+
+* receiver tap: ``RTCRtpReceiver._handle_rtp_packet`` is wrapped per instance so each parsed
+  RTP packet reaches the forwarder first; the receiver's private decoder queue
+  (``_RTCRtpReceiver__decoder_queue``) is replaced before ``receive()`` starts the decoder
+  thread, so no frame is ever decoded (complete frames are only counted);
+* keyframe requests: ``RTCRtpSender._send_keyframe`` (called on PLI/FIR from a subscriber) is
+  replaced per instance; the publisher is asked with ``RTCRtpReceiver._send_rtcp_pli``;
+* raw send: forwarded packets are protected with the DTLS transport's SRTP session and sent
+  on the nominated ICE pair (``RTCDtlsTransport._send_rtp`` semantics without its awaits);
+* sender report counters (``_RTCRtpSender__packet_count`` ...) so RTCP SRs stay truthful;
+* host candidates: aioice skips loopback; ``Connection.get_component_candidates`` is wrapped
+  per instance to gather on exactly the allowed addresses.
+
+aiortc and aioice are pinned exactly in pyproject.toml; :func:`check_hooks` (run by
+tests/media/test_passthrough.py) fails loudly when any of these names moves.
+"""
+
+from __future__ import annotations
+
+import inspect
+import queue
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import aioice
+import aioice.ice
+import aiortc
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc.rtcdtlstransport import RTCDtlsTransport, State
+from aiortc.rtp import RtpPacket
+
+AIORTC_VERSION = "1.16.0"
+AIOICE_VERSION = "0.13.0"
+
+_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
+_SENDER_PACKET_COUNT = "_RTCRtpSender__packet_count"
+_SENDER_OCTET_COUNT = "_RTCRtpSender__octet_count"
+_SENDER_RTP_TS = "_RTCRtpSender__rtp_timestamp"
+_SENDER_NTP_TS = "_RTCRtpSender__ntp_timestamp"
+
+PacketHandler = Callable[[RtpPacket], Awaitable[None]]
+
+
+class HookMissing(RuntimeError):
+    """aiortc/aioice changed under us: a private name the SFU depends on has moved."""
+
+
+class FrameSink(queue.Queue[Any]):
+    """Stands in for a receiver's decoder queue: counts complete encoded frames, decodes
+    nothing. Only the stop sentinel (``None``) is queued, so the decoder thread idles on
+    ``get()`` and exits when the receiver stops."""
+
+    def __init__(self, on_frame: Callable[[Any], None] | None = None) -> None:
+        super().__init__()
+        self.frames = 0
+        self._on_frame = on_frame
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if item is None:
+            super().put(None, block, timeout)
+            return
+        self.frames += 1
+        if self._on_frame is not None:
+            self._on_frame(item)
+
+
+def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketHandler | None) -> FrameSink:
+    """Install the forwarding tap on a receiver that has not started receiving yet."""
+    sink = FrameSink()
+    setattr(receiver, _DECODER_QUEUE, sink)
+    if on_packet is not None:
+        original = receiver._handle_rtp_packet
+
+        async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
+            await on_packet(packet)
+            await original(packet, arrival_time_ms)
+
+        receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
+    return sink
+
+
+def decoder_queue(receiver: RTCRtpReceiver) -> Any:
+    return getattr(receiver, _DECODER_QUEUE)
+
+
+async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
+    await receiver._send_rtcp_pli(media_ssrc)
+
+
+def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
+    """Call ``callback`` instead of flagging the (never running) encoder on PLI/FIR."""
+    sender._send_keyframe = callback  # type: ignore[method-assign]
+
+
+def sender_ssrc(sender: RTCRtpSender) -> int:
+    return int(sender._ssrc)
+
+
+async def send_rtp(sender: RTCRtpSender, data: bytes) -> bool:
+    """SRTP-protect and send one RTP packet on the sender's transport.
+
+    Returns False when the transport is not connected (the packet is dropped).
+    """
+    dtls: RTCDtlsTransport = sender.transport
+    if dtls._state is not State.CONNECTED:
+        return False
+    protected = dtls._tx_srtp.protect(data)
+    pair = dtls.transport._connection._nominated.get(1)
+    if pair is None:
+        return False
+    protocol = pair.protocol
+    if type(protocol) is aioice.ice.StunProtocol:
+        protocol.transport.sendto(protected, pair.remote_addr)
+    else:  # TURN relay: may wait for a channel binding
+        await protocol.send_data(protected, pair.remote_addr)
+    return True
+
+
+def count_sent(sender: RTCRtpSender, packets: int, octets: int, rtp_ts: int, ntp: int) -> None:
+    """Keep the sender's RTCP sender-report counters true for forwarded packets."""
+    d = sender.__dict__
+    d[_SENDER_PACKET_COUNT] += packets
+    d[_SENDER_OCTET_COUNT] += octets
+    d[_SENDER_RTP_TS] = rtp_ts
+    d[_SENDER_NTP_TS] = ntp
+
+
+def gather_on(pc: RTCPeerConnection, addresses: Sequence[str]) -> None:
+    """Make every ICE gatherer of ``pc`` gather host candidates on exactly ``addresses``
+    (under the relay policy aioice passes none, and that is kept)."""
+    for transceiver in pc.getTransceivers():
+        connection: Any = transceiver.receiver.transport.transport.iceGatherer._connection
+        if getattr(connection, "_hc_gather_on", None) is None:
+            _wrap_gathering(connection, list(addresses))
+
+
+def _wrap_gathering(connection: Any, chosen: list[str]) -> None:
+    original = connection.get_component_candidates
+
+    async def get_component_candidates(
+        component: int,
+        addresses: list[str],
+        timeout: int = 5,  # noqa: ASYNC109
+    ) -> Any:
+        relay = connection._transport_policy == aioice.TransportPolicy.RELAY
+        return await original(
+            component=component, addresses=[] if relay else chosen, timeout=timeout
+        )
+
+    connection.get_component_candidates = get_component_candidates
+    connection._hc_gather_on = chosen
+
+
+def _require(cond: bool, what: str) -> None:
+    if not cond:
+        raise HookMissing(f"aiortc/aioice private hook moved: {what}")
+
+
+def check_hooks() -> None:
+    """Raise :class:`HookMissing` if any private name used above is gone or changed role."""
+    _require(aiortc.__version__ == AIORTC_VERSION, f"aiortc {aiortc.__version__} != pinned")
+    _require(aioice.__version__ == AIOICE_VERSION, f"aioice {aioice.__version__} != pinned")
+    recv_init = inspect.getsource(RTCRtpReceiver.__init__)
+    _require("self.__decoder_queue: queue.Queue" in recv_init, "RTCRtpReceiver.__decoder_queue")
+    recv_src = inspect.getsource(RTCRtpReceiver)
+    _require("self.__decoder_queue.put((codec, encoded_frame))" in recv_src, "decoder put")
+    _require("self.__decoder_queue,\n" in recv_src, "decoder thread reads the queue")
+    _require(
+        list(inspect.signature(RTCRtpReceiver._handle_rtp_packet).parameters)
+        == ["self", "packet", "arrival_time_ms"],
+        "RTCRtpReceiver._handle_rtp_packet(packet, arrival_time_ms)",
+    )
+    _require(hasattr(RTCRtpReceiver, "_send_rtcp_pli"), "RTCRtpReceiver._send_rtcp_pli")
+    dtls_src = inspect.getsource(RTCDtlsTransport._handle_rtp_data)
+    _require("receiver._handle_rtp_packet(" in dtls_src, "dtls routes to _handle_rtp_packet")
+    send_src = inspect.getsource(RTCDtlsTransport._send_rtp)
+    _require("self._tx_srtp.protect(data)" in send_src, "RTCDtlsTransport._tx_srtp")
+    _require("self.transport._send(" in send_src, "RTCDtlsTransport sends via ICE transport")
+    _require(hasattr(State, "CONNECTED"), "rtcdtlstransport.State.CONNECTED")
+    sender_src = inspect.getsource(RTCRtpSender)
+    _require("self._send_keyframe()" in sender_src, "RTCRtpSender._send_keyframe on PLI")
+    for name in ("__packet_count", "__octet_count", "__rtp_timestamp", "__ntp_timestamp"):
+        _require(f"self.{name} = " in sender_src, f"RTCRtpSender.{name}")
+    conn = aioice.Connection
+    _require("_nominated" in inspect.getsource(conn.sendto), "aioice Connection._nominated")
+    _require(hasattr(aioice.ice.StunProtocol, "send_data"), "aioice StunProtocol")
+    gather_src = inspect.getsource(conn.gather_candidates)
+    _require("self.get_component_candidates(" in gather_src, "aioice get_component_candidates")
+    _require("self._transport_policy" in gather_src, "aioice Connection._transport_policy")
+    _require(
+        "addresses" in inspect.signature(conn.get_component_candidates).parameters,
+        "get_component_candidates(addresses)",
+    )
+    gatherer_src = inspect.getsource(aiortc.rtcicetransport.RTCIceGatherer.__init__)
+    _require("self._connection = Connection(" in gatherer_src, "RTCIceGatherer._connection")
+    ice_src = inspect.getsource(aiortc.rtcicetransport.RTCIceTransport.__init__)
+    _require("self._connection = gatherer._connection" in ice_src, "RTCIceTransport._connection")

@@ -1,0 +1,91 @@
+"""The port between rooms and the media engine.
+
+Rooms call a :class:`MediaEngine`; they never touch aiortc objects. The engine talks back to a
+participant's client only through the :data:`SignalSender` it was given on join, so signaling
+(Socket.IO) and media stay apart and a second engine can be dropped in later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+# SignalSender(event, payload): deliver one server->client event (``media.offer``,
+# ``media.speaker``) to the participant it belongs to.
+SignalSender = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+MAX_SDP_BYTES = 64_000
+MAX_CANDIDATE_BYTES = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class IceCandidate:
+    """One trickled ICE candidate as the browser's ``RTCIceCandidate.toJSON()`` gives it.
+
+    An empty ``candidate`` string means end-of-candidates.
+    """
+
+    candidate: str
+    sdp_mid: str | None = None
+    sdp_mline_index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantMediaStats:
+    participant_id: str
+    connection_state: str
+    may_speak: bool
+    may_show_video: bool
+    received_packets: int
+    forwarded_packets: int
+    dropped_packets: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomMediaStats:
+    """Counters since the room's media was opened.
+
+    ``forwarded_packets`` counts packets sent to subscribers (one per subscriber);
+    ``dropped_packets`` counts packets a capability gate kept from a subscriber.
+    """
+
+    room_id: str
+    participants: int
+    received_packets: int
+    forwarded_packets: int
+    forwarded_bytes: int
+    dropped_packets: int
+    keyframe_requests: int
+    active_speaker: str | None
+    per_participant: tuple[ParticipantMediaStats, ...] = field(default=())
+
+
+class MediaEngine(Protocol):
+    """What a room needs from media. Errors are those of ``server/errors.py``."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def open_room(self, room_id: str) -> None: ...
+
+    async def close_room(self, room_id: str) -> None: ...
+
+    async def add_participant(
+        self, room_id: str, participant_id: str, send: SignalSender
+    ) -> None: ...
+
+    async def remove_participant(self, room_id: str, participant_id: str) -> None: ...
+
+    async def handle_answer(self, room_id: str, participant_id: str, sdp: str) -> None: ...
+
+    async def handle_candidate(
+        self, room_id: str, participant_id: str, candidate: IceCandidate
+    ) -> None: ...
+
+    def set_capabilities(
+        self, room_id: str, participant_id: str, *, may_speak: bool, may_show_video: bool
+    ) -> None: ...
+
+    def stats(self, room_id: str) -> RoomMediaStats: ...

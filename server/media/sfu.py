@@ -1,0 +1,300 @@
+"""The aiortc selective forwarding unit: the :class:`~server.media.port.MediaEngine` rooms use.
+
+One peer connection per participant carries their upstream and all downstreams. Incoming
+RTP is forwarded without decoding (``forwarding.py``); the capability gate sits at that
+forwarding point. Engine operations on one room are serialised by the room's lock; the
+``SignalSender`` given on join must not call back into the engine synchronously (it queues
+or emits).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiortc import RTCPeerConnection
+
+from server.errors import NotFound
+from server.media.ice import (
+    IceSettings,
+    client_ice_config,
+    ice_servers_for,
+    local_host_addresses,
+    rtc_configuration,
+)
+from server.media.participant import MediaParticipant
+from server.media.port import (
+    IceCandidate,
+    ParticipantMediaStats,
+    RoomMediaStats,
+    SignalSender,
+)
+from server.media.speaker import SpeakerDetector, SpeakerTask
+
+logger = logging.getLogger(__name__)
+
+MediaLost = Callable[[str, str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class SfuSettings:
+    ice: IceSettings = field(default_factory=IceSettings)
+    speaker_interval_s: float = 0.25
+
+
+@dataclass(slots=True)
+class Capabilities:
+    may_speak: bool = True
+    may_show_video: bool = True
+
+
+class MediaRoom:
+    def __init__(self, room_id: str, speaker_interval_s: float) -> None:
+        self.id = room_id
+        self.lock = asyncio.Lock()
+        self.participants: dict[str, MediaParticipant] = {}
+        self.capabilities: dict[str, Capabilities] = {}
+        self.detector = SpeakerDetector()
+        self.speaker = SpeakerTask(self.detector, self._publish_speaker, speaker_interval_s)
+        # counters of participants who already left
+        self.gone_received = 0
+        self.gone_forwarded = 0
+        self.gone_bytes = 0
+        self.gone_dropped = 0
+        self.gone_keyframes = 0
+
+    async def _publish_speaker(self, speaker: str | None) -> None:
+        for p in list(self.participants.values()):
+            with contextlib.suppress(Exception):
+                await p.send("media.speaker", {"person_id": speaker})
+
+    def account_gone(self, p: MediaParticipant) -> None:
+        for up in p.up.values():
+            self.gone_received += up.received
+            self.gone_forwarded += up.forwarded
+            self.gone_bytes += up.forwarded_bytes
+            self.gone_dropped += up.dropped
+            self.gone_keyframes += up.keyframe_requests
+
+
+class AiortcMediaEngine:
+    """``MediaEngine`` on aiortc with encoded passthrough. ``on_media_lost(room, person)`` is
+    called (from the engine's reaper task) when a participant's connection failed or closed
+    without a goodbye; the participant is already removed from the media by then."""
+
+    def __init__(
+        self,
+        settings: SfuSettings | None = None,
+        *,
+        on_media_lost: MediaLost | None = None,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings or SfuSettings()
+        self._rooms: dict[str, MediaRoom] = {}
+        self._on_media_lost = on_media_lost
+        self._now = now
+        self._lost: asyncio.Queue[tuple[str, str, MediaParticipant]] | None = None
+        self._reaper: asyncio.Task[None] | None = None
+        self._gather_addresses: list[str] = []
+
+    # --- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._reaper is not None:
+            return
+        self._gather_addresses = local_host_addresses(self.settings.ice.allowed_networks)
+        self._lost = asyncio.Queue()
+        self._reaper = asyncio.create_task(self._reap(), name="media-reaper")
+
+    async def stop(self) -> None:
+        for room_id in list(self._rooms):
+            await self.close_room(room_id)
+        task, self._reaper = self._reaper, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def open_room(self, room_id: str) -> None:
+        if room_id in self._rooms:
+            return
+        room = MediaRoom(room_id, self.settings.speaker_interval_s)
+        self._rooms[room_id] = room
+        room.speaker.start()
+
+    async def close_room(self, room_id: str) -> None:
+        room = self._rooms.get(room_id)
+        if room is None:
+            return
+        async with room.lock:
+            for pid in list(room.participants):
+                await self._remove(room, pid, renegotiate=False)
+            await room.speaker.stop()
+            self._rooms.pop(room_id, None)
+
+    # --- participants --------------------------------------------------------------------
+    async def add_participant(self, room_id: str, participant_id: str, send: SignalSender) -> None:
+        room = self._room(room_id)
+        async with room.lock:
+            if participant_id in room.participants:  # a reconnect replaces the old connection
+                await self._remove(room, participant_id, renegotiate=False)
+            ice = self.settings.ice
+            servers = (
+                ice_servers_for(ice, participant_id, self._now()) if ice.server_uses_turn else []
+            )
+            pc = RTCPeerConnection(rtc_configuration(servers, relay_only=ice.relay_only))
+            newcomer = MediaParticipant(
+                room_id=room_id,
+                participant_id=participant_id,
+                send=send,
+                pc=pc,
+                gather_addresses=self._gather_addresses,
+                allowed_networks=ice.allowed_networks,
+                offer_extras=lambda: {"ice": client_ice_config(ice, participant_id, self._now())},
+                on_level=room.detector.observe,
+                on_lost=self._lost_hook,
+            )
+            caps = room.capabilities.setdefault(participant_id, Capabilities())
+            newcomer.set_capabilities(may_speak=caps.may_speak, may_show_video=caps.may_show_video)
+            others = list(room.participants.values())
+            room.participants[participant_id] = newcomer
+            for other in others:
+                other.attach_publisher(newcomer)
+                newcomer.attach_publisher(other)
+            await newcomer.negotiate()
+            for other in others:
+                await self._negotiate(other)
+
+    async def remove_participant(self, room_id: str, participant_id: str) -> None:
+        room = self._rooms.get(room_id)
+        if room is None:
+            return
+        async with room.lock:
+            await self._remove(room, participant_id, renegotiate=True)
+
+    async def handle_answer(self, room_id: str, participant_id: str, sdp: str) -> None:
+        room = self._room(room_id)
+        async with room.lock:
+            await self._participant(room, participant_id).apply_answer(sdp)
+
+    async def handle_candidate(
+        self, room_id: str, participant_id: str, candidate: IceCandidate
+    ) -> None:
+        room = self._room(room_id)
+        await self._participant(room, participant_id).add_candidate(candidate)
+
+    def set_capabilities(
+        self, room_id: str, participant_id: str, *, may_speak: bool, may_show_video: bool
+    ) -> None:
+        room = self._room(room_id)
+        room.capabilities[participant_id] = Capabilities(may_speak, may_show_video)
+        p = room.participants.get(participant_id)
+        if p is not None:
+            p.set_capabilities(may_speak=may_speak, may_show_video=may_show_video)
+        if not may_speak:
+            room.detector.forget(participant_id)
+
+    def stats(self, room_id: str) -> RoomMediaStats:
+        room = self._room(room_id)
+        per: list[ParticipantMediaStats] = []
+        received, forwarded, fbytes, dropped, kf = (
+            room.gone_received,
+            room.gone_forwarded,
+            room.gone_bytes,
+            room.gone_dropped,
+            room.gone_keyframes,
+        )
+        for p in room.participants.values():
+            caps = room.capabilities.get(p.id, Capabilities())
+            ups = p.up.values()
+            p_recv = sum(u.received for u in ups)
+            p_fwd = sum(u.forwarded for u in ups)
+            p_drop = sum(u.dropped for u in ups)
+            received += p_recv
+            forwarded += p_fwd
+            dropped += p_drop
+            fbytes += sum(u.forwarded_bytes for u in ups)
+            kf += sum(u.keyframe_requests for u in ups)
+            per.append(
+                ParticipantMediaStats(
+                    participant_id=p.id,
+                    connection_state=p.pc.connectionState,
+                    may_speak=caps.may_speak,
+                    may_show_video=caps.may_show_video,
+                    received_packets=p_recv,
+                    forwarded_packets=p_fwd,
+                    dropped_packets=p_drop,
+                )
+            )
+        return RoomMediaStats(
+            room_id=room_id,
+            participants=len(room.participants),
+            received_packets=received,
+            forwarded_packets=forwarded,
+            forwarded_bytes=fbytes,
+            dropped_packets=dropped,
+            keyframe_requests=kf,
+            active_speaker=room.detector.current,
+            per_participant=tuple(per),
+        )
+
+    def room_ids(self) -> list[str]:
+        return list(self._rooms)
+
+    # --- internals -----------------------------------------------------------------------
+    def _room(self, room_id: str) -> MediaRoom:
+        room = self._rooms.get(room_id)
+        if room is None:
+            raise NotFound(f"no media for room {room_id}")
+        return room
+
+    @staticmethod
+    def _participant(room: MediaRoom, participant_id: str) -> MediaParticipant:
+        p = room.participants.get(participant_id)
+        if p is None:
+            raise NotFound(f"{participant_id} has no media in room {room.id}")
+        return p
+
+    async def _negotiate(self, p: MediaParticipant) -> None:
+        try:
+            await p.negotiate()
+        except Exception:
+            logger.exception("renegotiation with %s failed", p.id)
+
+    async def _remove(self, room: MediaRoom, participant_id: str, *, renegotiate: bool) -> None:
+        leaver = room.participants.pop(participant_id, None)
+        if leaver is None:
+            return
+        leaver.closed = True
+        room.detector.forget(participant_id)
+        for other in room.participants.values():
+            other.detach_publisher(leaver)
+            leaver.detach_publisher(other)
+        room.account_gone(leaver)
+        await leaver.close()
+        if renegotiate:
+            for other in list(room.participants.values()):
+                await self._negotiate(other)
+
+    async def _lost_hook(self, p: MediaParticipant) -> None:
+        if self._lost is not None:
+            self._lost.put_nowait((p.room_id, p.id, p))
+
+    async def _reap(self) -> None:
+        assert self._lost is not None
+        while True:
+            room_id, pid, p = await self._lost.get()
+            room = self._rooms.get(room_id)
+            if room is None or room.participants.get(pid) is not p:
+                continue
+            logger.info("media of %s in %s lost; removing", pid, room_id)
+            async with room.lock:
+                await self._remove(room, pid, renegotiate=True)
+            if self._on_media_lost is not None:
+                try:
+                    await self._on_media_lost(room_id, pid)
+                except Exception:
+                    logger.exception("on_media_lost failed")
