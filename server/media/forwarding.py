@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 _HEADER = struct.Struct("!BBHII")
 _TS_STEP = {"audio": 960, "video": 3000}  # one 20 ms Opus frame / one 30 fps video frame
 KEYFRAME_MIN_INTERVAL_S = 0.3
+SSRC_TAKEOVER_S = 1.0
 _OPUS_SPEECH_BYTES = 20  # fallback VAD without the audio-level extension
 
 
@@ -160,6 +161,8 @@ class UpTrack:
         self.enabled = True
         self.downs: list[DownTrack] = []
         self.ssrc: int | None = None
+        self._last_packet_at = 0.0
+        self.foreign = 0  # packets on a second SSRC while the first one is live
         self._gated = False
         self._pli_pending = False
         self._last_pli = 0.0
@@ -189,22 +192,28 @@ class UpTrack:
         payload = packet.payload
         if packet.payload_type != self.payload_type or not payload:
             return  # padding, RTX or a codec we did not negotiate
-        self.received += 1
         video = self.kind == "video"
+        now = time.monotonic()
         if packet.ssrc != self.ssrc:
+            # One stream per kind and publisher: a second SSRC (another transceiver, a
+            # tampered answer) is ignored while the first is live; it takes over only after
+            # the first has been silent for SSRC_TAKEOVER_S (a restarted sender).
+            if self.ssrc is not None and now - self._last_packet_at < SSRC_TAKEOVER_S:
+                self.foreign += 1
+                return
             if self.ssrc is not None:
                 for d in self.downs:
                     d.resync_seq = d.resync_ts = True
                     d.waiting_keyframe = video
             self.ssrc = packet.ssrc
             self.request_keyframe()
-        if self._pli_pending:
-            now = time.monotonic()
-            if now - self._last_pli >= KEYFRAME_MIN_INTERVAL_S:
-                self._pli_pending = False
-                self._last_pli = now
-                self.keyframe_requests += 1
-                await passthrough.send_pli(self.receiver, packet.ssrc)
+        self._last_packet_at = now
+        self.received += 1
+        if self._pli_pending and now - self._last_pli >= KEYFRAME_MIN_INTERVAL_S:
+            self._pli_pending = False
+            self._last_pli = now
+            self.keyframe_requests += 1
+            await passthrough.send_pli(self.receiver, packet.ssrc)
 
         if not self.enabled:  # the capability gate
             self.dropped += len(self.downs)

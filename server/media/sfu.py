@@ -174,6 +174,7 @@ class AiortcMediaEngine:
             return
         async with room.lock:
             await self._remove(room, participant_id, renegotiate=True)
+            room.capabilities.pop(participant_id, None)
 
     async def handle_answer(self, room_id: str, participant_id: str, sdp: str) -> None:
         room = self._room(room_id)

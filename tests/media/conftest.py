@@ -56,7 +56,9 @@ def _run_in_namespace(nodeid: str) -> tuple[str, str]:
             "cannot create a private network namespace (unprivileged user namespaces are "
             "forbidden on this host?); media tests refuse to run on the host network:\n" + out
         )
-    if proc.returncode == 5 or " skipped" in out and " passed" not in out and " failed" not in out:
+    if proc.returncode == 5 or (
+        " skipped" in out and " passed" not in out and " failed" not in out
+    ):
         return "skipped", out
     return "failed", out[-12000:]
 

@@ -22,7 +22,7 @@ class Clips:
         self.audio = encode_tone()
 
 
-async def wait_until(cond: Callable[[], bool], timeout: float, what: str) -> None:
+async def wait_until(cond: Callable[[], bool], timeout: float, what: str) -> None:  # noqa: ASYNC109
     """Poll a condition on the event loop (media counters have no events to await)."""
     deadline = time.monotonic() + timeout
     while not cond():
@@ -52,8 +52,8 @@ class Harness:
         self,
         pid: str,
         *,
-        audio: EncodedClip | None | bool = True,
-        video: EncodedClip | None | bool = True,
+        audio: EncodedClip | bool | None = True,
+        video: EncodedClip | bool | None = True,
         decode_from: Iterable[str] = (),
         **kwargs: object,
     ) -> MediaClient:
@@ -61,7 +61,9 @@ class Harness:
         v = self.clips.video if video is True else (video or None)
         return MediaClient(pid, audio=a, video=v, decode_from=tuple(decode_from), **kwargs)  # type: ignore[arg-type]
 
-    async def join(self, pid: str, client: MediaClient | None = None, **kwargs: object) -> MediaClient:
+    async def join(
+        self, pid: str, client: MediaClient | None = None, **kwargs: object
+    ) -> MediaClient:
         client = client or self.make_client(pid, **kwargs)  # type: ignore[arg-type]
         self.clients[pid] = client
 
@@ -78,7 +80,7 @@ class Harness:
             await self.engine.remove_participant(ROOM, pid)
         await client.stop()
 
-    async def wait_connected(self, timeout: float = 10.0) -> None:
+    async def wait_connected(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         def all_connected() -> bool:
             return all(c.pc.connectionState == "connected" for c in self.clients.values())
 

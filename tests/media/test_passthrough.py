@@ -1,0 +1,46 @@
+"""Fails loudly when aiortc/aioice move a private name the SFU depends on."""
+
+from __future__ import annotations
+
+import pytest
+from aiortc import RTCPeerConnection
+
+from server.media import passthrough
+from server.media.ice import rtc_configuration
+
+
+def test_private_hooks_are_where_we_expect_them() -> None:
+    passthrough.check_hooks()  # raises HookMissing naming the moved hook
+
+
+async def test_hooks_install_on_real_objects() -> None:
+    pc = RTCPeerConnection(rtc_configuration([], relay_only=False))
+    try:
+        t = pc.addTransceiver("audio", direction="recvonly")
+        sink = passthrough.tap_receiver(t.receiver, None)
+        assert passthrough.decoder_queue(t.receiver) is sink
+        sink.put(("codec", b"frame"))
+        assert sink.frames == 1 and sink.empty()
+        called: list[bool] = []
+        passthrough.on_keyframe_request(t.sender, lambda: called.append(True))
+        t.sender._send_keyframe()
+        assert called == [True]
+        passthrough.count_sent(t.sender, 2, 100, 1234, 5678)
+        passthrough.gather_on(pc, ["127.0.0.1"])
+        conn = t.receiver.transport.transport.iceGatherer._connection
+        assert conn._hc_gather_on == ["127.0.0.1"]
+    finally:
+        await pc.close()
+
+
+def test_pins_are_exact() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert f'"aiortc=={passthrough.AIORTC_VERSION}"' in text
+    assert f'"aioice=={passthrough.AIOICE_VERSION}"' in text
+
+
+@pytest.mark.parametrize("name", ["_RTCRtpReceiver__decoder_queue"])
+def test_decoder_queue_name(name: str) -> None:
+    assert name == passthrough._DECODER_QUEUE
