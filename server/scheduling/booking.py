@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,7 +88,7 @@ async def preview(s: AsyncSession, group_id: int, spec: SeriesSpec, now: datetim
     problems += await leader_conflicts(
         s, group_id, [(o.index, o.starts_at, o.ends_at) for o in occurrences]
     )
-    for a, b in zip(occurrences, occurrences[1:], strict=False):
+    for a, b in pairwise(occurrences):
         if b.starts_at < a.ends_at:
             problems.append(
                 Problem(

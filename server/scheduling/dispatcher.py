@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.db.models import Group, Person, ScheduledSession, Series
-from server.domain import SessionStatus
+from server.db.models import Group, Membership, Person, ScheduledSession, Series
+from server.domain import MembershipStatus, SessionStatus
 from server.scheduling.models import (
     Dispatch,
     DispatchStatus,
@@ -132,22 +132,30 @@ class Dispatcher:
         while True:
             async with self._sm() as s, s.begin():
                 claimed = await self._claim(s, now)
+                gone: set[int] = set()
                 if claimed:
-                    result.messages += await self._apply(s, claimed, now)
-            result.done += len(claimed)
+                    messages, gone = await self._apply(s, claimed, now)
+                    result.messages += messages
+            result.done += len(claimed) - len(gone)
+            result.skipped += len(gone)
             result.fired.extend(
-                Fired(d.key, d.purpose, d.session_id, d.person_id, d.due_at, now) for d in claimed
+                Fired(d.key, d.purpose, d.session_id, d.person_id, d.due_at, now)
+                for d in claimed
+                if d.id not in gone
             )
             if len(claimed) < self._batch:
                 return result
 
-    async def _apply(self, s: AsyncSession, claimed: Sequence[Dispatch], now: datetime) -> int:
+    async def _apply(
+        self, s: AsyncSession, claimed: Sequence[Dispatch], now: datetime
+    ) -> tuple[int, set[int]]:
         session_ids = {d.session_id for d in claimed}
         found = await s.execute(
             select(ScheduledSession).where(ScheduledSession.id.in_(session_ids))
         )
         sessions = {x.id: x for x in found.scalars()}
         outbox: list[dict[str, Any]] = []
+        gone = await _not_active(s, claimed, sessions)
         to_mail = {d.id for d in claimed if d.person_id is not None and _kind(d) is not None}
         people = {d.person_id for d in claimed if d.id in to_mail and d.person_id is not None}
         context = await _Context.load(s, sessions, people)
@@ -157,13 +165,50 @@ class Dispatcher:
                 continue
             if d.purpose in TRANSITIONS:
                 await _transition(s, sess, d.purpose)
+            elif d.id in gone:
+                continue
             elif d.id in to_mail:
                 row = context.message(d, sess, self._cfg, self._notifier, now)
                 if row is not None:
                     outbox.append(row)
         if outbox:
             await s.execute(insert(OutboxMessage), outbox)
-        return len(outbox)
+        return len(outbox), gone
+
+
+ROSTER_BOUND = (Purpose.REMINDER, Purpose.TIMEPOINT_PRE, Purpose.TIMEPOINT_POST)
+
+
+async def _not_active(
+    s: AsyncSession, claimed: Sequence[Dispatch], sessions: dict[int, ScheduledSession]
+) -> set[int]:
+    """Ids of reminders and timepoints whose person left the group since they were planned;
+    they are recorded as skipped."""
+    bound = [d for d in claimed if d.purpose in ROSTER_BOUND and d.person_id is not None]
+    if not bound:
+        return set()
+    groups = {sessions[d.session_id].group_id for d in bound if d.session_id in sessions}
+    rows = await s.execute(
+        select(Membership.group_id, Membership.person_id).where(
+            Membership.group_id.in_(groups),
+            Membership.person_id.in_({d.person_id for d in bound}),
+            Membership.status == MembershipStatus.ACTIVE,
+        )
+    )
+    active = {(g, p) for g, p in rows}
+    gone = {
+        d.id
+        for d in bound
+        if d.session_id in sessions and (sessions[d.session_id].group_id, d.person_id) not in active
+    }
+    if gone:
+        await s.execute(
+            update(Dispatch)
+            .where(Dispatch.id.in_(gone))
+            .values(status=DispatchStatus.SKIPPED)
+            .execution_options(synchronize_session=False)
+        )
+    return gone
 
 
 def _kind(d: Dispatch) -> Kind | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import String, cast, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from server.scheduling.series import Problem, ProblemKind, overlaps
 
 LEADER_ROLES = (GroupRole.LEADER, GroupRole.CO_LEADER)
 MAX_SESSION = timedelta(hours=8)
+TIMED = tuple(p for p in Purpose if p not in (Purpose.CHANGE_NOTICE, Purpose.ENROLMENT_NOTICE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +72,8 @@ async def supersede(
     person_id: int | None = None,
     purposes: Iterable[Purpose] | None = None,
 ) -> int:
-    """Pending dispatches of these sessions (of one person) will not run. Their key gets the row
-    id appended, so a later plan may use the key again."""
+    """Pending timed dispatches (not notices) of these sessions (of one person) will not run.
+    Their key gets the row id appended, so a later plan may use the key again."""
     ids = list(session_ids)
     if not ids:
         return 0
@@ -80,8 +82,7 @@ async def supersede(
     )
     if person_id is not None:
         stmt = stmt.where(Dispatch.person_id == person_id)
-    if purposes is not None:
-        stmt = stmt.where(Dispatch.purpose.in_(list(purposes)))
+    stmt = stmt.where(Dispatch.purpose.in_(list(purposes or TIMED)))
     result = await s.execute(
         stmt.values(
             status=DispatchStatus.SUPERSEDED, key=Dispatch.key + ":x" + cast(Dispatch.id, String)
@@ -211,3 +212,63 @@ async def next_index(s: AsyncSession, series_id: int) -> int:
         select(func.max(ScheduledSession.index)).where(ScheduledSession.series_id == series_id)
     )
     return int(found or 0) + 1
+
+
+async def insert_missing(s: AsyncSession, planned: Sequence[PlannedDispatch]) -> None:
+    """Insert, skipping keys that exist (done or pending): the unique key makes this safe."""
+    if not planned:
+        return
+    dialect = s.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(Dispatch).on_conflict_do_nothing(index_elements=["key"])
+    else:
+        from sqlalchemy.dialects.sqlite import insert as lite_insert
+
+        stmt = lite_insert(Dispatch).on_conflict_do_nothing(index_elements=["key"])
+    await s.execute(stmt, [p.row() for p in planned])
+
+
+async def reconcile_group(
+    s: AsyncSession, group_id: int, cfg: SchedulingConfig, now: datetime
+) -> None:
+    """Make the group's future per-person dispatches match its active roster, however the
+    roster changed (this module's enrol/withdraw, or the groups API)."""
+    people = await roster(s, group_id)
+    rows = await s.execute(
+        select(ScheduledSession)
+        .where(
+            ScheduledSession.group_id == group_id, ScheduledSession.starts_at > now - MAX_SESSION
+        )
+        .order_by(ScheduledSession.starts_at)
+    )
+    future = [x for x in rows.scalars() if x.status is not SessionStatus.CANCELLED]
+    if not future:
+        return
+    by_series: dict[int | None, list[ScheduledSession]] = {}
+    for x in future:
+        if x.series_id not in by_series:
+            by_series[x.series_id] = await series_sessions(s, x.series_id) if x.series_id else [x]
+    planned = [
+        p
+        for x in future
+        for p in plan_for(x, by_series[x.series_id], people, cfg, now)
+        if p.person_id is not None
+    ]
+    await insert_missing(s, planned)
+    active = set(people.everyone)
+    stale = select(Dispatch.person_id).where(
+        Dispatch.session_id.in_([x.id for x in future]),
+        Dispatch.status == DispatchStatus.PENDING,
+        Dispatch.person_id.is_not(None),
+        Dispatch.purpose.in_([Purpose.REMINDER, Purpose.TIMEPOINT_PRE, Purpose.TIMEPOINT_POST]),
+    )
+    for pid in set((await s.execute(stale)).scalars()) - active:
+        if pid is not None:
+            await supersede(
+                s,
+                [x.id for x in future],
+                person_id=pid,
+                purposes=[Purpose.REMINDER, Purpose.TIMEPOINT_PRE, Purpose.TIMEPOINT_POST],
+            )

@@ -1,0 +1,344 @@
+"""Changing a booked series: move or cancel one session or the rest, add a make-up session.
+
+Every change bumps the session's iCalendar SEQUENCE, supersedes its pending dispatches, plans
+new ones under the new SEQUENCE and queues a notice to everyone in the group, all in the
+caller's transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit import record
+from server.db.models import ScheduledSession, Series
+from server.domain import AuditOutcome, SessionStatus
+from server.errors import Conflict, NotFound, UserError
+from server.scheduling.models import Purpose
+from server.scheduling.plan import PlannedDispatch, SchedulingConfig, notice
+from server.scheduling.series import SeriesSpec, Weekday, generate, load_zone, local_to_utc
+from server.scheduling.store import (
+    insert_dispatches,
+    leader_conflicts,
+    live,
+    next_index,
+    plan_for,
+    replan_timepoints,
+    roster,
+    series_sessions,
+    supersede,
+    times,
+)
+from server.scheduling.templates import Kind
+
+log = logging.getLogger("circle.scheduling")
+TIMEPOINTS = (Purpose.TIMEPOINT_PRE, Purpose.TIMEPOINT_POST)
+
+
+class MoveRequest(BaseModel):
+    """A new local date and time (in the series' timezone) and optionally a new duration."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    date: date
+    local_time: time
+    duration_minutes: int | None = Field(None, ge=15, le=8 * 60)
+
+
+class RestRequest(BaseModel):
+    """A new weekly pattern for this session and every later one still to come."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    weekdays: list[Weekday] = Field(max_length=7)
+    local_time: time
+    start_date: date
+    duration_minutes: int | None = Field(None, ge=15, le=8 * 60)
+
+    @field_validator("weekdays")
+    @classmethod
+    def _some_day(cls, v: list[Weekday]) -> list[Weekday]:
+        if not v:
+            raise ValueError("choose at least one weekday (MO, TU, WE, TH, FR, SA, SU)")
+        return v
+
+
+async def load_session(s: AsyncSession, session_id: int) -> ScheduledSession:
+    sess = await s.get(ScheduledSession, session_id, with_for_update=True)
+    if sess is None:
+        raise NotFound(f"no session {session_id}")
+    return sess
+
+
+def _changeable(sess: ScheduledSession, now: datetime) -> None:
+    if sess.status is SessionStatus.CANCELLED:
+        raise Conflict(f"session {sess.id} is cancelled", code="session_cancelled")
+    if sess.status is not SessionStatus.SCHEDULED or sess.starts_at <= now:
+        raise Conflict(
+            f"session {sess.id} has already begun (status {sess.status.value})",
+            code="session_started",
+        )
+
+
+async def _notify_all(
+    s: AsyncSession, sess: ScheduledSession, kind: Kind, now: datetime, **extra: str
+) -> list[PlannedDispatch]:
+    people = await roster(s, sess.group_id)
+    return [
+        notice(times(sess), pid, Purpose.CHANGE_NOTICE, now, {"kind": kind.value, **extra})
+        for pid in people.everyone
+    ]
+
+
+async def _siblings(s: AsyncSession, sess: ScheduledSession) -> list[ScheduledSession]:
+    return await series_sessions(s, sess.series_id) if sess.series_id else [sess]
+
+
+async def _reschedule(
+    s: AsyncSession,
+    sess: ScheduledSession,
+    starts_at: datetime,
+    duration: int,
+    *,
+    cfg: SchedulingConfig,
+    now: datetime,
+) -> list[PlannedDispatch]:
+    """Move ``sess`` (already checked) and return its new dispatches and notices."""
+    old = sess.starts_at
+    sess.starts_at = starts_at
+    sess.duration_minutes = duration
+    sess.sequence += 1
+    await supersede(s, [sess.id])
+    await s.flush()
+    siblings = await _siblings(s, sess)
+    people = await roster(s, sess.group_id)
+    planned = [p for p in plan_for(sess, siblings, people, cfg, now) if p.purpose not in TIMEPOINTS]
+    planned += await _notify_all(s, sess, Kind.MOVED, now, old_starts_at=old.isoformat())
+    log.info("session %s moved %s -> %s (sequence %d)", sess.id, old, starts_at, sess.sequence)
+    return planned
+
+
+async def move_session(
+    s: AsyncSession,
+    session_id: int,
+    req: MoveRequest,
+    *,
+    actor_id: int | None,
+    cfg: SchedulingConfig,
+    now: datetime,
+) -> ScheduledSession:
+    sess = await load_session(s, session_id)
+    _changeable(sess, now)
+    starts_at = local_to_utc(req.date, req.local_time, load_zone(sess.timezone))
+    duration = req.duration_minutes or sess.duration_minutes
+    if starts_at <= now:
+        raise UserError("the new time is in the past", code="in_past", field="date")
+    end = starts_at + timedelta(minutes=duration)
+    problems = await leader_conflicts(
+        s, sess.group_id, [(sess.index, starts_at, end)], exclude_sessions=[sess.id]
+    )
+    if problems:
+        raise Conflict(problems[0].message, code="leader_double_booked")
+    planned = await _reschedule(s, sess, starts_at, duration, cfg=cfg, now=now)
+    await insert_dispatches(s, planned)
+    await _fix_timepoints(s, sess, cfg, now)
+    await record(
+        s,
+        actor_id=actor_id,
+        action="session.move",
+        target=f"session:{sess.id}",
+        outcome=AuditOutcome.ALLOWED,
+        details={"starts_at": starts_at.isoformat(), "sequence": sess.sequence},
+    )
+    return sess
+
+
+async def _fix_timepoints(
+    s: AsyncSession, sess: ScheduledSession, cfg: SchedulingConfig, now: datetime
+) -> None:
+    if sess.series_id is not None:
+        siblings = await series_sessions(s, sess.series_id)
+        await replan_timepoints(s, siblings, await roster(s, sess.group_id), cfg, now)
+
+
+async def cancel_session(
+    s: AsyncSession,
+    session_id: int,
+    *,
+    actor_id: int | None,
+    cfg: SchedulingConfig,
+    now: datetime,
+) -> ScheduledSession:
+    sess = await load_session(s, session_id)
+    _changeable(sess, now)
+    await _cancel(s, sess, now)
+    await _fix_timepoints(s, sess, cfg, now)
+    await record(
+        s,
+        actor_id=actor_id,
+        action="session.cancel",
+        target=f"session:{sess.id}",
+        outcome=AuditOutcome.ALLOWED,
+    )
+    return sess
+
+
+async def _cancel(s: AsyncSession, sess: ScheduledSession, now: datetime) -> None:
+    old = sess.status
+    sess.status = SessionStatus.CANCELLED
+    sess.sequence += 1
+    await supersede(s, [sess.id])
+    await s.flush()
+    await insert_dispatches(s, await _notify_all(s, sess, Kind.CANCELLED, now))
+    log.info("session %s: %s -> cancelled (sequence %d)", sess.id, old.value, sess.sequence)
+
+
+async def add_makeup(
+    s: AsyncSession,
+    series_id: int,
+    req: MoveRequest,
+    *,
+    actor_id: int | None,
+    cfg: SchedulingConfig,
+    now: datetime,
+) -> ScheduledSession:
+    series = await s.get(Series, series_id)
+    if series is None:
+        raise NotFound(f"no series {series_id}")
+    siblings = await series_sessions(s, series_id)
+    duration = req.duration_minutes or (siblings[0].duration_minutes if siblings else 60)
+    starts_at = local_to_utc(req.date, req.local_time, load_zone(series.timezone))
+    if starts_at <= now:
+        raise UserError("the make-up session would be in the past", code="in_past", field="date")
+    index = await next_index(s, series_id)
+    end = starts_at + timedelta(minutes=duration)
+    problems = await leader_conflicts(s, series.group_id, [(index, starts_at, end)])
+    if problems:
+        raise Conflict(problems[0].message, code="leader_double_booked")
+    sess = ScheduledSession(
+        series_id=series_id,
+        group_id=series.group_id,
+        index=index,
+        starts_at=starts_at,
+        timezone=series.timezone,
+        duration_minutes=duration,
+        lobby_minutes=siblings[0].lobby_minutes if siblings else cfg.lobby_minutes,
+        sequence=0,
+        is_makeup=True,
+    )
+    s.add(sess)
+    await s.flush()
+    siblings.append(sess)
+    people = await roster(s, series.group_id)
+    planned = [p for p in plan_for(sess, siblings, people, cfg, now) if p.purpose not in TIMEPOINTS]
+    planned += await _notify_all(s, sess, Kind.MAKEUP, now)
+    await insert_dispatches(s, planned)
+    await replan_timepoints(s, siblings, people, cfg, now)
+    await record(
+        s,
+        actor_id=actor_id,
+        action="session.makeup",
+        target=f"session:{sess.id}",
+        outcome=AuditOutcome.ALLOWED,
+        details={"series_id": series_id},
+    )
+    return sess
+
+
+async def _rest(
+    s: AsyncSession, session_id: int, now: datetime, *, makeups: bool = True
+) -> list[ScheduledSession]:
+    sess = await load_session(s, session_id)
+    _changeable(sess, now)
+    if sess.series_id is None:
+        return [sess]
+    siblings = live(await series_sessions(s, sess.series_id))
+    return [
+        x
+        for x in siblings
+        if (x.starts_at, x.id) >= (sess.starts_at, sess.id)
+        and (makeups or not x.is_makeup or x.id == sess.id)
+    ]
+
+
+async def cancel_rest(
+    s: AsyncSession,
+    session_id: int,
+    *,
+    actor_id: int | None,
+    cfg: SchedulingConfig,
+    now: datetime,
+) -> list[ScheduledSession]:
+    rest = await _rest(s, session_id, now)
+    for x in rest:
+        await _cancel(s, x, now)
+    await _fix_timepoints(s, rest[0], cfg, now)
+    await record(
+        s,
+        actor_id=actor_id,
+        action="series.cancel_rest",
+        target=f"session:{session_id}",
+        outcome=AuditOutcome.ALLOWED,
+        details={"cancelled": [x.id for x in rest]},
+    )
+    return rest
+
+
+async def change_rest(
+    s: AsyncSession,
+    session_id: int,
+    req: RestRequest,
+    *,
+    actor_id: int | None,
+    cfg: SchedulingConfig,
+    now: datetime,
+) -> list[ScheduledSession]:
+    """Re-time this session and every later live one of its series by a new weekly pattern.
+    Make-up sessions (placed by hand) keep their time."""
+    rest = await _rest(s, session_id, now, makeups=False)
+    first = rest[0]
+    duration = req.duration_minutes or first.duration_minutes
+    spec = SeriesSpec(
+        title="rest",
+        sessions=len(rest),
+        weekdays=req.weekdays,
+        local_time=req.local_time,
+        start_date=req.start_date,
+        duration_minutes=duration,
+        timezone=first.timezone,
+    )
+    occurrences = generate(spec)
+    if occurrences[0].starts_at <= now:
+        raise UserError("the new pattern starts in the past", code="in_past", field="start_date")
+    moving = [x.id for x in rest]
+    problems = await leader_conflicts(
+        s,
+        first.group_id,
+        [(x.index, o.starts_at, o.ends_at) for x, o in zip(rest, occurrences, strict=True)],
+        exclude_sessions=moving,
+    )
+    if problems:
+        raise Conflict(problems[0].message, code="leader_double_booked")
+    planned: list[PlannedDispatch] = []
+    for x, o in zip(rest, occurrences, strict=True):
+        planned += await _reschedule(s, x, o.starts_at, duration, cfg=cfg, now=now)
+    await insert_dispatches(s, planned)
+    await _fix_timepoints(s, first, cfg, now)
+    series = await s.get(Series, first.series_id) if first.series_id is not None else None
+    if series is not None:
+        changes = [
+            *series.pattern.get("changes", []),
+            {"from_index": first.index}
+            | spec.model_dump(mode="json", exclude={"title", "sessions"}),
+        ]
+        series.pattern = {**series.pattern, "changes": changes}
+    await record(
+        s,
+        actor_id=actor_id,
+        action="series.change_rest",
+        target=f"session:{session_id}",
+        outcome=AuditOutcome.ALLOWED,
+        details={"moved": moving},
+    )
+    return rest

@@ -1,0 +1,135 @@
+"""iCalendar (RFC 5545) for sessions: a per-person feed behind a secret URL and series downloads.
+
+Each session is one VEVENT whose UID never changes and whose SEQUENCE is the session's
+``sequence`` (bumped on every move or cancellation), so calendar clients replace the old
+version. Times are written with the TZID of the reader's own timezone and a VTIMEZONE for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.models import Group, Membership, Person, ScheduledSession, Series
+from server.domain import MembershipStatus, SessionStatus
+from server.errors import Gone
+from server.scheduling.models import CalendarToken
+from server.scheduling.templates import person_zone
+
+PRODID = "-//Healers' Circle//Scheduling//EN"
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    session: ScheduledSession
+    group_name: str
+    series_title: str
+    planned: int
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def build_calendar(
+    rows: Sequence[EventRow], zone: ZoneInfo, *, public_url: str, name: str
+) -> bytes:
+    host = urlsplit(public_url).hostname or "localhost"
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", name)
+    cal.add("x-wr-timezone", zone.key)
+    for r in rows:
+        x = r.session
+        ev = Event()
+        ev.add("uid", f"session-{x.id}@{host}")
+        ev.add("sequence", x.sequence)
+        ev.add("dtstamp", x.updated_at)
+        ev.add("last-modified", x.updated_at)
+        ev.add("dtstart", x.starts_at.astimezone(zone))
+        ev.add("dtend", (x.starts_at + timedelta(minutes=x.duration_minutes)).astimezone(zone))
+        label = "make-up session" if x.is_makeup else f"session {x.index} of {r.planned}"
+        ev.add("summary", f"{r.series_title} ({r.group_name}), {label}")
+        local = x.starts_at.astimezone(ZoneInfo(x.timezone))
+        ev.add(
+            "description",
+            f"{local:%Y-%m-%d %H:%M} in {x.timezone} (the group's time).\n"
+            f"Join: {public_url}/sessions/{x.id}",
+        )
+        ev.add("url", f"{public_url}/sessions/{x.id}")
+        cancelled = x.status is SessionStatus.CANCELLED
+        ev.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+        cal.add_component(ev)
+    cal.add_missing_timezones()
+    return bytes(cal.to_ical())
+
+
+async def _rows(s: AsyncSession, where: list[object]) -> list[EventRow]:
+    stmt = (
+        select(ScheduledSession, Group.name, Series.title, Series.planned_sessions)
+        .join(Group, Group.id == ScheduledSession.group_id)
+        .outerjoin(Series, Series.id == ScheduledSession.series_id)
+        .where(*where)  # type: ignore[arg-type]
+        .order_by(ScheduledSession.starts_at)
+    )
+    return [
+        EventRow(sess, gname, title or gname, planned or 1)
+        for sess, gname, title, planned in (await s.execute(stmt)).all()
+    ]
+
+
+async def person_calendar(s: AsyncSession, person: Person, public_url: str) -> bytes:
+    groups = select(Membership.group_id).where(
+        Membership.person_id == person.id, Membership.status == MembershipStatus.ACTIVE
+    )
+    rows = await _rows(s, [ScheduledSession.group_id.in_(groups)])
+    zone = person_zone(person.timezone)
+    return build_calendar(rows, zone, public_url=public_url, name="Healers' Circle")
+
+
+async def series_calendar(
+    s: AsyncSession, series: Series, zone: ZoneInfo, public_url: str
+) -> bytes:
+    rows = await _rows(s, [ScheduledSession.series_id == series.id])
+    return build_calendar(rows, zone, public_url=public_url, name=series.title)
+
+
+async def mint_feed_token(s: AsyncSession, person_id: int, now: datetime) -> str:
+    """A new secret for the person's feed; earlier ones stop working."""
+    for old in (
+        await s.execute(
+            select(CalendarToken).where(
+                CalendarToken.person_id == person_id, CalendarToken.revoked_at.is_(None)
+            )
+        )
+    ).scalars():
+        old.revoked_at = now
+    token = secrets.token_urlsafe(32)
+    s.add(CalendarToken(person_id=person_id, token_hash=_hash(token), created_at=now))
+    await s.flush()
+    return token
+
+
+async def person_for_token(s: AsyncSession, token: str) -> Person:
+    if not token or len(token) > 100:
+        raise Gone("unknown or revoked calendar link")
+    found = await s.scalar(
+        select(Person)
+        .join(CalendarToken, CalendarToken.person_id == Person.id)
+        .where(CalendarToken.token_hash == _hash(token), CalendarToken.revoked_at.is_(None))
+    )
+    if found is None or not found.is_active:
+        raise Gone("unknown or revoked calendar link")
+    return found

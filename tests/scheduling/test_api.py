@@ -1,0 +1,115 @@
+"""REST: preview, book, move (ICS SEQUENCE+1, notice), enrol with waiting list, outbox, feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from icalendar import Calendar
+
+from server.scheduling.api import SERVICE_KEY
+from tests.conftest import Live
+from tests.foundation.seed import PASSWORD, seed
+
+
+async def _login(live: Live, api_factory: Any, email: str) -> Any:
+    api = api_factory(live)
+    status, _ = await api.post("/api/auth/login", {"email": email, "password": PASSWORD})
+    assert status == 200
+    return api
+
+
+def _monday_in(weeks: int) -> str:
+    today = datetime.now(UTC).date()
+    return (today + timedelta(days=7 * weeks - today.weekday())).isoformat()
+
+
+def _series(**kw: Any) -> dict[str, Any]:
+    body = {
+        "title": "Balint autumn",
+        "sessions": 6,
+        "weekdays": ["MO", "TH"],
+        "local_time": "19:00",
+        "start_date": _monday_in(2),
+        "duration_minutes": 60,
+        "timezone": "Europe/Amsterdam",
+    }
+    body.update(kw)
+    return body
+
+
+async def test_book_move_and_calendar_through_rest(
+    live_sqlite: Live, sqlite_url: str, api_factory: Any
+) -> None:
+    w = await seed(sqlite_url, members=8)
+    coord = await _login(live_sqlite, api_factory, "coord@test.example")
+    g = w.group_id
+
+    status, pv = await coord.post(f"/api/groups/{g}/series/preview", _series(sessions=9))
+    assert status == 200 and not pv["ok"]
+    assert [p["code"] for p in pv["problems"]] == ["session_count"]
+
+    status, pv = await coord.post(f"/api/groups/{g}/series/preview", _series())
+    assert status == 200 and pv["ok"], pv
+    assert all(s["local"].endswith("T19:00") for s in pv["sessions"])
+
+    status, series = await coord.post(f"/api/groups/{g}/series", _series())
+    assert status == 201, series
+    first = series["sessions"][0]
+
+    status, err = await coord.post(f"/api/groups/{g}/series", _series())
+    assert status == 409 and err["error"]["code"] == "booking_refused"
+    codes = {p["code"] for p in err["error"]["details"]["problems"]}
+    assert "leader_double_booked" in codes
+
+    for bad in (
+        _series(start_date="2027-02-31"),
+        _series(timezone="Europe/Atlantis"),
+        _series(sessions=0),
+        _series(weekdays=[]),
+        _series(extra=1),
+    ):
+        status, err = await coord.post(f"/api/groups/{g}/series/preview", bad)
+        assert status == 400, (bad, err)
+
+    member = await _login(live_sqlite, api_factory, "m0@test.example")
+    status, feed = await member.post("/api/me/calendar-feed")
+    assert status == 201
+    path = feed["url"].removeprefix("http://127.0.0.1:8080")
+    async with member.http.get(live_sqlite.url + path) as resp:
+        assert resp.status == 200 and resp.content_type == "text/calendar"
+        cal = Calendar.from_ical(await resp.read())
+    events = {str(e["uid"]): e for e in cal.walk("VEVENT")}
+    uid = next(u for u in events if u.startswith(f"session-{first['id']}@"))
+    assert int(events[uid]["sequence"]) == 0
+
+    new_day = (datetime.fromisoformat(first["local_start"]) + timedelta(days=1)).date()
+    status, moved = await coord.post(
+        f"/api/sessions/{first['id']}/move", {"date": new_day.isoformat(), "local_time": "18:30"}
+    )
+    assert status == 200, moved
+    assert moved["sequence"] == 1 and moved["local_start"].endswith("T18:30")
+    async with member.http.get(live_sqlite.url + path) as resp:
+        cal = Calendar.from_ical(await resp.read())
+    ev = next(e for e in cal.walk("VEVENT") if str(e["uid"]) == uid)
+    assert int(ev["sequence"]) == 1
+
+    await live_sqlite.app[SERVICE_KEY].sweep()
+    status, box = await coord.get(f"/api/organisations/{w.org_id}/outbox")
+    assert status == 200
+    kinds = {m["kind"] for m in box}
+    assert {"booked", "moved"} <= kinds
+
+    status, c = await member.post(f"/api/series/{series['id']}/confirm")
+    assert status == 200 and c["new"]
+    status, conf = await coord.get(f"/api/series/{series['id']}/confirmations")
+    assert status == 200
+    assert [x["person_id"] for x in conf if x["confirmed_at"]] == [w.member_ids[0]]
+
+    status, _ = await member.post(f"/api/groups/{g}/series", _series())
+    assert status == 403
+    async with member.http.get(live_sqlite.url + "/api/calendar/not-a-token") as resp:
+        assert resp.status == 410
+
+    status, doc = await coord.get("/api/openapi.json")
+    assert "/api/groups/{group_id}/series/preview" in doc["paths"]
