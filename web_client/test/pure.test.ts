@@ -138,7 +138,7 @@ describe("snapshot view", () => {
     expect(canLead(s)).toBe(false);
     expect(micHeldByRoom(s)).toBe(true);
     expect(handQueue(s).map((p) => p.person_id)).toEqual(["3", "2"]);
-    expect(canLead({ ...s, you: { person_id: "1", capabilities: [] } })).toBe(true);
+    expect(canLead({ ...s, you: { person_id: "1", capabilities: ["lead", "note"] } })).toBe(true);
   });
 
   it("chooses grid columns that keep 14 tiles as large as possible", () => {

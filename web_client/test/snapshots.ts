@@ -27,10 +27,11 @@ export function snapshot(extra: Partial<Snapshot> = {}): Snapshot {
     paused: false,
     overrun: false,
     presenter_id: "2",
+    called_on: null,
     floor: "hands",
     hands: [],
     participants: [participant("1", { role: "leader", display_name: "Lea" }), participant("2"), participant("3")],
-    you: { person_id: "3", capabilities: ["speak", "video", "raise_hand"] },
+    you: { person_id: "3", capabilities: ["speak", "show_video", "raise_hand"] },
     ended: false,
     ...extra,
   };

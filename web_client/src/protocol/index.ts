@@ -7,3 +7,4 @@ export { RoomClient, toCircleError } from "./room-client";
 export type { RoomState, RoomEvents, SocketLike, SocketFactory, TokenProvider } from "./room-client";
 export { MediaSession } from "./media";
 export type { PeerLike, PeerFactory, RemoteMedia, TrackLike, LocalTracks } from "./media";
+export * from "./phases";

@@ -39,6 +39,8 @@ export interface Snapshot {
   paused: boolean;
   overrun: boolean;
   presenter_id: string | null;
+  /** The member the leader called on (hands floor), when the server sends it. */
+  called_on: string | null;
   floor: Floor;
   hands: string[];
   participants: Participant[];
@@ -230,6 +232,7 @@ export function parseSnapshot(x: unknown): Snapshot {
     paused: bool(x, "paused"),
     overrun: bool(x, "overrun"),
     presenter_id: optStr(x, "presenter_id"),
+    called_on: optStr(x, "called_on"),
     floor: x["floor"] === "open" ? "open" : "hands",
     hands: Array.isArray(hands) ? hands.map((h) => String(h)) : [],
     participants: participants.map(parseParticipant),

@@ -3,17 +3,30 @@
 import type { Participant, Snapshot } from "./types";
 
 export const LEADER_ROLES: ReadonlySet<string> = new Set(["leader", "co_leader"]);
-/** Capability names that mean "may run the session" (the server's table decides). */
-const LEAD_CAPABILITIES = ["lead", "control", "protocol.command", "command", "run"];
 
 export function self(s: Snapshot): Participant | null {
   return s.participants.find((p) => p.person_id === s.you.person_id) ?? null;
 }
 
+/** Phase commands (advance, back, pause, adjust, end, choose presenter): capability `lead`. */
 export function canLead(s: Snapshot): boolean {
-  if (s.you.capabilities.some((c) => LEAD_CAPABILITIES.includes(c))) return true;
+  return s.you.capabilities.includes("lead");
+}
+
+/** Floor commands (call on, open the floor): capability `moderate`. */
+export function canModerate(s: Snapshot): boolean {
+  return s.you.capabilities.includes("moderate");
+}
+
+/** The leaders' private note: capability `note`. */
+export function canNote(s: Snapshot): boolean {
+  return s.you.capabilities.includes("note");
+}
+
+/** The console is shown to leaders and co-leaders, with the controls their capabilities allow. */
+export function showsConsole(s: Snapshot): boolean {
   const me = self(s);
-  return me !== null && LEADER_ROLES.has(me.role);
+  return canLead(s) || canModerate(s) || canNote(s) || (me !== null && LEADER_ROLES.has(me.role));
 }
 
 export function isPresenter(s: Snapshot, personId: string): boolean {

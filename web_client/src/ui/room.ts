@@ -1,0 +1,438 @@
+// The room: phase banner with countdown, gallery of everyone, own controls, and for leaders
+// the console. The view reads state from the RoomClient and MediaSession and never decides
+// anything the server decides (phase, who may speak).
+
+import type { I18n } from "../i18n";
+import { countdown, splitDuration } from "../protocol/clock";
+import type { MediaSession, TrackLike } from "../protocol/media";
+import { isSitBack, phasePosition } from "../protocol/phases";
+import type { RoomClient, RoomState } from "../protocol/room-client";
+import type { Participant, SessionSummary, Snapshot } from "../protocol/types";
+import { gridColumns, micHeldByRoom, self, showsConsole, tileOrder } from "../protocol/view";
+import { LeaderConsole } from "./console";
+import type { JoinMode } from "./devices";
+import { h, setAttr, setText, show } from "./dom";
+import { type Feedback, errorText } from "./feedback";
+import type { Screen } from "./screen";
+import { Tile } from "./tile";
+
+export interface LocalMedia {
+  stream: MediaStream | null;
+  mode: JoinMode;
+}
+
+export interface RoomContext {
+  i18n: I18n;
+  client: RoomClient;
+  media: MediaSession;
+  local: LocalMedia;
+  session: SessionSummary;
+  feedback: Feedback;
+  onLeave: () => void;
+}
+
+function asTracks(tracks: (TrackLike | null)[]): MediaStreamTrack[] {
+  return tracks.filter((t): t is TrackLike => t !== null) as unknown as MediaStreamTrack[];
+}
+
+export class RoomScreen implements Screen {
+  readonly el: HTMLElement;
+  readonly title: string;
+  private readonly i18n: I18n;
+  private readonly connBanner: HTMLElement;
+  private readonly stepEl: HTMLElement;
+  private readonly phaseTitle: HTMLElement;
+  private readonly askEl: HTMLElement;
+  private readonly countdownEl: HTMLElement;
+  private readonly pausedEl: HTMLElement;
+  private readonly banner: HTMLElement;
+  private readonly grid: HTMLUListElement;
+  private readonly gallery: HTMLElement;
+  private readonly heldNote: HTMLElement;
+  private readonly micBtn: HTMLButtonElement;
+  private readonly camBtn: HTMLButtonElement;
+  private readonly handBtn: HTMLButtonElement;
+  private readonly soundBtn: HTMLButtonElement;
+  private readonly body: HTMLElement;
+  private console: LeaderConsole | null = null;
+  private readonly tiles = new Map<string, Tile>();
+  private order: string[] = [];
+  private speakerId: string | null = null;
+  private lastPhase: string | null = null;
+  private lastHeld = false;
+  private muting = false;
+  private initialSync = false;
+  private readonly unsubscribe: (() => void)[] = [];
+  private readonly timer: number;
+  private readonly resize: ResizeObserver | null;
+
+  constructor(private readonly ctx: RoomContext) {
+    const i18n = ctx.i18n;
+    this.i18n = i18n;
+    const t = i18n.t.bind(i18n);
+    this.title = t("room.title", { group: ctx.session.group_name });
+
+    this.connBanner = h("div", { class: "conn-banner", role: "status", hidden: true, "data-testid": "conn-banner" });
+    this.stepEl = h("p", { class: "phase-step" });
+    this.phaseTitle = h("h1", { id: "phase-title", class: "phase-title", "data-testid": "phase-title" });
+    this.askEl = h("p", { class: "phase-ask", "data-testid": "phase-ask" });
+    this.countdownEl = h("span", { class: "countdown-text", "data-testid": "countdown" });
+    this.pausedEl = h("span", { class: "badge badge-paused", hidden: true }, "⏸ ", t("room.phase.paused"));
+    this.banner = h(
+      "section",
+      { class: "phase-banner", "aria-labelledby": "phase-title", "data-testid": "phase-banner" },
+      h("div", { class: "phase-text" }, this.stepEl, this.phaseTitle, this.askEl),
+      h("div", { class: "countdown", role: "timer", "aria-live": "off" }, h("span", { "aria-hidden": "true", text: "⏱ " }), this.countdownEl, this.pausedEl),
+    );
+
+    this.grid = h("ul", { class: "gallery-grid" });
+    this.gallery = h(
+      "section",
+      { class: "gallery", "aria-label": t("room.gallery"), "data-testid": "gallery" },
+      this.grid,
+    );
+    this.grid.addEventListener("autoplay-blocked", () => show(this.soundBtn, true));
+
+    this.heldNote = h("p", {
+      class: "held-note",
+      role: "note",
+      hidden: true,
+      tabindex: "-1",
+      "data-testid": "held-note",
+      id: "held-note",
+    });
+    this.micBtn = h("button", { type: "button", class: "ctl", "data-testid": "mic", onclick: () => void this.onMic() });
+    this.camBtn = h("button", { type: "button", class: "ctl", "data-testid": "cam", onclick: () => void this.onCam() });
+    this.handBtn = h("button", { type: "button", class: "ctl", "data-testid": "hand", onclick: () => void this.onHand() });
+    this.soundBtn = h("button", {
+      type: "button",
+      class: "ctl ctl-attention",
+      hidden: true,
+      text: `🔈 ${t("room.sound.enable")}`,
+      onclick: () => this.enableSound(),
+    });
+    const leaveBtn = h("button", {
+      type: "button",
+      class: "ctl ctl-leave",
+      "data-testid": "leave",
+      text: `🚪 ${t("room.leave")}`,
+      onclick: () => void this.leave(),
+    });
+    const controls = h(
+      "nav",
+      { class: "controls", "aria-label": t("room.controls") },
+      this.micBtn,
+      this.camBtn,
+      this.handBtn,
+      this.soundBtn,
+      leaveBtn,
+    );
+    this.body = h("div", { class: "room-body" }, this.gallery);
+    this.el = h(
+      "div",
+      { class: "room", "data-testid": "room" },
+      this.connBanner,
+      this.banner,
+      this.body,
+      h("div", { class: "room-footer" }, this.heldNote, controls),
+    );
+
+    const { client, media } = ctx;
+    this.unsubscribe.push(
+      client.events.on("snapshot", (s) => this.render(s)),
+      client.events.on("state", (e) => this.onState(e.to, e.from)),
+      client.events.on("speaker", (id) => {
+        this.speakerId = id;
+        if (client.snapshot) this.renderTiles(client.snapshot);
+      }),
+      client.events.on("refused", (r) => this.onRefused(r.event, r.error.code, r.error.message)),
+      media.events.on("remote", () => {
+        if (client.snapshot) this.renderTiles(client.snapshot);
+      }),
+    );
+    this.timer = window.setInterval(() => this.tick(), 250);
+    this.resize = typeof ResizeObserver !== "undefined" ? new ResizeObserver(() => this.layout()) : null;
+    this.resize?.observe(this.gallery);
+    this.onState(client.state, client.state);
+    if (client.snapshot) this.render(client.snapshot);
+  }
+
+  destroy(): void {
+    for (const off of this.unsubscribe) off();
+    window.clearInterval(this.timer);
+    this.resize?.disconnect();
+    for (const tile of this.tiles.values()) tile.destroy();
+    this.tiles.clear();
+  }
+
+  // ---- state ----
+
+  private onState(to: RoomState, from: RoomState): void {
+    const t = this.i18n.t.bind(this.i18n);
+    const reconnecting = to === "reconnecting" || to === "connecting" || to === "joining";
+    show(this.connBanner, reconnecting && from !== "idle");
+    setText(this.connBanner, to === "connecting" ? t("room.connecting") : t("room.reconnecting"));
+    this.el.classList.toggle("is-reconnecting", reconnecting);
+    this.el.dataset["state"] = to;
+    if (to === "joined" && from === "joining" && this.ctx.client.snapshot && this.lastPhase !== null) {
+      this.ctx.feedback.toast(t("room.reconnected"));
+    }
+  }
+
+  private render(s: Snapshot): void {
+    const me = self(s);
+    this.syncInitialMode(s);
+    const held = micHeldByRoom(s);
+    if (me) {
+      this.ctx.media.setMuteState({
+        selfMuted: me.self_muted || this.muting,
+        ruleMuted: held,
+        cameraOff: me.camera_off,
+      });
+    }
+    this.renderBanner(s, me);
+    this.renderControls(s, me, held);
+    this.renderTiles(s);
+    this.renderConsole(s);
+    this.tick();
+    if (this.lastPhase !== null && this.lastPhase !== s.phase) {
+      this.ctx.feedback.announce(
+        this.i18n.t("room.phase.changed", { phase: this.phaseName(s.phase), ask: this.askText(s, me) }),
+      );
+    }
+    if (held && !this.lastHeld && this.lastPhase !== null) this.ctx.feedback.announce(this.heldText(s, me));
+    this.lastHeld = held;
+    this.lastPhase = s.phase;
+  }
+
+  /** After joining with audio only or to listen only, tell the server once. */
+  private syncInitialMode(s: Snapshot): void {
+    if (this.initialSync) return;
+    this.initialSync = true;
+    const me = self(s);
+    if (!me) return;
+    const hasVideo = (this.ctx.local.stream?.getVideoTracks().length ?? 0) > 0;
+    const hasAudio = (this.ctx.local.stream?.getAudioTracks().length ?? 0) > 0;
+    if (!hasVideo && !me.camera_off) void this.ctx.client.setCamera(true).catch(() => undefined);
+    if (!hasAudio && !me.self_muted) void this.ctx.client.setMic(true).catch(() => undefined);
+  }
+
+  private phaseName(phase: string): string {
+    return this.i18n.maybe(`phase.${phase}`) ?? phase.replace(/_/g, " ");
+  }
+
+  private askText(s: Snapshot, me: Participant | null): string {
+    const presenter = s.participants.find((p) => p.person_id === s.presenter_id);
+    const isPresenter = me !== null && me.person_id === s.presenter_id;
+    const params = { presenter: presenter?.display_name ?? this.i18n.t("phase.nopresenter") };
+    return (
+      (isPresenter ? this.i18n.maybe(`phase.${s.phase}.ask.presenter`, params) : null) ??
+      this.i18n.maybe(`phase.${s.phase}.ask`, params) ??
+      this.i18n.t("phase.unknown.ask")
+    );
+  }
+
+  private heldText(s: Snapshot, me: Participant | null): string {
+    const t = this.i18n.t.bind(this.i18n);
+    if (s.ended || s.phase === "closed") return t("held.closed");
+    if (me && me.person_id === s.presenter_id && isSitBack(s.protocol, s.phase)) return t("held.sitback");
+    if (s.phase === "presentation") return t("held.presentation");
+    if (s.floor === "hands") return t("held.hands");
+    return t("held.generic");
+  }
+
+  private renderBanner(s: Snapshot, me: Participant | null): void {
+    const pos = phasePosition(s.protocol, s.phase);
+    setText(
+      this.stepEl,
+      pos.index > 0 ? this.i18n.t("room.phase.step", { n: pos.index, total: pos.count }) : "",
+    );
+    setText(this.phaseTitle, this.phaseName(s.phase));
+    setText(this.askEl, this.askText(s, me));
+    this.banner.dataset["phase"] = s.phase;
+    this.el.dataset["phase"] = s.phase;
+    show(this.pausedEl, s.paused);
+  }
+
+  private tick(): void {
+    const s = this.ctx.client.snapshot;
+    if (!s) return;
+    const cd = countdown(s, this.ctx.client.clock.now(Date.now()));
+    const t = this.i18n.t.bind(this.i18n);
+    let text: string;
+    if (cd.kind === "untimed") text = t("room.countdown.untimed");
+    else if (cd.kind === "remaining") text = t("room.countdown.left", { time: this.i18n.duration(splitDuration(cd.ms, true)) });
+    else text = `+${t("room.countdown.over", { time: this.i18n.duration(splitDuration(cd.ms, false)) })}`;
+    setText(this.countdownEl, text);
+    this.banner.classList.toggle("overrun", cd.kind === "overrun");
+    this.banner.dataset["countdown"] = cd.kind;
+  }
+
+  private renderControls(s: Snapshot, me: Participant | null, held: boolean): void {
+    const t = this.i18n.t.bind(this.i18n);
+    const hasAudio = (this.ctx.local.stream?.getAudioTracks().length ?? 0) > 0;
+    const hasVideo = (this.ctx.local.stream?.getVideoTracks().length ?? 0) > 0;
+    const selfMuted = me?.self_muted ?? true;
+
+    // Microphone: when the room holds it, a calm explanation replaces the toggle.
+    let micText: string;
+    if (!hasAudio) micText = `🎧 ${t("room.listenonly")}`;
+    else if (held) micText = `🔇 ${t("room.mic.held")}`;
+    else micText = selfMuted ? `🔇 ${t("room.mic.unmute")}` : `🎙 ${t("room.mic.mute")}`;
+    setText(this.micBtn, micText);
+    this.micBtn.disabled = !hasAudio;
+    setAttr(this.micBtn, "aria-disabled", held ? "true" : null);
+    setAttr(this.micBtn, "aria-describedby", held ? "held-note" : null);
+    setAttr(this.micBtn, "aria-pressed", hasAudio && !held ? String(selfMuted) : null);
+    this.micBtn.classList.toggle("held", held);
+    this.micBtn.dataset["state"] = !hasAudio ? "none" : held ? "held" : selfMuted ? "muted" : "live";
+    show(this.heldNote, held && hasAudio);
+    if (held) setText(this.heldNote, this.heldText(s, me));
+
+    const camOff = me?.camera_off ?? true;
+    setText(
+      this.camBtn,
+      !hasVideo ? `📷 ${t("room.cam.none")}` : camOff ? `📷 ${t("room.cam.on")}` : `📷 ${t("room.cam.off")}`,
+    );
+    this.camBtn.disabled = !hasVideo;
+    setAttr(this.camBtn, "aria-pressed", hasVideo ? String(camOff) : null);
+    this.camBtn.dataset["state"] = !hasVideo ? "none" : camOff ? "off" : "on";
+
+    const raised = me?.hand_raised ?? false;
+    const mayRaise = s.you.capabilities.includes("raise_hand") || raised;
+    show(this.handBtn, mayRaise);
+    setText(this.handBtn, raised ? `✋ ${t("room.hand.lower")}` : `✋ ${t("room.hand.raise")}`);
+    setAttr(this.handBtn, "aria-pressed", String(raised));
+    this.handBtn.dataset["state"] = raised ? "raised" : "lowered";
+  }
+
+  private renderTiles(s: Snapshot): void {
+    const people = tileOrder(s.participants);
+    const ids = people.map((p) => p.person_id);
+    for (const [id, tile] of this.tiles) {
+      if (!ids.includes(id)) {
+        tile.destroy();
+        this.tiles.delete(id);
+      }
+    }
+    const remote = this.ctx.media.remoteMedia;
+    const sitBack = isSitBack(s.protocol, s.phase);
+    for (const p of people) {
+      let tile = this.tiles.get(p.person_id);
+      if (!tile) {
+        tile = new Tile(this.i18n, p.person_id);
+        this.tiles.set(p.person_id, tile);
+      }
+      const isSelf = p.person_id === s.you.person_id;
+      if (isSelf) {
+        tile.setTracks(asTracks(this.ctx.local.stream?.getVideoTracks() ?? []), true);
+      } else {
+        const r = remote.get(p.person_id);
+        tile.setTracks(asTracks([r?.audio ?? null, r?.video ?? null]), false);
+      }
+      tile.update({
+        p,
+        isSelf,
+        isPresenter: p.person_id === s.presenter_id,
+        sittingBack: sitBack && p.person_id === s.presenter_id,
+        speaking: p.speaking || this.speakerId === p.person_id,
+        calledOn: s.called_on === p.person_id,
+      });
+    }
+    if (ids.join("|") !== this.order.join("|")) {
+      this.order = ids;
+      this.grid.replaceChildren(...ids.map((id) => this.tiles.get(id)?.el).filter((e): e is HTMLLIElement => !!e));
+      // Moving a media element pauses it: start them again.
+      for (const tile of this.tiles.values()) tile.playIfPaused();
+      this.layout();
+    }
+  }
+
+  private layout(): void {
+    const n = Math.max(1, this.tiles.size);
+    const w = this.gallery.clientWidth || window.innerWidth;
+    const hgt = this.gallery.clientHeight || window.innerHeight / 2;
+    this.grid.style.setProperty("--cols", String(gridColumns(n, w, hgt)));
+  }
+
+  private renderConsole(s: Snapshot): void {
+    if (!showsConsole(s)) {
+      if (this.console) {
+        this.console.el.remove();
+        this.console = null;
+      }
+      return;
+    }
+    if (!this.console) {
+      this.console = new LeaderConsole(this.i18n, this.ctx.client, this.ctx.feedback);
+      this.body.append(this.console.el);
+      this.el.classList.add("with-console");
+    }
+    this.console.update(s);
+  }
+
+  // ---- actions ----
+
+  private async onMic(): Promise<void> {
+    const s = this.ctx.client.snapshot;
+    if (!s) return;
+    const me = self(s);
+    if (!me) return;
+    if (micHeldByRoom(s)) {
+      // Ask anyway: the server decides. While its rule holds, it refuses and nothing changes.
+      this.heldNote.focus();
+      await this.ctx.client.setMic(false).catch(() => undefined);
+      return;
+    }
+    if (!me.self_muted) {
+      // Muting takes effect locally at once; the server confirms.
+      this.muting = true;
+      this.ctx.media.setMuteState({ selfMuted: true, ruleMuted: false, cameraOff: me.camera_off });
+      try {
+        await this.ctx.client.setMic(true);
+      } catch {
+        // refusal already reported
+      } finally {
+        this.muting = false;
+      }
+    } else {
+      await this.ctx.client.setMic(false).catch(() => undefined);
+    }
+  }
+
+  private async onCam(): Promise<void> {
+    const s = this.ctx.client.snapshot;
+    const me = s ? self(s) : null;
+    if (!me) return;
+    const off = !me.camera_off;
+    if (off) this.ctx.media.setMuteState({ selfMuted: me.self_muted, ruleMuted: me.muted_by_rule, cameraOff: true });
+    await this.ctx.client.setCamera(off).catch(() => undefined);
+  }
+
+  private async onHand(): Promise<void> {
+    const s = this.ctx.client.snapshot;
+    const me = s ? self(s) : null;
+    if (!me) return;
+    await (me.hand_raised ? this.ctx.client.lowerHand() : this.ctx.client.raiseHand()).catch(() => undefined);
+  }
+
+  private enableSound(): void {
+    for (const tile of this.tiles.values()) tile.playIfPaused();
+    show(this.soundBtn, false);
+  }
+
+  private async leave(): Promise<void> {
+    await this.ctx.client.leave();
+    this.ctx.onLeave();
+  }
+
+  private onRefused(event: string, code: string, message: string): void {
+    if (event === "mic.set" && code === "protocol") {
+      // The room's rule: the held note already explains it calmly.
+      show(this.heldNote, true);
+      return;
+    }
+    if (event === "protocol.command") return; // the console reports its own
+    this.ctx.feedback.toast(errorText(this.i18n, code, message), "error");
+  }
+}
