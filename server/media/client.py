@@ -42,10 +42,11 @@ class Received:
     decoded: int = 0
     first_decoded_at: float | None = None
     sink: passthrough.FrameSink | None = None
+    base: int = 0  # sink count when this publisher got the slot (slots are reused)
     sizes: list[tuple[int, int]] = field(default_factory=list)
 
     def total_frames(self) -> int:
-        return self.frames + (self.sink.frames if self.sink is not None else 0)
+        return self.frames + (self.sink.frames - self.base if self.sink is not None else 0)
 
 
 class MediaClient:
@@ -74,7 +75,7 @@ class MediaClient:
             self.tracks["video"] = ReplayTrack(video, start_index=start_index)
         self.received: dict[tuple[str, str], Received] = {}
         self._mid_owner: dict[str, tuple[str, str]] = {}
-        self._tapped: set[int] = set()
+        self._watched: dict[int, tuple[str, passthrough.FrameSink | None]] = {}
         self.inbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self.speakers: list[str | None] = []
         self.offers = 0
@@ -139,20 +140,29 @@ class MediaClient:
                     if isinstance(track, ReplayTrack):
                         passthrough.on_keyframe_request(transceiver.sender, track.request_keyframe)
                 transceiver.direction = "sendonly" if track is not None else "inactive"
-            elif id(transceiver.receiver) not in self._tapped:
-                self._tapped.add(id(transceiver.receiver))
+            else:
                 self._watch(transceiver.receiver, person, kind)
         answer = await self.pc.createAnswer()
         await self.pc.setLocalDescription(answer)
         return str(self.pc.localDescription.sdp)
 
     def _watch(self, receiver: Any, person: str, kind: str) -> None:
-        rec = self.received.setdefault((person, kind), Received())
-        if person in self._decode_from:
+        """Count (or decode) what arrives on ``receiver``, attributed to ``person``; a
+        receiver whose slot the server gave to someone else is re-attributed."""
+        known = self._watched.get(id(receiver))
+        if known is not None and known[0] == person:
+            return
+        rec = Received()
+        self.received[(person, kind)] = rec
+        if known is not None:
+            rec.sink = known[1]
+            rec.base = known[1].frames if known[1] is not None else 0
+        elif person in self._decode_from:
             track = receiver.track
             self._tasks.append(asyncio.create_task(self._consume(track, rec)))
         else:
             rec.sink = passthrough.tap_receiver(receiver, None)
+        self._watched[id(receiver)] = (person, rec.sink)
 
     async def _consume(self, track: MediaStreamTrack, rec: Received) -> None:
         while True:
