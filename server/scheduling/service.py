@@ -123,10 +123,12 @@ class SchedulingService:
         sched, self._scheduler = self._scheduler, None
         if sched is None:
             return
-        sched.shutdown(wait=False)
-        # Let an in-flight sweep or send finish its transaction before the engine goes away.
+        sched.pause()
+        # Let a job that was already handed to the loop see that we are stopping, and an
+        # in-flight sweep or send finish its transaction; nothing is cancelled mid-query.
+        await asyncio.sleep(0)
         async with self._sweep_lock, self._mail_lock, self._roster_lock:
-            pass
+            sched.shutdown(wait=False)
         log.info("scheduling stopped (%s)", self.worker)
 
     def wake(self) -> None:
@@ -174,18 +176,24 @@ class SchedulingService:
                 log.exception("listener failed on %s", fired.key)
 
     async def _sweep_job(self) -> None:
+        if self._scheduler is None:
+            return
         try:
             await self.sweep()
         except Exception:
             log.exception("dispatch sweep failed; retrying at the next interval")
 
     async def _roster_job(self) -> None:
+        if self._scheduler is None:
+            return
         try:
             await self.reconcile_rosters()
         except Exception:
             log.exception("roster reconciliation failed; retrying at the next interval")
 
     async def _mail_job(self) -> None:
+        if self._scheduler is None:
+            return
         try:
             await self.deliver()
         except Exception:
