@@ -55,7 +55,9 @@ async def login(ctx: Ctx, body: LoginIn) -> MeOut:
         person.password_hash if person and person.is_active else None, body.password
     )
     async with ctx.sessionmaker() as s, s.begin():
-        if not ok or person is None:
+        if ok and person is not None:
+            await limiter.succeeded(s, body.email, ctx.address)
+        else:
             await limiter.failed(s, body.email, ctx.address)
             await audit.record(
                 s,
@@ -65,8 +67,9 @@ async def login(ctx: Ctx, body: LoginIn) -> MeOut:
                 outcome=AuditOutcome.REFUSED,
                 details={"address": ctx.address},
             )
-            raise Unauthenticated("wrong email or password", code="bad_credentials")
-        await limiter.succeeded(s, body.email, ctx.address)
+    # Raised after the commit, so the failure and its audit entry are kept.
+    if not ok or person is None:
+        raise Unauthenticated("wrong email or password", code="bad_credentials")
     await _start_session(ctx, person)
     async with ctx.sessionmaker() as s:
         return await me_out(s, person)
@@ -159,7 +162,7 @@ async def invitation_redirect(request: web.Request) -> web.StreamResponse:
     except CircleError as exc:
         raise web.HTTPFound(f"/app/?link_error={exc.code}") from None
     await _start_session(ctx, person)
-    resp = web.HTTPFound("/app/")
+    resp = web.Response(status=302, headers={"Location": "/app/"})
     for name, (value, attrs) in ctx.response_cookies.items():
         resp.set_cookie(name, value, **attrs)  # type: ignore[arg-type]
     return resp

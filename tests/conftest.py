@@ -1,0 +1,223 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), settings, a live app on loopback.
+
+PostgreSQL and Redis tests skip with a reason when the service is unreachable, except
+under CI=true, where their absence fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from yarl import URL
+
+from server.settings import Settings
+
+CI = os.environ.get("CI") == "true"
+PG_ADMIN_URL = os.environ.get("CIRCLE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("CIRCLE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+SECRET = "test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    if _reachable(host, port):
+        return
+    if CI:
+        pytest.fail(f"{name} on {host}:{port} is required under CI=true but is unreachable")
+    pytest.skip(f"{name} is not reachable on {host}:{port}")
+
+
+def require_postgres() -> None:
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+
+
+def require_redis() -> None:
+    require_service("Redis", "127.0.0.1", 6379)
+
+
+async def _pg_exec(sql: str, url: str = PG_ADMIN_URL) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _pg_url(dbname: str) -> str:
+    return str(URL(PG_ADMIN_URL).with_path("/" + dbname))
+
+
+async def _migrate(url: str) -> None:
+    from server.db import migrate
+    from server.db.engine import Database
+
+    db = Database(url)
+    try:
+        await migrate.upgrade(db)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tmpl") / "template.db"
+    asyncio.run(_migrate(f"sqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated template database; each test gets a copy (CREATE DATABASE ... TEMPLATE)."""
+    require_postgres()
+    name = f"circle_tmpl_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
+    asyncio.run(_migrate(_pg_url(name)))
+    yield name
+    asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def fresh_db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "circle.db"
+        shutil.copy(template, target)
+        return f"sqlite:///{target}"
+    tmpl: str = request.getfixturevalue("pg_template")
+    name = f"circle_t_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{tmpl}"'))
+    request.addfinalizer(
+        lambda: asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    )
+    return _pg_url(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A freshly migrated database, once on SQLite and once on PostgreSQL."""
+    return fresh_db_url(request.param, request, tmp_path)
+
+
+@pytest.fixture
+def sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A freshly migrated SQLite database (for tests where the backend does not matter)."""
+    return fresh_db_url("sqlite", request, tmp_path)
+
+
+def make_settings(db_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    base: dict[str, Any] = {
+        "database_url": db_url,
+        "secret_key": SECRET,
+        "var_dir": tmp_path / "var",
+        "scheduler_enabled": False,
+        "media_enabled": False,
+        "public_url": "http://127.0.0.1:8080",
+        "login_max_failures": 3,
+    }
+    base.update(overrides)
+    return Settings(**base)
+
+
+@dataclass
+class Live:
+    """A running app on loopback and its base URL."""
+
+    app: web.Application
+    url: str
+
+
+async def start_app(settings: Settings) -> tuple[web.AppRunner, Live]:
+    from server.app import create_app
+
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, Live(app=app, url=f"http://127.0.0.1:{port}")
+
+
+@pytest.fixture
+async def live(db_url: str, tmp_path: Path) -> AsyncIterator[Live]:
+    runner, live = await start_app(make_settings(db_url, tmp_path))
+    yield live
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def live_sqlite(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Live]:
+    runner, live = await start_app(make_settings(sqlite_url, tmp_path))
+    yield live
+    await runner.cleanup()
+
+
+class Api:
+    """A browser-like JSON client: keeps cookies and echoes the CSRF cookie in a header."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    def _csrf(self) -> dict[str, str]:
+        for cookie in self.http.cookie_jar:
+            if cookie.key == "circle_csrf":
+                return {"X-CSRF-Token": cookie.value}
+        return {}
+
+    async def call(
+        self, method: str, path: str, json: Any = None, *, csrf: bool = True, **kw: Any
+    ) -> tuple[int, Any]:
+        if not self._csrf():
+            async with self.http.get(self.base + "/healthz"):
+                pass
+        headers = dict(kw.pop("headers", {}))
+        if csrf:
+            headers.update(self._csrf())
+        async with self.http.request(
+            method, self.base + path, json=json, headers=headers, allow_redirects=False, **kw
+        ) as resp:
+            body = await resp.json() if resp.content_type == "application/json" else None
+            return resp.status, body
+
+    async def get(self, path: str, **kw: Any) -> tuple[int, Any]:
+        return await self.call("GET", path, **kw)
+
+    async def post(self, path: str, json: Any = None, **kw: Any) -> tuple[int, Any]:
+        return await self.call("POST", path, json, **kw)
+
+
+@pytest.fixture
+async def api_factory(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    clients: list[Api] = []
+
+    def make(live: Live) -> Api:
+        c = Api(live.url)
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        await c.close()
