@@ -87,7 +87,7 @@ async def test_outsider_cannot_see_group_or_get_join_token(live, db_url, api_fac
     assert (await api.post(f"/api/sessions/{w.session_id}/join-token"))[0] == 403
     coord = api_factory(live)
     await _login(coord, "coord@test.example")
-    status, body = await coord.post(f"/api/sessions/{w.session_id}/join-token")
+    status, _body = await coord.post(f"/api/sessions/{w.session_id}/join-token")
     assert status == 403  # coordinators schedule, they do not sit in the room
 
 

@@ -34,7 +34,7 @@ async def test_full_group_puts_members_on_waiting_list(live, db_url, api_factory
     api = await _coord(live, api_factory)
     status, m = await api.post(f"/api/groups/{w.group_id}/members", {"person_id": extra_id})
     assert status == 201 and m["status"] == "waiting"
-    status, body = await api.post(f"/api/groups/{w.group_id}/members", {"person_id": extra_id})
+    status, _body = await api.post(f"/api/groups/{w.group_id}/members", {"person_id": extra_id})
     assert status == 409
     status, m = await api.call("DELETE", f"/api/groups/{w.group_id}/members/{w.member_ids[0]}")
     assert status == 200 and m["status"] == "withdrawn"

@@ -48,12 +48,12 @@ def test_bad_values_name_the_key(env, needle):
 def test_bad_toml_file(tmp_path: Path):
     cfg = tmp_path / "bad.toml"
     cfg.write_text("port = = 1")
-    with pytest.raises(ConfigError, match="bad.toml"):
+    with pytest.raises(ConfigError, match=r"bad\.toml"):
         load_settings(env={}, config_file=cfg)
     cfg.write_text("portt = 1")
     with pytest.raises(ConfigError, match="portt"):
         load_settings(env={}, config_file=cfg)
-    with pytest.raises(ConfigError, match="missing.toml"):
+    with pytest.raises(ConfigError, match=r"missing\.toml"):
         load_settings(env={}, config_file=tmp_path / "missing.toml")
 
 
