@@ -67,6 +67,26 @@ describe("MediaSession", () => {
     expect(h.remotes.at(-1)?.size).toBe(0);
   });
 
+  it("uses the mids the server names as mine and leaves free slots inactive", async () => {
+    const h = harness();
+    const mic = new FakeTrack("audio", "mic");
+    await h.media.setLocalTracks({ audio: mic, video: null });
+    await h.media.handleOffer({
+      sdp: offerSdp([["0", "audio"], ["1", "video"], ["2", "audio"], ["3", "video"], ["4", "audio"], ["5", "video"]]),
+      type: "offer",
+      tracks: [
+        { mid: "0", person_id: "3", kind: "audio" },
+        { mid: "1", person_id: "3", kind: "video" },
+        { mid: "4", person_id: "7", kind: "audio" },
+        { mid: "5", person_id: "7", kind: "video" },
+      ],
+    });
+    const dirs = h.peers[0]!.transceivers.map((t) => `${t.mid}:${t.direction}`);
+    expect(dirs).toEqual(["0:sendonly", "1:sendonly", "2:inactive", "3:inactive", "4:recvonly", "5:recvonly"]);
+    expect(h.peers[0]?.transceivers[0]?.sender.track).toBe(mic);
+    expect([...h.remotes.at(-1)!.keys()]).toEqual(["7"]);
+  });
+
   it("listen-only answers its slots with no track", async () => {
     const h = harness();
     await h.media.handleOffer({ sdp: offerSdp([["0", "audio"], ["1", "video"]]), type: "offer", tracks: [] });

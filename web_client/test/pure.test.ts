@@ -21,12 +21,17 @@ describe("clock", () => {
   });
 
   it("counts down, then shows overrun, and stands still while paused", () => {
-    const s = snapshot({ server_time_ms: 0, phase_ends_at_ms: 60_000 });
+    const s = snapshot({ server_time_ms: 0, phase_ends_at_ms: 60_000, remaining_ms: 60_000 });
     expect(countdown(s, 15_000)).toEqual({ kind: "remaining", ms: 45_000, paused: false });
     expect(countdown(s, 75_000)).toEqual({ kind: "overrun", ms: 15_000, paused: false });
-    const paused = snapshot({ server_time_ms: 20_000, phase_ends_at_ms: 60_000, paused: true });
+    const paused = snapshot({ server_time_ms: 20_000, phase_ends_at_ms: 60_000, remaining_ms: null, paused: true });
     expect(countdown(paused, 50_000)).toEqual({ kind: "remaining", ms: 40_000, paused: true });
-    expect(countdown(snapshot({ phase_ends_at_ms: null }), 0)).toEqual({ kind: "untimed" });
+    // The server sends no deadline while paused, only the frozen remaining time.
+    const paused2 = snapshot({ server_time_ms: 20_000, phase_ends_at_ms: null, remaining_ms: 30_000, paused: true });
+    expect(countdown(paused2, 90_000)).toEqual({ kind: "remaining", ms: 30_000, paused: true });
+    const onlyRemaining = snapshot({ server_time_ms: 10_000, phase_ends_at_ms: null, remaining_ms: 5_000 });
+    expect(countdown(onlyRemaining, 12_000)).toEqual({ kind: "remaining", ms: 3_000, paused: false });
+    expect(countdown(snapshot({ phase_ends_at_ms: null, remaining_ms: null }), 0)).toEqual({ kind: "untimed" });
   });
 
   it("splits durations, rounding up while counting down", () => {
@@ -117,6 +122,16 @@ describe("snapshot view", () => {
     expect(s.presenter_id).toBe("2");
     expect(s.hands).toEqual(["3"]);
     expect(() => parseSnapshot({ version: 1 })).toThrow(CircleError);
+  });
+
+  it("derives `you` from the hello identity when the broadcast does not carry it", () => {
+    const { you: _ignored, ...broadcast } = snapshot({
+      participants: [participant("1", { role: "leader", capabilities: ["lead", "note", "speak"] }), participant("3")],
+    });
+    const s = parseSnapshot(broadcast, "1");
+    expect(s.you).toEqual({ person_id: "1", capabilities: ["lead", "note", "speak"] });
+    expect(canLead(s)).toBe(true);
+    expect(() => parseSnapshot(broadcast, null)).toThrow(CircleError);
   });
 
   it("orders tiles stably: leaders first, then by name; hides people who left", () => {

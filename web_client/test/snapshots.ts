@@ -11,6 +11,7 @@ export function participant(id: string, extra: Partial<Participant> = {}): Parti
     camera_off: false,
     hand_raised: false,
     speaking: false,
+    capabilities: ["speak", "show_video", "raise_hand"],
     ...extra,
   };
 }
@@ -24,6 +25,8 @@ export function snapshot(extra: Partial<Snapshot> = {}): Snapshot {
     phase: "presentation",
     phase_started_at_ms: 1_000_000,
     phase_ends_at_ms: 1_000_000 + 10 * 60_000,
+    remaining_ms: 10 * 60_000,
+    phases: null,
     paused: false,
     overrun: false,
     presenter_id: "2",

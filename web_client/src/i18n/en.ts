@@ -17,6 +17,7 @@ export const en = {
   "error.timeout": "The server did not answer in time.",
   "error.protocol": "That is not possible in this phase.",
   "error.rate_limited": "Too many attempts. Please wait a moment.",
+  "error.replaced": "You joined this session from another window or device, so this window stepped aside.",
   "error.retry": "Try again",
 
   "login.title": "Sign in",

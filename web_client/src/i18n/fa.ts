@@ -17,6 +17,7 @@ export const fa: Catalogue = {
   "error.timeout": "سرور به‌موقع پاسخ نداد.",
   "error.protocol": "این کار در این مرحله ممکن نیست.",
   "error.rate_limited": "تلاش‌ها بیش از حد است. لطفاً کمی صبر کنید.",
+  "error.replaced": "شما از پنجره یا دستگاه دیگری به این جلسه پیوستید، بنابراین این پنجره کنار رفت.",
   "error.retry": "تلاش دوباره",
 
   "login.title": "ورود",

@@ -17,6 +17,7 @@ export const nl: Catalogue = {
   "error.timeout": "De server antwoordde niet op tijd.",
   "error.protocol": "Dat kan niet in deze fase.",
   "error.rate_limited": "Te veel pogingen. Wacht even.",
+  "error.replaced": "Je neemt vanuit een ander venster of apparaat deel aan deze sessie; dit venster is daarom gestopt.",
   "error.retry": "Opnieuw proberen",
 
   "login.title": "Inloggen",

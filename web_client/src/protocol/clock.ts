@@ -47,12 +47,21 @@ export type Countdown =
 
 /** The countdown of the current phase at server time `serverNowMs`. */
 export function countdown(s: Snapshot, serverNowMs: number): Countdown {
-  if (s.phase_ends_at_ms === null) return { kind: "untimed" };
-  // While paused the clock stands still at the moment of the snapshot.
-  const at = s.paused ? s.server_time_ms : serverNowMs;
-  const left = s.phase_ends_at_ms - at;
+  let left: number;
+  if (s.paused) {
+    // While paused the clock stands still at the moment of the snapshot.
+    if (s.remaining_ms !== null) left = s.remaining_ms;
+    else if (s.phase_ends_at_ms !== null) left = s.phase_ends_at_ms - s.server_time_ms;
+    else return { kind: "untimed" };
+  } else if (s.phase_ends_at_ms !== null) {
+    left = s.phase_ends_at_ms - serverNowMs;
+  } else if (s.remaining_ms !== null) {
+    left = s.remaining_ms - (serverNowMs - s.server_time_ms);
+  } else {
+    return { kind: "untimed" };
+  }
   if (left < 0 || (s.overrun && left <= 0)) {
-    return { kind: "overrun", ms: -left, paused: s.paused };
+    return { kind: "overrun", ms: Math.max(0, -left), paused: s.paused };
   }
   return { kind: "remaining", ms: left, paused: s.paused };
 }

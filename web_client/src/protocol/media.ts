@@ -197,7 +197,11 @@ export class MediaSession {
     }
     const self = this.selfId();
     const byMid = new Map<string, TrackInfo>();
-    for (const t of offer.tracks) if (t.person_id !== self) byMid.set(t.mid, t);
+    const ownMids = new Set<string>();
+    for (const t of offer.tracks) {
+      if (t.person_id === self) ownMids.add(t.mid);
+      else byMid.set(t.mid, t);
+    }
 
     const remote = new Map<string, RemoteMedia>();
     this.upstream.clear();
@@ -216,8 +220,11 @@ export class MediaSession {
         continue;
       }
       const kind = tr.receiver.track.kind === "video" ? "video" : "audio";
-      if (this.upstream.has(kind)) {
-        tr.direction = "inactive"; // an extra slot we do not use
+      // Our own slots are the mids the server names as ours; an older server may not name
+      // them, and then the first slot of each kind is ours. Any other slot is free: inactive.
+      const ours = ownMids.size > 0 ? ownMids.has(tr.mid) : !this.upstream.has(kind);
+      if (!ours || this.upstream.has(kind)) {
+        tr.direction = "inactive";
         continue;
       }
       this.upstream.set(kind, tr);

@@ -15,8 +15,12 @@ export interface PhasePosition {
   previous: string | null;
 }
 
-export function phasePosition(protocol: string, phase: string): PhasePosition {
-  const order = PHASE_ORDER[protocol] ?? [];
+export function phasePosition(
+  protocol: string,
+  phase: string,
+  serverOrder: readonly string[] | null = null,
+): PhasePosition {
+  const order = serverOrder && serverOrder.length > 0 ? serverOrder : (PHASE_ORDER[protocol] ?? []);
   const working = order.filter((p) => p !== "waiting" && p !== "closed");
   const i = order.indexOf(phase);
   return {

@@ -295,6 +295,11 @@ export class RoomClient {
       }
     });
     s.on("room.ended", () => this.onEnded());
+    s.on("room.replaced", () => {
+      // The same person joined from another window: this one steps aside and stays out.
+      this.fail(new CircleError("replaced", "joined from another window"));
+      this.socket.disconnect();
+    });
   }
 
   private async onConnect(): Promise<void> {
@@ -333,7 +338,7 @@ export class RoomClient {
     this.setState("joining");
     const sent = this.opts.now();
     const ack = await this.request("join", {});
-    const snap = parseSnapshot(ack["snapshot"]);
+    const snap = parseSnapshot(ack["snapshot"], this.selfId);
     this.clock.sample(sent, this.opts.now(), snap.server_time_ms);
     // A join answer is a new baseline: the server may have restarted and reset its versions.
     const rejoin = this.everJoined;
@@ -352,7 +357,7 @@ export class RoomClient {
   private onSnapshot(payload: unknown): void {
     let snap: Snapshot;
     try {
-      snap = parseSnapshot(payload);
+      snap = parseSnapshot(payload, this.selfId);
     } catch (e) {
       this.opts.log(`bad snapshot: ${String(e)}`);
       return;

@@ -21,6 +21,8 @@ export interface Participant {
   camera_off: boolean;
   hand_raised: boolean;
   speaking: boolean;
+  /** What the room grants this person right now (server: rooms/capabilities.py). */
+  capabilities: string[];
 }
 
 export interface You {
@@ -36,6 +38,10 @@ export interface Snapshot {
   phase: string;
   phase_started_at_ms: number;
   phase_ends_at_ms: number | null;
+  /** Time left at server_time_ms (frozen while paused; never below 0). */
+  remaining_ms: number | null;
+  /** The protocol's phases in order, when the server sends them. */
+  phases: string[] | null;
   paused: boolean;
   overrun: boolean;
   presenter_id: string | null;
@@ -207,19 +213,31 @@ function parseParticipant(x: unknown): Participant {
     camera_off: bool(x, "camera_off"),
     hand_raised: bool(x, "hand_raised"),
     speaking: bool(x, "speaking"),
+    capabilities: strings(x["capabilities"]),
   };
 }
 
-/** Validate a `room.snapshot` payload; throws CircleError("invalid") on a malformed one. */
-export function parseSnapshot(x: unknown): Snapshot {
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((c): c is string => typeof c === "string") : [];
+}
+
+/**
+ * Validate a `room.snapshot` payload; throws CircleError("invalid") on a malformed one.
+ * The server broadcasts one payload to everyone, so `you` is derived from `selfId` (known
+ * from `hello`) and that person's entry, unless the payload carries it.
+ */
+export function parseSnapshot(x: unknown, selfId: string | null = null): Snapshot {
   if (!isRecord(x)) throw new CircleError("invalid", "snapshot is not an object");
-  const participants = x["participants"];
-  if (!Array.isArray(participants)) {
+  const rawParticipants = x["participants"];
+  if (!Array.isArray(rawParticipants)) {
     throw new CircleError("invalid", "snapshot participants is not a list");
   }
-  const you = x["you"];
-  if (!isRecord(you)) throw new CircleError("invalid", "snapshot you is not an object");
-  const caps = you["capabilities"];
+  const participants = rawParticipants.map(parseParticipant);
+  const rawYou = isRecord(x["you"]) ? x["you"] : null;
+  const youId = rawYou ? str(rawYou, "person_id") : selfId;
+  if (youId === null) throw new CircleError("invalid", "snapshot does not say who you are");
+  const mine = participants.find((p) => p.person_id === youId);
+  const caps = rawYou && Array.isArray(rawYou["capabilities"]) ? strings(rawYou["capabilities"]) : (mine?.capabilities ?? []);
   const hands = x["hands"];
   return {
     version: num(x, "version"),
@@ -229,17 +247,16 @@ export function parseSnapshot(x: unknown): Snapshot {
     phase: str(x, "phase"),
     phase_started_at_ms: optNum(x, "phase_started_at_ms") ?? num(x, "server_time_ms"),
     phase_ends_at_ms: optNum(x, "phase_ends_at_ms"),
+    remaining_ms: optNum(x, "remaining_ms"),
+    phases: Array.isArray(x["phases"]) ? strings(x["phases"]) : null,
     paused: bool(x, "paused"),
     overrun: bool(x, "overrun"),
     presenter_id: optStr(x, "presenter_id"),
     called_on: optStr(x, "called_on"),
     floor: x["floor"] === "open" ? "open" : "hands",
     hands: Array.isArray(hands) ? hands.map((h) => String(h)) : [],
-    participants: participants.map(parseParticipant),
-    you: {
-      person_id: str(you, "person_id"),
-      capabilities: Array.isArray(caps) ? caps.filter((c) => typeof c === "string") : [],
-    },
+    participants,
+    you: { person_id: youId, capabilities: caps },
     ended: bool(x, "ended"),
   };
 }

@@ -169,7 +169,7 @@ export class LeaderConsole {
     const moderate = canModerate(s);
     const phaseName = (p: string | null): string | null =>
       p !== null ? this.i18n.maybe(`phase.${p}`) : null;
-    const pos = phasePosition(s.protocol, s.phase);
+    const pos = phasePosition(s.protocol, s.phase, s.phases);
     const next = phaseName(pos.next);
     const prev = phaseName(pos.previous);
     setText(this.advanceBtn, next ? t("console.advance", { phase: next }) : t("console.advance.plain"));

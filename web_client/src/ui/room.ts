@@ -242,7 +242,7 @@ export class RoomScreen implements Screen {
   }
 
   private renderBanner(s: Snapshot, me: Participant | null): void {
-    const pos = phasePosition(s.protocol, s.phase);
+    const pos = phasePosition(s.protocol, s.phase, s.phases);
     setText(
       this.stepEl,
       pos.index > 0 ? this.i18n.t("room.phase.step", { n: pos.index, total: pos.count }) : "",

@@ -70,9 +70,8 @@ export class Tile {
     const name = s.isSelf ? `${p.display_name} (${t("tile.you")})` : p.display_name;
     setText(this.nameEl, name);
     setText(this.avatar, initials(p.display_name));
-    const roleKey = `tile.role.${p.role}`;
-    const role = this.i18n.has(roleKey) ? this.i18n.t(roleKey) : "";
-    setText(this.roleEl, s.isPresenter ? `${role} · ${t("tile.presenter")}` : role);
+    const role = this.i18n.maybe(`tile.role.${p.role}`) ?? "";
+    setText(this.roleEl, [role, s.isPresenter ? t("tile.presenter") : ""].filter(Boolean).join(" · "));
 
     const badges: [string, string, string][] = []; // [class, icon, text]
     if (s.sittingBack) badges.push(["sitback", "🪑", t("tile.sittingback")]);
