@@ -101,8 +101,8 @@ class SmtpNotifier:
         msg["From"] = self._sender
         msg["To"] = envelope.to
         msg["Subject"] = envelope.subject
-        msg["Content-Language"] = envelope.locale
         msg.set_content(envelope.body)
+        msg["Content-Language"] = envelope.locale  # after set_content, which clears Content-*
         await aiosmtplib.send(
             msg,
             hostname=self._host,
