@@ -1,0 +1,571 @@
+"""Media benchmark: R rooms x 12 bot participants through the SFU, on loopback.
+
+    .venv/bin/python bench/media.py [--rooms 2] [--seconds 15] [--baseline-participants 3]
+
+What runs where (see shared/BENCHMARKS.md):
+* the SFU (``server.media.sfu.AiortcMediaEngine``) alone in one process pinned to CPU 0;
+* the bots in ``--generators`` other processes pinned to CPU 1. Every bot publishes the same
+  pre-encoded clip (640x360@30 VP8 at 600 kbps + Opus, encoded once in the parent) and counts
+  what it receives from the clear RTP header after SRTP (frames = marker bits, loss = sequence
+  gaps) without decoding; one verifier bot per run decodes one publisher's video for real;
+* signaling between them over local pipes (the SFU is always the offerer).
+
+The server's CPU time comes from /proc/<pid>/stat (utime+stime) over a measurement window
+after a warm-up, divided by the packets the SFU forwarded in that window. Capacity follows:
+    forwarded_pps_per_core = 1e6 / (us of server CPU per forwarded packet)
+    rooms_per_core         = forwarded_pps_per_core / (forwarded pps of one full room)
+where one full room's rate is measured (forwarded pps / rooms) in the same run.
+The baseline (aiortc's default decode + MediaRelay + one encoder per subscriber) runs in the
+same run on a smaller room, and the per-packet ratio is printed.
+
+The whole run happens in a private network namespace (``unshare -rn``) unless --no-netns.
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
+
+from server.media.client import MediaClient
+from server.media.ice import IceSettings, rtc_configuration
+from server.media.participant import IdleTrack, prefer_codec
+from server.media.sfu import AiortcMediaEngine, SfuSettings
+from server.media.synthetic import EncodedClip, encode_tone, encode_video
+
+NETNS_ENV = "HC_BENCH_NETNS"
+HZ = os.sysconf("SC_CLK_TCK")
+_RTP = struct.Struct("!BBHII")
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / HZ
+
+
+def pin(cpu: int) -> None:
+    with contextlib.suppress(OSError):
+        os.sched_setaffinity(0, {cpu % (os.cpu_count() or 1)})
+
+
+# --- the baseline engine: aiortc's default decode + relay + encode path ------------------------
+class LazyRelayTrack(MediaStreamTrack):
+    """Subscribes (MediaRelay) to a publisher's decoded track once it exists."""
+
+    def __init__(self, kind: str, receiver: RTCRtpReceiver, relay: MediaRelay) -> None:
+        super().__init__()
+        self.kind = kind
+        self._receiver = receiver
+        self._relay = relay
+        self._proxy: MediaStreamTrack | None = None
+
+    async def recv(self) -> Any:
+        while self._proxy is None:
+            if self._receiver.track is not None:
+                self._proxy = self._relay.subscribe(self._receiver.track)
+            else:
+                await asyncio.sleep(0.05)
+        return await self._proxy.recv()
+
+
+class BaselinePeer:
+    def __init__(self, pid: str, send: Any) -> None:
+        self.id = pid
+        self.send = send
+        self.pc = RTCPeerConnection(rtc_configuration([], relay_only=False))
+        self.up = {}
+        for kind in ("audio", "video"):
+            t = self.pc.addTransceiver(kind, direction="recvonly")
+            prefer_codec(t)
+            self.up[kind] = t
+        from server.media.passthrough import gather_on
+
+        gather_on(self.pc, ["127.0.0.1"])
+        self.tracks: list[dict[str, Any]] = [
+            {"mid": None, "person_id": pid, "kind": k, "t": t} for k, t in self.up.items()
+        ]
+        self.renegotiate = False
+
+    def subscribe(self, other: BaselinePeer, relay: MediaRelay) -> None:
+        for kind in ("audio", "video"):
+            track = LazyRelayTrack(kind, other.up[kind].receiver, relay)
+            t = self.pc.addTransceiver(track, direction="sendonly")
+            prefer_codec(t)
+            self.tracks.append({"person_id": other.id, "kind": kind, "t": t})
+
+    async def negotiate(self) -> None:
+        if self.pc.signalingState != "stable":
+            self.renegotiate = True
+            return
+        self.renegotiate = False
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        tracks = [{"mid": x["t"].mid, "person_id": x["person_id"], "kind": x["kind"]} for x in self.tracks]
+        await self.send("media.offer", {"sdp": self.pc.localDescription.sdp, "type": "offer", "tracks": tracks})
+
+    async def answer(self, sdp: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        if self.renegotiate:
+            await self.negotiate()
+
+    def sent_packets(self) -> int:
+        return sum(
+            x["t"].sender.__dict__["_RTCRtpSender__packet_count"]
+            for x in self.tracks
+            if x["person_id"] != self.id
+        )
+
+
+class BaselineEngine:
+    def __init__(self) -> None:
+        self.rooms: dict[str, dict[str, BaselinePeer]] = {}
+        self.relays: dict[str, MediaRelay] = {}
+        self.lock = asyncio.Lock()
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None:
+        for peers in self.rooms.values():
+            for p in peers.values():
+                await p.pc.close()
+
+    async def open_room(self, room: str) -> None:
+        self.rooms.setdefault(room, {})
+        self.relays.setdefault(room, MediaRelay())
+
+    async def add_participant(self, room: str, pid: str, send: Any) -> None:
+        async with self.lock:
+            peers = self.rooms[room]
+            me = BaselinePeer(pid, send)
+            for other in peers.values():
+                me.subscribe(other, self.relays[room])
+                other.subscribe(me, self.relays[room])
+            peers[pid] = me
+            await me.negotiate()
+            for other in list(peers.values()):
+                if other is not me:
+                    await other.negotiate()
+
+    async def handle_answer(self, room: str, pid: str, sdp: str) -> None:
+        async with self.lock:
+            await self.rooms[room][pid].answer(sdp)
+
+    def counters(self) -> dict[str, int]:
+        fwd = sum(p.sent_packets() for peers in self.rooms.values() for p in peers.values())
+        return {"forwarded": fwd, "received": 0, "dropped": 0}
+
+
+# --- the server process ----------------------------------------------------------------------
+def server_main(conns: list[Connection], mode: str, cpu: int) -> None:
+    pin(cpu)
+    asyncio.run(_serve(conns, mode))
+
+
+async def _serve(conns: list[Connection], mode: str) -> None:
+    loop = asyncio.get_running_loop()
+    engine: Any
+    if mode == "sfu":
+        engine = AiortcMediaEngine(SfuSettings(ice=IceSettings.loopback()))
+    else:
+        engine = BaselineEngine()
+    await engine.start()
+    done = asyncio.Event()
+    queues: list[asyncio.Queue[Any]] = []
+
+    def counters() -> dict[str, int]:
+        if mode != "sfu":
+            return engine.counters()  # type: ignore[no-any-return]
+        total = {"forwarded": 0, "received": 0, "dropped": 0}
+        for room_id in engine.room_ids():
+            s = engine.stats(room_id)
+            total["forwarded"] += s.forwarded_packets
+            total["received"] += s.received_packets
+            total["dropped"] += s.dropped_packets
+        return total
+
+    async def worker(conn: Connection, q: asyncio.Queue[Any]) -> None:
+        while True:
+            msg = await q.get()
+            op = msg[0]
+            if op == "open":
+                await engine.open_room(msg[1])
+            elif op == "join":
+                room, pid = msg[1], msg[2]
+
+                async def send(event: str, payload: dict[str, Any], _r: str = room, _p: str = pid) -> None:
+                    if event == "media.offer":
+                        conn.send(("offer", _r, _p, payload))
+
+                await engine.add_participant(room, pid, send)
+            elif op == "answer":
+                await engine.handle_answer(msg[1], msg[2], msg[3])
+            elif op == "counters":
+                conn.send(("counters", counters()))
+            elif op == "quit":
+                done.set()
+
+    tasks = []
+    for conn in conns:
+        q: asyncio.Queue[Any] = asyncio.Queue()
+        queues.append(q)
+        loop.add_reader(conn.fileno(), lambda c=conn, qq=q: qq.put_nowait(c.recv()))
+        tasks.append(asyncio.create_task(worker(conn, q)))
+    await done.wait()
+    for conn in conns:
+        loop.remove_reader(conn.fileno())
+    for t in tasks:
+        t.cancel()
+    await engine.stop()
+
+
+# --- the load generator processes -------------------------------------------------------------
+class StreamCounter:
+    __slots__ = ("first", "frames", "high", "kind", "packets")
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.packets = 0
+        self.frames = 0
+        self.first: int | None = None
+        self.high = 0  # extended highest sequence number
+
+    def add(self, seq: int, marker: bool) -> None:
+        self.packets += 1
+        if marker:
+            self.frames += 1
+        if self.first is None:
+            self.first = self.high = seq
+            return
+        cycle, low = divmod(self.high, 65536)
+        delta = (seq - low) & 0xFFFF
+        if delta < 0x8000:
+            self.high += delta
+
+    def expected(self) -> int:
+        return 0 if self.first is None else self.high - self.first + 1
+
+
+def count_only(client: MediaClient, counters: dict[int, StreamCounter], video_pt: set[int]) -> None:
+    """Replace the client's RTP handling after SRTP by a header counter (no parse, no decode)."""
+    transceivers = client.pc.getTransceivers()
+    if not transceivers:
+        return
+    dtls = transceivers[0].receiver.transport
+    if getattr(dtls, "_bench_counting", False):
+        return
+
+    async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
+        b0, b1, seq, _ts, ssrc = _RTP.unpack_from(data)
+        c = counters.get(ssrc)
+        if c is None:
+            c = counters[ssrc] = StreamCounter("video" if (b1 & 0x7F) in video_pt else "audio")
+        c.add(seq, bool(b1 & 0x80))
+
+    dtls._handle_rtp_data = handle_rtp_data
+    dtls._bench_counting = True
+
+
+def gen_main(conn: Connection, bots: list[tuple[str, str, bool]], clips: tuple[EncodedClip, EncodedClip], cpu: int) -> None:
+    pin(cpu)
+    asyncio.run(_generate(conn, bots, clips))
+
+
+async def _generate(conn: Connection, bots: list[tuple[str, str, bool]], clips: tuple[EncodedClip, EncodedClip]) -> None:
+    loop = asyncio.get_running_loop()
+    video, audio = clips
+    clients: dict[tuple[str, str], MediaClient] = {}
+    counters: dict[tuple[str, str], dict[int, StreamCounter]] = {}
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
+    loop.add_reader(conn.fileno(), lambda: inbox.put_nowait(conn.recv()))
+    verifier_of: dict[tuple[str, str], str] = {}
+    for i, (room, pid, verifier) in enumerate(bots):
+        decode = [f"{room}-b01"] if verifier else []
+        client = MediaClient(pid, audio=audio, video=video, decode_from=decode, start_index=i * 7)
+        clients[(room, pid)] = client
+        counters[(room, pid)] = {}
+        if verifier:
+            verifier_of[(room, pid)] = decode[0]
+
+        async def deliver(sdp: str, _r: str = room, _p: str = pid) -> None:
+            conn.send(("answer", _r, _p, sdp))
+
+        client.start(deliver)
+    for room, pid, _ in bots:
+        conn.send(("join", room, pid))
+    while True:
+        msg = await inbox.get()
+        op = msg[0]
+        if op == "offer":
+            key = (msg[1], msg[2])
+            client = clients[key]
+            await client.inbox.put(("media.offer", msg[3]))
+        elif op == "status":
+            for key, client in clients.items():
+                if key not in verifier_of:
+                    count_only(client, counters[key], {97, 98, 99, 100})
+            connected = sum(c.pc.connectionState == "connected" for c in clients.values())
+            conn.send(("status", connected))
+        elif op == "counters":
+            streams = []
+            for key, per in counters.items():
+                for c in per.values():
+                    streams.append((c.kind, c.packets, c.frames, c.expected()))
+            decoded = [
+                clients[key].received.get((src, "video")) for key, src in verifier_of.items()
+            ]
+            conn.send(("counters", streams, [d.decoded if d else 0 for d in decoded]))
+        elif op == "quit":
+            break
+    loop.remove_reader(conn.fileno())
+    for client in clients.values():
+        await client.stop()
+
+
+# --- orchestration ----------------------------------------------------------------------------
+def ask(conn: Connection, msg: tuple[Any, ...], timeout: float = 30) -> Any:
+    conn.send(msg)
+    if not conn.poll(timeout):
+        raise TimeoutError(f"no reply to {msg[0]}")
+    return conn.recv()
+
+
+def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, EncodedClip],
+        warmup: float, seconds: float, generators: int) -> dict[str, Any]:  # fmt: skip
+    ctx = mp.get_context("fork")
+    control_server, control_main = ctx.Pipe()
+    gen_pipes = [ctx.Pipe() for _ in range(generators)]
+    gen_controls = [ctx.Pipe() for _ in range(generators)]
+    server = ctx.Process(
+        target=server_main, args=([control_server] + [p[0] for p in gen_pipes], mode, 0)
+    )
+    server.start()
+    for r in range(rooms):
+        control_main.send(("open", f"room{r}"))
+    bots: list[list[tuple[str, str, bool]]] = [[] for _ in range(generators)]
+    n = 0
+    for r in range(rooms):
+        for i in range(participants):
+            verifier = r == 0 and i == 0
+            bots[n % generators].append((f"room{r}", f"room{r}-b{i:02d}", verifier))
+            n += 1
+    gens = []
+    for g in range(generators):
+        proc = ctx.Process(target=_gen_entry, args=(gen_pipes[g][1], gen_controls[g][0], bots[g], clips, 1))
+        proc.start()
+        gens.append(proc)
+    ctl = [c[1] for c in gen_controls]
+    total = rooms * participants
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            connected = sum(ask(c, ("status",))[1] for c in ctl)
+            if connected == total:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {connected}/{total} bots connected")
+            time.sleep(0.5)
+        for c in ctl:  # install counters on late connections too
+            ask(c, ("status",))
+        time.sleep(warmup)
+
+        def snapshot() -> tuple[float, float, dict[str, int], list[Any], list[int], list[float]]:
+            t = time.monotonic()
+            cpu = cpu_seconds(server.pid)
+            srv = ask(control_main, ("counters",))[1]
+            streams: list[Any] = []
+            decoded: list[int] = []
+            for c in ctl:
+                _, s, d = ask(c, ("counters",))
+                streams.extend(s)
+                decoded.extend(d)
+            gcpu = [cpu_seconds(p.pid) for p in gens]
+            return t, cpu, srv, streams, decoded, gcpu
+
+        t0, cpu0, srv0, st0, dec0, g0 = snapshot()
+        time.sleep(seconds)
+        t1, cpu1, srv1, st1, dec1, g1 = snapshot()
+    finally:
+        for c in ctl:
+            with contextlib.suppress(Exception):
+                c.send(("quit",))
+        with contextlib.suppress(Exception):
+            control_main.send(("quit",))
+        for p in [*gens, server]:
+            p.join(15)
+            if p.is_alive():
+                p.kill()
+    window = t1 - t0
+    fwd = srv1["forwarded"] - srv0["forwarded"]
+    cpu = cpu1 - cpu0
+    fps: list[float] = []
+    audio_pps: list[float] = []
+    lost = expected = 0
+    for a, b in zip(st0, st1, strict=False):
+        if a[0] != b[0]:
+            continue
+        if b[0] == "video":
+            fps.append((b[2] - a[2]) / window)
+        else:
+            audio_pps.append((b[1] - a[1]) / window)
+        expected += b[3] - a[3]
+        lost += (b[3] - a[3]) - (b[1] - a[1])
+    verifier_fps = [(b - a) / window for a, b in zip(dec0, dec1, strict=False)]
+    return {
+        "mode": mode,
+        "rooms": rooms,
+        "participants": total,
+        "window_s": window,
+        "forwarded_pps": fwd / window,
+        "server_cpu_pct": 100 * cpu / window,
+        "us_per_packet": 1e6 * cpu / fwd if fwd else float("inf"),
+        "received_pps": (srv1["received"] - srv0["received"]) / window,
+        "video_streams": len(fps),
+        "min_receiver_fps": min(fps) if fps else 0.0,
+        "median_receiver_fps": sorted(fps)[len(fps) // 2] if fps else 0.0,
+        "min_audio_pps": min(audio_pps) if audio_pps else 0.0,
+        "verifier_decoded_fps": verifier_fps,
+        "loss_pct": 100 * max(0, lost) / expected if expected else 0.0,
+        "generator_cpu_pct": [100 * (b - a) / window for a, b in zip(g0, g1, strict=False)],
+    }
+
+
+def _gen_entry(conn: Connection, control: Connection, bots: list[tuple[str, str, bool]],
+               clips: tuple[EncodedClip, EncodedClip], cpu: int) -> None:  # fmt: skip
+    """Generator process: signaling goes to the server on ``conn``; ``control`` to main."""
+    pin(cpu)
+    asyncio.run(_gen_with_control(conn, control, bots, clips))
+
+
+async def _gen_with_control(conn: Connection, control: Connection, bots: list[tuple[str, str, bool]],
+                            clips: tuple[EncodedClip, EncodedClip]) -> None:  # fmt: skip
+    # main's control messages are merged into the same inbox as the server's offers
+    loop = asyncio.get_running_loop()
+    bridge_main, bridge_gen = mp.Pipe()
+
+    def forward_control() -> None:
+        msg = control.recv()
+        bridge_main.send(msg)
+
+    loop.add_reader(control.fileno(), forward_control)
+
+    class Duplex:
+        """Looks like one Connection to _generate: reads both pipes, answers each on its own."""
+
+        def __init__(self) -> None:
+            self._pending: list[Any] = []
+
+        def fileno(self) -> int:
+            return bridge_gen.fileno()
+
+        def recv(self) -> Any:
+            return bridge_gen.recv()
+
+        def send(self, msg: Any) -> None:
+            if msg[0] in ("status", "counters"):
+                control.send(msg)
+            else:
+                conn.send(msg)
+
+    def forward_server() -> None:
+        bridge_main.send(conn.recv())
+
+    loop.add_reader(conn.fileno(), forward_server)
+    try:
+        await _generate(Duplex(), bots, clips)  # type: ignore[arg-type]
+    finally:
+        loop.remove_reader(control.fileno())
+        loop.remove_reader(conn.fileno())
+
+
+def reexec_in_namespace() -> None:
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        sys.exit("bench/media.py: unshare(1) not found; use --no-netns to run on host loopback")
+    env = dict(os.environ, **{NETNS_ENV: "1"})
+    cmd = " ".join([sys.executable, *map(repr, sys.argv)])
+    proc = subprocess.run([unshare, "-rn", "sh", "-c", f"ip link set lo up && exec {cmd}"], env=env)
+    sys.exit(proc.returncode)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rooms", type=int, default=2)
+    parser.add_argument("--participants", type=int, default=12)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--generators", type=int, default=2)
+    parser.add_argument("--baseline-participants", type=int, default=3, help="0 skips the baseline")
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=360)
+    parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--bitrate", type=int, default=600_000)
+    parser.add_argument("--no-netns", action="store_true", help="run on the host's loopback")
+    args = parser.parse_args()
+    if not args.no_netns and os.environ.get(NETNS_ENV) != "1":
+        reexec_in_namespace()
+
+    t = time.monotonic()
+    video = encode_video("bot", width=args.width, height=args.height, fps=args.fps,
+                         bitrate=args.bitrate, seconds=4, gop=args.fps)  # fmt: skip
+    audio = encode_tone()
+    kbps = sum(map(len, video.frames)) * 8 / (len(video.frames) / args.fps) / 1000
+    print(f"clip: {len(video.frames)} VP8 frames {args.width}x{args.height}@{args.fps}, "
+          f"{kbps:.0f} kbps; Opus {len(audio.frames)} frames; encoded once in {time.monotonic() - t:.1f}s")  # fmt: skip
+    clips = (video, audio)
+
+    sfu = run("sfu", args.rooms, args.participants, clips, args.warmup, args.seconds, args.generators)
+    room_pps = sfu["forwarded_pps"] / args.rooms
+    pps_per_core = 1e6 / sfu["us_per_packet"]
+    rooms_per_core = pps_per_core / room_pps if room_pps else 0.0
+    streams = args.rooms * args.participants * (args.participants - 1) * 2
+    print(f"SFU: {args.rooms} rooms x {args.participants} bots, window {sfu['window_s']:.1f}s")
+    print(f"  forwarded {sfu['forwarded_pps']:.0f} pps ({room_pps:.0f} per room), "
+          f"received {sfu['received_pps']:.0f} pps")  # fmt: skip
+    print(f"  server CPU {sfu['server_cpu_pct']:.1f}% of one core -> {sfu['us_per_packet']:.1f} us "
+          f"per forwarded packet, {sfu['server_cpu_pct'] / streams:.3f}% per forwarded stream")  # fmt: skip
+    print(f"  capacity: {pps_per_core:.0f} forwarded pps per core = {rooms_per_core:.2f} full rooms per core")
+    print(f"  receivers: {sfu['video_streams']} video streams, min {sfu['min_receiver_fps']:.1f} fps, "
+          f"median {sfu['median_receiver_fps']:.1f} fps, min audio {sfu['min_audio_pps']:.1f} pps, "
+          f"loss {sfu['loss_pct']:.3f}%; verifier decoded {sfu['verifier_decoded_fps']} fps")  # fmt: skip
+    print(f"  load generators CPU: {[round(x, 1) for x in sfu['generator_cpu_pct']]}%")
+    result: dict[str, Any] = {
+        "rooms": args.rooms,
+        "participants": args.rooms * args.participants,
+        "forwarded_pps": round(sfu["forwarded_pps"]),
+        "forwarded_pps_per_core": round(pps_per_core),
+        "rooms_per_core": round(rooms_per_core, 2),
+        "sfu_cpu_pct": round(sfu["server_cpu_pct"], 1),
+        "us_per_forwarded_packet": round(sfu["us_per_packet"], 2),
+        "min_receiver_fps": round(sfu["min_receiver_fps"], 1),
+        "loss_pct": round(sfu["loss_pct"], 3),
+    }
+    if args.baseline_participants:
+        base = run("baseline", 1, args.baseline_participants, clips, args.warmup, args.seconds / 2, 1)
+        print(f"baseline (aiortc decode + MediaRelay + re-encode), 1 room x {args.baseline_participants}:")
+        print(f"  server CPU {base['server_cpu_pct']:.1f}% -> {base['us_per_packet']:.1f} us per forwarded "
+              f"packet; min receiver {base['min_receiver_fps']:.1f} fps (saturated if below {args.fps})")  # fmt: skip
+        ratio = base["us_per_packet"] / sfu["us_per_packet"]
+        base_rooms = 1e6 / base["us_per_packet"] / room_pps if room_pps else 0.0
+        print(f"  passthrough is {ratio:.1f}x cheaper per forwarded packet "
+              f"(baseline: {base_rooms:.3f} full rooms per core)")  # fmt: skip
+        result["baseline_us_per_packet"] = round(base["us_per_packet"], 1)
+        result["baseline_ratio"] = round(ratio, 1)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
