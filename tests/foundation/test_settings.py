@@ -62,3 +62,11 @@ def test_embedded_secret_is_created_once_and_private(tmp_path: Path):
     again = ensure_secret(load_settings(env={}, overrides={"var_dir": tmp_path}))
     assert len(s.secret_key) >= 32 and s.secret_key == again.secret_key
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_every_key_is_documented():
+    from server.settings import Settings
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    missing = [k for k in Settings.model_fields if f"| `{k}` |" not in doc]
+    assert missing == []
