@@ -109,7 +109,7 @@ def create_app(settings: Settings) -> web.Application:
     if not settings.secret_key:
         raise ValueError("settings.secret_key is required (see server.settings.ensure_secret)")
     app = web.Application(
-        middlewares=[error_middleware, security_headers_middleware, csrf_cookie_middleware],
+        middlewares=[security_headers_middleware, csrf_cookie_middleware, error_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS_KEY] = settings
