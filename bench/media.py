@@ -114,8 +114,12 @@ class BaselinePeer:
             return
         self.renegotiate = False
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        tracks = [{"mid": x["t"].mid, "person_id": x["person_id"], "kind": x["kind"]} for x in self.tracks]
-        await self.send("media.offer", {"sdp": self.pc.localDescription.sdp, "type": "offer", "tracks": tracks})
+        tracks = [
+            {"mid": x["t"].mid, "person_id": x["person_id"], "kind": x["kind"]} for x in self.tracks
+        ]
+        await self.send(
+            "media.offer", {"sdp": self.pc.localDescription.sdp, "type": "offer", "tracks": tracks}
+        )
 
     async def answer(self, sdp: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
@@ -206,7 +210,9 @@ async def _serve(conns: list[Connection], mode: str) -> None:
             elif op == "join":
                 room, pid = msg[1], msg[2]
 
-                async def send(event: str, payload: dict[str, Any], _r: str = room, _p: str = pid) -> None:
+                async def send(
+                    event: str, payload: dict[str, Any], _r: str = room, _p: str = pid
+                ) -> None:
                     if event == "media.offer":
                         conn.send(("offer", _r, _p, payload))
 
@@ -279,12 +285,19 @@ def count_only(client: MediaClient, counters: dict[int, StreamCounter], video_pt
     dtls._bench_counting = True
 
 
-def gen_main(conn: Connection, bots: list[tuple[str, str, bool]], clips: tuple[EncodedClip, EncodedClip], cpu: int) -> None:
+def gen_main(
+    conn: Connection,
+    bots: list[tuple[str, str, bool]],
+    clips: tuple[EncodedClip, EncodedClip],
+    cpu: int,
+) -> None:
     pin(cpu)
     asyncio.run(_generate(conn, bots, clips))
 
 
-async def _generate(conn: Connection, bots: list[tuple[str, str, bool]], clips: tuple[EncodedClip, EncodedClip]) -> None:
+async def _generate(
+    conn: Connection, bots: list[tuple[str, str, bool]], clips: tuple[EncodedClip, EncodedClip]
+) -> None:
     loop = asyncio.get_running_loop()
     video, audio = clips
     clients: dict[tuple[str, str], MediaClient] = {}
@@ -344,7 +357,8 @@ def ask(conn: Connection, msg: tuple[Any, ...], timeout: float = 30) -> Any:
 
 
 def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, EncodedClip],
-        warmup: float, seconds: float, generators: int) -> dict[str, Any]:  # fmt: skip
+        warmup: float, seconds: float, generators: int,
+        profile: str | None = None) -> dict[str, Any]:  # fmt: skip
     ctx = mp.get_context("fork")
     control_server, control_main = ctx.Pipe()
     gen_pipes = [ctx.Pipe() for _ in range(generators)]
@@ -364,7 +378,9 @@ def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, Enco
             n += 1
     gens = []
     for g in range(generators):
-        proc = ctx.Process(target=_gen_entry, args=(gen_pipes[g][1], gen_controls[g][0], bots[g], clips, 1))
+        proc = ctx.Process(
+            target=_gen_entry, args=(gen_pipes[g][1], gen_controls[g][0], bots[g], clips, 1)
+        )
         proc.start()
         gens.append(proc)
     ctl = [c[1] for c in gen_controls]
@@ -395,9 +411,19 @@ def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, Enco
             gcpu = [cpu_seconds(p.pid) for p in gens]
             return t, cpu, srv, streams, decoded, gcpu
 
+        spy = None
+        if profile:
+            spy = subprocess.Popen(
+                [shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy"),
+                 "record", "--pid", str(server.pid), "--duration", str(int(seconds)),
+                 "--format", "raw", "--nonblocking", "--rate", "200", "-o", profile],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
         t0, cpu0, srv0, st0, dec0, g0 = snapshot()
         time.sleep(seconds)
         t1, cpu1, srv1, st1, dec1, g1 = snapshot()
+        if spy is not None:
+            spy.wait(30)
     finally:
         for c in ctl:
             with contextlib.suppress(Exception):
@@ -502,7 +528,9 @@ def reexec_in_namespace() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rooms", type=int, default=2)
     parser.add_argument("--participants", type=int, default=12)
     parser.add_argument("--seconds", type=float, default=15.0)
@@ -513,6 +541,7 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=360)
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--bitrate", type=int, default=600_000)
+    parser.add_argument("--profile", help="py-spy raw (collapsed) stacks of the SFU to this file")
     parser.add_argument("--no-netns", action="store_true", help="run on the host's loopback")
     args = parser.parse_args()
     if not args.no_netns and os.environ.get(NETNS_ENV) != "1":
@@ -527,7 +556,8 @@ def main() -> None:
           f"{kbps:.0f} kbps; Opus {len(audio.frames)} frames; encoded once in {time.monotonic() - t:.1f}s")  # fmt: skip
     clips = (video, audio)
 
-    sfu = run("sfu", args.rooms, args.participants, clips, args.warmup, args.seconds, args.generators)
+    sfu = run("sfu", args.rooms, args.participants, clips, args.warmup, args.seconds,
+              args.generators, args.profile)  # fmt: skip
     room_pps = sfu["forwarded_pps"] / args.rooms
     pps_per_core = 1e6 / sfu["us_per_packet"]
     rooms_per_core = pps_per_core / room_pps if room_pps else 0.0
@@ -537,7 +567,9 @@ def main() -> None:
           f"received {sfu['received_pps']:.0f} pps")  # fmt: skip
     print(f"  server CPU {sfu['server_cpu_pct']:.1f}% of one core -> {sfu['us_per_packet']:.1f} us "
           f"per forwarded packet, {sfu['server_cpu_pct'] / streams:.3f}% per forwarded stream")  # fmt: skip
-    print(f"  capacity: {pps_per_core:.0f} forwarded pps per core = {rooms_per_core:.2f} full rooms per core")
+    print(
+        f"  capacity: {pps_per_core:.0f} forwarded pps per core = {rooms_per_core:.2f} full rooms per core"
+    )
     print(f"  receivers: {sfu['video_streams']} video streams, min {sfu['min_receiver_fps']:.1f} fps, "
           f"median {sfu['median_receiver_fps']:.1f} fps, min audio {sfu['min_audio_pps']:.1f} pps, "
           f"loss {sfu['loss_pct']:.3f}%; verifier decoded {sfu['verifier_decoded_fps']} fps")  # fmt: skip
@@ -554,8 +586,12 @@ def main() -> None:
         "loss_pct": round(sfu["loss_pct"], 3),
     }
     if args.baseline_participants:
-        base = run("baseline", 1, args.baseline_participants, clips, args.warmup, args.seconds / 2, 1)
-        print(f"baseline (aiortc decode + MediaRelay + re-encode), 1 room x {args.baseline_participants}:")
+        base = run(
+            "baseline", 1, args.baseline_participants, clips, args.warmup, args.seconds / 2, 1
+        )
+        print(
+            f"baseline (aiortc decode + MediaRelay + re-encode), 1 room x {args.baseline_participants}:"
+        )
         print(f"  server CPU {base['server_cpu_pct']:.1f}% -> {base['us_per_packet']:.1f} us per forwarded "
               f"packet; min receiver {base['min_receiver_fps']:.1f} fps (saturated if below {args.fps})")  # fmt: skip
         ratio = base["us_per_packet"] / sfu["us_per_packet"]

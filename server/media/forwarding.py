@@ -81,6 +81,7 @@ class DownTrack:
         "last_ts",
         "mid",
         "octets",
+        "out",
         "packets",
         "payload_type",
         "ready",
@@ -103,6 +104,7 @@ class DownTrack:
         self.kind = kind
         self.sender = sender
         self.ssrc = passthrough.sender_ssrc(sender)
+        self.out = passthrough.RtpOut(sender)
         self.payload_type = payload_type
         self.mid: str | None = None
         self.ready = False
@@ -234,7 +236,7 @@ class UpTrack:
         b1_marker = 0x80 if packet.marker else 0
         size = len(payload)
         forwarded = 0
-        ntp = clock.current_ntp_time()
+        pack = _HEADER.pack
         for d in self.downs:
             if not d.ready:
                 continue
@@ -249,13 +251,19 @@ class UpTrack:
                 d.ts_offset_resync(ts, self._ts_step)
             out_seq = (seq + d.seq_off) & 0xFFFF
             out_ts = (ts + d.ts_off) & 0xFFFFFFFF
-            data = _HEADER.pack(0x80, b1_marker | d.payload_type, out_seq, out_ts, d.ssrc) + payload
-            if await passthrough.send_rtp(d.sender, data):
+            data = pack(0x80, b1_marker | d.payload_type, out_seq, out_ts, d.ssrc) + payload
+            sent = d.out.send(data)
+            if sent is None:
+                sent = await passthrough.send_rtp(d.sender, data)
+            if sent:
                 d.last_seq = out_seq
                 d.last_ts = out_ts
                 d.packets += 1
                 d.octets += size
                 forwarded += 1
-                passthrough.count_sent(d.sender, 1, size, out_ts, ntp)
+                if not d.packets & 7:  # sender reports stay true without per-packet cost
+                    passthrough.count_sent(
+                        d.sender, d.packets, d.octets, out_ts, clock.current_ntp_time()
+                    )
         self.forwarded += forwarded
         self.forwarded_bytes += forwarded * size

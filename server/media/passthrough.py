@@ -119,11 +119,63 @@ async def send_rtp(sender: RTCRtpSender, data: bytes) -> bool:
     return True
 
 
+class RtpOut:
+    """The fast path to one subscriber: SRTP-protect, then one ``sendto`` on the socket of the
+    nominated ICE pair. Resolved lazily and re-resolved when the nominated pair changes;
+    ``send`` returns None when only the slow path can send (TURN relay, not connected)."""
+
+    __slots__ = ("_addr", "_conn", "_dtls", "_pair", "_protect", "_sender", "_sendto")
+
+    def __init__(self, sender: RTCRtpSender) -> None:
+        self._sender = sender
+        self._dtls: Any = None
+        self._conn: Any = None
+        self._pair: Any = None
+        self._protect: Any = None
+        self._sendto: Any = None
+        self._addr: Any = None
+
+    def send(self, data: bytes) -> bool | None:
+        dtls = self._dtls
+        if dtls is None or dtls._state is not State.CONNECTED:
+            return self._resolve() and self.send(data)
+        pair = self._conn._nominated.get(1)
+        if pair is not self._pair:
+            return self._resolve() and self.send(data)
+        try:
+            self._sendto(self._protect(data), self._addr)
+        except (BlockingIOError, InterruptedError):
+            return False  # socket buffer full: drop, like a congested link
+        except OSError:
+            return None
+        return True
+
+    def _resolve(self) -> bool | None:
+        dtls: Any = self._sender.transport
+        if dtls._state is not State.CONNECTED:
+            self._dtls = None
+            return False
+        conn = dtls.transport._connection
+        pair = conn._nominated.get(1)
+        if pair is None or type(pair.protocol) is not aioice.ice.StunProtocol:
+            self._dtls = None
+            return None
+        transport = pair.protocol.transport
+        sock = getattr(transport, "_sock", None)  # asyncio's datagram transport socket
+        self._sendto = sock.sendto if sock is not None else transport.sendto
+        self._protect = dtls._tx_srtp.protect
+        self._addr = pair.remote_addr
+        self._conn = conn
+        self._pair = pair
+        self._dtls = dtls
+        return True
+
+
 def count_sent(sender: RTCRtpSender, packets: int, octets: int, rtp_ts: int, ntp: int) -> None:
-    """Keep the sender's RTCP sender-report counters true for forwarded packets."""
+    """Set the sender's RTCP sender-report counters (absolute values) for forwarded packets."""
     d = sender.__dict__
-    d[_SENDER_PACKET_COUNT] += packets
-    d[_SENDER_OCTET_COUNT] += octets
+    d[_SENDER_PACKET_COUNT] = packets
+    d[_SENDER_OCTET_COUNT] = octets
     d[_SENDER_RTP_TS] = rtp_ts
     d[_SENDER_NTP_TS] = ntp
 
@@ -187,6 +239,9 @@ def check_hooks() -> None:
     conn = aioice.Connection
     _require("_nominated" in inspect.getsource(conn.sendto), "aioice Connection._nominated")
     _require(hasattr(aioice.ice.StunProtocol, "send_data"), "aioice StunProtocol")
+    _require("self.transport.sendto(data, addr)" in inspect.getsource(
+        aioice.ice.StunProtocol.send_data), "aioice StunProtocol.transport")  # fmt: skip
+    _require("pair.remote_addr" in inspect.getsource(conn.sendto), "CandidatePair.remote_addr")
     gather_src = inspect.getsource(conn.gather_candidates)
     _require("self.get_component_candidates(" in gather_src, "aioice get_component_candidates")
     _require("self._transport_policy" in gather_src, "aioice Connection._transport_policy")

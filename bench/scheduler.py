@@ -1,0 +1,375 @@
+"""Scheduler benchmark: book 2,000 groups x 8 sessions, start with ~200,000 dispatches pending,
+fire a sample of them under that load, and compare with the naive design (one APScheduler job
+per dispatch in APScheduler's SQLAlchemy job store) measured in the same run.
+
+    .venv/bin/python bench/scheduler.py [--groups 2000] [--members 3] [--db URL]
+
+The last line is one JSON object: groups, sessions, dispatches, book_s, startup_s, rss_mb,
+worst_lateness_s, lost, doubled (plus cpu_us_per_dispatch and the naive figures).
+
+How it measures (see /work/shared/BENCHMARKS.md):
+- book_s: wall time of booking every series through ``server.scheduling.booking.book`` (preview
+  with leader-conflict checks, sessions, dispatch planning), one transaction per group.
+- startup_s: from constructing the scheduling service to the end of its first sweep, with every
+  dispatch pending (the booking notices are marked sent first: they are not the point here).
+- the fire window: ``--hot`` pending dispatches, spread over the whole table, are made due at
+  random instants 2-12 s ahead; the service fires them while the rest stay pending. Lateness is
+  ``done_at - due_at`` from the table; ``lost`` is a hot one not done 5 s after the last was
+  due; ``doubled`` is a dispatch heard twice by the listener or with two outbox rows.
+- cpu_us_per_dispatch: this process's CPU time (utime+stime, /proc/self/stat) during the window
+  divided by the dispatches fired (the process is the server; no load generator runs then).
+- naive: ``--naive-groups`` groups' dispatches added as individual APScheduler date jobs to a
+  SQLAlchemyJobStore in the same database, then started and fired the same way; its per-
+  dispatch booking cost, start-up and lateness are printed beside ours with the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, insert, select, update  # noqa: E402
+
+from server.db import migrate  # noqa: E402
+from server.db.engine import Database, sync_url  # noqa: E402
+from server.db.models import Group, Membership, Organisation, Person  # noqa: E402
+from server.domain import GroupRole, ProtocolKind  # noqa: E402
+from server.scheduling.booking import book  # noqa: E402
+from server.scheduling.dispatcher import Fired  # noqa: E402
+from server.scheduling.models import Dispatch, DispatchStatus, OutboxMessage, Purpose  # noqa: E402
+from server.scheduling.notifier import OutboxNotifier  # noqa: E402
+from server.scheduling.plan import SchedulingConfig  # noqa: E402
+from server.scheduling.series import parse_spec  # noqa: E402
+from server.scheduling.service import SchedulingService  # noqa: E402
+
+DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s() -> float:
+    with open("/proc/self/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def make_groups(db: Database, n: int, members: int, tag: str) -> list[int]:
+    """Organisation, people and groups by bulk insert (set-up, not measured)."""
+    async with db.sessionmaker() as s, s.begin():
+        org = Organisation(name=f"Bench {tag}", slug=f"bench-{tag}")
+        s.add(org)
+        await s.flush()
+        people = [
+            {
+                "organisation_id": org.id,
+                "email": f"{tag}-{g}-{k}@bench.invalid",
+                "display_name": f"P{g}.{k}",
+                "timezone": "Europe/Amsterdam" if k % 2 else "Asia/Tehran",
+                "locale": ("en", "nl", "fa")[k % 3],
+                "is_active": True,
+            }
+            for g in range(n)
+            for k in range(members + 1)
+        ]
+        await s.execute(insert(Person), people)
+        pids = list(
+            await s.scalars(
+                select(Person.id).where(Person.organisation_id == org.id).order_by(Person.id)
+            )
+        )
+        await s.execute(
+            insert(Group),
+            [
+                {
+                    "organisation_id": org.id,
+                    "name": f"G{tag}{g}",
+                    "protocol": ProtocolKind.BALINT,
+                    "capacity": 12,
+                    "min_members": 1,
+                    "settings": {},
+                }
+                for g in range(n)
+            ],
+        )
+        gids = list(
+            await s.scalars(
+                select(Group.id).where(Group.organisation_id == org.id).order_by(Group.id)
+            )
+        )
+        rows = []
+        for g, gid in enumerate(gids):
+            chunk = pids[g * (members + 1) : (g + 1) * (members + 1)]
+            for k, pid in enumerate(chunk):
+                role = GroupRole.LEADER if k == 0 else GroupRole.MEMBER
+                rows.append({"group_id": gid, "person_id": pid, "role": role})
+        await s.execute(insert(Membership), rows)
+    return gids
+
+
+def spec_for(i: int, today: date) -> Any:
+    first = i % 7
+    return parse_spec(
+        {
+            "title": f"Series {i}",
+            "sessions": 8,
+            "weekdays": [DAYS[first], DAYS[(first + 3) % 7]],
+            "local_time": f"{8 + i % 12:02d}:{(i * 5) % 60:02d}",
+            "start_date": (today + timedelta(days=2 + i % 14)).isoformat(),
+            "duration_minutes": 60,
+            "timezone": ("Europe/Amsterdam", "Asia/Tehran", "America/New_York")[i % 3],
+        }
+    )
+
+
+async def book_all(db: Database, gids: list[int], cfg: SchedulingConfig) -> float:
+    today = datetime.now(UTC).date()
+    t0 = time.perf_counter()
+    for i, gid in enumerate(gids):
+        async with db.sessionmaker() as s, s.begin():
+            await book(s, gid, spec_for(i, today), actor_id=None, cfg=cfg, now=datetime.now(UTC))
+    return time.perf_counter() - t0
+
+
+async def make_hot(db: Database, count: int, rng: random.Random) -> tuple[list[int], datetime]:
+    """Make ``count`` pending dispatches due 2-12 s from now; returns their ids, last due."""
+    async with db.sessionmaker() as s, s.begin():
+        ids = list(
+            await s.scalars(select(Dispatch.id).where(Dispatch.status == DispatchStatus.PENDING))
+        )
+        hot = rng.sample(ids, min(count, len(ids)))
+        now = datetime.now(UTC)
+        last = now
+        for chunk in range(0, len(hot), 500):
+            for did in hot[chunk : chunk + 500]:
+                due = now + timedelta(seconds=rng.uniform(2, 12))
+                last = max(last, due)
+                await s.execute(
+                    update(Dispatch)
+                    .where(Dispatch.id == did)
+                    .values(due_at=due, expires_at=due + timedelta(hours=1))
+                )
+    return hot, last
+
+
+async def measure_ours(db: Database, cfg: SchedulingConfig, hot_n: int, rng: random.Random) -> dict[str, Any]:
+    async with db.sessionmaker() as s, s.begin():  # booking notices count as delivered
+        await s.execute(
+            update(Dispatch)
+            .where(Dispatch.purpose.in_([Purpose.CHANGE_NOTICE, Purpose.ENROLMENT_NOTICE]))
+            .values(status=DispatchStatus.DONE, done_at=datetime.now(UTC))
+        )
+    heard: Counter[str] = Counter()
+    first_sweep = asyncio.Event()
+
+    async def listener(f: Fired) -> None:
+        heard[f.key] += 1
+
+    t0 = time.perf_counter()
+    service = SchedulingService(db.sessionmaker, cfg, OutboxNotifier(), interval_s=1.0)
+    service.add_listener(listener)
+    await service.start()
+    while service.sweeps == 0:  # the first sweep runs at start
+        await asyncio.sleep(0.005)
+    startup = time.perf_counter() - t0
+    first_sweep.set()
+    rss = rss_mb()
+    hot, last_due = await make_hot(db, hot_n, rng)
+    c0 = cpu_s()
+    deadline = last_due + timedelta(seconds=5)
+    while datetime.now(UTC) < deadline:
+        await asyncio.sleep(0.25)
+    cpu = cpu_s() - c0
+    await service.stop()
+    async with db.sessionmaker() as s:
+        rows = (
+            await s.execute(
+                select(Dispatch.id, Dispatch.key, Dispatch.status, Dispatch.due_at, Dispatch.done_at)
+                .where(Dispatch.id.in_(hot))
+            )
+        ).all()
+        dup_outbox = await s.scalar(
+            select(func.count()).select_from(
+                select(OutboxMessage.dispatch_id)
+                .group_by(OutboxMessage.dispatch_id)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        )
+    lateness = [
+        (r.done_at - r.due_at).total_seconds()
+        for r in rows
+        if r.status is DispatchStatus.DONE and r.done_at is not None
+    ]
+    lost = sum(1 for r in rows if r.status is not DispatchStatus.DONE)
+    doubled = sum(1 for n in heard.values() if n > 1) + int(dup_outbox or 0)
+    fired = sum(heard.values())
+    return {
+        "startup_s": round(startup, 3),
+        "rss_mb": round(rss, 1),
+        "worst_lateness_s": round(max(lateness, default=0.0), 3),
+        "p50_lateness_s": round(sorted(lateness)[len(lateness) // 2], 3) if lateness else 0.0,
+        "lost": lost,
+        "doubled": doubled,
+        "fired": fired,
+        "cpu_us_per_dispatch": round(cpu * 1e6 / max(1, fired), 1),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# The naive baseline: one APScheduler job per dispatch in its SQLAlchemy job store.
+
+NAIVE_FIRED: Counter[str] = Counter()
+NAIVE_LATENESS: list[float] = []
+
+
+def naive_fire(key: str, due_ts: float) -> None:
+    NAIVE_LATENESS.append(time.time() - due_ts)
+    NAIVE_FIRED[key] += 1
+
+
+async def measure_naive(db: Database, cfg: SchedulingConfig, n_groups: int, hot_n: int, rng: random.Random) -> dict[str, Any]:
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    gids = await make_groups(db, n_groups, 3, "naive")
+    today = datetime.now(UTC).date()
+    async with db.sessionmaker() as s:
+        before = await s.scalar(select(func.max(Dispatch.id))) or 0
+    for i, gid in enumerate(gids):
+        async with db.sessionmaker() as s, s.begin():
+            await book(s, gid, spec_for(i, today), actor_id=None, cfg=cfg, now=datetime.now(UTC))
+    async with db.sessionmaker() as s:
+        planned = (
+            await s.execute(
+                select(Dispatch.key, Dispatch.due_at).where(
+                    Dispatch.id > before,
+                    Dispatch.purpose.not_in([Purpose.CHANGE_NOTICE, Purpose.ENROLMENT_NOTICE]),
+                )
+            )
+        ).all()
+    store_url = sync_url(db.url)
+    sched = AsyncIOScheduler(
+        timezone=UTC, jobstores={"default": SQLAlchemyJobStore(url=store_url)}
+    )
+    # Adding jobs to a stopped scheduler queues them in memory; the store gets them at start.
+    # To measure the store's cost, add them to the store directly through a paused scheduler.
+    sched.start(paused=True)
+    t0 = time.perf_counter()
+    hot_keys = set(rng.sample([k for k, _ in planned], min(hot_n, len(planned))))
+    now = datetime.now(UTC)
+    for key, due in planned:
+        if key in hot_keys:
+            due = now + timedelta(seconds=rng.uniform(15, 25))
+        sched.add_job(
+            naive_fire, "date", run_date=due, id=key, args=[key, due.timestamp()],
+            misfire_grace_time=3600,
+        )
+    add_s = time.perf_counter() - t0
+    sched.shutdown(wait=False)
+    NAIVE_FIRED.clear()
+    NAIVE_LATENESS.clear()
+    t1 = time.perf_counter()
+    sched2 = AsyncIOScheduler(
+        timezone=UTC, jobstores={"default": SQLAlchemyJobStore(url=store_url)}
+    )
+    sched2.start()
+    startup = time.perf_counter() - t1
+    end = now + timedelta(seconds=30)
+    while datetime.now(UTC) < end:
+        await asyncio.sleep(0.25)
+    sched2.shutdown(wait=False)
+    lost = len(hot_keys - set(NAIVE_FIRED))
+    return {
+        "naive_dispatches": len(planned),
+        "naive_add_s": round(add_s, 2),
+        "naive_add_us_per_dispatch": round(add_s * 1e6 / max(1, len(planned)), 1),
+        "naive_startup_s": round(startup, 3),
+        "naive_worst_lateness_s": round(max(NAIVE_LATENESS, default=0.0), 3),
+        "naive_lost": lost,
+        "naive_doubled": sum(1 for v in NAIVE_FIRED.values() if v > 1),
+    }
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--groups", type=int, default=2000)
+    ap.add_argument("--members", type=int, default=3, help="members per group (plus a leader)")
+    ap.add_argument("--hot", type=int, default=2000, help="dispatches fired in the window")
+    ap.add_argument("--naive-groups", type=int, default=200)
+    ap.add_argument("--db", default="", help="database URL (default: a temporary SQLite file)")
+    args = ap.parse_args()
+    rng = random.Random(6)
+    tmp = tempfile.TemporaryDirectory(prefix="circle-bench-")
+    url = args.db or f"sqlite:///{Path(tmp.name) / 'bench.db'}"
+    db = Database(url)
+    await migrate.upgrade(db)
+    cfg = SchedulingConfig()
+
+    gids = await make_groups(db, args.groups, args.members, "main")
+    book_s = await book_all(db, gids, cfg)
+    async with db.sessionmaker() as s:
+        n_sessions = await s.scalar(select(func.count()).select_from(select(Dispatch.session_id).distinct().subquery()))
+        n_dispatches = await s.scalar(
+            select(func.count()).select_from(Dispatch).where(
+                Dispatch.purpose.not_in([Purpose.CHANGE_NOTICE, Purpose.ENROLMENT_NOTICE])
+            )
+        )
+    print(
+        f"booked {args.groups} groups: {n_sessions} sessions, {n_dispatches} dispatches "
+        f"in {book_s:.1f}s ({book_s * 1e3 / args.groups:.1f} ms per series)",
+        flush=True,
+    )
+    ours = await measure_ours(db, cfg, args.hot, rng)
+    print(f"ours: {ours}", flush=True)
+    naive: dict[str, Any] = {}
+    if args.naive_groups:
+        naive = await measure_naive(db, cfg, args.naive_groups, min(args.hot, 500), rng)
+        ours_per = book_s * 1e6 / max(1, n_dispatches or 0)
+        naive["naive_book_ratio"] = round(
+            (naive["naive_add_us_per_dispatch"] + ours_per) / ours_per, 2
+        )
+        print(f"naive (one APScheduler job per dispatch, SQLAlchemyJobStore): {naive}", flush=True)
+        print(
+            f"naive extrapolated to {n_dispatches} dispatches: "
+            f"{naive['naive_add_us_per_dispatch'] * (n_dispatches or 0) / 1e6:.0f}s of add_job "
+            f"on top of booking",
+            flush=True,
+        )
+    await db.dispose()
+    tmp.cleanup()
+    print(
+        json.dumps(
+            {
+                "groups": args.groups,
+                "sessions": n_sessions,
+                "dispatches": n_dispatches,
+                "book_s": round(book_s, 2),
+                **ours,
+                **naive,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
