@@ -12,6 +12,7 @@ import type { Me, SessionSummary } from "../protocol/types";
 import { CircleError } from "../protocol/types";
 import { type DeviceChoice, type JoinMode, acquireMedia, stopStream } from "./devices";
 import { h } from "./dom";
+import { icon } from "./icons";
 import { Feedback, errorText } from "./feedback";
 import { PrejoinScreen } from "./prejoin";
 import { RoomScreen } from "./room";
@@ -101,7 +102,7 @@ export class App {
     });
     this.header.replaceChildren(
       h("a", { class: "skip", href: "#main", text: this.i18n.t("app.skip") }),
-      h("span", { class: "brand" }, h("span", { "aria-hidden": "true", text: "◯ " }), this.i18n.t("app.name")),
+      h("span", { class: "brand with-icon" }, icon("circle"), this.i18n.t("app.name")),
       h("span", { class: "topbar-lang" }, h("label", { for: selectId, text: this.i18n.t("app.language") }), select),
     );
   }

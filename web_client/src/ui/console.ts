@@ -9,6 +9,7 @@ import type { LeaderCommand, Snapshot } from "../protocol/types";
 import { canLead, canModerate, canNote, handQueue } from "../protocol/view";
 import { h, replaceChildrenKeepFocus, setText, show, uid } from "./dom";
 import { type Feedback, confirmDialog, errorText } from "./feedback";
+import { icon } from "./icons";
 
 export class LeaderConsole {
   readonly el: HTMLElement;
@@ -124,7 +125,7 @@ export class LeaderConsole {
     this.noteBox = h(
       "section",
       { class: "console-section" },
-      h("h3", {}, h("label", { for: noteId, text: `🔒 ${t("console.note")}` })),
+      h("h3", {}, h("label", { for: noteId, class: "with-icon" }, icon("lock"), t("console.note"))),
       h("p", { id: noteHelpId, class: "muted small", text: t("console.note.help") }),
       this.noteArea,
       btn(t("console.note.save"), () => void this.saveNote(), { "data-testid": "console-note-save" }),
@@ -238,7 +239,7 @@ export class LeaderConsole {
             }),
           );
         }
-        return h("li", { "data-person": p.person_id }, h("span", { class: "hand-name" }, "✋ ", p.display_name), ...actions);
+        return h("li", { "data-person": p.person_id }, h("span", { class: "hand-name with-icon" }, icon("hand"), p.display_name), ...actions);
       }),
     );
 
@@ -250,7 +251,7 @@ export class LeaderConsole {
       s.participants.map((p) => {
         const bits = [t(`console.presence.${p.presence}`)];
         if (p.person_id === s.presenter_id) bits.push(t("tile.presenter"));
-        if (p.hand_raised) bits.push(`✋ ${t("tile.hand")}`);
+        if (p.hand_raised) bits.push(t("tile.hand"));
         if (p.muted_by_rule) bits.push(t("tile.mutedbyroom"));
         else if (p.self_muted) bits.push(t("tile.muted"));
         return h(

@@ -20,7 +20,7 @@ export class Feedback {
   }
 
   toast(text: string, kind: "info" | "error" = "info"): void {
-    const el = h("p", { class: `toast toast-${kind}` }, kind === "error" ? "⚠ " : "", text);
+    const el = h("p", { class: `toast toast-${kind}` }, text);
     this.toastRegion.append(el);
     window.setTimeout(() => el.remove(), 6000);
   }

@@ -14,6 +14,7 @@ import {
   stopStream,
 } from "./devices";
 import { h, setText, show, uid } from "./dom";
+import { icon } from "./icons";
 import type { Screen } from "./screen";
 
 export interface PrejoinResult {
@@ -114,7 +115,7 @@ export class PrejoinScreen implements Screen {
       this.problemBox,
       this.avBlock,
       h("div", { class: "actions" }, this.joinFull, this.joinAudio, this.joinListen),
-      h("p", { class: "muted small", text: `🔒 ${t("prejoin.privacy")}` }),
+      h("p", { class: "muted small with-icon" }, icon("lock"), t("prejoin.privacy")),
     );
     void this.check();
   }

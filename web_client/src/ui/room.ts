@@ -13,6 +13,7 @@ import { LeaderConsole } from "./console";
 import type { JoinMode } from "./devices";
 import { h, setAttr, setText, show } from "./dom";
 import { type Feedback, errorText } from "./feedback";
+import { icon, setIconLabel } from "./icons";
 import type { Screen } from "./screen";
 import { Tile } from "./tile";
 
@@ -49,6 +50,7 @@ export class RoomScreen implements Screen {
   private readonly grid: HTMLUListElement;
   private readonly gallery: HTMLElement;
   private readonly heldNote: HTMLElement;
+  private readonly heldTextEl: HTMLElement;
   private readonly micBtn: HTMLButtonElement;
   private readonly camBtn: HTMLButtonElement;
   private readonly handBtn: HTMLButtonElement;
@@ -77,12 +79,12 @@ export class RoomScreen implements Screen {
     this.phaseTitle = h("h1", { id: "phase-title", class: "phase-title", "data-testid": "phase-title" });
     this.askEl = h("p", { class: "phase-ask", "data-testid": "phase-ask" });
     this.countdownEl = h("span", { class: "countdown-text", "data-testid": "countdown" });
-    this.pausedEl = h("span", { class: "badge badge-paused", hidden: true }, "⏸ ", t("room.phase.paused"));
+    this.pausedEl = h("span", { class: "badge badge-paused", hidden: true }, icon("pause"), t("room.phase.paused"));
     this.banner = h(
       "section",
       { class: "phase-banner", "aria-labelledby": "phase-title", "data-testid": "phase-banner" },
       h("div", { class: "phase-text" }, this.stepEl, this.phaseTitle, this.askEl),
-      h("div", { class: "countdown", role: "timer", "aria-live": "off" }, h("span", { "aria-hidden": "true", text: "⏱ " }), this.countdownEl, this.pausedEl),
+      h("div", { class: "countdown", role: "timer", "aria-live": "off" }, icon("clock"), this.countdownEl, this.pausedEl),
     );
 
     this.grid = h("ul", { class: "gallery-grid" });
@@ -93,14 +95,20 @@ export class RoomScreen implements Screen {
     );
     this.grid.addEventListener("autoplay-blocked", () => show(this.soundBtn, true));
 
-    this.heldNote = h("p", {
-      class: "held-note",
-      role: "note",
-      hidden: true,
-      tabindex: "-1",
-      "data-testid": "held-note",
-      id: "held-note",
-    });
+    this.heldTextEl = h("span");
+    this.heldNote = h(
+      "p",
+      {
+        class: "held-note with-icon",
+        role: "note",
+        hidden: true,
+        tabindex: "-1",
+        "data-testid": "held-note",
+        id: "held-note",
+      },
+      icon("info"),
+      this.heldTextEl,
+    );
     this.micBtn = h("button", { type: "button", class: "ctl", "data-testid": "mic", onclick: () => void this.onMic() });
     this.camBtn = h("button", { type: "button", class: "ctl", "data-testid": "cam", onclick: () => void this.onCam() });
     this.handBtn = h("button", { type: "button", class: "ctl", "data-testid": "hand", onclick: () => void this.onHand() });
@@ -108,16 +116,16 @@ export class RoomScreen implements Screen {
       type: "button",
       class: "ctl ctl-attention",
       hidden: true,
-      text: `🔈 ${t("room.sound.enable")}`,
       onclick: () => this.enableSound(),
     });
+    setIconLabel(this.soundBtn, "speaker", t("room.sound.enable"));
     const leaveBtn = h("button", {
       type: "button",
       class: "ctl ctl-leave",
       "data-testid": "leave",
-      text: `🚪 ${t("room.leave")}`,
       onclick: () => void this.leave(),
     });
+    setIconLabel(leaveBtn, "leave", t("room.leave"));
     const controls = h(
       "nav",
       { class: "controls", "aria-label": t("room.controls") },
@@ -275,11 +283,10 @@ export class RoomScreen implements Screen {
     const selfMuted = me?.self_muted ?? true;
 
     // Microphone: when the room holds it, a calm explanation replaces the toggle.
-    let micText: string;
-    if (!hasAudio) micText = `🎧 ${t("room.listenonly")}`;
-    else if (held) micText = `🔇 ${t("room.mic.held")}`;
-    else micText = selfMuted ? `🔇 ${t("room.mic.unmute")}` : `🎙 ${t("room.mic.mute")}`;
-    setText(this.micBtn, micText);
+    if (!hasAudio) setIconLabel(this.micBtn, "headphones", t("room.listenonly"));
+    else if (held) setIconLabel(this.micBtn, "micOff", t("room.mic.held"));
+    else if (selfMuted) setIconLabel(this.micBtn, "micOff", t("room.mic.unmute"));
+    else setIconLabel(this.micBtn, "mic", t("room.mic.mute"));
     this.micBtn.disabled = !hasAudio;
     setAttr(this.micBtn, "aria-disabled", held ? "true" : null);
     setAttr(this.micBtn, "aria-describedby", held ? "held-note" : null);
@@ -287,13 +294,12 @@ export class RoomScreen implements Screen {
     this.micBtn.classList.toggle("held", held);
     this.micBtn.dataset["state"] = !hasAudio ? "none" : held ? "held" : selfMuted ? "muted" : "live";
     show(this.heldNote, held && hasAudio);
-    if (held) setText(this.heldNote, this.heldText(s, me));
+    if (held) setText(this.heldTextEl, this.heldText(s, me));
 
     const camOff = me?.camera_off ?? true;
-    setText(
-      this.camBtn,
-      !hasVideo ? `📷 ${t("room.cam.none")}` : camOff ? `📷 ${t("room.cam.on")}` : `📷 ${t("room.cam.off")}`,
-    );
+    if (!hasVideo) setIconLabel(this.camBtn, "cameraOff", t("room.cam.none"));
+    else if (camOff) setIconLabel(this.camBtn, "cameraOff", t("room.cam.on"));
+    else setIconLabel(this.camBtn, "camera", t("room.cam.off"));
     this.camBtn.disabled = !hasVideo;
     setAttr(this.camBtn, "aria-pressed", hasVideo ? String(camOff) : null);
     this.camBtn.dataset["state"] = !hasVideo ? "none" : camOff ? "off" : "on";
@@ -301,7 +307,7 @@ export class RoomScreen implements Screen {
     const raised = me?.hand_raised ?? false;
     const mayRaise = s.you.capabilities.includes("raise_hand") || raised;
     show(this.handBtn, mayRaise);
-    setText(this.handBtn, raised ? `✋ ${t("room.hand.lower")}` : `✋ ${t("room.hand.raise")}`);
+    setIconLabel(this.handBtn, "hand", raised ? t("room.hand.lower") : t("room.hand.raise"));
     setAttr(this.handBtn, "aria-pressed", String(raised));
     this.handBtn.dataset["state"] = raised ? "raised" : "lowered";
   }

@@ -4,6 +4,7 @@
 import type { I18n, MessageKey } from "../i18n";
 import type { Participant } from "../protocol/types";
 import { h, setAttr, setText, show } from "./dom";
+import { type IconName, icon } from "./icons";
 
 export interface TileState {
   p: Participant;
@@ -73,20 +74,20 @@ export class Tile {
     const role = this.i18n.maybe(`tile.role.${p.role}`) ?? "";
     setText(this.roleEl, [role, s.isPresenter ? t("tile.presenter") : ""].filter(Boolean).join(" · "));
 
-    const badges: [string, string, string][] = []; // [class, icon, text]
-    if (s.sittingBack) badges.push(["sitback", "🪑", t("tile.sittingback")]);
-    if (s.speaking) badges.push(["speaking", "🔊", t("tile.speaking")]);
-    if (s.calledOn) badges.push(["calledon", "🎙", t("tile.calledon")]);
-    if (p.hand_raised) badges.push(["hand", "✋", t("tile.hand")]);
-    if (p.muted_by_rule && !s.sittingBack) badges.push(["mutedbyroom", "🔇", t("tile.mutedbyroom")]);
-    else if (p.self_muted && !p.muted_by_rule) badges.push(["muted", "🔇", t("tile.muted")]);
-    if (p.camera_off) badges.push(["cameraoff", "📷", t("tile.cameraoff")]);
+    const badges: [string, IconName, string][] = []; // [class, icon, text]
+    if (s.sittingBack) badges.push(["sitback", "chair", t("tile.sittingback")]);
+    if (s.speaking) badges.push(["speaking", "speaker", t("tile.speaking")]);
+    if (s.calledOn) badges.push(["calledon", "floor", t("tile.calledon")]);
+    if (p.hand_raised) badges.push(["hand", "hand", t("tile.hand")]);
+    if (p.muted_by_rule && !s.sittingBack) badges.push(["mutedbyroom", "micOff", t("tile.mutedbyroom")]);
+    else if (p.self_muted && !p.muted_by_rule) badges.push(["muted", "micOff", t("tile.muted")]);
+    if (p.camera_off) badges.push(["cameraoff", "cameraOff", t("tile.cameraoff")]);
     const sig = badges.map((b) => b[2]).join("|");
     if (this.badges.dataset["sig"] !== sig) {
       this.badges.dataset["sig"] = sig;
       this.badges.replaceChildren(
-        ...badges.map(([cls, icon, text]) =>
-          h("span", { class: `badge badge-${cls}` }, h("span", { "aria-hidden": "true", text: icon }), " ", text),
+        ...badges.map(([cls, ic, text]) =>
+          h("span", { class: `badge badge-${cls}` }, icon(ic), text),
         ),
       );
     }
