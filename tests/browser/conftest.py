@@ -28,14 +28,18 @@ def playwright_driver() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def browser(playwright_driver: Any) -> Iterator[Any]:
-    b = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=GRANTING_ARGS)
+    b = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=GRANTING_ARGS
+    )
     yield b
     b.close()
 
 
 @pytest.fixture(scope="session")
 def denying_browser(playwright_driver: Any) -> Iterator[Any]:
-    b = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=DENYING_ARGS)
+    b = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=DENYING_ARGS
+    )
     yield b
     b.close()
 

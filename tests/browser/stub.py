@@ -18,7 +18,9 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def session_at(start: datetime, *, status: str = "scheduled", lobby_minutes: int = 10) -> dict[str, Any]:
+def session_at(
+    start: datetime, *, status: str = "scheduled", lobby_minutes: int = 10
+) -> dict[str, Any]:
     return {
         "id": "41",
         "group_id": "5",
@@ -57,7 +59,9 @@ class StubServer:
         self.url = ""
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, name="stub-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="stub-server", daemon=True
+        )
 
     def _app(self) -> web.Application:
         app = web.Application()

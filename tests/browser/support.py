@@ -42,7 +42,12 @@ PHONE = {"width": 360, "height": 740}
 
 
 def _newest_source_mtime() -> float:
-    paths = [WEB / "index.html", WEB / "coordinator.html", WEB / "vite.config.ts", WEB / "package.json"]
+    paths = [
+        WEB / "index.html",
+        WEB / "coordinator.html",
+        WEB / "vite.config.ts",
+        WEB / "package.json",
+    ]
     paths += [p for p in (WEB / "src").rglob("*") if p.is_file()]
     return max(p.stat().st_mtime for p in paths if p.exists())
 

@@ -29,7 +29,9 @@ def open_page(browser: Any, url: str, viewport: dict[str, int], locale: str = "e
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
-def test_prejoin_check_shows_preview_level_and_devices(browser: Any, stub: StubServer, size: str) -> None:
+def test_prejoin_check_shows_preview_level_and_devices(
+    browser: Any, stub: StubServer, size: str
+) -> None:
     stub.state.sessions = [session_at(now() + timedelta(minutes=5), status="open")]
     page = open_page(browser, f"{stub.url}/app/", DESKTOP if size == "desktop" else PHONE)
     page.get_by_role("heading", name="Before you join: Balint group: Tuesday").wait_for()
@@ -54,7 +56,9 @@ def test_prejoin_check_shows_preview_level_and_devices(browser: Any, stub: StubS
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
-def test_prejoin_check_explains_denied_permission(denying_browser: Any, stub: StubServer, size: str) -> None:
+def test_prejoin_check_explains_denied_permission(
+    denying_browser: Any, stub: StubServer, size: str
+) -> None:
     stub.state.sessions = [session_at(now() + timedelta(minutes=5), status="open")]
     page = open_page(denying_browser, f"{stub.url}/app/", DESKTOP if size == "desktop" else PHONE)
     alert = page.get_by_role("alert").filter(has_text="Camera and microphone are blocked")
@@ -71,7 +75,9 @@ def test_prejoin_check_explains_denied_permission(denying_browser: Any, stub: St
     page.context.close()
 
 
-def test_lobby_not_open_says_when_in_viewer_time_zone_in_persian_rtl(browser: Any, stub: StubServer) -> None:
+def test_lobby_not_open_says_when_in_viewer_time_zone_in_persian_rtl(
+    browser: Any, stub: StubServer
+) -> None:
     start = (now() + timedelta(hours=3)).replace(second=0, microsecond=0)
     stub.state.sessions = [session_at(start, status="scheduled", lobby_minutes=10)]
     stub.state.me = {**stub.state.me, "locale": "fa", "timezone": "Asia/Tehran"}
@@ -88,7 +94,9 @@ def test_lobby_not_open_says_when_in_viewer_time_zone_in_persian_rtl(browser: An
         card = page.locator("section.card").bounding_box()
         heading = page.locator("section.card h1").bounding_box()
         assert card is not None and heading is not None
-        assert page.locator("section.card h1").evaluate("e => getComputedStyle(e).direction") == "rtl"
+        assert (
+            page.locator("section.card h1").evaluate("e => getComputedStyle(e).direction") == "rtl"
+        )
         text_right = page.locator("section.card h1").evaluate(
             "e => { const r = document.createRange(); r.selectNodeContents(e); const b = r.getBoundingClientRect(); return [b.left, b.right]; }"
         )
@@ -115,9 +123,13 @@ def test_persian_prejoin_is_right_to_left(browser: Any, stub: StubServer) -> Non
     page.context.close()
 
 
-def test_join_before_the_server_opens_the_lobby_is_explained(browser: Any, stub: StubServer) -> None:
+def test_join_before_the_server_opens_the_lobby_is_explained(
+    browser: Any, stub: StubServer
+) -> None:
     # The browser thinks the lobby is open; the server says not yet (409 not_open).
-    stub.state.sessions = [session_at(now() + timedelta(minutes=5), status="scheduled", lobby_minutes=10)]
+    stub.state.sessions = [
+        session_at(now() + timedelta(minutes=5), status="scheduled", lobby_minutes=10)
+    ]
     page = open_page(browser, f"{stub.url}/app/", DESKTOP)
     page.get_by_test_id("join-listen").click()
     error = page.get_by_test_id("error-page")

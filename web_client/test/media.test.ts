@@ -1,15 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { MediaSession, type RemoteMedia } from "../src/protocol/media";
-import type { IceCandidateWire } from "../src/protocol/types";
+import { type IceCandidateWire, type IceConfig, parseOffer } from "../src/protocol/types";
 import { FakePeer, FakeTrack, flush, offerSdp } from "./fakes";
 
 function harness() {
   const peers: FakePeer[] = [];
+  const configs: IceConfig[] = [];
   const answers: string[] = [];
   const candidates: IceCandidateWire[] = [];
   const remotes: Map<string, RemoteMedia>[] = [];
   const media = new MediaSession(
-    () => {
+    (cfg) => {
+      configs.push(cfg);
       const p = new FakePeer();
       peers.push(p);
       return p;
@@ -18,7 +20,7 @@ function harness() {
     () => "3",
   );
   media.events.on("remote", (r) => remotes.push(r));
-  return { media, peers, answers, candidates, remotes };
+  return { media, peers, answers, candidates, remotes, configs };
 }
 
 const SELF_AND_TWO = offerSdp([
@@ -54,6 +56,22 @@ describe("MediaSession", () => {
     expect([...remote.keys()].sort()).toEqual(["1", "2"]);
     expect(remote.get("1")?.video?.id).toBe("remote-3");
     expect(remote.get("2")?.video).toBeNull();
+  });
+
+  it("builds the peer connection with the RTCConfiguration sent with the offer", async () => {
+    const h = harness();
+    const offer = parseOffer({
+      sdp: offerSdp([["0", "audio"]]),
+      type: "offer",
+      tracks: [],
+      ice: { iceServers: [{ urls: ["turn:127.0.0.1:3478"], username: "u", credential: "c" }], iceTransportPolicy: "relay", bundlePolicy: "max-bundle" },
+    });
+    await h.media.handleOffer(offer);
+    expect(h.configs).toEqual([
+      { iceServers: [{ urls: ["turn:127.0.0.1:3478"], username: "u", credential: "c" }], iceTransportPolicy: "relay" },
+    ]);
+    await h.media.handleOffer({ sdp: offerSdp([["0", "audio"]]), type: "offer", tracks: [] });
+    expect(h.configs).toHaveLength(1);
   });
 
   it("treats a track announced for myself as an upstream slot", async () => {

@@ -7,7 +7,7 @@
 // replaceTrack, so switching device or turning the camera on later needs no renegotiation.
 
 import { Emitter } from "./emitter";
-import type { IceCandidateWire, IceServer, MediaOffer, TrackInfo } from "./types";
+import type { IceCandidateWire, IceConfig, IceServer, MediaOffer, TrackInfo } from "./types";
 
 export interface TrackLike {
   readonly kind: string;
@@ -44,7 +44,7 @@ export interface PeerLike {
   close(): void;
 }
 
-export type PeerFactory = (config: { iceServers: IceServer[] }) => PeerLike;
+export type PeerFactory = (config: IceConfig) => PeerLike;
 
 /** The outbound side of signaling (implemented by RoomClient). */
 export interface MediaSignal {
@@ -164,9 +164,9 @@ export class MediaSession {
     if (this.local.video) this.local.video.enabled = !this.cameraOff;
   }
 
-  private ensurePeer(): PeerLike {
+  private ensurePeer(config: IceConfig | null): PeerLike {
     if (this.pc) return this.pc;
-    const pc = this.factory({ iceServers: this.iceServers });
+    const pc = this.factory(config ?? { iceServers: this.iceServers, iceTransportPolicy: "all" });
     pc.onicecandidate = (ev) => {
       const c = ev.candidate;
       if (!c || c.candidate === "") return; // end of candidates
@@ -185,14 +185,14 @@ export class MediaSession {
 
   private async applyOffer(offer: MediaOffer): Promise<void> {
     if (this.closed) return;
-    let pc = this.ensurePeer();
+    let pc = this.ensurePeer(offer.ice ?? null);
     try {
       await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
     } catch (e) {
       // A fresh offer for a new server-side peer (ICE/DTLS changed): start over once.
       this.log(`offer refused by the current peer (${String(e)}); new peer connection`);
       this.reset();
-      pc = this.ensurePeer();
+      pc = this.ensurePeer(offer.ice ?? null);
       await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
     }
     const self = this.selfId();

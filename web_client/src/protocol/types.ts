@@ -99,10 +99,17 @@ export interface TrackInfo {
   kind: "audio" | "video";
 }
 
+/** The RTCConfiguration the server wants the browser to use (sent with each offer). */
+export interface IceConfig {
+  iceServers: IceServer[];
+  iceTransportPolicy: "all" | "relay";
+}
+
 export interface MediaOffer {
   sdp: string;
   type: "offer";
   tracks: TrackInfo[];
+  ice?: IceConfig | null;
 }
 
 export interface IceCandidateWire {
@@ -266,9 +273,16 @@ export function parseOffer(x: unknown): MediaOffer {
     throw new CircleError("invalid", "media.offer without sdp");
   }
   const tracks = Array.isArray(x["tracks"]) ? x["tracks"] : [];
+  const ice = isRecord(x["ice"]) ? x["ice"] : null;
   return {
     sdp: x["sdp"],
     type: "offer",
+    ice: ice
+      ? {
+          iceServers: Array.isArray(ice["iceServers"]) ? (ice["iceServers"].filter(isRecord) as unknown as IceServer[]) : [],
+          iceTransportPolicy: ice["iceTransportPolicy"] === "relay" ? "relay" : "all",
+        }
+      : null,
     tracks: tracks.filter(isRecord).map((t) => ({
       mid: String(t["mid"]),
       person_id: String(t["person_id"]),

@@ -309,7 +309,12 @@ export class App {
       log: (m) => console.debug(`[circle] ${m}`),
     });
     const media = new MediaSession(
-      (cfg) => new RTCPeerConnection({ iceServers: cfg.iceServers, bundlePolicy: "max-bundle" }) as unknown as PeerLike,
+      (cfg) =>
+        new RTCPeerConnection({
+          iceServers: cfg.iceServers,
+          iceTransportPolicy: cfg.iceTransportPolicy,
+          bundlePolicy: "max-bundle",
+        }) as unknown as PeerLike,
       client,
       () => client.selfId,
       [],
