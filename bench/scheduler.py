@@ -41,19 +41,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, insert, select, update  # noqa: E402
+from sqlalchemy import func, insert, select, update
 
-from server.db import migrate  # noqa: E402
-from server.db.engine import Database, sync_url  # noqa: E402
-from server.db.models import Group, Membership, Organisation, Person  # noqa: E402
-from server.domain import GroupRole, ProtocolKind  # noqa: E402
-from server.scheduling.booking import book  # noqa: E402
-from server.scheduling.dispatcher import Fired  # noqa: E402
-from server.scheduling.models import Dispatch, DispatchStatus, OutboxMessage, Purpose  # noqa: E402
-from server.scheduling.notifier import OutboxNotifier  # noqa: E402
-from server.scheduling.plan import SchedulingConfig  # noqa: E402
-from server.scheduling.series import parse_spec  # noqa: E402
-from server.scheduling.service import SchedulingService  # noqa: E402
+from server.db import migrate
+from server.db.engine import Database, sync_url
+from server.db.models import Group, Membership, Organisation, Person
+from server.domain import GroupRole, ProtocolKind
+from server.scheduling.booking import book
+from server.scheduling.dispatcher import Fired
+from server.scheduling.models import Dispatch, DispatchStatus, OutboxMessage, Purpose
+from server.scheduling.notifier import OutboxNotifier
+from server.scheduling.plan import SchedulingConfig
+from server.scheduling.series import parse_spec
+from server.scheduling.service import SchedulingService
 
 DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 CLK = os.sysconf("SC_CLK_TCK")
@@ -171,7 +171,9 @@ async def make_hot(db: Database, count: int, rng: random.Random) -> tuple[list[i
     return hot, last
 
 
-async def measure_ours(db: Database, cfg: SchedulingConfig, hot_n: int, rng: random.Random) -> dict[str, Any]:
+async def measure_ours(
+    db: Database, cfg: SchedulingConfig, hot_n: int, rng: random.Random
+) -> dict[str, Any]:
     async with db.sessionmaker() as s, s.begin():  # booking notices count as delivered
         await s.execute(
             update(Dispatch)
@@ -179,7 +181,6 @@ async def measure_ours(db: Database, cfg: SchedulingConfig, hot_n: int, rng: ran
             .values(status=DispatchStatus.DONE, done_at=datetime.now(UTC))
         )
     heard: Counter[str] = Counter()
-    first_sweep = asyncio.Event()
 
     async def listener(f: Fired) -> None:
         heard[f.key] += 1
@@ -188,23 +189,20 @@ async def measure_ours(db: Database, cfg: SchedulingConfig, hot_n: int, rng: ran
     service = SchedulingService(db.sessionmaker, cfg, OutboxNotifier(), interval_s=1.0)
     service.add_listener(listener)
     await service.start()
-    while service.sweeps == 0:  # the first sweep runs at start
-        await asyncio.sleep(0.005)
+    await service.sweep()  # start-up includes one full sweep over the pending table
     startup = time.perf_counter() - t0
-    first_sweep.set()
     rss = rss_mb()
     hot, last_due = await make_hot(db, hot_n, rng)
     c0 = cpu_s()
-    deadline = last_due + timedelta(seconds=5)
-    while datetime.now(UTC) < deadline:
-        await asyncio.sleep(0.25)
+    await asyncio.sleep((last_due + timedelta(seconds=5) - datetime.now(UTC)).total_seconds())
     cpu = cpu_s() - c0
     await service.stop()
     async with db.sessionmaker() as s:
         rows = (
             await s.execute(
-                select(Dispatch.id, Dispatch.key, Dispatch.status, Dispatch.due_at, Dispatch.done_at)
-                .where(Dispatch.id.in_(hot))
+                select(
+                    Dispatch.id, Dispatch.key, Dispatch.status, Dispatch.due_at, Dispatch.done_at
+                ).where(Dispatch.id.in_(hot))
             )
         ).all()
         dup_outbox = await s.scalar(
@@ -247,7 +245,9 @@ def naive_fire(key: str, due_ts: float) -> None:
     NAIVE_FIRED[key] += 1
 
 
-async def measure_naive(db: Database, cfg: SchedulingConfig, n_groups: int, hot_n: int, rng: random.Random) -> dict[str, Any]:
+async def measure_naive(
+    db: Database, cfg: SchedulingConfig, n_groups: int, hot_n: int, rng: random.Random
+) -> dict[str, Any]:
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -268,20 +268,26 @@ async def measure_naive(db: Database, cfg: SchedulingConfig, n_groups: int, hot_
             )
         ).all()
     store_url = sync_url(db.url)
-    sched = AsyncIOScheduler(
-        timezone=UTC, jobstores={"default": SQLAlchemyJobStore(url=store_url)}
-    )
+    sched = AsyncIOScheduler(timezone=UTC, jobstores={"default": SQLAlchemyJobStore(url=store_url)})
     # Adding jobs to a stopped scheduler queues them in memory; the store gets them at start.
     # To measure the store's cost, add them to the store directly through a paused scheduler.
     sched.start(paused=True)
     t0 = time.perf_counter()
     hot_keys = set(rng.sample([k for k, _ in planned], min(hot_n, len(planned))))
-    now = datetime.now(UTC)
-    for key, due in planned:
-        if key in hot_keys:
-            due = now + timedelta(seconds=rng.uniform(15, 25))
+    ordered = [p for p in planned if p[0] not in hot_keys] + [
+        p for p in planned if p[0] in hot_keys
+    ]
+    last_due = datetime.now(UTC)
+    for key, due in ordered:
+        if key in hot_keys:  # added last, due 2-12 s after they are added
+            due = datetime.now(UTC) + timedelta(seconds=rng.uniform(2, 12))
+            last_due = max(last_due, due)
         sched.add_job(
-            naive_fire, "date", run_date=due, id=key, args=[key, due.timestamp()],
+            naive_fire,
+            "date",
+            run_date=due,
+            id=key,
+            args=[key, due.timestamp()],
             misfire_grace_time=3600,
         )
     add_s = time.perf_counter() - t0
@@ -294,9 +300,7 @@ async def measure_naive(db: Database, cfg: SchedulingConfig, n_groups: int, hot_
     )
     sched2.start()
     startup = time.perf_counter() - t1
-    end = now + timedelta(seconds=30)
-    while datetime.now(UTC) < end:
-        await asyncio.sleep(0.25)
+    await asyncio.sleep((last_due + timedelta(seconds=5) - datetime.now(UTC)).total_seconds())
     sched2.shutdown(wait=False)
     lost = len(hot_keys - set(NAIVE_FIRED))
     return {
@@ -328,11 +332,13 @@ async def main() -> None:
     gids = await make_groups(db, args.groups, args.members, "main")
     book_s = await book_all(db, gids, cfg)
     async with db.sessionmaker() as s:
-        n_sessions = await s.scalar(select(func.count()).select_from(select(Dispatch.session_id).distinct().subquery()))
+        n_sessions = await s.scalar(
+            select(func.count()).select_from(select(Dispatch.session_id).distinct().subquery())
+        )
         n_dispatches = await s.scalar(
-            select(func.count()).select_from(Dispatch).where(
-                Dispatch.purpose.not_in([Purpose.CHANGE_NOTICE, Purpose.ENROLMENT_NOTICE])
-            )
+            select(func.count())
+            .select_from(Dispatch)
+            .where(Dispatch.purpose.not_in([Purpose.CHANGE_NOTICE, Purpose.ENROLMENT_NOTICE]))
         )
     print(
         f"booked {args.groups} groups: {n_sessions} sessions, {n_dispatches} dispatches "

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.models import Group, Membership, Person, ScheduledSession, Series
@@ -83,7 +83,9 @@ class Dispatcher:
         *,
         worker: str,
         batch: int = 500,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
+        self._clock = clock
         self._sm = sessionmaker
         self._cfg = cfg
         self._notifier = notifier
@@ -107,6 +109,14 @@ class Dispatcher:
         )
         return rows.scalars().all()
 
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending dispatch falls due (one index lookup)."""
+        async with self._sm() as s:
+            found: datetime | None = await s.scalar(
+                select(func.min(Dispatch.due_at)).where(Dispatch.status == DispatchStatus.PENDING)
+            )
+        return found
+
     async def _skip_expired(self, s: AsyncSession, now: datetime) -> int:
         rows = await s.execute(
             update(Dispatch)
@@ -124,12 +134,16 @@ class Dispatcher:
             log.info("dispatch %s missed beyond its grace: skipped", key)
         return len(keys)
 
-    async def sweep_once(self, now: datetime) -> SweepResult:
-        """Run everything due at ``now`` (in batches); returns what was done."""
+    async def sweep_once(self, at: datetime | None = None) -> SweepResult:
+        """Run everything due (in batches); returns what was done. ``at`` fixes the time;
+        without it each batch reads the clock, so ``done_at`` is the time of its claim."""
+        if at is None and self._clock is None:
+            raise ValueError("sweep_once needs a time or a clock")
         result = SweepResult()
         async with self._sm() as s, s.begin():
-            result.skipped += await self._skip_expired(s, now)
+            result.skipped += await self._skip_expired(s, at or self._now())
         while True:
+            now = at or self._now()
             async with self._sm() as s, s.begin():
                 claimed = await self._claim(s, now)
                 gone: set[int] = set()
@@ -145,6 +159,10 @@ class Dispatcher:
             )
             if len(claimed) < self._batch:
                 return result
+
+    def _now(self) -> datetime:
+        assert self._clock is not None
+        return self._clock()
 
     async def _apply(
         self, s: AsyncSession, claimed: Sequence[Dispatch], now: datetime

@@ -30,6 +30,8 @@ from server.scheduling.store import reconcile_group
 log = logging.getLogger("circle.scheduling")
 
 SWEEP_JOB = "circle-dispatch-sweep"
+WAKE_JOB = "circle-dispatch-wake"
+WAKE_FLOOR = timedelta(milliseconds=20)  # no busy loop on rows another process holds
 MAIL_JOB = "circle-mailer"
 ROSTER_JOB = "circle-roster-reconcile"
 ROSTER_LOOKBACK = timedelta(hours=1)
@@ -62,7 +64,9 @@ class SchedulingService:
         self.cfg = cfg
         self.notifier = notifier
         self.worker = worker or worker_name()
-        self.dispatcher = Dispatcher(sessionmaker, cfg, notifier, worker=self.worker, batch=batch)
+        self.dispatcher = Dispatcher(
+            sessionmaker, cfg, notifier, worker=self.worker, batch=batch, clock=clock
+        )
         self.mailer = Mailer(sessionmaker, notifier, worker=self.worker)
         self._clock = clock
         self._interval = interval_s
@@ -131,6 +135,29 @@ class SchedulingService:
             sched.shutdown(wait=False)
         log.info("scheduling stopped (%s)", self.worker)
 
+    async def _arm_wake(self) -> None:
+        """The interval bounds lateness by its period; a one-shot job at the next due time,
+        when that comes before the next interval run, brings it down to the sweep's own cost."""
+        sched = self._scheduler
+        if sched is None:
+            return
+        next_due = await self.dispatcher.next_due()
+        if next_due is None:
+            return
+        real_now = datetime.now(UTC)
+        clock_now = self._clock()
+        at = real_now + max(WAKE_FLOOR, next_due - clock_now)
+        if at - real_now >= timedelta(seconds=self._interval):
+            return
+        sched.add_job(
+            self._sweep_job,
+            "date",
+            run_date=at,
+            id=WAKE_JOB,
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
     def wake(self) -> None:
         """Sweep now (after a booking or change queued notices)."""
         if self._scheduler is not None:
@@ -140,8 +167,10 @@ class SchedulingService:
 
     async def sweep(self, now: datetime | None = None) -> SweepResult:
         async with self._sweep_lock:
-            result = await self.dispatcher.sweep_once(now or self._clock())
+            result = await self.dispatcher.sweep_once(now)
             self.sweeps += 1
+            if self._scheduler is not None and now is None:
+                await self._arm_wake()
         for fired in result.fired:
             await self._tell(fired)
         return result

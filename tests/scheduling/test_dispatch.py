@@ -123,7 +123,9 @@ async def test_restart_between_schedule_and_run_neither_loses_nor_doubles(
     await a.sweep()
     await a.stop()
     await db.dispose()
-    before = await _statuses(Database(db.url))
+    probe = Database(db.url)
+    before = await _statuses(probe)
+    await probe.dispose()
     reminder_keys = {
         k for k in before if k.endswith(":reminder:15") and k.startswith(f"s{first.id}.")
     }
