@@ -39,11 +39,12 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
+from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.contrib.media import MediaRelay
 
 from server.media.client import MediaClient
 from server.media.ice import IceSettings, rtc_configuration
-from server.media.participant import IdleTrack, prefer_codec
+from server.media.participant import prefer_codec
 from server.media.sfu import AiortcMediaEngine, SfuSettings
 from server.media.synthetic import EncodedClip, encode_tone, encode_video
 
@@ -58,7 +59,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / HZ
 
 
-def pin(cpu: int) -> None:
+def pin(cpu: int | None) -> None:
+    if cpu is None:
+        return
     with contextlib.suppress(OSError):
         os.sched_setaffinity(0, {cpu % (os.cpu_count() or 1)})
 
@@ -358,7 +361,7 @@ def ask(conn: Connection, msg: tuple[Any, ...], timeout: float = 30) -> Any:
 
 def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, EncodedClip],
         warmup: float, seconds: float, generators: int,
-        profile: str | None = None) -> dict[str, Any]:  # fmt: skip
+        profile: str | None = None, gen_cpu: int | None = 1) -> dict[str, Any]:  # fmt: skip
     ctx = mp.get_context("fork")
     control_server, control_main = ctx.Pipe()
     gen_pipes = [ctx.Pipe() for _ in range(generators)]
@@ -470,7 +473,7 @@ def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, Enco
 
 
 def _gen_entry(conn: Connection, control: Connection, bots: list[tuple[str, str, bool]],
-               clips: tuple[EncodedClip, EncodedClip], cpu: int) -> None:  # fmt: skip
+               clips: tuple[EncodedClip, EncodedClip], cpu: int | None) -> None:  # fmt: skip
     """Generator process: signaling goes to the server on ``conn``; ``control`` to main."""
     pin(cpu)
     asyncio.run(_gen_with_control(conn, control, bots, clips))
@@ -541,6 +544,11 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=360)
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--bitrate", type=int, default=600_000)
+    parser.add_argument(
+        "--pin-generators",
+        action="store_true",
+        help="pin load generators to CPU 1 (default: any CPU; the SFU is on CPU 0)",
+    )
     parser.add_argument("--profile", help="py-spy raw (collapsed) stacks of the SFU to this file")
     parser.add_argument("--no-netns", action="store_true", help="run on the host's loopback")
     args = parser.parse_args()
@@ -555,12 +563,18 @@ def main() -> None:
     print(f"clip: {len(video.frames)} VP8 frames {args.width}x{args.height}@{args.fps}, "
           f"{kbps:.0f} kbps; Opus {len(audio.frames)} frames; encoded once in {time.monotonic() - t:.1f}s")  # fmt: skip
     clips = (video, audio)
+    video_pps = (
+        args.fps * sum(len(Vp8Encoder._packetize(f, 0)) for f in video.frames) / len(video.frames)
+    )
+    room_pps_nominal = args.participants * (args.participants - 1) * (video_pps + 50)
 
     sfu = run("sfu", args.rooms, args.participants, clips, args.warmup, args.seconds,
-              args.generators, args.profile)  # fmt: skip
+              args.generators, args.profile, 1 if args.pin_generators else None)  # fmt: skip
     room_pps = sfu["forwarded_pps"] / args.rooms
     pps_per_core = 1e6 / sfu["us_per_packet"]
-    rooms_per_core = pps_per_core / room_pps if room_pps else 0.0
+    # a full room at full rate: 12 publishers x (video pps + 50 audio pps) x 11 subscribers
+    rooms_per_core = pps_per_core / room_pps_nominal
+    full_rate = sfu["min_receiver_fps"] >= 0.9 * args.fps
     streams = args.rooms * args.participants * (args.participants - 1) * 2
     print(f"SFU: {args.rooms} rooms x {args.participants} bots, window {sfu['window_s']:.1f}s")
     print(f"  forwarded {sfu['forwarded_pps']:.0f} pps ({room_pps:.0f} per room), "
@@ -595,7 +609,7 @@ def main() -> None:
         print(f"  server CPU {base['server_cpu_pct']:.1f}% -> {base['us_per_packet']:.1f} us per forwarded "
               f"packet; min receiver {base['min_receiver_fps']:.1f} fps (saturated if below {args.fps})")  # fmt: skip
         ratio = base["us_per_packet"] / sfu["us_per_packet"]
-        base_rooms = 1e6 / base["us_per_packet"] / room_pps if room_pps else 0.0
+        base_rooms = 1e6 / base["us_per_packet"] / room_pps_nominal
         print(f"  passthrough is {ratio:.1f}x cheaper per forwarded packet "
               f"(baseline: {base_rooms:.3f} full rooms per core)")  # fmt: skip
         result["baseline_us_per_packet"] = round(base["us_per_packet"], 1)

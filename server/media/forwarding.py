@@ -31,6 +31,21 @@ _HEADER = struct.Struct("!BBHII")
 _TS_STEP = {"audio": 960, "video": 3000}  # one 20 ms Opus frame / one 30 fps video frame
 KEYFRAME_MIN_INTERVAL_S = 0.3
 SSRC_TAKEOVER_S = 1.0
+REMB_INTERVAL_S = 1.0
+
+
+def video_bitrate_cap(participants: int) -> int:
+    """The publisher's video bitrate cap for a room of this size (no simulcast: every
+    subscriber gets the one stream, so bigger rooms ask for less)."""
+    if participants <= 2:
+        return 1_500_000
+    if participants <= 4:
+        return 1_000_000
+    if participants <= 8:
+        return 800_000
+    return 600_000
+
+
 _OPUS_SPEECH_BYTES = 20  # fallback VAD without the audio-level extension
 
 
@@ -155,6 +170,8 @@ class UpTrack:
         receiver: RTCRtpReceiver,
         payload_type: int,
         on_level: Callable[[str, int], None] | None = None,
+        *,
+        rtcp_ssrc: int = 0,
     ) -> None:
         self.participant_id = participant_id
         self.kind = kind
@@ -175,7 +192,10 @@ class UpTrack:
         self.forwarded_bytes = 0
         self.dropped = 0
         self.keyframe_requests = 0
-        self.sink = passthrough.tap_receiver(receiver, self.on_packet)
+        self.max_bitrate = 0  # video: REMB cap sent to the publisher (0: none)
+        self._rtcp_ssrc = rtcp_ssrc
+        self._last_remb = 0.0
+        self.sink = passthrough.tap_receiver(receiver, self.on_packet, replace=True)
 
     def request_keyframe(self) -> None:
         if self.kind == "video":
@@ -216,6 +236,12 @@ class UpTrack:
             self._last_pli = now
             self.keyframe_requests += 1
             await passthrough.send_pli(self.receiver, packet.ssrc)
+
+        if self.max_bitrate and now - self._last_remb >= REMB_INTERVAL_S:
+            self._last_remb = now
+            await passthrough.send_remb(
+                self.receiver, self._rtcp_ssrc, self.max_bitrate, packet.ssrc
+            )
 
         if not self.enabled:  # the capability gate
             self.dropped += len(self.downs)

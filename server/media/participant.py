@@ -21,9 +21,10 @@ from aiortc import (
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
-from aiortc.sdp import candidate_from_sdp
+from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from server.errors import UserError
+from server.media import passthrough
 from server.media.forwarding import DownTrack, UpTrack
 from server.media.ice import IpNetwork, filter_sdp_candidates, is_allowed_address, parse_candidate
 from server.media.passthrough import gather_on
@@ -32,6 +33,12 @@ from server.media.port import MAX_CANDIDATE_BYTES, MAX_SDP_BYTES, IceCandidate, 
 logger = logging.getLogger(__name__)
 
 KINDS = ("audio", "video")
+# What an answer may say for each direction we offered.
+_ANSWER_DIRECTIONS = {
+    "sendonly": ("recvonly", "inactive"),
+    "recvonly": ("sendonly", "inactive"),
+    "inactive": ("inactive",),
+}
 CODEC_MIME = {"audio": "audio/opus", "video": "video/VP8"}
 
 
@@ -108,7 +115,14 @@ class MediaParticipant:
             t = pc.addTransceiver(kind, direction="recvonly")
             prefer_codec(t)
             self._up_transceivers[kind] = t
-            self.up[kind] = UpTrack(participant_id, kind, t.receiver, -1, on_level)
+            self.up[kind] = UpTrack(
+                participant_id,
+                kind,
+                t.receiver,
+                -1,
+                on_level,
+                rtcp_ssrc=passthrough.sender_ssrc(t.sender),
+            )
         gather_on(pc, gather_addresses)
 
         @pc.on("connectionstatechange")
@@ -143,6 +157,7 @@ class MediaParticipant:
         for kind in KINDS:
             t = self.pc.addTransceiver(IdleTrack(kind), direction="sendonly")
             prefer_codec(t)
+            passthrough.tap_receiver(t.receiver, None)  # never decode on a downstream slot
             transceivers[kind] = t
             downs[kind] = DownTrack(self.id, kind, t.sender, -1)
         return Slot(transceivers, downs)
@@ -188,6 +203,7 @@ class MediaParticipant:
             raise UserError(f"no offer is waiting for an answer (state {self.pc.signalingState})")
         filtered, dropped = filter_sdp_candidates(sdp, self._networks)
         self.refused_candidates += dropped
+        self._check_directions(filtered)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=filtered, type="answer"))
         except Exception as exc:  # aiortc raises ValueError, AssertionError, KeyError, ...
@@ -208,6 +224,25 @@ class MediaParticipant:
         self._offered = []
         if self._renegotiate:
             await self.negotiate()
+
+    def _check_directions(self, sdp: str) -> None:
+        """An answer may only narrow what we offered (RFC 3264 section 6.1): a client may not
+        claim to send on a downstream m-line, nor to receive on its own upstream."""
+        try:
+            parsed = SessionDescription.parse(sdp)
+        except Exception as exc:
+            raise UserError("malformed SDP answer") from exc
+        offered = {t.mid: t.direction for t in self.pc.getTransceivers()}
+        for media in parsed.media:
+            if media.kind not in KINDS:
+                raise UserError(f"unexpected m-line kind {media.kind!r} in answer")
+            ours = offered.get(media.rtp.muxId)
+            answer = media.direction or "sendrecv"
+            allowed = _ANSWER_DIRECTIONS.get(ours or "", ())
+            if answer not in allowed:
+                raise UserError(
+                    f"answer direction {answer} not allowed for m-line {media.rtp.muxId!r}"
+                )
 
     async def add_candidate(self, candidate: IceCandidate) -> None:
         text = candidate.candidate

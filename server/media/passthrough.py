@@ -30,7 +30,7 @@ import aioice.ice
 import aiortc
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci
 
 AIORTC_VERSION = "1.16.0"
 AIOICE_VERSION = "0.13.0"
@@ -67,8 +67,15 @@ class FrameSink(queue.Queue[Any]):
             self._on_frame(item)
 
 
-def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketHandler | None) -> FrameSink:
-    """Install the forwarding tap on a receiver that has not started receiving yet."""
+def tap_receiver(
+    receiver: RTCRtpReceiver, on_packet: PacketHandler | None, *, replace: bool = False
+) -> FrameSink:
+    """Install the forwarding tap on a receiver that has not started receiving yet.
+
+    With ``replace`` the receiver's own per-packet work (statistics for receiver reports,
+    NACK generation, bandwidth estimation, depacketizing, jitter buffer) is skipped entirely:
+    the SFU sends its own REMB cap and keyframe requests instead.
+    """
     sink = FrameSink()
     setattr(receiver, _DECODER_QUEUE, sink)
     if on_packet is not None:
@@ -78,7 +85,10 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketHandler | None) -> F
             await on_packet(packet)
             await original(packet, arrival_time_ms)
 
-        receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
+        async def handle_only(packet: RtpPacket, arrival_time_ms: int) -> None:
+            await on_packet(packet)
+
+        receiver._handle_rtp_packet = handle_only if replace else handle  # type: ignore[method-assign]
     return sink
 
 
@@ -88,6 +98,14 @@ def decoder_queue(receiver: RTCRtpReceiver) -> Any:
 
 async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
     await receiver._send_rtcp_pli(media_ssrc)
+
+
+async def send_remb(receiver: RTCRtpReceiver, rtcp_ssrc: int, bitrate: int, ssrc: int) -> None:
+    """Receiver Estimated Maximum Bitrate: how the SFU caps a publisher's video bitrate."""
+    packet = RtcpPsfbPacket(
+        fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(bitrate, [ssrc])
+    )
+    await receiver._send_rtcp(packet)
 
 
 def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
@@ -226,6 +244,7 @@ def check_hooks() -> None:
         "RTCRtpReceiver._handle_rtp_packet(packet, arrival_time_ms)",
     )
     _require(hasattr(RTCRtpReceiver, "_send_rtcp_pli"), "RTCRtpReceiver._send_rtcp_pli")
+    _require(hasattr(RTCRtpReceiver, "_send_rtcp"), "RTCRtpReceiver._send_rtcp")
     dtls_src = inspect.getsource(RTCDtlsTransport._handle_rtp_data)
     _require("receiver._handle_rtp_packet(" in dtls_src, "dtls routes to _handle_rtp_packet")
     send_src = inspect.getsource(RTCDtlsTransport._send_rtp)

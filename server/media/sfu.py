@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from aiortc import RTCPeerConnection
 
 from server.errors import NotFound
+from server.media.forwarding import video_bitrate_cap
 from server.media.ice import (
     IceSettings,
     client_ice_config,
@@ -165,6 +166,7 @@ class AiortcMediaEngine:
                 other.attach_publisher(newcomer)
                 newcomer.attach_publisher(other)
             await newcomer.negotiate()
+            self._cap_bitrates(room)
             for other in others:
                 await self._negotiate(other)
 
@@ -275,10 +277,17 @@ class AiortcMediaEngine:
             other.detach_publisher(leaver)
             leaver.detach_publisher(other)
         room.account_gone(leaver)
+        self._cap_bitrates(room)
         await leaver.close()
         if renegotiate:
             for other in list(room.participants.values()):
                 await self._negotiate(other)
+
+    @staticmethod
+    def _cap_bitrates(room: MediaRoom) -> None:
+        cap = video_bitrate_cap(len(room.participants))
+        for p in room.participants.values():
+            p.up["video"].max_bitrate = cap
 
     async def _lost_hook(self, p: MediaParticipant) -> None:
         if self._lost is not None:

@@ -33,13 +33,10 @@ def _run_in_namespace(nodeid: str) -> tuple[str, str]:
     if unshare is None:
         return "failed", "media tests need unshare(1) to create a private network namespace"
     env = dict(os.environ, **{NETNS_ENV: "1"})
-    inner = (
-        f"ip link set lo up && exec {sys.executable} -m pytest -q -p no:cacheprovider "
-        f"--no-header -x {nodeid!r}"
-    )
+    inner = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-header", nodeid]
     try:
         proc = subprocess.run(
-            [unshare, "-rn", "sh", "-c", inner],
+            [unshare, "-rn", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *inner],
             cwd=ROOT,
             env=env,
             capture_output=True,

@@ -52,6 +52,7 @@ async def test_offer_lists_tracks_and_only_loopback_candidates(engine: AiortcMed
         "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",  # no media sections
         "v=0\r\n" + "a=x\r\n" * 20_000,  # too large
     ],
+    ids=["empty", "garbage", "no-media", "too-large"],
 )
 async def test_malformed_answers_are_refused(engine: AiortcMediaEngine, sdp: str) -> None:
     await engine.add_participant(ROOM, "p", Outbox())
@@ -77,6 +78,7 @@ async def test_answer_without_pending_offer_is_refused(engine: AiortcMediaEngine
         "candidate:1 1 udp 2122260223 127.0.0.1 5000 typ bogus",
         "candidate:" + "1" * 2000,
     ],
+    ids=["garbage", "priority", "port", "protocol", "type", "too-long"],
 )
 async def test_malformed_candidates_are_refused(engine: AiortcMediaEngine, text: str) -> None:
     await engine.add_participant(ROOM, "p", Outbox())
