@@ -259,7 +259,7 @@ class StreamCounter:
         if self.first is None:
             self.first = self.high = seq
             return
-        cycle, low = divmod(self.high, 65536)
+        low = self.high & 0xFFFF
         delta = (seq - low) & 0xFFFF
         if delta < 0x8000:
             self.high += delta
@@ -278,7 +278,7 @@ def count_only(client: MediaClient, counters: dict[int, StreamCounter], video_pt
         return
 
     async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
-        b0, b1, seq, _ts, ssrc = _RTP.unpack_from(data)
+        _b0, b1, seq, _ts, ssrc = _RTP.unpack_from(data)
         c = counters.get(ssrc)
         if c is None:
             c = counters[ssrc] = StreamCounter("video" if (b1 & 0x7F) in video_pt else "audio")
@@ -337,7 +337,7 @@ async def _generate(
             conn.send(("status", connected))
         elif op == "counters":
             streams = []
-            for key, per in counters.items():
+            for per in counters.values():
                 for c in per.values():
                     streams.append((c.kind, c.packets, c.frames, c.expected()))
             decoded = [
@@ -581,9 +581,12 @@ def main() -> None:
           f"received {sfu['received_pps']:.0f} pps")  # fmt: skip
     print(f"  server CPU {sfu['server_cpu_pct']:.1f}% of one core -> {sfu['us_per_packet']:.1f} us "
           f"per forwarded packet, {sfu['server_cpu_pct'] / streams:.3f}% per forwarded stream")  # fmt: skip
-    print(
-        f"  capacity: {pps_per_core:.0f} forwarded pps per core = {rooms_per_core:.2f} full rooms per core"
-    )
+    print(f"  capacity: {pps_per_core:.0f} forwarded pps per core = {rooms_per_core:.2f} full rooms "
+          f"per core (a full room forwards {room_pps_nominal:.0f} pps: 12 x 11 x ({video_pps:.0f} "
+          f"video + 50 audio pps))")  # fmt: skip
+    if not full_rate:
+        print("  WARNING: receivers below full frame rate: the load generators or the shared host "
+              "saturated; the per-packet figure is the SFU's own cost at the load reached")  # fmt: skip
     print(f"  receivers: {sfu['video_streams']} video streams, min {sfu['min_receiver_fps']:.1f} fps, "
           f"median {sfu['median_receiver_fps']:.1f} fps, min audio {sfu['min_audio_pps']:.1f} pps, "
           f"loss {sfu['loss_pct']:.3f}%; verifier decoded {sfu['verifier_decoded_fps']} fps")  # fmt: skip
