@@ -11,7 +11,7 @@ import socket
 import struct
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +29,7 @@ PORT = 3478
 
 
 @pytest.fixture
-async def coturn(tmp_path: Path) -> AsyncIterator[Path]:
+def coturn(tmp_path: Path) -> Iterator[Path]:
     if not Path(TURNSERVER).exists():
         pytest.skip("coturn (turnserver) is not installed")
     config = tmp_path / "turnserver.conf"
@@ -72,7 +72,7 @@ async def coturn(tmp_path: Path) -> AsyncIterator[Path]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 text = log.read_text(errors="replace") if log.exists() else ""
                 raise AssertionError(f"coturn did not start: {text[-2000:]}")
-            await asyncio.sleep(0.1)
+            time.sleep(0.1)  # polling an external process until it answers
         yield log
     finally:
         proc.terminate()
@@ -129,6 +129,6 @@ async def test_media_flows_through_coturn_relay_only(clips: Clips, coturn: Path)
         )
         for pid in ("a", "b"):
             assert relay_pair_types(h.clients[pid]) == ("relay", "relay")
-    log = coturn.read_text(errors="replace")
+    log = await asyncio.to_thread(coturn.read_text, errors="replace")
     # coturn accepted the server-minted REST usernames "<expiry>:<person>"
     assert re.search(r"username=<\d+:a>", log) or re.search(r"\d+:a", log), log[-3000:]
