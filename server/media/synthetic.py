@@ -123,9 +123,18 @@ def encode_video(
 
 
 def encode_tone(
-    *, frequency: float = 440.0, seconds: float = 1.0, level: float = 0.3
+    *,
+    frequency: float = 440.0,
+    seconds: float = 1.0,
+    level: float = 0.3,
+    slot: int = 0,
+    slots: int = 1,
 ) -> EncodedClip:
-    """Encode a tone (pulsing twice a second, so the speaker highlight moves) with Opus."""
+    """Encode a pulsing tone with Opus. With ``slots`` > 1 the clip lasts ``2 * slots`` seconds
+    and the tone sounds only during the two seconds of ``slot`` (silence otherwise), so bots
+    with different slots take turns and the speaker highlight moves."""
+    if slots > 1:
+        seconds = 2.0 * slots
     ctx = av.CodecContext.create("libopus", "w")
     ctx.sample_rate = AUDIO_RATE
     ctx.layout = "stereo"
@@ -137,6 +146,8 @@ def encode_tone(
     for i in range(n_frames):
         t = (np.arange(AUDIO_FRAME) + i * AUDIO_FRAME) / AUDIO_RATE
         envelope = 0.6 + 0.4 * np.sin(2 * math.pi * 2 * t)
+        if slots > 1 and int(t[0] // 2) % slots != slot % slots:
+            envelope = envelope * 0.0
         mono = (level * envelope * np.sin(2 * math.pi * frequency * t) * 32767).astype(np.int16)
         stereo = np.repeat(mono, 2).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(stereo, format="s16", layout="stereo")
