@@ -1,0 +1,26 @@
+"""The group agreement a member accepts at their first join in a series (after study 003,
+whose members agreed at the first session on the duration and on the anonymity of reports)."""
+
+from __future__ import annotations
+
+from server.rooms.ports import SessionInfo
+
+
+def agreement_text(info: SessionInfo) -> str:
+    sessions = (
+        f"This series has {info.planned_sessions} sessions; you mean to come to all of them and "
+        "tell the leader when you cannot."
+        if info.planned_sessions
+        else "You mean to come to the sessions of this group and tell the leader when you cannot."
+    )
+    return "\n".join(
+        [
+            f"Group agreement, version {info.agreement_version}",
+            "1. Confidentiality: what is said in this group stays in this group. You do not "
+            "repeat cases, names or anyone's words outside it.",
+            "2. No recording: you do not record, photograph or transcribe a session, and nobody "
+            "else sees or hears it from your side. The server records no audio or video.",
+            f"3. {sessions}",
+            "4. Anything reported about this group's work is anonymous.",
+        ]
+    )

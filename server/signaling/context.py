@@ -1,0 +1,94 @@
+"""What every handler gets: the connection it serves and the services of this process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+
+from server.domain import AuditOutcome, GroupRole
+from server.errors import CircleError
+from server.media.port import MediaEngine
+from server.rooms.manager import RoomManager
+from server.rooms.ports import JSON, Clock, RoomStore
+from server.rooms.room import Room
+
+from .models import Payload
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/room"
+
+
+@dataclass(slots=True)
+class Conn:
+    """One Socket.IO connection, bound by its join token to a person, a session and a role."""
+
+    sid: str
+    person_id: int
+    session_id: int
+    role: GroupRole
+    display_name: str = ""
+    said_hello: bool = False
+    agreement_ok: bool = False
+    joined: bool = False
+
+
+@dataclass
+class Services:
+    """Set when the app starts (the database and media exist only then)."""
+
+    sio: socketio.AsyncServer
+    secret: str
+    clock: Clock
+    manager: RoomManager | None = None
+    store: RoomStore | None = None
+    media: MediaEngine | None = None
+    conns: dict[str, Conn] = field(default_factory=dict)
+
+    def rooms(self) -> RoomManager:
+        assert self.manager is not None, "signaling is not started"
+        return self.manager
+
+    def db(self) -> RoomStore:
+        assert self.store is not None, "signaling is not started"
+        return self.store
+
+    async def room_of(self, conn: Conn) -> Room:
+        return await self.rooms().get(conn.session_id)
+
+    async def refuse(self, conn: Conn, event: str, exc: CircleError) -> CircleError:
+        """Audit a refusal decided here (rooms audit their own) and hand it back to raise."""
+        try:
+            await self.db().audit(
+                actor_id=conn.person_id,
+                action=f"signal.{event}"[:80],
+                target=f"session:{conn.session_id}",
+                outcome=AuditOutcome.REFUSED,
+                details={"code": exc.code, "message": exc.message},
+            )
+        except Exception:
+            log.exception("audit write failed")
+        return exc
+
+    def sender(self, sid: str) -> Callable[[str, JSON], Awaitable[None]]:
+        async def send(event: str, payload: JSON) -> None:
+            await self.sio.emit(event, payload, to=sid, namespace=NAMESPACE)
+
+        return send
+
+
+Handler = Callable[[Services, Conn, Any], Awaitable[JSON]]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    model: type[Payload]
+    handler: Handler
+    needs_hello: bool = True
+
+
+EventTable = Mapping[str, Event]

@@ -1,0 +1,50 @@
+"""Media negotiation events, forwarded to the media engine (``server/media/port.py``).
+
+The room adds a participant to the engine when they join (handing it a sender for
+``media.offer``), removes them when they leave or drop, and tells it who may speak and show
+video on every change. Here only the client's answers and ICE candidates pass through.
+"""
+
+from __future__ import annotations
+
+from server.errors import Conflict, PermissionDenied
+from server.media.port import IceCandidate, MediaEngine
+from server.rooms.ports import JSON
+
+from .context import Conn, Event, EventTable, Services
+from .models import MediaAnswer, MediaCandidate
+from .session import require_joined
+
+
+async def _engine(svc: Services, conn: Conn, event: str) -> MediaEngine:
+    await require_joined(svc, conn, event)
+    if svc.media is None:
+        raise Conflict("Media is not enabled on this server.", code="media_unavailable")
+    room = await svc.room_of(conn)
+    if not room.is_present(conn.person_id, conn.sid):
+        raise await svc.refuse(
+            conn, event, PermissionDenied("You are not in this room.", code="not_in_room")
+        )
+    return svc.media
+
+
+async def answer(svc: Services, conn: Conn, p: MediaAnswer) -> JSON:
+    engine = await _engine(svc, conn, "media.answer")
+    await engine.handle_answer(str(conn.session_id), str(conn.person_id), p.sdp)
+    return {}
+
+
+async def candidate(svc: Services, conn: Conn, p: MediaCandidate) -> JSON:
+    engine = await _engine(svc, conn, "media.candidate")
+    await engine.handle_candidate(
+        str(conn.session_id),
+        str(conn.person_id),
+        IceCandidate(p.candidate, p.sdpMid, p.sdpMLineIndex),
+    )
+    return {}
+
+
+EVENTS: EventTable = {
+    "media.answer": Event(MediaAnswer, answer),
+    "media.candidate": Event(MediaCandidate, candidate),
+}

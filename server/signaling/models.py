@@ -1,0 +1,81 @@
+"""One validated model per client event. Unknown fields, wrong types and oversized payloads
+are refused before anything else runs."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+PROTOCOL_VERSION = 1
+
+PersonId = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,11}$")]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # The largest JSON encoding accepted for this event, in bytes.
+    max_bytes: ClassVar[int] = 1024
+
+
+class Hello(Payload):
+    v: int
+
+
+class AgreementAccept(Payload):
+    version: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
+class Empty(Payload):
+    pass
+
+
+class HandLower(Payload):
+    person_id: PersonId | None = None  # someone else's hand: leaders only
+
+
+class MicSet(Payload):
+    muted: bool
+
+
+class CamSet(Payload):
+    off: bool
+
+
+CommandName = Literal[
+    "advance",
+    "back",
+    "pause",
+    "resume",
+    "end",
+    "set_presenter",
+    "accept_hand",
+    "call_on",
+    "adjust",
+    "set_floor",
+]
+
+
+class ProtocolCommand(Payload):
+    command: CommandName
+    person_id: PersonId | None = None
+    seconds: Annotated[int, Field(ge=-3600, le=3600)] | None = None
+    floor: Literal["hands", "open"] | None = None
+    clear: bool = False
+
+
+class LeaderNote(Payload):
+    max_bytes: ClassVar[int] = 20_000
+    text: Annotated[str, StringConstraints(max_length=4000)]
+
+
+class MediaAnswer(Payload):
+    max_bytes: ClassVar[int] = 70_000
+    sdp: Annotated[str, StringConstraints(min_length=1, max_length=64_000)]
+
+
+class MediaCandidate(Payload):
+    max_bytes: ClassVar[int] = 2048
+    candidate: Annotated[str, StringConstraints(max_length=1000)]
+    sdpMid: Annotated[str, StringConstraints(max_length=64)] | None = None
+    sdpMLineIndex: Annotated[int, Field(ge=0, le=1024)] | None = None

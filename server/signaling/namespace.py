@@ -1,0 +1,118 @@
+"""The ``/room`` namespace: token check on connect, then one table of typed events.
+
+A handler runs only after its payload has passed its model; every event is answered with
+``{ok: true, ...}`` or ``{ok: false, error: {code, message}}`` and a refused event changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import socketio
+from pydantic import ValidationError
+
+from server.auth.tokens import verify_join_token
+from server.errors import (
+    CircleError,
+    Gone,
+    PayloadTooLarge,
+    ProtocolError,
+    Unauthenticated,
+    UserError,
+    error_body,
+)
+from server.rooms.commands import Disconnect
+from server.rooms.ports import JSON
+
+from .context import NAMESPACE, Conn, EventTable, Services
+
+log = logging.getLogger(__name__)
+
+
+def _ack_error(exc: BaseException) -> JSON:
+    return {"ok": False, **error_body(exc)}
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_input=False, include_url=False)[:3]:
+        where = ".".join(str(x) for x in err["loc"]) or "payload"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    def __init__(self, services: Services, events: EventTable) -> None:
+        super().__init__(NAMESPACE)
+        self.svc = services
+        self.events = events
+
+    async def trigger_event(self, event: Any, *args: Any) -> Any:
+        if event == "connect":
+            return await self._connect(*args)
+        if event == "disconnect":
+            return await self._disconnect(args[0])
+        return await self._dispatch(args[0], event, args[1:])
+
+    async def _connect(self, sid: str, environ: Any, auth: Any = None) -> None:
+        try:
+            token = auth.get("token") if isinstance(auth, dict) else None
+            if not isinstance(token, str):
+                raise Unauthenticated("A join token is required (auth: {token}).")
+            claims = verify_join_token(self.svc.secret, token)
+        except CircleError as exc:
+            body = exc.to_wire()
+            raise socketio.exceptions.ConnectionRefusedError(body["message"], body) from None
+        self.svc.conns[sid] = Conn(
+            sid=sid, person_id=claims.person_id, session_id=claims.session_id, role=claims.role
+        )
+
+    async def _disconnect(self, sid: str) -> None:
+        conn = self.svc.conns.pop(sid, None)
+        if conn is None or not conn.joined or self.svc.manager is None:
+            return
+        room = self.svc.manager.peek(conn.session_id)
+        if room is None:
+            return
+        try:
+            await room.submit(Disconnect(person_id=conn.person_id, sid=sid))
+        except Gone:
+            pass
+        except Exception:
+            log.exception("disconnect of %s failed", sid)
+
+    async def _dispatch(self, sid: str, event: Any, data: tuple[Any, ...]) -> JSON:
+        try:
+            conn = self.svc.conns.get(sid)
+            if conn is None:
+                raise Unauthenticated("Not connected with a join token.")
+            spec = self.events.get(event) if isinstance(event, str) else None
+            if spec is None:
+                shown = event[:40] if isinstance(event, str) else type(event).__name__
+                raise UserError(f"Unknown event {shown!r}.", code="unknown_event")
+            if len(data) != 1 or not isinstance(data[0], dict):
+                raise UserError("The payload must be one JSON object.")
+            try:
+                size = len(json.dumps(data[0], separators=(",", ":")))
+            except (TypeError, ValueError):
+                raise UserError("The payload must be plain JSON.") from None
+            if size > spec.model.max_bytes:
+                raise PayloadTooLarge(
+                    f"The payload is {size} bytes; {event} takes at most {spec.model.max_bytes}."
+                )
+            try:
+                payload = spec.model.model_validate(data[0])
+            except ValidationError as exc:
+                raise UserError(_validation_message(exc)) from None
+            if spec.needs_hello and not conn.said_hello:
+                raise ProtocolError("Say hello first.", code="hello_required")
+            result = await spec.handler(self.svc, conn, payload)
+            return {"ok": True, **result}
+        except CircleError as exc:
+            return _ack_error(exc)
+        except Exception as exc:
+            log.exception("event %r from %s failed", event, sid)
+            return _ack_error(exc)

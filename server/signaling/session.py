@@ -1,0 +1,94 @@
+"""Session events: hello, agreement.accept, join, leave."""
+
+from __future__ import annotations
+
+from server.errors import Conflict, PermissionDenied, UserError
+from server.rooms.commands import Join, Leave
+from server.rooms.ports import JSON
+
+from .agreement import agreement_text
+from .context import Conn, Event, EventTable, Services
+from .models import PROTOCOL_VERSION, AgreementAccept, Empty, Hello
+
+
+async def hello(svc: Services, conn: Conn, p: Hello) -> JSON:
+    if p.v != PROTOCOL_VERSION:
+        raise UserError(
+            f"This server speaks protocol version {PROTOCOL_VERSION}, not {p.v}.",
+            code="unsupported_version",
+        )
+    room = await svc.room_of(conn)
+    info = room.info
+    conn.display_name = await svc.db().display_name(conn.person_id)
+    if not conn.agreement_ok:
+        conn.agreement_ok = info.series_id is None or await svc.db().has_accepted(
+            conn.person_id, info.series_id, info.agreement_version
+        )
+    conn.said_hello = True
+    return {
+        "server_time_ms": svc.clock.now_ms(),
+        "protocol_version": PROTOCOL_VERSION,
+        "you": {
+            "person_id": str(conn.person_id),
+            "role": conn.role.value,
+            "display_name": conn.display_name,
+        },
+        "agreement": {
+            "required": not conn.agreement_ok,
+            "version": info.agreement_version,
+            "text": agreement_text(info),
+        },
+    }
+
+
+async def accept_agreement(svc: Services, conn: Conn, p: AgreementAccept) -> JSON:
+    info = (await svc.room_of(conn)).info
+    if p.version != info.agreement_version:
+        raise Conflict(
+            f"The current agreement is version {info.agreement_version}, not {p.version}.",
+            code="agreement_version",
+        )
+    now = svc.clock.now_ms()
+    if info.series_id is not None:
+        await svc.db().accept_agreement(conn.person_id, info.series_id, p.version, now)
+    conn.agreement_ok = True
+    return {"accepted_at_ms": now, "version": p.version}
+
+
+async def join(svc: Services, conn: Conn, p: Empty) -> JSON:
+    if not conn.agreement_ok:
+        raise Conflict("Please accept the group agreement first.", code="agreement_required")
+    room = await svc.room_of(conn)
+    result = await room.submit(
+        Join(
+            person_id=conn.person_id,
+            sid=conn.sid,
+            display_name=conn.display_name,
+            group_role=conn.role,
+            sender=svc.sender(conn.sid) if svc.media is not None else None,
+        )
+    )
+    conn.joined = True
+    return result
+
+
+async def leave(svc: Services, conn: Conn, p: Empty) -> JSON:
+    await require_joined(svc, conn, "leave")
+    room = await svc.room_of(conn)
+    conn.joined = False
+    return await room.submit(Leave(person_id=conn.person_id, sid=conn.sid))
+
+
+async def require_joined(svc: Services, conn: Conn, event: str) -> None:
+    if not conn.joined:
+        raise await svc.refuse(
+            conn, event, PermissionDenied("You are not in this room.", code="not_in_room")
+        )
+
+
+EVENTS: EventTable = {
+    "hello": Event(Hello, hello, needs_hello=False),
+    "agreement.accept": Event(AgreementAccept, accept_agreement),
+    "join": Event(Empty, join),
+    "leave": Event(Empty, leave),
+}
