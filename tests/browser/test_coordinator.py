@@ -1,0 +1,185 @@
+"""The coordinator pages in headless Chromium against the real server: log in, refuse a bad
+booking with its reason, preview and book a series, move one session (SEQUENCE+1), see the
+outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiohttp import web
+from sqlalchemy import select
+
+from server.db import migrate
+from server.db.engine import Database
+from server.db.models import ScheduledSession, Series
+from tests.browser.support import DESKTOP, axe_violations, screenshot
+from tests.conftest import make_settings
+from tests.foundation.seed import PASSWORD, World, seed
+
+pytestmark = pytest.mark.browser
+
+
+class Server:
+    """create_app on a migrated SQLite file, on its own loop in a thread (Playwright is sync)."""
+
+    def __init__(self, tmp_path: Path, dist: Path) -> None:
+        self.db_url = f"sqlite:///{tmp_path / 'circle.db'}"
+        self.tmp_path = tmp_path
+        self.dist = dist
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+
+    def run(self, coro: Any, timeout: float = 60) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    async def _start(self) -> World:
+        from server.app import create_app
+
+        db = Database(self.db_url)
+        await migrate.upgrade(db)
+        await db.dispose()
+        world = await seed(self.db_url, members=8)
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        self.url = f"http://127.0.0.1:{port}"
+        settings = make_settings(
+            self.db_url,
+            self.tmp_path,
+            public_url=self.url,
+            web_root=self.dist,
+            scheduler_enabled=True,
+        )
+        self.runner = web.AppRunner(create_app(settings), access_log=None)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", port).start()
+        return world
+
+    def start(self) -> World:
+        self.thread.start()
+        world: World = self.run(self._start())
+        return world
+
+    async def _sessions(self) -> list[tuple[int, datetime, int]]:
+        db = Database(self.db_url)
+        try:
+            async with db.sessionmaker() as s:
+                rows = await s.execute(
+                    select(
+                        ScheduledSession.id, ScheduledSession.starts_at, ScheduledSession.sequence
+                    )
+                    .join(Series, Series.id == ScheduledSession.series_id)
+                    .where(Series.title == "Balint winter")
+                    .order_by(ScheduledSession.starts_at)
+                )
+                return [(i, t, q) for i, t, q in rows]
+        finally:
+            await db.dispose()
+
+    def sessions(self) -> list[tuple[int, datetime, int]]:
+        result: list[tuple[int, datetime, int]] = self.run(self._sessions())
+        return result
+
+    def stop(self) -> None:
+        if self.runner is not None:
+            with contextlib.suppress(Exception):
+                self.run(self.runner.cleanup())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path, built_client: Path) -> Iterator[tuple[Server, World]]:
+    srv = Server(tmp_path, built_client)
+    world = srv.start()
+    yield srv, world
+    srv.stop()
+
+
+def next_monday(weeks: int = 2) -> date:
+    today = datetime.now(UTC).date()
+    return today + timedelta(days=7 * weeks - today.weekday())
+
+
+def test_coordinator_books_a_series_through_the_pages(
+    browser: Any, server: tuple[Server, World]
+) -> None:
+    srv, _ = server
+    context = browser.new_context(viewport=DESKTOP, locale="en-GB")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{srv.url}/app/coordinator.html")
+
+    page.get_by_label("Email").fill("coord@test.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Balint A").click()
+    page.get_by_role("heading", name="Book a series").wait_for()
+
+    form = page.locator("form[aria-labelledby=book]")
+    form.get_by_label("Title").fill("Balint winter")
+    form.get_by_label("Number of sessions").fill("8")
+    form.get_by_label("First date").fill(next_monday().isoformat())
+    form.get_by_label("Timezone of the group").fill("Europe/Amsterdam")
+    # No weekday chosen: refused with the reason, nothing booked.
+    form.get_by_role("button", name="Preview").click()
+    page.get_by_role("alert").filter(has_text="choose at least one weekday").wait_for()
+    assert form.get_by_role("button", name="Book series").is_disabled()
+
+    form.get_by_label("Monday").check()
+    form.get_by_label("Thursday").check()
+    form.get_by_role("button", name="Preview").click()
+    page.get_by_role("heading", name="Preview: ready to book").wait_for()
+    preview = page.get_by_test_id("preview")
+    assert preview.locator("tbody tr").count() == 8
+    assert all(
+        t.endswith("19:00") for t in preview.locator("tbody tr td:nth-child(2)").all_inner_texts()
+    )
+    screenshot(page, "coordinator-preview")
+    form.get_by_role("button", name="Book series").click()
+
+    card = page.locator("section.series").filter(has_text="Balint winter")
+    card.wait_for()
+    assert card.locator("tbody tr").count() == 8
+    # The group's time (Amsterdam) beside the coordinator's own (from their profile).
+    first_row = card.locator("tbody tr").first
+    assert "19:00 (Europe/Amsterdam)" in first_row.inner_text()
+    booked = srv.sessions()
+    assert len(booked) == 8
+    ams = ZoneInfo("Europe/Amsterdam")
+    assert {t.astimezone(ams).strftime("%H:%M") for _, t, _ in booked} == {"19:00"}
+
+    # Move the first session to the Tuesday at 18:00.
+    target = booked[0][0]
+    row = card.locator(f"tr[data-session='{target}']")
+    new_day = (booked[0][1].astimezone(ams) + timedelta(days=1)).date().isoformat()
+    row.get_by_label("New date for session 1").fill(new_day)
+    row.get_by_label("New time for session 1").fill("18:00")
+    row.get_by_role("button", name="Move").click()
+    page.locator("section.series").filter(has_text=f"{new_day} 18:00").wait_for()
+    moved = {i: (t, q) for i, t, q in srv.sessions()}
+    assert moved[target][1] == 1
+    assert moved[target][0].astimezone(ams).strftime("%Y-%m-%d %H:%M") == f"{new_day} 18:00"
+    assert card.get_by_test_id("confirmations").locator("li").count() == 8
+    assert axe_violations(page, "coordinator-group") == []
+    screenshot(page, "coordinator-booked")
+
+    page.get_by_role("link", name="Outbox").click()
+    page.get_by_role("heading", name="Outbox").wait_for()
+    page.locator("tbody tr").first.wait_for()
+    assert errors == []
+    context.close()

@@ -1,0 +1,111 @@
+// The coordinator's REST calls (no DOM): groups, people, invitations, series with preview,
+// session changes, confirmations and the outbox. CSRF header on every state change.
+
+export type Weekday = "MO" | "TU" | "WE" | "TH" | "FR" | "SA" | "SU";
+export type Protocol = "balint" | "dynamic" | "peer_support";
+
+export interface Organisation { id: number; name: string }
+export interface Group {
+  id: number; organisation_id: number; name: string; protocol: Protocol;
+  capacity: number; min_members: number; member_count: number;
+}
+export interface Member {
+  person_id: number; display_name: string; role: string; status: string; email?: string | null;
+}
+export interface Person { id: number; display_name: string; email: string }
+export interface SeriesIn {
+  title: string; sessions: number; weekdays: Weekday[]; local_time: string;
+  start_date: string; duration_minutes: number; timezone: string;
+}
+export interface Problem { kind: "refuse" | "warn"; code: string; message: string; session_index?: number | null }
+export interface PreviewSession {
+  index: number; starts_at: number; local: string; weekday: string; utc_offset: string;
+  duration_minutes: number;
+}
+export interface Preview { ok: boolean; members: number; sessions: PreviewSession[]; problems: Problem[] }
+export interface Session {
+  id: number; series_id: number | null; index: number; starts_at: string; local_start: string;
+  my_local_start: string; timezone: string; duration_minutes: number; status: string;
+  sequence: number; is_makeup: boolean;
+}
+export interface Series {
+  id: number; group_id: number; title: string; timezone: string; planned_sessions: number;
+  sessions: Session[]; problems: Problem[];
+}
+export interface Confirmation {
+  person_id: number; display_name: string; role: string; status: string; confirmed_at: string | null;
+}
+export interface OutboxMessage {
+  id: number; to_address: string; locale: string; kind: string; subject: string;
+  status: string; attempts: number; last_error: string | null; created_at: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+function csrf(): string | null {
+  const m = /(?:^|;\s*)circle_csrf=([^;]+)/.exec(document.cookie);
+  return m && m[1] !== undefined ? decodeURIComponent(m[1]) : null;
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (method !== "GET") {
+    const token = csrf();
+    if (token !== null) headers["X-CSRF-Token"] = token;
+  }
+  const init: RequestInit = { method, headers, credentials: "same-origin" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, init);
+  let data: unknown = null;
+  if (res.status !== 204) {
+    try {
+      data = await res.json();
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const err = (data as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | null)
+      ?.error;
+    throw new ApiError(err?.code ?? "error", err?.message ?? `HTTP ${res.status}`, res.status, err?.details ?? {});
+  }
+  return data as T;
+}
+
+export const api = {
+  /** Sets the CSRF cookie (any response does). */
+  prime: () => fetch("/healthz", { credentials: "same-origin" }),
+  me: () => call<{ id: number; display_name: string; organisation_id: number; roles: string[] }>("GET", "/api/me"),
+  login: (email: string, password: string) => call("POST", "/api/auth/login", { email, password }),
+  organisations: () => call<Organisation[]>("GET", "/api/organisations"),
+  groups: (org: number) => call<Group[]>("GET", `/api/organisations/${org}/groups`),
+  createGroup: (org: number, name: string, protocol: Protocol) =>
+    call<Group>("POST", `/api/organisations/${org}/groups`, { name, protocol }),
+  people: (org: number) => call<Person[]>("GET", `/api/organisations/${org}/people`),
+  members: (group: number) => call<Member[]>("GET", `/api/groups/${group}/members`),
+  enrol: (group: number, personId: number) =>
+    call<{ person_id: number; status: string }>("POST", `/api/groups/${group}/enrolments`, { person_id: personId }),
+  withdraw: (group: number, personId: number) =>
+    call("DELETE", `/api/groups/${group}/enrolments/${personId}`),
+  invite: (personId: number) => call<{ url: string }>("POST", `/api/people/${personId}/invitation`),
+  preview: (group: number, body: SeriesIn) => call<Preview>("POST", `/api/groups/${group}/series/preview`, body),
+  book: (group: number, body: SeriesIn) => call<Series>("POST", `/api/groups/${group}/series`, body),
+  series: (group: number) => call<Series[]>("GET", `/api/groups/${group}/series`),
+  move: (session: number, date: string, localTime: string) =>
+    call<Session>("POST", `/api/sessions/${session}/move`, { date, local_time: localTime }),
+  cancel: (session: number) => call<Session>("POST", `/api/sessions/${session}/cancel`),
+  confirmations: (series: number) => call<Confirmation[]>("GET", `/api/series/${series}/confirmations`),
+  outbox: (org: number) => call<OutboxMessage[]>("GET", `/api/organisations/${org}/outbox`),
+};
