@@ -248,6 +248,32 @@ describe("RoomClient", () => {
     expect(h.client.note?.text).toBe("watch the time");
   });
 
+  it("holds media answers and candidates until the join is acknowledged", async () => {
+    let releaseJoin: (() => void) | null = null;
+    const reply = h.socket.autoReply;
+    h.socket.autoReply = (event, payload) => {
+      if (event === "join") {
+        const ack = h.socket.emitted.at(-1)?.ack;
+        releaseJoin = () => ack?.(reply?.(event, payload));
+        return undefined;
+      }
+      return reply?.(event, payload);
+    };
+    await h.client.start();
+    await flush();
+    expect(h.client.state).toBe("joining");
+    // The offer arrives while the server is still processing the join.
+    h.client.sendAnswer("v=0 answer");
+    h.client.sendCandidate({ candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host", sdpMid: "0" });
+    expect(h.socket.count("media.answer")).toBe(0);
+    releaseJoin!();
+    await flush();
+    expect(h.client.state).toBe("joined");
+    expect(h.socket.emitted.map((e) => e.event).slice(-2)).toEqual(["media.answer", "media.candidate"]);
+    h.client.sendCandidate({ candidate: "candidate:2 1 udp 1 127.0.0.1 10 typ host" });
+    expect(h.socket.count("media.candidate")).toBe(2);
+  });
+
   it("estimates server time from the hello round trip", async () => {
     h.clockMs.value = 1_000;
     const reply = h.socket.autoReply;

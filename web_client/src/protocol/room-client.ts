@@ -95,6 +95,8 @@ export class RoomClient {
   private tokenRetries = 0;
   private everJoined = false;
   private noteValue: RoomNote | null = null;
+  /** Media answers and candidates produced before the join is acknowledged. */
+  private mediaQueue: [string, Record<string, unknown>][] = [];
 
   constructor(options: RoomClientOptions) {
     this.opts = {
@@ -191,10 +193,34 @@ export class RoomClient {
     return this.command("leader.note", { text });
   }
   sendAnswer(sdp: string): void {
-    this.socket.emit("media.answer", { sdp }, () => undefined);
+    this.sendMedia("media.answer", { sdp });
   }
   sendCandidate(c: IceCandidateWire): void {
-    this.socket.emit("media.candidate", c, () => undefined);
+    this.sendMedia("media.candidate", { ...c });
+  }
+
+  /**
+   * The server may offer media while it is still processing our join; it accepts answers
+   * and candidates only from a joined participant, so they wait for the join's answer.
+   */
+  private sendMedia(event: string, payload: Record<string, unknown>): void {
+    if (this.stateValue !== "joined") {
+      this.mediaQueue.push([event, payload]);
+      return;
+    }
+    this.socket.emit(event, payload, (reply: unknown) => {
+      try {
+        unwrapAck(reply);
+      } catch (e) {
+        this.opts.log(`${event} refused: ${toCircleError(e).code}`);
+      }
+    });
+  }
+
+  private flushMedia(): void {
+    const queued = this.mediaQueue;
+    this.mediaQueue = [];
+    for (const [event, payload] of queued) this.sendMedia(event, payload);
   }
 
   /** Emit an event and await its ack; failures are also reported on `refused`. */
@@ -352,6 +378,7 @@ export class RoomClient {
     this.setState("joined");
     this.events.emit("snapshot", snap);
     if (rejoin) this.events.emit("rejoined", snap);
+    this.flushMedia();
   }
 
   private onSnapshot(payload: unknown): void {
@@ -398,6 +425,7 @@ export class RoomClient {
   }
 
   private onDisconnect(reason: string): void {
+    this.mediaQueue = []; // it belonged to the connection that just closed
     if (this.isFinal()) return;
     if (reason === "io client disconnect") return; // we closed it; state already set
     this.setState("reconnecting");

@@ -66,15 +66,15 @@ export class LeaderConsole {
       "div",
       { class: "console-group", role: "group", "aria-label": t("console.time") },
       btn(t("console.shorten1"), () => this.send({ command: "adjust", seconds: -60 }), {
-        "aria-label": t("console.shorten1.label"),
+        title: t("console.shorten1.label"),
         "data-testid": "console-shorten1",
       }),
       btn(t("console.extend1"), () => this.send({ command: "adjust", seconds: 60 }), {
-        "aria-label": t("console.extend1.label"),
+        title: t("console.extend1.label"),
         "data-testid": "console-extend1",
       }),
       btn(t("console.extend5"), () => this.send({ command: "adjust", seconds: 300 }), {
-        "aria-label": t("console.extend5.label"),
+        title: t("console.extend5.label"),
         "data-testid": "console-extend5",
       }),
       endBtn,

@@ -356,9 +356,21 @@ export class RoomScreen implements Screen {
 
   private layout(): void {
     const n = Math.max(1, this.tiles.size);
-    const w = this.gallery.clientWidth || window.innerWidth;
-    const hgt = this.gallery.clientHeight || window.innerHeight / 2;
-    this.grid.style.setProperty("--cols", String(gridColumns(n, w, hgt)));
+    const style = getComputedStyle(this.gallery);
+    const pad = parseFloat(style.paddingInlineStart || "0") + parseFloat(style.paddingInlineEnd || "0");
+    const padV = parseFloat(style.paddingBlockStart || "0") + parseFloat(style.paddingBlockEnd || "0");
+    const w = (this.gallery.clientWidth || window.innerWidth) - pad;
+    const hgt = (this.gallery.clientHeight || window.innerHeight / 2) - padV;
+    // Phones use 4:3 tiles (see styles.css); the grid helper assumes 16:9, so give it the
+    // equivalent height.
+    const narrow = window.matchMedia("(max-width: 760px)").matches;
+    const aspect = narrow ? 4 / 3 : 16 / 9;
+    const cols = gridColumns(n, w, (hgt * (16 / 9)) / aspect);
+    const rows = Math.ceil(n / cols);
+    const gap = 8;
+    const tileW = Math.min((w - gap * (cols - 1)) / cols, ((hgt - gap * (rows - 1)) / rows) * aspect);
+    this.grid.style.setProperty("--cols", String(cols));
+    this.grid.style.setProperty("--tile-w", `${Math.max(120, Math.floor(tileW))}px`);
   }
 
   private renderConsole(s: Snapshot): void {

@@ -1,0 +1,336 @@
+"""A whole Balint session in real Chromium against the real server and its forwarding unit.
+
+A leader and three members (one of them in Persian, one on a phone-sized screen) open their
+one-click links in separate browser contexts, pass the pre-join check and the agreement, and
+run the session through every phase. Checked on every page: the phase and its countdown;
+remote video frames arriving (getStats); in sit-back the presenter's tile says so and nobody
+receives audio packets from the presenter, even after the presenter clicks unmute; a reload
+mid-session lands back in the same state; the end reaches everyone. Screenshots of each phase
+at desktop and phone sizes go to artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.browser.live import LiveServer
+from tests.browser.support import DESKTOP, PHONE, axe_violations, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.slow]
+
+# Remember every RTCPeerConnection the page makes, so the test can read getStats().
+TRACK_PCS = """
+(() => {
+  const Orig = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = class extends Orig {
+    constructor(...args) { super(...args); window.__pcs.push(this); }
+  };
+})();
+"""
+
+# Inbound RTP counters for one person's tile, matched by the receiver track ids.
+INBOUND = """
+async (personId) => {
+  const video = document.querySelector(`li.tile[data-person="${personId}"] video`);
+  const stream = video && video.srcObject;
+  if (!stream) return null;
+  const ids = {};
+  for (const t of stream.getTracks()) ids[t.id] = t.kind;
+  const pc = (window.__pcs || []).filter((p) => p.connectionState !== "closed").at(-1);
+  if (!pc) return null;
+  const out = {};
+  (await pc.getStats()).forEach((r) => {
+    if (r.type === "inbound-rtp" && ids[r.trackIdentifier]) {
+      out[ids[r.trackIdentifier]] = {
+        packets: r.packetsReceived || 0,
+        frames: r.framesDecoded || 0,
+      };
+    }
+  });
+  return out;
+}
+"""
+
+DIAG = """
+async () => {
+  const out = [];
+  for (const pc of window.__pcs || []) {
+    const rtp = [];
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === "inbound-rtp" || r.type === "outbound-rtp" || r.type === "candidate-pair") {
+        rtp.push([r.type, r.kind, r.trackIdentifier, r.mid, r.packetsReceived, r.packetsSent, r.framesDecoded, r.state]);
+      }
+    });
+    out.push({
+      conn: pc.connectionState, ice: pc.iceConnectionState, sig: pc.signalingState,
+      transceivers: pc.getTransceivers().map((t) => [t.mid, t.direction, t.currentDirection, t.receiver.track.id]),
+      rtp,
+    });
+  }
+  return out;
+}
+"""
+
+PERSIAN = str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")
+TITLES = {
+    "en": {
+        "waiting": "Waiting room",
+        "presentation": "Presentation",
+        "questions": "Questions",
+        "sit_back": "Sit back",
+        "return": "Return",
+        "open": "Open processing",
+    },
+    "fa": {
+        "waiting": "اتاق انتظار",
+        "presentation": "ارائه",
+        "questions": "پرسش‌ها",
+        "sit_back": "عقب نشستن",
+        "return": "بازگشت",
+        "open": "گفت‌وگوی آزاد",
+    },
+}
+MINUTES = {"presentation": 10, "questions": 8, "sit_back": 15, "return": 7, "open": 20}
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Person:
+    def __init__(
+        self,
+        browser: Any,
+        server: LiveServer,
+        person_id: int,
+        name: str,
+        *,
+        locale: str,
+        viewport: dict[str, int],
+        tag: str,
+    ) -> None:
+        self.id = str(person_id)
+        self.name = name
+        self.locale = locale
+        self.tag = tag
+        self.context = browser.new_context(viewport=viewport, locale="en-GB")
+        self.context.add_init_script(TRACK_PCS)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto(server.link(person_id))
+
+    def join(self) -> None:
+        self.page.get_by_test_id("join-full").click()
+        agree = self.page.get_by_test_id("agreement").get_by_role("button").first
+        agree.wait_for()
+        agree.click()
+        self.wait_joined()
+
+    def wait_joined(self) -> None:
+        self.page.locator('[data-testid="room"][data-state="joined"]').wait_for(timeout=30_000)
+
+    def phase(self) -> str | None:
+        return self.page.get_by_test_id("phase-banner").get_attribute("data-phase")
+
+    def countdown_seconds(self) -> int:
+        text = self.page.get_by_test_id("countdown").inner_text().translate(PERSIAN)
+        m = re.search(r"(\d+):(\d\d)", text)
+        assert m, text
+        return int(m.group(1)) * 60 + int(m.group(2))
+
+    def inbound(self, person_id: str) -> dict[str, dict[str, int]]:
+        return self.page.evaluate(INBOUND, person_id) or {}
+
+    def packets(self, person_id: str, kind: str) -> int:
+        return self.inbound(person_id).get(kind, {}).get("packets", 0)
+
+    def diagnose(self) -> Any:
+        """Peer connection states and RTP counters, for failure messages."""
+        return self.page.evaluate(DIAG)
+
+    def tile(self, person_id: str) -> Any:
+        return self.page.locator(f'li.tile[data-person="{person_id}"]')
+
+    def shot(self, name: str) -> None:
+        screenshot(self.page, f"room-{name}-{self.tag}")
+
+
+def test_whole_balint_session(browser: Any, live_server: LiveServer) -> None:
+    cast = live_server.start(members=3, locales={2: "fa"})
+    leader = Person(
+        browser,
+        live_server,
+        cast.leader,
+        cast.names[cast.leader],
+        locale="en",
+        viewport=DESKTOP,
+        tag="leader-desktop",
+    )
+    m0, m1, m2 = (
+        Person(browser, live_server, pid, cast.names[pid], locale=loc, viewport=vp, tag=tag)
+        for pid, loc, vp, tag in zip(
+            cast.members,
+            ["en", "en", "fa"],
+            [DESKTOP, PHONE, DESKTOP],
+            ["member-desktop", "member-phone", "member-fa-desktop"],
+            strict=True,
+        )
+    )
+    everyone = [leader, m0, m1, m2]
+    for p in everyone:
+        p.join()
+
+    # Everyone sees all four tiles, and video frames from the three others arrive.
+    for p in everyone:
+        wait_until(lambda p=p: p.page.locator("li.tile").count() == 4, what=f"4 tiles at {p.tag}")
+    for p in everyone:
+        for other in everyone:
+            if other is p:
+                continue
+            try:
+                wait_until(
+                    lambda p=p, other=other: (
+                        p.inbound(other.id).get("video", {}).get("frames", 0) > 0
+                    ),
+                    timeout=30,
+                    what=f"video frames from {other.tag} at {p.tag}",
+                )
+            except AssertionError as exc:
+                stats = live_server.media_stats(cast.session_id)
+                raise AssertionError(f"{exc}: {p.diagnose()} server: {stats}") from None
+    assert leader.page.get_by_test_id("leader-console").is_visible()
+    for p in (m0, m1, m2):
+        assert p.page.get_by_test_id("leader-console").count() == 0
+    assert m2.page.evaluate("() => document.documentElement.dir") == "rtl"
+    for p in everyone:
+        p.shot("waiting")
+
+    # A member volunteers; the leader accepts the raised hand as presenter.
+    m0.page.get_by_test_id("hand").click()
+    accept = leader.page.get_by_role("button", name=f"Accept {m0.name} as presenter")
+    accept.wait_for()
+    leader.shot("console-hand-raised")
+    accept.click()
+    wait_until(
+        lambda: (
+            m1.tile(m0.id).get_attribute("class") is not None
+            and "presenter" in (m1.tile(m0.id).get_attribute("class") or "")
+        ),
+        what="presenter tile",
+    )
+
+    def advance_to(phase: str) -> None:
+        leader.page.get_by_test_id("console-advance").click()
+        for p in everyone:
+            wait_until(lambda p=p: p.phase() == phase, what=f"{phase} at {p.tag}")
+            title = p.page.get_by_test_id("phase-title").inner_text()
+            assert title == TITLES[p.locale][phase], (p.tag, title)
+        # Every page counts down the same phase from the server's time.
+        seconds = [p.countdown_seconds() for p in everyone]
+        full = MINUTES[phase] * 60
+        assert all(full - 20 <= s <= full for s in seconds), (phase, seconds)
+        assert max(seconds) - min(seconds) <= 3, (phase, seconds)
+        for p in everyone:
+            p.shot(phase)
+
+    advance_to("presentation")
+    # Members listen without interrupting: their microphones are held by the room, calmly.
+    assert m1.page.get_by_test_id("held-note").is_visible()
+    assert m1.page.get_by_test_id("mic").get_attribute("data-state") == "held"
+    assert not m0.page.get_by_test_id("held-note").is_visible()
+
+    advance_to("questions")
+    advance_to("sit_back")
+
+    # The presenter's own page explains the cut instead of offering a broken mute button.
+    note = m0.page.get_by_test_id("held-note")
+    assert note.is_visible()
+    assert "sitting back" in note.inner_text()
+    assert m0.page.get_by_test_id("mic").get_attribute("data-state") == "held"
+    # Everyone else's page shows the presenter sitting back on their tile.
+    for p in (leader, m1, m2):
+        wait_until(
+            lambda p=p: p.tile(m0.id).get_attribute("data-sitting-back") == "true",
+            what=f"sit-back tile at {p.tag}",
+        )
+    assert "Sitting back" in leader.tile(m0.id).inner_text()
+
+    # No audio packets from the presenter reach anyone; other members' audio still flows.
+    time.sleep(1.0)  # let packets already on the wire arrive
+    before = {p.tag: p.packets(m0.id, "audio") for p in (leader, m1, m2)}
+    control_before = leader.packets(m1.id, "audio")
+    # The presenter tries to unmute (the control is aria-disabled, but a person can click it).
+    m0.page.get_by_test_id("mic").click(force=True)
+    time.sleep(2.5)
+    after = {p.tag: p.packets(m0.id, "audio") for p in (leader, m1, m2)}
+    assert after == before, (before, after)
+    assert leader.packets(m1.id, "audio") > control_before
+    assert m0.page.get_by_test_id("mic").get_attribute("data-state") == "held"
+    assert note.is_visible()
+
+    # A reload mid-session lands back in the room, in the same phase and hand state.
+    m1.page.get_by_test_id("hand").click()
+    wait_until(
+        lambda: m1.page.get_by_test_id("hand").get_attribute("data-state") == "raised",
+        what="hand raised",
+    )
+    m1.page.reload()
+    m1.wait_joined()
+    wait_until(lambda: m1.phase() == "sit_back", what="phase after reload")
+    assert m1.page.get_by_test_id("hand").get_attribute("data-state") == "raised"
+    assert m1.page.get_by_test_id("prejoin-retry").count() == 0
+    wait_until(lambda: m1.page.locator("li.tile").count() == 4, what="tiles after reload")
+    wait_until(
+        lambda: m1.inbound(leader.id).get("video", {}).get("frames", 0) > 0,
+        timeout=30,
+        what="video after reload",
+    )
+    m1.page.get_by_test_id("hand").click()
+
+    advance_to("return")
+    # The presenter's microphone is back: their audio reaches the others again.
+    wait_until(lambda: not m0.page.get_by_test_id("held-note").is_visible(), what="held note gone")
+    start = leader.packets(m0.id, "audio")
+    wait_until(
+        lambda: leader.packets(m0.id, "audio") > start + 10, what="presenter audio after return"
+    )
+
+    advance_to("open")
+
+    # The console at phone size, and accessibility of the room with and without the console.
+    leader.page.set_viewport_size(PHONE)
+    screenshot(leader.page, "room-open-leader-phone")
+    leader.page.set_viewport_size(DESKTOP)
+    assert axe_violations(leader.page, "room-leader") == []
+    assert axe_violations(m1.page, "room-member-phone") == []
+
+    # Ending asks first; then everyone sees the end.
+    leader.page.get_by_test_id("console-end").click()
+    dialog = leader.page.get_by_role("dialog")
+    dialog.wait_for()
+    screenshot(leader.page, "console-end-confirm-desktop")
+    dialog.get_by_role("button", name="End session").click()
+    for p, text in (
+        (leader, "The session has ended"),
+        (m0, "The session has ended"),
+        (m1, "The session has ended"),
+        (m2, "جلسه به پایان رسید"),
+    ):
+        p.page.get_by_role("heading", name=text).wait_for(timeout=15_000)
+        assert p.page.evaluate("() => sessionStorage.length") == 0
+
+    for p in everyone:
+        assert p.errors == [], (p.tag, p.errors)
+        p.context.close()
