@@ -59,6 +59,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / HZ
 
 
+def udp_rcvbuf_errors() -> int:
+    """UDP datagrams the kernel dropped for full receive buffers (this network namespace)."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    header, values = rows[0], rows[1]
+    return int(values[header.index("RcvbufErrors")])
+
+
 def pin(cpu: int | None) -> None:
     if cpu is None:
         return
@@ -422,9 +430,11 @@ def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, Enco
                  "--format", "raw", "--nonblocking", "--rate", "200", "-o", profile],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
+        drops0 = udp_rcvbuf_errors()
         t0, cpu0, srv0, st0, dec0, g0 = snapshot()
         time.sleep(seconds)
         t1, cpu1, srv1, st1, dec1, g1 = snapshot()
+        drops = udp_rcvbuf_errors() - drops0
         if spy is not None:
             spy.wait(30)
     finally:
@@ -468,6 +478,7 @@ def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, Enco
         "min_audio_pps": min(audio_pps) if audio_pps else 0.0,
         "verifier_decoded_fps": verifier_fps,
         "loss_pct": 100 * max(0, lost) / expected if expected else 0.0,
+        "udp_rcvbuf_drops": drops,
         "generator_cpu_pct": [100 * (b - a) / window for a, b in zip(g0, g1, strict=False)],
     }
 
@@ -590,7 +601,8 @@ def main() -> None:
     print(f"  receivers: {sfu['video_streams']} video streams, min {sfu['min_receiver_fps']:.1f} fps, "
           f"median {sfu['median_receiver_fps']:.1f} fps, min audio {sfu['min_audio_pps']:.1f} pps, "
           f"loss {sfu['loss_pct']:.3f}%; verifier decoded {sfu['verifier_decoded_fps']} fps")  # fmt: skip
-    print(f"  load generators CPU: {[round(x, 1) for x in sfu['generator_cpu_pct']]}%")
+    print(f"  load generators CPU: {[round(x, 1) for x in sfu['generator_cpu_pct']]}%; "
+          f"kernel UDP receive-buffer drops in the window: {sfu['udp_rcvbuf_drops']}")  # fmt: skip
     result: dict[str, Any] = {
         "rooms": args.rooms,
         "participants": args.rooms * args.participants,

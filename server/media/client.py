@@ -144,6 +144,8 @@ class MediaClient:
                 self._watch(transceiver.receiver, person, kind)
         answer = await self.pc.createAnswer()
         await self.pc.setLocalDescription(answer)
+        if self.offers == 1:
+            passthrough.enlarge_socket_buffers(self.pc, 1 << 20)
         return str(self.pc.localDescription.sdp)
 
     def _watch(self, receiver: Any, person: str, kind: str) -> None:

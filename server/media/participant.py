@@ -33,6 +33,7 @@ from server.media.port import MAX_CANDIDATE_BYTES, MAX_SDP_BYTES, IceCandidate, 
 logger = logging.getLogger(__name__)
 
 KINDS = ("audio", "video")
+SOCKET_BUFFER_BYTES = 1 << 20
 # What an answer may say for each direction we offered.
 _ANSWER_DIRECTIONS = {
     "sendonly": ("recvonly", "inactive"),
@@ -104,6 +105,7 @@ class MediaParticipant:
         self._networks = tuple(allowed_networks)
         self._offer_extras = offer_extras
         self._renegotiate = False
+        self._buffers_set = False
         self._offered: list[Slot] = []
         self.closed = False
         self.slots: dict[str, Slot] = {}  # publisher id -> slot
@@ -185,6 +187,9 @@ class MediaParticipant:
         self._renegotiate = False
         offer = await self.pc.createOffer()
         await self.pc.setLocalDescription(offer)
+        if not self._buffers_set:
+            passthrough.enlarge_socket_buffers(self.pc, SOCKET_BUFFER_BYTES)
+            self._buffers_set = True
         self._offered = [s for s in self.slots.values()]
         payload: dict[str, Any] = {
             "sdp": self.pc.localDescription.sdp,

@@ -20,8 +20,10 @@ tests/media/test_passthrough.py) fails loudly when any of these names moves.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import queue
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -224,6 +226,21 @@ def _wrap_gathering(connection: Any, chosen: list[str]) -> None:
     connection._hc_gather_on = chosen
 
 
+def enlarge_socket_buffers(pc: RTCPeerConnection, size: int) -> None:
+    """Give the connection's UDP sockets room for bursts (a video frame to many subscribers
+    leaves in one go); the kernel caps the request at net.core.[rw]mem_max."""
+    for transceiver in pc.getTransceivers():
+        connection: Any = transceiver.receiver.transport.transport.iceGatherer._connection
+        for protocol in list(getattr(connection, "_protocols", [])):
+            transport = getattr(protocol, "transport", None)
+            sock = transport.get_extra_info("socket") if transport is not None else None
+            if sock is None:
+                continue
+            for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, option, size)
+
+
 def _require(cond: bool, what: str) -> None:
     if not cond:
         raise HookMissing(f"aiortc/aioice private hook moved: {what}")
@@ -264,6 +281,7 @@ def check_hooks() -> None:
     gather_src = inspect.getsource(conn.gather_candidates)
     _require("self.get_component_candidates(" in gather_src, "aioice get_component_candidates")
     _require("self._transport_policy" in gather_src, "aioice Connection._transport_policy")
+    _require("self._protocols" in inspect.getsource(conn), "aioice Connection._protocols")
     _require(
         "addresses" in inspect.signature(conn.get_component_candidates).parameters,
         "get_component_candidates(addresses)",
