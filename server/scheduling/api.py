@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from aiohttp import web
@@ -43,17 +43,8 @@ class SeriesIn(In):
     lobby_minutes: int | None = None
 
 
-class MoveIn(In):
-    date: date
-    local_time: time
-    duration_minutes: int | None = Field(None, ge=15, le=8 * 60)
-
-
-class RestIn(In):
-    weekdays: list[Weekday] = Field(max_length=7)
-    local_time: time
-    start_date: date
-    duration_minutes: int | None = Field(None, ge=15, le=8 * 60)
+MoveIn = changes.MoveRequest
+RestIn = changes.RestRequest
 
 
 class EnrolIn(In):
@@ -300,8 +291,7 @@ async def move_session(ctx: Ctx, body: MoveIn) -> SessionOut:
     sid = ctx.path_int("session_id")
     async with ctx.sessionmaker() as s, s.begin():
         await _session_group(ctx, s, sid, "session.move")
-        req = changes.MoveRequest.model_validate(body.model_dump())
-        await changes.move_session(s, sid, req, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now())
+        await changes.move_session(s, sid, body, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now())
     return (await _changed(ctx, [sid]))[0]
 
 
@@ -331,9 +321,8 @@ async def change_rest(ctx: Ctx, body: RestIn) -> list[SessionOut]:
     sid = ctx.path_int("session_id")
     async with ctx.sessionmaker() as s, s.begin():
         await _session_group(ctx, s, sid, "series.change_rest")
-        req = changes.RestRequest.model_validate(body.model_dump())
         rest = await changes.change_rest(
-            s, sid, req, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now()
+            s, sid, body, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now()
         )
     return await _changed(ctx, [x.id for x in rest])
 
@@ -365,9 +354,8 @@ async def add_makeup(ctx: Ctx, body: MoveIn) -> SessionOut:
     series_id = ctx.path_int("series_id")
     async with ctx.sessionmaker() as s, s.begin():
         await _series(ctx, s, series_id, "session.makeup")
-        req = changes.MoveRequest.model_validate(body.model_dump())
         sess = await changes.add_makeup(
-            s, series_id, req, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now()
+            s, series_id, body, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now()
         )
     return (await _changed(ctx, [sess.id]))[0]
 

@@ -113,3 +113,72 @@ async def test_book_move_and_calendar_through_rest(
 
     status, doc = await coord.get("/api/openapi.json")
     assert "/api/groups/{group_id}/series/preview" in doc["paths"]
+
+
+async def test_changes_enrolment_and_series_ics_through_rest(
+    live_sqlite: Live, sqlite_url: str, api_factory: Any
+) -> None:
+    w = await seed(sqlite_url, members=3)  # fewer than a Balint group needs: a warning only
+    coord = await _login(live_sqlite, api_factory, "coord@test.example")
+    g = w.group_id
+    status, series = await coord.post(f"/api/groups/{g}/series", _series(sessions=8))
+    assert status == 201
+    assert [p["code"] for p in series["problems"]] == ["too_few_members"]
+    ids = [x["id"] for x in series["sessions"]]
+
+    status, cancelled = await coord.post(f"/api/sessions/{ids[1]}/cancel")
+    assert status == 200 and cancelled["status"] == "cancelled" and cancelled["sequence"] == 1
+    status, err = await coord.post(f"/api/sessions/{ids[1]}/cancel")
+    assert status == 409 and err["error"]["code"] == "session_cancelled"
+
+    last = datetime.fromisoformat(series["sessions"][-1]["local_start"])
+    status, mk = await coord.post(
+        f"/api/series/{series['id']}/makeup",
+        {"date": (last + timedelta(days=2)).date().isoformat(), "local_time": "19:00"},
+    )
+    assert status == 201 and mk["is_makeup"] and mk["index"] == 9
+
+    rest_from = datetime.fromisoformat(series["sessions"][4]["local_start"]).date()
+    status, rest = await coord.post(
+        f"/api/sessions/{ids[4]}/rest",
+        {"weekdays": ["TU"], "local_time": "20:00", "start_date": rest_from.isoformat()},
+    )
+    assert status == 200, rest
+    assert [x["id"] for x in rest] == ids[4:]
+    assert {x["local_start"][11:] for x in rest} == {"20:00"}
+    status, err = await coord.post(
+        f"/api/sessions/{ids[4]}/rest",
+        {"weekdays": [], "local_time": "20:00", "start_date": rest_from.isoformat()},
+    )
+    assert status == 400
+
+    status, gone = await coord.post(f"/api/sessions/{ids[6]}/cancel-rest")
+    assert status == 200 and {x["status"] for x in gone} == {"cancelled"}
+
+    # The series as an .ics file: valid, cancelled sessions flagged, SEQUENCE bumped.
+    async with coord.http.get(f"{live_sqlite.url}/api/series/{series['id']}/calendar.ics") as resp:
+        assert resp.status == 200
+        cal = Calendar.from_ical(await resp.read())
+    assert str(cal["version"]) == "2.0" and "prodid" in cal
+    events = {str(e["uid"]).split("@")[0]: e for e in cal.walk("VEVENT")}
+    assert len(events) == 9
+    assert str(events[f"session-{ids[1]}"]["status"]) == "CANCELLED"
+    assert int(events[f"session-{ids[1]}"]["sequence"]) == 1
+    assert int(events[f"session-{ids[6]}"]["sequence"]) == 2  # re-timed, then cancelled
+    for e in events.values():
+        assert {"dtstamp", "dtstart", "dtend", "summary"} <= {k.lower() for k in e}
+
+    # Enrolment with notices; the outsider is of the same organisation.
+    status, e = await coord.post(f"/api/groups/{g}/enrolments", {"person_id": w.outsider_id})
+    assert status == 201 and e["status"] == "active"
+    status, e = await coord.post(f"/api/groups/{g}/enrolments", {"person_id": w.outsider_id})
+    assert status == 409
+    status, e = await coord.call("DELETE", f"/api/groups/{g}/enrolments/{w.outsider_id}")
+    assert status == 200 and e["status"] == "withdrawn"
+    await live_sqlite.app[SERVICE_KEY].sweep()
+    status, box = await coord.get(f"/api/organisations/{w.org_id}/outbox")
+    kinds = {(m["kind"], m["to_address"]) for m in box}
+    assert {("enrolled", "out@test.example"), ("withdrawn", "out@test.example")} <= kinds
+    assert any(k == "cancelled" for k, _ in kinds) and any(k == "makeup" for k, _ in kinds)
+    status, failed = await coord.get(f"/api/organisations/{w.org_id}/outbox?status=failed")
+    assert status == 200 and failed == []

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+import itertools
+from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.domain import ProtocolKind
 from server.errors import UserError
@@ -151,3 +155,38 @@ def test_dates_in_the_past_are_refused_per_session() -> None:
     )
     assert [(p.code, p.session_index) for p in problems] == [("in_past", 1), ("in_past", 2)]
     assert "2026-09-24 19:00" in problems[0].message
+
+
+ZONES = ["Europe/Amsterdam", "Asia/Tehran", "America/New_York", "Australia/Sydney", "UTC"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    start=st.dates(min_value=date(2026, 1, 1), max_value=date(2030, 12, 31)),
+    hour=st.integers(min_value=5, max_value=23),
+    minute=st.sampled_from([0, 15, 30, 45]),
+    days=st.sets(st.sampled_from(["MO", "TU", "WE", "TH", "FR", "SA", "SU"]), min_size=1),
+    n=st.integers(min_value=1, max_value=16),
+)
+def test_every_occurrence_keeps_its_local_wall_clock_time(
+    zone: str, start: date, hour: int, minute: int, days: set[str], n: int
+) -> None:
+    occ = generate(
+        parse_spec(
+            spec(
+                timezone=zone,
+                start_date=start.isoformat(),
+                local_time=f"{hour:02d}:{minute:02d}",
+                weekdays=sorted(days),
+                sessions=n,
+            )
+        )
+    )
+    assert len(occ) == n
+    assert [o.index for o in occ] == list(range(1, n + 1))
+    for o in occ:
+        assert o.starts_at.astimezone(ZoneInfo(zone)).time() == time(hour, minute)
+        assert o.local_start.strftime("%a")[:2].upper() in days
+        assert o.local_start.date() >= start
+    assert all(a.starts_at < b.starts_at for a, b in itertools.pairwise(occ))
