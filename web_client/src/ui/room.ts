@@ -63,6 +63,7 @@ export class RoomScreen implements Screen {
   private lastPhase: string | null = null;
   private lastHeld = false;
   private muting = false;
+  private wasReconnecting = false;
   private initialSync = false;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly timer: number;
@@ -182,7 +183,9 @@ export class RoomScreen implements Screen {
     setText(this.connBanner, to === "connecting" ? t("room.connecting") : t("room.reconnecting"));
     this.el.classList.toggle("is-reconnecting", reconnecting);
     this.el.dataset["state"] = to;
-    if (to === "joined" && from === "joining" && this.ctx.client.snapshot && this.lastPhase !== null) {
+    if (to === "reconnecting") this.wasReconnecting = true;
+    if (to === "joined" && this.wasReconnecting) {
+      this.wasReconnecting = false;
       this.ctx.feedback.toast(t("room.reconnected"));
     }
   }
@@ -365,7 +368,7 @@ export class RoomScreen implements Screen {
     // equivalent height.
     const narrow = window.matchMedia("(max-width: 760px)").matches;
     const aspect = narrow ? 4 / 3 : 16 / 9;
-    const cols = gridColumns(n, w, (hgt * (16 / 9)) / aspect);
+    const cols = gridColumns(n, w, (hgt * aspect) / (16 / 9));
     const rows = Math.ceil(n / cols);
     const gap = 8;
     const tileW = Math.min((w - gap * (cols - 1)) / cols, ((hgt - gap * (rows - 1)) / rows) * aspect);
