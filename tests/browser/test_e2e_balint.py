@@ -214,6 +214,9 @@ def test_whole_balint_session(browser: Any, live_server: LiveServer) -> None:
     for p in (m0, m1, m2):
         assert p.page.get_by_test_id("leader-console").count() == 0
     assert m2.page.evaluate("() => document.documentElement.dir") == "rtl"
+    # During the session the browser keeps only what a reload needs.
+    assert m1.page.evaluate("() => Object.keys(sessionStorage)") == ["circle.rejoin"]
+    assert m1.page.evaluate("() => localStorage.length") == 0
     for p in everyone:
         p.shot("waiting")
 
@@ -246,6 +249,27 @@ def test_whole_balint_session(browser: Any, live_server: LiveServer) -> None:
             p.shot(phase)
 
     advance_to("presentation")
+    # The leader adds a minute: every page's countdown follows.
+    leader.page.get_by_test_id("console-extend1").click()
+    for p in everyone:
+        wait_until(lambda p=p: p.countdown_seconds() > 10 * 60 + 30, what=f"+1 min at {p.tag}")
+    # Pause stops every clock and says so; resume starts it again.
+    leader.page.get_by_test_id("console-pause").click()
+    for p in everyone:
+        wait_until(
+            lambda p=p: p.page.locator(".badge-paused").is_visible(), what=f"paused at {p.tag}"
+        )
+    frozen = m1.countdown_seconds()
+    time.sleep(1.5)
+    assert m1.countdown_seconds() == frozen
+    leader.page.get_by_test_id("console-pause").click()
+    wait_until(lambda: not m1.page.locator(".badge-paused").is_visible(), what="resumed")
+    # The leader's private note is saved; members have no console and never see it.
+    leader.page.get_by_test_id("console-note").fill("Amir looked shaken: check in after.")
+    leader.page.get_by_test_id("console-note-save").click()
+    leader.page.get_by_text("Note saved.").wait_for()
+    for p in (m0, m1, m2):
+        assert "Amir looked shaken" not in p.page.content()
     # Members listen without interrupting: their microphones are held by the room, calmly.
     assert m1.page.get_by_test_id("held-note").is_visible()
     assert m1.page.get_by_test_id("mic").get_attribute("data-state") == "held"
@@ -332,5 +356,7 @@ def test_whole_balint_session(browser: Any, live_server: LiveServer) -> None:
         assert p.page.evaluate("() => sessionStorage.length") == 0
 
     for p in everyone:
+        # Nothing about the session is left in the browser.
+        assert p.page.evaluate("() => localStorage.length + sessionStorage.length") == 0
         assert p.errors == [], (p.tag, p.errors)
         p.context.close()

@@ -140,3 +140,25 @@ def test_join_before_the_server_opens_the_lobby_is_explained(
     # Nothing about the session is kept once joining failed.
     assert page.evaluate("() => sessionStorage.length") == 0
     page.context.close()
+
+
+def test_prejoin_is_usable_by_keyboard_with_visible_focus(browser: Any, stub: StubServer) -> None:
+    stub.state.sessions = [session_at(now() + timedelta(minutes=5), status="scheduled")]
+    page = open_page(browser, f"{stub.url}/app/", DESKTOP)
+    page.get_by_test_id("join-full").wait_for()
+    page.wait_for_function("() => !document.querySelector('[data-testid=join-full]').disabled")
+    seen: list[str] = []
+    for _ in range(25):
+        page.keyboard.press("Tab")
+        testid = page.evaluate("() => document.activeElement?.dataset?.testid ?? ''")
+        seen.append(testid or page.evaluate("() => document.activeElement?.tagName"))
+        if testid == "join-listen":
+            break
+    assert seen[-1] == "join-listen", seen
+    # The focused control shows a visible focus ring.
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", ""), outline
+    page.keyboard.press("Enter")
+    page.get_by_test_id("error-page").wait_for()
+    assert stub.state.token_requests == 1
+    page.context.close()
