@@ -323,6 +323,21 @@ def test_whole_balint_session(browser: Any, live_server: LiveServer) -> None:
     )
     m1.page.get_by_test_id("hand").click()
 
+    # A network drop is shown and healed by itself (in Persian for this member).
+    m2.context.set_offline(True)
+    banner = m2.page.get_by_test_id("conn-banner")
+    banner.wait_for()
+    assert "اتصال قطع شد" in banner.inner_text()
+    m2.context.set_offline(False)
+    m2.wait_joined()
+    wait_until(lambda: not banner.is_visible(), what="reconnect banner gone")
+    assert m2.phase() == "sit_back"
+    wait_until(
+        lambda: m2.inbound(leader.id).get("video", {}).get("frames", 0) > 0,
+        timeout=30,
+        what="video after the drop",
+    )
+
     advance_to("return")
     # The presenter's microphone is back: their audio reaches the others again.
     wait_until(lambda: not m0.page.get_by_test_id("held-note").is_visible(), what="held note gone")

@@ -136,6 +136,20 @@ describe("MediaSession", () => {
     expect(h.peers[0]?.localAnswers).toHaveLength(2);
   });
 
+  it("follows the server to a new peer connection before touching the old one", async () => {
+    const h = harness();
+    await h.media.handleOffer({ sdp: offerSdp([["0", "audio"], ["1", "video"]], "sha-256 AA"), type: "offer", tracks: [] });
+    const first = h.peers[0]!;
+    // A renegotiation of the same server peer: same identity, same browser peer.
+    await h.media.handleOffer({ sdp: offerSdp([["0", "audio"], ["1", "video"], ["2", "audio"]], "sha-256 AA"), type: "offer", tracks: [] });
+    expect(h.peers).toHaveLength(1);
+    // After a reconnect the server offers from a new peer (new fingerprint): a new browser peer.
+    await h.media.handleOffer({ sdp: offerSdp([["0", "audio"]], "sha-256 CC"), type: "offer", tracks: [] });
+    expect(h.peers).toHaveLength(2);
+    expect(first.closed).toBe(true);
+    expect(first.remoteSdps).toHaveLength(2); // never given the new peer's offer
+  });
+
   it("starts a new peer connection when the server's offer belongs to a new peer", async () => {
     const h = harness();
     await h.media.handleOffer({ sdp: offerSdp([["0", "audio"]], "sha-256 AA"), type: "offer", tracks: [] });

@@ -70,6 +70,17 @@ export interface LocalTracks {
   video: TrackLike | null;
 }
 
+/**
+ * What identifies the server's peer connection in an offer: its ICE credentials and DTLS
+ * fingerprint stay the same across renegotiations and change when the server starts a new
+ * peer for us (after a reconnect or a restart).
+ */
+export function offerIdentity(sdp: string): string {
+  const ufrag = /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1] ?? "";
+  const fingerprint = /^a=fingerprint:(.+)$/m.exec(sdp)?.[1]?.trim() ?? "";
+  return `${ufrag}|${fingerprint}`;
+}
+
 export class MediaSession {
   readonly events = new Emitter<MediaEvents>();
   private pc: PeerLike | null = null;
@@ -81,6 +92,7 @@ export class MediaSession {
   private remote = new Map<string, RemoteMedia>();
   private upstream = new Map<"audio" | "video", TransceiverLike>();
   private closed = false;
+  private identity: string | null = null;
 
   constructor(
     private readonly factory: PeerFactory,
@@ -127,6 +139,7 @@ export class MediaSession {
       this.pc.close();
     }
     this.pc = null;
+    this.identity = null;
     this.upstream.clear();
     this.remote = new Map();
     this.events.emit("remote", this.remote);
@@ -185,6 +198,12 @@ export class MediaSession {
 
   private async applyOffer(offer: MediaOffer): Promise<void> {
     if (this.closed) return;
+    const identity = offerIdentity(offer.sdp);
+    if (this.pc && this.identity !== null && identity !== this.identity) {
+      this.log("the server started a new peer connection for us; following it");
+      this.reset();
+    }
+    this.identity = identity;
     let pc = this.ensurePeer(offer.ice ?? null);
     try {
       await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
@@ -192,6 +211,7 @@ export class MediaSession {
       // A fresh offer for a new server-side peer (ICE/DTLS changed): start over once.
       this.log(`offer refused by the current peer (${String(e)}); new peer connection`);
       this.reset();
+      this.identity = identity;
       pc = this.ensurePeer(offer.ice ?? null);
       await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
     }

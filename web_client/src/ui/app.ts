@@ -329,7 +329,8 @@ export class App {
     });
     client.events.on("offer", (offer) => void media.handleOffer(offer));
     client.events.on("candidate", (c) => void media.handleCandidate(c));
-    client.events.on("rejoined", () => media.reset());
+    // After a rejoin the server either keeps our media (nothing to do) or offers a new peer
+    // connection, which MediaSession recognises by its new ICE/DTLS identity.
     client.events.on("state", (e) => this.onRoomState(e.to, e.error));
     this.room = { client, media, stream, mode };
     saveRejoin(s.id, mode, choice);
