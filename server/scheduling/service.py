@@ -11,12 +11,14 @@ per-dispatch-job design that would need it is measured as the baseline in bench/
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -76,6 +78,8 @@ class SchedulingService:
         self._sm = sessionmaker
         self._roster_interval = roster_interval_s
         self._roster_since: datetime | None = None
+        self._wake_id: str | None = None
+        self._wake_seq = 0
         self._sweep_lock = asyncio.Lock()
         self._mail_lock = asyncio.Lock()
         self._roster_lock = asyncio.Lock()
@@ -149,13 +153,15 @@ class SchedulingService:
         at = real_now + max(WAKE_FLOOR, next_due - clock_now)
         if at - real_now >= timedelta(seconds=self._interval):
             return
+        # A fresh id each time: APScheduler counts running instances per id, so re-arming the
+        # id of the wake job that is running now would make the new one "skipped".
+        if self._wake_id is not None:
+            with contextlib.suppress(JobLookupError):
+                sched.remove_job(self._wake_id)
+        self._wake_seq += 1
+        self._wake_id = f"{WAKE_JOB}-{self._wake_seq}"
         sched.add_job(
-            self._sweep_job,
-            "date",
-            run_date=at,
-            id=WAKE_JOB,
-            replace_existing=True,
-            misfire_grace_time=None,
+            self._sweep_job, "date", run_date=at, id=self._wake_id, misfire_grace_time=None
         )
 
     def wake(self) -> None:
