@@ -43,6 +43,10 @@ _ANSWER_DIRECTIONS = {
 CODEC_MIME = {"audio": "audio/opus", "video": "video/VP8"}
 
 
+def _allows_everything(networks: Sequence[IpNetwork]) -> bool:
+    return all(any(n.prefixlen == 0 and n.version == v for n in networks) for v in (4, 6))
+
+
 class IdleTrack(MediaStreamTrack):
     """The track behind a forwarding slot: the sender's own loop waits on it forever while
     the forwarder writes packets directly (aiortc would poll every 20 ms with no track)."""
@@ -189,6 +193,11 @@ class MediaParticipant:
         await self.pc.setLocalDescription(offer)
         if not self._buffers_set:
             passthrough.enlarge_socket_buffers(self.pc, SOCKET_BUFFER_BYTES)
+            if not _allows_everything(self._networks):
+                networks = self._networks
+                passthrough.drop_datagrams_from(
+                    self.pc, lambda host: is_allowed_address(host, networks)
+                )
             self._buffers_set = True
         self._offered = [s for s in self.slots.values()]
         payload: dict[str, Any] = {

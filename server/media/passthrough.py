@@ -226,6 +226,37 @@ def _wrap_gathering(connection: Any, chosen: list[str]) -> None:
     connection._hc_gather_on = chosen
 
 
+def drop_datagrams_from(pc: RTCPeerConnection, allowed: Callable[[str], bool]) -> None:
+    """Silently drop every datagram (STUN or media) reaching ``pc``'s host sockets from an
+    address ``allowed`` refuses: such a source is never answered, never paired. Verdicts are
+    cached per source address (bounded)."""
+    for transceiver in pc.getTransceivers():
+        connection: Any = transceiver.receiver.transport.transport.iceGatherer._connection
+        for protocol in list(getattr(connection, "_protocols", [])):
+            if type(protocol) is aioice.ice.StunProtocol and not getattr(
+                protocol, "_hc_filtered", False
+            ):
+                _filter_protocol(protocol, allowed)
+
+
+def _filter_protocol(protocol: Any, allowed: Callable[[str], bool]) -> None:
+    original = protocol.datagram_received
+    verdicts: dict[str, bool] = {}
+
+    def datagram_received(data: bytes, addr: tuple[Any, ...]) -> None:
+        host = addr[0]
+        ok = verdicts.get(host)
+        if ok is None:
+            if len(verdicts) > 256:
+                verdicts.clear()
+            ok = verdicts[host] = allowed(host)
+        if ok:
+            original(data, addr)
+
+    protocol.datagram_received = datagram_received
+    protocol._hc_filtered = True
+
+
 def enlarge_socket_buffers(pc: RTCPeerConnection, size: int) -> None:
     """Give the connection's UDP sockets room for bursts (a video frame to many subscribers
     leaves in one go); the kernel caps the request at net.core.[rw]mem_max."""

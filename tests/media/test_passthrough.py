@@ -44,3 +44,21 @@ def test_pins_are_exact() -> None:
 @pytest.mark.parametrize("name", ["_RTCRtpReceiver__decoder_queue"])
 def test_decoder_queue_name(name: str) -> None:
     assert name == passthrough._DECODER_QUEUE
+
+
+async def test_datagrams_from_refused_sources_are_dropped() -> None:
+    pc = RTCPeerConnection(rtc_configuration([], relay_only=False))
+    try:
+        pc.addTransceiver("audio", direction="recvonly")
+        passthrough.gather_on(pc, ["127.0.0.1"])
+        await pc.setLocalDescription(await pc.createOffer())
+        conn = pc.getTransceivers()[0].receiver.transport.transport.iceGatherer._connection
+        (protocol,) = conn._protocols
+        seen: list[tuple[bytes, tuple[str, int]]] = []
+        protocol.datagram_received = lambda data, addr: seen.append((data, addr))
+        passthrough.drop_datagrams_from(pc, lambda host: host.startswith("127."))
+        protocol.datagram_received(b"x", ("10.1.2.3", 5000))
+        protocol.datagram_received(b"y", ("127.0.0.1", 5000))
+        assert seen == [(b"y", ("127.0.0.1", 5000))]
+    finally:
+        await pc.close()
