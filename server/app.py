@@ -29,7 +29,7 @@ from server.settings import Settings
 
 log = logging.getLogger("circle.app")
 # Optional layers, each with ``setup(app)``; absent ones are skipped while they are being built.
-PLUGINS = ("server.media", "server.signaling", "server.scheduling")
+PLUGINS = ("server.media.wiring", "server.signaling", "server.scheduling")
 
 
 def app_version() -> str:

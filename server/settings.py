@@ -27,13 +27,6 @@ class ConfigError(Exception):
     """A configuration value is missing or malformed; the message names the key."""
 
 
-class IceServer(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    urls: list[str] = Field(min_length=1)
-    username: str | None = None
-    credential: str | None = None
-
-
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -65,7 +58,7 @@ class Settings(BaseModel):
 
     # Media
     media_enabled: bool = True
-    ice_servers: list[IceServer] = Field(default_factory=list)
+    stun_uris: list[str] = Field(default_factory=list)
     turn_uris: list[str] = Field(default_factory=list)
     turn_secret: str | None = Field(None, repr=False)
     turn_ttl_s: int = Field(3600, ge=60, le=86400)
@@ -111,6 +104,22 @@ class Settings(BaseModel):
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA timezone {v!r}") from exc
+        return v
+
+    @field_validator("stun_uris")
+    @classmethod
+    def _stun(cls, v: list[str]) -> list[str]:
+        for uri in v:
+            if not uri.startswith(("stun:", "stuns:")):
+                raise ValueError(f"{uri!r} is not a stun: or stuns: URI")
+        return v
+
+    @field_validator("turn_uris")
+    @classmethod
+    def _turn(cls, v: list[str]) -> list[str]:
+        for uri in v:
+            if not uri.startswith(("turn:", "turns:")):
+                raise ValueError(f"{uri!r} is not a turn: or turns: URI")
         return v
 
     @field_validator("media_allowed_networks")
