@@ -62,3 +62,27 @@ async def test_datagrams_from_refused_sources_are_dropped() -> None:
         assert seen == [(b"y", ("127.0.0.1", 5000))]
     finally:
         await pc.close()
+
+
+@pytest.mark.parametrize("size", [20, 1200, 1340])
+def test_fast_protect_matches_pylibsrtp(size: int) -> None:
+    import os
+    import struct
+
+    from pylibsrtp import Policy, Session
+
+    key = os.urandom(28)
+
+    def session() -> Session:
+        policy = Policy(
+            key=key,
+            ssrc_type=Policy.SSRC_ANY_OUTBOUND,
+            srtp_profile=Policy.SRTP_PROFILE_AEAD_AES_128_GCM,
+        )
+        return Session(policy=policy)
+
+    reference, fast = session(), passthrough.fast_protect(session())
+    for seq in range(5):
+        packet = struct.pack("!BBHII", 0x80, 97, seq, seq * 3000, 7) + bytes(size)
+        assert fast(packet) == reference.protect(packet)
+    assert fast(bytes(1500)) is None  # too long for the buffer: refused, not overflowed
