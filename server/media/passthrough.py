@@ -156,7 +156,8 @@ def fast_protect(session: Any) -> Callable[[bytes], bytes | None]:
     protect = lib.srtp_protect
     capacity = len(cdata) - int(pylibsrtp.SRTP_MAX_TRAILER_LEN)  # room for the trailer
 
-    def run(data: bytes) -> bytes | None:
+    def run(data: bytes, _keep_alive: Any = session) -> bytes | None:
+        # _keep_alive: the session owns the libsrtp context ``handle`` points into
         n = len(data)
         if n > capacity:
             return None
