@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from server.db import model_registry
 from server.db.engine import Database
 from server.db.models import Group, Membership, Organisation, Person
 from server.domain import GroupRole, MembershipStatus, ProtocolKind
@@ -49,10 +47,10 @@ def cfg() -> SchedulingConfig:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'circle.db'}")
-    async with database.engine.begin() as conn:
-        await conn.run_sync(model_registry.metadata().create_all)
+async def db(db_url: str) -> AsyncIterator[Database]:
+    """A database migrated by Alembic (0001 + 0002), once on SQLite and once on PostgreSQL
+    (the root conftest's ``db_url``: PostgreSQL skips when unreachable, fails under CI=true)."""
+    database = Database(db_url)
     yield database
     await database.dispose()
 
