@@ -3,6 +3,7 @@ surfaced, interrupted sends never repeated; the embedded outbox default."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from datetime import timedelta
@@ -136,3 +137,25 @@ async def test_interrupted_send_is_surfaced_not_repeated(
     assert {m.status for m in rows} == {OutboxStatus.FAILED}
     assert "interrupted" in (rows[0].last_error or "")
     assert inbox.messages == []
+
+
+async def test_two_mailers_send_each_message_once(
+    db: Database, world: World, clock: Clock, cfg: SchedulingConfig, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    notifier = SmtpNotifier(host="127.0.0.1", port=port, sender="c@localhost", starttls=False)
+    await _book_and_sweep(db, world, clock, cfg, notifier)
+    other_db = Database(db.url)  # a second engine: its own connections, as a second process
+    try:
+        a = Mailer(db.sessionmaker, notifier, worker="a", batch=2)
+        b = Mailer(other_db.sessionmaker, notifier, worker="b", batch=2)
+        sent = 0
+        for _ in range(10):
+            ra, rb = await asyncio.gather(a.deliver_once(clock()), b.deliver_once(clock()))
+            sent += ra.sent + rb.sent
+    finally:
+        await other_db.dispose()
+    assert sent == 9
+    assert len(inbox.messages) == 9
+    assert len({m["To"] for m in inbox.messages}) == 9
+    assert {m.status for m in await _rows(db)} == {OutboxStatus.SENT}
