@@ -181,6 +181,15 @@ def test_coordinator_books_a_series_through_the_pages(
     assert moved[target][1] == 1
     assert moved[target][0].astimezone(ams).strftime("%Y-%m-%d %H:%M") == f"{new_day} 18:00"
     assert card.get_by_test_id("confirmations").locator("li").count() == 8
+
+    # A make-up session a week after the last one.
+    last_day = (booked[-1][1].astimezone(ams) + timedelta(days=7)).date().isoformat()
+    card.get_by_label("Make-up date").fill(last_day)
+    card.get_by_label("Make-up time").fill("19:00")
+    card.get_by_role("button", name="Add make-up session").click()
+    card.locator("tbody tr").nth(8).wait_for()
+    assert "make-up" in card.locator("tbody tr").nth(8).inner_text()
+    assert len(srv.sessions()) == 9
     assert axe_violations(page, "coordinator-group") == []
     screenshot(page, "coordinator-booked")
 

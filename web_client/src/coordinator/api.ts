@@ -106,6 +106,11 @@ export const api = {
   move: (session: number, date: string, localTime: string) =>
     call<Session>("POST", `/api/sessions/${session}/move`, { date, local_time: localTime }),
   cancel: (session: number) => call<Session>("POST", `/api/sessions/${session}/cancel`),
+  cancelRest: (session: number) => call<Session[]>("POST", `/api/sessions/${session}/cancel-rest`),
+  changeRest: (session: number, weekdays: Weekday[], localTime: string, startDate: string) =>
+    call<Session[]>("POST", `/api/sessions/${session}/rest`, { weekdays, local_time: localTime, start_date: startDate }),
+  makeup: (series: number, date: string, localTime: string) =>
+    call<Session>("POST", `/api/series/${series}/makeup`, { date, local_time: localTime }),
   confirmations: (series: number) => call<Confirmation[]>("GET", `/api/series/${series}/confirmations`),
   outbox: (org: number) => call<OutboxMessage[]>("GET", `/api/organisations/${org}/outbox`),
 };

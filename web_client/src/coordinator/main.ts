@@ -236,8 +236,33 @@ class Coordinator {
         h("td", { text: x.status }),
         h("td", {}, editable ? date : null, editable ? time : null,
           editable ? h("button", { type: "button", text: "Move", onclick: () => void api.move(x.id, date.value, time.value).then(() => this.route(), (e) => (status.textContent = message(e))) }) : null,
-          editable ? h("button", { type: "button", text: "Cancel", onclick: () => void api.cancel(x.id).then(() => this.route(), (e) => (status.textContent = message(e))) }) : null),
+          editable ? h("button", { type: "button", text: "Cancel", onclick: () => void api.cancel(x.id).then(() => this.route(), (e) => (status.textContent = message(e))) }) : null,
+          editable ? h("button", { type: "button", text: "Cancel this and the rest", onclick: () => void api.cancelRest(x.id).then(() => this.route(), (e) => (status.textContent = message(e))) }) : null),
       );
+    });
+    const next = s.sessions.find((x) => x.status === "scheduled");
+    const mkDate = h("input", { type: "date", "aria-label": "Make-up date", required: true });
+    const mkTime = h("input", { type: "time", "aria-label": "Make-up time", value: next?.local_start.slice(11, 16) ?? "19:00", required: true });
+    const makeup = h("form", { class: "inline" }, h("span", { text: "Add a make-up session:" }), mkDate, mkTime,
+      h("button", { type: "submit", text: "Add make-up session" }));
+    makeup.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      api.makeup(s.id, mkDate.value, mkTime.value).then(() => this.route(), (e) => (status.textContent = message(e)));
+    });
+    const restDays = WEEKDAYS.map(([code, label]) => {
+      const box = h("input", { type: "checkbox", value: code });
+      return { code, box, el: h("label", { class: "day" }, box, label) };
+    });
+    const restTime = h("input", { type: "time", "aria-label": "New time for the rest", value: next?.local_start.slice(11, 16) ?? "19:00" });
+    const restFrom = h("input", { type: "date", "aria-label": "Rest starts on", value: next?.local_start.slice(0, 10) ?? "" });
+    const rest = h("form", { class: "inline" },
+      h("fieldset", {}, h("legend", { text: "New weekly pattern from the next session on" }), ...restDays.map((d) => d.el)),
+      restTime, restFrom, h("button", { type: "submit", text: "Change the rest", disabled: !next }));
+    rest.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      if (!next) return;
+      const days = restDays.filter((d) => d.box.checked).map((d) => d.code);
+      api.changeRest(next.id, days, restTime.value, restFrom.value).then(() => this.route(), (e) => (status.textContent = message(e)));
     });
     const confirmed = h("ul", { "data-testid": "confirmations" });
     void api.confirmations(s.id).then((list) =>
@@ -249,7 +274,7 @@ class Coordinator {
       h("h2", { text: s.title }),
       h("p", {}, h("a", { href: `/api/series/${s.id}/calendar.ics`, text: "Download calendar (.ics)" })),
       h("table", {}, h("thead", {}, h("tr", {}, ...["#", "Group's time", "Your time", "Status", "Change"].map((t) => h("th", { scope: "col", text: t })))), h("tbody", {}, ...rows)),
-      status, h("h3", { text: "Who confirmed" }), confirmed,
+      status, makeup, rest, h("h3", { text: "Who confirmed" }), confirmed,
     );
   }
 
