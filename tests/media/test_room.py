@@ -49,6 +49,7 @@ async def test_joiner_mid_stream_decodes_video_within_one_second(clips: Clips) -
         await h.wait_connected()
         await wait_until(lambda: h.clients["a"].frames_from("b", "video") >= 20, 10, "stream up")
 
+        a_from_b = h.clients["a"].frames_from("b", "video")
         started = time.monotonic()
         joiner = await h.join("late", decode_from=["a", "b", "c"])
         await wait_until(
@@ -67,6 +68,13 @@ async def test_joiner_mid_stream_decodes_video_within_one_second(clips: Clips) -
             5,
             "members receive the joiner",
         )
+        # the renegotiation did not disturb the streams already flowing
+        await wait_until(
+            lambda: h.clients["a"].frames_from("b", "video") > a_from_b + 20,
+            5,
+            "a keeps receiving b across the renegotiation",
+        )
+        assert all(not c.errors for c in h.clients.values())
 
 
 async def test_active_speaker_is_announced(clips: Clips) -> None:
