@@ -36,7 +36,10 @@ WAKE_JOB = "circle-dispatch-wake"
 WAKE_FLOOR = timedelta(milliseconds=20)  # no busy loop on rows another process holds
 MAIL_JOB = "circle-mailer"
 ROSTER_JOB = "circle-roster-reconcile"
-ROSTER_LOOKBACK = timedelta(hours=1)
+# At start, roster changes this recent are reconciled (made while no process was running, e.g.
+# by the CLI); later passes overlap the previous one by ROSTER_OVERLAP (commit-time skew).
+ROSTER_LOOKBACK = timedelta(minutes=10)
+ROSTER_OVERLAP = timedelta(minutes=1)
 
 
 def _utcnow() -> datetime:
@@ -190,7 +193,11 @@ class SchedulingService:
         (enrolments made through the groups API). Idempotent: keys are unique."""
         async with self._roster_lock:
             now = now or self._clock()
-            since = self._roster_since or now - ROSTER_LOOKBACK
+            since = (
+                self._roster_since - ROSTER_OVERLAP
+                if self._roster_since is not None
+                else now - ROSTER_LOOKBACK
+            )
             async with self._sm() as s:
                 changed = list(
                     await s.scalars(

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from server.db.engine import Database
 from server.db.models import Membership, Person, ScheduledSession
-from server.domain import MembershipStatus, SessionStatus
+from server.domain import GroupRole, MembershipStatus, SessionStatus
 from server.errors import Conflict, UserError
 from server.scheduling import changes, enrolment, ics
 from server.scheduling.booking import book, preview
@@ -293,3 +293,28 @@ async def test_reconcile_follows_roster_changes_made_elsewhere(
     per_person = dict(rows)
     assert world.member_ids[0] not in per_person
     assert per_person[extra.member_ids[0]] == 16 == per_person[world.member_ids[1]]
+
+
+async def test_service_roster_job_reconciles_groups_changed_through_other_paths(
+    db: Database, world: World, clock: Clock, cfg: SchedulingConfig
+) -> None:
+    from server.scheduling.notifier import OutboxNotifier
+    from server.scheduling.service import SchedulingService
+
+    await _book(db, world, clock, cfg)
+    extra = await make_world(db, members=1, org_id=world.org_id, tag="late")
+    async with db.sessionmaker() as s, s.begin():  # as the groups API does: no dispatches
+        s.add(
+            Membership(
+                group_id=world.group_id, person_id=extra.member_ids[0], role=GroupRole.MEMBER
+            )
+        )
+    service = SchedulingService(db.sessionmaker, cfg, OutboxNotifier(), clock=clock)
+    assert await service.reconcile_rosters() >= 1
+    async with db.sessionmaker() as s:
+        n = await s.scalar(
+            select(func.count())
+            .select_from(Dispatch)
+            .where(Dispatch.person_id == extra.member_ids[0], Dispatch.purpose == Purpose.REMINDER)
+        )
+    assert n == 16
