@@ -344,10 +344,11 @@ async def _generate(
             connected = sum(c.pc.connectionState == "connected" for c in clients.values())
             conn.send(("status", connected))
         elif op == "counters":
-            streams = []
-            for per in counters.values():
-                for c in per.values():
-                    streams.append((c.kind, c.packets, c.frames, c.expected()))
+            streams = {
+                f"{key[0]}/{key[1]}/{ssrc}": (c.kind, c.packets, c.frames, c.expected())
+                for key, per in counters.items()
+                for ssrc, c in per.items()
+            }
             decoded = [
                 clients[key].received.get((src, "video")) for key, src in verifier_of.items()
             ]
@@ -409,15 +410,17 @@ def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, Enco
             ask(c, ("status",))
         time.sleep(warmup)
 
-        def snapshot() -> tuple[float, float, dict[str, int], list[Any], list[int], list[float]]:
+        def snapshot() -> tuple[
+            float, float, dict[str, int], dict[str, Any], list[int], list[float]
+        ]:
             t = time.monotonic()
             cpu = cpu_seconds(server.pid)
             srv = ask(control_main, ("counters",))[1]
-            streams: list[Any] = []
+            streams: dict[str, Any] = {}
             decoded: list[int] = []
             for c in ctl:
                 _, s, d = ask(c, ("counters",))
-                streams.extend(s)
+                streams.update(s)
                 decoded.extend(d)
             gcpu = [cpu_seconds(p.pid) for p in gens]
             return t, cpu, srv, streams, decoded, gcpu
@@ -453,9 +456,8 @@ def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, Enco
     fps: list[float] = []
     audio_pps: list[float] = []
     lost = expected = 0
-    for a, b in zip(st0, st1, strict=False):
-        if a[0] != b[0]:
-            continue
+    for key, b in st1.items():
+        a = st0.get(key, (b[0], 0, 0, 0))
         if b[0] == "video":
             fps.append((b[2] - a[2]) / window)
         else:
