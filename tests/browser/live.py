@@ -28,6 +28,7 @@ from tests.foundation.seed import invitation
 @dataclass
 class Cast:
     leader: int = 0
+    co_leader: int = 0
     members: list[int] = field(default_factory=list)
     names: dict[int, str] = field(default_factory=dict)
     session_id: int = 0
@@ -55,6 +56,7 @@ async def seed(url: str, *, members: int, locales: dict[int, str] | None = None)
                 return p
 
             leader = person("leader", "Dr. Hanna Leader")
+            co_leader = person("co", "Omid Co-leader")
             names = ["Amir Rahimi", "Bea de Vries", "Chen Li", "Dana Cohen", "Eli Ortega"]
             mem = [
                 person(f"m{i}", names[i % len(names)], (locales or {}).get(i))
@@ -72,6 +74,7 @@ async def seed(url: str, *, members: int, locales: dict[int, str] | None = None)
             s.add(group)
             await s.flush()
             s.add(Membership(group_id=group.id, person_id=leader.id, role=GroupRole.LEADER))
+            s.add(Membership(group_id=group.id, person_id=co_leader.id, role=GroupRole.CO_LEADER))
             for m in mem:
                 s.add(Membership(group_id=group.id, person_id=m.id, role=GroupRole.MEMBER))
             series = Series(
@@ -90,8 +93,9 @@ async def seed(url: str, *, members: int, locales: dict[int, str] | None = None)
             s.add(sess)
             await s.flush()
             cast.leader = leader.id
+            cast.co_leader = co_leader.id
             cast.members = [m.id for m in mem]
-            cast.names = {p.id: p.display_name for p in [leader, *mem]}
+            cast.names = {p.id: p.display_name for p in [leader, co_leader, *mem]}
             cast.session_id = sess.id
     finally:
         await db.dispose()

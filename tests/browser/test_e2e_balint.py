@@ -131,8 +131,8 @@ class Person:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(server.link(person_id))
 
-    def join(self) -> None:
-        self.page.get_by_test_id("join-full").click()
+    def join(self, how: str = "join-full") -> None:
+        self.page.get_by_test_id(how).click()
         agree = self.page.get_by_test_id("agreement").get_by_role("button").first
         agree.wait_for()
         agree.click()
@@ -188,15 +188,25 @@ def test_whole_balint_session(browser: Any, live_server: LiveServer) -> None:
             strict=True,
         )
     )
-    everyone = [leader, m0, m1, m2]
-    for p in everyone:
+    co = Person(
+        browser,
+        live_server,
+        cast.co_leader,
+        cast.names[cast.co_leader],
+        locale="en",
+        viewport=DESKTOP,
+        tag="co-leader-desktop",
+    )
+    everyone = [leader, m0, m1, m2, co]
+    for p in (leader, m0, m1, m2):
         p.join()
+    co.join("join-audio")  # the co-leader joins with audio only
 
-    # Everyone sees all four tiles, and video frames from the three others arrive.
+    # Everyone sees all five tiles, and video frames from every camera arrive.
     for p in everyone:
-        wait_until(lambda p=p: p.page.locator("li.tile").count() == 4, what=f"4 tiles at {p.tag}")
+        wait_until(lambda p=p: p.page.locator("li.tile").count() == 5, what=f"5 tiles at {p.tag}")
     for p in everyone:
-        for other in everyone:
+        for other in (leader, m0, m1, m2):
             if other is p:
                 continue
             try:
@@ -213,6 +223,18 @@ def test_whole_balint_session(browser: Any, live_server: LiveServer) -> None:
     assert leader.page.get_by_test_id("leader-console").is_visible()
     for p in (m0, m1, m2):
         assert p.page.get_by_test_id("leader-console").count() == 0
+    # The co-leader's console has the floor and the note, not the phase controls (Balint).
+    assert co.page.get_by_test_id("leader-console").is_visible()
+    assert not co.page.get_by_test_id("console-advance").is_visible()
+    assert co.page.get_by_test_id("console-note").is_visible()
+    # Audio only: the others see the co-leader's camera off.
+    try:
+        wait_until(lambda: "Camera off" in leader.tile(co.id).inner_text(), what="camera off")
+    except AssertionError as exc:
+        raise AssertionError(
+            f"{exc}: leader sees {leader.tile(co.id).inner_text()!r}; co-leader's camera "
+            f"button {co.page.get_by_test_id('cam').get_attribute('data-state')!r}, errors {co.errors}"
+        ) from None
     assert m2.page.evaluate("() => document.documentElement.dir") == "rtl"
     # During the session the browser keeps only what a reload needs.
     assert m1.page.evaluate("() => Object.keys(sessionStorage)") == ["circle.rejoin"]
@@ -268,6 +290,10 @@ def test_whole_balint_session(browser: Any, live_server: LiveServer) -> None:
     leader.page.get_by_test_id("console-note").fill("Amir looked shaken: check in after.")
     leader.page.get_by_test_id("console-note-save").click()
     leader.page.get_by_text("Note saved.").wait_for()
+    wait_until(
+        lambda: "Amir looked shaken" in co.page.get_by_test_id("console-note").input_value(),
+        what="note relayed to the co-leader",
+    )
     for p in (m0, m1, m2):
         assert "Amir looked shaken" not in p.page.content()
     # Members listen without interrupting: their microphones are held by the room, calmly.
@@ -293,12 +319,12 @@ def test_whole_balint_session(browser: Any, live_server: LiveServer) -> None:
 
     # No audio packets from the presenter reach anyone; other members' audio still flows.
     time.sleep(1.0)  # let packets already on the wire arrive
-    before = {p.tag: p.packets(m0.id, "audio") for p in (leader, m1, m2)}
+    before = {p.tag: p.packets(m0.id, "audio") for p in (leader, m1, m2, co)}
     control_before = leader.packets(m1.id, "audio")
     # The presenter tries to unmute (the control is aria-disabled, but a person can click it).
     m0.page.get_by_test_id("mic").click(force=True)
     time.sleep(2.5)
-    after = {p.tag: p.packets(m0.id, "audio") for p in (leader, m1, m2)}
+    after = {p.tag: p.packets(m0.id, "audio") for p in (leader, m1, m2, co)}
     assert after == before, (before, after)
     assert leader.packets(m1.id, "audio") > control_before
     assert m0.page.get_by_test_id("mic").get_attribute("data-state") == "held"
@@ -315,7 +341,7 @@ def test_whole_balint_session(browser: Any, live_server: LiveServer) -> None:
     wait_until(lambda: m1.phase() == "sit_back", what="phase after reload")
     assert m1.page.get_by_test_id("hand").get_attribute("data-state") == "raised"
     assert m1.page.get_by_test_id("prejoin-retry").count() == 0
-    wait_until(lambda: m1.page.locator("li.tile").count() == 4, what="tiles after reload")
+    wait_until(lambda: m1.page.locator("li.tile").count() == 5, what="tiles after reload")
     wait_until(
         lambda: m1.inbound(leader.id).get("video", {}).get("frames", 0) > 0,
         timeout=30,
@@ -362,6 +388,7 @@ def test_whole_balint_session(browser: Any, live_server: LiveServer) -> None:
     screenshot(leader.page, "console-end-confirm-desktop")
     dialog.get_by_role("button", name="End session").click()
     for p, text in (
+        (co, "The session has ended"),
         (leader, "The session has ended"),
         (m0, "The session has ended"),
         (m1, "The session has ended"),

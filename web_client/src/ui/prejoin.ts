@@ -123,6 +123,9 @@ export class PrejoinScreen implements Screen {
   /** Ask for the devices again (also after the person fixed a permission). */
   private async check(): Promise<void> {
     this.stopMedia();
+    // Until the devices answer, only listening is possible (a prompt may sit unanswered).
+    this.joinFull.disabled = true;
+    this.joinAudio.disabled = true;
     show(this.askingText, true);
     show(this.problemBox, false);
     try {

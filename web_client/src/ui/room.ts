@@ -218,7 +218,9 @@ export class RoomScreen implements Screen {
 
   /** After joining with audio only or to listen only, tell the server once. */
   private syncInitialMode(s: Snapshot): void {
-    if (this.initialSync) return;
+    // A broadcast snapshot can arrive before our join is acknowledged; the server takes
+    // commands only from a joined participant.
+    if (this.initialSync || this.ctx.client.state !== "joined") return;
     this.initialSync = true;
     const me = self(s);
     if (!me) return;
