@@ -133,3 +133,30 @@ async def person_for_token(s: AsyncSession, token: str) -> Person:
     if found is None or not found.is_active:
         raise Gone("unknown or revoked calendar link")
     return found
+
+
+# Kinds of notice that carry the calendar: the whole series for a booking, the one session for
+# a change (its new SEQUENCE lets the reader's calendar replace the old event).
+SERIES_KINDS = frozenset({"booked", "enrolled", "promoted"})
+SESSION_KINDS = frozenset({"moved", "cancelled", "makeup", "reminder"})
+
+
+async def attachment_for(
+    s: AsyncSession, dispatch_id: int | None, kind: str, person: Person | None, public_url: str
+) -> tuple[str, bytes] | None:
+    """(filename, .ics bytes) to attach to a notice, in the recipient's timezone, or None."""
+    from server.scheduling.models import Dispatch
+
+    if dispatch_id is None or person is None or kind not in SERIES_KINDS | SESSION_KINDS:
+        return None
+    session_id = await s.scalar(select(Dispatch.session_id).where(Dispatch.id == dispatch_id))
+    sess = await s.get(ScheduledSession, session_id) if session_id is not None else None
+    if sess is None:
+        return None
+    zone = person_zone(person.timezone, sess.timezone)
+    if kind in SERIES_KINDS and sess.series_id is not None:
+        series = await s.get(Series, sess.series_id)
+        if series is not None:
+            return "series.ics", await series_calendar(s, series, zone, public_url)
+    rows = await _rows(s, [ScheduledSession.id == sess.id])
+    return "session.ics", build_calendar(rows, zone, public_url=public_url, name="Healers' Circle")

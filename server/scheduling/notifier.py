@@ -40,6 +40,7 @@ class Envelope:
     subject: str
     body: str
     locale: str
+    attachments: tuple[tuple[str, bytes], ...] = ()  # (filename, text/calendar bytes)
 
 
 class Notifier(Protocol):
@@ -102,7 +103,16 @@ class SmtpNotifier:
         msg["To"] = envelope.to
         msg["Subject"] = envelope.subject
         msg.set_content(envelope.body)
-        msg["Content-Language"] = envelope.locale  # after set_content, which clears Content-*
+        for filename, data in envelope.attachments:
+            msg.add_attachment(
+                data,
+                maintype="text",
+                subtype="calendar",
+                filename=filename,
+                params={"method": "PUBLISH"},
+            )
+        # Last: set_content clears Content-* headers and add_attachment moves them to the body.
+        msg["Content-Language"] = envelope.locale
         await aiosmtplib.send(
             msg,
             hostname=self._host,
@@ -150,7 +160,9 @@ class Mailer:
         worker: str,
         batch: int = 50,
         max_attempts: int = MAX_ATTEMPTS,
+        public_url: str = "http://127.0.0.1:8080",
     ) -> None:
+        self._public_url = public_url
         self._sm = sessionmaker
         self._notifier = notifier
         self._worker = worker
@@ -192,6 +204,19 @@ class Mailer:
         )
         return list(rows.scalars())
 
+    async def _attachments(self, m: OutboxMessage) -> tuple[tuple[str, bytes], ...]:
+        from server.db.models import Person
+        from server.scheduling.ics import attachment_for
+
+        try:
+            async with self._sm() as s:
+                person = await s.get(Person, m.person_id) if m.person_id else None
+                found = await attachment_for(s, m.dispatch_id, m.kind, person, self._public_url)
+        except Exception:  # a calendar that cannot be built must not stop the message
+            log.exception("calendar attachment for message %s failed", m.id)
+            return ()
+        return (found,) if found else ()
+
     async def deliver_once(self, now: datetime) -> DeliveryResult:
         result = DeliveryResult()
         if self._notifier.immediate:
@@ -199,7 +224,7 @@ class Mailer:
         async with self._sm() as s, s.begin():
             claimed = await self._claim(s, now)
         for m in claimed:
-            env = Envelope(m.to_address, m.subject, m.body, m.locale)
+            env = Envelope(m.to_address, m.subject, m.body, m.locale, await self._attachments(m))
             try:
                 await self._notifier.send(env)
             except Exception as exc:  # any transport failure is retried, then surfaced

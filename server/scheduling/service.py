@@ -72,7 +72,7 @@ class SchedulingService:
         self.dispatcher = Dispatcher(
             sessionmaker, cfg, notifier, worker=self.worker, batch=batch, clock=clock
         )
-        self.mailer = Mailer(sessionmaker, notifier, worker=self.worker)
+        self.mailer = Mailer(sessionmaker, notifier, worker=self.worker, public_url=cfg.public_url)
         self._clock = clock
         self._interval = interval_s
         self._mail_interval = mail_interval_s

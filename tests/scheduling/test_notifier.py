@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from icalendar import Calendar
 from sqlalchemy import select, update
 
 from server.db.engine import Database
@@ -89,8 +90,17 @@ async def test_smtp_delivery_in_each_language(
     assert len(inbox.messages) == 9
     by_lang = {m["Content-Language"]: m for m in inbox.messages}
     assert set(by_lang) == {"en", "fa", "nl"}
-    fa = by_lang["fa"].get_payload(decode=True).decode()
+    fa_msg = by_lang["fa"]
+    body = next(p for p in fa_msg.walk() if p.get_content_type() == "text/plain")
+    fa = body.get_payload(decode=True).decode()
     assert "گرامی" in fa and "Asia/Tehran" in fa
+    # The booking notice carries the series as an .ics in the reader's own timezone.
+    ics = next(p for p in fa_msg.walk() if p.get_content_type() == "text/calendar")
+    assert ics.get_filename() == "series.ics"
+    cal = Calendar.from_ical(ics.get_payload(decode=True))
+    events = cal.walk("VEVENT")
+    assert len(events) == 6
+    assert {e["dtstart"].params["TZID"] for e in events} == {"Asia/Tehran"}
     assert (await Mailer(db.sessionmaker, notifier, worker="t").deliver_once(clock())).sent == 0
 
 
