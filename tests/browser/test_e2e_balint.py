@@ -373,6 +373,8 @@ def test_whole_balint_session(browser: Any, live_server: LiveServer) -> None:
     )
 
     advance_to("open")
+    # From the last phase only "End session…" (which asks first) leads on.
+    assert not leader.page.get_by_test_id("console-advance").is_visible()
 
     # The console at phone size, and accessibility of the room with and without the console.
     leader.page.set_viewport_size(PHONE)

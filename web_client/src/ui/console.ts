@@ -180,6 +180,9 @@ export class LeaderConsole {
     setText(this.pauseBtn, s.paused ? t("console.resume") : t("console.pause"));
     this.pauseBtn.setAttribute("aria-pressed", String(s.paused));
     show(this.phaseBox, lead);
+    // Advancing into the closing phase would end the session without asking: that is what
+    // "End session…" (with its confirmation) is for.
+    show(this.advanceBtn, pos.next !== null && pos.next !== "closed");
     show(this.timeBox, lead);
     show(this.presenterBox, lead);
     show(this.floorBox, moderate);
