@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -34,7 +35,7 @@ from server.scheduling.schemas import (
 )
 from server.scheduling.series import parse_spec
 from server.scheduling.service import SchedulingService
-from server.scheduling.templates import person_zone
+from server.scheduling.templates import person_zone, pick_locale
 
 router = Router("scheduling")
 STAFF = (OrgRole.COORDINATOR, OrgRole.ADMIN)
@@ -409,3 +410,34 @@ async def outbox(ctx: Ctx, query: OutboxQuery) -> list[OutboxOut]:
             (OutboxMessage.status == OutboxStatus.FAILED).desc(), OutboxMessage.id.desc()
         ).limit(query.limit)
         return [OutboxOut.model_validate(m, from_attributes=True) for m in await s.scalars(q)]
+
+
+_THANKS = {
+    "en": "Thank you: you are confirmed for {title}.",
+    "fa": "سپاس: حضور شما در {title} تأیید شد.",
+    "nl": "Dank je: je deelname aan {title} is bevestigd.",
+}
+
+
+@router.get(
+    "/api/confirm/{token}",
+    response=bytes,
+    content_type="text/html",
+    auth="none",
+    errors=(410,),
+    summary="One-click confirmation from the booking notice (the signed link is the credential)",
+)
+async def confirm_by_link(ctx: Ctx) -> bytes:
+    secret = ctx.settings.secret_key
+    series_id, person_id = enrolment.read_confirm_token(secret, ctx.path_str("token"))
+    async with ctx.sessionmaker() as s, s.begin():
+        await enrolment.confirm(s, series_id, person_id, _now())
+        series = await s.get(Series, series_id)
+        person = await s.get(Person, person_id)
+    locale = pick_locale(person.locale if person else None)
+    text = _THANKS[locale].format(title=html.escape(series.title if series else ""))
+    direction = "rtl" if locale == "fa" else "ltr"
+    return (
+        f'<!doctype html><html lang="{locale}" dir="{direction}"><meta charset="utf-8">'
+        f"<title>Healers' Circle</title><main><p>{text}</p></main></html>"
+    ).encode()

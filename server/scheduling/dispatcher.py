@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.models import Group, Membership, Person, ScheduledSession, Series
 from server.domain import MembershipStatus, SessionStatus
+from server.scheduling.enrolment import confirm_token
 from server.scheduling.models import (
     Dispatch,
     DispatchStatus,
@@ -299,7 +300,11 @@ class _Context:
             "tz": zone.key,
             "index": sess.index,
             "link": f"{cfg.public_url}/sessions/{sess.id}",
+            "confirm": f"{cfg.public_url}/sessions/{sess.id}",
         }
+        if series is not None and cfg.secret_key:
+            token = confirm_token(cfg.secret_key, series.id, person.id)
+            values["confirm"] = f"{cfg.public_url}/api/confirm/{token}"
         subject, body = render(kind, locale, **values)
         immediate = notifier.immediate
         return {

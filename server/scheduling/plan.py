@@ -23,6 +23,7 @@ class SchedulingConfig:
     reminder_offsets_minutes: tuple[int, ...] = (24 * 60, 15)
     timepoint_pre_minutes: int = 48 * 60  # questionnaire before the first session
     public_url: str = "http://127.0.0.1:8080"
+    secret_key: str = ""  # signs one-click confirmation links; none are offered without it
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SchedulingConfig:
@@ -30,6 +31,7 @@ class SchedulingConfig:
             lobby_minutes=settings.lobby_minutes,
             reminder_offsets_minutes=tuple(settings.reminder_offsets_minutes),
             public_url=settings.public_url,
+            secret_key=settings.secret_key,
         )
 
 

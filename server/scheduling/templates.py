@@ -1,7 +1,7 @@
 """Notification templates per language (en, fa, nl) and time formatting per person.
 
 Templates are ``str.format`` strings over a fixed set of names: name, group, title, when,
-old_when, tz, link, index. Times are always shown in the recipient's own timezone.
+old_when, tz, link, confirm, index. Times are always shown in the recipient's own timezone.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
         Kind.BOOKED: (
             "You are booked: {title}",
             "Dear {name},\n\n{title} ({group}) begins on {when} ({tz}).\n"
-            "All sessions are in your calendar feed: {link}\n",
+            "Please confirm that you will take part: {confirm}\n"
+            "The first session: {link}\n",
         ),
         Kind.MOVED: (
             "Moved: {group} session {index} is now on {when}",
@@ -89,7 +90,8 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
         Kind.BOOKED: (
             "نوبت شما ثبت شد: {title}",
             "{name} گرامی،\n\n{title} ({group}) از {when} ({tz}) آغاز می‌شود.\n"
-            "همه جلسات در تقویم شما هستند: {link}\n",
+            "لطفاً شرکت خود را تأیید کنید: {confirm}\n"
+            "نخستین جلسه: {link}\n",
         ),
         Kind.MOVED: (
             "تغییر زمان: جلسه {index} {group} اکنون در {when}",
@@ -134,7 +136,8 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
         Kind.BOOKED: (
             "Je bent ingeschreven: {title}",
             "Beste {name},\n\n{title} ({group}) begint op {when} ({tz}).\n"
-            "Alle sessies staan in je agenda-feed: {link}\n",
+            "Bevestig alsjeblieft dat je meedoet: {confirm}\n"
+            "De eerste sessie: {link}\n",
         ),
         Kind.MOVED: (
             "Verplaatst: sessie {index} van {group} is nu op {when}",

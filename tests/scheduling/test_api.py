@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 from icalendar import Calendar
 
 from server.scheduling.api import SERVICE_KEY
@@ -102,9 +104,19 @@ async def test_book_move_and_calendar_through_rest(
 
     status, c = await member.post(f"/api/series/{series['id']}/confirm")
     assert status == 200 and c["new"]
+    # Member 1 confirms with the one-click link in the booking notice, without logging in.
+    notice = next(m for m in box if m["kind"] == "booked" and m["to_address"] == "m1@test.example")
+    link = re.search(r"http://127.0.0.1:8080(/api/confirm/\S+)", notice["body"])
+    assert link is not None
+    async with aiohttp.ClientSession() as anon:
+        async with anon.get(live_sqlite.url + link.group(1)) as resp:
+            assert resp.status == 200 and "confirmed" in await resp.text()
+        tampered = link.group(1)[:-1] + ("0" if link.group(1)[-1] != "0" else "1")
+        async with anon.get(live_sqlite.url + tampered) as resp:
+            assert resp.status == 410
     status, conf = await coord.get(f"/api/series/{series['id']}/confirmations")
     assert status == 200
-    assert [x["person_id"] for x in conf if x["confirmed_at"]] == [w.member_ids[0]]
+    assert [x["person_id"] for x in conf if x["confirmed_at"]] == w.member_ids[:2]
 
     status, _ = await member.post(f"/api/groups/{g}/series", _series())
     assert status == 403
