@@ -17,7 +17,6 @@ from pydantic import ValidationError
 from server.auth.tokens import verify_join_token
 from server.errors import (
     CircleError,
-    Gone,
     PayloadTooLarge,
     ProtocolError,
     Unauthenticated,
@@ -51,9 +50,13 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.events = events
 
     async def trigger_event(self, event: Any, *args: Any) -> Any:
-        if event == "connect":
-            return await self._connect(*args)
-        if event == "disconnect":
+        # A client may emit events named "connect" or "disconnect" too. The real ones arrive
+        # while python-socketio holds the sid as pending (not yet / no longer connected).
+        if event in ("connect", "disconnect") and not self.server.manager.is_connected(
+            args[0], self.namespace
+        ):
+            if event == "connect":
+                return await self._connect(*args)
             return await self._disconnect(args[0])
         return await self._dispatch(args[0], event, args[1:])
 
@@ -75,14 +78,10 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if conn is None or not conn.joined or self.svc.manager is None:
             return
         room = self.svc.manager.peek(conn.session_id)
-        if room is None:
-            return
-        try:
-            await room.submit(Disconnect(person_id=conn.person_id, sid=sid))
-        except Gone:
-            pass
-        except Exception:
-            log.exception("disconnect of %s failed", sid)
+        if room is not None:
+            # Posted, not awaited: a disconnect can be triggered from inside the room's own
+            # task (a replaced connection is dropped while a join is applied).
+            room.post(Disconnect(person_id=conn.person_id, sid=sid))
 
     async def _dispatch(self, sid: str, event: Any, data: tuple[Any, ...]) -> JSON:
         try:
