@@ -1,4 +1,5 @@
-"""Groups and their memberships (with a waiting list when a group is full)."""
+"""Groups and their rosters. Enrolling and withdrawing (with the waiting list and notices)
+lives in ``server/scheduling`` (``/api/groups/{group_id}/enrolments``)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import audit
 from server.api.context import Ctx
 from server.api.routing import Router
-from server.api.schemas import GroupIn, GroupOut, GroupPatch, MembershipIn, MembershipOut
+from server.api.schemas import GroupIn, GroupOut, GroupPatch, MembershipOut
 from server.db.models import Group, Membership, Organisation, Person
 from server.domain import GROUP_SIZE, AuditOutcome, GroupRole, MembershipStatus, OrgRole
 from server.errors import Conflict, NotFound, UserError
 
 router = Router("groups")
 STAFF = (OrgRole.COORDINATOR, OrgRole.ADMIN)
-MAX_LEADERS = 4  # a leader, a co-leader and two psychologist co-leaders (001)
 
 
 async def member_count(s: AsyncSession, group_id: int) -> int:
@@ -185,102 +185,3 @@ async def list_members(ctx: Ctx) -> list[MembershipOut]:
             q = q.where(Membership.status == MembershipStatus.ACTIVE)
         rows = (await s.execute(q)).all()
         return [_membership_out(m, p, full=full) for m, p in rows]
-
-
-@router.post(
-    "/api/groups/{group_id}/members",
-    body=MembershipIn,
-    response=MembershipOut,
-    status=201,
-    errors=(409,),
-    summary="Enrol a person (coordinators); a full group puts members on its waiting list",
-)
-async def add_member(ctx: Ctx, body: MembershipIn) -> MembershipOut:
-    async with ctx.sessionmaker() as s, s.begin():
-        group, _ = await _group(ctx, s, "group.enrol", staff_only=True)
-        person = await s.get(Person, body.person_id)
-        if person is None or person.organisation_id != group.organisation_id:
-            raise NotFound("no such person in this organisation")
-        existing = await s.scalar(
-            select(Membership).where(
-                Membership.group_id == group.id, Membership.person_id == person.id
-            )
-        )
-        if existing is not None and existing.status != MembershipStatus.WITHDRAWN:
-            raise Conflict(f"already in this group ({existing.status.value})")
-        if body.role == GroupRole.MEMBER:
-            full = await member_count(s, group.id) >= group.capacity
-            status = MembershipStatus.WAITING if full else MembershipStatus.ACTIVE
-        else:
-            n_leaders = await s.scalar(
-                select(func.count()).where(
-                    Membership.group_id == group.id,
-                    Membership.role != GroupRole.MEMBER,
-                    Membership.status == MembershipStatus.ACTIVE,
-                )
-            )
-            if (n_leaders or 0) >= MAX_LEADERS:
-                raise Conflict(f"a group has at most {MAX_LEADERS} leaders")
-            status = MembershipStatus.ACTIVE
-        if existing is None:
-            existing = Membership(group_id=group.id, person_id=person.id)
-            s.add(existing)
-        existing.role, existing.status = body.role, status
-        await audit.record(
-            s,
-            actor_id=ctx.me().id,
-            action="group.enrol",
-            target=f"group:{group.id}",
-            outcome=AuditOutcome.ALLOWED,
-            details={"person_id": person.id, "role": body.role.value, "status": status.value},
-        )
-        return _membership_out(existing, person, full=True)
-
-
-@router.delete(
-    "/api/groups/{group_id}/members/{person_id}",
-    response=MembershipOut,
-    summary="Withdraw a person (coordinators); the first on the waiting list moves up",
-)
-async def remove_member(ctx: Ctx) -> MembershipOut:
-    person_id = ctx.path_int("person_id")
-    async with ctx.sessionmaker() as s, s.begin():
-        group, _ = await _group(ctx, s, "group.withdraw", staff_only=True)
-        m = await s.scalar(
-            select(Membership).where(
-                Membership.group_id == group.id,
-                Membership.person_id == person_id,
-                Membership.status != MembershipStatus.WITHDRAWN,
-            )
-        )
-        person = await s.get(Person, person_id)
-        if m is None or person is None:
-            raise NotFound("this person is not in this group")
-        m.status = MembershipStatus.WITHDRAWN
-        await s.flush()
-        if m.role == GroupRole.MEMBER:
-            await promote_waiting(s, group)
-        await audit.record(
-            s,
-            actor_id=ctx.me().id,
-            action="group.withdraw",
-            target=f"group:{group.id}",
-            outcome=AuditOutcome.ALLOWED,
-            details={"person_id": person_id},
-        )
-        return _membership_out(m, person, full=True)
-
-
-async def promote_waiting(s: AsyncSession, group: Group) -> Membership | None:
-    """Move the longest-waiting member up if there is room."""
-    if await member_count(s, group.id) >= group.capacity:
-        return None
-    nxt = await s.scalar(
-        select(Membership)
-        .where(Membership.group_id == group.id, Membership.status == MembershipStatus.WAITING)
-        .order_by(Membership.updated_at, Membership.id)
-        .limit(1)
-    )
-    if nxt is not None:
-        nxt.status = MembershipStatus.ACTIVE
-    return nxt

@@ -176,11 +176,6 @@ class GroupOut(Out):
     member_count: int
 
 
-class MembershipIn(In):
-    person_id: int = Field(ge=1, le=2**31 - 1)
-    role: GroupRole = GroupRole.MEMBER
-
-
 class MembershipOut(Out):
     person_id: int
     display_name: str

@@ -32,12 +32,12 @@ async def test_full_group_puts_members_on_waiting_list(live, db_url, api_factory
         extra_id = extra.id
     await db.dispose()
     api = await _coord(live, api_factory)
-    status, m = await api.post(f"/api/groups/{w.group_id}/members", {"person_id": extra_id})
+    status, m = await api.post(f"/api/groups/{w.group_id}/enrolments", {"person_id": extra_id})
     assert status == 201 and m["status"] == "waiting"
-    status, _body = await api.post(f"/api/groups/{w.group_id}/members", {"person_id": extra_id})
+    status, _body = await api.post(f"/api/groups/{w.group_id}/enrolments", {"person_id": extra_id})
     assert status == 409
-    status, m = await api.call("DELETE", f"/api/groups/{w.group_id}/members/{w.member_ids[0]}")
-    assert status == 200 and m["status"] == "withdrawn"
+    status, m = await api.call("DELETE", f"/api/groups/{w.group_id}/enrolments/{w.member_ids[0]}")
+    assert status == 200 and m["status"] == "withdrawn" and m["promoted_person_id"] == extra_id
     status, roster = await api.get(f"/api/groups/{w.group_id}/members")
     statuses = {r["person_id"]: r["status"] for r in roster}
     assert statuses[extra_id] == "active" and statuses[w.member_ids[0]] == "withdrawn"
@@ -48,9 +48,9 @@ async def test_full_group_puts_members_on_waiting_list(live, db_url, api_factory
 async def test_enrol_refuses_people_of_other_organisations_and_bad_input(live, db_url, api_factory):
     w = await seed(db_url, members=1)
     api = await _coord(live, api_factory)
-    assert (await api.post(f"/api/groups/{w.group_id}/members", {"person_id": 99999}))[0] == 404
+    assert (await api.post(f"/api/groups/{w.group_id}/enrolments", {"person_id": 99999}))[0] == 404
     for bad in ({"person_id": "one"}, {"person_id": 0}, {"person_id": 1, "role": "king"}, {}, []):
-        status, body = await api.post(f"/api/groups/{w.group_id}/members", bad)
+        status, body = await api.post(f"/api/groups/{w.group_id}/enrolments", bad)
         assert status == 400, (bad, body)
 
 
