@@ -19,7 +19,14 @@ from server.domain import AuditOutcome, SessionStatus
 from server.errors import Conflict, NotFound, UserError
 from server.scheduling.models import Purpose
 from server.scheduling.plan import PlannedDispatch, SchedulingConfig, notice
-from server.scheduling.series import SeriesSpec, Weekday, generate, load_zone, local_to_utc
+from server.scheduling.series import (
+    SeriesSpec,
+    Weekday,
+    check_year,
+    generate,
+    load_zone,
+    local_to_utc,
+)
 from server.scheduling.store import (
     insert_dispatches,
     leader_conflicts,
@@ -36,15 +43,21 @@ from server.scheduling.templates import Kind
 
 log = logging.getLogger("circle.scheduling")
 TIMEPOINTS = (Purpose.TIMEPOINT_PRE, Purpose.TIMEPOINT_POST)
+Date = date  # MoveRequest has a field named ``date``
 
 
 class MoveRequest(BaseModel):
     """A new local date and time (in the series' timezone) and optionally a new duration."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    date: date
+    date: Date
     local_time: time
     duration_minutes: int | None = Field(None, ge=15, le=8 * 60)
+
+    @field_validator("date")
+    @classmethod
+    def _year(cls, v: Date) -> Date:
+        return check_year(v)
 
 
 class RestRequest(BaseModel):
@@ -55,6 +68,11 @@ class RestRequest(BaseModel):
     local_time: time
     start_date: date
     duration_minutes: int | None = Field(None, ge=15, le=8 * 60)
+
+    @field_validator("start_date")
+    @classmethod
+    def _year(cls, v: date) -> date:
+        return check_year(v)
 
     @field_validator("weekdays")
     @classmethod

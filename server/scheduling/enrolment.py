@@ -236,7 +236,8 @@ def confirm_token(secret: str, series_id: int, person_id: int) -> str:
 
 def read_confirm_token(secret: str, token: str) -> tuple[int, int]:
     parts = token.split(".")
-    if not secret or len(parts) != 3 or not all(p.isdigit() for p in parts[:2]):
+    ok = len(parts) == 3 and all(p.isascii() and p.isdecimal() and len(p) <= 9 for p in parts[:2])
+    if not secret or not ok:
         raise Gone("unknown confirmation link")
     series_id, person_id = int(parts[0]), int(parts[1])
     if not hmac.compare_digest(confirm_token(secret, series_id, person_id), token):

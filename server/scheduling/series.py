@@ -19,6 +19,13 @@ from server.domain import ProtocolKind
 from server.errors import UserError
 
 MAX_SESSIONS = 52
+FIRST_YEAR, LAST_YEAR = 2000, 2200  # dates outside are typos (and would overflow arithmetic)
+
+
+def check_year(v: date) -> date:
+    if not FIRST_YEAR <= v.year <= LAST_YEAR:
+        raise ValueError(f"the year must be between {FIRST_YEAR} and {LAST_YEAR}")
+    return v
 
 
 class Weekday(StrEnum):
@@ -72,6 +79,11 @@ class SeriesSpec(BaseModel):
         if len(set(v)) != len(v):
             raise ValueError("weekdays must not repeat")
         return sorted(v, key=lambda d: d.number)
+
+    @field_validator("start_date")
+    @classmethod
+    def _year(cls, v: date) -> date:
+        return check_year(v)
 
     @field_validator("timezone")
     @classmethod

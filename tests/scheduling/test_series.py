@@ -86,6 +86,7 @@ def test_dynamic_weekly_16_sessions_through_dst() -> None:
     ("override", "field", "words"),
     [
         ({"start_date": "2026-02-31"}, "start_date", "day value is outside expected range"),
+        ({"start_date": "9999-12-31"}, "start_date", "year must be between 2000 and 2200"),
         ({"timezone": "Europe/Atlantis"}, "timezone", "unknown timezone 'Europe/Atlantis'"),
         ({"timezone": "../etc/passwd"}, "timezone", "unknown timezone"),
         ({"sessions": 0}, "sessions", "greater than or equal to 1"),
