@@ -46,6 +46,7 @@ from server.media.client import MediaClient
 from server.media.ice import IceSettings, rtc_configuration
 from server.media.participant import prefer_codec
 from server.media.sfu import AiortcMediaEngine, SfuSettings
+from server.media.shard import PipeWriter
 from server.media.synthetic import EncodedClip, encode_tone, encode_video
 
 NETNS_ENV = "HC_BENCH_NETNS"
@@ -212,7 +213,7 @@ async def _serve(conns: list[Connection], mode: str) -> None:
             total["dropped"] += s.dropped_packets
         return total
 
-    async def worker(conn: Connection, q: asyncio.Queue[Any]) -> None:
+    async def worker(conn: Connection, q: asyncio.Queue[Any], out: PipeWriter) -> None:
         while True:
             msg = await q.get()
             op = msg[0]
@@ -225,28 +226,34 @@ async def _serve(conns: list[Connection], mode: str) -> None:
                     event: str, payload: dict[str, Any], _r: str = room, _p: str = pid
                 ) -> None:
                     if event == "media.offer":
-                        conn.send(("offer", _r, _p, payload))
+                        out.send(("offer", _r, _p, payload))
 
                 await engine.add_participant(room, pid, send)
             elif op == "answer":
                 await engine.handle_answer(msg[1], msg[2], msg[3])
             elif op == "counters":
-                conn.send(("counters", counters()))
+                out.send(("counters", counters()))
             elif op == "quit":
                 done.set()
 
     tasks = []
+    writers = []
     for conn in conns:
         q: asyncio.Queue[Any] = asyncio.Queue()
         queues.append(q)
+        out = PipeWriter(conn)
+        out.start()
+        writers.append(out)
         loop.add_reader(conn.fileno(), lambda c=conn, qq=q: qq.put_nowait(c.recv()))
-        tasks.append(asyncio.create_task(worker(conn, q)))
+        tasks.append(asyncio.create_task(worker(conn, q, out)))
     await done.wait()
     for conn in conns:
         loop.remove_reader(conn.fileno())
     for t in tasks:
         t.cancel()
     await engine.stop()
+    for w in writers:
+        await w.stop()
 
 
 # --- the load generator processes -------------------------------------------------------------
@@ -296,25 +303,18 @@ def count_only(client: MediaClient, counters: dict[int, StreamCounter], video_pt
     dtls._bench_counting = True
 
 
-def gen_main(
-    conn: Connection,
+async def _generate(
+    inbox: asyncio.Queue[Any],
+    to_server: PipeWriter,
+    to_main: PipeWriter,
     bots: list[tuple[str, str, bool]],
     clips: tuple[EncodedClip, EncodedClip],
-    cpu: int,
 ) -> None:
-    pin(cpu)
-    asyncio.run(_generate(conn, bots, clips))
-
-
-async def _generate(
-    conn: Connection, bots: list[tuple[str, str, bool]], clips: tuple[EncodedClip, EncodedClip]
-) -> None:
-    loop = asyncio.get_running_loop()
+    """One load generator: its bots, fed by ``inbox`` (offers from the SFU, requests from
+    main), answering the SFU on ``to_server`` and main on ``to_main``."""
     video, audio = clips
     clients: dict[tuple[str, str], MediaClient] = {}
     counters: dict[tuple[str, str], dict[int, StreamCounter]] = {}
-    inbox: asyncio.Queue[Any] = asyncio.Queue()
-    loop.add_reader(conn.fileno(), lambda: inbox.put_nowait(conn.recv()))
     verifier_of: dict[tuple[str, str], str] = {}
     for i, (room, pid, verifier) in enumerate(bots):
         decode = [f"{room}-b01"] if verifier else []
@@ -325,11 +325,11 @@ async def _generate(
             verifier_of[(room, pid)] = decode[0]
 
         async def deliver(sdp: str, _r: str = room, _p: str = pid) -> None:
-            conn.send(("answer", _r, _p, sdp))
+            to_server.send(("answer", _r, _p, sdp))
 
         client.start(deliver)
     for room, pid, _ in bots:
-        conn.send(("join", room, pid))
+        to_server.send(("join", room, pid))
     while True:
         msg = await inbox.get()
         op = msg[0]
@@ -342,7 +342,7 @@ async def _generate(
                 if key not in verifier_of:
                     count_only(client, counters[key], {97, 98, 99, 100})
             connected = sum(c.pc.connectionState == "connected" for c in clients.values())
-            conn.send(("status", connected))
+            to_main.send(("status", connected))
         elif op == "counters":
             streams = {
                 f"{key[0]}/{key[1]}/{ssrc}": (c.kind, c.packets, c.frames, c.expected())
@@ -352,10 +352,9 @@ async def _generate(
             decoded = [
                 clients[key].received.get((src, "video")) for key, src in verifier_of.items()
             ]
-            conn.send(("counters", streams, [d.decoded if d else 0 for d in decoded]))
+            to_main.send(("counters", streams, [d.decoded if d else 0 for d in decoded]))
         elif op == "quit":
             break
-    loop.remove_reader(conn.fileno())
     for client in clients.values():
         await client.stop()
 
@@ -494,43 +493,20 @@ def _gen_entry(conn: Connection, control: Connection, bots: list[tuple[str, str,
 
 async def _gen_with_control(conn: Connection, control: Connection, bots: list[tuple[str, str, bool]],
                             clips: tuple[EncodedClip, EncodedClip]) -> None:  # fmt: skip
-    # main's control messages are merged into the same inbox as the server's offers
     loop = asyncio.get_running_loop()
-    bridge_main, bridge_gen = mp.Pipe()
-
-    def forward_control() -> None:
-        msg = control.recv()
-        bridge_main.send(msg)
-
-    loop.add_reader(control.fileno(), forward_control)
-
-    class Duplex:
-        """Looks like one Connection to _generate: reads both pipes, answers each on its own."""
-
-        def __init__(self) -> None:
-            self._pending: list[Any] = []
-
-        def fileno(self) -> int:
-            return bridge_gen.fileno()
-
-        def recv(self) -> Any:
-            return bridge_gen.recv()
-
-        def send(self, msg: Any) -> None:
-            if msg[0] in ("status", "counters"):
-                control.send(msg)
-            else:
-                conn.send(msg)
-
-    def forward_server() -> None:
-        bridge_main.send(conn.recv())
-
-    loop.add_reader(conn.fileno(), forward_server)
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
+    to_server, to_main = PipeWriter(conn), PipeWriter(control)
+    to_server.start()
+    to_main.start()
+    loop.add_reader(control.fileno(), lambda: inbox.put_nowait(control.recv()))
+    loop.add_reader(conn.fileno(), lambda: inbox.put_nowait(conn.recv()))
     try:
-        await _generate(Duplex(), bots, clips)  # type: ignore[arg-type]
+        await _generate(inbox, to_server, to_main, bots, clips)
     finally:
         loop.remove_reader(control.fileno())
         loop.remove_reader(conn.fileno())
+        await to_server.stop()
+        await to_main.stop()
 
 
 def reexec_in_namespace() -> None:

@@ -26,6 +26,8 @@ import contextlib
 import itertools
 import logging
 import multiprocessing as mp
+import queue
+import threading
 import zlib
 from multiprocessing.connection import Connection
 from typing import Any
@@ -36,6 +38,43 @@ from server.media.port import IceCandidate, RoomMediaStats, SignalSender
 from server.media.sfu import AiortcMediaEngine, MediaLost, SfuSettings
 
 logger = logging.getLogger(__name__)
+
+
+class PipeWriter:
+    """Sends on a pipe from a thread, so an event loop never blocks on a full pipe (two
+    processes both blocked sending to each other would deadlock). ``send`` only queues."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="pipe-writer", daemon=True)
+            self._thread.start()
+
+    def send(self, msg: Any) -> None:
+        self._queue.put(msg)
+
+    def _run(self) -> None:
+        while True:
+            msg = self._queue.get()
+            if msg is _STOP:
+                return
+            try:
+                self._conn.send(msg)
+            except (OSError, EOFError, ValueError):
+                return
+
+    async def stop(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(_STOP)
+            await asyncio.to_thread(thread.join, 5)
+
+
+_STOP = object()
 
 
 def shard_of(room_id: str, workers: int) -> int:
@@ -65,15 +104,17 @@ def worker_main(conn: Connection, settings: SfuSettings, stats_interval_s: float
 class _Worker:
     def __init__(self, conn: Connection, settings: SfuSettings, stats_interval_s: float) -> None:
         self.conn = conn
+        self.out = PipeWriter(conn)
         self.engine = AiortcMediaEngine(settings, on_media_lost=self._lost)
         self.stats_interval_s = stats_interval_s
         self.tasks: set[asyncio.Task[None]] = set()
         self.done = asyncio.Event()
 
     async def _lost(self, room_id: str, pid: str) -> None:
-        self.conn.send(("lost", room_id, pid))
+        self.out.send(("lost", room_id, pid))
 
     async def run(self) -> None:
+        self.out.start()
         await self.engine.start()
         loop = asyncio.get_running_loop()
         loop.add_reader(self.conn.fileno(), self._readable)
@@ -88,7 +129,8 @@ class _Worker:
             for task in list(self.tasks):
                 task.cancel()
             await self.engine.stop()
-            self.conn.send(("stopped",))
+            self.out.send(("stopped",))
+            await self.out.stop()
 
     def _readable(self) -> None:
         try:
@@ -116,7 +158,7 @@ class _Worker:
                 room_id, pid = args
 
                 async def send(event: str, payload: dict[str, Any]) -> None:
-                    self.conn.send(("signal", room_id, pid, event, payload))
+                    self.out.send(("signal", room_id, pid, event, payload))
 
                 await self.engine.add_participant(room_id, pid, send)
             elif method == "handle_candidate":
@@ -126,16 +168,16 @@ class _Worker:
                 await getattr(self.engine, method)(*args)
             else:
                 raise NotFound(f"unknown media call {method}")
-            self.conn.send(("reply", call_id, True, None))
+            self.out.send(("reply", call_id, True, None))
         except Exception as exc:
             if not isinstance(exc, CircleError):
                 logger.exception("media worker call %s failed", method)
-            self.conn.send(("reply", call_id, False, _error_to_wire(exc)))
+            self.out.send(("reply", call_id, False, _error_to_wire(exc)))
 
     async def _push_stats(self) -> None:
         while True:
             snapshot = {rid: self.engine.stats(rid) for rid in self.engine.room_ids()}
-            self.conn.send(("stats", snapshot))
+            self.out.send(("stats", snapshot))
             await asyncio.sleep(self.stats_interval_s)
 
 
@@ -145,6 +187,7 @@ class _WorkerHandle:
         self.index = index
         self.process = process
         self.conn = conn
+        self.out = PipeWriter(conn)
         self.pending: dict[int, asyncio.Future[Any]] = {}
         self.stats: dict[str, RoomMediaStats] = {}
         self.stopped = asyncio.Event()
@@ -187,18 +230,19 @@ class ShardedMediaEngine:
             proc.start()
             child.close()
             handle = _WorkerHandle(i, proc, parent)
+            handle.out.start()
             loop.add_reader(parent.fileno(), self._readable, handle)
             self._handles.append(handle)
 
     async def stop(self) -> None:
         loop = asyncio.get_running_loop()
         for h in self._handles:
-            with contextlib.suppress(OSError):
-                h.conn.send(("stop",))
+            h.out.send(("stop",))
         for h in self._handles:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(h.stopped.wait(), timeout=10)
             loop.remove_reader(h.conn.fileno())
+            await h.out.stop()
             await asyncio.to_thread(h.process.join, 5)
             if h.process.is_alive():
                 h.process.kill()
@@ -240,7 +284,7 @@ class ShardedMediaEngine:
         self, room_id: str, participant_id: str, *, may_speak: bool, may_show_video: bool
     ) -> None:
         handle = self._handle(room_id)
-        handle.conn.send(("caps", room_id, participant_id, may_speak, may_show_video))
+        handle.out.send(("caps", room_id, participant_id, may_speak, may_show_video))
 
     def stats(self, room_id: str) -> RoomMediaStats:
         snapshot = self._handle(room_id).stats.get(room_id)
@@ -259,7 +303,7 @@ class ShardedMediaEngine:
         call_id = next(self._ids)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         handle.pending[call_id] = fut
-        handle.conn.send(("call", call_id, method, args))
+        handle.out.send(("call", call_id, method, args))
         try:
             return await fut
         finally:
