@@ -165,7 +165,11 @@ class AiortcMediaEngine:
             for other in others:
                 other.attach_publisher(newcomer)
                 newcomer.attach_publisher(other)
-            await newcomer.negotiate()
+            try:
+                await newcomer.negotiate()
+            except Exception:
+                await self._remove(room, participant_id, renegotiate=False)
+                raise
             self._cap_bitrates(room)
             for other in others:
                 await self._negotiate(other)

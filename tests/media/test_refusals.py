@@ -108,3 +108,12 @@ async def test_unknown_participant_and_room(engine: AiortcMediaEngine) -> None:
         await engine.handle_answer(ROOM, "nobody", "v=0")
     with pytest.raises(NotFound):
         engine.stats("no-such-room")
+
+
+async def test_failed_first_offer_leaves_nothing_behind(engine: AiortcMediaEngine) -> None:
+    async def broken(event: str, payload: dict[str, Any]) -> None:
+        raise ConnectionError("signaling gone")
+
+    with pytest.raises(ConnectionError):
+        await engine.add_participant(ROOM, "p", broken)
+    assert engine.stats(ROOM).participants == 0
