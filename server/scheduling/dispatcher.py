@@ -45,8 +45,10 @@ TRANSITIONS: dict[Purpose, tuple[frozenset[SessionStatus], SessionStatus]] = {
         frozenset({SessionStatus.SCHEDULED, SessionStatus.OPEN}),
         SessionStatus.LIVE,
     ),
+    # A live session is the room's to end (it may run over); the close ends the ones that
+    # never started, so they stop being joinable.
     Purpose.SESSION_CLOSE: (
-        frozenset({SessionStatus.SCHEDULED, SessionStatus.OPEN, SessionStatus.LIVE}),
+        frozenset({SessionStatus.SCHEDULED, SessionStatus.OPEN}),
         SessionStatus.ENDED,
     ),
 }

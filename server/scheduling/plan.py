@@ -15,6 +15,9 @@ from server.settings import Settings
 LONG_GRACE = timedelta(days=30)
 NOTICE_GRACE = timedelta(days=7)
 POST_GRACE = timedelta(days=14)
+# A room stays joinable this long past its planned end (server.api.sessions.LATE_JOIN); the
+# close comes after it, so late joiners and reconnections are not cut off.
+CLOSE_AFTER = timedelta(minutes=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +118,13 @@ def plan_session(
     """Dispatches for one session: lobby, start, close, a reminder per person and offset, and the
     pre/post timepoints for members when the session opens or closes its series."""
     out: list[PlannedDispatch] = []
-    if s.ends_at <= now:
+    if s.ends_at + CLOSE_AFTER <= now:
         return out
     lobby = s.starts_at - timedelta(minutes=s.lobby_minutes)
     out.append(_make(s, None, Purpose.LOBBY_OPEN, lobby, s.ends_at))
     out.append(_make(s, None, Purpose.SESSION_START, s.starts_at, s.ends_at))
-    out.append(_make(s, None, Purpose.SESSION_CLOSE, s.ends_at, s.ends_at + LONG_GRACE))
+    close = s.ends_at + CLOSE_AFTER
+    out.append(_make(s, None, Purpose.SESSION_CLOSE, close, close + LONG_GRACE))
     people = list(people)
     for offset in cfg.reminder_offsets_minutes:
         due = s.starts_at - timedelta(minutes=offset)
