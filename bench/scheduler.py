@@ -12,7 +12,8 @@ How it measures (see /work/shared/BENCHMARKS.md):
   with leader-conflict checks, sessions, dispatch planning), one transaction per group.
 - startup_s: from constructing the scheduling service to the end of its first sweep, with every
   dispatch pending (the booking notices are marked sent first: they are not the point here).
-- the fire window: ``--hot`` pending dispatches, spread over the whole table, are made due at
+- the fire window (with ``--processes 2``, the default, a second server process sweeps the same
+  database throughout): ``--hot`` pending dispatches, spread over the whole table, are made due at
   random instants 2-12 s ahead; the service fires them while the rest stay pending. Lateness is
   ``done_at - due_at`` from the table; ``lost`` is a hot one not done 5 s after the last was
   due; ``doubled`` is a dispatch heard twice by the listener or with two outbox rows.
@@ -176,8 +177,34 @@ async def make_hot(db: Database, count: int, rng: random.Random) -> tuple[list[i
     return hot, last
 
 
+async def sweeper_worker(url: str, out_path: str) -> None:
+    """A second server process: sweeps the same database until SIGTERM, then reports what its
+    listener heard."""
+    import signal
+
+    db = Database(url)
+    heard: Counter[str] = Counter()
+
+    async def listener(f: Fired) -> None:
+        heard[f.key] += 1
+
+    service = SchedulingService(
+        db.sessionmaker, SchedulingConfig(), OutboxNotifier(), worker="bench-process-2"
+    )
+    service.add_listener(listener)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await service.start()
+    await service.sweep()
+    print("ready", flush=True)
+    await stop.wait()
+    await service.stop()
+    await db.dispose()
+    _put_json(out_path, dict(heard))
+
+
 async def measure_ours(
-    db: Database, cfg: SchedulingConfig, hot_n: int, rng: random.Random
+    db: Database, cfg: SchedulingConfig, hot_n: int, rng: random.Random, processes: int = 2
 ) -> dict[str, Any]:
     async with db.sessionmaker() as s, s.begin():  # booking notices count as delivered
         await s.execute(
@@ -190,8 +217,25 @@ async def measure_ours(
     async def listener(f: Fired) -> None:
         heard[f.key] += 1
 
+    other = None
+    out_path = ""
+    if processes > 1:
+        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
+            out_path = fh.name
+        other = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--sweeper-worker",
+            db.url,
+            out_path,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert other.stdout is not None
+        await other.stdout.readline()
     t0 = time.perf_counter()
-    service = SchedulingService(db.sessionmaker, cfg, OutboxNotifier(), interval_s=1.0)
+    service = SchedulingService(
+        db.sessionmaker, cfg, OutboxNotifier(), interval_s=1.0, worker="bench-process-1"
+    )
     service.add_listener(listener)
     await service.start()
     await service.sweep()  # start-up includes one full sweep over the pending table
@@ -202,6 +246,13 @@ async def measure_ours(
     await asyncio.sleep((last_due + timedelta(seconds=5) - datetime.now(UTC)).total_seconds())
     cpu = cpu_s() - c0
     await service.stop()
+    theirs: dict[str, int] = {}
+    if other is not None:
+        other.terminate()
+        await other.wait()
+        theirs = _take_json(out_path)
+    mine = sum(heard.values())
+    heard.update(theirs)
     async with db.sessionmaker() as s:
         rows = (
             await s.execute(
@@ -226,6 +277,16 @@ async def measure_ours(
     lost = sum(1 for r in rows if r.status is not DispatchStatus.DONE)
     doubled = sum(1 for n in heard.values() if n > 1) + int(dup_outbox or 0)
     fired = sum(heard.values())
+    async with db.sessionmaker() as s:
+        by_process = dict(
+            (
+                await s.execute(
+                    select(Dispatch.done_by, func.count())
+                    .where(Dispatch.id.in_(hot), Dispatch.status == DispatchStatus.DONE)
+                    .group_by(Dispatch.done_by)
+                )
+            ).all()
+        )
     return {
         "startup_s": round(startup, 3),
         "rss_mb": round(rss, 1),
@@ -239,7 +300,9 @@ async def measure_ours(
         "lost": lost,
         "doubled": doubled,
         "fired": fired,
-        "cpu_us_per_dispatch": round(cpu * 1e6 / max(1, fired), 1),
+        "processes": processes,
+        "fired_by_process": {str(k): v for k, v in sorted(by_process.items(), key=str)},
+        "cpu_us_per_dispatch": round(cpu * 1e6 / max(1, mine), 1),
     }
 
 
@@ -370,6 +433,9 @@ async def naive_worker(store_url: str, seconds: float, out_path: str) -> None:
 
 
 async def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--sweeper-worker":
+        await sweeper_worker(sys.argv[2], sys.argv[3])
+        return
     if len(sys.argv) == 5 and sys.argv[1] == "--naive-worker":
         await naive_worker(sys.argv[2], float(sys.argv[3]), sys.argv[4])
         return
@@ -378,6 +444,13 @@ async def main() -> None:
     ap.add_argument("--members", type=int, default=3, help="members per group (plus a leader)")
     ap.add_argument("--hot", type=int, default=2000, help="dispatches fired in the window")
     ap.add_argument("--naive-groups", type=int, default=200)
+    ap.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        choices=(1, 2),
+        help="server processes sweeping the one database during the fire window",
+    )
     ap.add_argument("--db", default="", help="database URL (default: a temporary SQLite file)")
     args = ap.parse_args()
     rng = random.Random(6)
@@ -403,7 +476,7 @@ async def main() -> None:
         f"in {book_s:.1f}s ({book_s * 1e3 / args.groups:.1f} ms per series)",
         flush=True,
     )
-    ours = await measure_ours(db, cfg, args.hot, rng)
+    ours = await measure_ours(db, cfg, args.hot, rng, args.processes)
     print(f"ours: {ours}", flush=True)
     naive: dict[str, Any] = {}
     if args.naive_groups:
