@@ -16,12 +16,14 @@ How it measures (see /work/shared/BENCHMARKS.md):
   database throughout): ``--hot`` pending dispatches, spread over the whole table, are made due at
   random instants 2-12 s ahead; the service fires them while the rest stay pending. Lateness is
   ``done_at - due_at`` from the table; ``lost`` is a hot one not done 5 s after the last was
-  due; ``doubled`` is a dispatch heard twice by the listener or with two outbox rows.
+  due; ``doubled`` is a dispatch heard twice (by either process's listener) or with two outbox
+  rows; ``fired_by_process`` shows both processes did work.
 - cpu_us_per_dispatch: this process's CPU time (utime+stime, /proc/self/stat) during the window
-  divided by the dispatches fired (the process is the server; no load generator runs then).
+  divided by the dispatches it fired (it is a server; no load generator runs then).
 - naive: ``--naive-groups`` groups' dispatches added as individual APScheduler date jobs to a
-  SQLAlchemyJobStore in the same database, then started and fired the same way; its per-
-  dispatch booking cost, start-up and lateness are printed beside ours with the ratios.
+  SQLAlchemyJobStore in the same database, then started (with a second process on the same
+  store) and fired the same way; its per-dispatch booking cost, start-up, lateness, lost and
+  doubled are printed beside ours with the booking ratio.
 """
 
 from __future__ import annotations
