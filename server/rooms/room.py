@@ -10,14 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from server.domain import AttendanceKind, AuditOutcome, GroupRole, SessionStatus
 from server.errors import (
-    CapacityReached,
     CircleError,
-    Conflict,
     Gone,
     NotFound,
     PermissionDenied,
@@ -30,6 +27,7 @@ from server.protocols.codec import state_from_json, state_to_json
 from server.protocols.engine import apply
 from server.protocols.registry import spec_for
 
+from .admission import check_open, check_place
 from .capabilities import effective, session_role
 from .commands import (
     Act,
@@ -45,10 +43,11 @@ from .commands import (
     SetMic,
     Stop,
     Tick,
-    Verb,
 )
 from .participants import Participant, Presence, media_rights, snapshot
 from .ports import JSON, AttendanceRecord, Clock, RoomBroadcaster, RoomStore, SessionInfo
+from .timers import Timers
+from .verbs import to_command
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,7 @@ class Room:
         self._grace_ms = int(grace_s * 1000)
         self._queue: asyncio.Queue[RoomCommand] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self._timers: dict[object, asyncio.Task[None]] = {}
+        self._timers = Timers(clock, self.post, f"room-{info.session_id}")
         self._armed: tuple[int, int | None] = (-1, None)
         self._status = info.status
         self._note_version = 0
@@ -126,12 +125,7 @@ class Room:
             await self._queue.put(Stop())
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        for task in list(self._timers.values()):
-            task.cancel()
-        for task in list(self._timers.values()):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._timers.clear()
+        await self._timers.stop()
         if self._media is not None:
             await self._media_call(self._media.close_room(self.room_id))
 
@@ -226,22 +220,12 @@ class Room:
 
     async def _join(self, c: Join) -> JSON:
         now = self._clock.now_ms()
-        self._check_open(c.group_role, now)
+        check_open(self.info, self._status, self.state.ended, c.group_role, now)
         p = self.participants.get(c.person_id)
         if p is not None and p.presence is Presence.PRESENT and p.sid == c.sid:
             return {"snapshot": self._snapshot(now)}  # the same connection asked twice
         if p is None or p.presence is Presence.LEFT:
-            if c.group_role is GroupRole.MEMBER:
-                taken = sum(
-                    1
-                    for q in self.participants.values()
-                    if q.in_room and q.group_role is GroupRole.MEMBER
-                )
-                if taken >= self.info.capacity:
-                    raise CapacityReached(
-                        f"This group is full: all {self.info.capacity} member places are taken.",
-                        capacity=self.info.capacity,
-                    )
+            check_place(self.info, c.group_role, self.participants.values())
             kind = AttendanceKind.JOIN
             if p is None:
                 p = Participant(c.person_id, c.display_name, c.group_role)
@@ -253,7 +237,7 @@ class Room:
             if p.sid is not None and p.sid != c.sid:
                 await self._out.detach(self.info.session_id, p.sid)
                 await self._out.drop(p.sid, "replaced by a newer connection")
-            self._cancel_timer(("grace", p.person_id))
+            self._timers.cancel(("grace", p.person_id))
             if self._media is not None:
                 await self._media_call(
                     self._media.remove_participant(self.room_id, str(p.person_id))
@@ -273,22 +257,6 @@ class Room:
             self._set_status(SessionStatus.OPEN)
         self._dirty = True
         return {}  # the snapshot is added once committed
-
-    def _check_open(self, role: GroupRole, now: int) -> None:
-        if self.state.ended or self._status is SessionStatus.ENDED:
-            raise Gone("This session has ended.", code="ended")
-        if self._status is SessionStatus.CANCELLED:
-            raise Gone("This session was cancelled.", code="cancelled")
-        if self._status is SessionStatus.SCHEDULED and role is GroupRole.MEMBER:
-            opens = int(self.info.starts_at.timestamp() * 1000) - self.info.lobby_minutes * 60_000
-            if now < opens:
-                at = datetime.fromtimestamp(opens / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-                raise Conflict(
-                    f"The room opens {self.info.lobby_minutes} minutes before the session, "
-                    f"at {at}.",
-                    code="not_open",
-                    opens_at_ms=opens,
-                )
 
     async def _leave(self, c: Leave) -> JSON:
         p = self._actor(c)
@@ -321,7 +289,7 @@ class Room:
     async def _gone(self, p: Participant, kind: AttendanceKind, reason: str | None) -> None:
         if self._media is not None and p.presence is Presence.PRESENT:
             await self._media_call(self._media.remove_participant(self.room_id, str(p.person_id)))
-        self._cancel_timer(("grace", p.person_id))
+        self._timers.cancel(("grace", p.person_id))
         p.presence = Presence.LEFT
         p.sid = None
         self.state, _ = apply(self.spec, self.state, pb.Forget(p.person_id), self._clock.now_ms())
@@ -331,46 +299,7 @@ class Room:
     def _act(self, c: Act) -> JSON:
         p = self._actor(c)
         actor = pb.Actor(p.person_id, effective(self.spec, self.state, p.person_id, p.group_role))
-        command: pb.Command
-        match c.verb:
-            case Verb.ADVANCE:
-                command = pb.Advance(actor)
-            case Verb.BACK:
-                command = pb.Back(actor)
-            case Verb.PAUSE:
-                command = pb.Pause(actor)
-            case Verb.RESUME:
-                command = pb.Resume(actor)
-            case Verb.END:
-                command = pb.End(actor)
-            case Verb.ADJUST:
-                if c.seconds is None:
-                    raise UserError("adjust needs seconds")
-                command = pb.Adjust(actor, c.seconds)
-            case Verb.SET_PRESENTER:
-                target = self._target(c.target, required=True)
-                assert target is not None
-                command = pb.SetPresenter(actor, target.person_id, self._role_of(target))
-            case Verb.ACCEPT_HAND:
-                target = self._target(c.target, required=False)
-                command = pb.AcceptHand(
-                    actor,
-                    None if target is None else target.person_id,
-                    self._role_of(target) if target is not None else self._first_hand_role(),
-                )
-            case Verb.CALL_ON:
-                target = self._target(c.target, required=False)
-                command = pb.CallOn(actor, None if target is None else target.person_id, c.clear)
-            case Verb.SET_FLOOR:
-                if c.floor is None:
-                    raise UserError("set_floor needs floor")
-                command = pb.SetFloor(actor, c.floor)
-            case Verb.RAISE_HAND:
-                command = pb.RaiseHand(actor)
-            case Verb.LOWER_HAND:
-                target = self._target(c.target, required=False)
-                command = pb.LowerHand(actor, None if target is None else target.person_id)
-        self._apply(command)
+        self._apply(to_command(c, actor, self._resolve, self._first_hand_role()))
         return {}
 
     def _set_mic(self, c: SetMic) -> JSON:
@@ -423,22 +352,17 @@ class Room:
             raise PermissionDenied("You are not in this room.", code="not_in_room")
         return p
 
-    def _target(self, person_id: int | None, *, required: bool) -> Participant | None:
+    def _resolve(self, person_id: int | None) -> tuple[int, pb.Role] | None:
         if person_id is None:
-            if required:
-                raise UserError("this command needs person_id")
             return None
         p = self.participants.get(person_id)
         if p is None or not p.in_room:
             raise NotFound(f"person {person_id} is not in this room")
-        return p
-
-    def _role_of(self, p: Participant) -> pb.Role:
-        return session_role(self.state, p.person_id, p.group_role)
+        return p.person_id, session_role(self.state, p.person_id, p.group_role)
 
     def _first_hand_role(self) -> pb.Role:
         if self.state.hands and (p := self.participants.get(self.state.hands[0])) is not None:
-            return self._role_of(p)
+            return session_role(self.state, p.person_id, p.group_role)
         return pb.Role.MEMBER
 
     def _apply(self, command: pb.Command) -> None:
@@ -582,28 +506,15 @@ class Room:
         if armed == self._armed:
             return
         self._armed = armed
-        self._cancel_timer("phase")
+        self._timers.cancel("phase")
         epoch, deadline = armed
         if deadline is not None and not self.state.overrun:
-            self._start_timer("phase", deadline, Tick(epoch=epoch))
+            self._timers.start("phase", deadline, Tick(epoch=epoch))
 
     def _arm_grace(self, p: Participant, now_ms: int) -> None:
-        self._cancel_timer(("grace", p.person_id))
-        self._start_timer(
+        self._timers.cancel(("grace", p.person_id))
+        self._timers.start(
             ("grace", p.person_id),
             now_ms + self._grace_ms,
             GraceOver(person_id=p.person_id, token=p.grace_token),
         )
-
-    def _start_timer(self, key: object, at_ms: int, command: RoomCommand) -> None:
-        async def fire() -> None:
-            await self._clock.sleep_until(at_ms)
-            self._timers.pop(key, None)
-            self.post(command)
-
-        self._timers[key] = asyncio.create_task(fire(), name=f"room-{self.room_id}-{key}")
-
-    def _cancel_timer(self, key: object) -> None:
-        task = self._timers.pop(key, None)
-        if task is not None:
-            task.cancel()
