@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server import audit
+from server.db.engine import Database
 from server.db.models import (
     AgreementAcceptance,
     AttendanceEvent,
@@ -23,14 +24,27 @@ from server.errors import NotFound
 
 from .ports import JSON, AttendanceRecord, SessionInfo
 
+_UPDATE_STATE = (
+    update(RoomState)
+    .where(RoomState.session_id == bindparam("sid"))
+    .values(version=bindparam("v"), state=bindparam("s"), updated_at=bindparam("u"))
+)
+_INSERT_STATE = insert(RoomState).values(
+    session_id=bindparam("sid"),
+    version=bindparam("v"),
+    state=bindparam("s"),
+    updated_at=bindparam("u"),
+)
+
 
 def _dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 class SqlRoomStore:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self._sessionmaker = sessionmaker
+    def __init__(self, db: Database) -> None:
+        self._sessionmaker: async_sessionmaker[AsyncSession] = db.sessionmaker
+        self._engine = db.engine
 
     async def load_session(self, session_id: int) -> SessionInfo:
         async with self._sessionmaker() as s:
@@ -74,32 +88,35 @@ class SqlRoomStore:
         attendance: list[AttendanceRecord],
         status: SessionStatus | None = None,
     ) -> None:
-        """One transaction: the room state (upsert), attendance events, the session status."""
-        async with self._sessionmaker() as s, s.begin():
+        """One transaction: the room state (upsert), attendance events, the session status.
+
+        Core statements on a connection, not the ORM: this runs on every change of every room
+        (about half the CPU of an ORM session per change on SQLite)."""
+        async with self._engine.begin() as conn:
             if version is not None and state is not None:
-                now = datetime.now(UTC)
-                result = await s.execute(
-                    update(RoomState)
-                    .where(RoomState.session_id == session_id)
-                    .values(version=version, state=state, updated_at=now)
-                )
-                if result.rowcount == 0:  # type: ignore[attr-defined]
-                    s.add(RoomState(session_id=session_id, version=version, state=state))
-            for a in attendance:
-                s.add(
-                    AttendanceEvent(
-                        session_id=session_id,
-                        person_id=a.person_id,
-                        kind=a.kind,
-                        at=_dt(a.at_ms),
-                        reason=a.reason,
-                    )
+                values = {"sid": session_id, "v": version, "s": state, "u": datetime.now(UTC)}
+                result = await conn.execute(_UPDATE_STATE, values)
+                if result.rowcount == 0:
+                    await conn.execute(_INSERT_STATE, values)
+            if attendance:
+                await conn.execute(
+                    insert(AttendanceEvent),
+                    [
+                        {
+                            "session_id": session_id,
+                            "person_id": a.person_id,
+                            "kind": a.kind,
+                            "at": _dt(a.at_ms),
+                            "reason": a.reason,
+                        }
+                        for a in attendance
+                    ],
                 )
             if status is not None:
-                await s.execute(
+                await conn.execute(
                     update(ScheduledSession)
                     .where(ScheduledSession.id == session_id)
-                    .values(status=status)
+                    .values(status=status, updated_at=datetime.now(UTC))
                 )
 
     async def has_accepted(self, person_id: int, series_id: int, version: str) -> bool:

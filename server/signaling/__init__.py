@@ -58,7 +58,7 @@ async def _close_connections(app: web.Application) -> None:
 async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     svc = app[SIGNALING_KEY]
     svc.clock = app.get(CLOCK_KEY) or svc.clock
-    svc.store = SqlRoomStore(app[DB_KEY].sessionmaker)
+    svc.store = SqlRoomStore(app[DB_KEY])
     svc.media = app.get(MEDIA_KEY)
     svc.manager = RoomManager(
         svc.store,
