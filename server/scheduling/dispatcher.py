@@ -196,6 +196,15 @@ class Dispatcher:
                     outbox.append(row)
         if outbox:
             await s.execute(insert(OutboxMessage), outbox)
+            for row in outbox:  # the mail log: every notice, where it went, by which channel
+                log.info(
+                    "notice %s for dispatch %s to person %s: %s (%s)",
+                    row["kind"],
+                    row["dispatch_id"],
+                    row["person_id"],
+                    row["status"].value,
+                    row["channel"],
+                )
         return len(outbox), gone
 
 
