@@ -127,7 +127,11 @@ async def get_group(ctx: Ctx) -> GroupOut:
 
 
 @router.patch(
-    "/api/groups/{group_id}", body=GroupPatch, response=GroupOut, summary="Change a group"
+    "/api/groups/{group_id}",
+    body=GroupPatch,
+    response=GroupOut,
+    errors=(409,),
+    summary="Change a group",
 )
 async def patch_group(ctx: Ctx, body: GroupPatch) -> GroupOut:
     async with ctx.sessionmaker() as s, s.begin():
