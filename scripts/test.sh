@@ -2,7 +2,7 @@
 # Install everything the tests need and run the whole suite: lint, types, the web client's
 # unit tests and build, then pytest (foundation, protocols, rooms, signaling, media in a
 # private network namespace, scheduling, browser tests in Debian's Chromium).
-# Extra arguments go to pytest. Under CI=true, PostgreSQL, Redis, Chromium and coturn are
+# Extra arguments go to one pytest run instead of the default two. Under CI=true, PostgreSQL, Redis, Chromium and coturn are
 # required; elsewhere the tests that need them skip with the reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +32,11 @@ run_pytest() {
   fi
   return "$rc"
 }
+if [ "$#" -gt 0 ]; then
+  run_pytest "$@"
+  exit $?
+fi
 rc=0
-run_pytest --ignore=tests/browser "$@" || rc=$?
-run_pytest tests/browser "$@" || rc=$?
+run_pytest --ignore=tests/browser || rc=$?
+run_pytest tests/browser || rc=$?
 exit "$rc"
