@@ -47,7 +47,11 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _make_sio(settings: Settings) -> socketio.AsyncServer:
-    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    manager = (
+        socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
+        if settings.redis_url
+        else None
+    )
     return socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,

@@ -41,6 +41,7 @@ class Settings(BaseModel):
     # Storage and scale-out
     database_url: str = ""  # default: sqlite file var/circle.db
     redis_url: str | None = None  # Socket.IO AsyncRedisManager when set
+    redis_channel: str = Field("healers-circle", min_length=1, max_length=100)
 
     # Security
     secret_key: str = Field("", repr=False)
