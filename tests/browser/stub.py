@@ -5,12 +5,14 @@ Runs its own event loop in a thread (the Playwright tests are synchronous)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import socketio
 from aiohttp import web
 
 
@@ -50,6 +52,10 @@ class StubState:
     )
     sessions: list[dict[str, Any]] = field(default_factory=list)
     token_requests: int = 0
+    # When set, join tokens are issued and /room answers hello/join with this snapshot
+    # (a scripted room: no protocol, no media; for states a real session reaches slowly).
+    room_snapshot: dict[str, Any] | None = None
+    room_events: list[str] = field(default_factory=list)
 
 
 class StubServer:
@@ -77,9 +83,34 @@ class StubServer:
 
         async def join_token(request: web.Request) -> web.Response:
             self.state.token_requests += 1
+            if self.state.room_snapshot is not None:
+                return web.json_response({"token": "stub-token", "expires_at": iso(now())})
             return web.json_response(
                 {"error": {"code": "not_open", "message": "The lobby is not open yet."}}, status=409
             )
+
+        sio = socketio.AsyncServer(async_mode="aiohttp")
+        sio.attach(app)
+        state = self.state
+
+        @sio.on("*", namespace="/room")  # type: ignore[misc]
+        async def any_event(event: str, sid: str, data: Any) -> dict[str, Any]:
+            state.room_events.append(event)
+            snap = state.room_snapshot or {}
+            if event == "hello":
+                return {
+                    "ok": True,
+                    "server_time_ms": snap.get("server_time_ms", 0),
+                    "you": {"person_id": "3", "role": "member", "display_name": "Sara Member"},
+                    "agreement": {"required": False, "version": "1", "text": ""},
+                }
+            if event == "join":
+                return {"ok": True, "snapshot": snap}
+            return {"ok": False, "error": {"code": "protocol", "message": "scripted room"}}
+
+        @sio.on("connect", namespace="/room")  # type: ignore[misc]
+        async def connect(sid: str, environ: Any, auth: Any) -> bool:
+            return isinstance(auth, dict) and auth.get("token") == "stub-token"
 
         app.router.add_get("/app/", index)
         app.router.add_static("/app/assets/", self.dist / "assets")
@@ -100,9 +131,21 @@ class StubServer:
         self._thread.start()
         self.url = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
 
+    async def _shutdown(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        # Socket.IO's ping tasks outlive closed pages: end them before the loop closes.
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def stop(self) -> None:
         if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+            # A page left open (a failed test) keeps a socket: do not turn that into a
+            # teardown error that hides the test's own failure.
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(15)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()

@@ -4,6 +4,7 @@ Persian right-to-left, accessibility (axe-core) and screenshots at desktop and p
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -161,4 +162,94 @@ def test_prejoin_is_usable_by_keyboard_with_visible_focus(browser: Any, stub: St
     page.keyboard.press("Enter")
     page.get_by_test_id("error-page").wait_for()
     assert stub.state.token_requests == 1
+    page.context.close()
+
+
+def scripted_room(phase: str, *, protocol: str = "balint", over_ms: int = 0) -> dict[str, Any]:
+    t = int(now().timestamp() * 1000)
+    people = [
+        ("1", "Dr. Hanna Leader", "leader", False),
+        ("2", "Amir Rahimi", "presenter", False),
+        ("3", "Sara Member", "member", True),
+        ("4", "Bea de Vries", "member", True),
+    ]
+    return {
+        "version": 7,
+        "server_time_ms": t,
+        "session_id": "41",
+        "protocol": protocol,
+        "phases": None,
+        "phase": phase,
+        "phase_started_at_ms": t - 8 * 60_000 - over_ms,
+        "phase_duration_ms": 8 * 60_000,
+        "phase_ends_at_ms": t - over_ms,
+        "remaining_ms": 0,
+        "paused": False,
+        "overrun": over_ms > 0,
+        "presenter_id": "2",
+        "floor": "hands",
+        "called_on": None,
+        "hands": ["4"],
+        "participants": [
+            {
+                "person_id": pid,
+                "display_name": name,
+                "role": role,
+                "presence": "present",
+                "muted_by_rule": held,
+                "self_muted": False,
+                "camera_off": True,
+                "hand_raised": pid == "4",
+                "capabilities": ["raise_hand", "show_video"] + ([] if held else ["speak"]),
+            }
+            for pid, name, role, held in people
+        ],
+        "capacity": 12,
+        "ended": False,
+    }
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_countdown_shows_overrun_and_the_floor_rule(
+    browser: Any, stub: StubServer, size: str
+) -> None:
+    stub.state.sessions = [session_at(now() + timedelta(minutes=5), status="live")]
+    stub.state.room_snapshot = scripted_room("questions", over_ms=75_000)
+    page = open_page(browser, f"{stub.url}/app/", DESKTOP if size == "desktop" else PHONE)
+    page.get_by_test_id("join-listen").click()
+    page.locator('[data-testid="room"][data-state="joined"]').wait_for()
+    banner = page.get_by_test_id("phase-banner")
+    assert banner.get_attribute("data-countdown") == "overrun"
+    text = page.get_by_test_id("countdown").inner_text()
+    assert re.fullmatch(r"\+1:1\d over time", text), text
+    assert page.get_by_test_id("phase-title").inner_text() == "Questions"
+    assert "Short factual questions to Amir Rahimi" in page.get_by_test_id("phase-ask").inner_text()
+    # Held by the hands floor: shown on the tiles, with the raised hand. Listening only, this
+    # person has no microphone to hold, so no explanation is needed and the button says so.
+    assert not page.get_by_test_id("held-note").is_visible()
+    assert page.get_by_test_id("mic").get_attribute("data-state") == "none"
+    assert "Mic off by the room" in page.locator('li.tile[data-person="4"]').inner_text()
+    assert "Hand raised" in page.locator('li.tile[data-person="4"]').inner_text()
+    assert page.locator("li.tile").count() == 4
+    assert stub.state.room_events[:2] == ["hello", "join"]
+    screenshot(page, f"room-overrun-{size}")
+    assert axe_violations(page, f"room-overrun-{size}") == []
+    page.context.close()
+
+
+def test_other_protocols_show_their_phases(browser: Any, stub: StubServer) -> None:
+    stub.state.sessions = [session_at(now() + timedelta(minutes=5), status="live")]
+    stub.state.room_snapshot = {
+        **scripted_room("open_floor", protocol="dynamic"),
+        "phases": ["waiting", "check_in", "open_floor", "closing_round", "closed"],
+        "phase_ends_at_ms": None,
+        "remaining_ms": None,
+    }
+    stub.state.me = {**stub.state.me, "locale": "nl"}
+    page = open_page(browser, f"{stub.url}/app/", DESKTOP)
+    page.get_by_test_id("join-listen").click()
+    page.locator('[data-testid="room"][data-state="joined"]').wait_for()
+    assert page.get_by_test_id("phase-title").inner_text() == "Open gesprek"
+    assert page.locator(".phase-step").text_content() == "Fase 2 van 3"
+    assert page.get_by_test_id("countdown").inner_text() == "Geen tijdslimiet"
     page.context.close()

@@ -56,6 +56,7 @@ export class RoomScreen implements Screen {
   private readonly handBtn: HTMLButtonElement;
   private readonly soundBtn: HTMLButtonElement;
   private readonly body: HTMLElement;
+  private readonly footer: HTMLElement;
   private console: LeaderConsole | null = null;
   private readonly tiles = new Map<string, Tile>();
   private order: string[] = [];
@@ -137,13 +138,14 @@ export class RoomScreen implements Screen {
       leaveBtn,
     );
     this.body = h("div", { class: "room-body" }, this.gallery);
+    this.footer = h("div", { class: "room-footer" }, this.heldNote, controls);
     this.el = h(
       "div",
       { class: "room", "data-testid": "room" },
       this.connBanner,
       this.banner,
       this.body,
-      h("div", { class: "room-footer" }, this.heldNote, controls),
+      this.footer,
     );
 
     const { client, media } = ctx;
@@ -162,6 +164,7 @@ export class RoomScreen implements Screen {
     this.timer = window.setInterval(() => this.tick(), 250);
     this.resize = typeof ResizeObserver !== "undefined" ? new ResizeObserver(() => this.layout()) : null;
     this.resize?.observe(this.gallery);
+    this.resize?.observe(this.footer);
     this.onState(client.state, client.state);
     if (client.snapshot) this.render(client.snapshot);
   }
@@ -206,6 +209,7 @@ export class RoomScreen implements Screen {
     this.renderTiles(s);
     this.renderConsole(s);
     this.tick();
+    this.layout();
     if (this.lastPhase !== null && this.lastPhase !== s.phase) {
       this.ctx.feedback.announce(
         this.i18n.t("room.phase.changed", { phase: this.phaseName(s.phase), ask: this.askText(s, me) }),
@@ -293,10 +297,10 @@ export class RoomScreen implements Screen {
     else if (selfMuted) setIconLabel(this.micBtn, "micOff", t("room.mic.unmute"));
     else setIconLabel(this.micBtn, "mic", t("room.mic.mute"));
     this.micBtn.disabled = !hasAudio;
-    setAttr(this.micBtn, "aria-disabled", held ? "true" : null);
-    setAttr(this.micBtn, "aria-describedby", held ? "held-note" : null);
+    setAttr(this.micBtn, "aria-disabled", held && hasAudio ? "true" : null);
+    setAttr(this.micBtn, "aria-describedby", held && hasAudio ? "held-note" : null);
     setAttr(this.micBtn, "aria-pressed", hasAudio && !held ? String(selfMuted) : null);
-    this.micBtn.classList.toggle("held", held);
+    this.micBtn.classList.toggle("held", held && hasAudio);
     this.micBtn.dataset["state"] = !hasAudio ? "none" : held ? "held" : selfMuted ? "muted" : "live";
     show(this.heldNote, held && hasAudio);
     if (held) setText(this.heldTextEl, this.heldText(s, me));
@@ -366,9 +370,20 @@ export class RoomScreen implements Screen {
     const padV = parseFloat(style.paddingBlockStart || "0") + parseFloat(style.paddingBlockEnd || "0");
     const w = (this.gallery.clientWidth || window.innerWidth) - pad;
     const hgt = (this.gallery.clientHeight || window.innerHeight / 2) - padV;
+    if (n === 0 || w <= 0 || hgt <= 0) return;
     // Phones use 4:3 tiles (see styles.css); the grid helper assumes 16:9, so give it the
     // equivalent height.
     const narrow = window.matchMedia("(max-width: 760px)").matches;
+    if (narrow) {
+      // Phones: the gallery takes the height left between what is above it and the pinned
+      // controls, so every tile is on the first screen; the console follows below.
+      const top = this.gallery.getBoundingClientRect().top + window.scrollY;
+      const avail = Math.max(220, window.innerHeight - top - this.footer.offsetHeight);
+      const px = `${Math.floor(avail)}px`;
+      if (this.gallery.style.height !== px) this.gallery.style.height = px;
+    } else if (this.gallery.style.height !== "") {
+      this.gallery.style.height = "";
+    }
     const aspect = narrow ? 4 / 3 : 16 / 9;
     const cols = gridColumns(n, w, (hgt * aspect) / (16 / 9));
     const rows = Math.ceil(n / cols);
@@ -450,11 +465,7 @@ export class RoomScreen implements Screen {
   }
 
   private onRefused(event: string, code: string, message: string): void {
-    if (event === "mic.set" && code === "protocol") {
-      // The room's rule: the held note already explains it calmly.
-      show(this.heldNote, true);
-      return;
-    }
+    if (event === "mic.set" && code === "protocol") return; // the held note explains it calmly
     if (event === "protocol.command") return; // the console reports its own
     this.ctx.feedback.toast(errorText(this.i18n, code, message), "error");
   }
