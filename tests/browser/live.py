@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import socket
 import threading
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,8 +119,6 @@ class LiveServer:
 
     async def _start(self) -> str:
         from server.app import create_app
-        from server.media.ice import IceSettings
-        from server.media.sfu import AiortcMediaEngine, SfuSettings
 
         # Socket.IO accepts only the public origin: bind first, then name it.
         probe = socket.socket()
@@ -137,18 +134,9 @@ class LiveServer:
             media_allowed_networks=["127.0.0.0/8"],
             reconnect_grace_s=60,
         )
-        app = create_app(settings)
-        engine = AiortcMediaEngine(SfuSettings(ice=IceSettings.loopback()))
-        app[MEDIA_KEY] = engine
-        self.engine = engine
-
-        async def media_ctx(app: web.Application) -> AsyncIterator[None]:
-            await engine.start()
-            yield
-            await engine.stop()
-
-        # The engine starts before the rooms (signaling's context) and stops after them.
-        app.cleanup_ctx.insert(0, media_ctx)
+        # The real wiring (server.media.wiring): the aiortc engine, candidates on loopback.
+        app = create_app(settings.model_copy(update={"media_enabled": True}))
+        self.engine = app[MEDIA_KEY]
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)

@@ -302,6 +302,9 @@ export class App {
         io("/room", {
           autoConnect: false,
           auth: (cb) => auth(cb as (d: { token: string }) => void),
+          // Lets a proxy route every connection of one session to the same server process
+          // (docs/deployment.md); the server trusts only the signed token's session.
+          query: { session: String(s.id) },
           reconnectionDelay: 500,
           reconnectionDelayMax: 4000,
         }) as unknown as SocketLike,
