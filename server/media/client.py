@@ -41,12 +41,10 @@ class Received:
     frames: int = 0  # complete encoded frames (counted or decoded)
     decoded: int = 0
     first_decoded_at: float | None = None
-    sink: passthrough.FrameSink | None = None
-    base: int = 0  # sink count when this publisher got the slot (slots are reused)
     sizes: list[tuple[int, int]] = field(default_factory=list)
 
     def total_frames(self) -> int:
-        return self.frames + (self.sink.frames - self.base if self.sink is not None else 0)
+        return self.frames
 
 
 class MediaClient:
@@ -75,7 +73,8 @@ class MediaClient:
             self.tracks["video"] = ReplayTrack(video, start_index=start_index)
         self.received: dict[tuple[str, str], Received] = {}
         self._mid_owner: dict[str, tuple[str, str]] = {}
-        self._watched: dict[int, tuple[str, passthrough.FrameSink | None]] = {}
+        # receiver -> (publisher, record): slots are reused for other publishers
+        self._watched: dict[int, tuple[str, Received]] = {}
         self.inbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self.speakers: list[str | None] = []
         self.offers = 0
@@ -150,25 +149,34 @@ class MediaClient:
 
     def _watch(self, receiver: Any, person: str, kind: str) -> None:
         """Count (or decode) what arrives on ``receiver``, attributed to ``person``; a
-        receiver whose slot the server gave to someone else is re-attributed."""
+        receiver whose slot the server gave to someone else is re-attributed.
+
+        Counting skips aiortc's receive work entirely: a complete frame is a packet with the
+        RTP marker bit (the last packet of a video frame; every Opus packet)."""
         known = self._watched.get(id(receiver))
         if known is not None and known[0] == person:
             return
         rec = Received()
         self.received[(person, kind)] = rec
+        key = id(receiver)
+        self._watched[key] = (person, rec)
         if known is not None:
-            rec.sink = known[1]
-            rec.base = known[1].frames if known[1] is not None else 0
-        elif person in self._decode_from:
-            track = receiver.track
-            self._tasks.append(asyncio.create_task(self._consume(track, rec)))
-        else:
-            rec.sink = passthrough.tap_receiver(receiver, None)
-        self._watched[id(receiver)] = (person, rec.sink)
+            return  # already tapped or decoding; the new record takes over
+        if person in self._decode_from:
+            self._tasks.append(asyncio.create_task(self._consume(receiver.track, key)))
+            return
+        watched = self._watched
 
-    async def _consume(self, track: MediaStreamTrack, rec: Received) -> None:
+        async def count(packet: Any) -> None:
+            if packet.marker:
+                watched[key][1].frames += 1
+
+        passthrough.tap_receiver(receiver, count, replace=True)
+
+    async def _consume(self, track: MediaStreamTrack, key: int) -> None:
         while True:
             frame = await track.recv()
+            rec = self._watched[key][1]
             rec.decoded += 1
             rec.frames += 1
             if rec.first_decoded_at is None:
