@@ -176,7 +176,8 @@ def test_coordinator_books_a_series_through_the_pages(
     row.get_by_label("New date for session 1").fill(new_day)
     row.get_by_label("New time for session 1").fill("18:00")
     row.get_by_role("button", name="Move").click()
-    page.locator("section.series").filter(has_text=f"{new_day} 18:00").wait_for()
+    # The group's time is shown through Intl; its <time datetime> carries the wall time.
+    card.locator(f"tr[data-session='{target}'] time[datetime='{new_day}T18:00']").wait_for()
     moved = {i: (t, q) for i, t, q in srv.sessions()}
     assert moved[target][1] == 1
     assert moved[target][0].astimezone(ams).strftime("%Y-%m-%d %H:%M") == f"{new_day} 18:00"
@@ -196,5 +197,71 @@ def test_coordinator_books_a_series_through_the_pages(
     page.get_by_role("link", name="Outbox").click()
     page.get_by_role("heading", name="Outbox").wait_for()
     page.locator("tbody tr").first.wait_for()
+    assert errors == []
+    context.close()
+
+
+def test_coordinator_pages_in_persian_right_to_left(
+    browser: Any, server: tuple[Server, World]
+) -> None:
+    """A browser in Persian (the profile names no language): the pages are right-to-left, the
+    headings are Persian, weekdays and dates come from Intl with Persian digits, and no English
+    is left in the main headings, labels and buttons."""
+    srv, _ = server
+    context = browser.new_context(viewport=DESKTOP, locale="fa-IR", timezone_id="Asia/Tehran")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{srv.url}/app/coordinator.html")
+
+    page.get_by_label("ایمیل").fill("coord@test.example")
+    page.get_by_label("گذرواژه").fill(PASSWORD)
+    page.get_by_role("button", name="ورود").click()
+    page.get_by_role("heading", name="گروه‌ها").wait_for()
+    html = page.locator("html")
+    assert html.get_attribute("dir") == "rtl"
+    assert html.get_attribute("lang") == "fa"
+    page.get_by_role("link", name="Balint A").click()
+    page.get_by_role("heading", name="رزرو یک دوره").wait_for()
+
+    form = page.locator("form[aria-labelledby=book]")
+    form.get_by_label("عنوان").fill("Balint winter")
+    form.get_by_label("تاریخ نخستین جلسه").fill(next_monday().isoformat())
+    form.get_by_label("منطقهٔ زمانی گروه").fill("Europe/Amsterdam")
+    form.get_by_label("دوشنبه").check()
+    form.get_by_role("button", name="پیش‌نمایش").click()
+    page.get_by_role("heading", name="پیش‌نمایش: آمادهٔ رزرو").wait_for()
+    form.get_by_role("button", name="رزرو دوره").click()
+    card = page.locator("section.series").filter(has_text="Balint winter")
+    card.locator("tbody tr").first.wait_for()
+    first = card.locator("tbody tr").first.inner_text()
+    assert "۱۹:۰۰" in first, first  # Persian digits, the group's wall time
+    assert "برنامه‌ریزی‌شده" in first, first
+
+    # Nothing English left in the main headings, table headers, labels and buttons.
+    # The option lists (people, language names) are data, so they are left out.
+    texts: list[str] = page.evaluate(
+        """() => [...document.querySelectorAll("h1, h2, h3, th, legend, label, button, nav a")]
+            .map((el) => { const c = el.cloneNode(true);
+                           c.querySelectorAll("select, option").forEach((x) => x.remove());
+                           return c.textContent.trim(); })"""
+    )
+    # Names that stay as they are: the seed's and this test's, the file type, IANA zone names.
+    kept = ["Balint winter", "Balint A", "(.ics)", "IANA", "Asia/Tehran", "Europe/Amsterdam"]
+
+    def rest(t: str) -> str:
+        for k in kept:
+            t = t.replace(k, "")
+        return "" if t == "S" else t  # the seed's series is called "S"
+
+    latin = [t for t in texts if any("a" <= c.lower() <= "z" for c in rest(t))]
+    assert latin == [], latin
+    # Mirrored: the page's content starts at the right.
+    box = page.get_by_role("heading", name="رزرو یک دوره").bounding_box()
+    form_box = form.bounding_box()
+    assert box is not None and form_box is not None
+    assert box["x"] + box["width"] > form_box["x"] + form_box["width"] - 40
+    assert axe_violations(page, "coordinator-fa") == []
+    screenshot(page, "coordinator-fa")
     assert errors == []
     context.close()

@@ -87,7 +87,8 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 export const api = {
   /** Sets the CSRF cookie (any response does). */
   prime: () => fetch("/healthz", { credentials: "same-origin" }),
-  me: () => call<{ id: number; display_name: string; organisation_id: number; roles: string[] }>("GET", "/api/me"),
+  me: () =>
+    call<{ id: number; display_name: string; organisation_id: number; roles: string[]; locale: string | null; timezone: string | null }>("GET", "/api/me"),
   login: (email: string, password: string) => call("POST", "/api/auth/login", { email, password }),
   organisations: () => call<Organisation[]>("GET", "/api/organisations"),
   groups: (org: number) => call<Group[]>("GET", `/api/organisations/${org}/groups`),

@@ -110,6 +110,31 @@ export class I18n {
     }).format(ms);
   }
 
+  /** Date and time in one, e.g. "Mon 7 Dec 2026, 19:00" (Persian: Solar Hijri, Persian digits). */
+  dateTime(ms: number): string {
+    return new Intl.DateTimeFormat(this.intlTag, {
+      timeZone: this.timeZone,
+      weekday: "short",
+      day: "numeric",
+      month: "short",
+      year: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+    }).format(ms);
+  }
+
+  /** The same language in another time zone (e.g. a group's, beside the viewer's own). */
+  inZone(timeZone: string): I18n {
+    return new I18n(this.locale, timeZone);
+  }
+
+  /** Weekday names Monday to Sunday in this language. */
+  weekdays(): string[] {
+    const fmt = new Intl.DateTimeFormat(this.intlTag, { weekday: "long", timeZone: "UTC" });
+    // 2024-01-01 was a Monday.
+    return [0, 1, 2, 3, 4, 5, 6].map((d) => fmt.format(Date.UTC(2024, 0, 1 + d)));
+  }
+
   /** A readable name of the time zone, e.g. "Central European Standard Time". */
   zoneName(ms: number): string {
     const parts = new Intl.DateTimeFormat(this.intlTag, {
