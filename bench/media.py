@@ -55,9 +55,15 @@ _RTP = struct.Struct("!BBHII")
 
 
 def cpu_seconds(pid: int) -> float:
+    user, system = cpu_split(pid)
+    return user + system
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process from /proc/<pid>/stat."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / HZ
+    return int(fields[11]) / HZ, int(fields[12]) / HZ
 
 
 def udp_rcvbuf_errors() -> int:
@@ -433,10 +439,12 @@ def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, Enco
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
         drops0 = udp_rcvbuf_errors()
+        split0 = cpu_split(server.pid)
         t0, cpu0, srv0, st0, dec0, g0 = snapshot()
         time.sleep(seconds)
         t1, cpu1, srv1, st1, dec1, g1 = snapshot()
         drops = udp_rcvbuf_errors() - drops0
+        split1 = cpu_split(server.pid)
         if spy is not None:
             spy.wait(30)
     finally:
@@ -480,6 +488,8 @@ def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, Enco
         "verifier_decoded_fps": verifier_fps,
         "loss_pct": 100 * max(0, lost) / expected if expected else 0.0,
         "udp_rcvbuf_drops": drops,
+        "server_system_share": (split1[1] - split0[1])
+        / max(1e-9, (split1[0] - split0[0]) + (split1[1] - split0[1])),
         "generator_cpu_pct": [100 * (b - a) / window for a, b in zip(g0, g1, strict=False)],
     }
 
@@ -569,7 +579,8 @@ def main() -> None:
     print(f"  forwarded {sfu['forwarded_pps']:.0f} pps ({room_pps:.0f} per room), "
           f"received {sfu['received_pps']:.0f} pps")  # fmt: skip
     print(f"  server CPU {sfu['server_cpu_pct']:.1f}% of one core -> {sfu['us_per_packet']:.1f} us "
-          f"per forwarded packet, {sfu['server_cpu_pct'] / streams:.3f}% per forwarded stream")  # fmt: skip
+          f"per forwarded packet ({100 * sfu['server_system_share']:.0f}% of it in the kernel), "
+          f"{sfu['server_cpu_pct'] / streams:.3f}% per forwarded stream")  # fmt: skip
     print(f"  capacity: {pps_per_core:.0f} forwarded pps per core = {rooms_per_core:.2f} full rooms "
           f"per core (a full room forwards {room_pps_nominal:.0f} pps: 12 x 11 x ({video_pps:.0f} "
           f"video + 50 audio pps))")  # fmt: skip
