@@ -21,6 +21,7 @@ from sqlalchemy import select
 from server.db import migrate
 from server.db.engine import Database
 from server.db.models import ScheduledSession, Series
+from server.scheduling.models import SeriesConfirmation
 from tests.browser.support import DESKTOP, axe_violations, screenshot
 from tests.conftest import make_settings
 from tests.foundation.seed import PASSWORD, World, seed
@@ -90,6 +91,23 @@ class Server:
 
     def sessions(self) -> list[tuple[int, datetime, int]]:
         result: list[tuple[int, datetime, int]] = self.run(self._sessions())
+        return result
+
+    async def _confirmed(self, series_id: int) -> list[int]:
+        db = Database(self.db_url)
+        try:
+            async with db.sessionmaker() as s:
+                rows = await s.scalars(
+                    select(SeriesConfirmation.person_id).where(
+                        SeriesConfirmation.series_id == series_id
+                    )
+                )
+                return list(rows)
+        finally:
+            await db.dispose()
+
+    def confirmed(self, series_id: int) -> list[int]:
+        result: list[int] = self.run(self._confirmed(series_id))
         return result
 
     def stop(self) -> None:
@@ -263,5 +281,43 @@ def test_coordinator_pages_in_persian_right_to_left(
     assert box["x"] + box["width"] > form_box["x"] + form_box["width"] - 40
     assert axe_violations(page, "coordinator-fa") == []
     screenshot(page, "coordinator-fa")
+    assert errors == []
+    context.close()
+
+
+def test_member_confirms_the_series_with_one_button(
+    browser: Any, server: tuple[Server, World]
+) -> None:
+    """A member's session list names the series they are in with "I will take part"; one click
+    records the confirmation (the coordinator sees it), and a second visit says it was already
+    confirmed (the server has no read endpoint for a member's own confirmation)."""
+    srv, world = server
+    context = browser.new_context(viewport=DESKTOP, locale="en-GB")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{srv.url}/app/?list=1")
+    page.get_by_label("Email address").fill("m0@test.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    panel = page.get_by_test_id("confirm-series")
+    panel.get_by_role("heading", name="Will you take part?").wait_for()
+    row = panel.locator(f"li[data-series='{world.series_id}']")
+    assert "Balint A" in row.inner_text()
+    row.get_by_text("Let the coordinator know").wait_for()
+    assert srv.confirmed(world.series_id) == []
+    row.get_by_role("button", name="Confirm that you will take part in Balint A").click()
+    row.get_by_text("You have confirmed that you will take part").wait_for()
+    assert row.get_by_role("button").count() == 0 or not row.get_by_role("button").is_visible()
+    assert srv.confirmed(world.series_id) == [world.member_ids[0]]
+    assert axe_violations(page, "member-confirm") == []
+
+    # Back later: one click again, and the answer says it was already confirmed.
+    page.reload()
+    row = page.get_by_test_id("confirm-series").locator(f"li[data-series='{world.series_id}']")
+    row.get_by_role("button", name="Confirm that you will take part in Balint A").click()
+    row.get_by_text("You had already confirmed").wait_for()
+    assert srv.confirmed(world.series_id) == [world.member_ids[0]]
     assert errors == []
     context.close()

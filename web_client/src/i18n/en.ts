@@ -203,6 +203,16 @@ export const en = {
   "left.rejoin": "Rejoin",
   "failed.title": "Could not join",
 
+
+  "confirm.title": "Will you take part?",
+  "confirm.series": "{group}, from {date}",
+  "confirm.unknown": "Let the coordinator know that you will take part in this series.",
+  "confirm.button": "I will take part",
+  "confirm.button.label": "Confirm that you will take part in {group}",
+  "confirm.confirming": "Confirming…",
+  "confirm.done": "You have confirmed that you will take part. Thank you.",
+  "confirm.already": "You had already confirmed that you will take part. Thank you.",
+
   "coord.title": "Coordinator",
   "coord.nav": "Coordinator pages",
   "coord.nav.groups": "Groups",

@@ -200,6 +200,16 @@ export const fa: Catalogue = {
   "left.rejoin": "ورود دوباره",
   "failed.title": "ورود ممکن نشد",
 
+
+  "confirm.title": "در این دوره شرکت می‌کنید؟",
+  "confirm.series": "{group}، از {date}",
+  "confirm.unknown": "به هماهنگ‌کننده خبر دهید که در این دوره شرکت می‌کنید.",
+  "confirm.button": "شرکت می‌کنم",
+  "confirm.button.label": "تأیید شرکت در {group}",
+  "confirm.confirming": "در حال تأیید…",
+  "confirm.done": "شرکت شما تأیید شد. سپاسگزاریم.",
+  "confirm.already": "پیش‌تر شرکت خود را تأیید کرده بودید. سپاسگزاریم.",
+
   "coord.title": "هماهنگ‌کننده",
   "coord.nav": "صفحه‌های هماهنگ‌کننده",
   "coord.nav.groups": "گروه‌ها",

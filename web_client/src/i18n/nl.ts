@@ -200,6 +200,16 @@ export const nl: Catalogue = {
   "left.rejoin": "Opnieuw deelnemen",
   "failed.title": "Deelnemen lukte niet",
 
+
+  "confirm.title": "Doe je mee?",
+  "confirm.series": "{group}, vanaf {date}",
+  "confirm.unknown": "Laat de coördinator weten dat je aan deze reeks meedoet.",
+  "confirm.button": "Ik doe mee",
+  "confirm.button.label": "Bevestig dat je meedoet aan {group}",
+  "confirm.confirming": "Bezig met bevestigen…",
+  "confirm.done": "Je hebt bevestigd dat je meedoet. Dank je wel.",
+  "confirm.already": "Je had al bevestigd dat je meedoet. Dank je wel.",
+
   "coord.title": "Coördinator",
   "coord.nav": "Coördinatorpagina's",
   "coord.nav.groups": "Groepen",

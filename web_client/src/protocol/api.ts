@@ -1,6 +1,6 @@
 // The REST client: cookie session, CSRF header on state-changing requests, error envelope.
 
-import { CircleError, type JoinToken, type Me, type SessionSummary } from "./types";
+import { CircleError, type JoinToken, type Me, type SeriesConfirmResult, type SessionSummary } from "./types";
 
 export type FetchLike = (
   input: string,
@@ -25,6 +25,11 @@ export class Api {
 
   joinToken(sessionId: string): Promise<JoinToken> {
     return this.call<JoinToken>("POST", `/api/sessions/${encodeURIComponent(sessionId)}/join-token`, {});
+  }
+
+  /** "I will take part in this series" (idempotent: `new` is false the second time). */
+  confirmSeries(seriesId: string | number): Promise<SeriesConfirmResult> {
+    return this.call<SeriesConfirmResult>("POST", `/api/series/${encodeURIComponent(String(seriesId))}/confirm`, {});
   }
 
   login(email: string, password: string): Promise<unknown> {

@@ -150,6 +150,14 @@ export interface SessionSummary {
   status: SessionStatus;
   lobby_opens_at: string;
   role: string;
+  /** The series the session belongs to (null for a one-off session); a number on the wire. */
+  series_id?: string | number | null;
+}
+
+/** The answer to `POST /api/series/{id}/confirm`: `new` is false when it was confirmed before. */
+export interface SeriesConfirmResult {
+  confirmed: boolean;
+  new: boolean;
 }
 
 export interface JoinToken {

@@ -7,10 +7,12 @@ import { I18n, LOCALES, LOCALE_NAMES, chooseLocale, isLocale, validTimeZone } fr
 import { Api, readCookie } from "../protocol/api";
 import { MediaSession, type PeerLike } from "../protocol/media";
 import { RoomClient, type SocketLike } from "../protocol/room-client";
+import { SeriesConfirmations, seriesToConfirm } from "../protocol/confirm";
 import { availability, pickSession, upcomingSessions } from "../protocol/schedule";
 import type { Me, SessionSummary } from "../protocol/types";
 import { CircleError } from "../protocol/types";
 import { type DeviceChoice, type JoinMode, acquireMedia, stopStream } from "./devices";
+import { ConfirmPanel } from "./confirm";
 import { h } from "./dom";
 import { icon } from "./icons";
 import { Feedback, errorText } from "./feedback";
@@ -36,6 +38,8 @@ export class App {
     () => readCookie(document.cookie, "circle_csrf"),
   );
   private readonly params = new URLSearchParams(window.location.search);
+  private readonly confirmations = new SeriesConfirmations(this.api);
+  private sessions: SessionSummary[] = [];
   private i18n: I18n;
   private readonly main: HTMLElement;
   private readonly header: HTMLElement;
@@ -178,6 +182,7 @@ export class App {
     let sessions: SessionSummary[];
     try {
       sessions = await this.api.sessions();
+      this.sessions = sessions;
     } catch (e) {
       this.showError(e);
       return;
@@ -228,7 +233,9 @@ export class App {
             }),
           ),
     );
-    this.show(new SimpleScreen(el, t("sessions.title")), () => this.showSessions(sessions));
+    const confirm = new ConfirmPanel(this.i18n, this.confirmations, seriesToConfirm(sessions, now));
+    el.append(confirm.el);
+    this.show(new SimpleScreen(el, t("sessions.title"), () => confirm.destroy()), () => this.showSessions(sessions));
   }
 
   private openSession(s: SessionSummary): void {
@@ -268,10 +275,17 @@ export class App {
       h("p", { class: "muted small", text: t("wait.timezone", { zone: this.i18n.zoneName(startsAtMs) }) }),
       h("a", { href: "?list=1", class: "link", text: t("wait.back") }),
     );
+    const series = seriesToConfirm(this.sessions, Date.now()).filter((x) => String(s.series_id) === x.series_id);
+    const confirm = new ConfirmPanel(this.i18n, this.confirmations, series);
+    el.append(confirm.el);
     // Re-check when the lobby opens (timers are capped so a sleeping laptop catches up).
     const delay = Math.min(Math.max(1000, opensAtMs - Date.now()), 60_000);
     const timer = window.setTimeout(() => void this.route(), delay);
-    this.show(new SimpleScreen(el, s.group_name, () => window.clearTimeout(timer)), () => this.showWait(s, opensAtMs, startsAtMs));
+    const cleanup = (): void => {
+      window.clearTimeout(timer);
+      confirm.destroy();
+    };
+    this.show(new SimpleScreen(el, s.group_name, cleanup), () => this.showWait(s, opensAtMs, startsAtMs));
   }
 
   private showPrejoin(s: SessionSummary, choice: DeviceChoice): void {
