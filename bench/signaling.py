@@ -336,7 +336,7 @@ async def worker_main(
     events: dict[str, Any],
     results: Any,
 ) -> None:
-    """Join the app's rooms, then (when told) the relay's, then drive both at once."""
+    """Join the rooms of each server in turn (when told), then drive them all at once."""
     clients = {
         kind: [
             [
@@ -345,7 +345,7 @@ async def worker_main(
             ]
             for r in rooms[kind]
         ]
-        for kind in ("app", "relay")
+        for kind in rooms
     }
     sem = asyncio.Semaphore(opts["concurrency"])
 
@@ -356,16 +356,16 @@ async def worker_main(
 
     while time.time() < start_at:  # noqa: ASYNC110 (a shared start time)
         await asyncio.sleep(min(0.05, start_at - time.time()))
-    for kind in ("app", "relay"):
-        if kind == "relay":
-            while not events["relay_join"].is_set():  # noqa: ASYNC110 (a multiprocessing event)
+    for kind in rooms:
+        if kind != next(iter(rooms)):
+            while not events["second_join"].is_set():  # noqa: ASYNC110 (a multiprocessing event)
                 await asyncio.sleep(0.05)
         t0 = time.time()
         finished = await asyncio.gather(*(enter(c) for room in clients[kind] for c in room))
         results.put(("joined", kind, len(finished), t0, max(finished, default=t0)))
     while not events["go"].is_set():  # noqa: ASYNC110 (a multiprocessing event)
         await asyncio.sleep(0.05)
-    for room, r in zip(clients["app"], rooms["app"], strict=True):
+    for room, r in zip(clients.get("app", []), rooms.get("app", []), strict=True):
         # a presenter, so the presentation can start (not measured)
         await room[0].sio.call(
             "protocol.command",
@@ -381,7 +381,7 @@ async def worker_main(
             )
             for room in clients[kind]
         ]
-        for kind in ("app", "relay")
+        for kind in rooms
     }
     lat: dict[str, list[float]] = {}
     for kind, ts in tasks.items():
@@ -410,10 +410,11 @@ def run_load(
     load_cpus: set[int],
 ) -> dict[str, dict[str, Any]]:
     ctx = mp.get_context("spawn")
-    events = {"relay_join": ctx.Event(), "go": ctx.Event()}
+    events = {"second_join": ctx.Event(), "go": ctx.Event()}
+    kinds = list(urls)
     results = ctx.Queue()
     n = opts.workers
-    parts = [{"app": rooms[i::n], "relay": rooms[i::n]} for i in range(n) if rooms[i::n]]
+    parts = [{kind: rooms[i::n] for kind in kinds} for i in range(n) if rooms[i::n]]
     start_at = time.time() + 3.0  # time to import and build clients
     cfg = {"concurrency": opts.concurrency, "rounds": opts.rounds, "interval": opts.interval}
     procs = [
@@ -426,14 +427,13 @@ def run_load(
     ]
     for p in procs:
         p.start()
-    out: dict[str, dict[str, Any]] = {"app": {}, "relay": {}}
-    for kind in ("app", "relay"):
+    out: dict[str, dict[str, Any]] = {kind: {} for kind in kinds}
+    for kind in kinds:
         joined = [results.get(timeout=600) for _ in procs]
         clients = sum(j[2] for j in joined)
         join_s = max(j[4] for j in joined) - min(j[3] for j in joined)
         out[kind].update(clients=clients, joins_per_s=clients / join_s if join_s > 0 else 0.0)
-        if kind == "app":
-            events["relay_join"].set()
+        events["second_join"].set()
     cpu0 = {k: cpu_seconds(pid) for k, pid in pids.items()}
     t0 = time.monotonic()
     events["go"].set()
@@ -444,7 +444,7 @@ def run_load(
         p.join(timeout=60)
         if p.is_alive():
             p.terminate()
-    for kind in ("app", "relay"):
+    for kind in kinds:
         latencies = [x for d in done for x in d[1][kind]]
         deliveries = len(latencies) * CLIENTS_PER_ROOM
         cpu = cpu1[kind] - cpu0[kind]
@@ -460,12 +460,57 @@ def run_load(
     return out
 
 
+def run_servers(
+    kinds: list[str],
+    db_url: str,
+    tmp: Path,
+    rooms: list[dict[str, Any]],
+    opts: Any,
+    blob: str,
+    server_cpus: set[int],
+    load_cpus: set[int],
+) -> dict[str, dict[str, Any]]:
+    ports = {kind: free_port() for kind in kinds}
+    args = {
+        "app": lambda port: ["--serve-app", db_url, str(port), str(tmp / "var")],
+        "relay": lambda port: ["--serve-relay", str(port)],
+    }
+    procs = {kind: start_server(args[kind](ports[kind])) for kind in kinds}
+    try:
+        for kind, proc in procs.items():
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(proc.pid, server_cpus)
+            wait_listening(ports[kind], proc)
+        return run_load(
+            {k: f"http://127.0.0.1:{p}" for k, p in ports.items()},
+            {k: p.pid for k, p in procs.items()},
+            rooms,
+            opts,
+            blob,
+            load_cpus,
+        )
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rooms", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=20, help="phase changes per room")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between changes")
     parser.add_argument("--workers", type=int, default=4, help="client processes")
+    parser.add_argument(
+        "--mode",
+        choices=("sequential", "concurrent"),
+        default="sequential",
+        help="servers one after the other (default) or both driven in the same window",
+    )
     parser.add_argument("--concurrency", type=int, default=25, help="joins in flight per worker")
     parser.add_argument(
         "--serve-app", nargs=3, metavar=("DB_URL", "PORT", "VAR"), help=argparse.SUPPRESS
@@ -508,32 +553,10 @@ def main() -> None:
     )
 
     blob = "x" * 3200  # the relay carries a payload as large as a 12-person snapshot
-    ports = {"app": free_port(), "relay": free_port()}
-    procs = {
-        "app": start_server(["--serve-app", db_url, str(ports["app"]), str(tmp / "var")]),
-        "relay": start_server(["--serve-relay", str(ports["relay"])]),
-    }
-    try:
-        for kind, proc in procs.items():
-            with contextlib.suppress(OSError):
-                os.sched_setaffinity(proc.pid, server_cpus)
-            wait_listening(ports[kind], proc)
-        figures = run_load(
-            {k: f"http://127.0.0.1:{p}" for k, p in ports.items()},
-            {k: p.pid for k, p in procs.items()},
-            rooms,
-            opts,
-            blob,
-            load_cpus,
-        )
-    finally:
-        for proc in procs.values():
-            proc.terminate()
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    groups = [["app", "relay"]] if opts.mode == "concurrent" else [["app"], ["relay"]]
+    figures: dict[str, dict[str, Any]] = {}
+    for kinds in groups:
+        figures.update(run_servers(kinds, db_url, tmp, rooms, opts, blob, server_cpus, load_cpus))
     for kind, f in figures.items():
         name = "healers-circle" if kind == "app" else "bare relay    "
         print(
