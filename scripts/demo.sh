@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create a virtual environment, install the server, build the web client, migrate the
 # embedded SQLite database (./var/), create the demo group and serve it on
-# http://127.0.0.1:8080 (CIRCLE_PORT and CIRCLE_HOST change that).
+# http://127.0.0.1:8080 (CIRCLE_PORT and CIRCLE_HOST change that), with five synthetic
+# members (test pattern and tone) already in the room.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -14,4 +15,4 @@ npm --prefix web_client run build
 
 .venv/bin/circle db upgrade
 .venv/bin/circle demo
-exec .venv/bin/circle serve "$@"
+exec .venv/bin/circle serve --demo-bots 5 "$@"

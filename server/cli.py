@@ -51,9 +51,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not asyncio.run(check()):
         print("error: the database is not migrated; run: circle db upgrade", file=sys.stderr)
         return EXIT_USAGE
+    app = create_app(settings)
+    if args.demo_bots:
+        from server.demo_bots import attach_demo_bots
+
+        attach_demo_bots(app, settings, args.demo_bots)
     print(f"Healers' Circle serving on {settings.public_url} (Ctrl-C to stop)", flush=True)
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         print=None,
@@ -124,7 +129,7 @@ def cmd_bots(args: argparse.Namespace) -> int:
     from server.cli_ops import run_bots
 
     settings = _settings(args)
-    return asyncio.run(run_bots(settings, args.session, args.count, args.seconds))
+    return asyncio.run(run_bots(settings, args.session, args.count, args.seconds, args.url))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run the server")
     s.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    s.add_argument(
+        "--demo-bots",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also join N synthetic members to the newest demo session (after `circle demo`)",
+    )
     s.set_defaults(func=cmd_serve)
 
     db = sub.add_parser("db", help="database migrations")
@@ -188,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     bots.add_argument("--session", type=int, required=True, help="session id")
     bots.add_argument("--count", type=int, default=4, help="number of bots (1-12)")
     bots.add_argument("--seconds", type=int, default=0, help="stay this long (0: until Ctrl-C)")
+    bots.add_argument("--url", help="server URL (default: public_url)")
     bots.set_defaults(func=cmd_bots)
     return p
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import importlib
+import asyncio
+import signal
 from datetime import timedelta
 
 from pydantic import ValidationError
@@ -14,6 +15,7 @@ from server import audit
 from server.api.schemas import OrganisationIn, PersonIn
 from server.auth import passwords
 from server.auth.sessions import create_invitation
+from server.auth.tokens import mint_join_token
 from server.db import migrate
 from server.db.engine import Database
 from server.db.models import (
@@ -26,7 +28,14 @@ from server.db.models import (
     Series,
     utcnow,
 )
-from server.domain import AuditOutcome, GroupRole, OrgRole, ProtocolKind, SessionStatus
+from server.domain import (
+    AuditOutcome,
+    GroupRole,
+    MembershipStatus,
+    OrgRole,
+    ProtocolKind,
+    SessionStatus,
+)
 from server.settings import Settings
 
 DEMO_SLUG = "demo"
@@ -283,12 +292,82 @@ async def create_demo(settings: Settings, *, start_in_minutes: int = 5) -> str:
         await db.dispose()
 
 
-async def run_bots(settings: Settings, session_id: int, count: int, seconds: int) -> int:
+async def bot_tokens(settings: Settings, session_id: int, count: int) -> list[tuple[str, str]]:
+    """Join tokens for the last ``count`` members of the session's group (the first ones are
+    left for people following the demo's links)."""
+    db = await _ready_db(settings)
+    try:
+        async with db.sessionmaker() as s:
+            sess = await s.get(ScheduledSession, session_id)
+            if sess is None:
+                raise ValueError(f"no session {session_id}")
+            rows = (
+                await s.execute(
+                    select(Person.id, Person.display_name)
+                    .join(Membership, Membership.person_id == Person.id)
+                    .where(
+                        Membership.group_id == sess.group_id,
+                        Membership.role == GroupRole.MEMBER,
+                        Membership.status == MembershipStatus.ACTIVE,
+                    )
+                    .order_by(Person.id.desc())
+                    .limit(count)
+                )
+            ).all()
+    finally:
+        await db.dispose()
+    if len(rows) < count:
+        raise ValueError(f"session {session_id}'s group has only {len(rows)} members")
+    return [
+        (
+            name,
+            mint_join_token(
+                settings.secret_key,
+                person_id=pid,
+                session_id=session_id,
+                role=GroupRole.MEMBER,
+                ttl_s=settings.join_token_ttl_s,
+            ),
+        )
+        for pid, name in reversed(rows)
+    ]
+
+
+async def latest_demo_session(settings: Settings) -> int | None:
+    db = await _ready_db(settings)
+    try:
+        async with db.sessionmaker() as s:
+            return await s.scalar(
+                select(ScheduledSession.id)
+                .join(Group, Group.id == ScheduledSession.group_id)
+                .join(Organisation, Organisation.id == Group.organisation_id)
+                .where(Organisation.slug == DEMO_SLUG)
+                .order_by(ScheduledSession.id.desc())
+                .limit(1)
+            )
+    finally:
+        await db.dispose()
+
+
+async def run_bots(
+    settings: Settings, session_id: int, count: int, seconds: int, url: str | None = None
+) -> int:
+    """Join ``count`` synthetic participants (test pattern with their name, a tone) and keep
+    them in the session for ``seconds`` (0: until interrupted)."""
     if not 1 <= count <= 12:
         raise ValueError("--count must be between 1 and 12")
+    if seconds < 0:
+        raise ValueError("--seconds must not be negative")
+    from server.media import bots
+
+    tokens = await bot_tokens(settings, session_id, count)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)  # leave the room cleanly when told
     try:
-        bots = importlib.import_module("server.media.bots")
-    except ModuleNotFoundError:
-        raise ValueError("media bots are not available in this build") from None
-    rc: int = await bots.run_for_session(settings, session_id, count, seconds)
-    return rc
+        await bots.run_bots(
+            url or settings.public_url, tokens, duration_s=seconds or None, stop=stop
+        )
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+    return 0

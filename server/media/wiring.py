@@ -15,6 +15,7 @@ from aiohttp import web
 from server.appkeys import MEDIA_KEY, SETTINGS_KEY
 from server.media.ice import EVERYWHERE, IceSettings
 from server.media.sfu import AiortcMediaEngine, SfuSettings
+from server.media.shard import ShardedMediaEngine
 from server.settings import Settings
 
 log = logging.getLogger("circle.media")
@@ -42,7 +43,12 @@ def setup(app: web.Application) -> None:
     async def lost(room_id: str, participant_id: str) -> None:
         log.info("room %s: media of %s lost without a goodbye", room_id, participant_id)
 
-    app[MEDIA_KEY] = AiortcMediaEngine(SfuSettings(ice=ice_settings(settings)), on_media_lost=lost)
+    sfu = SfuSettings(ice=ice_settings(settings))
+    if settings.media_workers > 1:
+        # Rooms hashed onto worker processes, one room in exactly one (docs/media.md).
+        app[MEDIA_KEY] = ShardedMediaEngine(sfu, workers=settings.media_workers, on_media_lost=lost)
+    else:
+        app[MEDIA_KEY] = AiortcMediaEngine(sfu, on_media_lost=lost)
     app.cleanup_ctx.append(_engine_ctx)
 
 

@@ -35,3 +35,18 @@ def test_media_disabled_and_bad_turn_config(sqlite_url: str, tmp_path: Path):
                 sqlite_url, tmp_path, media_enabled=True, turn_uris=["turn:127.0.0.1:3478"]
             )
         )
+
+
+async def test_media_workers_shard_rooms_over_processes(sqlite_url: str, tmp_path: Path):
+    from server.media.shard import ShardedMediaEngine
+
+    runner, live = await start_app(
+        make_settings(sqlite_url, tmp_path, media_enabled=True, media_workers=2)
+    )
+    try:
+        engine = live.app[MEDIA_KEY]
+        assert isinstance(engine, ShardedMediaEngine) and engine.workers == 2
+        await engine.open_room("7")
+        await engine.close_room("7")
+    finally:
+        await runner.cleanup()
