@@ -125,3 +125,19 @@ def test_serve_refuses_unmigrated_database_and_bad_config(tmp_path):
     assert r.returncode == 2 and "port" in r.stderr
     r = run(["demo", "--start-in", "-5"], tmp_path)
     assert r.returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--session", "1", "--count", "0"], "--count"),
+        (["--session", "1", "--count", "13"], "--count"),
+        (["--session", "1", "--seconds", "-1"], "--seconds"),
+        (["--session", "999", "--count", "2"], "no session 999"),
+        (["--session", "x"], "invalid int"),
+    ],
+)
+def test_bots_refuse_bad_input(args, needle, tmp_path):
+    assert run(["db", "upgrade"], tmp_path).returncode == 0
+    r = run(["bots", *args], tmp_path)
+    assert r.returncode == 2 and needle in r.stderr, r.stderr
