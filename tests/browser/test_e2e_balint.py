@@ -21,7 +21,7 @@ import pytest
 from tests.browser.live import LiveServer
 from tests.browser.support import DESKTOP, PHONE, axe_violations, screenshot
 
-pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.slow, pytest.mark.timeout(600)]
 
 # Remember every RTCPeerConnection the page makes, so the test can read getStats().
 TRACK_PCS = """
