@@ -223,11 +223,17 @@ class Server:
     url: str = ""
     peers: list[Peer] = field(default_factory=list)
     grace_s: int = 60
+    redis_url: str | None = None
 
     async def start(self) -> None:
         from server.app import create_app
 
-        settings = make_settings(self.world.db_url, self.tmp_path, reconnect_grace_s=self.grace_s)
+        settings = make_settings(
+            self.world.db_url,
+            self.tmp_path,
+            reconnect_grace_s=self.grace_s,
+            redis_url=self.redis_url,
+        )
         app = create_app(settings)
         app[CLOCK_KEY] = self.clock
         if self.media is not None:
