@@ -208,3 +208,88 @@ describe("MediaSession", () => {
     expect(h.media.peer).toBeNull();
   });
 });
+
+describe("turning a device on after joining without it", () => {
+  const OWN_AND_ONE = offerSdp([
+    ["0", "audio"],
+    ["1", "video"],
+    ["2", "audio"],
+    ["3", "video"],
+  ]);
+  const TRACKS = [
+    { mid: "0", person_id: "3", kind: "audio" as const },
+    { mid: "1", person_id: "3", kind: "video" as const },
+    { mid: "2", person_id: "1", kind: "audio" as const },
+    { mid: "3", person_id: "1", kind: "video" as const },
+  ];
+
+  it("listen-only still answers its upstream slots sendonly, so a sender exists with no track", async () => {
+    const h = harness();
+    await h.media.setLocalTracks({ audio: null, video: null });
+    await h.media.handleOffer({ sdp: OWN_AND_ONE, type: "offer", tracks: TRACKS });
+    const pc = h.peers[0]!;
+    expect(pc.transceivers.map((t) => `${t.mid}:${t.direction}`)).toEqual(["0:sendonly", "1:sendonly", "2:recvonly", "3:recvonly"]);
+    expect(pc.transceivers[0]?.sender.track).toBeNull();
+    expect(h.media.hasUpstream("audio")).toBe(true);
+    expect(h.media.hasUpstream("video")).toBe(true);
+  });
+
+  it("attaches a microphone acquired later with replaceTrack, without renegotiating", async () => {
+    const h = harness();
+    await h.media.handleOffer({ sdp: OWN_AND_ONE, type: "offer", tracks: TRACKS });
+    // Joined listen-only: the client told the server it is muted.
+    h.media.setMuteState({ selfMuted: true, ruleMuted: false, cameraOff: true });
+    const mic = new FakeTrack("audio", "late-mic");
+    await expect(h.media.addLocalTrack("audio", mic)).resolves.toBe(true);
+    const pc = h.peers[0]!;
+    expect(pc.transceivers[0]?.sender.track).toBe(mic);
+    expect(pc.transceivers[0]?.direction).toBe("sendonly");
+    expect(h.answers).toHaveLength(1); // no new answer: nothing was renegotiated
+    expect(h.peers).toHaveLength(1);
+    // Silent until the server's snapshot says unmuted.
+    expect(mic.enabled).toBe(false);
+    expect(h.media.microphoneLive).toBe(false);
+    h.media.setMuteState({ selfMuted: false, ruleMuted: false, cameraOff: true });
+    expect(mic.enabled).toBe(true);
+    // The room's rule still wins over the late microphone.
+    h.media.setMuteState({ selfMuted: false, ruleMuted: true, cameraOff: true });
+    expect(mic.enabled).toBe(false);
+  });
+
+  it("attaches a camera acquired later beside the microphone already sent", async () => {
+    const h = harness();
+    const mic = new FakeTrack("audio", "mic");
+    await h.media.setLocalTracks({ audio: mic, video: null });
+    await h.media.handleOffer({ sdp: OWN_AND_ONE, type: "offer", tracks: TRACKS });
+    h.media.setMuteState({ selfMuted: false, ruleMuted: false, cameraOff: false });
+    const cam = new FakeTrack("video", "late-cam");
+    await expect(h.media.addLocalTrack("video", cam)).resolves.toBe(true);
+    const pc = h.peers[0]!;
+    expect(pc.transceivers[0]?.sender.track).toBe(mic);
+    expect(pc.transceivers[1]?.sender.track).toBe(cam);
+    expect(cam.enabled).toBe(true);
+    expect(h.media.localTrack("video")).toBe(cam);
+    expect(h.answers).toHaveLength(1);
+  });
+
+  it("keeps a device turned on before the first offer and attaches it when the offer comes", async () => {
+    const h = harness();
+    const mic = new FakeTrack("audio", "early");
+    await expect(h.media.addLocalTrack("audio", mic)).resolves.toBe(false);
+    await h.media.handleOffer({ sdp: OWN_AND_ONE, type: "offer", tracks: TRACKS });
+    expect(h.peers[0]?.transceivers[0]?.sender.track).toBe(mic);
+  });
+
+  it("waits for an offer being applied, then attaches to the slot that offer set up", async () => {
+    const h = harness();
+    const applying = h.media.handleOffer({ sdp: OWN_AND_ONE, type: "offer", tracks: TRACKS });
+    const mic = new FakeTrack("audio", "during");
+    const attached = h.media.addLocalTrack("audio", mic);
+    await applying;
+    await expect(attached).resolves.toBe(true);
+    expect(h.peers[0]?.transceivers[0]?.sender.track).toBe(mic);
+    // A later renegotiation (someone joins) keeps it on the same slot.
+    await h.media.handleOffer({ sdp: offerSdp([["0", "audio"], ["1", "video"], ["2", "audio"], ["3", "video"], ["4", "audio"]]), type: "offer", tracks: [...TRACKS, { mid: "4", person_id: "2", kind: "audio" }] });
+    expect(h.peers[0]?.transceivers[0]?.sender.track).toBe(mic);
+  });
+});

@@ -3,7 +3,7 @@ import { Api, readCookie, type FetchLike } from "../src/protocol/api";
 import { ServerClock, countdown, splitDuration } from "../src/protocol/clock";
 import { availability, pickSession, upcomingSessions } from "../src/protocol/schedule";
 import { CircleError, parseSnapshot, type SessionSummary } from "../src/protocol/types";
-import { canLead, gridColumns, handQueue, micHeldByRoom, tileOrder } from "../src/protocol/view";
+import { camControl, canLead, gridColumns, handQueue, micControl, micHeldByRoom, tileOrder } from "../src/protocol/view";
 import { participant, snapshot } from "./snapshots";
 
 describe("clock", () => {
@@ -161,5 +161,24 @@ describe("snapshot view", () => {
     expect(gridColumns(14, 1600, 900)).toBe(4);
     expect(gridColumns(14, 360, 1400)).toBeLessThanOrEqual(2);
     expect(gridColumns(4, 1600, 900)).toBe(2);
+  });
+});
+
+describe("device controls", () => {
+  it("shows the room's hold before anything else, even to someone who joined listen-only", () => {
+    expect(micControl({ hasTrack: false, heldByRoom: true, selfMuted: true })).toBe("held-listening");
+    expect(micControl({ hasTrack: true, heldByRoom: true, selfMuted: false })).toBe("held");
+  });
+
+  it("offers to turn a microphone on when there is none, else mute/unmute", () => {
+    expect(micControl({ hasTrack: false, heldByRoom: false, selfMuted: true })).toBe("turn-on");
+    expect(micControl({ hasTrack: true, heldByRoom: false, selfMuted: true })).toBe("muted");
+    expect(micControl({ hasTrack: true, heldByRoom: false, selfMuted: false })).toBe("live");
+  });
+
+  it("offers to turn a camera on when there is none, else on/off", () => {
+    expect(camControl({ hasTrack: false, cameraOff: true })).toBe("turn-on");
+    expect(camControl({ hasTrack: true, cameraOff: true })).toBe("off");
+    expect(camControl({ hasTrack: true, cameraOff: false })).toBe("on");
   });
 });

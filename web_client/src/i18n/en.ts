@@ -204,6 +204,16 @@ export const en = {
   "failed.title": "Could not join",
 
 
+  "room.mic.turnon": "Turn on microphone",
+  "room.cam.turnon": "Turn on camera",
+  "room.mic.turnedon": "Your microphone is on.",
+  "room.cam.turnedon": "Your camera is on.",
+  "room.turnon.denied": "Your browser did not allow it. Click the camera icon in the address bar, choose Allow, and try again.",
+  "room.turnon.nodevice": "No device found. Plug one in and try again.",
+  "room.turnon.busy": "Another program is using it. Close that program and try again.",
+  "room.turnon.other": "It could not be turned on. Please try again.",
+  "held.listenonly": "You are listening only. The room has microphones off for now; when yours is opened (for example when the leader calls on you), you can turn it on here.",
+
   "confirm.title": "Will you take part?",
   "confirm.series": "{group}, from {date}",
   "confirm.unknown": "Let the coordinator know that you will take part in this series.",

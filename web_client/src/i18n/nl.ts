@@ -201,6 +201,16 @@ export const nl: Catalogue = {
   "failed.title": "Deelnemen lukte niet",
 
 
+  "room.mic.turnon": "Microfoon aanzetten",
+  "room.cam.turnon": "Camera aanzetten",
+  "room.mic.turnedon": "Je microfoon staat aan.",
+  "room.cam.turnedon": "Je camera staat aan.",
+  "room.turnon.denied": "Je browser stond het niet toe. Klik op het camerapictogram in de adresbalk, kies Toestaan en probeer het opnieuw.",
+  "room.turnon.nodevice": "Geen apparaat gevonden. Sluit er een aan en probeer het opnieuw.",
+  "room.turnon.busy": "Een ander programma gebruikt het. Sluit dat programma en probeer het opnieuw.",
+  "room.turnon.other": "Aanzetten lukte niet. Probeer het opnieuw.",
+  "held.listenonly": "Je luistert alleen. De ruimte houdt de microfoons nu uit; zodra de jouwe open mag (bijvoorbeeld als de begeleider je het woord geeft), kun je hem hier aanzetten.",
+
   "confirm.title": "Doe je mee?",
   "confirm.series": "{group}, vanaf {date}",
   "confirm.unknown": "Laat de coördinator weten dat je aan deze reeks meedoet.",

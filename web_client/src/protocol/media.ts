@@ -160,6 +160,36 @@ export class MediaSession {
     }
   }
 
+  /** Whether the last offer gave us an upstream slot of this kind (listen-only included). */
+  hasUpstream(kind: "audio" | "video"): boolean {
+    return this.upstream.has(kind);
+  }
+
+  localTrack(kind: "audio" | "video"): TrackLike | null {
+    return this.local[kind];
+  }
+
+  /**
+   * Start sending a device acquired after joining (a listen-only member turns the microphone
+   * on, an audio-only one the camera). The server's offer always holds our upstream slots and
+   * we always answer them `sendonly` (with no track when listen-only), so the track goes onto
+   * the existing sender with replaceTrack: no renegotiation, nothing to ask the server. The
+   * track starts as the current mute state says (self-muted or held by the room: disabled);
+   * the server's next snapshot decides from then on. Queued behind any offer being applied;
+   * with no offer yet, the next offer attaches it. Resolves to whether a sender has it now.
+   */
+  addLocalTrack(kind: "audio" | "video", track: TrackLike): Promise<boolean> {
+    const run = this.chain.then(async () => {
+      await this.setLocalTracks({ ...this.local, [kind]: track });
+      return this.upstream.get(kind)?.sender.track === track;
+    });
+    this.chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
   /** Own mute and the room's rule both silence the microphone; neither overrides the other. */
   setMuteState(state: { selfMuted: boolean; ruleMuted: boolean; cameraOff: boolean }): void {
     this.selfMuted = state.selfMuted;

@@ -82,3 +82,26 @@ export function gridColumns(n: number, width: number, height: number, gap = 8): 
   }
   return best;
 }
+
+/**
+ * What the microphone control offers. The room's rule comes first: while it holds the mic
+ * (muted_by_rule) the control is the calm explanation, so nobody is invited to turn on a device
+ * the room keeps silent. Someone listening only gets their own explanation ("held-listening":
+ * they have no microphone that could come back by itself). Without a local microphone
+ * (listen-only) and no hold, it offers to turn one on; otherwise mute/unmute.
+ */
+export type MicControl = "held" | "held-listening" | "turn-on" | "muted" | "live";
+
+export function micControl(state: { hasTrack: boolean; heldByRoom: boolean; selfMuted: boolean }): MicControl {
+  if (state.heldByRoom) return state.hasTrack ? "held" : "held-listening";
+  if (!state.hasTrack) return "turn-on";
+  return state.selfMuted ? "muted" : "live";
+}
+
+/** The camera control: turn one on (joined without a camera), or switch it on/off. */
+export type CamControl = "turn-on" | "off" | "on";
+
+export function camControl(state: { hasTrack: boolean; cameraOff: boolean }): CamControl {
+  if (!state.hasTrack) return "turn-on";
+  return state.cameraOff ? "off" : "on";
+}

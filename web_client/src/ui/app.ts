@@ -47,7 +47,13 @@ export class App {
   private screen: Screen | null = null;
   private me: Me | null = null;
   private session: SessionSummary | null = null;
-  private room: { client: RoomClient; media: MediaSession; stream: MediaStream | null; mode: JoinMode } | null = null;
+  private room: {
+    client: RoomClient;
+    media: MediaSession;
+    stream: MediaStream | null;
+    mode: JoinMode;
+    choice: DeviceChoice;
+  } | null = null;
   private rerender: () => void = () => undefined;
 
   constructor(private readonly root: HTMLElement) {
@@ -349,7 +355,7 @@ export class App {
     // After a rejoin the server either keeps our media (nothing to do) or offers a new peer
     // connection, which MediaSession recognises by its new ICE/DTLS identity.
     client.events.on("state", (e) => this.onRoomState(e.to, e.error));
-    this.room = { client, media, stream, mode };
+    this.room = { client, media, stream, mode, choice };
     saveRejoin(s.id, mode, choice);
     this.showRoom();
     await client.start();
@@ -367,6 +373,12 @@ export class App {
       session: s,
       feedback: this.feedback,
       onLeave: () => undefined,
+      onLocalMedia: (local) => {
+        // A device turned on in the room: stop it on leaving, and keep it on a reload.
+        room.stream = local.stream;
+        room.mode = local.mode;
+        saveRejoin(s.id, local.mode, room.choice);
+      },
     });
     this.show(screen, () => this.showRoom());
   }

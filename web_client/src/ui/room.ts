@@ -8,9 +8,9 @@ import type { MediaSession, TrackLike } from "../protocol/media";
 import { isSitBack, phasePosition } from "../protocol/phases";
 import type { RoomClient, RoomState } from "../protocol/room-client";
 import type { Participant, SessionSummary, Snapshot } from "../protocol/types";
-import { gridColumns, micHeldByRoom, self, showsConsole, tileOrder } from "../protocol/view";
+import { camControl, gridColumns, micControl, micHeldByRoom, self, showsConsole, tileOrder } from "../protocol/view";
 import { LeaderConsole } from "./console";
-import type { JoinMode } from "./devices";
+import { type JoinMode, acquireMedia, classifyMediaError } from "./devices";
 import { h, setAttr, setText, show } from "./dom";
 import { type Feedback, errorText } from "./feedback";
 import { icon, setIconLabel } from "./icons";
@@ -30,6 +30,15 @@ export interface RoomContext {
   session: SessionSummary;
   feedback: Feedback;
   onLeave: () => void;
+  /** A device was turned on in the room: the app keeps the stream (to stop it) and the mode. */
+  onLocalMedia?: (local: LocalMedia) => void;
+}
+
+/** The join mode that matches the tracks now held (a camera without a microphone stays "listen"). */
+function modeOf(stream: MediaStream | null): JoinMode {
+  const audio = (stream?.getAudioTracks().length ?? 0) > 0;
+  const video = (stream?.getVideoTracks().length ?? 0) > 0;
+  return audio && video ? "full" : audio ? "audio" : "listen";
 }
 
 function asTracks(tracks: (TrackLike | null)[]): MediaStreamTrack[] {
@@ -51,6 +60,9 @@ export class RoomScreen implements Screen {
   private readonly gallery: HTMLElement;
   private readonly heldNote: HTMLElement;
   private readonly heldTextEl: HTMLElement;
+  private readonly listenNote: HTMLElement;
+  private readonly acquiring = new Set<"audio" | "video">();
+  private destroyed = false;
   private readonly micBtn: HTMLButtonElement;
   private readonly camBtn: HTMLButtonElement;
   private readonly handBtn: HTMLButtonElement;
@@ -111,6 +123,12 @@ export class RoomScreen implements Screen {
       icon("info"),
       this.heldTextEl,
     );
+    this.listenNote = h(
+      "p",
+      { class: "held-note with-icon", role: "note", hidden: true, tabindex: "-1", "data-testid": "listen-note", id: "listen-note" },
+      icon("info"),
+      t("held.listenonly"),
+    );
     this.micBtn = h("button", { type: "button", class: "ctl", "data-testid": "mic", onclick: () => void this.onMic() });
     this.camBtn = h("button", { type: "button", class: "ctl", "data-testid": "cam", onclick: () => void this.onCam() });
     this.handBtn = h("button", { type: "button", class: "ctl", "data-testid": "hand", onclick: () => void this.onHand() });
@@ -138,7 +156,7 @@ export class RoomScreen implements Screen {
       leaveBtn,
     );
     this.body = h("div", { class: "room-body" }, this.gallery);
-    this.footer = h("div", { class: "room-footer" }, this.heldNote, controls);
+    this.footer = h("div", { class: "room-footer" }, this.heldNote, this.listenNote, controls);
     this.el = h(
       "div",
       { class: "room", "data-testid": "room" },
@@ -170,6 +188,7 @@ export class RoomScreen implements Screen {
   }
 
   destroy(): void {
+    this.destroyed = true;
     for (const off of this.unsubscribe) off();
     window.clearInterval(this.timer);
     this.resize?.disconnect();
@@ -291,27 +310,36 @@ export class RoomScreen implements Screen {
     const hasVideo = (this.ctx.local.stream?.getVideoTracks().length ?? 0) > 0;
     const selfMuted = me?.self_muted ?? true;
 
-    // Microphone: when the room holds it, a calm explanation replaces the toggle.
-    if (!hasAudio) setIconLabel(this.micBtn, "headphones", t("room.listenonly"));
-    else if (held) setIconLabel(this.micBtn, "micOff", t("room.mic.held"));
-    else if (selfMuted) setIconLabel(this.micBtn, "micOff", t("room.mic.unmute"));
+    // Microphone: when the room holds it, a calm explanation replaces the toggle; without a
+    // microphone (listen-only) the button turns one on, unless the room holds microphones.
+    const mic = micControl({ hasTrack: hasAudio, heldByRoom: held, selfMuted });
+    if (mic === "held-listening") setIconLabel(this.micBtn, "headphones", t("room.listenonly"));
+    else if (mic === "turn-on") setIconLabel(this.micBtn, "mic", t("room.mic.turnon"));
+    else if (mic === "held") setIconLabel(this.micBtn, "micOff", t("room.mic.held"));
+    else if (mic === "muted") setIconLabel(this.micBtn, "micOff", t("room.mic.unmute"));
     else setIconLabel(this.micBtn, "mic", t("room.mic.mute"));
-    this.micBtn.disabled = !hasAudio;
-    setAttr(this.micBtn, "aria-disabled", held && hasAudio ? "true" : null);
-    setAttr(this.micBtn, "aria-describedby", held && hasAudio ? "held-note" : null);
-    setAttr(this.micBtn, "aria-pressed", hasAudio && !held ? String(selfMuted) : null);
-    this.micBtn.classList.toggle("held", held && hasAudio);
-    this.micBtn.dataset["state"] = !hasAudio ? "none" : held ? "held" : selfMuted ? "muted" : "live";
-    show(this.heldNote, held && hasAudio);
+    this.micBtn.disabled = mic === "held-listening" || this.acquiring.has("audio");
+    setAttr(this.micBtn, "aria-disabled", mic === "held" ? "true" : null);
+    setAttr(
+      this.micBtn,
+      "aria-describedby",
+      mic === "held" ? "held-note" : mic === "held-listening" ? "listen-note" : null,
+    );
+    setAttr(this.micBtn, "aria-pressed", mic === "muted" || mic === "live" ? String(selfMuted) : null);
+    this.micBtn.classList.toggle("held", mic === "held");
+    this.micBtn.dataset["state"] = mic === "held-listening" ? "none" : mic;
+    show(this.heldNote, mic === "held");
+    show(this.listenNote, mic === "held-listening");
     if (held) setText(this.heldTextEl, this.heldText(s, me));
 
     const camOff = me?.camera_off ?? true;
-    if (!hasVideo) setIconLabel(this.camBtn, "cameraOff", t("room.cam.none"));
-    else if (camOff) setIconLabel(this.camBtn, "cameraOff", t("room.cam.on"));
+    const cam = camControl({ hasTrack: hasVideo, cameraOff: camOff });
+    if (cam === "turn-on") setIconLabel(this.camBtn, "camera", t("room.cam.turnon"));
+    else if (cam === "off") setIconLabel(this.camBtn, "cameraOff", t("room.cam.on"));
     else setIconLabel(this.camBtn, "camera", t("room.cam.off"));
-    this.camBtn.disabled = !hasVideo;
-    setAttr(this.camBtn, "aria-pressed", hasVideo ? String(camOff) : null);
-    this.camBtn.dataset["state"] = !hasVideo ? "none" : camOff ? "off" : "on";
+    this.camBtn.disabled = this.acquiring.has("video");
+    setAttr(this.camBtn, "aria-pressed", cam === "turn-on" ? null : String(camOff));
+    this.camBtn.dataset["state"] = cam;
 
     const raised = me?.hand_raised ?? false;
     const mayRaise = s.you.capabilities.includes("raise_hand") || raised;
@@ -416,6 +444,12 @@ export class RoomScreen implements Screen {
     if (!s) return;
     const me = self(s);
     if (!me) return;
+    if (!this.hasLocal("audio")) {
+      // Listening only: turn a microphone on, unless the room holds microphones right now.
+      if (micHeldByRoom(s)) this.listenNote.focus();
+      else await this.turnOn("audio");
+      return;
+    }
     if (micHeldByRoom(s)) {
       // Ask anyway: the server decides. While its rule holds, it refuses and nothing changes.
       this.heldNote.focus();
@@ -442,9 +476,58 @@ export class RoomScreen implements Screen {
     const s = this.ctx.client.snapshot;
     const me = s ? self(s) : null;
     if (!me) return;
+    if (!this.hasLocal("video")) {
+      await this.turnOn("video");
+      return;
+    }
     const off = !me.camera_off;
     if (off) this.ctx.media.setMuteState({ selfMuted: me.self_muted, ruleMuted: me.muted_by_rule, cameraOff: true });
     await this.ctx.client.setCamera(off).catch(() => undefined);
+  }
+
+  private hasLocal(kind: "audio" | "video"): boolean {
+    const stream = this.ctx.local.stream;
+    return ((kind === "audio" ? stream?.getAudioTracks() : stream?.getVideoTracks())?.length ?? 0) > 0;
+  }
+
+  /**
+   * Turn on a device after joining without it: ask the browser for it, put it on our existing
+   * upstream sender (replaceTrack, no renegotiation: MediaSession.addLocalTrack), then ask the
+   * server to unmute / show the camera. The track stays disabled until the server's snapshot
+   * says so, and the room's rule still holds it.
+   */
+  private async turnOn(kind: "audio" | "video"): Promise<void> {
+    if (this.acquiring.has(kind)) return;
+    this.acquiring.add(kind);
+    this.rerender();
+    try {
+      const got = await acquireMedia({ audio: kind === "audio", video: kind === "video" }, { audioId: null, videoId: null });
+      const track = (kind === "audio" ? got.stream.getAudioTracks() : got.stream.getVideoTracks())[0];
+      if (!track) throw new DOMException("no track", "NotFoundError");
+      if (this.destroyed) {
+        track.stop();
+        return;
+      }
+      const local = this.ctx.local;
+      if (local.stream) local.stream.addTrack(track);
+      else local.stream = new MediaStream([track]);
+      local.mode = modeOf(local.stream);
+      this.ctx.onLocalMedia?.(local);
+      await this.ctx.media.addLocalTrack(kind, track as unknown as TrackLike);
+      if (kind === "audio") await this.ctx.client.setMic(false).catch(() => undefined);
+      else await this.ctx.client.setCamera(false).catch(() => undefined);
+      this.ctx.feedback.announce(this.i18n.t(kind === "audio" ? "room.mic.turnedon" : "room.cam.turnedon"));
+    } catch (e) {
+      this.ctx.feedback.toast(this.i18n.t(`room.turnon.${classifyMediaError(e)}`), "error");
+    } finally {
+      this.acquiring.delete(kind);
+      this.rerender();
+    }
+  }
+
+  private rerender(): void {
+    const s = this.ctx.client.snapshot;
+    if (s && !this.destroyed) this.render(s);
   }
 
   private async onHand(): Promise<void> {
