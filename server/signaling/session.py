@@ -59,17 +59,22 @@ async def join(svc: Services, conn: Conn, p: Empty) -> JSON:
     if not conn.agreement_ok:
         raise Conflict("Please accept the group agreement first.", code="agreement_required")
     room = await svc.room_of(conn)
-    result = await room.submit(
-        Join(
-            person_id=conn.person_id,
-            sid=conn.sid,
-            display_name=conn.display_name,
-            group_role=conn.role,
-            sender=svc.sender(conn.sid) if svc.media is not None else None,
-        )
-    )
+    # Joined before the room admits us: the room offers media while admitting, and a fast
+    # client's answer can arrive before this ack (the room checks presence itself).
     conn.joined = True
-    return result
+    try:
+        return await room.submit(
+            Join(
+                person_id=conn.person_id,
+                sid=conn.sid,
+                display_name=conn.display_name,
+                group_role=conn.role,
+                sender=svc.sender(conn.sid) if svc.media is not None else None,
+            )
+        )
+    except BaseException:
+        conn.joined = False
+        raise
 
 
 async def leave(svc: Services, conn: Conn, p: Empty) -> JSON:

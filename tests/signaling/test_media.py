@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from server.domain import GroupRole
 from server.media.port import IceCandidate
 
@@ -68,3 +70,22 @@ async def test_media_events_without_an_engine(server: Server) -> None:
     await m.enter()
     reply = await m.call("media.answer", {"sdp": "v=0"})
     assert reply["error"]["code"] == "media_unavailable"
+
+
+async def test_an_answer_sent_before_the_join_ack_is_accepted(media_server: Server) -> None:
+    """The room offers media while it admits the joiner; a fast client answers before its
+    ``join`` ack arrives. The answer belongs to a joined connection and must be accepted."""
+    server = media_server
+    w = server.world
+    member = server.peer(w.members[0])
+    acks: list[dict[str, object]] = []
+    answered = asyncio.Event()
+
+    async def answer_at_once(offer: dict[str, object]) -> None:
+        acks.append(await member.sio.call("media.answer", {"sdp": "v=0 quick"}, namespace="/room"))
+        answered.set()
+
+    member.sio.on("media.offer", answer_at_once, namespace="/room")
+    await member.enter()
+    await asyncio.wait_for(answered.wait(), 10)
+    assert acks == [{"ok": True}]
