@@ -54,9 +54,7 @@ def sent_commands(page: Any) -> list[tuple[str, Any]]:
     return sent
 
 
-def test_listen_only_member_turns_microphone_and_camera_on(
-    browser: Any, stub: StubServer
-) -> None:
+def test_listen_only_member_turns_microphone_and_camera_on(browser: Any, stub: StubServer) -> None:
     stub.state.sessions = [session_at(now() + timedelta(minutes=5), status="live")]
     stub.state.room_snapshot = room_with_self(held=False)
     context = browser.new_context(viewport=DESKTOP, locale="en-GB")
@@ -70,7 +68,9 @@ def test_listen_only_member_turns_microphone_and_camera_on(
 
     mic = page.get_by_test_id("mic")
     cam = page.get_by_test_id("cam")
-    page.wait_for_function("() => document.querySelector('[data-testid=mic]').dataset.state === 'turn-on'")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=mic]').dataset.state === 'turn-on'"
+    )
     assert mic.inner_text() == "Turn on microphone"
     assert cam.inner_text() == "Turn on camera"
     assert mic.is_enabled()
@@ -80,8 +80,12 @@ def test_listen_only_member_turns_microphone_and_camera_on(
     mic.click()
     # The fake microphone is live and the client asked the server to unmute (announced once
     # the server answered, so the frame has been sent by then).
-    page.wait_for_function("() => document.querySelector('[data-testid=mic]').dataset.state === 'live'")
-    page.wait_for_function("() => document.getElementById('announcer').textContent.includes('Your microphone is on.')")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=mic]').dataset.state === 'live'"
+    )
+    page.wait_for_function(
+        "() => document.getElementById('announcer').textContent.includes('Your microphone is on.')"
+    )
     assert ("mic.set", {"muted": False}) in sent, sent
     assert mic.inner_text() == "Mute microphone"
     storage = page.evaluate("() => JSON.parse(sessionStorage.getItem('circle.rejoin'))")
@@ -91,7 +95,9 @@ def test_listen_only_member_turns_microphone_and_camera_on(
     page.wait_for_function(
         "() => ['on', 'off'].includes(document.querySelector('[data-testid=cam]').dataset.state)"
     )
-    page.wait_for_function("() => document.getElementById('announcer').textContent.includes('Your camera is on.')")
+    page.wait_for_function(
+        "() => document.getElementById('announcer').textContent.includes('Your camera is on.')"
+    )
     assert ("cam.set", {"off": False}) in sent, sent
     storage = page.evaluate("() => JSON.parse(sessionStorage.getItem('circle.rejoin'))")
     assert storage["mode"] == "full", storage
@@ -122,5 +128,5 @@ def test_listen_only_member_held_by_the_room_gets_the_explanation(
     assert page.get_by_test_id("cam").get_attribute("data-state") == "turn-on"
     assert axe_violations(page, "room-listen-held-fa") == []
     screenshot(page, "room-listen-held-fa")
-    assert page.errors == []  # type: ignore[attr-defined]
+    assert page.errors == []
     page.context.close()
