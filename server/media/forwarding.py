@@ -262,6 +262,7 @@ class UpTrack:
         b1_marker = 0x80 if packet.marker else 0
         size = len(payload)
         forwarded = 0
+        starving = False
         pack = _HEADER.pack
         for d in self.downs:
             if not d.ready:
@@ -269,6 +270,7 @@ class UpTrack:
             if d.waiting_keyframe:
                 if not keyframe:
                     d.skipped += 1
+                    starving = True
                     continue
                 d.waiting_keyframe = False
             if d.resync_seq:
@@ -291,5 +293,12 @@ class UpTrack:
                     passthrough.count_sent(
                         d.sender, d.packets, d.octets, out_ts, clock.current_ntp_time()
                     )
+        if starving:
+            # A subscriber still waits for its first keyframe (the one asked for when it was
+            # added may have passed before it was ready, and a browser that receives nothing
+            # sends no PLI): keep asking, at most every KEYFRAME_MIN_INTERVAL_S.
+            self._pli_pending = True
+        elif keyframe:
+            self._pli_pending = False  # a keyframe answers every outstanding request
         self.forwarded += forwarded
         self.forwarded_bytes += forwarded * size
