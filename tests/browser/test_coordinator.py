@@ -246,6 +246,9 @@ def test_coordinator_pages_in_persian_right_to_left(
     form.get_by_label("عنوان").fill("Balint winter")
     form.get_by_label("تاریخ نخستین جلسه").fill(next_monday().isoformat())
     form.get_by_label("منطقهٔ زمانی گروه").fill("Europe/Amsterdam")
+    # Refused with the reason in Persian (the server words it in English; the code is known).
+    form.get_by_role("button", name="پیش‌نمایش").click()
+    page.get_by_role("alert").filter(has_text="برخی از خانه‌ها درست پر نشده‌اند").wait_for()
     form.get_by_label("دوشنبه").check()
     form.get_by_role("button", name="پیش‌نمایش").click()
     page.get_by_role("heading", name="پیش‌نمایش: آمادهٔ رزرو").wait_for()

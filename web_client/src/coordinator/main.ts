@@ -16,8 +16,17 @@ const DEFAULTS: Record<string, { sessions: number; duration: number }> = {
   peer_support: { sessions: 3, duration: 60 },
 };
 
-function message(e: unknown): string {
-  return e instanceof ApiError || e instanceof Error ? e.message : String(e);
+/**
+ * The server words its refusals in English. In English they are shown as worded (they carry the
+ * exact limits); in Persian and Dutch a known code is shown from the catalogue instead.
+ */
+function serverText(i18n: I18n, prefix: "coord.problem." | "coord.error.", code: string, text: string, index?: number | null): string {
+  if (i18n.locale === "en") return text;
+  const key = `${prefix}${code}`;
+  if (!i18n.has(key)) return text;
+  const template = i18n.t(key);
+  if (template.includes("{n}") && (index === null || index === undefined)) return text;
+  return i18n.t(key, index === null || index === undefined ? {} : { n: index });
 }
 
 /** A catalogue key built from a server value (status, role, method); the raw value otherwise. */
@@ -40,6 +49,11 @@ function field(label: string, input: HTMLElement, hint?: string): HTMLElement {
 }
 
 class Coordinator {
+  private message(e: unknown): string {
+    if (e instanceof ApiError) return serverText(this.i18n, "coord.error.", e.code, e.message);
+    return e instanceof Error ? e.message : String(e);
+  }
+
   private org = 0;
   private profile: { locale: string | null; timezone: string | null } = { locale: null, timezone: null };
   private i18n: I18n;
@@ -96,7 +110,7 @@ class Coordinator {
       this.applyLocale();
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return this.login();
-      return this.render([h("p", { role: "alert", text: message(e) })]);
+      return this.render([h("p", { role: "alert", text: this.message(e) })]);
     }
     await this.route();
   }
@@ -120,7 +134,7 @@ class Coordinator {
     );
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
-      api.login(email.value, password.value).then(() => this.start(), (e) => (status.textContent = message(e)));
+      api.login(email.value, password.value).then(() => this.start(), (e) => (status.textContent = this.message(e)));
     });
     this.root.replaceChildren(h("header", {}, h("h1", { text: this.t("coord.title") }), this.languageMenu()), form);
   }
@@ -133,7 +147,7 @@ class Coordinator {
       else if (hash === "#/outbox") await this.outboxPage();
       else await this.groupsPage();
     } catch (e) {
-      this.render([h("p", { role: "alert", text: message(e) })]);
+      this.render([h("p", { role: "alert", text: this.message(e) })]);
     }
   }
 
@@ -152,7 +166,7 @@ class Coordinator {
       ev.preventDefault();
       api.createGroup(this.org, name.value, protocol.value as Group["protocol"]).then(
         (g) => (location.hash = `#/group/${g.id}`),
-        (e) => (status.textContent = message(e)),
+        (e) => (status.textContent = this.message(e)),
       );
     });
     const list = h(
@@ -182,7 +196,7 @@ class Coordinator {
         h("td", {},
           h("button", { type: "button", text: this.t("coord.members.invite"), onclick: () => this.invite(m.person_id, status) }),
           m.status !== "withdrawn"
-            ? h("button", { type: "button", text: this.t("coord.members.withdraw"), onclick: () => void api.withdraw(id, m.person_id).then(() => this.route(), (e) => (status.textContent = message(e))) })
+            ? h("button", { type: "button", text: this.t("coord.members.withdraw"), onclick: () => void api.withdraw(id, m.person_id).then(() => this.route(), (e) => (status.textContent = this.message(e))) })
             : null,
         ),
       ),
@@ -195,7 +209,7 @@ class Coordinator {
       ev.preventDefault();
       api.enrol(id, Number(pick.value)).then(
         (r) => { status.textContent = r.status === "waiting" ? this.t("coord.members.waiting") : this.t("coord.members.enrolled"); void this.route(); },
-        (e) => (status.textContent = message(e)),
+        (e) => (status.textContent = this.message(e)),
       );
     });
     const membersCard = h(
@@ -209,7 +223,7 @@ class Coordinator {
   private invite(personId: number, status: HTMLElement): void {
     api.invite(personId).then(
       (r) => status.replaceChildren(`${this.t("coord.members.link")} `, h("input", { readonly: true, dir: "ltr", value: r.url, "aria-label": this.t("coord.members.link.label"), size: 60 })),
-      (e) => (status.textContent = message(e)),
+      (e) => (status.textContent = this.message(e)),
     );
   }
 
@@ -262,7 +276,12 @@ class Coordinator {
 
   private showPreview(out: HTMLElement, p: Preview, zone: string): void {
     const problems = p.problems.map((x) =>
-      h("li", { class: x.kind, text: this.t(x.kind === "refuse" ? "coord.preview.refuse" : "coord.preview.warn", { message: x.message }) }));
+      h("li", {
+        class: x.kind,
+        text: this.t(x.kind === "refuse" ? "coord.preview.refuse" : "coord.preview.warn", {
+          message: serverText(this.i18n, "coord.problem.", x.code, x.message, x.session_index),
+        }),
+      }));
     const group = this.i18n.inZone(zone);
     const rows = p.sessions.map((s) =>
       h("tr", {}, h("td", { text: this.i18n.number(s.index) }), h("td", {}, when(group, s.starts_at, s.local)),
@@ -278,10 +297,10 @@ class Coordinator {
   private showError(out: HTMLElement, e: unknown): void {
     const details = e instanceof ApiError ? e.details : {};
     const fields = (details.fields ?? {}) as Record<string, string>;
-    const problems = (details.problems ?? []) as { message: string }[];
+    const problems = (details.problems ?? []) as { code: string; message: string; session_index?: number | null }[];
     out.replaceChildren(
-      h("p", { role: "alert", text: message(e) }),
-      h("ul", {}, ...Object.entries(fields).map(([k, v]) => h("li", { text: `${k}: ${v}` })), ...problems.map((p) => h("li", { text: p.message }))),
+      h("p", { role: "alert", text: this.message(e) }),
+      h("ul", {}, ...Object.entries(fields).map(([k, v]) => h("li", { text: `${k}: ${v}` })), ...problems.map((p) => h("li", { text: serverText(this.i18n, "coord.problem.", p.code, p.message, p.session_index) }))),
     );
   }
 
@@ -298,9 +317,9 @@ class Coordinator {
         h("td", {}, when(this.i18n, x.starts_at)),
         h("td", { text: label(this.i18n, "coord.session.", x.status) }),
         h("td", {}, editable ? date : null, editable ? time : null,
-          editable ? h("button", { type: "button", text: this.t("coord.series.move"), onclick: () => void api.move(x.id, date.value, time.value).then(() => this.route(), (e) => (status.textContent = message(e))) }) : null,
-          editable ? h("button", { type: "button", text: this.t("coord.series.cancel"), onclick: () => void api.cancel(x.id).then(() => this.route(), (e) => (status.textContent = message(e))) }) : null,
-          editable ? h("button", { type: "button", text: this.t("coord.series.cancel_rest"), onclick: () => void api.cancelRest(x.id).then(() => this.route(), (e) => (status.textContent = message(e))) }) : null),
+          editable ? h("button", { type: "button", text: this.t("coord.series.move"), onclick: () => void api.move(x.id, date.value, time.value).then(() => this.route(), (e) => (status.textContent = this.message(e))) }) : null,
+          editable ? h("button", { type: "button", text: this.t("coord.series.cancel"), onclick: () => void api.cancel(x.id).then(() => this.route(), (e) => (status.textContent = this.message(e))) }) : null,
+          editable ? h("button", { type: "button", text: this.t("coord.series.cancel_rest"), onclick: () => void api.cancelRest(x.id).then(() => this.route(), (e) => (status.textContent = this.message(e))) }) : null),
       );
     });
     const next = s.sessions.find((x) => x.status === "scheduled");
@@ -310,7 +329,7 @@ class Coordinator {
       h("button", { type: "submit", text: this.t("coord.series.makeup.submit") }));
     makeup.addEventListener("submit", (ev) => {
       ev.preventDefault();
-      api.makeup(s.id, mkDate.value, mkTime.value).then(() => this.route(), (e) => (status.textContent = message(e)));
+      api.makeup(s.id, mkDate.value, mkTime.value).then(() => this.route(), (e) => (status.textContent = this.message(e)));
     });
     const names = this.i18n.weekdays();
     const restDays = WEEKDAY_CODES.map((code, i) => {
@@ -326,7 +345,7 @@ class Coordinator {
       ev.preventDefault();
       if (!next) return;
       const days = restDays.filter((d) => d.box.checked).map((d) => d.code);
-      api.changeRest(next.id, days, restTime.value, restFrom.value).then(() => this.route(), (e) => (status.textContent = message(e)));
+      api.changeRest(next.id, days, restTime.value, restFrom.value).then(() => this.route(), (e) => (status.textContent = this.message(e)));
     });
     const confirmed = h("ul", { "data-testid": "confirmations" });
     void api.confirmations(s.id).then((list) =>
