@@ -200,6 +200,8 @@ class SessionOut(Out):
     status: SessionStatus
     lobby_opens_at: datetime
     role: GroupRole | None
+    # Whether I confirmed taking part in the session's series (None: no series, or not asked).
+    series_confirmed: bool | None = None
 
 
 class JoinTokenOut(Out):

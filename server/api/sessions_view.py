@@ -10,9 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.api.schemas import SessionOut
 from server.db.models import Group, Membership, ScheduledSession
 from server.domain import GroupRole, MembershipStatus
+from server.scheduling.models import SeriesConfirmation
 
 
-def session_out(sess: ScheduledSession, group: Group, role: GroupRole | None) -> SessionOut:
+def session_out(
+    sess: ScheduledSession,
+    group: Group,
+    role: GroupRole | None,
+    *,
+    series_confirmed: bool | None = None,
+) -> SessionOut:
     return SessionOut(
         id=sess.id,
         group_id=group.id,
@@ -26,16 +33,34 @@ def session_out(sess: ScheduledSession, group: Group, role: GroupRole | None) ->
         status=sess.status,
         lobby_opens_at=sess.starts_at - timedelta(minutes=sess.lobby_minutes),
         role=role,
+        series_confirmed=series_confirmed,
     )
 
 
 async def sessions_of(s: AsyncSession, person_id: int, *, limit: int = 50) -> list[SessionOut]:
     rows = await s.execute(
-        select(ScheduledSession, Group, Membership.role)
+        select(ScheduledSession, Group, Membership.role, SeriesConfirmation.id)
         .join(Group, Group.id == ScheduledSession.group_id)
         .join(Membership, Membership.group_id == Group.id)
+        .outerjoin(
+            SeriesConfirmation,
+            (SeriesConfirmation.series_id == ScheduledSession.series_id)
+            & (SeriesConfirmation.person_id == person_id),
+        )
         .where(Membership.person_id == person_id, Membership.status == MembershipStatus.ACTIVE)
         .order_by(ScheduledSession.starts_at)
         .limit(limit)
     )
-    return [session_out(sess, group, role) for sess, group, role in rows.all()]
+    return [
+        session_out(
+            sess,
+            group,
+            role,
+            series_confirmed=(
+                confirmation is not None
+                if sess.series_id is not None and role is GroupRole.MEMBER
+                else None
+            ),
+        )
+        for sess, group, role, confirmation in rows.all()
+    ]

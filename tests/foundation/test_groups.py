@@ -86,3 +86,19 @@ async def test_unknown_routes_and_ids_are_json_404(live, db_url, api_factory):
         assert status == 404 and body["error"]["code"] == "not_found", path
     status, body = await api.get("/api/me?x=1")
     assert status == 400
+
+
+async def test_my_sessions_say_whether_i_confirmed_the_series(live, db_url, api_factory):
+    w = await seed(db_url, members=2)
+    api = api_factory(live)
+    await api.post("/api/auth/login", {"email": "m0@test.example", "password": PASSWORD})
+    status, sessions = await api.get("/api/me/sessions")
+    assert status == 200 and sessions[0]["series_confirmed"] is False
+    status, body = await api.post(f"/api/series/{w.series_id}/confirm")
+    assert status == 200, body
+    status, sessions = await api.get("/api/me/sessions")
+    assert sessions[0]["series_confirmed"] is True
+    leader = api_factory(live)
+    await leader.post("/api/auth/login", {"email": "leader@test.example", "password": PASSWORD})
+    status, sessions = await leader.get("/api/me/sessions")
+    assert sessions[0]["series_confirmed"] is None  # leaders are not asked

@@ -39,9 +39,23 @@ describe("series confirmation", () => {
       now,
     );
     expect(list).toEqual([
-      { series_id: "9", group_name: "Dynamic", next_starts_at: "2026-11-24T15:00:00Z", upcoming: 1 },
-      { series_id: "3", group_name: "Balint A", next_starts_at: "2026-11-26T15:00:00Z", upcoming: 2 },
+      { series_id: "9", group_name: "Dynamic", next_starts_at: "2026-11-24T15:00:00Z", upcoming: 1, confirmed: false },
+      { series_id: "3", group_name: "Balint A", next_starts_at: "2026-11-26T15:00:00Z", upcoming: 2, confirmed: false },
     ]);
+  });
+
+  it("starts from what the server says was confirmed before", () => {
+    const list = seriesToConfirm(
+      [
+        session({ id: "1", series_id: 3, starts_at: "2026-11-30T15:00:00Z", ends_at: "2026-11-30T16:00:00Z", series_confirmed: true }),
+        session({ id: "2", series_id: 9, starts_at: "2026-11-26T15:00:00Z", ends_at: "2026-11-26T16:00:00Z", series_confirmed: false }),
+      ],
+      now,
+    );
+    const c = new SeriesConfirmations({ confirmSeries: async () => ({ confirmed: true, new: true }) });
+    c.seed(list);
+    expect(c.state("3")).toEqual({ kind: "confirmed", already: true });
+    expect(c.state("9")).toEqual({ kind: "unknown" });
   });
 
   it("POSTs to /api/series/{id}/confirm with the CSRF header from the cookie", async () => {

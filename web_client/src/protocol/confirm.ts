@@ -1,7 +1,7 @@
 // Confirming a series ("I will take part"): which series a member can confirm, and the state of
-// each confirmation. No DOM. The server has no read endpoint for a member's own confirmation
-// (only coordinators list them), so the state starts "unknown" and becomes "confirmed" from the
-// answer to POST /api/series/{id}/confirm, which is idempotent and says whether it was new.
+// each confirmation. No DOM. GET /api/me/sessions says per session whether the member has
+// confirmed its series (`series_confirmed`), which seeds the state; POST
+// /api/series/{id}/confirm is idempotent and says whether the confirmation was new.
 
 import type { Api } from "./api";
 import { Emitter } from "./emitter";
@@ -13,6 +13,8 @@ export interface SeriesEntry {
   /** ISO start of the next session of the series still to come. */
   next_starts_at: string;
   upcoming: number;
+  /** The server says this member confirmed the series already. */
+  confirmed: boolean;
 }
 
 /** The series a member is in that still have sessions to come, soonest first. */
@@ -24,12 +26,20 @@ export function seriesToConfirm(sessions: readonly SessionSummary[], nowMs: numb
     if (s.status === "cancelled" || s.status === "ended") continue;
     if (Date.parse(s.ends_at) <= nowMs) continue;
     const id = String(s.series_id);
+    const confirmed = s.series_confirmed === true;
     const entry = by.get(id);
     if (!entry) {
-      by.set(id, { series_id: id, group_name: s.group_name, next_starts_at: s.starts_at, upcoming: 1 });
+      by.set(id, {
+        series_id: id,
+        group_name: s.group_name,
+        next_starts_at: s.starts_at,
+        upcoming: 1,
+        confirmed,
+      });
       continue;
     }
     entry.upcoming += 1;
+    entry.confirmed ||= confirmed;
     if (Date.parse(s.starts_at) < Date.parse(entry.next_starts_at)) entry.next_starts_at = s.starts_at;
   }
   return [...by.values()].sort((a, b) => Date.parse(a.next_starts_at) - Date.parse(b.next_starts_at));
@@ -51,6 +61,15 @@ export class SeriesConfirmations {
   private readonly states = new Map<string, ConfirmState>();
 
   constructor(private readonly api: Pick<Api, "confirmSeries">) {}
+
+  /** Take what the server already knows: series confirmed before show as confirmed. */
+  seed(entries: readonly SeriesEntry[]): void {
+    for (const e of entries) {
+      if (e.confirmed && this.state(e.series_id).kind === "unknown") {
+        this.states.set(e.series_id, { kind: "confirmed", already: true });
+      }
+    }
+  }
 
   state(seriesId: string): ConfirmState {
     return this.states.get(seriesId) ?? { kind: "unknown" };

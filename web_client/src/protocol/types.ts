@@ -152,6 +152,8 @@ export interface SessionSummary {
   role: string;
   /** The series the session belongs to (null for a one-off session); a number on the wire. */
   series_id?: string | number | null;
+  /** Whether I confirmed the series (null: no series, or I am not asked, e.g. a leader). */
+  series_confirmed?: boolean | null;
 }
 
 /** The answer to `POST /api/series/{id}/confirm`: `new` is false when it was confirmed before. */

@@ -239,7 +239,9 @@ export class App {
             }),
           ),
     );
-    const confirm = new ConfirmPanel(this.i18n, this.confirmations, seriesToConfirm(sessions, now));
+    const toConfirm = seriesToConfirm(sessions, now);
+    this.confirmations.seed(toConfirm);
+    const confirm = new ConfirmPanel(this.i18n, this.confirmations, toConfirm);
     el.append(confirm.el);
     this.show(new SimpleScreen(el, t("sessions.title"), () => confirm.destroy()), () => this.showSessions(sessions));
   }
@@ -282,6 +284,7 @@ export class App {
       h("a", { href: "?list=1", class: "link", text: t("wait.back") }),
     );
     const series = seriesToConfirm(this.sessions, Date.now()).filter((x) => String(s.series_id) === x.series_id);
+    this.confirmations.seed(series);
     const confirm = new ConfirmPanel(this.i18n, this.confirmations, series);
     el.append(confirm.el);
     // Re-check when the lobby opens (timers are capped so a sleeping laptop catches up).
