@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _pytest.reports import TestReport
 
+from tests import netns
 from tests.browser.live import LiveServer
 from tests.browser.stub import StubServer
-from tests.browser.support import CHROMIUM, DENYING_ARGS, GRANTING_ARGS, ROOT, ensure_built
+from tests.browser.support import CHROMIUM, DENYING_ARGS, GRANTING_ARGS, ensure_built
 
 
 @pytest.fixture(scope="session")
@@ -69,74 +64,21 @@ NETNS_ENV = "HC_BROWSER_NETNS"
 
 
 def _inside() -> bool:
-    return os.environ.get(NETNS_ENV) == "1"
-
-
-def _run_in_namespace(nodeid: str) -> tuple[str, str]:
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        return "failed", "browser media tests need unshare(1) for a private network namespace"
-    env = dict(os.environ, **{NETNS_ENV: "1"})
-    inner = (
-        f"ip link set lo up && exec {sys.executable} -m pytest -q -p no:cacheprovider "
-        f"--no-header -x {nodeid!r}"
-    )
-    try:
-        proc = subprocess.run(
-            [unshare, "-rn", "sh", "-c", inner],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-    except subprocess.TimeoutExpired as exc:
-        return "failed", f"browser test timed out in its namespace: {exc}"
-    out = proc.stdout + proc.stderr
-    if proc.returncode == 0:
-        return "passed", out
-    if "unshare" in out and ("Operation not permitted" in out or "Permission denied" in out):
-        return "failed", (
-            "cannot create a private network namespace (unprivileged user namespaces are "
-            "forbidden on this host?); WebRTC browser tests refuse the host network:\n" + out
-        )
-    if proc.returncode == 5 or (
-        " skipped" in out and " passed" not in out and " failed" not in out
-    ):
-        return "skipped", out
-    return "failed", out[-20000:]
+    return netns.inside(NETNS_ENV)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
     if _inside() or item.get_closest_marker("media") is None:
         return None
-    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-    outcome, text = _run_in_namespace(item.nodeid)
-    if outcome == "failed" and "private network namespace" not in text:
+    outcome, text = netns.run_in_namespace(item.nodeid, NETNS_ENV, timeout_s=900)
+    if outcome == "failed" and netns.REFUSED not in text:
         # One more attempt for a whole-session browser run on a shared 2-core machine; the
         # first failure stays visible in the report.
         first = text
-        outcome, text = _run_in_namespace(item.nodeid)
+        outcome, text = netns.run_in_namespace(item.nodeid, NETNS_ENV, timeout_s=900)
         text = f"{text}\n---- first attempt failed ----\n{first[-8000:]}"
-    for when in ("setup", "call", "teardown"):
-        this = outcome if when == "call" else "passed"
-        longrepr: object = None
-        if when == "call" and outcome == "failed":
-            longrepr = text
-        elif when == "call" and outcome == "skipped":
-            longrepr = (str(item.path), 0, "skipped in namespace")
-        report = TestReport(
-            nodeid=item.nodeid,
-            location=item.location,
-            keywords={k: 1 for k in item.keywords},
-            outcome=this,  # type: ignore[arg-type]
-            longrepr=longrepr,  # type: ignore[arg-type]
-            when=when,  # type: ignore[arg-type]
-            sections=[("namespace run", text)] if when == "call" else [],
-        )
-        item.ihook.pytest_runtest_logreport(report=report)
-    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    netns.report(item, outcome, text)
     return True
 
 
@@ -144,11 +86,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 def _private_network(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("media") is None or not _inside():
         return
-    interfaces = sorted(name for _, name in socket.if_nameindex())
-    if interfaces != ["lo"]:
-        pytest.fail(
-            f"WebRTC browser tests must run in a private network namespace, found {interfaces}"
-        )
+    netns.check_only_loopback("WebRTC browser tests")
 
 
 @pytest.fixture
