@@ -79,6 +79,9 @@ class Room:
         self._armed: tuple[int, int | None] = (-1, None)
         self._status = info.status
         self._note_version = 0
+        # The leaders' private note lives with the live room only: it is handed to leaders who
+        # (re)join, never written to the database, and gone when the room closes.
+        self._current_note: JSON | None = None
         self._last_snapshot: JSON = {}
         # changes pending in the current command
         self._dirty = False
@@ -256,6 +259,8 @@ class Room:
         if self._status is SessionStatus.SCHEDULED:
             self._set_status(SessionStatus.OPEN)
         self._dirty = True
+        if self._current_note is not None and c.group_role is not GroupRole.MEMBER:
+            return {"note": self._current_note}  # the snapshot is added once committed
         return {}  # the snapshot is added once committed
 
     async def _leave(self, c: Leave) -> JSON:
@@ -337,11 +342,12 @@ class Room:
         if pb.Capability.NOTE not in effective(self.spec, self.state, p.person_id, p.group_role):
             raise PermissionDenied("Only the group's leaders keep notes.", command="leader.note")
         self._note_version += 1
-        await self._out.to_leaders(
-            self.info.session_id,
-            "room.note",
-            {"text": c.text, "version": self._note_version, "by": str(p.person_id)},
-        )
+        self._current_note = {
+            "text": c.text,
+            "version": self._note_version,
+            "by": str(p.person_id),
+        }
+        await self._out.to_leaders(self.info.session_id, "room.note", self._current_note)
         return {"version": self._note_version}
 
     # --- helpers ----------------------------------------------------------------------------

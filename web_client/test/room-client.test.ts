@@ -23,7 +23,9 @@ function helloReply(required = false): Record<string, unknown> {
   };
 }
 
-function makeHarness(opts: { agreement?: boolean; tokenError?: CircleError } = {}): Harness {
+function makeHarness(
+  opts: { agreement?: boolean; tokenError?: CircleError; joinNote?: Record<string, unknown> } = {},
+): Harness {
   let n = 0;
   const tokensIssued: string[] = [];
   const timers: { fn: () => void; ms: number }[] = [];
@@ -36,7 +38,11 @@ function makeHarness(opts: { agreement?: boolean; tokenError?: CircleError } = {
       socket.autoReply = (event) => {
         if (event === "hello") return helloReply(opts.agreement ?? false);
         if (event === "agreement.accept") return { ok: true };
-        if (event === "join") return { ok: true, snapshot: snapshot({ version: version++ }) };
+        if (event === "join") {
+          const reply: Record<string, unknown> = { ok: true, snapshot: snapshot({ version: version++ }) };
+          if (opts.joinNote) reply["note"] = opts.joinNote;
+          return reply;
+        }
         return { ok: true };
       };
       return socket;
@@ -228,6 +234,18 @@ describe("RoomClient", () => {
     const p = h.client.lowerHand();
     h.timers.at(-1)?.fn();
     await expect(p).rejects.toMatchObject({ code: "timeout" });
+  });
+
+  it("takes the room's current note from the join answer (a leader who reloads keeps it)", async () => {
+    h = makeHarness({ joinNote: { text: "keep an eye on Sara", version: 4, by: "1" } });
+    const seen: string[] = [];
+    h.client.events.on("note", (n) => seen.push(n.text));
+    await h.client.start();
+    await flush();
+    expect(seen).toEqual(["keep an eye on Sara"]);
+    expect(h.client.note).toEqual({ text: "keep an eye on Sara", version: 4 });
+    h.socket.fire("room.note", { text: "stale", version: 3 });
+    expect(h.client.note?.text).toBe("keep an eye on Sara");
   });
 
   it("relays notes, offers, candidates and the active speaker", async () => {

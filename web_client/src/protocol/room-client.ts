@@ -287,16 +287,7 @@ export class RoomClient {
     s.on("connect_error", (err: never) => this.onConnectError(err as unknown));
     s.on("disconnect", (reason: never) => this.onDisconnect(String(reason)));
     s.on("room.snapshot", (payload: never) => this.onSnapshot(payload as unknown));
-    s.on("room.note", (payload: never) => {
-      const p = payload as unknown;
-      if (isRecordValue(p) && typeof p["text"] === "string") {
-        const note = { text: p["text"], version: Number(p["version"] ?? 0) };
-        if (this.noteValue === null || note.version >= this.noteValue.version) {
-          this.noteValue = note;
-          this.events.emit("note", note);
-        }
-      }
-    });
+    s.on("room.note", (payload: never) => this.onNote(payload as unknown));
     s.on("media.offer", (payload: never) => {
       try {
         this.events.emit("offer", parseOffer(payload as unknown));
@@ -365,6 +356,8 @@ export class RoomClient {
     const sent = this.opts.now();
     const ack = await this.request("join", {});
     const snap = parseSnapshot(ack["snapshot"], this.selfId);
+    // A leader who (re)joins gets the room's current private note with the join answer.
+    if (ack["note"] !== undefined) this.onNote(ack["note"]);
     this.clock.sample(sent, this.opts.now(), snap.server_time_ms);
     // A join answer is a new baseline: the server may have restarted and reset its versions.
     const rejoin = this.everJoined;
@@ -379,6 +372,16 @@ export class RoomClient {
     this.events.emit("snapshot", snap);
     if (rejoin) this.events.emit("rejoined", snap);
     this.flushMedia();
+  }
+
+  private onNote(p: unknown): void {
+    if (isRecordValue(p) && typeof p["text"] === "string") {
+      const note = { text: p["text"], version: Number(p["version"] ?? 0) };
+      if (this.noteValue === null || note.version >= this.noteValue.version) {
+        this.noteValue = note;
+        this.events.emit("note", note);
+      }
+    }
   }
 
   private onSnapshot(payload: unknown): void {
