@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import socketio
 from aiohttp import web
 from sqlalchemy import text
 
-from server import api
+from server import api, scheduling, signaling
 from server.api.http import csrf_cookie_middleware, error_middleware, security_headers_middleware
 from server.appkeys import (
     API_ROUTERS_KEY,
@@ -25,11 +24,17 @@ from server.appkeys import (
 from server.auth.ratelimit import LoginLimiter
 from server.db import migrate
 from server.db.engine import Database
+from server.media import wiring as media_wiring
 from server.settings import Settings
 
 log = logging.getLogger("circle.app")
-# Optional layers, each with ``setup(app)``; absent ones are skipped while they are being built.
-PLUGINS = ("server.media.wiring", "server.signaling", "server.scheduling")
+# Layers that wire themselves in with ``setup(app)``, in this order: the media engine's cleanup
+# context must start before the rooms' (signaling) and stop after them.
+PLUGINS: tuple[Callable[[web.Application], None], ...] = (
+    media_wiring.setup,
+    signaling.setup,
+    scheduling.setup,
+)
 
 
 def app_version() -> str:
@@ -126,16 +131,8 @@ def create_app(settings: Settings) -> web.Application:
     sio = _make_sio(settings)
     sio.attach(app)
     app[SIO_KEY] = sio
-    for name in PLUGINS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        setup = getattr(module, "setup", None)
-        if setup is not None:
-            setup(app)
+    for setup in PLUGINS:
+        setup(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     api.mount(app, app[API_ROUTERS_KEY], version=app_version(), server_url=settings.public_url)
