@@ -199,7 +199,10 @@ def test_coordinator_books_a_series_through_the_pages(
     moved = {i: (t, q) for i, t, q in srv.sessions()}
     assert moved[target][1] == 1
     assert moved[target][0].astimezone(ams).strftime("%Y-%m-%d %H:%M") == f"{new_day} 18:00"
-    assert card.get_by_test_id("confirmations").locator("li").count() == 8
+    # The confirmations list is fetched after each render: wait for it, then count.
+    confirmations = card.get_by_test_id("confirmations").locator("li")
+    confirmations.nth(7).wait_for()
+    assert confirmations.count() == 8
 
     # A make-up session a week after the last one.
     last_day = (booked[-1][1].astimezone(ams) + timedelta(days=7)).date().isoformat()
