@@ -18,6 +18,10 @@ class OrgRole(StrEnum):
     COORDINATOR = "coordinator"  # the scheduler: forms groups, books series
 
 
+# Organisation roles that may schedule: form groups, book series, see the roster's contacts.
+STAFF_ROLES: frozenset[OrgRole] = frozenset({OrgRole.COORDINATOR, OrgRole.ADMIN})
+
+
 class GroupRole(StrEnum):
     """Roles held in a group. ``presenter`` is not stored: a room grants it for a session."""
 

@@ -11,11 +11,16 @@ from server.api.context import Ctx
 from server.api.routing import Router
 from server.api.schemas import GroupIn, GroupOut, GroupPatch, MembershipOut
 from server.db.models import Group, Membership, Organisation, Person
-from server.domain import GROUP_SIZE, AuditOutcome, GroupRole, MembershipStatus, OrgRole
+from server.domain import (
+    GROUP_SIZE,
+    STAFF_ROLES,
+    AuditOutcome,
+    GroupRole,
+    MembershipStatus,
+)
 from server.errors import Conflict, NotFound, UserError
 
 router = Router("groups")
-STAFF = (OrgRole.COORDINATOR, OrgRole.ADMIN)
 
 
 async def member_count(s: AsyncSession, group_id: int) -> int:
@@ -46,7 +51,7 @@ async def _group(ctx: Ctx, s: AsyncSession, action: str, *, staff_only: bool) ->
     group = await s.get(Group, ctx.path_int("group_id"))
     if group is None:
         raise NotFound("no such group")
-    staff = bool((await ctx.org_roles(s, group.organisation_id)) & set(STAFF))
+    staff = bool((await ctx.org_roles(s, group.organisation_id)) & set(STAFF_ROLES))
     if staff_only and not staff:
         raise await ctx.refuse(action, f"group:{group.id}", "only coordinators may do this")
     if not staff and await ctx.group_role(s, group.id) is None:
@@ -74,7 +79,7 @@ async def list_groups(ctx: Ctx) -> list[GroupOut]:
         if await s.get(Organisation, org_id) is None:
             raise NotFound("no such organisation")
         q = select(Group).where(Group.organisation_id == org_id).order_by(Group.name)
-        if not (await ctx.org_roles(s, org_id)) & set(STAFF):
+        if not (await ctx.org_roles(s, org_id)) & set(STAFF_ROLES):
             q = q.join(Membership, Membership.group_id == Group.id).where(
                 Membership.person_id == me.id, Membership.status == MembershipStatus.ACTIVE
             )
@@ -97,7 +102,7 @@ async def create_group(ctx: Ctx, body: GroupIn) -> GroupOut:
     async with ctx.sessionmaker() as s:
         if await s.get(Organisation, org_id) is None:
             raise NotFound("no such organisation")
-        await ctx.require_org_role(s, org_id, STAFF, action="group.create")
+        await ctx.require_org_role(s, org_id, STAFF_ROLES, action="group.create")
     async with ctx.sessionmaker() as s, s.begin():
         group = Group(
             organisation_id=org_id,

@@ -21,11 +21,10 @@ from server.api.schemas import (
 )
 from server.auth.sessions import create_invitation
 from server.db.models import Organisation, Person, PersonRole
-from server.domain import AuditOutcome, OrgRole
+from server.domain import STAFF_ROLES, AuditOutcome, OrgRole
 from server.errors import Conflict, NotFound
 
 router = Router("organisations")
-STAFF = (OrgRole.COORDINATOR, OrgRole.ADMIN)
 
 
 @router.get("/api/organisations", response=list[OrganisationOut], summary="My organisations")
@@ -102,7 +101,7 @@ async def list_people(ctx: Ctx) -> list[PersonOut]:
     org_id = ctx.path_int("org_id")
     async with ctx.sessionmaker() as s:
         await _org_or_404(s, org_id)
-        await ctx.require_org_role(s, org_id, STAFF, action="people.list")
+        await ctx.require_org_role(s, org_id, STAFF_ROLES, action="people.list")
         rows = await s.scalars(
             select(Person).where(Person.organisation_id == org_id).order_by(Person.display_name)
         )
@@ -123,7 +122,7 @@ async def create_person(ctx: Ctx, body: PersonIn) -> PersonOut:
     async with ctx.sessionmaker() as s:
         await _org_or_404(s, org_id)
         roles = await ctx.org_roles(s, org_id)
-    if not roles & set(STAFF):
+    if not roles & set(STAFF_ROLES):
         raise await ctx.refuse("person.create", f"organisation:{org_id}", "coordinators only")
     if body.roles and OrgRole.ADMIN not in roles:
         raise await ctx.refuse("person.grant_role", f"organisation:{org_id}", "admins only")
@@ -163,7 +162,7 @@ async def _person_for(
     person = await s.get(Person, person_id)
     if person is None:
         raise NotFound("no such person")
-    staff = bool((await ctx.org_roles(s, person.organisation_id)) & set(STAFF))
+    staff = bool((await ctx.org_roles(s, person.organisation_id)) & set(STAFF_ROLES))
     if not staff and person.id != me.id:
         raise await ctx.refuse(action, f"person:{person_id}", "you may only see yourself")
     return person, staff

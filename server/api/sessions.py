@@ -11,7 +11,7 @@ from server.api.schemas import JoinTokenOut, SessionOut
 from server.api.sessions_view import session_out
 from server.auth.tokens import mint_join_token
 from server.db.models import Group, ScheduledSession, utcnow
-from server.domain import AuditOutcome, OrgRole, SessionStatus
+from server.domain import STAFF_ROLES, AuditOutcome, SessionStatus
 from server.errors import Conflict, NotFound
 
 router = Router("sessions")
@@ -42,10 +42,7 @@ async def _load(ctx: Ctx, action: str) -> tuple[ScheduledSession, Group, Session
         group = await s.get(Group, sess.group_id)
         assert group is not None
         role = await ctx.group_role(s, group.id)
-        staff = (await ctx.org_roles(s, group.organisation_id)) & {
-            OrgRole.COORDINATOR,
-            OrgRole.ADMIN,
-        }
+        staff = (await ctx.org_roles(s, group.organisation_id)) & STAFF_ROLES
         if role is None and not staff:
             raise await ctx.refuse(action, f"session:{session_id}", "you are not in this group")
         return sess, group, session_out(sess, group, role)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.api.context import Ctx
 from server.api.routing import Router
 from server.db.models import Group, Membership, Person, ScheduledSession, Series
-from server.domain import MembershipStatus, OrgRole
+from server.domain import STAFF_ROLES, MembershipStatus
 from server.errors import NotFound
 from server.scheduling import booking, changes, enrolment, ics
 from server.scheduling.models import OutboxMessage, OutboxStatus, SeriesConfirmation
@@ -38,7 +38,6 @@ from server.scheduling.service import SchedulingService
 from server.scheduling.templates import person_zone, pick_locale
 
 router = Router("scheduling")
-STAFF = (OrgRole.COORDINATOR, OrgRole.ADMIN)
 SERVICE_KEY = web.AppKey("scheduling_service", SchedulingService)
 CONFIG_KEY = web.AppKey("scheduling_config", SchedulingConfig)
 
@@ -79,7 +78,7 @@ async def _staff_group(ctx: Ctx, s: AsyncSession, group_id: int, action: str) ->
     group = await s.get(Group, group_id)
     if group is None:
         raise NotFound("no such group")
-    await ctx.require_org_role(s, group.organisation_id, STAFF, action=action)
+    await ctx.require_org_role(s, group.organisation_id, STAFF_ROLES, action=action)
     return group
 
 
@@ -360,7 +359,7 @@ async def series_ics(ctx: Ctx) -> bytes:
             raise NotFound("no such series")
         group = await s.get(Group, series.group_id)
         assert group is not None
-        staff = bool((await ctx.org_roles(s, group.organisation_id)) & set(STAFF))
+        staff = bool((await ctx.org_roles(s, group.organisation_id)) & set(STAFF_ROLES))
         if not staff and await ctx.group_role(s, group.id) is None:
             raise await ctx.refuse("series.ics", f"series:{series.id}", "not your group")
         zone = person_zone(ctx.me().timezone, series.timezone)
@@ -402,7 +401,7 @@ async def feed(ctx: Ctx) -> bytes:
 async def outbox(ctx: Ctx, query: OutboxQuery) -> list[OutboxOut]:
     org_id = ctx.path_int("org_id")
     async with ctx.sessionmaker() as s:
-        await ctx.require_org_role(s, org_id, STAFF, action="outbox.read")
+        await ctx.require_org_role(s, org_id, STAFF_ROLES, action="outbox.read")
         q = select(OutboxMessage).where(OutboxMessage.organisation_id == org_id)
         if query.status is not None:
             q = q.where(OutboxMessage.status == query.status)
