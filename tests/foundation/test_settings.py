@@ -38,6 +38,10 @@ def test_env_overrides_toml(tmp_path: Path):
         ({"CIRCLE_DEFAULT_TIMEZONE": "Mars/Base"}, "default_timezone"),
         ({"SECRET_KEY": "short"}, "secret_key"),
         ({"CIRCLE_MEDIA_ALLOWED_NETWORKS": "10.0.0.0/33"}, "media_allowed_networks"),
+        ({"CIRCLE_REDIS_CHANNEL": ""}, "redis_channel"),
+        ({"CIRCLE_STUN_URIS": "http://stun.example"}, "stun_uris"),
+        ({"CIRCLE_TURN_URIS": '["stun:not-a-turn"]'}, "turn_uris"),
+        ({"CIRCLE_MEDIA_WORKERS": "0"}, "media_workers"),
     ],
 )
 def test_bad_values_name_the_key(env, needle):
