@@ -10,6 +10,13 @@ participant's up-tracks.
 Packets are forwarded without depacketizing: each subscriber slot (:class:`DownTrack`) owns
 its SSRC, payload type, sequence-number and timestamp offsets; only the 12-byte RTP header is
 rewritten. Header extensions are not forwarded (the SSRCs are signalled in the SDP).
+
+Loss is repaired without RTX (RFC 4585 generic NACK, retransmission on the media SSRC): a
+video up-track keeps its last :data:`HISTORY_SIZE` packets; a subscriber's NACK for one of its
+sequence numbers is mapped back through that subscriber's offsets and answered from the
+history (at most :data:`RETRANSMIT_PER_S` per subscriber and second); a gap in what a
+publisher sends is NACKed upstream at once, and the late packet, when it comes, is forwarded
+in its place.
 """
 
 from __future__ import annotations
@@ -32,6 +39,10 @@ _TS_STEP = {"audio": 960, "video": 3000}  # one 20 ms Opus frame / one 30 fps vi
 KEYFRAME_MIN_INTERVAL_S = 0.3
 SSRC_TAKEOVER_S = 1.0
 REMB_INTERVAL_S = 1.0
+HISTORY_SIZE = 256  # video packets kept per publisher for retransmission (~3 s at 600 kbps)
+_HISTORY_MASK = HISTORY_SIZE - 1
+MAX_NACK_GAP = 32  # a longer upstream gap is a restart or a burst that a keyframe repairs
+RETRANSMIT_PER_S = 64  # per subscriber slot: a NACK storm cannot turn into a flood
 
 
 def video_bitrate_cap(participants: int) -> int:
@@ -91,6 +102,7 @@ class DownTrack:
 
     __slots__ = (
         "dropped",
+        "epoch_seq",
         "kind",
         "last_seq",
         "last_ts",
@@ -102,6 +114,9 @@ class DownTrack:
         "ready",
         "resync_seq",
         "resync_ts",
+        "retransmitted",
+        "rtx_count",
+        "rtx_window",
         "sender",
         "seq_off",
         "skipped",
@@ -135,7 +150,12 @@ class DownTrack:
         self.octets = 0
         self.dropped = 0
         self.skipped = 0
+        self.epoch_seq = 0  # our first sequence number since the last resync
+        self.retransmitted = 0
+        self.rtx_window = 0.0
+        self.rtx_count = 0
         passthrough.on_keyframe_request(sender, self.request_keyframe)
+        passthrough.on_nack(sender, self.retransmit)
 
     def rebind(self, source: UpTrack | None) -> None:
         """Attach to another publisher (or none): the next packet restarts the stream."""
@@ -148,6 +168,7 @@ class DownTrack:
     def seq_offset_resync(self, seq: int) -> None:
         """Continue our sequence numbers without a gap from incoming ``seq`` on."""
         self.seq_off = (self.last_seq + 1 - seq) & 0xFFFF
+        self.epoch_seq = (self.last_seq + 1) & 0xFFFF
         self.resync_seq = False
 
     def ts_offset_resync(self, ts: int, step: int) -> None:
@@ -158,6 +179,37 @@ class DownTrack:
         """Called on a PLI/FIR from the subscriber: ask the publisher, rate-limited."""
         if self.source is not None:
             self.source.request_keyframe()
+
+    async def retransmit(self, out_seq: int) -> None:
+        """Called per sequence number of a NACK from the subscriber: resend that packet from
+        the publisher's history if it is one we sent under the current offsets."""
+        src = self.source
+        if src is None or src.history is None or self.resync_seq or not self.ready:
+            return
+        last = self.last_seq
+        if (last - out_seq) & 0xFFFF > (last - self.epoch_seq) & 0xFFFF:
+            return  # before the current stream epoch, or not sent yet
+        in_seq = (out_seq - self.seq_off) & 0xFFFF
+        entry = src.history[in_seq & _HISTORY_MASK]
+        if entry is None or entry[0] != in_seq:
+            return  # too old, or never received: the publisher was asked when it went missing
+        now = time.monotonic()
+        if now - self.rtx_window >= 1.0:
+            self.rtx_window = now
+            self.rtx_count = 0
+        if self.rtx_count >= RETRANSMIT_PER_S:
+            return
+        self.rtx_count += 1
+        _, ts, b1_marker, payload = entry
+        out_ts = (ts + self.ts_off) & 0xFFFFFFFF
+        data = _HEADER.pack(0x80, b1_marker | self.payload_type, out_seq, out_ts, self.ssrc)
+        data += payload
+        sent = self.out.send(data)
+        if sent is None:
+            sent = await passthrough.send_rtp(self.sender, data)
+        if sent:
+            self.retransmitted += 1
+            src.retransmitted += 1
 
 
 class UpTrack:
@@ -193,6 +245,13 @@ class UpTrack:
         self.dropped = 0
         self.keyframe_requests = 0
         self.max_bitrate = 0  # video: REMB cap sent to the publisher (0: none)
+        # video: the last packets by sequence number, (seq, ts, marker bit, payload)
+        self.history: list[tuple[int, int, int, bytes] | None] | None = (
+            [None] * HISTORY_SIZE if kind == "video" else None
+        )
+        self._top_seq: int | None = None  # highest sequence number seen (video)
+        self.nacks_sent = 0  # sequence numbers asked of the publisher again
+        self.retransmitted = 0  # packets resent to subscribers from the history
         self._rtcp_ssrc = rtcp_ssrc
         self._last_remb = 0.0
         self.sink = passthrough.tap_receiver(receiver, self.on_packet, replace=True)
@@ -227,6 +286,9 @@ class UpTrack:
                 for d in self.downs:
                     d.resync_seq = d.resync_ts = True
                     d.waiting_keyframe = video
+            if self.history is not None:
+                self.history = [None] * HISTORY_SIZE
+            self._top_seq = None
             self.ssrc = packet.ssrc
             self.request_keyframe()
         self._last_packet_at = now
@@ -256,10 +318,29 @@ class UpTrack:
         if not video and self._on_level is not None:
             self._on_level(self.participant_id, estimate_audio_level(packet))
 
-        keyframe = video and is_vp8_keyframe_start(payload)
         seq = packet.sequence_number
         ts = packet.timestamp
         b1_marker = 0x80 if packet.marker else 0
+        in_order = True
+        keyframe = False
+        if video:
+            keyframe = is_vp8_keyframe_start(payload)
+            history = self.history
+            if history is not None:
+                history[seq & _HISTORY_MASK] = (seq, ts, b1_marker, payload)
+            top = self._top_seq
+            if top is None:
+                self._top_seq = seq
+            else:
+                gap = (seq - top) & 0xFFFF
+                if gap >= 0x8000:
+                    in_order = False  # a late or resent packet: forwarded into its hole
+                else:
+                    self._top_seq = seq
+                    if 1 < gap <= MAX_NACK_GAP:
+                        lost = [(top + i) & 0xFFFF for i in range(1, gap)]
+                        self.nacks_sent += len(lost)
+                        await passthrough.send_nack(self.receiver, packet.ssrc, lost)
         size = len(payload)
         forwarded = 0
         starving = False
@@ -284,8 +365,9 @@ class UpTrack:
             if sent is None:
                 sent = await passthrough.send_rtp(d.sender, data)
             if sent:
-                d.last_seq = out_seq
-                d.last_ts = out_ts
+                if in_order:
+                    d.last_seq = out_seq
+                    d.last_ts = out_ts
                 d.packets += 1
                 d.octets += size
                 forwarded += 1

@@ -8,6 +8,9 @@ aiortc decodes every incoming frame and its senders encode; an SFU wants neither
   thread, so no frame is ever decoded (complete frames are only counted);
 * keyframe requests: ``RTCRtpSender._send_keyframe`` (called on PLI/FIR from a subscriber) is
   replaced per instance; the publisher is asked with ``RTCRtpReceiver._send_rtcp_pli``;
+* retransmissions: ``RTCRtpSender._retransmit`` (called per sequence number a subscriber's
+  NACK lists) is replaced per instance, so the SFU answers from its own packet history; lost
+  packets are asked of the publisher with ``RTCRtpReceiver._send_rtcp_nack``;
 * raw send: forwarded packets are protected with the DTLS transport's SRTP session and sent
   on the nominated ICE pair (``RTCDtlsTransport._send_rtp`` semantics without its awaits);
 * sender report counters (``_RTCRtpSender__packet_count`` ...) so RTCP SRs stay truthful;
@@ -113,6 +116,17 @@ async def send_remb(receiver: RTCRtpReceiver, rtcp_ssrc: int, bitrate: int, ssrc
 def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
     """Call ``callback`` instead of flagging the (never running) encoder on PLI/FIR."""
     sender._send_keyframe = callback  # type: ignore[method-assign]
+
+
+def on_nack(sender: RTCRtpSender, callback: Callable[[int], Awaitable[None]]) -> None:
+    """Call ``callback(sequence_number)`` for each packet a subscriber's NACK reports lost,
+    instead of looking in the sender's own history (empty: the SFU never sends through it)."""
+    sender._retransmit = callback  # type: ignore[method-assign,assignment]
+
+
+async def send_nack(receiver: RTCRtpReceiver, media_ssrc: int, lost: list[int]) -> None:
+    """Ask the publisher to resend ``lost`` (RTCP generic NACK, RFC 4585)."""
+    await receiver._send_rtcp_nack(media_ssrc, lost)
 
 
 def sender_ssrc(sender: RTCRtpSender) -> int:
@@ -335,6 +349,12 @@ def check_hooks() -> None:
     _require(hasattr(State, "CONNECTED"), "rtcdtlstransport.State.CONNECTED")
     sender_src = inspect.getsource(RTCRtpSender)
     _require("self._send_keyframe()" in sender_src, "RTCRtpSender._send_keyframe on PLI")
+    _require("await self._retransmit(seq)" in sender_src, "RTCRtpSender._retransmit on NACK")
+    _require(
+        list(inspect.signature(RTCRtpReceiver._send_rtcp_nack).parameters)
+        == ["self", "media_ssrc", "lost"],
+        "RTCRtpReceiver._send_rtcp_nack(media_ssrc, lost)",
+    )
     for name in ("__packet_count", "__octet_count", "__rtp_timestamp", "__ntp_timestamp"):
         _require(f"self.{name} = " in sender_src, f"RTCRtpSender.{name}")
     conn = aioice.Connection

@@ -47,7 +47,9 @@ class RoomMediaStats:
     """Counters since the room's media was opened.
 
     ``forwarded_packets`` counts packets sent to subscribers (one per subscriber);
-    ``dropped_packets`` counts packets a capability gate kept from a subscriber.
+    ``dropped_packets`` counts packets a capability gate kept from a subscriber;
+    ``retransmitted_packets`` counts packets resent to subscribers on their NACKs and
+    ``nack_requests`` the packets asked of publishers again after a gap.
     """
 
     room_id: str
@@ -59,6 +61,8 @@ class RoomMediaStats:
     keyframe_requests: int
     active_speaker: str | None
     per_participant: tuple[ParticipantMediaStats, ...] = field(default=())
+    retransmitted_packets: int = 0
+    nack_requests: int = 0
 
 
 class MediaEngine(Protocol):

@@ -67,6 +67,8 @@ class MediaRoom:
         self.gone_bytes = 0
         self.gone_dropped = 0
         self.gone_keyframes = 0
+        self.gone_retransmitted = 0
+        self.gone_nacks = 0
 
     async def _publish_speaker(self, speaker: str | None) -> None:
         for p in list(self.participants.values()):
@@ -80,6 +82,8 @@ class MediaRoom:
             self.gone_bytes += up.forwarded_bytes
             self.gone_dropped += up.dropped
             self.gone_keyframes += up.keyframe_requests
+            self.gone_retransmitted += up.retransmitted
+            self.gone_nacks += up.nacks_sent
 
 
 class AiortcMediaEngine:
@@ -214,6 +218,7 @@ class AiortcMediaEngine:
             room.gone_dropped,
             room.gone_keyframes,
         )
+        rtx, nacks = room.gone_retransmitted, room.gone_nacks
         for p in room.participants.values():
             caps = room.capabilities.get(p.id, Capabilities())
             ups = p.up.values()
@@ -225,6 +230,8 @@ class AiortcMediaEngine:
             dropped += p_drop
             fbytes += sum(u.forwarded_bytes for u in ups)
             kf += sum(u.keyframe_requests for u in ups)
+            rtx += sum(u.retransmitted for u in ups)
+            nacks += sum(u.nacks_sent for u in ups)
             per.append(
                 ParticipantMediaStats(
                     participant_id=p.id,
@@ -246,6 +253,8 @@ class AiortcMediaEngine:
             keyframe_requests=kf,
             active_speaker=room.detector.current,
             per_participant=tuple(per),
+            retransmitted_packets=rtx,
+            nack_requests=nacks,
         )
 
     def room_ids(self) -> list[str]:

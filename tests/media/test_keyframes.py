@@ -9,20 +9,12 @@ from typing import Any
 import pytest
 from aiortc.rtp import RtpPacket
 
-from server.media import forwarding, passthrough
+from server.media import forwarding
 from server.media.forwarding import KEYFRAME_MIN_INTERVAL_S, DownTrack, UpTrack
+from tests.media import fakes
 
 INTER = bytes([0x10, 0x01])  # VP8 partition start, inter frame
 KEY = bytes([0x10, 0x00])
-
-
-class FakeOut:
-    def __init__(self, sender: Any) -> None:
-        self.sent: list[bytes] = []
-
-    def send(self, data: bytes) -> bool:
-        self.sent.append(data)
-        return True
 
 
 @pytest.fixture
@@ -33,12 +25,7 @@ def plis(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def send_pli(receiver: Any, ssrc: int) -> None:
         asked.append(forwarding.time.monotonic())
 
-    monkeypatch.setattr(passthrough, "tap_receiver", lambda *a, **k: None)
-    monkeypatch.setattr(passthrough, "send_pli", send_pli)
-    monkeypatch.setattr(passthrough, "sender_ssrc", lambda sender: 4242)
-    monkeypatch.setattr(passthrough, "RtpOut", FakeOut)
-    monkeypatch.setattr(passthrough, "on_keyframe_request", lambda sender, cb: None)
-    monkeypatch.setattr(passthrough, "count_sent", lambda *a: None)
+    fakes.install(monkeypatch, send_pli=send_pli)
     return asked
 
 

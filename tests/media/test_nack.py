@@ -1,0 +1,128 @@
+"""Lost video packets are repaired by retransmission (generic NACK), on real aiortc peers.
+
+Loopback loses nothing, so the loss is made at the SFU: packets are dropped on their first
+pass, either on the way out to one subscriber or on the way in from the publisher. The
+subscriber really decodes with aiortc's own receiver, which NACKs what it misses; its
+``inbound-rtp`` statistics must end up with nothing lost."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from typing import Any
+
+import pytest
+
+from tests.media.harness import ROOM, Harness, wait_until
+
+pytestmark = pytest.mark.media
+
+EVERY = 15  # drop one packet in EVERY, on its first pass only
+
+
+class Loss:
+    """Drops the first pass of one packet in EVERY while ``on``; remembers which came again."""
+
+    def __init__(self) -> None:
+        self.on = True
+        self.dropped: set[int] = set()
+        self.again: set[int] = set()
+
+    def drop(self, seq: int) -> bool:
+        if seq in self.dropped:
+            self.again.add(seq)
+            return False
+        if not self.on or seq % EVERY:
+            return False
+        self.dropped.add(seq)
+        return True
+
+    def repaired(self) -> bool:
+        return self.dropped <= self.again
+
+
+class LossyOut:
+    """Wraps a subscriber slot's sender: drops the first send of some sequence numbers."""
+
+    def __init__(self, inner: Any, loss: Loss) -> None:
+        self.inner = inner
+        self.loss = loss
+
+    def send(self, data: bytes) -> bool | None:
+        if self.loss.drop(struct.unpack_from("!H", data, 2)[0]):
+            return True  # "sent", and lost on the wire
+        return self.inner.send(data)  # type: ignore[no-any-return]
+
+
+async def inbound_video_lost(h: Harness, me: str, publisher: str) -> int:
+    client = h.clients[me]
+    for t in client.pc.getTransceivers():
+        if client._mid_owner.get(t.mid or "") == (publisher, "video"):
+            report = await t.receiver.getStats()
+            return sum(s.packetsLost for s in report.values() if s.type == "inbound-rtp")
+    raise AssertionError(f"{me} has no video from {publisher}")
+
+
+async def assert_nothing_lost(h: Harness, me: str, publisher: str) -> None:
+    """aiortc's receiver counts lost = expected - received, resent packets included."""
+    for _ in range(50):  # stats have no event: poll for up to 5 s
+        if await inbound_video_lost(h, me, publisher) == 0:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{me} still counts lost packets from {publisher}")
+
+
+async def publisher_and_decoding_subscriber(h: Harness) -> None:
+    """``a`` publishes video; ``b`` decodes it with aiortc's own receiver (which NACKs)."""
+    await h.join("a", audio=False)
+    await h.join("b", video=False, decode_from=["a"])
+    await h.wait_connected()
+    await wait_until(lambda: h.clients["b"].frames_from("a", "video") >= 5, 15, "video up")
+
+
+async def test_subscriber_nacks_are_answered_from_the_history(clips: Any) -> None:
+    async with Harness(clips) as h:
+        await publisher_and_decoding_subscriber(h)
+        down = h.engine._rooms[ROOM].participants["b"].slots["a"].downs["video"]
+        loss = Loss()
+        down.out = LossyOut(down.out, loss)
+        await wait_until(lambda: len(loss.dropped) >= 8, 30, "8 packets lost on the way out")
+        loss.on = False
+        # Every lost packet was asked for and resent, and the subscriber counts none lost.
+        await wait_until(loss.repaired, 10, "every dropped packet resent")
+        await assert_nothing_lost(h, "b", "a")
+        stats = h.engine.stats(ROOM)
+        assert stats.retransmitted_packets >= 8
+        decoded = h.clients["b"].received[("a", "video")].decoded
+        await wait_until(
+            lambda: h.clients["b"].received[("a", "video")].decoded >= decoded + 10,
+            10,
+            "decoding goes on",
+        )
+
+
+async def test_upstream_loss_is_nacked_to_the_publisher(clips: Any) -> None:
+    async with Harness(clips) as h:
+        await publisher_and_decoding_subscriber(h)
+        # Lose packets before SRTP sees them, as the network would: the RTP header (and its
+        # sequence number) travels in the clear.
+        publisher = h.engine._rooms[ROOM].participants["a"]
+        video_pt = publisher.up["video"].payload_type
+        loss = Loss()
+        for transceiver in publisher.pc.getTransceivers():
+            connection = transceiver.receiver.transport.transport.iceGatherer._connection
+            for protocol in connection._protocols:
+                inner = protocol.datagram_received
+
+                def lossy(data: bytes, addr: Any, inner: Any = inner) -> None:
+                    rtp = len(data) > 12 and data[0] >> 6 == 2 and data[1] & 0x7F == video_pt
+                    if rtp and loss.drop(struct.unpack_from("!H", data, 2)[0]):
+                        return
+                    inner(data, addr)
+
+                protocol.datagram_received = lossy
+        await wait_until(lambda: len(loss.dropped) >= 8, 30, "8 packets lost on the way in")
+        loss.on = False
+        await wait_until(loss.repaired, 10, "the publisher resent them")
+        assert h.engine.stats(ROOM).nack_requests >= 8
+        await assert_nothing_lost(h, "b", "a")

@@ -1,0 +1,190 @@
+"""Loss repair at the forwarding point (generic NACK without RTX), with aiortc's objects
+replaced by fakes: no network."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import pytest
+from aiortc.rtp import RtpPacket
+
+from server.media import forwarding
+from server.media.forwarding import (
+    HISTORY_SIZE,
+    MAX_NACK_GAP,
+    RETRANSMIT_PER_S,
+    DownTrack,
+    UpTrack,
+)
+from tests.media import fakes as fake_objects
+
+KEY = bytes([0x10, 0x00]) + b"key"
+INTER = bytes([0x10, 0x01]) + b"inter"
+
+
+class Nacks:
+    def __init__(self) -> None:
+        self.nacks: list[tuple[int, list[int]]] = []
+
+
+@pytest.fixture
+def fakes(monkeypatch: pytest.MonkeyPatch) -> Nacks:
+    """Replace aiortc's objects by fakes; collect the NACKs sent upstream."""
+    f = Nacks()
+
+    async def send_nack(receiver: Any, ssrc: int, lost: list[int]) -> None:
+        f.nacks.append((ssrc, list(lost)))
+
+    fake_objects.install(monkeypatch, send_nack=send_nack)
+    return f
+
+
+def packet(seq: int, payload: bytes = INTER, ssrc: int = 7) -> RtpPacket:
+    return RtpPacket(
+        payload_type=96,
+        sequence_number=seq & 0xFFFF,
+        timestamp=(seq * 3000) & 0xFFFFFFFF,
+        ssrc=ssrc,
+        payload=payload,
+    )
+
+
+def header(data: bytes) -> tuple[int, int, int]:
+    """(sequence number, timestamp, ssrc) of an RTP packet we sent."""
+    _, _, seq, ts, ssrc = struct.unpack("!BBHII", data[:12])
+    return seq, ts, ssrc
+
+
+def pair(kind: str = "video") -> tuple[UpTrack, DownTrack]:
+    up = UpTrack("pub", kind, receiver=object(), payload_type=96)  # type: ignore[arg-type]
+    down = DownTrack("sub", kind, sender=object(), payload_type=96)  # type: ignore[arg-type]
+    up.add_down(down)
+    down.ready = True
+    return up, down
+
+
+def sent(down: DownTrack) -> list[bytes]:
+    out: Any = down.out
+    return out.sent  # type: ignore[no-any-return]
+
+
+async def test_a_nacked_packet_is_resent_byte_for_byte(fakes: Nacks) -> None:
+    up, down = pair()
+    await up.on_packet(packet(1000, KEY))
+    for seq in range(1001, 1010):
+        await up.on_packet(packet(seq))
+    first = list(sent(down))
+    assert len(first) == 10
+    lost = first[4]
+    out_seq = header(lost)[0]
+    await down.retransmit(out_seq)
+    assert sent(down)[-1] == lost  # same sequence number, timestamp, SSRC and payload
+    assert down.retransmitted == up.retransmitted == 1
+
+
+async def test_nacks_outside_what_was_sent_are_ignored(fakes: Nacks) -> None:
+    up, down = pair()
+    await up.on_packet(packet(50, KEY))
+    for seq in range(51, 60):
+        await up.on_packet(packet(seq))
+    first_out = header(sent(down)[0])[0]
+    last_out = header(sent(down)[-1])[0]
+    n = len(sent(down))
+    await down.retransmit((last_out + 1) & 0xFFFF)  # not sent yet
+    await down.retransmit((first_out - 1) & 0xFFFF)  # before this stream's start
+    await down.retransmit((first_out + 30000) & 0xFFFF)  # nonsense
+    assert len(sent(down)) == n and up.retransmitted == 0
+
+
+async def test_nacks_after_a_resync_do_not_map_to_the_old_stream(fakes: Nacks) -> None:
+    up, down = pair()
+    await up.on_packet(packet(10, KEY))
+    for seq in range(11, 20):
+        await up.on_packet(packet(seq))
+    old_out = header(sent(down)[3])[0]
+    # The gate closes and reopens: the next packet starts a new epoch of our numbering.
+    up.enabled = False
+    await up.on_packet(packet(20))
+    up.enabled = True
+    await up.on_packet(packet(21, KEY))
+    n = len(sent(down))
+    await down.retransmit(old_out)
+    assert len(sent(down)) == n
+    new_out = header(sent(down)[-1])[0]
+    await down.retransmit(new_out)
+    assert len(sent(down)) == n + 1
+
+
+async def test_history_is_bounded(fakes: Nacks) -> None:
+    up, down = pair()
+    await up.on_packet(packet(0, KEY))
+    for seq in range(1, HISTORY_SIZE + 10):
+        await up.on_packet(packet(seq))
+    oldest_out = header(sent(down)[0])[0]
+    n = len(sent(down))
+    await down.retransmit(oldest_out)  # overwritten in the ring
+    assert len(sent(down)) == n
+    assert up.history is not None and len(up.history) == HISTORY_SIZE
+
+
+async def test_retransmissions_are_rate_limited(fakes: Nacks, monkeypatch) -> None:
+    now = [500.0]
+    monkeypatch.setattr(forwarding.time, "monotonic", lambda: now[0])
+    up, down = pair()
+    await up.on_packet(packet(0, KEY))
+    for seq in range(1, 200):
+        await up.on_packet(packet(seq))
+    outs = [header(d)[0] for d in sent(down)]
+    n = len(sent(down))
+    for out_seq in outs:  # a storm of NACKs within one second
+        await down.retransmit(out_seq)
+    assert len(sent(down)) - n == RETRANSMIT_PER_S
+    now[0] += 1.0
+    await down.retransmit(outs[-1])
+    assert len(sent(down)) - n == RETRANSMIT_PER_S + 1
+
+
+async def test_upstream_gap_is_nacked_and_the_late_packet_fills_it(fakes: Nacks) -> None:
+    up, down = pair()
+    await up.on_packet(packet(0xFFFD, KEY))  # across the 16-bit wrap
+    await up.on_packet(packet(0xFFFE))
+    await up.on_packet(packet(0x0001))  # 0xFFFF and 0x0000 went missing
+    assert fakes.nacks == [(7, [0xFFFF, 0x0000])]
+    assert up.nacks_sent == 2
+    outs = [header(d)[0] for d in sent(down)]
+    assert (outs[2] - outs[1]) & 0xFFFF == 3  # the hole is kept in our numbering
+    last_seq = down.last_seq
+    await up.on_packet(packet(0xFFFF))  # the publisher resends
+    late = header(sent(down)[-1])[0]
+    assert late == (outs[1] + 1) & 0xFFFF  # forwarded into its hole...
+    assert down.last_seq == last_seq  # ...without moving our numbering back
+    await up.on_packet(packet(0x0002))
+    assert header(sent(down)[-1])[0] == (outs[2] + 1) & 0xFFFF
+    assert len(fakes.nacks) == 1
+
+
+async def test_long_gaps_and_audio_are_not_nacked(fakes: Nacks) -> None:
+    up, _down = pair()
+    await up.on_packet(packet(100, KEY))
+    await up.on_packet(packet(100 + MAX_NACK_GAP + 2))
+    assert fakes.nacks == []
+    audio_up, audio_down = pair("audio")
+    await audio_up.on_packet(packet(1, b"opus"))
+    await audio_up.on_packet(packet(5, b"opus"))
+    assert fakes.nacks == [] and audio_up.history is None
+    await audio_down.retransmit(header(sent(audio_down)[0])[0])
+    assert len(sent(audio_down)) == 2
+
+
+async def test_a_new_publisher_ssrc_clears_the_history(fakes: Nacks, monkeypatch) -> None:
+    now = [10.0]
+    monkeypatch.setattr(forwarding.time, "monotonic", lambda: now[0])
+    up, _down = pair()
+    await up.on_packet(packet(300, KEY))
+    await up.on_packet(packet(301))
+    now[0] += 5.0  # the first stream went silent: a restarted sender takes over
+    await up.on_packet(packet(301, KEY, ssrc=99))
+    assert up.history is not None
+    assert sum(e is not None for e in up.history) == 1
+    assert fakes.nacks == []
