@@ -35,7 +35,13 @@ EVENTS: EventTable = {
 def setup(app: web.Application) -> None:
     settings = app[SETTINGS_KEY]
     sio = app[SIO_KEY]
-    services = Services(sio=sio, secret=settings.secret_key, clock=SystemClock())
+    services = Services(
+        sio=sio,
+        secret=settings.secret_key,
+        clock=SystemClock(),
+        event_rate=settings.room_event_rate,
+        event_burst=float(settings.room_event_burst),
+    )
     sio.register_namespace(RoomNamespace(services, EVENTS))
     app[SIGNALING_KEY] = services
     app.cleanup_ctx.append(_rooms_ctx)

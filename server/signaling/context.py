@@ -17,6 +17,7 @@ from server.rooms.ports import JSON, Clock, RoomStore
 from server.rooms.room import Room
 
 from .models import Payload
+from .ratelimit import EVENT_BURST, EVENT_RATE, EventBudget
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class Conn:
     said_hello: bool = False
     agreement_ok: bool = False
     joined: bool = False
+    budget: EventBudget = field(default_factory=EventBudget)
 
 
 @dataclass
@@ -48,6 +50,8 @@ class Services:
     store: RoomStore | None = None
     media: MediaEngine | None = None
     conns: dict[str, Conn] = field(default_factory=dict)
+    event_rate: float = EVENT_RATE
+    event_burst: float = EVENT_BURST
 
     def rooms(self) -> RoomManager:
         assert self.manager is not None, "signaling is not started"

@@ -19,6 +19,7 @@ from server.errors import (
     CircleError,
     PayloadTooLarge,
     ProtocolError,
+    RateLimited,
     Unauthenticated,
     UserError,
     error_body,
@@ -27,6 +28,7 @@ from server.rooms.commands import Disconnect
 from server.rooms.ports import JSON
 
 from .context import NAMESPACE, Conn, EventTable, Services
+from .ratelimit import EventBudget
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +71,13 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except CircleError as exc:
             body = exc.to_wire()
             raise socketio.exceptions.ConnectionRefusedError(body["message"], body) from None
-        self.svc.conns[sid] = Conn(
-            sid=sid, person_id=claims.person_id, session_id=claims.session_id, role=claims.role
+        svc = self.svc
+        svc.conns[sid] = Conn(
+            sid=sid,
+            person_id=claims.person_id,
+            session_id=claims.session_id,
+            role=claims.role,
+            budget=EventBudget(rate=svc.event_rate, burst=svc.event_burst, tokens=svc.event_burst),
         )
 
     async def _disconnect(self, sid: str) -> None:
@@ -83,11 +90,27 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             # task (a replaced connection is dropped while a join is applied).
             room.post(Disconnect(person_id=conn.person_id, sid=sid))
 
+    async def _over_budget(self, conn: Conn, event: Any) -> None:
+        """Audit the first refusal of a window; drop a connection that keeps flooding."""
+        budget = conn.budget
+        if budget.first_refusal_in_window or budget.flooding:
+            shown = event[:40] if isinstance(event, str) else type(event).__name__
+            flooding = budget.flooding
+            what = "disconnected for flooding" if flooding else "over its event budget"
+            exc = RateLimited(f"Connection {what} (event {shown!r}).")
+            await self.svc.refuse(conn, "rate_limited", exc)
+            if flooding:
+                budget.refused_in_window = 0
+                await self.disconnect(conn.sid)
+
     async def _dispatch(self, sid: str, event: Any, data: tuple[Any, ...]) -> JSON:
         try:
             conn = self.svc.conns.get(sid)
             if conn is None:
                 raise Unauthenticated("Not connected with a join token.")
+            if not conn.budget.take(self.svc.clock.now_ms() / 1000):
+                await self._over_budget(conn, event)
+                raise RateLimited("Too many events: slow down.")
             spec = self.events.get(event) if isinstance(event, str) else None
             if spec is None:
                 shown = event[:40] if isinstance(event, str) else type(event).__name__

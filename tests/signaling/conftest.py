@@ -224,6 +224,7 @@ class Server:
     peers: list[Peer] = field(default_factory=list)
     grace_s: int = 60
     redis_url: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
 
     async def start(self) -> None:
         from server.app import create_app
@@ -233,6 +234,7 @@ class Server:
             self.tmp_path,
             reconnect_grace_s=self.grace_s,
             redis_url=self.redis_url,
+            **self.settings,
         )
         app = create_app(settings)
         app[CLOCK_KEY] = self.clock
@@ -268,7 +270,13 @@ class Server:
 
 
 async def make_server(
-    sqlite_url: str, tmp_path: Path, *, media: bool = False, grace_s: int = 60, **seed_kw: Any
+    sqlite_url: str,
+    tmp_path: Path,
+    *,
+    media: bool = False,
+    grace_s: int = 60,
+    settings: dict[str, Any] | None = None,
+    **seed_kw: Any,
 ) -> Server:
     world = await seed(sqlite_url, **seed_kw)
     server = Server(
@@ -277,6 +285,7 @@ async def make_server(
         ManualClock(time.time_ns() // 1_000_000),
         FakeMediaEngine() if media else None,
         grace_s=grace_s,
+        settings=settings or {},
     )
     await server.start()
     return server

@@ -4,12 +4,16 @@ nothing changes, the server keeps serving."""
 from __future__ import annotations
 
 import random
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from server.domain import GroupRole
 from server.signaling import EVENTS
 
-from .conftest import Server
+from .conftest import Server, make_server
 
 N = 3000
 ERROR_CODES = {"invalid", "too_large", "unknown_event", "unsupported_version"}
@@ -95,6 +99,19 @@ def malformed(rng: random.Random, event: str) -> tuple[str, tuple[Any, ...]]:
     return event, ({k: junk(rng) for k in ("a", "b")},) if not fields else (
         {**{k: junk(rng) for k in fields}, "zz": 1},
     )
+
+
+@pytest.fixture
+async def server(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Server]:
+    """The fuzzer sends as fast as acks come back: its budget is raised out of the way
+    (``test_rate_limit.py`` covers the budget itself)."""
+    s = await make_server(
+        sqlite_url, tmp_path, settings={"room_event_rate": 10_000, "room_event_burst": 100_000}
+    )
+    yield s
+    for p in s.peers:
+        await p.close()
+    await s.stop()
 
 
 async def test_fuzz_every_event(server: Server) -> None:
