@@ -1,4 +1,5 @@
-"""Login sessions (server-side rows keyed by the hash of a random cookie token) and invitations."""
+"""Login sessions (server-side rows keyed by the hash of a random cookie token) and single-use
+links (invitations and password resets, both rows of ``invitations``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import tokens
+from server.auth.tokens import LinkPurpose
 from server.db.models import AuthSession, Invitation, Person, utcnow
 from server.errors import Gone, Unauthenticated
 
@@ -52,12 +54,28 @@ async def close_session(s: AsyncSession, token: str) -> None:
     )
 
 
-async def create_invitation(
-    s: AsyncSession, secret: str, *, person_id: int, ttl_hours: int, created_by: int | None
+async def revoke_all_sessions(s: AsyncSession, person_id: int) -> int:
+    """End every login of a person (after a password reset); returns how many were open."""
+    result = await s.execute(
+        update(AuthSession)
+        .where(AuthSession.person_id == person_id, AuthSession.revoked.is_(False))
+        .values(revoked=True)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def create_link(
+    s: AsyncSession,
+    secret: str,
+    purpose: LinkPurpose,
+    *,
+    person_id: int,
+    ttl: timedelta,
+    created_by: int | None,
 ) -> tuple[str, Invitation]:
-    """Store a single-use invitation and return its signed token."""
+    """Store a single-use link (only its nonce's hash) and return its signed token."""
     nonce = tokens.new_nonce()
-    expires = utcnow() + timedelta(hours=ttl_hours)
+    expires = utcnow() + ttl
     inv = Invitation(
         person_id=person_id,
         nonce_hash=tokens.nonce_hash(nonce),
@@ -65,15 +83,15 @@ async def create_invitation(
         created_by=created_by,
     )
     s.add(inv)
-    token = tokens.mint_invitation(
-        secret, person_id=person_id, nonce=nonce, expires_at=expires.timestamp()
+    token = tokens.mint_link(
+        secret, purpose, person_id=person_id, nonce=nonce, expires_at=expires.timestamp()
     )
     return token, inv
 
 
-async def redeem_invitation(s: AsyncSession, secret: str, token: str) -> Person:
-    """Check and consume an invitation in the caller's transaction: single use, not expired."""
-    claims = tokens.verify_invitation(secret, token)
+async def redeem_link(s: AsyncSession, secret: str, purpose: LinkPurpose, token: str) -> Person:
+    """Check and consume a link in the caller's transaction: right purpose, single use, in time."""
+    claims = tokens.verify_link(secret, purpose, token)
     # Claim it atomically: only one concurrent redemption can flip used_at.
     result = await s.execute(
         update(Invitation)
@@ -94,3 +112,30 @@ async def redeem_invitation(s: AsyncSession, secret: str, token: str) -> Person:
     if person is None or not person.is_active:
         raise Unauthenticated("this account is not active")
     return person
+
+
+async def void_open_links(s: AsyncSession, person_id: int) -> None:
+    """Mark every unused link of a person used (after a password reset)."""
+    await s.execute(
+        update(Invitation)
+        .where(Invitation.person_id == person_id, Invitation.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+
+
+async def create_invitation(
+    s: AsyncSession, secret: str, *, person_id: int, ttl_hours: int, created_by: int | None
+) -> tuple[str, Invitation]:
+    """Store a single-use invitation and return its signed token."""
+    return await create_link(
+        s,
+        secret,
+        LinkPurpose.INVITE,
+        person_id=person_id,
+        ttl=timedelta(hours=ttl_hours),
+        created_by=created_by,
+    )
+
+
+async def redeem_invitation(s: AsyncSession, secret: str, token: str) -> Person:
+    return await redeem_link(s, secret, LinkPurpose.INVITE, token)

@@ -1,4 +1,4 @@
-"""Signed tokens: one-click invitation links and short-lived room join tokens.
+"""Signed tokens: single-use links (invitations, password resets) and room join tokens.
 
 Format: ``base64url(json payload) "." base64url(HMAC-SHA256(key, purpose || payload))``.
 Each purpose derives its own key from the secret, so a token of one kind never passes as another.
@@ -13,6 +13,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from server.domain import GroupRole
@@ -70,23 +71,33 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(18)
 
 
+class LinkPurpose(StrEnum):
+    """The kinds of single-use links (rows of ``invitations``); each signs with its own key."""
+
+    INVITE = "invite"  # a one-click sign-in link from a coordinator
+    RESET = "reset"  # a password-reset link sent by e-mail
+
+
 @dataclass(frozen=True, slots=True)
-class InvitationClaims:
+class LinkClaims:
     person_id: int
     nonce: str
     expires_at: float
 
 
-def mint_invitation(secret: str, *, person_id: int, nonce: str, expires_at: float) -> str:
-    return sign(secret, "invite", {"p": person_id, "n": nonce, "exp": int(expires_at)})
+def mint_link(
+    secret: str, purpose: LinkPurpose, *, person_id: int, nonce: str, expires_at: float
+) -> str:
+    return sign(secret, purpose.value, {"p": person_id, "n": nonce, "exp": int(expires_at)})
 
 
-def verify_invitation(secret: str, token: str) -> InvitationClaims:
-    data = unsign(secret, "invite", token)
+def verify_link(secret: str, purpose: LinkPurpose, token: str) -> LinkClaims:
+    """Verify a single-use link of ``purpose`` (a link of another purpose is forged here)."""
+    data = unsign(secret, purpose.value, token)
     p, n = data.get("p"), data.get("n")
     if not isinstance(p, int) or not isinstance(n, str):
-        raise Unauthenticated("the invitation is malformed")
-    return InvitationClaims(person_id=p, nonce=n, expires_at=float(data["exp"]))
+        raise Unauthenticated("the link is malformed")
+    return LinkClaims(person_id=p, nonce=n, expires_at=float(data["exp"]))
 
 
 @dataclass(frozen=True, slots=True)
