@@ -4,15 +4,10 @@ surfaced, interrupted sends never repeated; the embedded outbox default."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes
-from email.message import Message
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from icalendar import Calendar
 from sqlalchemy import select, update
 
@@ -23,33 +18,15 @@ from server.scheduling.models import OutboxMessage, OutboxStatus
 from server.scheduling.notifier import MAX_ATTEMPTS, Mailer, SmtpNotifier, backoff
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.series import parse_spec
+from tests.smtp import Inbox, free_port, smtp_server
 
 from .conftest import Clock, World
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 async def _book_and_sweep(
@@ -108,7 +85,7 @@ async def test_failed_sends_retry_with_backoff_then_fail_visibly(
     db: Database, world: World, clock: Clock, cfg: SchedulingConfig
 ) -> None:
     dead = SmtpNotifier(
-        host="127.0.0.1", port=_free_port(), sender="c@localhost", starttls=False, timeout_s=2
+        host="127.0.0.1", port=free_port(), sender="c@localhost", starttls=False, timeout_s=2
     )
     await _book_and_sweep(db, world, clock, cfg, dead)
     mailer = Mailer(db.sessionmaker, dead, worker="t")
