@@ -73,6 +73,13 @@ class RateLimited(CircleError):
     http_status = 429
 
 
+class Unavailable(CircleError):
+    """A feature this deployment does not offer (e.g. e-mail when no SMTP server is set up)."""
+
+    code = "unavailable"
+    http_status = 503
+
+
 class ProtocolError(CircleError):
     """A command that the current protocol phase does not allow."""
 

@@ -48,6 +48,7 @@ class Settings(BaseModel):
     cookie_secure: bool = False
     session_ttl_hours: int = Field(24 * 14, ge=1, le=24 * 365)
     invitation_ttl_hours: int = Field(24 * 7, ge=1, le=24 * 90)
+    password_reset_ttl_minutes: int = Field(60, ge=5, le=24 * 60)
     join_token_ttl_s: int = Field(300, ge=10, le=3600)
     login_max_failures: int = Field(5, ge=1, le=1000)
     login_window_s: int = Field(300, ge=1, le=86400)

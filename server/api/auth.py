@@ -1,22 +1,47 @@
-"""Login, logout, one-click invitations, setting a password."""
+"""Login, logout, one-click invitations, setting a password, password reset by e-mail."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
 from server.api.context import Ctx
 from server.api.me import me_out
 from server.api.routing import Router
-from server.api.schemas import InvitationIn, LoginIn, MeOut, PasswordIn
+from server.api.schemas import (
+    InvitationIn,
+    LoginIn,
+    MeOut,
+    PasswordIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    PasswordResetOut,
+)
 from server.appkeys import LIMITER_KEY
-from server.auth import passwords
+from server.auth import passwords, tokens
 from server.auth.cookies import SESSION_COOKIE
-from server.auth.sessions import close_session, open_session, redeem_invitation
-from server.db.models import Person
+from server.auth.sessions import (
+    close_session,
+    create_link,
+    open_session,
+    redeem_link,
+    revoke_all_sessions,
+    void_open_links,
+)
+from server.auth.tokens import LinkPurpose
+from server.db.models import Person, utcnow
 from server.domain import AuditOutcome
-from server.errors import CircleError, RateLimited, Unauthenticated, UserError
+from server.errors import CircleError, RateLimited, Unauthenticated, Unavailable, UserError
+from server.scheduling.models import OutboxMessage, OutboxStatus
+from server.scheduling.templates import Kind, pick_locale, render
+
+# Applied inside the transaction that consumes a link, before it commits.
+OnRedeem = Callable[[AsyncSession, Person], Awaitable[None]]
 
 router = Router("auth")
 
@@ -90,27 +115,42 @@ async def accept_invitation(ctx: Ctx, body: InvitationIn) -> MeOut:
         return await me_out(s, person)
 
 
-async def redeem_or_refuse(ctx: Ctx, token: str) -> Person:
+LINK_ACTIONS = {LinkPurpose.INVITE: "auth.invitation", LinkPurpose.RESET: "auth.password_reset"}
+
+
+async def _refused(ctx: Ctx, purpose: LinkPurpose, exc: CircleError) -> None:
+    await audit.record_now(
+        ctx.sessionmaker,
+        actor_id=None,
+        action=LINK_ACTIONS[purpose],
+        target="invitation" if purpose is LinkPurpose.INVITE else "reset-link",
+        outcome=AuditOutcome.REFUSED,
+        details={"reason": exc.code, "address": ctx.address},
+    )
+
+
+async def redeem_or_refuse(
+    ctx: Ctx,
+    token: str,
+    purpose: LinkPurpose = LinkPurpose.INVITE,
+    on_redeem: OnRedeem | None = None,
+) -> Person:
+    """Consume a single-use link (and apply ``on_redeem`` with it), audited either way."""
     try:
         async with ctx.sessionmaker() as s, s.begin():
-            person = await redeem_invitation(s, ctx.settings.secret_key, token)
+            person = await redeem_link(s, ctx.settings.secret_key, purpose, token)
+            if on_redeem is not None:
+                await on_redeem(s, person)
             await audit.record(
                 s,
                 actor_id=person.id,
-                action="auth.invitation",
+                action=LINK_ACTIONS[purpose],
                 target=f"person:{person.id}",
                 outcome=AuditOutcome.ALLOWED,
             )
             return person
     except CircleError as exc:
-        await audit.record_now(
-            ctx.sessionmaker,
-            actor_id=None,
-            action="auth.invitation",
-            target="invitation",
-            outcome=AuditOutcome.REFUSED,
-            details={"reason": exc.code, "address": ctx.address},
-        )
+        await _refused(ctx, purpose, exc)
         raise
 
 
@@ -166,3 +206,118 @@ async def invitation_redirect(request: web.Request) -> web.StreamResponse:
     for name, (value, attrs) in ctx.response_cookies.items():
         resp.set_cookie(name, value, **attrs)  # type: ignore[arg-type]
     return resp
+
+
+RESET_UNAVAILABLE = (
+    "Password reset by e-mail is not set up here; ask your coordinator for a new sign-in link."
+)
+
+
+@router.post(
+    "/api/auth/password-reset",
+    body=PasswordResetIn,
+    response=PasswordResetOut,
+    status=202,
+    auth="none",
+    errors=(403, 429, 503),
+    summary="Ask for a password-reset link by e-mail",
+    description="Answers 202 with the same body whether or not the address belongs to an "
+    "account. When it belongs to an active person, a single-use link valid for "
+    "password_reset_ttl_minutes is e-mailed in their language. Needs SMTP (503 without it); "
+    "rate-limited per address and per client (429).",
+)
+async def request_password_reset(ctx: Ctx, body: PasswordResetIn) -> PasswordResetOut:
+    settings = ctx.settings
+    if not settings.smtp_host:
+        raise Unavailable(RESET_UNAVAILABLE, code="reset_unavailable")
+    limiter = ctx.request.app[LIMITER_KEY]
+    ttl = settings.password_reset_ttl_minutes
+    # The same work, in one transaction, for known and unknown addresses alike.
+    async with ctx.sessionmaker() as s, s.begin():
+        allowed = await limiter.spend(s, "reset", body.email, ctx.address)
+        person = await s.scalar(select(Person).where(Person.email == body.email))
+        if person is not None and not person.is_active:
+            person = None
+        if allowed and person is not None:
+            await _queue_reset_mail(ctx, s, person, ttl)
+        await audit.record(
+            s,
+            actor_id=None,
+            action="auth.password_reset_request",
+            target=f"email:{body.email}",
+            outcome=AuditOutcome.ALLOWED if allowed else AuditOutcome.REFUSED,
+            details={
+                "address": ctx.address,
+                "person_id": person.id if person is not None else None,
+                **({} if allowed else {"reason": "rate_limited"}),
+            },
+        )
+    # Raised after the commit, so the refusal's audit entry is kept.
+    if not allowed:
+        raise RateLimited("too many reset requests; wait a few minutes and try again")
+    return PasswordResetOut(accepted=True, link_ttl_minutes=ttl)
+
+
+async def _queue_reset_mail(ctx: Ctx, s: AsyncSession, person: Person, ttl_minutes: int) -> None:
+    settings = ctx.settings
+    token, _ = await create_link(
+        s,
+        settings.secret_key,
+        LinkPurpose.RESET,
+        person_id=person.id,
+        ttl=timedelta(minutes=ttl_minutes),
+        created_by=None,
+    )
+    locale = pick_locale(person.locale)
+    # A fragment: browsers never send it, so the token stays out of server and proxy logs.
+    link = f"{settings.public_url}/app/#reset={token}"
+    subject, text = render(
+        Kind.PASSWORD_RESET, locale, name=person.display_name, link=link, minutes=ttl_minutes
+    )
+    s.add(
+        OutboxMessage(
+            organisation_id=person.organisation_id,
+            person_id=person.id,
+            to_address=person.email,
+            locale=locale,
+            kind=Kind.PASSWORD_RESET.value,
+            subject=subject[:300],
+            body=text,
+            channel="smtp",
+            status=OutboxStatus.QUEUED,
+            next_attempt_at=utcnow(),
+        )
+    )
+
+
+@router.post(
+    "/api/auth/password-reset/confirm",
+    body=PasswordResetConfirmIn,
+    response=MeOut,
+    auth="none",
+    errors=(401, 403, 410),
+    summary="Set a new password with a reset link (single use); logs in",
+    description="The password policy is checked first (400 weak_password leaves the link "
+    "usable). The link is then consumed; every other login and open link of the person ends, "
+    "and this request gets a fresh login cookie.",
+)
+async def confirm_password_reset(ctx: Ctx, body: PasswordResetConfirmIn) -> MeOut:
+    reason = passwords.check_policy(body.new_password)
+    if reason:
+        raise UserError(reason, code="weak_password")
+    try:  # cheap signature check before the costly hash: forged links cost no argon2
+        tokens.verify_link(ctx.settings.secret_key, LinkPurpose.RESET, body.token)
+    except CircleError as exc:
+        await _refused(ctx, LinkPurpose.RESET, exc)
+        raise
+    new_hash = await passwords.hash_password(body.new_password)
+
+    async def apply(s: AsyncSession, person: Person) -> None:
+        person.password_hash = new_hash
+        await revoke_all_sessions(s, person.id)
+        await void_open_links(s, person.id)
+
+    person = await redeem_or_refuse(ctx, body.token, LinkPurpose.RESET, apply)
+    await _start_session(ctx, person)
+    async with ctx.sessionmaker() as s:
+        return await me_out(s, person)

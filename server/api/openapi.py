@@ -35,6 +35,7 @@ ERROR_TEXT = {
     413: "Body too large",
     415: "Unsupported media type",
     429: "Too many attempts",
+    503: "Not available on this server",
 }
 
 

@@ -68,6 +68,22 @@ class PasswordIn(In):
     current_password: Password | None = None
 
 
+class PasswordResetIn(In):
+    email: Email
+
+
+class PasswordResetConfirmIn(In):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    new_password: Password
+
+
+class PasswordResetOut(Out):
+    """The same answer whether or not the address belongs to an account."""
+
+    accepted: bool
+    link_ttl_minutes: int
+
+
 class GroupRef(Out):
     id: int
     name: str

@@ -35,7 +35,7 @@ from server.scheduling.schemas import (
 )
 from server.scheduling.series import parse_spec
 from server.scheduling.service import SchedulingService
-from server.scheduling.templates import person_zone, pick_locale
+from server.scheduling.templates import REDACTED_BODY, SECRET_KINDS, person_zone, pick_locale
 
 router = Router("scheduling")
 SERVICE_KEY = web.AppKey("scheduling_service", SchedulingService)
@@ -408,7 +408,13 @@ async def outbox(ctx: Ctx, query: OutboxQuery) -> list[OutboxOut]:
         q = q.order_by(
             (OutboxMessage.status == OutboxStatus.FAILED).desc(), OutboxMessage.id.desc()
         ).limit(query.limit)
-        return [OutboxOut.model_validate(m, from_attributes=True) for m in await s.scalars(q)]
+        return [_outbox_out(m) for m in await s.scalars(q)]
+
+
+def _outbox_out(m: OutboxMessage) -> OutboxOut:
+    out = OutboxOut.model_validate(m, from_attributes=True)
+    # A password-reset link is the person's alone: coordinators never read it, even queued.
+    return out.model_copy(update={"body": REDACTED_BODY}) if m.kind in SECRET_KINDS else out
 
 
 _THANKS = {

@@ -9,6 +9,9 @@ after which the row is ``failed`` and shows on the coordinator's dashboard.
 
 A row claimed by a process that died mid-send is not sent again (it may have gone out): it is
 marked failed with that reason, so a person is never mailed twice.
+
+A message of a secret kind (a password-reset link) does not linger: once it is sent, or has
+finally failed, its stored body is replaced by a short redacted text.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.scheduling.models import OutboxMessage, OutboxStatus
+from server.scheduling.templates import REDACTED_BODY, SECRET_KINDS
 from server.settings import Settings
 
 log = logging.getLogger("circle.notify")
@@ -171,9 +175,18 @@ class Mailer:
 
     async def _claim(self, s: AsyncSession, now: datetime) -> list[OutboxMessage]:
         # A send interrupted by a crash: do not risk a second copy; surface it instead.
+        interrupted = (
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.lease_until < now,
+        )
         await s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now)
+            .where(*interrupted, OutboxMessage.kind.in_(SECRET_KINDS))
+            .values(body=REDACTED_BODY)
+        )
+        await s.execute(
+            update(OutboxMessage)
+            .where(*interrupted)
             .values(
                 status=OutboxStatus.FAILED,
                 last_error="interrupted while sending; not retried to avoid a duplicate",
@@ -245,6 +258,8 @@ class Mailer:
                 log.info("sent %s (%s) to %s", m.id, m.kind, m.to_address)
                 values = {"status": OutboxStatus.SENT, "sent_at": now, "last_error": None}
                 result.sent += 1
+            if m.kind in SECRET_KINDS and values["status"] != OutboxStatus.RETRY:
+                values["body"] = REDACTED_BODY  # the link must not outlive its delivery
             async with self._sm() as s, s.begin():
                 await s.execute(
                     update(OutboxMessage).where(OutboxMessage.id == m.id).values(**values)

@@ -1,7 +1,9 @@
 """Notification templates per language (en, fa, nl) and time formatting per person.
 
 Templates are ``str.format`` strings over a fixed set of names: name, group, title, when,
-old_when, tz, link, confirm, index. Times are always shown in the recipient's own timezone.
+old_when, tz, link, confirm, index, minutes. Times are always shown in the recipient's own
+timezone. Kinds in ``SECRET_KINDS`` carry a single-use sign-in link: their stored body is
+replaced by ``REDACTED_BODY`` once sent and is never shown to coordinators.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ class Kind(StrEnum):
     WAITING = "waiting"
     PROMOTED = "promoted"
     WITHDRAWN = "withdrawn"
+    PASSWORD_RESET = "password_reset"
+
+
+SECRET_KINDS = frozenset({Kind.PASSWORD_RESET.value})
+REDACTED_BODY = "[removed: this message carried a single-use sign-in link]"
 
 
 WEEKDAYS = {
@@ -80,6 +87,13 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
             "Dear {name},\n\nyou are no longer enrolled in {group}. Its sessions are removed "
             "from your calendar.\n",
         ),
+        Kind.PASSWORD_RESET: (
+            "Choose a new password for Healers' Circle",
+            "Dear {name},\n\nsomeone (we hope you) asked to reset the password of your "
+            "Healers' Circle account. Choose a new one here:\n{link}\n\n"
+            "The link works once, for {minutes} minutes. If you did not ask for this, ignore "
+            "this message: your password stays as it is.\n",
+        ),
     },
     "fa": {
         Kind.REMINDER: (
@@ -125,6 +139,13 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
         Kind.WITHDRAWN: (
             "شما از {group} خارج شدید",
             "{name} گرامی،\n\nشما دیگر عضو {group} نیستید و جلسات آن از تقویم شما حذف شد.\n",
+        ),
+        Kind.PASSWORD_RESET: (
+            "انتخاب گذرواژه تازه برای Healers' Circle",
+            "{name} گرامی،\n\nکسی (امیدواریم خود شما) خواست گذرواژه حساب شما در "
+            "Healers' Circle بازنشانی شود. گذرواژه تازه را اینجا انتخاب کنید:\n{link}\n\n"
+            "این پیوند یک بار و تا {minutes} دقیقه کار می‌کند. اگر شما این را نخواسته‌اید، این "
+            "پیام را نادیده بگیرید؛ گذرواژه شما تغییری نمی‌کند.\n",
         ),
     },
     "nl": {
@@ -173,6 +194,13 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
             "Je bent uitgeschreven bij {group}",
             "Beste {name},\n\nje bent niet meer ingeschreven bij {group}. De sessies zijn uit je "
             "agenda verwijderd.\n",
+        ),
+        Kind.PASSWORD_RESET: (
+            "Kies een nieuw wachtwoord voor Healers' Circle",
+            "Beste {name},\n\niemand (hopelijk jij) heeft gevraagd het wachtwoord van je "
+            "Healers' Circle-account opnieuw in te stellen. Kies hier een nieuw wachtwoord:\n"
+            "{link}\n\nDe link werkt één keer, {minutes} minuten lang. Heb je dit niet "
+            "gevraagd? Negeer dan dit bericht: je wachtwoord blijft zoals het is.\n",
         ),
     },
 }
