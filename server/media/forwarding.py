@@ -371,7 +371,7 @@ class UpTrack:
                 d.packets += 1
                 d.octets += size
                 forwarded += 1
-                if not d.packets & 7:  # sender reports stay true without per-packet cost
+                if not d.packets & 15:  # sender reports stay true without per-packet cost
                     passthrough.count_sent(
                         d.sender, d.packets, d.octets, out_ts, clock.current_ntp_time()
                     )
