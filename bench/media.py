@@ -66,6 +66,17 @@ def cpu_split(pid: int) -> tuple[float, float]:
     return int(fields[11]) / HZ, int(fields[12]) / HZ
 
 
+def host_cpu() -> tuple[int, int, int]:
+    """(busy, steal, total) jiffies of the whole machine from /proc/stat: how loaded the
+    shared host was during the window, printed beside the figures."""
+    with open("/proc/stat") as f:
+        values = [int(x) for x in f.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    steal = values[7] if len(values) > 7 else 0
+    total = sum(values[:8])
+    return total - idle - steal, steal, total
+
+
 def udp_rcvbuf_errors() -> int:
     """UDP datagrams the kernel dropped for full receive buffers (this network namespace)."""
     with open("/proc/net/snmp") as f:
@@ -439,11 +450,13 @@ def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, Enco
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
         drops0 = udp_rcvbuf_errors()
+        host0 = host_cpu()
         split0 = cpu_split(server.pid)
         t0, cpu0, srv0, st0, dec0, g0 = snapshot()
         time.sleep(seconds)
         t1, cpu1, srv1, st1, dec1, g1 = snapshot()
         drops = udp_rcvbuf_errors() - drops0
+        host1 = host_cpu()
         split1 = cpu_split(server.pid)
         if spy is not None:
             spy.wait(30)
@@ -491,6 +504,13 @@ def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, Enco
         "server_system_share": (split1[1] - split0[1])
         / max(1e-9, (split1[0] - split0[0]) + (split1[1] - split0[1])),
         "generator_cpu_pct": [100 * (b - a) / window for a, b in zip(g0, g1, strict=False)],
+        # the whole machine (2 cores = 200%), our processes included; and time stolen by the VM host
+        "host_busy_pct": 100
+        * (os.cpu_count() or 1)
+        * (host1[0] - host0[0])
+        / max(1, host1[2] - host0[2]),
+        "host_steal_pct": 100 * (host1[1] - host0[1]) / max(1, host1[2] - host0[2]),
+        "loadavg_1m": os.getloadavg()[0],
     }
 
 
@@ -592,6 +612,10 @@ def main() -> None:
           f"loss {sfu['loss_pct']:.3f}%; verifier decoded {sfu['verifier_decoded_fps']} fps")  # fmt: skip
     print(f"  load generators CPU: {[round(x, 1) for x in sfu['generator_cpu_pct']]}%; "
           f"kernel UDP receive-buffer drops in the window: {sfu['udp_rcvbuf_drops']}")  # fmt: skip
+    others = sfu["host_busy_pct"] - sfu["server_cpu_pct"] - sum(sfu["generator_cpu_pct"])
+    print(f"  machine during the window: {sfu['host_busy_pct']:.0f}% busy of {100 * (os.cpu_count() or 1)}% "
+          f"({max(0.0, others):.0f}% outside this benchmark's processes), steal {sfu['host_steal_pct']:.1f}%, "
+          f"load average {sfu['loadavg_1m']:.2f}")  # fmt: skip
     result: dict[str, Any] = {
         "rooms": args.rooms,
         "participants": args.rooms * args.participants,
