@@ -131,6 +131,8 @@ class Coordinator {
       "form", { class: "card" },
       h("h2", { text: this.t("coord.login.title") }), field(this.t("coord.login.email"), email), field(this.t("coord.login.password"), password),
       h("button", { type: "submit", class: "primary", text: this.t("coord.login.submit") }), status,
+      // Reset by e-mail lives in the member app (the same account); it opens on its form.
+      h("p", {}, h("a", { href: "/app/#forgot", "data-testid": "forgot-link", text: this.t("coord.login.forgot") })),
     );
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();

@@ -1,6 +1,13 @@
 // The REST client: cookie session, CSRF header on state-changing requests, error envelope.
 
-import { CircleError, type JoinToken, type Me, type SeriesConfirmResult, type SessionSummary } from "./types";
+import {
+  CircleError,
+  type JoinToken,
+  type Me,
+  type PasswordResetAccepted,
+  type SeriesConfirmResult,
+  type SessionSummary,
+} from "./types";
 
 export type FetchLike = (
   input: string,
@@ -34,6 +41,16 @@ export class Api {
 
   login(email: string, password: string): Promise<unknown> {
     return this.call("POST", "/api/auth/login", { email, password });
+  }
+
+  /** Ask for a reset link by e-mail; the same answer whether or not the address is known. */
+  requestPasswordReset(email: string): Promise<PasswordResetAccepted> {
+    return this.call<PasswordResetAccepted>("POST", "/api/auth/password-reset", { email });
+  }
+
+  /** Set a new password with a reset link's token; signs in (the answer is the person). */
+  confirmPasswordReset(token: string, newPassword: string): Promise<Me> {
+    return this.call<Me>("POST", "/api/auth/password-reset/confirm", { token, new_password: newPassword });
   }
 
   logout(): Promise<unknown> {

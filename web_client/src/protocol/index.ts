@@ -2,6 +2,7 @@ export * from "./types";
 export * from "./clock";
 export * from "./schedule";
 export * from "./api";
+export * from "./account";
 export * from "./view";
 export { RoomClient, toCircleError } from "./room-client";
 export type { RoomState, RoomEvents, SocketLike, SocketFactory, TokenProvider } from "./room-client";

@@ -137,6 +137,11 @@ export interface Me {
   groups: { id: string; name: string; role: string }[];
 }
 
+export interface PasswordResetAccepted {
+  accepted: boolean;
+  link_ttl_minutes: number;
+}
+
 export type SessionStatus = "scheduled" | "open" | "live" | "ended" | "cancelled";
 
 export interface SessionSummary {

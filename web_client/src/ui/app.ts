@@ -1,9 +1,10 @@
-// The app shell: sign-in, picking the session, the lobby wait, the pre-join check, the room,
+// The app shell: sign-in (and password reset by e-mail), picking the session, the lobby wait, the pre-join check, the room,
 // and the pages after it. Owns the REST client and, while in a room, the RoomClient and
 // MediaSession.
 
 import { io } from "socket.io-client";
 import { I18n, LOCALES, LOCALE_NAMES, chooseLocale, isLocale, validTimeZone } from "../i18n";
+import { MAX_PASSWORD, MIN_PASSWORD, checkNewPassword, linkProblem, parseAuthFragment } from "../protocol/account";
 import { Api, readCookie } from "../protocol/api";
 import { MediaSession, type PeerLike } from "../protocol/media";
 import { RoomClient, type SocketLike } from "../protocol/room-client";
@@ -64,9 +65,23 @@ export class App {
     this.feedback = new Feedback(root);
     this.applyLocale();
     window.addEventListener("pagehide", () => this.room?.media.close());
+    // A reset link opened in a tab that already shows the app changes only the fragment.
+    window.addEventListener("hashchange", () => {
+      if (parseAuthFragment(window.location.hash) === null) return;
+      this.closeRoom();
+      void this.start();
+    });
   }
 
   async start(): Promise<void> {
+    const fragment = parseAuthFragment(window.location.hash);
+    if (fragment !== null) {
+      // A reset link's token must not stay in the address bar, the history or a bookmark.
+      this.replaceUrl();
+      if (fragment.kind === "reset") this.showReset(fragment.token);
+      else this.showForgot("");
+      return;
+    }
     this.showSimple(this.i18n.t("app.loading"), h("p", { class: "loading", text: this.i18n.t("app.loading") }));
     try {
       this.me = await this.api.me();
@@ -170,6 +185,20 @@ export class App {
       password,
       status,
       h("button", { type: "submit", class: "btn btn-primary", text: t("login.submit") }),
+      h(
+        "p",
+        {},
+        h("a", {
+          href: "#forgot",
+          class: "link",
+          "data-testid": "forgot-link",
+          text: t("login.forgot"),
+          onclick: (ev: Event) => {
+            ev.preventDefault();
+            this.showForgot(email.value);
+          },
+        }),
+      ),
     );
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
@@ -177,11 +206,122 @@ export class App {
         () => void this.start(),
         (e: unknown) => {
           const code = e instanceof CircleError ? e.code : "error";
-          status.textContent = code === "unauthenticated" || code === "invalid" ? t("login.failed") : errorText(this.i18n, code);
+          status.textContent = ["bad_credentials", "unauthenticated", "invalid"].includes(code) ? t("login.failed") : errorText(this.i18n, code);
         },
       );
     });
     this.show(new SimpleScreen(form, t("login.title")), () => this.showLogin());
+  }
+
+  private showForgot(prefill: string): void {
+    const t = this.i18n.t.bind(this.i18n);
+    const email = h("input", { id: "forgot-email", type: "email", name: "email", autocomplete: "username", required: true, maxlength: 254 });
+    email.value = prefill;
+    const { form, status, submit } = this.accountForm("forgot", t("forgot.title"), t("forgot.intro"), t("forgot.submit"), [
+      h("label", { for: "forgot-email", text: t("login.email") }),
+      email,
+    ]);
+    form.append(this.backToLogin());
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const address = email.value.trim();
+      if (!address || !email.checkValidity()) {
+        status.textContent = t("forgot.invalid");
+        email.focus();
+        return;
+      }
+      submit.disabled = true;
+      this.api.requestPasswordReset(address).then(
+        (r) => this.showForgotSent(r.link_ttl_minutes),
+        (e: unknown) => {
+          submit.disabled = false;
+          const code = e instanceof CircleError ? e.code : "error";
+          status.textContent = code === "invalid" ? t("forgot.invalid") : errorText(this.i18n, code);
+        },
+      );
+    });
+    this.show(new SimpleScreen(form, t("forgot.title")), () => this.showForgot(email.value));
+  }
+
+  private showForgotSent(minutes: number): void {
+    const t = this.i18n.t.bind(this.i18n);
+    this.showSimple(
+      t("forgot.title"),
+      h("h1", { text: t("forgot.title") }),
+      h("p", { role: "status", "data-testid": "forgot-sent", text: t("forgot.sent", { minutes }) }),
+      this.backToLogin(),
+    );
+  }
+
+  /** A form of the sign-in pages: heading, intro, fields, a line for problems, the button. */
+  private accountForm(
+    testId: string,
+    title: string,
+    intro: string,
+    submitText: string,
+    fields: HTMLElement[],
+  ): { form: HTMLFormElement; status: HTMLElement; submit: HTMLButtonElement } {
+    const status = h("p", { role: "alert", class: "problem-text", "data-testid": `${testId}-status` });
+    const submit = h("button", { type: "submit", class: "btn btn-primary", text: submitText });
+    // Checked here, so every message is in the page's language (not the browser's).
+    const form = h("form", { class: "card narrow", "data-testid": testId, novalidate: true }, h("h1", { text: title }), h("p", { text: intro }), ...fields, status, submit);
+    return { form, status, submit };
+  }
+
+  private backToLogin(): HTMLElement {
+    return h("p", {}, h("button", { type: "button", class: "btn", text: this.i18n.t("forgot.back"), onclick: () => this.showLogin() }));
+  }
+
+  /** "Choose a new password" for a reset link (token null: the link cannot be valid). */
+  private showReset(token: string | null): void {
+    const t = this.i18n.t.bind(this.i18n);
+    if (token === null) {
+      this.showLinkProblem("reset.invalid");
+      return;
+    }
+    const attrs = { type: "password", autocomplete: "new-password", required: true, minlength: MIN_PASSWORD, maxlength: MAX_PASSWORD, "aria-describedby": "reset-hint" };
+    const password = h("input", { ...attrs, id: "reset-new", name: "new-password" });
+    const repeat = h("input", { ...attrs, id: "reset-repeat", name: "repeat-password" });
+    const { form, status, submit } = this.accountForm("reset", t("reset.title"), t("reset.intro"), t("reset.submit"), [
+      h("label", { for: "reset-new", text: t("reset.new") }),
+      password,
+      h("label", { for: "reset-repeat", text: t("reset.repeat") }),
+      repeat,
+      h("p", { id: "reset-hint", class: "muted small", text: t("reset.hint", { n: MIN_PASSWORD }) }),
+    ]);
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const problem = checkNewPassword(password.value, repeat.value);
+      if (problem !== null) {
+        status.textContent = problem === "mismatch" ? t("reset.mismatch") : t("reset.weak", { n: MIN_PASSWORD });
+        (problem === "mismatch" ? repeat : password).focus();
+        return;
+      }
+      submit.disabled = true;
+      this.api.confirmPasswordReset(token, password.value).then(
+        () => void this.start(),
+        (e: unknown) => {
+          submit.disabled = false;
+          const code = e instanceof CircleError ? e.code : "error";
+          const key = linkProblem(code);
+          if (code === "weak_password") status.textContent = t("reset.weak", { n: MIN_PASSWORD });
+          else if (key !== null) this.showLinkProblem(key);
+          else status.textContent = errorText(this.i18n, code);
+        },
+      );
+    });
+    this.show(new SimpleScreen(form, t("reset.title")), () => this.showReset(token));
+  }
+
+  private showLinkProblem(key: "reset.used" | "reset.expired" | "reset.invalid"): void {
+    const t = this.i18n.t.bind(this.i18n);
+    this.showSimple(
+      t("reset.title"),
+      h("h1", { text: t("reset.title") }),
+      h("p", { role: "alert", "data-testid": "reset-problem", "data-code": key, text: t(key) }),
+      h("p", {}, h("button", { type: "button", class: "btn btn-primary", text: t("reset.again"), onclick: () => this.showForgot("") })),
+      this.backToLogin(),
+    );
   }
 
   private async route(): Promise<void> {
