@@ -32,7 +32,8 @@ pytestmark = pytest.mark.browser
 class Server:
     """create_app on a migrated SQLite file, on its own loop in a thread (Playwright is sync)."""
 
-    def __init__(self, tmp_path: Path, dist: Path) -> None:
+    def __init__(self, tmp_path: Path, dist: Path, **overrides: Any) -> None:
+        self.overrides = overrides  # more settings (tests/conftest.py make_settings)
         self.db_url = f"sqlite:///{tmp_path / 'circle.db'}"
         self.tmp_path = tmp_path
         self.dist = dist
@@ -59,9 +60,12 @@ class Server:
         settings = make_settings(
             self.db_url,
             self.tmp_path,
-            public_url=self.url,
-            web_root=self.dist,
-            scheduler_enabled=True,
+            **{
+                "public_url": self.url,
+                "web_root": self.dist,
+                "scheduler_enabled": True,
+                **self.overrides,
+            },
         )
         self.runner = web.AppRunner(create_app(settings), access_log=None)
         await self.runner.setup()
