@@ -43,6 +43,12 @@ HISTORY_SIZE = 256  # video packets kept per publisher for retransmission (~3 s 
 _HISTORY_MASK = HISTORY_SIZE - 1
 MAX_NACK_GAP = 32  # a longer upstream gap is a restart or a burst that a keyframe repairs
 RETRANSMIT_PER_S = 64  # per subscriber slot: a NACK storm cannot turn into a flood
+# Ingress policing per publisher track (payload bytes per second, burst): far above what a
+# browser sends under our REMB caps (Opus tops out at 510 kbps; video is capped at 1.5 Mbps
+# and a keyframe burst fits), but a modified client cannot make the SFU multiply a flood by
+# the room's size. Excess packets are dropped and counted as ``policed``.
+POLICE_RATE = {"audio": 64_000, "video": 1_000_000}
+POLICE_BURST = {"audio": 16_000, "video": 300_000}
 
 
 def video_bitrate_cap(participants: int) -> int:
@@ -251,6 +257,11 @@ class UpTrack:
         )
         self._top_seq: int | None = None  # highest sequence number seen (video)
         self.nacks_sent = 0  # sequence numbers asked of the publisher again
+        self.policed = 0  # packets over the ingress budget, not forwarded
+        self._police_rate = float(POLICE_RATE[kind])
+        self._police_burst = float(POLICE_BURST[kind])
+        self._budget = self._police_burst
+        self._budget_at = 0.0
         self.retransmitted = 0  # packets resent to subscribers from the history
         self._rtcp_ssrc = rtcp_ssrc
         self._last_remb = 0.0
@@ -293,6 +304,15 @@ class UpTrack:
             self.request_keyframe()
         self._last_packet_at = now
         self.received += 1
+        budget = self._budget + (now - self._budget_at) * self._police_rate
+        if budget > self._police_burst:
+            budget = self._police_burst
+        self._budget_at = now
+        if budget < len(payload):
+            self._budget = budget
+            self.policed += 1
+            return
+        self._budget = budget - len(payload)
         if self._pli_pending and now - self._last_pli >= KEYFRAME_MIN_INTERVAL_S:
             self._pli_pending = False
             self._last_pli = now

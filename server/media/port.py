@@ -49,7 +49,8 @@ class RoomMediaStats:
     ``forwarded_packets`` counts packets sent to subscribers (one per subscriber);
     ``dropped_packets`` counts packets a capability gate kept from a subscriber;
     ``retransmitted_packets`` counts packets resent to subscribers on their NACKs and
-    ``nack_requests`` the packets asked of publishers again after a gap.
+    ``nack_requests`` the packets asked of publishers again after a gap;
+    ``policed_packets`` counts packets over a publisher's ingress budget (not forwarded).
     """
 
     room_id: str
@@ -63,6 +64,7 @@ class RoomMediaStats:
     per_participant: tuple[ParticipantMediaStats, ...] = field(default=())
     retransmitted_packets: int = 0
     nack_requests: int = 0
+    policed_packets: int = 0
 
 
 class MediaEngine(Protocol):

@@ -69,6 +69,7 @@ class MediaRoom:
         self.gone_keyframes = 0
         self.gone_retransmitted = 0
         self.gone_nacks = 0
+        self.gone_policed = 0
 
     async def _publish_speaker(self, speaker: str | None) -> None:
         for p in list(self.participants.values()):
@@ -84,6 +85,7 @@ class MediaRoom:
             self.gone_keyframes += up.keyframe_requests
             self.gone_retransmitted += up.retransmitted
             self.gone_nacks += up.nacks_sent
+            self.gone_policed += up.policed
 
 
 class AiortcMediaEngine:
@@ -218,7 +220,7 @@ class AiortcMediaEngine:
             room.gone_dropped,
             room.gone_keyframes,
         )
-        rtx, nacks = room.gone_retransmitted, room.gone_nacks
+        rtx, nacks, policed = room.gone_retransmitted, room.gone_nacks, room.gone_policed
         for p in room.participants.values():
             caps = room.capabilities.get(p.id, Capabilities())
             ups = p.up.values()
@@ -232,6 +234,7 @@ class AiortcMediaEngine:
             kf += sum(u.keyframe_requests for u in ups)
             rtx += sum(u.retransmitted for u in ups)
             nacks += sum(u.nacks_sent for u in ups)
+            policed += sum(u.policed for u in ups)
             per.append(
                 ParticipantMediaStats(
                     participant_id=p.id,
@@ -255,6 +258,7 @@ class AiortcMediaEngine:
             per_participant=tuple(per),
             retransmitted_packets=rtx,
             nack_requests=nacks,
+            policed_packets=policed,
         )
 
     def room_ids(self) -> list[str]:
