@@ -1,0 +1,91 @@
+"""A real browser in a room with synthetic members (``circle bots``): headless Chromium with
+fake devices joins the real server and its forwarding unit, four aiortc bots join the same
+session over Socket.IO, and the page's ``getStats()`` shows inbound video frames decoded and
+audio packets from every bot; the bots receive the browser's media too. In a private network
+namespace, like the other end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from server.auth.tokens import mint_join_token
+from server.domain import GroupRole
+from server.media.bots import run_bots
+from tests.browser.live import LiveServer
+from tests.browser.test_e2e_balint import Person, wait_until
+from tests.conftest import SECRET
+
+pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.slow, pytest.mark.timeout(300)]
+
+BOTS = 4
+
+
+def test_browser_receives_every_bot(browser: Any, live_server: LiveServer) -> None:
+    cast = live_server.start(members=BOTS)
+    leader = Person(
+        browser,
+        live_server,
+        cast.leader,
+        cast.names[cast.leader],
+        locale="en",
+        viewport={"width": 1280, "height": 800},
+        tag="leader-bots",
+    )
+    tokens = [
+        (
+            f"Bot {i + 1}",
+            mint_join_token(
+                SECRET, person_id=pid, session_id=cast.session_id, role=GroupRole.MEMBER
+            ),
+        )
+        for i, pid in enumerate(cast.members)
+    ]
+    stop = asyncio.Event()
+    bots = asyncio.run_coroutine_threadsafe(
+        run_bots(live_server.url, tokens, stop=stop), live_server._loop
+    )
+    try:
+        leader.join()
+        wait_until(
+            lambda: leader.page.locator("li.tile").count() == 1 + BOTS, 45, "a tile for each bot"
+        )
+        bot_ids = [str(pid) for pid in cast.members]
+
+        def every_bot_seen_and_heard() -> bool:
+            for pid in bot_ids:
+                stats = leader.inbound(pid)
+                if stats.get("video", {}).get("frames", 0) < 30:
+                    return False
+                if stats.get("audio", {}).get("packets", 0) < 50:
+                    return False
+            return True
+
+        try:
+            wait_until(every_bot_seen_and_heard, 60, "30 video frames and 50 audio packets per bot")
+        except AssertionError as exc:
+            stats = live_server.media_stats(cast.session_id)
+            raise AssertionError(
+                f"{exc}: {[leader.inbound(p) for p in bot_ids]}; server {stats}; "
+                f"page {leader.diagnose()}"
+            ) from None
+
+        # The bots get the browser's media through the same unit: everything the leader
+        # publishes goes out to the four of them.
+        def leader_forwarded() -> int:
+            room = live_server.media_stats(cast.session_id)
+            mine = [p for p in room.per_participant if p.participant_id == str(cast.leader)]
+            return mine[0].forwarded_packets if mine else 0
+
+        wait_until(lambda: leader_forwarded() > 500, 30, "the browser's media forwarded")
+        stats = live_server.media_stats(cast.session_id)
+        assert stats.participants == 1 + BOTS
+        assert stats.dropped_packets == 0 and stats.policed_packets == 0
+        leader.shot("with-bots")
+        assert leader.errors == []
+    finally:
+        live_server._loop.call_soon_threadsafe(stop.set)
+        bots.result(30)
+        leader.context.close()
