@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.live import LiveServer
+from tests.browser.live import Cast, LiveServer
 from tests.browser.support import DESKTOP, PHONE, axe_violations, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -167,17 +167,16 @@ class Person:
         screenshot(self.page, f"room-{name}-{self.tag}")
 
 
+def desktop(browser: Any, server: LiveServer, cast: Cast, person_id: int, tag: str) -> Person:
+    """One participant on a desktop-sized English page."""
+    return Person(
+        browser, server, person_id, cast.names[person_id], locale="en", viewport=DESKTOP, tag=tag
+    )
+
+
 def test_whole_balint_session(browser: Any, live_server: LiveServer) -> None:
     cast = live_server.start(members=3, locales={2: "fa"})
-    leader = Person(
-        browser,
-        live_server,
-        cast.leader,
-        cast.names[cast.leader],
-        locale="en",
-        viewport=DESKTOP,
-        tag="leader-desktop",
-    )
+    leader = desktop(browser, live_server, cast, cast.leader, "leader-desktop")
     m0, m1, m2 = (
         Person(browser, live_server, pid, cast.names[pid], locale=loc, viewport=vp, tag=tag)
         for pid, loc, vp, tag in zip(
@@ -188,15 +187,7 @@ def test_whole_balint_session(browser: Any, live_server: LiveServer) -> None:
             strict=True,
         )
     )
-    co = Person(
-        browser,
-        live_server,
-        cast.co_leader,
-        cast.names[cast.co_leader],
-        locale="en",
-        viewport=DESKTOP,
-        tag="co-leader-desktop",
-    )
+    co = desktop(browser, live_server, cast, cast.co_leader, "co-leader-desktop")
     everyone = [leader, m0, m1, m2, co]
     for p in (leader, m0, m1, m2):
         p.join()

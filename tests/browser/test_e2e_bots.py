@@ -15,7 +15,7 @@ from server.auth.tokens import mint_join_token
 from server.domain import GroupRole
 from server.media.bots import run_bots
 from tests.browser.live import LiveServer
-from tests.browser.test_e2e_balint import Person, wait_until
+from tests.browser.test_e2e_balint import desktop, wait_until
 from tests.conftest import SECRET
 
 pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -25,15 +25,7 @@ BOTS = 4
 
 def test_browser_receives_every_bot(browser: Any, live_server: LiveServer) -> None:
     cast = live_server.start(members=BOTS)
-    leader = Person(
-        browser,
-        live_server,
-        cast.leader,
-        cast.names[cast.leader],
-        locale="en",
-        viewport={"width": 1280, "height": 800},
-        tag="leader-bots",
-    )
+    leader = desktop(browser, live_server, cast, cast.leader, "leader-bots")
     tokens = [
         (
             f"Bot {i + 1}",

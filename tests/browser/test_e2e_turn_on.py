@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.browser.live import LiveServer
-from tests.browser.test_e2e_balint import Person, wait_until
+from tests.browser.test_e2e_balint import desktop, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -24,25 +24,9 @@ def test_listen_only_member_turns_devices_on_without_renegotiation(
     browser: Any, live_server: LiveServer
 ) -> None:
     cast = live_server.start(members=1)
-    leader = Person(
-        browser,
-        live_server,
-        cast.leader,
-        cast.names[cast.leader],
-        locale="en",
-        viewport={"width": 1280, "height": 800},
-        tag="leader-turn-on",
-    )
+    leader = desktop(browser, live_server, cast, cast.leader, "leader-turn-on")
     (mid,) = cast.members
-    member = Person(
-        browser,
-        live_server,
-        mid,
-        cast.names[mid],
-        locale="en",
-        viewport={"width": 1280, "height": 800},
-        tag="member-turn-on",
-    )
+    member = desktop(browser, live_server, cast, mid, "member-turn-on")
     leader.join()
     member.join("join-listen")
     wait_until(lambda: leader.page.locator("li.tile").count() == 2, what="two tiles")
