@@ -14,6 +14,9 @@ from typing import Any, Protocol
 # SignalSender(event, payload): deliver one server->client event (``media.offer``,
 # ``media.speaker``) to the participant it belongs to.
 SignalSender = Callable[[str, dict[str, Any]], Awaitable[None]]
+# MediaLostHandler(room_id, participant_id): the engine removed a participant whose
+# connection failed or closed without a goodbye (ICE consent lost, DTLS closed).
+MediaLostHandler = Callable[[str, str], Awaitable[None]]
 
 MAX_SDP_BYTES = 64_000
 MAX_CANDIDATE_BYTES = 1_000
@@ -95,3 +98,7 @@ class MediaEngine(Protocol):
     ) -> None: ...
 
     def stats(self, room_id: str) -> RoomMediaStats: ...
+
+    def set_media_lost_handler(self, handler: MediaLostHandler | None) -> None:
+        """Who hears about participants whose media died without a goodbye (the rooms)."""
+        ...

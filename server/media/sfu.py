@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiortc import RTCPeerConnection
@@ -30,6 +30,7 @@ from server.media.ice import (
 from server.media.participant import MediaParticipant
 from server.media.port import (
     IceCandidate,
+    MediaLostHandler,
     ParticipantMediaStats,
     RoomMediaStats,
     SignalSender,
@@ -38,7 +39,7 @@ from server.media.speaker import SpeakerDetector, SpeakerTask
 
 logger = logging.getLogger(__name__)
 
-MediaLost = Callable[[str, str], Awaitable[None]]
+MediaLost = MediaLostHandler
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +261,9 @@ class AiortcMediaEngine:
             nack_requests=nacks,
             policed_packets=policed,
         )
+
+    def set_media_lost_handler(self, handler: MediaLost | None) -> None:
+        self._on_media_lost = handler
 
     def room_ids(self) -> list[str]:
         return list(self._rooms)

@@ -292,6 +292,9 @@ class ShardedMediaEngine:
             raise NotFound(f"no media stats for room {room_id} yet")
         return snapshot
 
+    def set_media_lost_handler(self, handler: MediaLost | None) -> None:
+        self._on_media_lost = handler
+
     # --- plumbing --------------------------------------------------------------------------
     def _handle(self, room_id: str) -> _WorkerHandle:
         if not self._handles:

@@ -7,7 +7,6 @@ first) and stops after them, so rooms never talk to a stopped engine.
 from __future__ import annotations
 
 import ipaddress
-import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -17,8 +16,6 @@ from server.media.ice import EVERYWHERE, IceSettings
 from server.media.sfu import AiortcMediaEngine, SfuSettings
 from server.media.shard import ShardedMediaEngine
 from server.settings import Settings
-
-log = logging.getLogger("circle.media")
 
 
 def ice_settings(settings: Settings) -> IceSettings:
@@ -40,15 +37,13 @@ def setup(app: web.Application) -> None:
     if settings.turn_uris and not settings.turn_secret:
         raise ValueError("turn_uris is set but turn_secret is not (see docs/configuration.md)")
 
-    async def lost(room_id: str, participant_id: str) -> None:
-        log.info("room %s: media of %s lost without a goodbye", room_id, participant_id)
-
+    # Whoever runs the rooms registers for lost media (server.signaling's rooms context).
     sfu = SfuSettings(ice=ice_settings(settings))
     if settings.media_workers > 1:
         # Rooms hashed onto worker processes, one room in exactly one (docs/media.md).
-        app[MEDIA_KEY] = ShardedMediaEngine(sfu, workers=settings.media_workers, on_media_lost=lost)
+        app[MEDIA_KEY] = ShardedMediaEngine(sfu, workers=settings.media_workers)
     else:
-        app[MEDIA_KEY] = AiortcMediaEngine(sfu, on_media_lost=lost)
+        app[MEDIA_KEY] = AiortcMediaEngine(sfu)
     app.cleanup_ctx.append(_engine_ctx)
 
 

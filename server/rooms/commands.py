@@ -34,6 +34,13 @@ class Join(ByPerson):
 
 
 @dataclass(kw_only=True)
+class MediaLost(RoomCommand):
+    """The media engine removed this person's connection (it died without a goodbye)."""
+
+    person_id: int
+
+
+@dataclass(kw_only=True)
 class Leave(ByPerson):
     pass
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from server.domain import GroupRole
+from server.media.port import SignalSender
 from server.protocols.base import Capability, ProtocolSpec, ProtocolState
 
 from .capabilities import effective, session_role
@@ -32,6 +33,8 @@ class Participant:
     sid: str | None = None  # the live connection, if any
     grace_token: int = 0  # bumps on every disconnect, so an old grace timer is ignored
     media_sent: tuple[bool, bool] | None = None  # last (may_speak, may_show_video) told to media
+    sender: SignalSender | None = field(default=None, repr=False)  # media events, while present
+    media_restarts: list[int] = field(default_factory=list)  # ms of recent media re-adds
 
     @property
     def in_room(self) -> bool:

@@ -36,6 +36,7 @@ from .commands import (
     GraceOver,
     Join,
     Leave,
+    MediaLost,
     Note,
     Ping,
     RoomCommand,
@@ -50,6 +51,9 @@ from .timers import Timers
 from .verbs import to_command
 
 log = logging.getLogger(__name__)
+
+MEDIA_RESTARTS_MAX = 5  # fresh media connections for one person ...
+MEDIA_RESTART_WINDOW_MS = 5 * 60_000  # ... within this window, then the client must rejoin
 
 ROOM_CODEC = 1
 
@@ -217,6 +221,8 @@ class Room:
                 return await self._grace_over(person_id, token)
             case Ping():
                 return {"version": self.version}
+            case MediaLost(person_id=person_id):
+                return await self._media_lost(person_id)
         raise UserError(f"unknown room command {type(command).__name__}")
 
     # --- handlers ---------------------------------------------------------------------------
@@ -252,6 +258,9 @@ class Room:
             self.info.session_id, c.sid, leader=c.group_role is not GroupRole.MEMBER
         )
         if self._media is not None and c.sender is not None:
+            p.sender = c.sender
+            # Rights first: the new connection never forwards a packet it should not.
+            self._tell_rights(p)
             await self._media_call(
                 self._media.add_participant(self.room_id, str(p.person_id), c.sender)
             )
@@ -276,6 +285,7 @@ class Room:
         now = self._clock.now_ms()
         p.presence = Presence.RECONNECTING
         p.sid = None
+        p.sender = None
         p.grace_token += 1
         if self._media is not None:
             await self._media_call(self._media.remove_participant(self.room_id, str(p.person_id)))
@@ -297,6 +307,7 @@ class Room:
         self._timers.cancel(("grace", p.person_id))
         p.presence = Presence.LEFT
         p.sid = None
+        p.sender = None
         self.state, _ = apply(self.spec, self.state, pb.Forget(p.person_id), self._clock.now_ms())
         self._record(p.person_id, kind, self._clock.now_ms(), reason)
         self._dirty = True
@@ -483,21 +494,48 @@ class Room:
         if self._media is None:
             return
         for p in self.participants.values():
-            if p.presence is not Presence.PRESENT:
-                continue
-            rights = media_rights(self.spec, self.state, p)
-            if rights != p.media_sent:
-                try:
-                    self._media.set_capabilities(
-                        self.room_id,
-                        str(p.person_id),
-                        may_speak=rights[0],
-                        may_show_video=rights[1],
-                    )
-                except Exception:
-                    log.exception("room %s: media set_capabilities failed", self.room_id)
-                    continue
-                p.media_sent = rights
+            if p.presence is Presence.PRESENT:
+                self._tell_rights(p)
+
+    def _tell_rights(self, p: Participant) -> None:
+        """Tell media what this person may send now, if that changed since last told."""
+        if self._media is None:
+            return
+        rights = media_rights(self.spec, self.state, p)
+        if rights == p.media_sent:
+            return
+        try:
+            self._media.set_capabilities(
+                self.room_id, str(p.person_id), may_speak=rights[0], may_show_video=rights[1]
+            )
+        except Exception:
+            log.exception("room %s: media set_capabilities failed", self.room_id)
+            return
+        p.media_sent = rights
+
+    async def _media_lost(self, person_id: int) -> JSON:
+        """The engine dropped a present person's media (ICE consent lost, a network change):
+        give them a fresh connection (their client follows the new offer), at most
+        MEDIA_RESTARTS_MAX times in MEDIA_RESTART_WINDOW_MS."""
+        p = self.participants.get(person_id)
+        if self._media is None or p is None or p.presence is not Presence.PRESENT:
+            return {}
+        if p.sender is None:
+            return {}
+        now = self._clock.now_ms()
+        p.media_restarts = [t for t in p.media_restarts if now - t < MEDIA_RESTART_WINDOW_MS]
+        if len(p.media_restarts) >= MEDIA_RESTARTS_MAX:
+            log.warning(
+                "room %s: media of %s keeps failing; not restarting it again for now",
+                self.room_id,
+                person_id,
+            )
+            return {}
+        p.media_restarts.append(now)
+        p.media_sent = None
+        self._tell_rights(p)
+        await self._media_call(self._media.add_participant(self.room_id, str(person_id), p.sender))
+        return {}
 
     async def _media_call(self, call: Any) -> None:
         try:

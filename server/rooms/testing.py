@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from server.domain import AuditOutcome, ProtocolKind, SessionStatus
 from server.errors import NotFound
-from server.media.port import IceCandidate, RoomMediaStats, SignalSender
+from server.media.port import IceCandidate, MediaLostHandler, RoomMediaStats, SignalSender
 
 from .ports import JSON, AttendanceRecord, SessionInfo
 
@@ -178,6 +178,19 @@ class FakeMediaEngine:
     answers: list[tuple[str, str, str]] = field(default_factory=list)
     candidates: list[tuple[str, str, IceCandidate]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    lost_handler: MediaLostHandler | None = None
+
+    def set_media_lost_handler(self, handler: MediaLostHandler | None) -> None:
+        self.lost_handler = handler
+
+    async def lose(self, room_id: str, participant_id: str) -> None:
+        """What the real engine does when a connection dies without a goodbye."""
+        self.calls.append(f"lost {participant_id}")
+        # The engine's reaper keeps the rights it was given (remove_participant forgets them).
+        self.participants.get(room_id, set()).discard(participant_id)
+        self.senders.pop((room_id, participant_id), None)
+        if self.lost_handler is not None:
+            await self.lost_handler(room_id, participant_id)
 
     async def start(self) -> None:
         self.calls.append("start")
@@ -192,13 +205,16 @@ class FakeMediaEngine:
         self.participants.pop(room_id, None)
 
     async def add_participant(self, room_id: str, participant_id: str, send: SignalSender) -> None:
+        self.calls.append(f"add {participant_id} {self.rights.get((room_id, participant_id))}")
         self.participants.setdefault(room_id, set()).add(participant_id)
         self.senders[(room_id, participant_id)] = send
         await send("media.offer", {"sdp": "v=0 fake", "type": "offer", "tracks": []})
 
     async def remove_participant(self, room_id: str, participant_id: str) -> None:
+        # Like the real engine: a removed participant's rights are forgotten.
         self.participants.get(room_id, set()).discard(participant_id)
         self.senders.pop((room_id, participant_id), None)
+        self.rights.pop((room_id, participant_id), None)
 
     async def handle_answer(self, room_id: str, participant_id: str, sdp: str) -> None:
         self.answers.append((room_id, participant_id, sdp))

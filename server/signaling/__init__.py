@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from server.appkeys import DB_KEY, MEDIA_KEY, SETTINGS_KEY, SIO_KEY
+from server.rooms.commands import MediaLost
 from server.rooms.manager import RoomManager
 from server.rooms.ports import Clock, SystemClock
 from server.rooms.store import SqlRoomStore
@@ -74,11 +76,25 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
         grace_s=app[SETTINGS_KEY].reconnect_grace_s,
     )
     await svc.manager.start()
+    if svc.media is not None:
+        svc.media.set_media_lost_handler(functools.partial(_media_lost, svc))
     try:
         yield
     finally:
+        if svc.media is not None:
+            svc.media.set_media_lost_handler(None)
         await svc.manager.stop()
         svc.conns.clear()
+
+
+async def _media_lost(svc: Services, room_id: str, participant_id: str) -> None:
+    """The engine dropped someone's media without a goodbye: their room decides (a present
+    person gets a fresh connection; someone already gone, nothing)."""
+    if svc.manager is None or not room_id.isdigit() or not participant_id.isdigit():
+        return
+    room = svc.manager.peek(int(room_id))
+    if room is not None:
+        room.post(MediaLost(person_id=int(participant_id)))
 
 
 __all__ = ["CLOCK_KEY", "EVENTS", "NAMESPACE", "SIGNALING_KEY", "setup"]

@@ -1,8 +1,9 @@
 """A real browser in a room with synthetic members (``circle bots``): headless Chromium with
 fake devices joins the real server and its forwarding unit, four aiortc bots join the same
 session over Socket.IO, and the page's ``getStats()`` shows inbound video frames decoded and
-audio packets from every bot; the bots receive the browser's media too. In a private network
-namespace, like the other end-to-end tests."""
+audio packets from every bot; the bots receive the browser's media too. Then the browser's
+media connection dies without a goodbye and is replaced while the page stays in the room. In a
+private network namespace, like the other end-to-end tests."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tests.conftest import SECRET
 pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.slow, pytest.mark.timeout(300)]
 
 BOTS = 4
+PEER_CONNECTIONS = "() => (window.__pcs || []).length"
 
 
 def test_browser_receives_every_bot(browser: Any, live_server: LiveServer) -> None:
@@ -72,6 +74,21 @@ def test_browser_receives_every_bot(browser: Any, live_server: LiveServer) -> No
             return mine[0].forwarded_packets if mine else 0
 
         wait_until(lambda: leader_forwarded() > 500, 30, "the browser's media forwarded")
+
+        # The browser's media dies without a goodbye while its socket stays (a network change
+        # that ICE does not survive): the engine's reaper removes it, the room gives it a
+        # fresh connection, and the page follows the new offer with a new peer connection.
+        async def lose_leader_media() -> None:
+            engine = live_server.engine
+            participant = engine._rooms[str(cast.session_id)].participants[str(cast.leader)]
+            await engine._lost_hook(participant)
+
+        live_server.run(lose_leader_media())
+        wait_until(
+            lambda: leader.page.evaluate(PEER_CONNECTIONS) == 2, 30, "a second peer connection"
+        )
+        wait_until(every_bot_seen_and_heard, 60, "every bot again on the new connection")
+        wait_until(lambda: leader_forwarded() > 100, 30, "the browser's media forwarded again")
         stats = live_server.media_stats(cast.session_id)
         assert stats.participants == 1 + BOTS
         assert stats.dropped_packets == 0 and stats.policed_packets == 0

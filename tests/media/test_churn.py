@@ -28,7 +28,7 @@ async def test_vanishing_participant_is_cleaned_up(clips: Clips) -> None:
         async def on_lost(room: str, pid: str) -> None:
             lost.append((room, pid))
 
-        h.engine._on_media_lost = on_lost
+        h.engine.set_media_lost_handler(on_lost)
         await h.join("stays")
         await h.join("ghost")
         await h.wait_connected()
