@@ -56,6 +56,8 @@ class Settings(BaseModel):
 
     # Rooms
     reconnect_grace_s: int = Field(60, ge=0, le=3600)
+    node_id: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@-]+$")
+    room_lease_s: int = Field(30, ge=5, le=600)
     room_event_rate: float = Field(20.0, ge=1.0, le=10_000.0)
     room_event_burst: int = Field(60, ge=1, le=100_000)
     lobby_minutes: int = Field(10, ge=0, le=240)

@@ -223,6 +223,19 @@ class RoomState(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class RoomLease(Base):
+    """Which server process runs a session's live room. A room has one owner: with several
+    processes (scale-out) a process that does not hold the lease refuses to open the room
+    instead of running a second copy of it (docs/deployment.md)."""
+
+    __tablename__ = "room_leases"
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    owner: Mapped[str] = mapped_column(String(200))
+    lease_until: Mapped[datetime] = mapped_column()
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

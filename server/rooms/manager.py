@@ -1,13 +1,22 @@
-"""Owns every live room of this process: starts one on first use, restoring persisted state."""
+"""Owns every live room of this process: starts one on first use, restoring persisted state.
+
+A room has exactly one owner among the server processes sharing a database. Opening a room
+claims its lease (``RoomStore.claim``) for this process's ``node_id``; a process that finds
+the lease held by another refuses with ``wrong_node`` instead of running a second copy. The
+leases of live rooms are renewed every third of ``lease_ms``; a room whose lease was lost (the
+process stalled past it and another took over) is stopped here at once.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
+from server.errors import Conflict
 from server.media.port import MediaEngine
 
-from .ports import Clock, RoomBroadcaster, RoomStore, SystemClock
+from .ports import Clock, RoomBroadcaster, RoomStore, SessionInfo, SystemClock
 from .room import Room
 
 log = logging.getLogger(__name__)
@@ -22,6 +31,8 @@ class RoomManager:
         media: MediaEngine | None = None,
         clock: Clock | None = None,
         grace_s: float = 60,
+        node_id: str = "local",
+        lease_ms: int = 30_000,
     ) -> None:
         self.store = store
         self.clock: Clock = clock or SystemClock()
@@ -31,15 +42,26 @@ class RoomManager:
         self._rooms: dict[int, Room] = {}
         self._starting: dict[int, asyncio.Future[Room]] = {}
         self._closed = False
+        self.node_id = node_id
+        self.lease_ms = lease_ms
+        self._renewer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._closed = False
+        if self._renewer is None:
+            self._renewer = asyncio.create_task(self._renew_leases(), name="room-leases")
 
     async def stop(self) -> None:
         self._closed = True
-        rooms, self._rooms = list(self._rooms.values()), {}
-        for room in rooms:
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+            self._renewer = None
+        rooms, self._rooms = dict(self._rooms), {}
+        for session_id, room in rooms.items():
             await room.stop()
+            await self._release(session_id)
 
     def peek(self, session_id: int) -> Room | None:
         room = self._rooms.get(session_id)
@@ -53,6 +75,7 @@ class RoomManager:
         if room is not None:  # it closed by itself (ended and empty): release what it held
             del self._rooms[session_id]
             await room.stop()
+            await self._release(session_id)
         if self._closed:
             raise RuntimeError("the room manager is stopped")
         pending = self._starting.get(session_id)
@@ -74,6 +97,22 @@ class RoomManager:
 
     async def _open(self, session_id: int) -> Room:
         info = await self.store.load_session(session_id)
+        holder = await self.store.claim(session_id, self.node_id, self.lease_ms)
+        if holder is not None:
+            log.warning("room %s is held by %s, not opened here", session_id, holder)
+            raise Conflict(
+                "This session's room is running on another server process. Reconnect; if this "
+                "keeps happening, the proxy must route connections by session.",
+                code="wrong_node",
+            )
+        try:
+            room = await self._build(session_id, info)
+        except BaseException:
+            await self._release(session_id)
+            raise
+        return room
+
+    async def _build(self, session_id: int, info: SessionInfo) -> Room:
         restored = await self.store.load_state(session_id)
         room = Room(
             info,
@@ -87,6 +126,33 @@ class RoomManager:
         await room.start()
         log.info("room %s started (%s)", session_id, "restored" if restored else "new")
         return room
+
+    async def _release(self, session_id: int) -> None:
+        try:
+            await self.store.release(session_id, self.node_id)
+        except Exception:  # it runs out by itself
+            log.exception("room %s: releasing its lease failed", session_id)
+
+    async def _renew_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_ms / 3000)
+            for session_id, room in list(self._rooms.items()):
+                if room.done:
+                    if self._rooms.get(session_id) is room:
+                        del self._rooms[session_id]
+                    await room.stop()
+                    await self._release(session_id)
+                    continue
+                try:
+                    holder = await self.store.claim(session_id, self.node_id, self.lease_ms)
+                except Exception:
+                    log.exception("room %s: renewing its lease failed", session_id)
+                    continue
+                if holder is not None and self._rooms.get(session_id) is room:
+                    # Another process took the room over: this copy must not go on.
+                    log.error("room %s: lease lost to %s; stopping this copy", session_id, holder)
+                    del self._rooms[session_id]
+                    await room.stop()
 
     @property
     def rooms(self) -> dict[int, Room]:

@@ -106,6 +106,15 @@ class RoomStore(Protocol):
 
     async def display_name(self, person_id: int) -> str: ...
 
+    async def claim(self, session_id: int, owner: str, ttl_ms: int) -> str | None:
+        """Take or renew the room's lease for ``owner``: None when it is ours now, else the
+        owner that holds it (a lease past its time is taken over)."""
+        ...
+
+    async def release(self, session_id: int, owner: str) -> None:
+        """Give the lease up, if ``owner`` holds it."""
+        ...
+
     async def audit(
         self,
         *,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,6 +16,7 @@ from server.db.models import (
     AttendanceEvent,
     Group,
     Person,
+    RoomLease,
     RoomState,
     ScheduledSession,
     Series,
@@ -118,6 +120,35 @@ class SqlRoomStore:
                     .where(ScheduledSession.id == session_id)
                     .values(status=status, updated_at=datetime.now(UTC))
                 )
+
+    async def claim(self, session_id: int, owner: str, ttl_ms: int) -> str | None:
+        """One statement: insert the lease, or take it over if it is ours or has run out."""
+        now = datetime.now(UTC)
+        until = now + timedelta(milliseconds=ttl_ms)
+        async with self._engine.begin() as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            stmt = dialect.insert(RoomLease).values(
+                session_id=session_id, owner=owner, lease_until=until
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[RoomLease.session_id],
+                set_={"owner": owner, "lease_until": until},
+                where=or_(RoomLease.owner == owner, RoomLease.lease_until < now),
+            ).returning(RoomLease.owner)
+            if (await conn.execute(stmt)).first() is not None:
+                return None
+            holder = await conn.scalar(
+                select(RoomLease.owner).where(RoomLease.session_id == session_id)
+            )
+        return holder if holder is not None else "?"
+
+    async def release(self, session_id: int, owner: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                delete(RoomLease).where(
+                    RoomLease.session_id == session_id, RoomLease.owner == owner
+                )
+            )
 
     async def has_accepted(self, person_id: int, series_id: int, version: str) -> bool:
         async with self._sessionmaker() as s:

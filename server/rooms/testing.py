@@ -53,6 +53,7 @@ class MemoryRoomStore:
     names: dict[int, str] = field(default_factory=dict)
     audits: list[JSON] = field(default_factory=list)
     saves: int = 0
+    leases: dict[int, str] = field(default_factory=dict)  # session -> owner (no expiry here)
 
     def add_session(
         self,
@@ -105,6 +106,17 @@ class MemoryRoomStore:
         self.attendance.extend((session_id, a) for a in attendance)
         if status is not None:
             self.statuses.append((session_id, status))
+
+    async def claim(self, session_id: int, owner: str, ttl_ms: int) -> str | None:
+        holder = self.leases.get(session_id)
+        if holder is None or holder == owner:
+            self.leases[session_id] = owner
+            return None
+        return holder
+
+    async def release(self, session_id: int, owner: str) -> None:
+        if self.leases.get(session_id) == owner:
+            del self.leases[session_id]
 
     async def has_accepted(self, person_id: int, series_id: int, version: str) -> bool:
         return (person_id, series_id, version) in self.accepted

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import functools
+import socket
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -66,6 +67,7 @@ async def _close_connections(app: web.Application) -> None:
 async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     svc = app[SIGNALING_KEY]
     svc.clock = app.get(CLOCK_KEY) or svc.clock
+    settings = app[SETTINGS_KEY]
     svc.store = SqlRoomStore(app[DB_KEY])
     svc.media = app.get(MEDIA_KEY)
     svc.manager = RoomManager(
@@ -73,7 +75,9 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
         SioBroadcaster(svc.sio, NAMESPACE),
         media=svc.media,
         clock=svc.clock,
-        grace_s=app[SETTINGS_KEY].reconnect_grace_s,
+        grace_s=settings.reconnect_grace_s,
+        node_id=settings.node_id or f"{socket.gethostname()[:150]}:{settings.port}",
+        lease_ms=settings.room_lease_s * 1000,
     )
     await svc.manager.start()
     if svc.media is not None:
