@@ -19,6 +19,7 @@ export const en = {
   "error.rate_limited": "Too many attempts. Please wait a moment.",
   "error.reset_unavailable": "Password reset by e-mail is not set up here; ask your coordinator for a new sign-in link.",
   "error.replaced": "You joined this session from another window or device, so this window stepped aside.",
+  "error.wrong_node": "This session is running on another server. Try again in a moment; if it keeps happening, tell your coordinator.",
   "error.retry": "Try again",
 
   "login.title": "Sign in",

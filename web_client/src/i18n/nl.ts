@@ -19,6 +19,7 @@ export const nl: Catalogue = {
   "error.rate_limited": "Te veel pogingen. Wacht even.",
   "error.reset_unavailable": "Wachtwoord herstellen per e-mail is hier niet ingesteld; vraag je coördinator om een nieuwe inloglink.",
   "error.replaced": "Je neemt vanuit een ander venster of apparaat deel aan deze sessie; dit venster is daarom gestopt.",
+  "error.wrong_node": "Deze sessie draait op een andere server. Probeer het zo opnieuw; blijft dit gebeuren, laat het je coördinator weten.",
   "error.retry": "Opnieuw proberen",
 
   "login.title": "Inloggen",
