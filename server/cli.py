@@ -51,6 +51,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not asyncio.run(check()):
         print("error: the database is not migrated; run: circle db upgrade", file=sys.stderr)
         return EXIT_USAGE
+    logging.getLogger().setLevel(settings.log_level)
+    if settings.log_level == "DEBUG":
+        for noisy in NOISY_LOGGERS:
+            logging.getLogger(noisy).setLevel(logging.DEBUG)
     app = create_app(settings)
     if args.demo_bots:
         from server.demo_bots import attach_demo_bots
@@ -205,13 +209,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+NOISY_LOGGERS = ("alembic", "apscheduler", "aioice", "aiortc")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Libraries' per-packet and per-sweep chatter (ICE checks, the 1 s scheduler sweep) stays
+    # out of the console unless log_level is DEBUG (see cmd_serve).
+    for noisy in NOISY_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         rc: int = args.func(args)
     except ConfigError as exc:
