@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from server.domain import AttendanceKind, AuditOutcome, ProtocolKind, SessionStatus
+from server.errors import Conflict
 
 JSON = dict[str, Any]
 
@@ -79,6 +80,13 @@ class AttendanceRecord:
     kind: AttendanceKind
     at_ms: int
     reason: str | None = None
+
+
+class LeaseLost(Conflict):
+    """This process no longer holds the room's lease: another runs the room now. Raised by a
+    store that fences writes; the room that gets it stops."""
+
+    code = "wrong_node"
 
 
 class RoomStore(Protocol):

@@ -46,7 +46,15 @@ from .commands import (
     Tick,
 )
 from .participants import Participant, Presence, media_rights, snapshot
-from .ports import JSON, AttendanceRecord, Clock, RoomBroadcaster, RoomStore, SessionInfo
+from .ports import (
+    JSON,
+    AttendanceRecord,
+    Clock,
+    LeaseLost,
+    RoomBroadcaster,
+    RoomStore,
+    SessionInfo,
+)
 from .timers import Timers
 from .verbs import to_command
 
@@ -89,6 +97,7 @@ class Room:
         self._last_snapshot: JSON = {}
         # changes pending in the current command
         self._dirty = False
+        self._lease_lost = False  # a fenced save found another process running the room
         self._attendance: list[AttendanceRecord] = []
         self._new_status: SessionStatus | None = None
         self.participants: dict[int, Participant] = {}
@@ -166,6 +175,9 @@ class Room:
                 if isinstance(command, Stop):
                     break
                 await self._one(command)
+                if self._lease_lost:
+                    log.error("room %s: another process runs it now; this copy stops", self.room_id)
+                    break
                 if self.state.ended and not any(p.in_room for p in self.participants.values()):
                     log.info("room %s closes: ended and empty", self.room_id)
                     break
@@ -182,6 +194,8 @@ class Room:
             await self._commit()
         except CircleError as exc:
             self._discard_pending()
+            if isinstance(exc, LeaseLost):
+                self._lease_lost = True
             if isinstance(exc, PermissionDenied | ProtocolError) and isinstance(command, ByPerson):
                 await self._audit_refusal(command, exc)
             if reply is not None and not reply.done():

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from server import audit
 from server.db.engine import Database
@@ -24,12 +24,16 @@ from server.db.models import (
 from server.domain import AuditOutcome, SessionStatus
 from server.errors import NotFound
 
-from .ports import JSON, AttendanceRecord, SessionInfo
+from .ports import JSON, AttendanceRecord, LeaseLost, SessionInfo
 
 _UPDATE_STATE = (
     update(RoomState)
     .where(RoomState.session_id == bindparam("sid"))
     .values(version=bindparam("v"), state=bindparam("s"), updated_at=bindparam("u"))
+)
+# The same update, only while ``owner`` holds the room's lease (one statement: no window).
+_UPDATE_STATE_FENCED = _UPDATE_STATE.where(
+    exists().where(RoomLease.session_id == bindparam("sid"), RoomLease.owner == bindparam("owner"))
 )
 _INSERT_STATE = insert(RoomState).values(
     session_id=bindparam("sid"),
@@ -44,9 +48,14 @@ def _dt(ms: int) -> datetime:
 
 
 class SqlRoomStore:
-    def __init__(self, db: Database) -> None:
+    """With ``owner`` (this process's node id) every save is fenced by the room's lease: a
+    process that lost it (stalled past it while another took over) writes nothing and gets
+    :class:`LeaseLost`."""
+
+    def __init__(self, db: Database, *, owner: str | None = None) -> None:
         self._sessionmaker: async_sessionmaker[AsyncSession] = db.sessionmaker
         self._engine = db.engine
+        self._owner = owner
 
     async def load_session(self, session_id: int) -> SessionInfo:
         async with self._sessionmaker() as s:
@@ -97,9 +106,17 @@ class SqlRoomStore:
         async with self._engine.begin() as conn:
             if version is not None and state is not None:
                 values = {"sid": session_id, "v": version, "s": state, "u": datetime.now(UTC)}
-                result = await conn.execute(_UPDATE_STATE, values)
+                if self._owner is None:
+                    result = await conn.execute(_UPDATE_STATE, values)
+                else:
+                    result = await conn.execute(
+                        _UPDATE_STATE_FENCED, {**values, "owner": self._owner}
+                    )
                 if result.rowcount == 0:
+                    await self._check_lease(conn, session_id)
                     await conn.execute(_INSERT_STATE, values)
+            elif attendance or status is not None:
+                await self._check_lease(conn, session_id)
             if attendance:
                 await conn.execute(
                     insert(AttendanceEvent),
@@ -120,6 +137,17 @@ class SqlRoomStore:
                     .where(ScheduledSession.id == session_id)
                     .values(status=status, updated_at=datetime.now(UTC))
                 )
+
+    async def _check_lease(self, conn: AsyncConnection, session_id: int) -> None:
+        if self._owner is None:
+            return
+        holder = await conn.scalar(
+            select(RoomLease.owner).where(RoomLease.session_id == session_id)
+        )
+        if holder != self._owner:
+            raise LeaseLost(
+                f"room {session_id} is now run by {holder or 'no process'}; this copy stops"
+            )
 
     async def claim(self, session_id: int, owner: str, ttl_ms: int) -> str | None:
         """One statement: insert the lease, or take it over if it is ours or has run out."""

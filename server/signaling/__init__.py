@@ -68,7 +68,8 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     svc = app[SIGNALING_KEY]
     svc.clock = app.get(CLOCK_KEY) or svc.clock
     settings = app[SETTINGS_KEY]
-    svc.store = SqlRoomStore(app[DB_KEY])
+    node_id = settings.node_id or f"{socket.gethostname()[:150]}:{settings.port}"
+    svc.store = SqlRoomStore(app[DB_KEY], owner=node_id)
     svc.media = app.get(MEDIA_KEY)
     svc.manager = RoomManager(
         svc.store,
@@ -76,7 +77,7 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
         media=svc.media,
         clock=svc.clock,
         grace_s=settings.reconnect_grace_s,
-        node_id=settings.node_id or f"{socket.gethostname()[:150]}:{settings.port}",
+        node_id=node_id,
         lease_ms=settings.room_lease_s * 1000,
     )
     await svc.manager.start()
