@@ -42,6 +42,13 @@ def test_env_overrides_toml(tmp_path: Path):
         ({"CIRCLE_STUN_URIS": "http://stun.example"}, "stun_uris"),
         ({"CIRCLE_TURN_URIS": '["stun:not-a-turn"]'}, "turn_uris"),
         ({"CIRCLE_MEDIA_WORKERS": "0"}, "media_workers"),
+        ({"CIRCLE_ROOM_EVENT_RATE": "0"}, "room_event_rate"),
+        ({"CIRCLE_ROOM_EVENT_RATE": "fast"}, "room_event_rate"),
+        ({"CIRCLE_ROOM_EVENT_BURST": "-5"}, "room_event_burst"),
+        ({"CIRCLE_NODE_ID": "node one; drop"}, "node_id"),
+        ({"CIRCLE_NODE_ID": ""}, "node_id"),
+        ({"CIRCLE_ROOM_LEASE_S": "1"}, "room_lease_s"),
+        ({"CIRCLE_PASSWORD_RESET_TTL_MINUTES": "0"}, "password_reset_ttl_minutes"),
     ],
 )
 def test_bad_values_name_the_key(env, needle):
