@@ -73,9 +73,7 @@ class RoomManager:
         if room is not None and not room.done:
             return room
         if room is not None:  # it closed by itself (ended and empty): release what it held
-            del self._rooms[session_id]
-            await room.stop()
-            await self._release(session_id)
+            await self._retire(session_id, room)
         if self._closed:
             raise RuntimeError("the room manager is stopped")
         pending = self._starting.get(session_id)
@@ -127,6 +125,14 @@ class RoomManager:
         log.info("room %s started (%s)", session_id, "restored" if restored else "new")
         return room
 
+    async def _retire(self, session_id: int, room: Room, *, release: bool = True) -> None:
+        """Forget a room that closed (or must close), stop it, and give its lease up."""
+        if self._rooms.get(session_id) is room:
+            del self._rooms[session_id]
+        await room.stop()
+        if release:
+            await self._release(session_id)
+
     async def _release(self, session_id: int) -> None:
         try:
             await self.store.release(session_id, self.node_id)
@@ -138,10 +144,7 @@ class RoomManager:
             await asyncio.sleep(self.lease_ms / 3000)
             for session_id, room in list(self._rooms.items()):
                 if room.done:
-                    if self._rooms.get(session_id) is room:
-                        del self._rooms[session_id]
-                    await room.stop()
-                    await self._release(session_id)
+                    await self._retire(session_id, room)
                     continue
                 try:
                     holder = await self.store.claim(session_id, self.node_id, self.lease_ms)
@@ -151,8 +154,7 @@ class RoomManager:
                 if holder is not None and self._rooms.get(session_id) is room:
                     # Another process took the room over: this copy must not go on.
                     log.error("room %s: lease lost to %s; stopping this copy", session_id, holder)
-                    del self._rooms[session_id]
-                    await room.stop()
+                    await self._retire(session_id, room, release=False)
 
     @property
     def rooms(self) -> dict[int, Room]:

@@ -21,7 +21,7 @@ from server.errors import (
     ProtocolError,
     UserError,
 )
-from server.media.port import MediaEngine
+from server.media.port import MediaEngine, SignalSender
 from server.protocols import base as pb
 from server.protocols.codec import state_from_json, state_to_json
 from server.protocols.engine import apply
@@ -271,13 +271,8 @@ class Room:
         await self._out.attach(
             self.info.session_id, c.sid, leader=c.group_role is not GroupRole.MEMBER
         )
-        if self._media is not None and c.sender is not None:
-            p.sender = c.sender
-            # Rights first: the new connection never forwards a packet it should not.
-            self._tell_rights(p)
-            await self._media_call(
-                self._media.add_participant(self.room_id, str(p.person_id), c.sender)
-            )
+        if c.sender is not None:
+            await self._connect_media(p, c.sender)
         self._record(p.person_id, kind, now)
         if self._status is SessionStatus.SCHEDULED:
             self._set_status(SessionStatus.OPEN)
@@ -546,10 +541,18 @@ class Room:
             )
             return {}
         p.media_restarts.append(now)
+        await self._connect_media(p, p.sender)
+        return {}
+
+    async def _connect_media(self, p: Participant, sender: SignalSender) -> None:
+        """A fresh media connection for ``p``. Rights first: the new connection never
+        forwards a packet it should not."""
+        if self._media is None:
+            return
+        p.sender = sender
         p.media_sent = None
         self._tell_rights(p)
-        await self._media_call(self._media.add_participant(self.room_id, str(person_id), p.sender))
-        return {}
+        await self._media_call(self._media.add_participant(self.room_id, str(p.person_id), sender))
 
     async def _media_call(self, call: Any) -> None:
         try:
