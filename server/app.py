@@ -12,7 +12,8 @@ from aiohttp import web
 from sqlalchemy import text
 
 from server import api, scheduling, signaling
-from server.api.http import csrf_cookie_middleware, error_middleware, security_headers_middleware
+from server.api import headers
+from server.api.http import csrf_cookie_middleware, error_middleware
 from server.appkeys import (
     API_ROUTERS_KEY,
     DB_KEY,
@@ -118,10 +119,11 @@ def create_app(settings: Settings) -> web.Application:
     if not settings.secret_key:
         raise ValueError("settings.secret_key is required (see server.settings.ensure_secret)")
     app = web.Application(
-        middlewares=[security_headers_middleware, csrf_cookie_middleware, error_middleware],
+        middlewares=[csrf_cookie_middleware, error_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS_KEY] = settings
+    headers.setup(app)
     app[LIMITER_KEY] = LoginLimiter(
         max_failures=settings.login_max_failures, window_s=settings.login_window_s
     )

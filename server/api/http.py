@@ -152,17 +152,3 @@ async def csrf_cookie_middleware(
             resp, secrets.token_urlsafe(24), secure=request.app[SETTINGS_KEY].cookie_secure
         )
     return resp
-
-
-@web.middleware
-async def security_headers_middleware(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    resp = await handler(request)
-    if not resp.prepared:
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("Referrer-Policy", "no-referrer")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        if request.path.startswith("/api/"):
-            resp.headers.setdefault("Cache-Control", "no-store")
-    return resp

@@ -15,6 +15,10 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from server.api import headers
+from server.appkeys import SETTINGS_KEY
+from server.settings import Settings
+
 
 def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -71,6 +75,10 @@ class StubServer:
 
     def _app(self) -> web.Application:
         app = web.Application()
+        # The real server's security headers (CSP, Permissions-Policy, ...), so the page tests
+        # run the built client under the policy it is served with.
+        app[SETTINGS_KEY] = Settings(public_url="http://127.0.0.1")
+        headers.setup(app)
 
         async def index(request: web.Request) -> web.StreamResponse:
             return web.FileResponse(self.dist / "index.html")

@@ -24,6 +24,11 @@ def open_page(browser: Any, url: str, viewport: dict[str, int], locale: str = "e
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # A Content-Security-Policy refusal is reported on the console, not as a page error.
+    page.on(
+        "console",
+        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     page.goto(url)
     page.errors = errors  # type: ignore[attr-defined]
     return page
