@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import socketio
 from aiohttp import web
 from sqlalchemy import text
 
@@ -27,6 +26,7 @@ from server.db import migrate
 from server.db.engine import Database
 from server.media import wiring as media_wiring
 from server.settings import Settings
+from server.signaling.edge import make_sio
 
 log = logging.getLogger("circle.app")
 # Layers that wire themselves in with ``setup(app)``, in this order: the media engine's cleanup
@@ -50,24 +50,6 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     app[DB_KEY] = db
     yield
     await db.dispose()
-
-
-def _make_sio(settings: Settings) -> socketio.AsyncServer:
-    manager = (
-        socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
-        if settings.redis_url
-        else None
-    )
-    return socketio.AsyncServer(
-        async_mode="aiohttp",
-        client_manager=manager,
-        cors_allowed_origins=[settings.public_url],
-        max_http_buffer_size=256 * 1024,
-        ping_interval=10,
-        ping_timeout=10,
-        logger=False,
-        engineio_logger=False,
-    )
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -130,7 +112,7 @@ def create_app(settings: Settings) -> web.Application:
     app[MEDIA_KEY] = None
     app[API_ROUTERS_KEY] = list(api.CORE_ROUTERS)
     app.cleanup_ctx.append(_database_ctx)
-    sio = _make_sio(settings)
+    sio = make_sio(settings)
     sio.attach(app)
     app[SIO_KEY] = sio
     for setup in PLUGINS:

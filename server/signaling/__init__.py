@@ -21,6 +21,7 @@ from server.rooms.store import SqlRoomStore
 from . import media, participant, protocol, session
 from .broadcaster import SioBroadcaster
 from .context import NAMESPACE, EventTable, Services
+from .edge import PACKET_MAX_CHARS, EdgeServer
 from .namespace import RoomNamespace
 
 # Tests may put a clock here before the app starts (see tests/signaling).
@@ -34,6 +35,9 @@ EVENTS: EventTable = {
     **media.EVENTS,
 }
 
+# The edge answers bigger packets too_large without decoding them: every event fits below it.
+assert all(e.model.max_bytes + 1024 < PACKET_MAX_CHARS for e in EVENTS.values())
+
 
 def setup(app: web.Application) -> None:
     settings = app[SETTINGS_KEY]
@@ -45,7 +49,10 @@ def setup(app: web.Application) -> None:
         event_rate=settings.room_event_rate,
         event_burst=float(settings.room_event_burst),
     )
-    sio.register_namespace(RoomNamespace(services, EVENTS))
+    namespace = RoomNamespace(services, EVENTS)
+    sio.register_namespace(namespace)
+    if isinstance(sio, EdgeServer):
+        sio.packet_guard = namespace
     app[SIGNALING_KEY] = services
     app.cleanup_ctx.append(_rooms_ctx)
     app.on_shutdown.append(_close_connections)

@@ -45,6 +45,16 @@ def _validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _utf8_size(payload: Any) -> int:
+    """The payload's size in UTF-8 bytes of its compact JSON, as the client measures it
+    (not ASCII-escaped: one Persian letter is 2 bytes, not the 6 of ``\\u0641``)."""
+    try:
+        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError):
+        raise UserError("The payload must be plain JSON.") from None
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(self, services: Services, events: EventTable) -> None:
         super().__init__(NAMESPACE)
@@ -103,24 +113,39 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 budget.refused_in_window = 0
                 await self.disconnect(conn.sid)
 
+    async def _charge(self, conn: Conn, event: Any) -> None:
+        """Spend one event of the connection's budget, or raise ``rate_limited``."""
+        if not conn.budget.take(self.svc.clock.now_ms() / 1000):
+            await self._over_budget(conn, event)
+            raise RateLimited("Too many events: slow down.")
+
+    async def refuse_packet(self, sid: str, exc: CircleError, *, first: bool) -> JSON | None:
+        """A packet the edge refused before decoding (server/signaling/edge.py): it costs
+        an event like any other; the first one of a connection is audited."""
+        conn = self.svc.conns.get(sid)
+        if conn is None:
+            return None
+        try:
+            await self._charge(conn, "(refused packet)")
+        except RateLimited as limited:
+            return _ack_error(limited)
+        if first:
+            await self.svc.refuse(conn, "packet", exc)
+        return _ack_error(exc)
+
     async def _dispatch(self, sid: str, event: Any, data: tuple[Any, ...]) -> JSON:
         try:
             conn = self.svc.conns.get(sid)
             if conn is None:
                 raise Unauthenticated("Not connected with a join token.")
-            if not conn.budget.take(self.svc.clock.now_ms() / 1000):
-                await self._over_budget(conn, event)
-                raise RateLimited("Too many events: slow down.")
+            await self._charge(conn, event)
             spec = self.events.get(event) if isinstance(event, str) else None
             if spec is None:
                 shown = event[:40] if isinstance(event, str) else type(event).__name__
                 raise UserError(f"Unknown event {shown!r}.", code="unknown_event")
             if len(data) != 1 or not isinstance(data[0], dict):
                 raise UserError("The payload must be one JSON object.")
-            try:
-                size = len(json.dumps(data[0], separators=(",", ":")))
-            except (TypeError, ValueError):
-                raise UserError("The payload must be plain JSON.") from None
+            size = _utf8_size(data[0])
             if size > spec.model.max_bytes:
                 raise PayloadTooLarge(
                     f"The payload is {size} bytes; {event} takes at most {spec.model.max_bytes}."
