@@ -21,7 +21,7 @@ const DEFAULTS: Record<string, { sessions: number; duration: number }> = {
  * The server words its refusals in English. In English they are shown as worded (they carry the
  * exact limits); in Persian and Dutch a known code is shown from the catalogue instead.
  */
-function serverText(i18n: I18n, prefix: "coord.problem." | "coord.error.", code: string, text: string, index?: number | null): string {
+function serverText(i18n: I18n, prefix: "coord.problem." | "error.", code: string, text: string, index?: number | null): string {
   if (i18n.locale === "en") return text;
   const key = `${prefix}${code}`;
   if (!i18n.has(key)) return text;
@@ -51,7 +51,7 @@ function field(label: string, input: HTMLElement, hint?: string): HTMLElement {
 
 class Coordinator {
   private message(e: unknown): string {
-    if (e instanceof CircleError) return serverText(this.i18n, "coord.error.", e.code, e.message);
+    if (e instanceof CircleError) return serverText(this.i18n, "error.", e.code, e.message);
     return e instanceof Error ? e.message : String(e);
   }
 
