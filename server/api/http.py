@@ -16,7 +16,14 @@ from server.api.context import Ctx
 from server.api.routing import Route
 from server.appkeys import SETTINGS_KEY
 from server.auth.cookies import CSRF_COOKIE, CSRF_HEADER, set_csrf_cookie
-from server.errors import CircleError, PermissionDenied, UserError, error_body, http_status
+from server.errors import (
+    CircleError,
+    ErrorCode,
+    PermissionDenied,
+    UserError,
+    error_body,
+    http_status,
+)
 
 log = logging.getLogger("circle.api")
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -46,7 +53,7 @@ def parse_model(model: type[BaseModel], data: Any, where: str) -> BaseModel:
 async def read_json(request: web.Request) -> Any:
     ctype = request.headers.get("Content-Type", "")
     if not ctype.split(";")[0].strip().lower() == "application/json":
-        raise UserError("send the body as application/json", code="unsupported_media_type")
+        raise UserError("send the body as application/json", code=ErrorCode.UNSUPPORTED_MEDIA_TYPE)
     raw = await request.read()
     try:
         return json.loads(raw or b"null")
@@ -60,7 +67,7 @@ def check_csrf(request: web.Request) -> None:
     if not cookie or not header or not hmac.compare_digest(cookie, header):
         raise PermissionDenied(
             f"missing or wrong {CSRF_HEADER} header (send the value of the {CSRF_COOKIE} cookie)",
-            code="csrf",
+            code=ErrorCode.CSRF,
         )
 
 
@@ -124,7 +131,12 @@ async def error_middleware(
         return json_error(exc)
     except web.HTTPRequestEntityTooLarge:
         return web.json_response(
-            {"error": {"code": "too_large", "message": "the request body is too large"}},
+            {
+                "error": {
+                    "code": ErrorCode.TOO_LARGE.value,
+                    "message": "the request body is too large",
+                }
+            },
             status=413,
         )
     except web.HTTPException as exc:
@@ -137,7 +149,7 @@ async def error_middleware(
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return web.json_response(
-            {"error": {"code": "internal", "message": "internal error"}}, status=500
+            {"error": {"code": ErrorCode.INTERNAL.value, "message": "internal error"}}, status=500
         )
 
 
