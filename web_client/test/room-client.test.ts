@@ -227,6 +227,14 @@ describe("RoomClient", () => {
     expect(h.socket.count("leader.note")).toBe(0);
   });
 
+  it("counts a note's characters as the server does (an emoji is one, not two)", async () => {
+    await h.client.start();
+    await flush();
+    await h.client.sendNote("\u{1F600}".repeat(4000));
+    expect(h.socket.count("leader.note")).toBe(1);
+    await expect(h.client.sendNote("\u0641".repeat(4001))).rejects.toMatchObject({ code: "too_large" });
+  });
+
   it("times out a command whose ack never comes", async () => {
     await h.client.start();
     await flush();

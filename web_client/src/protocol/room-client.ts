@@ -21,6 +21,9 @@ import {
   unwrapAck,
 } from "./types";
 
+/** The leader note's limit, in characters (Unicode code points), as docs/signaling.md states. */
+export const NOTE_MAX_CHARS = 4000;
+
 /** The part of a socket.io-client Socket this module uses. */
 export interface SocketLike {
   readonly connected: boolean;
@@ -187,8 +190,9 @@ export class RoomClient {
     return this.command("protocol.command", { ...cmd });
   }
   sendNote(text: string): Promise<Record<string, unknown>> {
-    if (text.length > 4000) {
-      return Promise.reject(new CircleError("too_large", "a note holds at most 4000 characters"));
+    // Characters as the server counts them (code points), not UTF-16 units: an emoji is one.
+    if ([...text].length > NOTE_MAX_CHARS) {
+      return Promise.reject(new CircleError("too_large", `a note holds at most ${NOTE_MAX_CHARS} characters`));
     }
     return this.command("leader.note", { text });
   }

@@ -259,6 +259,8 @@ export class App {
           // Lets a proxy route every connection of one session to the same server process
           // (docs/deployment.md); the server trusts only the signed token's session.
           query: { session: String(s.id) },
+          // The server accepts websockets only (server/signaling/edge.py).
+          transports: ["websocket"],
           reconnectionDelay: 500,
           reconnectionDelayMax: 4000,
         }) as unknown as SocketLike,

@@ -114,7 +114,7 @@ export class LeaderConsole {
     this.noteArea = h("textarea", {
       id: noteId,
       rows: 4,
-      maxlength: 4000,
+      // No maxlength: it counts UTF-16 units (an emoji as two); sendNote checks characters.
       "aria-describedby": noteHelpId,
       "data-testid": "console-note",
     });
