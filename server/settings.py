@@ -67,8 +67,9 @@ class Settings(BaseModel):
     stun_uris: list[str] = Field(default_factory=list)
     turn_uris: list[str] = Field(default_factory=list)
     turn_secret: str | None = Field(None, repr=False)
-    turn_ttl_s: int = Field(3600, ge=60, le=86400)
-    media_allowed_networks: list[str] = Field(default_factory=list)  # empty: any
+    turn_ttl_s: int = Field(9000, ge=60, le=4 * 3600)  # no longer than a session
+    media_allowed_networks: list[str] = Field(default_factory=list)  # empty: public only
+    media_host_addresses: list[str] = Field(default_factory=list)  # empty: every allowed
     media_workers: int = Field(1, ge=1, le=64)
 
     # Scheduling and notifications
@@ -133,6 +134,13 @@ class Settings(BaseModel):
     def _nets(cls, v: list[str]) -> list[str]:
         for n in v:
             ipaddress.ip_network(n, strict=False)
+        return v
+
+    @field_validator("media_host_addresses")
+    @classmethod
+    def _hosts(cls, v: list[str]) -> list[str]:
+        for a in v:
+            ipaddress.ip_address(a)
         return v
 
     @field_validator("secret_key")

@@ -10,7 +10,10 @@ valid for ``turn_ttl_s``; the secret never leaves the server.
 Allowed networks pin media to chosen addresses: local host candidates are only gathered on
 addresses inside them, and remote candidates outside them (including every ``.local`` mDNS
 name, so multicast mDNS can never start) are refused before they reach the ICE agent.
-Tests set them to ``127.0.0.0/8``.
+None configured (the default) means globally routable addresses only: the server announces
+no loopback, private (RFC 1918), shared (100.64.0.0/10), link-local or IPv6 unique-local
+address and accepts no remote candidate on one. ``host_addresses`` narrows the server's own
+candidates further to the addresses named. Tests set the networks to ``127.0.0.0/8``.
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ EVERYWHERE: tuple[IpNetwork, ...] = (
     ipaddress.IPv6Network("::/0"),
 )
 LOOPBACK: tuple[IpNetwork, ...] = (ipaddress.IPv4Network("127.0.0.0/8"),)
+# No networks configured: globally routable unicast addresses only (see the module doc).
+PUBLIC_ONLY: tuple[IpNetwork, ...] = ()
+# TURN credentials outlive no session: the longest a protocol allows (dynamic therapy, 90
+# planned minutes, 125 with every phase at its maximum) plus the lobby, rounded up.
+TURN_TTL_S = 9000
 
 _CANDIDATE_TYPES = frozenset({"host", "srflx", "prflx", "relay"})
 _CANDIDATE_PROTOCOLS = frozenset({"udp", "tcp"})
@@ -53,9 +61,12 @@ class IceSettings:
     stun_urls: tuple[str, ...] = ()
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = None
-    turn_ttl_s: int = 6 * 3600
+    turn_ttl_s: int = TURN_TTL_S
     relay_only: bool = False
-    allowed_networks: tuple[IpNetwork, ...] = EVERYWHERE
+    allowed_networks: tuple[IpNetwork, ...] = PUBLIC_ONLY
+    # The server's own host candidates: only these addresses (when set; each must be an
+    # address of one of its interfaces and inside ``allowed_networks``).
+    host_addresses: tuple[str, ...] = ()
     # Also use the servers (with server-minted credentials) for the server's own connections.
     server_uses_turn: bool = False
 
@@ -137,11 +148,14 @@ def rtc_configuration(servers: Sequence[IceServer], *, relay_only: bool) -> RTCC
 
 
 def is_allowed_address(host: str, networks: Sequence[IpNetwork]) -> bool:
-    """True if ``host`` is an IP literal inside one of ``networks``; names are never allowed."""
+    """True if ``host`` is an IP literal inside one of ``networks`` (with none given: a
+    globally routable unicast address); names are never allowed."""
     try:
         addr = ipaddress.ip_address(host)
     except ValueError:
         return False
+    if not networks:
+        return addr.is_global and not addr.is_multicast
     return any(addr.version == net.version and addr in net for net in networks)
 
 
@@ -199,9 +213,11 @@ def filter_sdp_candidates(sdp: str, networks: Sequence[IpNetwork]) -> tuple[str,
     return "\r\n".join(kept) + "\r\n", dropped
 
 
-def local_host_addresses(networks: Sequence[IpNetwork]) -> list[str]:
+def local_host_addresses(networks: Sequence[IpNetwork], only: Sequence[str] = ()) -> list[str]:
     """Host addresses to gather candidates on: every interface address (loopback included,
-    unlike aioice's own discovery) that lies inside ``networks``; IPv6 link-local excluded."""
+    unlike aioice's own discovery) that is allowed by ``networks`` (and is one of ``only``,
+    when given); IPv6 link-local excluded."""
+    wanted = {ipaddress.ip_address(a) for a in only}
     found: list[str] = []
     for adapter in ifaddr.get_adapters():
         for ip in adapter.ips:
@@ -211,6 +227,8 @@ def local_host_addresses(networks: Sequence[IpNetwork]) -> list[str]:
                 if ip.ip[2] != 0:  # scope id set: link-local
                     continue
                 host = ip.ip[0]
+            if wanted and ipaddress.ip_address(host) not in wanted:
+                continue
             if is_allowed_address(host, networks) and host not in found:
                 found.append(host)
     return found

@@ -113,7 +113,14 @@ class AiortcMediaEngine:
     async def start(self) -> None:
         if self._reaper is not None:
             return
-        self._gather_addresses = local_host_addresses(self.settings.ice.allowed_networks)
+        ice = self.settings.ice
+        self._gather_addresses = local_host_addresses(ice.allowed_networks, ice.host_addresses)
+        if not self._gather_addresses and not ice.server_uses_turn:
+            logger.warning(
+                "media: no interface address is allowed for ICE (public addresses only unless "
+                "media_allowed_networks or media_host_addresses say otherwise): media "
+                "connections fail unless the server uses TURN"
+            )
         self._lost = asyncio.Queue()
         self._reaper = asyncio.create_task(self._reap(), name="media-reaper")
 

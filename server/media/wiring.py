@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from server.appkeys import MEDIA_KEY, SETTINGS_KEY
-from server.media.ice import EVERYWHERE, IceSettings
+from server.media.ice import IceSettings
 from server.media.sfu import AiortcMediaEngine, SfuSettings
 from server.media.shard import ShardedMediaEngine
 from server.settings import Settings
@@ -25,7 +25,8 @@ def ice_settings(settings: Settings) -> IceSettings:
         turn_urls=tuple(settings.turn_uris),
         turn_secret=settings.turn_secret,
         turn_ttl_s=settings.turn_ttl_s,
-        allowed_networks=networks or EVERYWHERE,
+        allowed_networks=networks,  # none: public addresses only
+        host_addresses=tuple(settings.media_host_addresses),
     )
 
 
