@@ -9,8 +9,10 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+# Exactly the locked versions, each file checked against its sha256 (requirements.lock,
+# made by scripts/lock.sh from pyproject.toml); then the project itself, adding nothing.
+.venv/bin/python -m pip install -q --require-hashes -r requirements.lock
+.venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
 
 npm --prefix web_client ci --no-audit --no-fund --loglevel=error
 npm --prefix web_client run build
