@@ -4,14 +4,18 @@ cost an event of the budget, and leave one warning in the log, never a traceback
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.domain import GroupRole
-from server.signaling.edge import PACKET_MAX_CHARS, TRANSPORT_MAX_BYTES
+from server.signaling.edge import MAX_DEPTH, PACKET_MAX_CHARS, TRANSPORT_MAX_BYTES, too_deep
 
 from .conftest import Server, make_server
 from .raw import NS, Closed, RawSocket
@@ -151,3 +155,28 @@ async def test_payload_limit_is_answered_too_large_up_to_the_transport_limit(
         assert await sock.wait_closed(10) == 1009
     finally:
         await sock.close()
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    return 0
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab,:'),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(alphabet='[]{}"\\a'), inner, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(JSON_VALUES)
+def test_depth_is_measured_on_the_json_not_on_brackets_in_strings(value: Any) -> None:
+    text = json.dumps(value)
+    assert too_deep(text) == (_depth(value) > MAX_DEPTH)

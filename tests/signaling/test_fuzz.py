@@ -3,7 +3,10 @@ nothing changes, the server keeps serving."""
 
 from __future__ import annotations
 
+import json
+import logging
 import random
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ from server.domain import GroupRole
 from server.signaling import EVENTS
 
 from .conftest import Server, make_server
+from .raw import NS, RawSocket
 
 N = 3000
 ERROR_CODES = {"invalid", "too_large", "unknown_event", "unsupported_version"}
@@ -163,3 +167,168 @@ async def _raw(peer: Any, event: str, args: tuple[Any, ...]) -> Any:
         # call() with data=None sends no argument at all
         return await peer.sio.call(event, None, namespace="/room", timeout=10)
     return await peer.sio.call(event, data, namespace="/room", timeout=10)
+
+
+# ---- raw frames: what no client library would send ------------------------------------------
+# At least RAW_N frames that ask for an answer, each answered, plus frames that cannot be
+# answered, each closing its connection; nothing in the room changes and the log stays small.
+
+RAW_N = 10_000
+BATCH = 50
+LOG_LIMIT = 64 * 1024  # bytes of log for the whole run (one warning per connection)
+TEMPLATES: list[tuple[str, dict[str, Any]]] = [
+    ("hello", {"v": 1}),
+    ("hand.raise", {}),
+    ("hand.lower", {"person_id": "3"}),
+    ("mic.set", {"muted": False}),
+    ("cam.set", {"off": True}),
+    ("leader.note", {"text": "hi \u0641"}),
+    ("protocol.command", {"command": "advance"}),
+    ("media.candidate", {"candidate": "", "sdpMid": "0", "sdpMLineIndex": 0}),
+    ("media.answer", {"sdp": "v=0"}),
+]
+ALPHABET = '[]{},:"\\ 0123456789.eE+-truefalsn\x00\u202e\U0001f600/a'
+CLOSERS: list[str | bytes] = [
+    "43/room,5[1]",  # an ack the server never asked for
+    '462-/room,6[{"_placeholder":true,"num":0}]',  # a binary ack
+    "42/room," + "[" * 20 + "]" * 20,  # too deep, no id to answer
+    '42/room,["hello",{',  # undecodable, no id
+    b"\x00\x01",  # a binary frame on its own
+    "",  # Engine.IO: empty
+    "x",  # Engine.IO: unknown type
+    "4",  # Engine.IO: a message without a packet
+    "2" + "[" * 5000,  # Engine.IO: JSON on a control frame
+    '4{"a":1}',  # Engine.IO: JSON where a packet belongs
+]
+
+
+def mutate(rng: random.Random, text: str) -> str:
+    chars = list(text)
+    for _ in range(rng.randrange(1, 6)):
+        op = rng.randrange(3)
+        at = rng.randrange(len(chars) + 1)
+        if op == 0 or not chars:
+            chars.insert(at, rng.choice(ALPHABET))
+        elif op == 1:
+            del chars[min(at, len(chars) - 1)]
+        else:
+            chars[min(at, len(chars) - 1)] = rng.choice(ALPHABET)
+    return "".join(chars)
+
+
+def hostile_body(rng: random.Random, i: int) -> str:
+    """The part of ``42/room,<id>...`` after the id: wrong in one of many ways."""
+    name, payload = rng.choice(TEMPLATES)
+    valid = json.dumps([name, payload], separators=(",", ":"), ensure_ascii=rng.random() < 0.5)
+    kind = rng.randrange(8)
+    if i % 1000 == 999:  # oversized (not decoded): answered too_large
+        body = '["leader.note",{"text":"' + "x" * rng.randrange(130_000, 900_000) + '"}]'
+    elif kind <= 2:
+        body = mutate(rng, valid)
+    elif kind == 3:
+        depth = rng.choice([9, 10, 50, 1000, 20_000])
+        opener = rng.choice(["[", '{"a":'])
+        closer = "]" if opener == "[" else "}"
+        body = f'["{name}",' + opener * depth + "1" + closer * depth + "]"
+    elif kind == 4:
+        body = json.dumps([junk(rng) if rng.random() < 0.3 else name, junk(rng)], default=repr)
+    elif kind == 5:
+        body = rng.choice(
+            [
+                f'["{name}",{{"v":1e999}}]',
+                f'["{name}",{{"v":NaN}}]',
+                f'["{name}",{{"v":-Infinity}}]',
+                f'["{name}",{{"v":{"9" * 5000}}}]',  # past Python's int-parsing limit
+                f'["{name}",{{"a":1,"a":2}}]',
+                f'["{name}",{{"__proto__":{{"admin":true}}}}]',
+                f'["{name}",{{"v":"\\ud800\\udfff\\u0000"}}]',
+                f'["{name}"]',
+                f'["{name}",{{}},{{}},{{}}]',
+                "\ufeff" + valid,
+                valid[:-1],
+                "null",
+                '"' + name + '"',
+                "{}",
+                "[]",
+                "",
+            ]
+        )
+    elif kind == 6:
+        body = json.dumps([rng.choice(["join ", "JOIN", "x" * 300, "", "room.snapshot"]), {}])
+    else:
+        extra = {rng.choice(["role", "phase", "zz"]): junk(rng)}
+        body = json.dumps([name, {**payload, **extra}], default=repr)
+    return " " + body if body[:1].isdigit() else body
+
+
+@pytest.fixture
+async def caplog_info(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.INFO)
+    return caplog
+
+
+async def test_raw_frame_fuzz(server: Server, caplog_info: pytest.LogCaptureFixture) -> None:
+    w = server.world
+    leader = server.peer(w.leader, GroupRole.LEADER)
+    member = server.peer(w.members[0])
+    for p in (leader, member):
+        await p.enter()
+    before = member.last
+    seen_before = len(member.snapshots)
+    attackers = [w.members[1], w.members[2]]
+
+    async def attacker(person_id: int) -> RawSocket:
+        sock = await RawSocket.open(server.url, server.peer(person_id).token())
+        assert (await sock.call("hello", {"v": 1}))["ok"]
+        return sock
+
+    rng = random.Random(20261206)
+    socks = [await attacker(pid) for pid in attackers]
+    codes: dict[str, int] = {}
+    sent = closed = 0
+    started = time.monotonic()
+    try:
+        while sent < RAW_N:
+            sock = socks[sent // BATCH % len(socks)]
+            ids = []
+            for _ in range(BATCH):
+                ack_id = sock.next_id
+                sock.next_id += 1
+                await sock.send(f"42{NS},{ack_id}{hostile_body(rng, sent)}")
+                ids.append(ack_id)
+                sent += 1
+            for ack_id in ids:
+                reply = await sock.ack(ack_id)
+                assert isinstance(reply, dict) and isinstance(reply.get("ok"), bool), reply
+                code = "ok" if reply["ok"] else reply["error"]["code"]
+                codes[code] = codes.get(code, 0) + 1
+            if sent % 1000 == 0:  # now and then, frames that can only close the connection
+                for frame in CLOSERS:
+                    victim = await attacker(attackers[0])
+                    await victim.send(frame)
+                    assert await victim.wait_closed(10) is not None or victim.closed, frame
+                    await victim.close()
+                    closed += 1
+    finally:
+        for sock in socks:
+            await sock.close()
+    elapsed = time.monotonic() - started
+
+    assert sent >= RAW_N and closed >= len(CLOSERS) * 10
+    assert {"invalid", "too_large", "unknown_event"} <= set(codes), codes
+    assert set(codes) <= ERROR_CODES | {"ok", "forbidden", "not_in_room", "media_unavailable"}
+    # nothing changed in the room, which still serves
+    assert len(member.snapshots) == seen_before
+    assert (await member.call("hello", {"v": 1}))["ok"]
+    ok = await leader.call(
+        "protocol.command", {"command": "set_presenter", "person_id": str(member.person_id)}
+    )
+    assert ok["ok"], ok
+    after = await member.until(lambda s: s["version"] > before["version"])
+    assert after["version"] == before["version"] + 1
+    # the log: no error, no traceback, and small
+    records = caplog_info.records
+    assert not [r for r in records if r.levelno >= logging.ERROR or r.exc_info]
+    size = sum(len(r.getMessage()) + 60 for r in records)
+    assert size < LOG_LIMIT, (size, len(records))
+    print(f"raw fuzz: {sent} answered + {closed} closing frames in {elapsed:.1f} s; {codes}")
