@@ -136,8 +136,8 @@ def screen(data: Any, packet_class: type[socketio.packet.Packet]) -> Screened:
         isinstance(pkt.data, list) and pkt.data and isinstance(pkt.data[0], str)
     ):
         return Screened(header, UserError("An event is [name, payload]."))
-    if (pkt.namespace or "/") != NAMESPACE and pkt.packet_type == sio_packet.EVENT:
-        return Screened(header, UserError(f"Events go to the {NAMESPACE} namespace."))
+    if (pkt.namespace or "/") != NAMESPACE:
+        return Screened(header, UserError(f"The only namespace is {NAMESPACE}."))
     return Screened(header, None, pkt)
 
 
