@@ -64,9 +64,14 @@ class ProtocolCommand(Payload):
     clear: bool = False
 
 
+NOTE_MAX_CHARS = 4000
+
+
 class LeaderNote(Payload):
-    max_bytes: ClassVar[int] = 20_000
-    text: Annotated[str, StringConstraints(max_length=4000)]
+    # The limit is the characters; the bytes only guard the decoder, and are enough for any
+    # text within it (a control character takes 6 bytes of JSON: \u0001).
+    max_bytes: ClassVar[int] = 6 * NOTE_MAX_CHARS + 100
+    text: Annotated[str, StringConstraints(max_length=NOTE_MAX_CHARS)]
 
 
 class MediaAnswer(Payload):
