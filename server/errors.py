@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from pydantic import ValidationError
+
 
 class CircleError(Exception):
     """Base of all expected errors. ``code`` is stable and machine-readable."""
@@ -15,11 +17,17 @@ class CircleError(Exception):
     code: ClassVar[str] = "error"
     http_status: ClassVar[int] = 400
 
-    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, field: str | None = None, **details: Any
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code  # type: ignore[misc]
+        # One shape for naming what was wrong: ``details.fields`` maps each field to its
+        # problem. ``field=`` is the shorthand for a single one.
+        if field is not None:
+            details["fields"] = {field: message, **details.get("fields", {})}
         self.details = details
 
     def to_wire(self) -> dict[str, Any]:
@@ -90,6 +98,17 @@ class ProtocolError(CircleError):
 class CapacityReached(CircleError):
     code = "capacity"
     http_status = 409
+
+
+def validation_fields(exc: ValidationError, limit: int = 20) -> dict[str, str]:
+    """``{field: problem}`` for a pydantic error (the ``details.fields`` of a UserError);
+    a field the model does not know is named as "unknown field"."""
+    out: dict[str, str] = {}
+    for err in exc.errors()[:limit]:
+        loc = ".".join(str(p) for p in err["loc"]) or "body"
+        msg = "unknown field" if err["type"] == "extra_forbidden" else str(err["msg"])
+        out.setdefault(loc, msg.removeprefix("Value error, "))
+    return out
 
 
 def error_body(exc: BaseException) -> dict[str, Any]:
