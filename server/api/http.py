@@ -18,6 +18,7 @@ from server.appkeys import SETTINGS_KEY
 from server.auth.cookies import CSRF_COOKIE, CSRF_HEADER, set_csrf_cookie
 from server.errors import (
     CircleError,
+    ErrorCode,
     PermissionDenied,
     UserError,
     error_body,
@@ -48,7 +49,9 @@ async def read_json(request: web.Request) -> Any:
     ctype = request.headers.get("Content-Type", "")
     if not ctype.split(";")[0].strip().lower() == "application/json":
         raise UserError(
-            "send the body as application/json", code="unsupported_media_type", field="Content-Type"
+            "send the body as application/json",
+            code=ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            field="Content-Type",
         )
     raw = await request.read()
     try:
@@ -63,7 +66,7 @@ def check_csrf(request: web.Request) -> None:
     if not cookie or not header or not hmac.compare_digest(cookie, header):
         raise PermissionDenied(
             f"missing or wrong {CSRF_HEADER} header (send the value of the {CSRF_COOKIE} cookie)",
-            code="csrf",
+            code=ErrorCode.CSRF,
         )
 
 
@@ -130,7 +133,12 @@ async def error_middleware(
         return json_error(exc)
     except web.HTTPRequestEntityTooLarge:
         return web.json_response(
-            {"error": {"code": "too_large", "message": "the request body is too large"}},
+            {
+                "error": {
+                    "code": ErrorCode.TOO_LARGE.value,
+                    "message": "the request body is too large",
+                }
+            },
             status=413,
         )
     except web.HTTPException as exc:
@@ -143,7 +151,7 @@ async def error_middleware(
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return web.json_response(
-            {"error": {"code": "internal", "message": "internal error"}}, status=500
+            {"error": {"code": ErrorCode.INTERNAL.value, "message": "internal error"}}, status=500
         )
 
 
