@@ -148,14 +148,31 @@ class PacketGuard(Protocol):
 
 
 class _GuardedWebSocket(aiohttp_driver.WebSocket):  # type: ignore[misc]
+    async def __call__(self, environ: Any) -> Any:
+        # python-engineio hands us its socket's handler: remember the websocket by that
+        # socket's id, so a refusal can close it with a reason (EdgeServer._refuse).
+        sid = getattr(getattr(self.handler, "__self__", None), "sid", None)
+        websockets: dict[str, _GuardedWebSocket] = self.server.websockets
+        if sid is not None:
+            websockets[sid] = self
+        try:
+            return await super().__call__(environ)
+        finally:
+            if sid is not None and websockets.get(sid) is self:
+                del websockets[sid]
+
     async def wait(self) -> Any:
         data = await super().wait()
         if engine_frame_ok(data):
             return data
         shown = repr(data[:20])
         log.warning("websocket closed: malformed Engine.IO frame %s", shown)
-        await self._sock.close(code=1008, message=b"malformed Engine.IO frame")
+        await self.close_with_reason("malformed Engine.IO frame")
         return None  # python-engineio ends the connection as if the client had closed it
+
+    async def close_with_reason(self, reason: str) -> None:
+        """Close with 1008 (policy violation) and ``reason`` (cut to the 123 bytes allowed)."""
+        await self._sock.close(code=1008, message=reason.encode()[:123])
 
 
 class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
@@ -164,6 +181,7 @@ class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         driver: dict[str, Any] = dict(self.__dict__["_async"])  # (untyped in engineio)
         driver["websocket"] = _GuardedWebSocket
         self.__dict__["_async"] = driver
+        self.websockets: dict[str, _GuardedWebSocket] = {}
 
 
 class EdgeServer(socketio.AsyncServer):  # type: ignore[misc]
@@ -226,7 +244,11 @@ class EdgeServer(socketio.AsyncServer):  # type: ignore[misc]
             )
         else:
             # Nothing to answer (no id, no /room connection): a real client never sends this.
-            await self.eio.disconnect(eio_sid)
+            ws = self.eio.websockets.get(eio_sid)
+            if ws is not None:
+                await ws.close_with_reason(f"{problem.code}: {problem.message}")
+            else:
+                await self.eio.disconnect(eio_sid)
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         count = self.refused.pop(eio_sid, 0)

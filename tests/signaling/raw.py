@@ -28,6 +28,7 @@ class RawSocket:
         self.next_id = 1
         self.acks: dict[int, Any] = {}
         self.frames: list[str] = []
+        self.close_reason = ""
 
     @classmethod
     async def open(cls, base_url: str, token: str | None = None) -> RawSocket:
@@ -46,6 +47,8 @@ class RawSocket:
     async def _recv(self, wait_s: float = 10) -> str:
         while True:
             msg = await self.ws.receive(timeout=wait_s)
+            if msg.type == aiohttp.WSMsgType.CLOSE:
+                self.close_reason = str(msg.extra or "")
             if msg.type in (
                 aiohttp.WSMsgType.CLOSE,
                 aiohttp.WSMsgType.CLOSED,
