@@ -10,7 +10,8 @@ depth) and answers nothing it cannot decode; each failure is an ERROR traceback.
   :data:`TRANSPORT_MAX_BYTES`), nesting depth (:data:`MAX_DEPTH`) and shape before and while
   it is decoded; a refused packet is charged to the connection's event budget and answered
   like any refused event (``too_large`` or ``invalid``) when it asked for an answer, and the
-  connection is closed when it did not (a real client never sends such a packet);
+  websocket is closed with 1008 and the reason when it did not (a real client never sends
+  such a packet);
 * the log gets one warning per connection (the first refusal) and, at disconnect, the count.
 """
 
