@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -183,3 +184,21 @@ JSON_VALUES = st.recursive(
 def test_depth_is_measured_on_the_json_not_on_brackets_in_strings(value: Any) -> None:
     text = json.dumps(value)
     assert too_deep(text) == (_depth(value) > MAX_DEPTH)
+
+
+async def test_long_polling_is_refused_without_a_traceback(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        url = server.url + "/socket.io/?EIO=4&transport=polling"
+        async with http.get(url) as resp:
+            assert resp.status == 400
+        async with http.post(url, data=b"4" + b"[" * 10_000) as resp:
+            assert resp.status == 400
+        for _ in range(20):
+            async with http.get(url) as resp:
+                assert resp.status == 400
+    records = _records(caplog)
+    assert not [r for r in records if r.exc_info]
+    # python-engineio says "Invalid transport" once per process, then only at INFO
+    assert len([r for r in records if r.levelno >= logging.WARNING]) <= 1
