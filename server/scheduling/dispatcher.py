@@ -25,9 +25,9 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.auth.tokens import mint_confirm_token
 from server.db.models import Group, Membership, Person, ScheduledSession, Series
 from server.domain import MembershipStatus, SessionStatus
-from server.scheduling.enrolment import confirm_token
 from server.scheduling.handlers import DispatchHandlers, Handler
 from server.scheduling.models import (
     Dispatch,
@@ -336,7 +336,9 @@ class _Context:
             "confirm": f"{cfg.public_url}/sessions/{sess.id}",
         }
         if series is not None and cfg.secret_key:
-            token = confirm_token(cfg.secret_key, series.id, person.id)
+            token = mint_confirm_token(
+                cfg.secret_key, series_id=series.id, person_id=person.id, now=now.timestamp()
+            )
             values["confirm"] = f"{cfg.public_url}/api/confirm/{token}"
         subject, body = render(kind, locale, **values)
         immediate = notifier.immediate
