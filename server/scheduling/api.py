@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.api.context import Ctx
 from server.api.routing import Router
 from server.auth.tokens import verify_confirm_token
-from server.db.models import Group, Membership, Person, ScheduledSession, Series
+from server.db.models import Group, Membership, Person, ScheduledSession, Series, SeriesConfirmation
 from server.domain import STAFF_ROLES, MembershipStatus
 from server.errors import Gone, NotFound, Unauthenticated
+from server.notify.models import OutboxMessage, OutboxStatus
+from server.notify.templates import REDACTED_BODY, SECRET_KINDS, person_zone, pick_locale
 from server.scheduling import booking, changes, enrolment, ics
-from server.scheduling.models import OutboxMessage, OutboxStatus, SeriesConfirmation
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.schemas import (
     ConfirmationOut,
@@ -36,7 +37,6 @@ from server.scheduling.schemas import (
 )
 from server.scheduling.series import parse_spec
 from server.scheduling.service import SchedulingService
-from server.scheduling.templates import REDACTED_BODY, SECRET_KINDS, person_zone, pick_locale
 
 router = Router("scheduling")
 SERVICE_KEY = web.AppKey("scheduling_service", SchedulingService)

@@ -22,23 +22,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.auth.tokens import mint_confirm_token
 from server.db.models import Group, Membership, Person, ScheduledSession, Series
 from server.domain import MembershipStatus, SessionStatus
+from server.notify.mailer import Notifier
+from server.notify.outbox import Notice, enqueue
+from server.notify.templates import Kind, format_when, person_zone, pick_locale, render
 from server.scheduling.handlers import DispatchHandlers, Handler
-from server.scheduling.models import (
-    Dispatch,
-    DispatchStatus,
-    OutboxMessage,
-    OutboxStatus,
-    Purpose,
-)
-from server.scheduling.notifier import Notifier
+from server.scheduling.models import Dispatch, DispatchStatus, Purpose
 from server.scheduling.plan import SchedulingConfig
-from server.scheduling.templates import Kind, format_when, person_zone, pick_locale, render
 
 log = logging.getLogger("circle.scheduling")
 
@@ -191,7 +186,7 @@ class Dispatcher:
             select(ScheduledSession).where(ScheduledSession.id.in_(session_ids))
         )
         sessions = {x.id: x for x in found.scalars()}
-        outbox: list[dict[str, Any]] = []
+        outbox: list[Notice] = []
         gone = await _not_active(s, claimed, sessions)
         to_mail = {d.id for d in claimed if d.person_id is not None and _kind(d) is not None}
         people = {d.person_id for d in claimed if d.id in to_mail and d.person_id is not None}
@@ -209,20 +204,10 @@ class Dispatcher:
             elif d.id in gone:
                 continue
             elif d.id in to_mail:
-                row = context.message(d, sess, self._cfg, self._notifier, now)
-                if row is not None:
-                    outbox.append(row)
-        if outbox:
-            await s.execute(insert(OutboxMessage), outbox)
-            for row in outbox:  # the mail log: every notice, where it went, by which channel
-                log.info(
-                    "notice %s for dispatch %s to person %s: %s (%s)",
-                    row["kind"],
-                    row["dispatch_id"],
-                    row["person_id"],
-                    row["status"].value,
-                    row["channel"],
-                )
+                notice = context.message(d, sess, self._cfg, now)
+                if notice is not None:
+                    outbox.append(notice)
+        await enqueue(s, outbox, self._notifier, now)
         for purpose, batch in by_handler.items():
             handler = self.handlers.get(purpose)
             assert handler is not None
@@ -312,9 +297,8 @@ class _Context:
         d: Dispatch,
         sess: ScheduledSession,
         cfg: SchedulingConfig,
-        notifier: Notifier,
         now: datetime,
-    ) -> dict[str, Any] | None:
+    ) -> Notice | None:
         kind = _kind(d)
         person = self.people.get(d.person_id or 0)
         if kind is None or person is None or not person.is_active:
@@ -341,20 +325,13 @@ class _Context:
             )
             values["confirm"] = f"{cfg.public_url}/api/confirm/{token}"
         subject, body = render(kind, locale, **values)
-        immediate = notifier.immediate
-        return {
-            "dispatch_id": d.id,
-            "organisation_id": group.organisation_id if group else None,
-            "person_id": person.id,
-            "to_address": person.email,
-            "locale": locale,
-            "kind": kind.value,
-            "subject": subject[:300],
-            "body": body,
-            "channel": notifier.channel,
-            "status": OutboxStatus.SENT if immediate else OutboxStatus.QUEUED,
-            "attempts": 1 if immediate else 0,
-            "next_attempt_at": now,
-            "sent_at": now if immediate else None,
-            "created_at": now,
-        }
+        return Notice(
+            kind=kind.value,
+            to_address=person.email,
+            locale=locale,
+            subject=subject,
+            body=body,
+            person_id=person.id,
+            organisation_id=group.organisation_id if group else None,
+            dispatch_id=d.id,
+        )

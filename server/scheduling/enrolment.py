@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import record
-from server.db.models import Membership, Person, ScheduledSession, Series
+from server.db.models import Membership, Person, ScheduledSession, Series, SeriesConfirmation
 from server.domain import AuditOutcome, GroupRole, MembershipStatus, SessionStatus
 from server.errors import Conflict, NotFound
-from server.scheduling.models import Purpose, SeriesConfirmation
+from server.notify.templates import Kind
+from server.scheduling.models import Purpose
 from server.scheduling.plan import PlannedDispatch, SchedulingConfig, notice
 from server.scheduling.store import (
     get_group,
@@ -23,7 +24,6 @@ from server.scheduling.store import (
     supersede,
     times,
 )
-from server.scheduling.templates import Kind
 
 log = logging.getLogger("circle.scheduling")
 
