@@ -42,12 +42,12 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver, RTCSessi
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.contrib.media import MediaRelay
 
-from server.media.client import MediaClient
+from server.bots.client import MediaClient
+from server.bots.synthetic import EncodedClip, encode_tone, encode_video
 from server.media.ice import IceSettings, rtc_configuration
 from server.media.participant import prefer_codec
 from server.media.sfu import AiortcMediaEngine, SfuSettings
 from server.media.shard import PipeWriter
-from server.media.synthetic import EncodedClip, encode_tone, encode_video
 
 NETNS_ENV = "HC_BENCH_NETNS"
 HZ = os.sysconf("SC_CLK_TCK")

@@ -57,9 +57,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             logging.getLogger(noisy).setLevel(logging.DEBUG)
     app = create_app(settings)
     if args.demo_bots:
-        from server.demo_bots import attach_demo_bots
+        from server.bots.demo import attach_demo_bots
+        from server.cli_ops import latest_demo_session
 
-        attach_demo_bots(app, settings, args.demo_bots)
+        attach_demo_bots(app, settings, args.demo_bots, lambda: latest_demo_session(settings))
     print(f"Healers' Circle serving on {settings.public_url} (Ctrl-C to stop)", flush=True)
     web.run_app(
         app,
