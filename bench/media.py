@@ -36,12 +36,16 @@ import subprocess
 import sys
 import time
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.contrib.media import MediaRelay
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._host import cpu_seconds, cpu_split, cpus, host_cpu, loadavg, pin
 from server.bots.client import MediaClient
 from server.bots.synthetic import EncodedClip, encode_tone, encode_video
 from server.media.ice import IceSettings, rtc_configuration
@@ -50,31 +54,7 @@ from server.media.sfu import AiortcMediaEngine, SfuSettings
 from server.media.shard import PipeWriter
 
 NETNS_ENV = "HC_BENCH_NETNS"
-HZ = os.sysconf("SC_CLK_TCK")
 _RTP = struct.Struct("!BBHII")
-
-
-def cpu_seconds(pid: int) -> float:
-    user, system = cpu_split(pid)
-    return user + system
-
-
-def cpu_split(pid: int) -> tuple[float, float]:
-    """(user, system) CPU seconds of a process from /proc/<pid>/stat."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) / HZ, int(fields[12]) / HZ
-
-
-def host_cpu() -> tuple[int, int, int]:
-    """(busy, steal, total) jiffies of the whole machine from /proc/stat: how loaded the
-    shared host was during the window, printed beside the figures."""
-    with open("/proc/stat") as f:
-        values = [int(x) for x in f.readline().split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    steal = values[7] if len(values) > 7 else 0
-    total = sum(values[:8])
-    return total - idle - steal, steal, total
 
 
 def udp_rcvbuf_errors() -> int:
@@ -83,13 +63,6 @@ def udp_rcvbuf_errors() -> int:
         rows = [line.split() for line in f if line.startswith("Udp:")]
     header, values = rows[0], rows[1]
     return int(values[header.index("RcvbufErrors")])
-
-
-def pin(cpu: int | None) -> None:
-    if cpu is None:
-        return
-    with contextlib.suppress(OSError):
-        os.sched_setaffinity(0, {cpu % (os.cpu_count() or 1)})
 
 
 # --- the baseline engine: aiortc's default decode + relay + encode path ------------------------
@@ -505,12 +478,9 @@ def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, Enco
         / max(1e-9, (split1[0] - split0[0]) + (split1[1] - split0[1])),
         "generator_cpu_pct": [100 * (b - a) / window for a, b in zip(g0, g1, strict=False)],
         # the whole machine (2 cores = 200%), our processes included; and time stolen by the VM host
-        "host_busy_pct": 100
-        * (os.cpu_count() or 1)
-        * (host1[0] - host0[0])
-        / max(1, host1[2] - host0[2]),
+        "host_busy_pct": 100 * cpus() * (host1[0] - host0[0]) / max(1, host1[2] - host0[2]),
         "host_steal_pct": 100 * (host1[1] - host0[1]) / max(1, host1[2] - host0[2]),
-        "loadavg_1m": os.getloadavg()[0],
+        "loadavg_1m": loadavg(),
     }
 
 
@@ -613,7 +583,7 @@ def main() -> None:
     print(f"  load generators CPU: {[round(x, 1) for x in sfu['generator_cpu_pct']]}%; "
           f"kernel UDP receive-buffer drops in the window: {sfu['udp_rcvbuf_drops']}")  # fmt: skip
     others = sfu["host_busy_pct"] - sfu["server_cpu_pct"] - sum(sfu["generator_cpu_pct"])
-    print(f"  machine during the window: {sfu['host_busy_pct']:.0f}% busy of {100 * (os.cpu_count() or 1)}% "
+    print(f"  machine during the window: {sfu['host_busy_pct']:.0f}% busy of {100 * cpus()}% "
           f"({max(0.0, others):.0f}% outside this benchmark's processes), steal {sfu['host_steal_pct']:.1f}%, "
           f"load average {sfu['loadavg_1m']:.2f}")  # fmt: skip
     result: dict[str, Any] = {

@@ -26,7 +26,6 @@ import json
 import multiprocessing as mp
 import os
 import random
-import resource
 import socket
 import subprocess
 import sys
@@ -35,43 +34,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._host import cpu_seconds, free_port, pct, pin, raise_fd_limit
+
 SECRET = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 NS = "/room"
 CLIENTS_PER_ROOM = 12
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
-
-
-def pin(cpus: set[int]) -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        os.sched_setaffinity(0, cpus)
-
-
-def raise_fd_limit() -> None:
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 # --- the servers ------------------------------------------------------------------------------
