@@ -81,3 +81,11 @@ def pct(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def udp_rcvbuf_errors() -> int:
+    """UDP datagrams the kernel dropped for full receive buffers (this network namespace)."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    header, values = rows[0], rows[1]
+    return int(values[header.index("RcvbufErrors")])
