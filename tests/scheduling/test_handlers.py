@@ -31,16 +31,8 @@ from server.scheduling.series import parse_spec
 from tests.conftest import SECRET, make_settings
 
 from .conftest import Clock, World
+from .test_dispatch import SPEC
 
-SPEC = {
-    "title": "Balint",
-    "sessions": 6,
-    "weekdays": ["MO", "TH"],
-    "local_time": "19:00",
-    "start_date": "2026-10-19",
-    "duration_minutes": 60,
-    "timezone": "Europe/Amsterdam",
-}
 TIMEPOINTS = {Purpose.TIMEPOINT_PRE, Purpose.TIMEPOINT_POST}
 
 
