@@ -31,6 +31,7 @@ from server.domain import MembershipStatus, SessionStatus
 from server.notify.mailer import Notifier
 from server.notify.outbox import Notice, enqueue
 from server.notify.templates import Kind, format_when, person_zone, pick_locale, render
+from server.pages import session_page
 from server.scheduling.handlers import DispatchHandlers, Handler
 from server.scheduling.models import Dispatch, DispatchStatus, Purpose
 from server.scheduling.plan import SchedulingConfig
@@ -316,8 +317,8 @@ class _Context:
             "old_when": format_when(datetime.fromisoformat(old), zone, locale) if old else "",
             "tz": zone.key,
             "index": sess.index,
-            "link": f"{cfg.public_url}/sessions/{sess.id}",
-            "confirm": f"{cfg.public_url}/sessions/{sess.id}",
+            "link": session_page(cfg.public_url, sess.id),
+            "confirm": session_page(cfg.public_url, sess.id),
         }
         if series is not None and cfg.secret_key:
             token = mint_confirm_token(

@@ -21,14 +21,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = ROOT / "server"
 
-# The shared vocabulary: enums, the error taxonomy, settings. Everyone may import it; it
-# imports no other part of the server.
-BASE = frozenset({"domain", "errors", "settings"})
+# The shared vocabulary: enums, the error taxonomy, settings, the web client's page addresses.
+# Everyone may import it; it imports no other part of the server.
+BASE = frozenset({"domain", "errors", "pages", "settings"})
 
 # Top-level package or module of server/ -> what else of server/ it may import.
 MAY_IMPORT: dict[str, frozenset[str]] = {
     "domain": frozenset(),
     "errors": frozenset(),
+    "pages": frozenset(),
     "settings": frozenset(),
     "db": frozenset(),
     "audit": frozenset({"db"}),

@@ -1,5 +1,5 @@
-"""The signaling benchmark's two servers (ours, built by ``create_app``, and a bare
-python-socketio relay) and the database they serve, each run in its own process."""
+"""The two servers of bench/signaling.py, each run in its own process: ours (the app, with a
+database seeded with N Balint rooms) and the baseline, a bare python-socketio relay."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bench._host import raise_fd_limit
+from host import raise_fd_limit
 
 SECRET = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 NS = "/room"

@@ -1,5 +1,5 @@
-"""The media benchmark's baseline: aiortc's default path, decode + MediaRelay + one encoder per
-subscriber, behind the same calls the benchmark makes on ``AiortcMediaEngine``."""
+"""The baseline engine of bench/media.py: aiortc's default path, decoding every publisher once
+(MediaRelay) and encoding once per subscriber, behind the same calls as the SFU engine."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from server.media.ice import rtc_configuration
 from server.media.participant import prefer_codec
 
 
+# --- the baseline engine: aiortc's default decode + relay + encode path ------------------------
 class LazyRelayTrack(MediaStreamTrack):
     """Subscribes (MediaRelay) to a publisher's decoded track once it exists."""
 
