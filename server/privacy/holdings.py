@@ -33,9 +33,11 @@ from server.db.models import (
     Membership,
     Person,
     PersonRole,
+    SeriesConfirmation,
 )
+from server.notify.models import OutboxMessage
 from server.privacy.models import PrivacyRequest
-from server.scheduling.models import CalendarToken, Dispatch, OutboxMessage, SeriesConfirmation
+from server.scheduling.models import CalendarToken, Dispatch
 
 # Columns never exported: they are secrets (hashes of tokens and passwords), not data about
 # the person.

@@ -24,7 +24,8 @@ from server.db.models import (
     LoginAttempt,
     ScheduledSession,
 )
-from server.scheduling.models import CalendarToken, OutboxMessage, OutboxStatus
+from server.notify.models import OutboxMessage, OutboxStatus
+from server.scheduling.models import CalendarToken
 
 log = logging.getLogger("circle.privacy")
 EXPIRED_BODY = "[removed: kept for {days} days after sending]"

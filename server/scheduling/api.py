@@ -11,11 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.api.context import Ctx
 from server.api.routing import Router
-from server.db.models import Group, Membership, Person, ScheduledSession, Series
+from server.auth.tokens import verify_confirm_token
+from server.db.models import Group, Membership, Person, ScheduledSession, Series, SeriesConfirmation
 from server.domain import STAFF_ROLES, MembershipStatus
-from server.errors import NotFound
+from server.errors import Gone, NotFound, Unauthenticated
+from server.notify.models import OutboxMessage, OutboxStatus
+from server.notify.templates import REDACTED_BODY, SECRET_KINDS, person_zone, pick_locale
 from server.scheduling import booking, changes, enrolment, ics
-from server.scheduling.models import OutboxMessage, OutboxStatus, SeriesConfirmation
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.schemas import (
     ConfirmationOut,
@@ -35,7 +37,6 @@ from server.scheduling.schemas import (
 )
 from server.scheduling.series import parse_spec
 from server.scheduling.service import SchedulingService
-from server.scheduling.templates import REDACTED_BODY, SECRET_KINDS, person_zone, pick_locale
 
 router = Router("scheduling")
 SERVICE_KEY = web.AppKey("scheduling_service", SchedulingService)
@@ -434,7 +435,11 @@ _THANKS = {
 )
 async def confirm_by_link(ctx: Ctx) -> bytes:
     secret = ctx.settings.secret_key
-    series_id, person_id = enrolment.read_confirm_token(secret, ctx.path_str("token"))
+    try:
+        claims = verify_confirm_token(secret, ctx.path_str("token"))
+    except Unauthenticated as exc:
+        raise Gone("unknown confirmation link") from exc
+    series_id, person_id = claims.series_id, claims.person_id
     async with ctx.sessionmaker() as s, s.begin():
         await enrolment.confirm(s, series_id, person_id, _now())
         series = await s.get(Series, series_id)

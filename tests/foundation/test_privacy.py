@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from server.db.engine import Database
 from server.db.models import AttendanceEvent, AuditEntry, AuthSession, Person, PersonRole
 from server.domain import AttendanceKind, AuditOutcome, OrgRole
+from server.notify.models import OutboxMessage, OutboxStatus
 from server.privacy.holdings import HOLDINGS
-from server.scheduling.models import OutboxMessage, OutboxStatus
 from tests.conftest import SECRET, Live
 from tests.foundation.seed import PASSWORD, seed
 

@@ -1,4 +1,4 @@
-"""``circle privacy export|erase|sweep``: a person's rights and the retention sweep by hand."""
+"""The work of ``circle privacy export|erase|sweep`` (the parser is in server/cli.py)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,6 @@ from server.errors import CircleError
 from server.privacy import policy_from, retention, service
 from server.settings import Settings
 
-SettingsOf = Callable[[argparse.Namespace], Settings]
-
 
 async def _with_db(settings: Settings, work: Callable[[Database], Any]) -> Any:
     db = Database(settings.effective_database_url)
@@ -26,8 +24,7 @@ async def _with_db(settings: Settings, work: Callable[[Database], Any]) -> Any:
         await db.dispose()
 
 
-def _run(args: argparse.Namespace, settings_of: SettingsOf) -> int:
-    settings = settings_of(args)
+def run(args: argparse.Namespace, settings: Settings) -> int:
     now = datetime.now(UTC)
 
     async def work(db: Database) -> Any:
@@ -47,16 +44,3 @@ def _run(args: argparse.Namespace, settings_of: SettingsOf) -> int:
     json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
     print()
     return 0
-
-
-def add_parser(sub: Any, settings_of: SettingsOf) -> None:
-    p = sub.add_parser("privacy", help="a person's data: export, erasure; the retention sweep")
-    psub = p.add_subparsers(dest="privacy_command", required=True, metavar="ACTION")
-    ex = psub.add_parser("export", help="print everything held about a person (JSON)")
-    ex.add_argument("person", type=int, help="person id")
-    er = psub.add_parser(
-        "erase", help="erase a person's data; prints what was deleted, pseudonymised and kept"
-    )
-    er.add_argument("person", type=int, help="person id")
-    psub.add_parser("sweep", help="run the retention sweep once; prints rows changed per rule")
-    p.set_defaults(func=lambda args: _run(args, settings_of))
