@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,18 +51,30 @@ TIMEPOINTS = (Purpose.TIMEPOINT_PRE, Purpose.TIMEPOINT_POST)
 Date = date  # MoveRequest has a field named ``date``
 
 
+NOTE_CHARS = 500  # a coordinator's note on a change, sent with its notice
+
+
 class MoveRequest(BaseModel):
-    """A new local date and time (in the series' timezone) and optionally a new duration."""
+    """A new local date and time (in the series' timezone) and optionally a new duration;
+    ``note`` goes to everyone with the notice."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     date: Date
     local_time: time
     duration_minutes: int | None = Field(None, ge=15, le=8 * 60)
+    note: str | None = Field(None, max_length=NOTE_CHARS)
 
     @field_validator("date")
     @classmethod
     def _year(cls, v: Date) -> Date:
         return check_year(v)
+
+
+class CancelRequest(BaseModel):
+    """Why a session (or the rest of a series) is cancelled: told to everyone and audited."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    reason: str | None = Field(None, max_length=NOTE_CHARS)
 
 
 class RestRequest(BaseModel):
@@ -72,6 +85,7 @@ class RestRequest(BaseModel):
     local_time: time
     start_date: date
     duration_minutes: int | None = Field(None, ge=15, le=8 * 60)
+    note: str | None = Field(None, max_length=NOTE_CHARS)
 
     @field_validator("start_date")
     @classmethod
@@ -104,8 +118,9 @@ def _changeable(sess: ScheduledSession, now: datetime) -> None:
 
 
 async def _notify_all(
-    s: AsyncSession, sess: ScheduledSession, kind: Kind, now: datetime, **extra: str
+    s: AsyncSession, sess: ScheduledSession, kind: Kind, now: datetime, **extra: Any
 ) -> list[PlannedDispatch]:
+    extra = {k: v for k, v in extra.items() if v}
     people = await roster(s, sess.group_id)
     return [
         notice(times(sess), pid, Purpose.CHANGE_NOTICE, now, {"kind": kind.value, **extra})
@@ -159,8 +174,11 @@ async def _reschedule(
     *,
     cfg: SchedulingConfig,
     now: datetime,
+    note: str | None = None,
+    notify: bool = True,
 ) -> list[PlannedDispatch]:
-    """Move ``sess`` (already checked) and return its new dispatches and notices."""
+    """Move ``sess`` (already checked) and return its new dispatches and, unless the caller
+    sends one summary for several, its notices."""
     old = sess.starts_at
     sess.starts_at = starts_at
     sess.duration_minutes = duration
@@ -170,7 +188,10 @@ async def _reschedule(
     siblings = await _siblings(s, sess)
     people = await roster(s, sess.group_id)
     planned = [p for p in plan_for(sess, siblings, people, cfg, now) if p.purpose not in TIMEPOINTS]
-    planned += await _notify_all(s, sess, Kind.MOVED, now, old_starts_at=old.isoformat())
+    if notify:
+        planned += await _notify_all(
+            s, sess, Kind.MOVED, now, old_starts_at=old.isoformat(), note=note
+        )
     log.info("session %s moved %s -> %s (sequence %d)", sess.id, old, starts_at, sess.sequence)
     return planned
 
@@ -203,7 +224,7 @@ async def move_session(
     )
     if problems:
         raise Conflict(problems[0].message, code="leader_double_booked", field="local_time")
-    planned = await _reschedule(s, sess, starts_at, duration, cfg=cfg, now=now)
+    planned = await _reschedule(s, sess, starts_at, duration, cfg=cfg, now=now, note=req.note)
     await insert_dispatches(s, planned)
     await _fix_timepoints(s, sess, cfg, now)
     await record(
@@ -228,6 +249,7 @@ async def _fix_timepoints(
 async def cancel_session(
     s: AsyncSession,
     session_id: int,
+    req: CancelRequest | None = None,
     *,
     actor_id: int | None,
     cfg: SchedulingConfig,
@@ -235,7 +257,8 @@ async def cancel_session(
 ) -> ScheduledSession:
     sess = await load_session(s, session_id)
     _changeable(sess, now)
-    await _cancel(s, sess, now)
+    reason = req.reason if req is not None else None
+    await _cancel(s, sess, now, note=reason)
     await _fix_timepoints(s, sess, cfg, now)
     await record(
         s,
@@ -243,17 +266,26 @@ async def cancel_session(
         action="session.cancel",
         target=f"session:{sess.id}",
         outcome=AuditOutcome.ALLOWED,
+        details={"reason": reason} if reason else None,
     )
     return sess
 
 
-async def _cancel(s: AsyncSession, sess: ScheduledSession, now: datetime) -> None:
+async def _cancel(
+    s: AsyncSession,
+    sess: ScheduledSession,
+    now: datetime,
+    *,
+    note: str | None = None,
+    notify: bool = True,
+) -> None:
     old = sess.status
     sess.status = SessionStatus.CANCELLED
     sess.sequence += 1
     await supersede(s, [sess.id])
     await s.flush()
-    await insert_dispatches(s, await _notify_all(s, sess, Kind.CANCELLED, now))
+    if notify:
+        await insert_dispatches(s, await _notify_all(s, sess, Kind.CANCELLED, now, note=note))
     log.info("session %s: %s -> cancelled (sequence %d)", sess.id, old.value, sess.sequence)
 
 
@@ -336,22 +368,35 @@ async def _rest(
 async def cancel_rest(
     s: AsyncSession,
     session_id: int,
+    req: CancelRequest | None = None,
     *,
     actor_id: int | None,
     cfg: SchedulingConfig,
     now: datetime,
 ) -> list[ScheduledSession]:
+    """Cancel this session and every later live one; each person gets one notice listing
+    them all (not one per session)."""
     rest = await _rest(s, session_id, now)
+    reason = req.reason if req is not None else None
     for x in rest:
-        await _cancel(s, x, now)
+        await _cancel(s, x, now, notify=False)
+    await insert_dispatches(
+        s,
+        await _notify_all(
+            s, rest[0], Kind.CANCELLED_REST, now, sessions=[x.id for x in rest], note=reason
+        ),
+    )
     await _fix_timepoints(s, rest[0], cfg, now)
+    details: dict[str, Any] = {"cancelled": [x.id for x in rest]}
+    if reason:
+        details["reason"] = reason
     await record(
         s,
         actor_id=actor_id,
         action="series.cancel_rest",
         target=f"session:{session_id}",
         outcome=AuditOutcome.ALLOWED,
-        details={"cancelled": [x.id for x in rest]},
+        details=details,
     )
     return rest
 
@@ -400,7 +445,11 @@ async def change_rest(
         raise Conflict(problems[0].message, code="leader_double_booked", field="local_time")
     planned: list[PlannedDispatch] = []
     for x, o in zip(rest, occurrences, strict=True):
-        planned += await _reschedule(s, x, o.starts_at, duration, cfg=cfg, now=now)
+        planned += await _reschedule(s, x, o.starts_at, duration, cfg=cfg, now=now, notify=False)
+    # One notice per person listing every new time, instead of one per moved session.
+    planned += await _notify_all(
+        s, first, Kind.RETIMED, now, sessions=[x.id for x in rest], note=req.note
+    )
     await insert_dispatches(s, planned)
     await _fix_timepoints(s, first, cfg, now)
     series = await s.get(Series, first.series_id) if first.series_id is not None else None

@@ -30,7 +30,14 @@ from server.db.models import Group, Membership, Person, ScheduledSession, Series
 from server.domain import MembershipStatus, SessionStatus
 from server.notify.mailer import Notifier
 from server.notify.outbox import Notice, enqueue
-from server.notify.templates import Kind, format_when, person_zone, pick_locale, render
+from server.notify.templates import (
+    Kind,
+    format_when,
+    note_line,
+    person_zone,
+    pick_locale,
+    render,
+)
 from server.pages import session_page
 from server.scheduling.handlers import DispatchHandlers, Handler
 from server.scheduling.models import Dispatch, DispatchStatus, Purpose
@@ -183,6 +190,8 @@ class Dispatcher:
         self, s: AsyncSession, claimed: Sequence[Dispatch], now: datetime
     ) -> tuple[int, set[int]]:
         session_ids = {d.session_id for d in claimed}
+        # A summary notice lists the sessions it is about (re-timed or cancelled together).
+        session_ids |= {int(x) for d in claimed for x in d.payload.get("sessions", [])}
         found = await s.execute(
             select(ScheduledSession).where(ScheduledSession.id.in_(session_ids))
         )
@@ -279,19 +288,25 @@ class _Context:
     people: dict[int, Person]
     groups: dict[int, Group]
     series: dict[int, Series]
+    sessions: dict[int, ScheduledSession]
 
     @classmethod
     async def load(
         cls, s: AsyncSession, sessions: dict[int, ScheduledSession], person_ids: set[int]
     ) -> _Context:
         if not person_ids:
-            return cls({}, {}, {})
+            return cls({}, {}, {}, sessions)
         people = (await s.execute(select(Person).where(Person.id.in_(person_ids)))).scalars()
         gids = {x.group_id for x in sessions.values()}
         sids = {x.series_id for x in sessions.values() if x.series_id is not None}
         groups = (await s.execute(select(Group).where(Group.id.in_(gids)))).scalars()
         series = (await s.execute(select(Series).where(Series.id.in_(sids)))).scalars()
-        return cls({p.id: p for p in people}, {g.id: g for g in groups}, {x.id: x for x in series})
+        return cls(
+            {p.id: p for p in people},
+            {g.id: g for g in groups},
+            {x.id: x for x in series},
+            sessions,
+        )
 
     def message(
         self,
@@ -319,6 +334,15 @@ class _Context:
             "index": sess.index,
             "link": session_page(cfg.public_url, sess.id),
             "confirm": session_page(cfg.public_url, sess.id),
+            "note": note_line(d.payload.get("note"), locale),
+            "sessions": "\n".join(
+                f"- {format_when(x.starts_at, zone, locale)}"
+                for x in sorted(
+                    (self.sessions[int(i)] for i in d.payload.get("sessions", [])
+                     if int(i) in self.sessions),
+                    key=lambda x: (x.starts_at, x.id),
+                )
+            ),
         }
         if series is not None and cfg.secret_key:
             token = mint_confirm_token(
