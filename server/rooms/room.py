@@ -1,8 +1,11 @@
 """One live room: a single owner task applies typed commands from a queue.
 
-Nothing else mutates a room. Every change is fanned out as a versioned snapshot, told to the
-media engine (who may speak, who may show video), and persisted (room state, attendance,
-session status in one transaction) before the command is acknowledged.
+Nothing else mutates a room. Every change is committed in this order: the media gate (who may
+speak, who may show video), the save (room state, attendance, session status in one fenced
+transaction), the broadcast of a versioned snapshot, the acknowledgement. A save that finds the
+lease lost, or the session cancelled or ended under the room, stops the room before anyone is
+told anything it may not write; a room nobody is in past its join window ends the session
+itself (server.lifecycle) and retires.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from datetime import UTC, datetime
 
 from server.domain import AttendanceKind, AuditOutcome, GroupRole, SessionStatus
 from server.errors import (
@@ -21,13 +24,15 @@ from server.errors import (
     ProtocolError,
     UserError,
 )
-from server.media.port import MediaEngine, SignalSender
+from server.lifecycle import FINAL, NO_ONE_ENDED_IT, Change, abandoned, may, target
+from server.media.port import MediaEngine
 from server.protocols import base as pb
 from server.protocols.codec import state_from_json, state_to_json
 from server.protocols.engine import apply
 from server.protocols.registry import spec_for
 
-from .admission import check_open, check_place
+from .admission import check_open, check_place, window_of
+from .agreement import check_agreement
 from .capabilities import effective, session_role
 from .commands import (
     Act,
@@ -39,13 +44,16 @@ from .commands import (
     MediaLost,
     Note,
     Ping,
+    Refresh,
     RoomCommand,
     SetCam,
     SetMic,
     Stop,
     Tick,
+    WindowClosed,
 )
-from .participants import Participant, Presence, media_rights, snapshot
+from .media_link import MEDIA_RESTART_WINDOW_MS, MEDIA_RESTARTS_MAX, MediaLink
+from .participants import Participant, Presence, snapshot
 from .ports import (
     JSON,
     AttendanceRecord,
@@ -53,6 +61,7 @@ from .ports import (
     LeaseLost,
     RoomBroadcaster,
     RoomStore,
+    SessionClosed,
     SessionInfo,
 )
 from .timers import Timers
@@ -60,10 +69,8 @@ from .verbs import to_command
 
 log = logging.getLogger(__name__)
 
-MEDIA_RESTARTS_MAX = 5  # fresh media connections for one person ...
-MEDIA_RESTART_WINDOW_MS = 5 * 60_000  # ... within this window, then the client must rejoin
-
 ROOM_CODEC = 1
+__all__ = ["MEDIA_RESTARTS_MAX", "MEDIA_RESTART_WINDOW_MS", "ROOM_CODEC", "Room"]
 
 
 class Room:
@@ -82,7 +89,7 @@ class Room:
         self.spec = spec_for(info.protocol)
         self._store = store
         self._out = broadcaster
-        self._media = media
+        self._media = MediaLink(media, str(info.session_id))
         self._clock = clock
         self._grace_ms = int(grace_s * 1000)
         self._queue: asyncio.Queue[RoomCommand] = asyncio.Queue()
@@ -98,8 +105,9 @@ class Room:
         # changes pending in the current command
         self._dirty = False
         self._lease_lost = False  # a fenced save found another process running the room
+        self._closing: str | None = None  # why the room retires after this command
         self._attendance: list[AttendanceRecord] = []
-        self._new_status: SessionStatus | None = None
+        self._change: Change | None = None
         self.participants: dict[int, Participant] = {}
         if restored is None:
             self.version = 0
@@ -127,13 +135,13 @@ class Room:
         return self._task is not None and self._task.done()
 
     async def start(self) -> None:
-        if self._media is not None:
-            await self._media_call(self._media.open_room(self.room_id))
+        await self._media.open()
         if self._restored:
             self._resume_after_restart()
         else:
             self._dirty = True
         await self._commit()
+        self._arm_window()
         self._task = asyncio.create_task(self._run(), name=f"room-{self.room_id}")
 
     async def stop(self) -> None:
@@ -142,8 +150,7 @@ class Room:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._timers.stop()
-        if self._media is not None:
-            await self._media_call(self._media.close_room(self.room_id))
+        await self._media.close()
 
     async def wait_closed(self) -> None:
         if self._task is not None:
@@ -178,6 +185,9 @@ class Room:
                 if self._lease_lost:
                     log.error("room %s: another process runs it now; this copy stops", self.room_id)
                     break
+                if self._closing is not None:
+                    log.info("room %s closes: %s", self.room_id, self._closing)
+                    break
                 if self.state.ended and not any(p.in_room for p in self.participants.values()):
                     log.info("room %s closes: ended and empty", self.room_id)
                     break
@@ -191,11 +201,14 @@ class Room:
         reply = command.reply
         try:
             result = await self._handle(command)
+            self._check_abandoned()
             await self._commit()
         except CircleError as exc:
             self._discard_pending()
             if isinstance(exc, LeaseLost):
                 self._lease_lost = True
+            elif isinstance(exc, SessionClosed):
+                await self._closed_under_us(exc)
             if isinstance(exc, PermissionDenied | ProtocolError) and isinstance(command, ByPerson):
                 await self._audit_refusal(command, exc)
             if reply is not None and not reply.done():
@@ -237,6 +250,10 @@ class Room:
                 return {"version": self.version}
             case MediaLost(person_id=person_id):
                 return await self._media_lost(person_id)
+            case WindowClosed():
+                return {}  # _check_abandoned decides
+            case Refresh():
+                return await self._refresh()
         raise UserError(f"unknown room command {type(command).__name__}")
 
     # --- handlers ---------------------------------------------------------------------------
@@ -244,6 +261,7 @@ class Room:
     async def _join(self, c: Join) -> JSON:
         now = self._clock.now_ms()
         check_open(self.info, self._status, self.state.ended, c.group_role, now)
+        check_agreement(self.info, c.agreement_accepted)
         p = self.participants.get(c.person_id)
         if p is not None and p.presence is Presence.PRESENT and p.sid == c.sid:
             return {"snapshot": self._snapshot(now)}  # the same connection asked twice
@@ -261,10 +279,7 @@ class Room:
                 await self._out.detach(self.info.session_id, p.sid)
                 await self._out.drop(p.sid, "replaced by a newer connection")
             self._timers.cancel(("grace", p.person_id))
-            if self._media is not None:
-                await self._media_call(
-                    self._media.remove_participant(self.room_id, str(p.person_id))
-                )
+            await self._media.remove(p)
         p.presence = Presence.PRESENT
         p.sid = c.sid
         p.media_sent = None
@@ -272,10 +287,9 @@ class Room:
             self.info.session_id, c.sid, leader=c.group_role is not GroupRole.MEMBER
         )
         if c.sender is not None:
-            await self._connect_media(p, c.sender)
+            await self._media.connect(self.spec, self.state, p, c.sender)
         self._record(p.person_id, kind, now)
-        if self._status is SessionStatus.SCHEDULED:
-            self._set_status(SessionStatus.OPEN)
+        self._set_status(Change.FIRST_JOIN)
         self._dirty = True
         if self._current_note is not None and c.group_role is not GroupRole.MEMBER:
             return {"note": self._current_note}  # the snapshot is added once committed
@@ -296,8 +310,7 @@ class Room:
         p.sid = None
         p.sender = None
         p.grace_token += 1
-        if self._media is not None:
-            await self._media_call(self._media.remove_participant(self.room_id, str(p.person_id)))
+        await self._media.remove(p)
         self._record(p.person_id, AttendanceKind.DISCONNECT, now)
         self._arm_grace(p, now)
         self._dirty = True
@@ -311,8 +324,8 @@ class Room:
         return {}
 
     async def _gone(self, p: Participant, kind: AttendanceKind, reason: str | None) -> None:
-        if self._media is not None and p.presence is Presence.PRESENT:
-            await self._media_call(self._media.remove_participant(self.room_id, str(p.person_id)))
+        if p.presence is Presence.PRESENT:
+            await self._media.remove(p)
         self._timers.cancel(("grace", p.person_id))
         p.presence = Presence.LEFT
         p.sid = None
@@ -399,20 +412,62 @@ class Room:
         self.state = new
         self._dirty = True
         for effect in effects:
-            if (
-                isinstance(effect, pb.PhaseChanged)
-                and effect.old == self.spec.waiting
-                and self._status in (SessionStatus.SCHEDULED, SessionStatus.OPEN)
-            ):
-                self._set_status(SessionStatus.LIVE)
+            if isinstance(effect, pb.PhaseChanged) and effect.old == self.spec.waiting:
+                self._set_status(Change.START)
             if isinstance(effect, pb.Ended):
-                self._set_status(SessionStatus.ENDED)
+                self._set_status(Change.END)
 
-    def _set_status(self, status: SessionStatus) -> None:
-        if status is not self._status:
-            log.info("session %s status %s -> %s", self.room_id, self._status, status)
-            self._status = status
-            self._new_status = status
+    def _set_status(self, change: Change) -> None:
+        """Make ``change`` if the lifecycle allows it from the status the room knows; the save
+        writes it as a compare-and-set."""
+        if may(change, self._status):
+            log.info("session %s: %s (%s)", self.room_id, change.value, self._status.value)
+            self._status = target(change)
+            self._change = change
+
+    def _occupied(self) -> bool:
+        return any(p.in_room for p in self.participants.values())
+
+    def _check_abandoned(self) -> None:
+        """Nobody in the room past its join window, and no one ended the session: it ends."""
+        if self._closing is not None or self.state.ended:
+            return
+        now = datetime.fromtimestamp(self._clock.now_ms() / 1000, tz=UTC)
+        if abandoned(self._status, window_of(self.info), now, occupied=self._occupied()):
+            self._set_status(Change.ABANDON)
+            self._closing = NO_ONE_ENDED_IT
+            self._dirty = True
+
+    async def _refresh(self) -> JSON:
+        info = await self._store.load_session(self.info.session_id)
+        if info.status in FINAL and self._status not in FINAL:
+            raise SessionClosed(info.session_id, info.status)
+        moved = (info.starts_at, info.duration_minutes) != (
+            self.info.starts_at,
+            self.info.duration_minutes,
+        )
+        self.info = info
+        if info.status is not self._status and self._status not in FINAL:
+            self._status = info.status
+        if moved:
+            self._arm_window()
+            if self._status is SessionStatus.SCHEDULED and not self.state.ended:
+                # Moved while people waited in the lobby: they are told; the room closes.
+                self._closing = "moved"
+                self._dirty = True
+        return {}
+
+    async def _closed_under_us(self, exc: SessionClosed) -> None:
+        """The session was cancelled or ended by someone else: tell the clients, stop."""
+        self._closing = exc.code
+        self._status = exc.status
+        await self._tell_closed(exc.code)
+
+    async def _tell_closed(self, reason: str) -> None:
+        try:
+            await self._out.to_room(self.info.session_id, "room.ended", {"reason": reason})
+        except Exception:
+            log.exception("room %s: telling its clients it closed failed", self.room_id)
 
     def _record(
         self, person_id: int, kind: AttendanceKind, at_ms: int, reason: str | None = None
@@ -423,7 +478,7 @@ class Room:
         # Handlers validate before they mutate, so a refusal leaves nothing half-done; anything
         # recorded so far belongs to no change.
         self._attendance.clear()
-        self._new_status = None
+        self._change = None
         self._dirty = False
 
     def _resume_after_restart(self) -> None:
@@ -462,28 +517,49 @@ class Room:
         }
 
     async def _commit(self) -> None:
-        """Fan out, tell media, persist: for whatever the last command changed."""
+        """Gate, save, broadcast (the acknowledgement follows): for whatever the last command
+        changed. Media rights are cut before anyone is told; nothing is told that could not be
+        written (a save that fails raises, and the clients hear nothing of it)."""
         if not self._dirty:
             return
         self._dirty = False
+        self._media.gate(self.spec, self.state, self.participants.values())
         self.version += 1
-        now = self._clock.now_ms()
-        snap = self._snapshot(now)
-        self._last_snapshot = snap
-        await self._out.snapshot(self.info.session_id, snap)
-        if self.state.ended and self._new_status is SessionStatus.ENDED:
-            await self._out.to_room(self.info.session_id, "room.ended", {"reason": "ended"})
-        self._sync_media()
-        self._rearm_phase_timer()
         attendance, self._attendance = self._attendance, []
-        status, self._new_status = self._new_status, None
-        await self._store.save(
+        change, self._change = self._change, None
+        found = await self._store.save(
             self.info.session_id,
             version=self.version,
             state=self._persisted(),
             attendance=attendance,
-            status=status,
+            change=change,
+            final=self._status in FINAL,
         )
+        if found is not None and found is not self._status and self._status not in FINAL:
+            self._status = found  # the scheduler got there first (e.g. live at the start)
+        now = self._clock.now_ms()
+        snap = self._snapshot(now)
+        self._last_snapshot = snap
+        await self._out.snapshot(self.info.session_id, snap)
+        if self.state.ended and change is Change.END:
+            await self._out.to_room(self.info.session_id, "room.ended", {"reason": "ended"})
+        if self._closing is not None:
+            await self._tell_closed(self._closing)
+            if change is Change.ABANDON:
+                await self._audit_end(self._closing)
+        self._rearm_phase_timer()
+
+    async def _audit_end(self, reason: str) -> None:
+        try:
+            await self._store.audit(
+                actor_id=None,
+                action="session.end",
+                target=f"session:{self.info.session_id}",
+                outcome=AuditOutcome.ALLOWED,
+                details={"reason": reason, "by": "room"},
+            )
+        except Exception:
+            log.exception("room %s: audit write failed", self.room_id)
 
     async def _audit_refusal(self, c: ByPerson, exc: CircleError) -> None:
         try:
@@ -499,66 +575,12 @@ class Room:
 
     # --- media ------------------------------------------------------------------------------
 
-    def _sync_media(self) -> None:
-        if self._media is None:
-            return
-        for p in self.participants.values():
-            if p.presence is Presence.PRESENT:
-                self._tell_rights(p)
-
-    def _tell_rights(self, p: Participant) -> None:
-        """Tell media what this person may send now, if that changed since last told."""
-        if self._media is None:
-            return
-        rights = media_rights(self.spec, self.state, p)
-        if rights == p.media_sent:
-            return
-        try:
-            self._media.set_capabilities(
-                self.room_id, str(p.person_id), may_speak=rights[0], may_show_video=rights[1]
-            )
-        except Exception:
-            log.exception("room %s: media set_capabilities failed", self.room_id)
-            return
-        p.media_sent = rights
-
     async def _media_lost(self, person_id: int) -> JSON:
-        """The engine dropped a present person's media (ICE consent lost, a network change):
-        give them a fresh connection (their client follows the new offer), at most
-        MEDIA_RESTARTS_MAX times in MEDIA_RESTART_WINDOW_MS."""
+        """The engine dropped a present person's media: a fresh connection (MediaLink)."""
         p = self.participants.get(person_id)
-        if self._media is None or p is None or p.presence is not Presence.PRESENT:
-            return {}
-        if p.sender is None:
-            return {}
-        now = self._clock.now_ms()
-        p.media_restarts = [t for t in p.media_restarts if now - t < MEDIA_RESTART_WINDOW_MS]
-        if len(p.media_restarts) >= MEDIA_RESTARTS_MAX:
-            log.warning(
-                "room %s: media of %s keeps failing; not restarting it again for now",
-                self.room_id,
-                person_id,
-            )
-            return {}
-        p.media_restarts.append(now)
-        await self._connect_media(p, p.sender)
+        if p is not None:
+            await self._media.restart(self.spec, self.state, p, self._clock.now_ms())
         return {}
-
-    async def _connect_media(self, p: Participant, sender: SignalSender) -> None:
-        """A fresh media connection for ``p``. Rights first: the new connection never
-        forwards a packet it should not."""
-        if self._media is None:
-            return
-        p.sender = sender
-        p.media_sent = None
-        self._tell_rights(p)
-        await self._media_call(self._media.add_participant(self.room_id, str(p.person_id), sender))
-
-    async def _media_call(self, call: Any) -> None:
-        try:
-            await call
-        except Exception:
-            log.exception("room %s: media call failed", self.room_id)
 
     # --- timers -----------------------------------------------------------------------------
 
@@ -571,6 +593,14 @@ class Room:
         epoch, deadline = armed
         if deadline is not None and not self.state.overrun:
             self._timers.start("phase", deadline, Tick(epoch=epoch))
+
+    def _arm_window(self) -> None:
+        """A timer at the end of the join window, when that is still to come (a room started
+        later, by someone joining a live session that runs over, retires when it empties)."""
+        closes = int(window_of(self.info).closes_at.timestamp() * 1000)
+        self._timers.cancel("window")
+        if closes > self._clock.now_ms():
+            self._timers.start("window", closes, WindowClosed())
 
     def _arm_grace(self, p: Participant, now_ms: int) -> None:
         self._timers.cancel(("grace", p.person_id))

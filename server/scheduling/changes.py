@@ -17,6 +17,7 @@ from server.audit import record
 from server.db.models import ScheduledSession, Series
 from server.domain import AuditOutcome, SessionStatus
 from server.errors import Conflict, NotFound, UserError
+from server.lifecycle import Change, may
 from server.scheduling.models import Purpose
 from server.scheduling.plan import PlannedDispatch, SchedulingConfig, notice
 from server.scheduling.series import (
@@ -40,6 +41,7 @@ from server.scheduling.store import (
     times,
 )
 from server.scheduling.templates import Kind
+from server.session_status import write_status
 
 log = logging.getLogger("circle.scheduling")
 TIMEPOINTS = (Purpose.TIMEPOINT_PRE, Purpose.TIMEPOINT_POST)
@@ -89,12 +91,23 @@ async def load_session(s: AsyncSession, session_id: int) -> ScheduledSession:
     return sess
 
 
-def _changeable(sess: ScheduledSession, now: datetime) -> None:
+def _changeable(sess: ScheduledSession, change: Change, now: datetime) -> None:
+    """A coordinator may cancel a session until it goes live; move it only before its start."""
     if sess.status is SessionStatus.CANCELLED:
         raise Conflict(f"session {sess.id} is cancelled", code="session_cancelled")
-    if sess.status is not SessionStatus.SCHEDULED or sess.starts_at <= now:
+    if not may(change, sess.status) or (change is Change.MOVE and sess.starts_at <= now):
         raise Conflict(
             f"session {sess.id} has already begun (status {sess.status.value})",
+            code="session_started",
+        )
+
+
+async def _write(s: AsyncSession, sess: ScheduledSession, change: Change, now: datetime) -> None:
+    old = sess.status
+    written = await write_status(s, sess.id, change, now=now, loaded=sess)
+    if not written.ok:  # the row is locked FOR UPDATE: only a bug gets here
+        raise Conflict(
+            f"session {sess.id} is {written.status}; it cannot be changed now (was {old.value})",
             code="session_started",
         )
 
@@ -124,6 +137,7 @@ async def _reschedule(
 ) -> list[PlannedDispatch]:
     """Move ``sess`` (already checked) and return its new dispatches and notices."""
     old = sess.starts_at
+    await _write(s, sess, Change.MOVE, now)
     sess.starts_at = starts_at
     sess.duration_minutes = duration
     sess.sequence += 1
@@ -147,7 +161,7 @@ async def move_session(
     now: datetime,
 ) -> ScheduledSession:
     sess = await load_session(s, session_id)
-    _changeable(sess, now)
+    _changeable(sess, Change.MOVE, now)
     starts_at = local_to_utc(req.date, req.local_time, load_zone(sess.timezone))
     duration = req.duration_minutes or sess.duration_minutes
     if starts_at <= now:
@@ -189,7 +203,7 @@ async def cancel_session(
     now: datetime,
 ) -> ScheduledSession:
     sess = await load_session(s, session_id)
-    _changeable(sess, now)
+    _changeable(sess, Change.CANCEL, now)
     await _cancel(s, sess, now)
     await _fix_timepoints(s, sess, cfg, now)
     await record(
@@ -204,7 +218,7 @@ async def cancel_session(
 
 async def _cancel(s: AsyncSession, sess: ScheduledSession, now: datetime) -> None:
     old = sess.status
-    sess.status = SessionStatus.CANCELLED
+    await _write(s, sess, Change.CANCEL, now)
     sess.sequence += 1
     await supersede(s, [sess.id])
     await s.flush()
@@ -265,10 +279,10 @@ async def add_makeup(
 
 
 async def _rest(
-    s: AsyncSession, session_id: int, now: datetime, *, makeups: bool = True
+    s: AsyncSession, session_id: int, now: datetime, change: Change, *, makeups: bool = True
 ) -> list[ScheduledSession]:
     sess = await load_session(s, session_id)
-    _changeable(sess, now)
+    _changeable(sess, change, now)
     if sess.series_id is None:
         return [sess]
     siblings = live(await series_sessions(s, sess.series_id))
@@ -288,7 +302,7 @@ async def cancel_rest(
     cfg: SchedulingConfig,
     now: datetime,
 ) -> list[ScheduledSession]:
-    rest = await _rest(s, session_id, now)
+    rest = await _rest(s, session_id, now, Change.CANCEL)
     for x in rest:
         await _cancel(s, x, now)
     await _fix_timepoints(s, rest[0], cfg, now)
@@ -314,7 +328,7 @@ async def change_rest(
 ) -> list[ScheduledSession]:
     """Re-time this session and every later live one of its series by a new weekly pattern.
     Make-up sessions (placed by hand) keep their time."""
-    rest = await _rest(s, session_id, now, makeups=False)
+    rest = await _rest(s, session_id, now, Change.MOVE, makeups=False)
     first = rest[0]
     duration = req.duration_minutes or first.duration_minutes
     spec = SeriesSpec(

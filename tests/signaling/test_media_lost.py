@@ -11,7 +11,7 @@ from typing import Any
 
 from server.domain import GroupRole
 from server.rooms.room import MEDIA_RESTART_WINDOW_MS, MEDIA_RESTARTS_MAX
-from server.rooms.testing import FakeMediaEngine
+from tests.fakes_rooms import FakeMediaEngine
 
 from .conftest import Peer, Server
 
