@@ -13,9 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime
 
-from server.domain import AttendanceKind, AuditOutcome, GroupRole, SessionStatus
+from server.domain import AttendanceKind, AuditOutcome, GroupRole
 from server.errors import (
     CircleError,
     Gone,
@@ -24,7 +23,7 @@ from server.errors import (
     ProtocolError,
     UserError,
 )
-from server.lifecycle import FINAL, NO_ONE_ENDED_IT, Change, abandoned, may, target
+from server.lifecycle import Change
 from server.media.port import MediaEngine
 from server.protocols import base as pb
 from server.protocols.codec import state_from_json, state_to_json
@@ -52,6 +51,7 @@ from .commands import (
     Tick,
     WindowClosed,
 )
+from .life import SessionLife, audit_end, tell_closed
 from .media_link import MEDIA_RESTART_WINDOW_MS, MEDIA_RESTARTS_MAX, MediaLink
 from .participants import Participant, Presence, snapshot
 from .ports import (
@@ -96,7 +96,7 @@ class Room:
         self._task: asyncio.Task[None] | None = None
         self._timers = Timers(clock, self.post, f"room-{info.session_id}")
         self._armed: tuple[int, int | None] = (-1, None)
-        self._status = info.status
+        self.life = SessionLife(info.session_id, info.status)
         self._note_version = 0
         # The leaders' private note lives with the live room only: it is handed to leaders who
         # (re)join, never written to the database, and gone when the room closes.
@@ -105,9 +105,7 @@ class Room:
         # changes pending in the current command
         self._dirty = False
         self._lease_lost = False  # a fenced save found another process running the room
-        self._closing: str | None = None  # why the room retires after this command
         self._attendance: list[AttendanceRecord] = []
-        self._change: Change | None = None
         self.participants: dict[int, Participant] = {}
         if restored is None:
             self.version = 0
@@ -185,8 +183,8 @@ class Room:
                 if self._lease_lost:
                     log.error("room %s: another process runs it now; this copy stops", self.room_id)
                     break
-                if self._closing is not None:
-                    log.info("room %s closes: %s", self.room_id, self._closing)
+                if self.life.closing is not None:
+                    log.info("room %s closes: %s", self.room_id, self.life.closing)
                     break
                 if self.state.ended and not any(p.in_room for p in self.participants.values()):
                     log.info("room %s closes: ended and empty", self.room_id)
@@ -208,7 +206,8 @@ class Room:
             if isinstance(exc, LeaseLost):
                 self._lease_lost = True
             elif isinstance(exc, SessionClosed):
-                await self._closed_under_us(exc)
+                self.life.closed_under(exc)  # cancelled or ended by someone else: tell, stop
+                await tell_closed(self._out, self.info.session_id, exc.code)
             if isinstance(exc, PermissionDenied | ProtocolError) and isinstance(command, ByPerson):
                 await self._audit_refusal(command, exc)
             if reply is not None and not reply.done():
@@ -260,7 +259,7 @@ class Room:
 
     async def _join(self, c: Join) -> JSON:
         now = self._clock.now_ms()
-        check_open(self.info, self._status, self.state.ended, c.group_role, now)
+        check_open(self.info, self.life.status, self.state.ended, c.group_role, now)
         check_agreement(self.info, c.agreement_accepted)
         p = self.participants.get(c.person_id)
         if p is not None and p.presence is Presence.PRESENT and p.sid == c.sid:
@@ -289,7 +288,7 @@ class Room:
         if c.sender is not None:
             await self._media.connect(self.spec, self.state, p, c.sender)
         self._record(p.person_id, kind, now)
-        self._set_status(Change.FIRST_JOIN)
+        self.life.make(Change.FIRST_JOIN)
         self._dirty = True
         if self._current_note is not None and c.group_role is not GroupRole.MEMBER:
             return {"note": self._current_note}  # the snapshot is added once committed
@@ -413,61 +412,27 @@ class Room:
         self._dirty = True
         for effect in effects:
             if isinstance(effect, pb.PhaseChanged) and effect.old == self.spec.waiting:
-                self._set_status(Change.START)
+                self.life.make(Change.START)
             if isinstance(effect, pb.Ended):
-                self._set_status(Change.END)
-
-    def _set_status(self, change: Change) -> None:
-        """Make ``change`` if the lifecycle allows it from the status the room knows; the save
-        writes it as a compare-and-set."""
-        if may(change, self._status):
-            log.info("session %s: %s (%s)", self.room_id, change.value, self._status.value)
-            self._status = target(change)
-            self._change = change
+                self.life.make(Change.END)
 
     def _occupied(self) -> bool:
         return any(p.in_room for p in self.participants.values())
 
     def _check_abandoned(self) -> None:
-        """Nobody in the room past its join window, and no one ended the session: it ends."""
-        if self._closing is not None or self.state.ended:
-            return
-        now = datetime.fromtimestamp(self._clock.now_ms() / 1000, tz=UTC)
-        if abandoned(self._status, window_of(self.info), now, occupied=self._occupied()):
-            self._set_status(Change.ABANDON)
-            self._closing = NO_ONE_ENDED_IT
+        if not self.state.ended and self.life.abandon_if_due(
+            window_of(self.info), self._clock.now_ms(), occupied=self._occupied()
+        ):
             self._dirty = True
 
     async def _refresh(self) -> JSON:
         info = await self._store.load_session(self.info.session_id)
-        if info.status in FINAL and self._status not in FINAL:
-            raise SessionClosed(info.session_id, info.status)
-        moved = (info.starts_at, info.duration_minutes) != (
-            self.info.starts_at,
-            self.info.duration_minutes,
-        )
-        self.info = info
-        if info.status is not self._status and self._status not in FINAL:
-            self._status = info.status
-        if moved:
+        old, self.info = self.info, info
+        if self.life.refreshed(old, info, ended=self.state.ended):
             self._arm_window()
-            if self._status is SessionStatus.SCHEDULED and not self.state.ended:
-                # Moved while people waited in the lobby: they are told; the room closes.
-                self._closing = "moved"
-                self._dirty = True
+        if self.life.closing is not None:
+            self._dirty = True
         return {}
-
-    async def _closed_under_us(self, exc: SessionClosed) -> None:
-        """The session was cancelled or ended by someone else: tell the clients, stop."""
-        self._closing = exc.code
-        self._status = exc.status
-        await self._tell_closed(exc.code)
-
-    async def _tell_closed(self, reason: str) -> None:
-        try:
-            await self._out.to_room(self.info.session_id, "room.ended", {"reason": reason})
-        except Exception:
-            log.exception("room %s: telling its clients it closed failed", self.room_id)
 
     def _record(
         self, person_id: int, kind: AttendanceKind, at_ms: int, reason: str | None = None
@@ -478,7 +443,7 @@ class Room:
         # Handlers validate before they mutate, so a refusal leaves nothing half-done; anything
         # recorded so far belongs to no change.
         self._attendance.clear()
-        self._change = None
+        self.life.change = None
         self._dirty = False
 
     def _resume_after_restart(self) -> None:
@@ -526,40 +491,27 @@ class Room:
         self._media.gate(self.spec, self.state, self.participants.values())
         self.version += 1
         attendance, self._attendance = self._attendance, []
-        change, self._change = self._change, None
+        change = self.life.take_change()
         found = await self._store.save(
             self.info.session_id,
             version=self.version,
             state=self._persisted(),
             attendance=attendance,
             change=change,
-            final=self._status in FINAL,
+            final=self.life.final,
         )
-        if found is not None and found is not self._status and self._status not in FINAL:
-            self._status = found  # the scheduler got there first (e.g. live at the start)
+        self.life.saved(found)
         now = self._clock.now_ms()
         snap = self._snapshot(now)
         self._last_snapshot = snap
         await self._out.snapshot(self.info.session_id, snap)
         if self.state.ended and change is Change.END:
             await self._out.to_room(self.info.session_id, "room.ended", {"reason": "ended"})
-        if self._closing is not None:
-            await self._tell_closed(self._closing)
+        if self.life.closing is not None:
+            await tell_closed(self._out, self.info.session_id, self.life.closing)
             if change is Change.ABANDON:
-                await self._audit_end(self._closing)
+                await audit_end(self._store, self.info.session_id, self.life.closing)
         self._rearm_phase_timer()
-
-    async def _audit_end(self, reason: str) -> None:
-        try:
-            await self._store.audit(
-                actor_id=None,
-                action="session.end",
-                target=f"session:{self.info.session_id}",
-                outcome=AuditOutcome.ALLOWED,
-                details={"reason": reason, "by": "room"},
-            )
-        except Exception:
-            log.exception("room %s: audit write failed", self.room_id)
 
     async def _audit_refusal(self, c: ByPerson, exc: CircleError) -> None:
         try:
