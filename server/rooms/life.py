@@ -1,16 +1,16 @@
 """A room's view of its session's life (server.lifecycle): the status it knows, the change its
 next save writes (a compare-and-set in the store), and why the room closes, if it does. Owned
-by the room's task; no I/O but the two notices at the end."""
+by the room's task; no I/O but telling the clients at the end."""
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
 
-from server.domain import AuditOutcome, SessionStatus
+from server.domain import SessionStatus
 from server.lifecycle import FINAL, NO_ONE_ENDED_IT, Change, Window, abandoned, may, target
 
-from .ports import RoomBroadcaster, RoomStore, SessionClosed, SessionInfo
+from .ports import RoomBroadcaster, SessionClosed, SessionInfo
 
 log = logging.getLogger("server.rooms.room")
 
@@ -75,16 +75,3 @@ async def tell_closed(out: RoomBroadcaster, session_id: int, reason: str) -> Non
         await out.to_room(session_id, "room.ended", {"reason": reason})
     except Exception:
         log.exception("room %s: telling its clients it closed failed", session_id)
-
-
-async def audit_end(store: RoomStore, session_id: int, reason: str) -> None:
-    try:
-        await store.audit(
-            actor_id=None,
-            action="session.end",
-            target=f"session:{session_id}",
-            outcome=AuditOutcome.ALLOWED,
-            details={"reason": reason, "by": "room"},
-        )
-    except Exception:
-        log.exception("room %s: audit write failed", session_id)

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 
-from server.domain import AttendanceKind, AuditOutcome, GroupRole
+from server.domain import AttendanceKind, GroupRole
 from server.errors import (
     CircleError,
     Gone,
@@ -26,12 +26,12 @@ from server.errors import (
 from server.lifecycle import Change
 from server.media.port import MediaEngine
 from server.protocols import base as pb
-from server.protocols.codec import state_from_json, state_to_json
 from server.protocols.engine import apply
 from server.protocols.registry import spec_for
 
 from .admission import check_open, check_place, window_of
 from .agreement import check_agreement
+from .audits import audit_end, audit_refusal
 from .capabilities import effective, session_role
 from .commands import (
     Act,
@@ -51,9 +51,10 @@ from .commands import (
     Tick,
     WindowClosed,
 )
-from .life import SessionLife, audit_end, tell_closed
-from .media_link import MEDIA_RESTART_WINDOW_MS, MEDIA_RESTARTS_MAX, MediaLink
-from .participants import Participant, Presence, snapshot
+from .life import SessionLife, tell_closed
+from .media_link import MediaLink
+from .participants import Participant, Presence, persisted, snapshot
+from .participants import restored as restore
 from .ports import (
     JSON,
     AttendanceRecord,
@@ -64,13 +65,10 @@ from .ports import (
     SessionClosed,
     SessionInfo,
 )
-from .timers import Timers
+from .timers import RoomTimers
 from .verbs import to_command
 
 log = logging.getLogger(__name__)
-
-ROOM_CODEC = 1
-__all__ = ["MEDIA_RESTARTS_MAX", "MEDIA_RESTART_WINDOW_MS", "ROOM_CODEC", "Room"]
 
 
 class Room:
@@ -94,8 +92,7 @@ class Room:
         self._grace_ms = int(grace_s * 1000)
         self._queue: asyncio.Queue[RoomCommand] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self._timers = Timers(clock, self.post, f"room-{info.session_id}")
-        self._armed: tuple[int, int | None] = (-1, None)
+        self._timers = RoomTimers(clock, self.post, f"room-{info.session_id}")
         self.life = SessionLife(info.session_id, info.status)
         self._note_version = 0
         # The leaders' private note lives with the live room only: it is handed to leaders who
@@ -113,13 +110,7 @@ class Room:
             self._restored = False
         else:
             self.version, data = restored
-            if data.get("room_codec") != ROOM_CODEC:
-                raise ValueError(f"unknown room state codec {data.get('room_codec')!r}")
-            self.state = state_from_json(data["protocol"])
-            for item in data["participants"]:
-                p = Participant.from_json(item)
-                self.participants[p.person_id] = p
-            self._note_version = int(data.get("note_version", 0))
+            self.state, self.participants, self._note_version = restore(data)
             self._restored = True
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -209,7 +200,9 @@ class Room:
                 self.life.closed_under(exc)  # cancelled or ended by someone else: tell, stop
                 await tell_closed(self._out, self.info.session_id, exc.code)
             if isinstance(exc, PermissionDenied | ProtocolError) and isinstance(command, ByPerson):
-                await self._audit_refusal(command, exc)
+                await audit_refusal(
+                    self._store, self.info.session_id, command, exc, self.state.phase.value
+                )
             if reply is not None and not reply.done():
                 reply.set_exception(exc)
             return
@@ -247,8 +240,12 @@ class Room:
                 return await self._grace_over(person_id, token)
             case Ping():
                 return {"version": self.version}
-            case MediaLost(person_id=person_id):
-                return await self._media_lost(person_id)
+            case MediaLost(person_id=person_id) if person_id in self.participants:
+                p = self.participants[person_id]  # its media died: a fresh connection
+                await self._media.restart(self.spec, self.state, p, self._clock.now_ms())
+                return {}
+            case MediaLost():
+                return {}  # someone already gone
             case WindowClosed():
                 return {}  # _check_abandoned decides
             case Refresh():
@@ -277,7 +274,7 @@ class Room:
             if p.sid is not None and p.sid != c.sid:
                 await self._out.detach(self.info.session_id, p.sid)
                 await self._out.drop(p.sid, "replaced by a newer connection")
-            self._timers.cancel(("grace", p.person_id))
+            self._timers.cancel_grace(p)
             await self._media.remove(p)
         p.presence = Presence.PRESENT
         p.sid = c.sid
@@ -311,7 +308,7 @@ class Room:
         p.grace_token += 1
         await self._media.remove(p)
         self._record(p.person_id, AttendanceKind.DISCONNECT, now)
-        self._arm_grace(p, now)
+        self._timers.grace(p, now + self._grace_ms)
         self._dirty = True
         return {}
 
@@ -325,7 +322,7 @@ class Room:
     async def _gone(self, p: Participant, kind: AttendanceKind, reason: str | None) -> None:
         if p.presence is Presence.PRESENT:
             await self._media.remove(p)
-        self._timers.cancel(("grace", p.person_id))
+        self._timers.cancel_grace(p)
         p.presence = Presence.LEFT
         p.sid = None
         p.sender = None
@@ -342,32 +339,27 @@ class Room:
     def _set_mic(self, c: SetMic) -> JSON:
         p = self._actor(c)
         if not c.muted:
-            caps = effective(self.spec, self.state, p.person_id, p.group_role)
-            if pb.Capability.SPEAK not in caps:
-                raise ProtocolError(
-                    f"Your microphone is off by the group's rule in phase {self.state.phase.value}.",
-                    phase=self.state.phase.value,
-                    command="mic.set",
-                )
-        if p.self_muted != c.muted:
-            p.self_muted = c.muted
-            self._dirty = True
+            self._rule_allows(p, pb.Capability.SPEAK, "Your microphone", "mic.set")
+        self._dirty |= p.self_muted != c.muted
+        p.self_muted = c.muted
         return {}
 
     def _set_cam(self, c: SetCam) -> JSON:
         p = self._actor(c)
         if not c.off:
-            caps = effective(self.spec, self.state, p.person_id, p.group_role)
-            if pb.Capability.SHOW_VIDEO not in caps:
-                raise ProtocolError(
-                    f"Video is off by the group's rule in phase {self.state.phase.value}.",
-                    phase=self.state.phase.value,
-                    command="cam.set",
-                )
-        if p.camera_off != c.off:
-            p.camera_off = c.off
-            self._dirty = True
+            self._rule_allows(p, pb.Capability.SHOW_VIDEO, "Video", "cam.set")
+        self._dirty |= p.camera_off != c.off
+        p.camera_off = c.off
         return {}
+
+    def _rule_allows(self, p: Participant, cap: pb.Capability, what: str, command: str) -> None:
+        if cap not in effective(self.spec, self.state, p.person_id, p.group_role):
+            phase = self.state.phase.value
+            raise ProtocolError(
+                f"{what} is off by the group's rule in phase {phase}.",
+                phase=phase,
+                command=command,
+            )
 
     async def _note(self, c: Note) -> JSON:
         p = self._actor(c)
@@ -416,12 +408,10 @@ class Room:
             if isinstance(effect, pb.Ended):
                 self.life.make(Change.END)
 
-    def _occupied(self) -> bool:
-        return any(p.in_room for p in self.participants.values())
-
     def _check_abandoned(self) -> None:
+        occupied = any(p.in_room for p in self.participants.values())
         if not self.state.ended and self.life.abandon_if_due(
-            window_of(self.info), self._clock.now_ms(), occupied=self._occupied()
+            window_of(self.info), self._clock.now_ms(), occupied=occupied
         ):
             self._dirty = True
 
@@ -454,7 +444,7 @@ class Room:
                 self._record(p.person_id, AttendanceKind.DISCONNECT, now, "server restart")
             if p.presence is Presence.RECONNECTING:
                 p.grace_token += 1
-                self._arm_grace(p, now)
+                self._timers.grace(p, now + self._grace_ms)
         self._dirty = True
         log.info(
             "room %s restored at version %d in phase %s",
@@ -473,14 +463,6 @@ class Room:
             participants=self.participants,
         )
 
-    def _persisted(self) -> JSON:
-        return {
-            "room_codec": ROOM_CODEC,
-            "protocol": state_to_json(self.state),
-            "participants": [p.to_json() for p in self.participants.values()],
-            "note_version": self._note_version,
-        }
-
     async def _commit(self) -> None:
         """Gate, save, broadcast (the acknowledgement follows): for whatever the last command
         changed. Media rights are cut before anyone is told; nothing is told that could not be
@@ -495,7 +477,7 @@ class Room:
         found = await self._store.save(
             self.info.session_id,
             version=self.version,
-            state=self._persisted(),
+            state=persisted(self.state, self.participants, self._note_version),
             attendance=attendance,
             change=change,
             final=self.life.final,
@@ -511,53 +493,7 @@ class Room:
             await tell_closed(self._out, self.info.session_id, self.life.closing)
             if change is Change.ABANDON:
                 await audit_end(self._store, self.info.session_id, self.life.closing)
-        self._rearm_phase_timer()
-
-    async def _audit_refusal(self, c: ByPerson, exc: CircleError) -> None:
-        try:
-            await self._store.audit(
-                actor_id=c.person_id,
-                action=f"room.{getattr(c, 'verb', type(c).__name__.lower())}",
-                target=f"session:{self.info.session_id}",
-                outcome=AuditOutcome.REFUSED,
-                details={"code": exc.code, "message": exc.message, "phase": self.state.phase.value},
-            )
-        except Exception:
-            log.exception("room %s: audit write failed", self.room_id)
-
-    # --- media ------------------------------------------------------------------------------
-
-    async def _media_lost(self, person_id: int) -> JSON:
-        """The engine dropped a present person's media: a fresh connection (MediaLink)."""
-        p = self.participants.get(person_id)
-        if p is not None:
-            await self._media.restart(self.spec, self.state, p, self._clock.now_ms())
-        return {}
-
-    # --- timers -----------------------------------------------------------------------------
-
-    def _rearm_phase_timer(self) -> None:
-        armed = (self.state.epoch, self.state.deadline_ms())
-        if armed == self._armed:
-            return
-        self._armed = armed
-        self._timers.cancel("phase")
-        epoch, deadline = armed
-        if deadline is not None and not self.state.overrun:
-            self._timers.start("phase", deadline, Tick(epoch=epoch))
+        self._timers.phase(self.state)
 
     def _arm_window(self) -> None:
-        """A timer at the end of the join window, when that is still to come (a room started
-        later, by someone joining a live session that runs over, retires when it empties)."""
-        closes = int(window_of(self.info).closes_at.timestamp() * 1000)
-        self._timers.cancel("window")
-        if closes > self._clock.now_ms():
-            self._timers.start("window", closes, WindowClosed())
-
-    def _arm_grace(self, p: Participant, now_ms: int) -> None:
-        self._timers.cancel(("grace", p.person_id))
-        self._timers.start(
-            ("grace", p.person_id),
-            now_ms + self._grace_ms,
-            GraceOver(person_id=p.person_id, token=p.grace_token),
-        )
+        self._timers.window(int(window_of(self.info).closes_at.timestamp() * 1000))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from server.domain import AuditOutcome, GroupRole, SessionStatus
@@ -60,7 +61,7 @@ async def test_an_empty_room_past_its_window_ends_the_session_and_retires(env: E
     assert env.store.current[SESSION] is SessionStatus.LIVE
     assert str(SESSION) in env.media.participants  # the media room is still open
     env.clock.advance(60 * MIN + int(LATE_JOIN.total_seconds() * 1000))
-    await room.wait_closed()
+    await asyncio.wait_for(room.wait_closed(), 5)
     assert env.store.current[SESSION] is SessionStatus.ENDED
     assert "room.ended" in {e for _, e, _ in env.out.events}
     ends = [a for a in env.store.audits if a["action"] == "session.end"]
@@ -83,7 +84,7 @@ async def test_a_cancel_reaches_the_lobby_and_nothing_overwrites_it(env: Env) ->
     room = await env.room()
     env.store.set_status(SESSION, SessionStatus.CANCELLED)
     room.post(Refresh())
-    await room.wait_closed()
+    await asyncio.wait_for(room.wait_closed(), 5)
     assert ("room.ended", {"reason": "cancelled"}) in [(e, p) for _, e, p in env.out.events]
     assert env.store.current[SESSION] is SessionStatus.CANCELLED
     assert (SESSION, SessionStatus.OPEN) not in env.store.statuses[-1:]
