@@ -88,3 +88,22 @@ async def test_a_cancel_reaches_the_lobby_and_nothing_overwrites_it(env: Env) ->
     assert ("room.ended", {"reason": "cancelled"}) in [(e, p) for _, e, p in env.out.events]
     assert env.store.current[SESSION] is SessionStatus.CANCELLED
     assert (SESSION, SessionStatus.OPEN) not in env.store.statuses[-1:]
+
+
+async def test_a_move_closes_the_lobby(env: Env) -> None:
+    """Rooms hear the scheduler: a session moved while people wait in its lobby (back to
+    ``scheduled``, later) tells them and closes the room."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from server.rooms.commands import Refresh
+
+    await env.join(LEADER, GroupRole.LEADER)
+    room = await env.room()
+    info = env.store.sessions[SESSION]
+    env.store.sessions[SESSION] = replace(info, starts_at=info.starts_at + timedelta(days=7))
+    env.store.set_status(SESSION, SessionStatus.SCHEDULED)
+    room.post(Refresh())
+    await asyncio.wait_for(room.wait_closed(), 5)
+    assert ("room.ended", {"reason": "moved"}) in [(e, p) for _, e, p in env.out.events]
+    assert env.store.current[SESSION] is SessionStatus.SCHEDULED
