@@ -13,7 +13,7 @@ import socketio
 from aiohttp import web
 from sqlalchemy import text
 
-from server import api, scheduling, signaling
+from server import api, privacy, scheduling, signaling
 from server.api.http import csrf_cookie_middleware, error_middleware, security_headers_middleware
 from server.appkeys import (
     API_ROUTERS_KEY,
@@ -27,6 +27,7 @@ from server.auth.ratelimit import LoginLimiter
 from server.db import migrate
 from server.db.engine import Database
 from server.media import wiring as media_wiring
+from server.pages import session_page
 from server.rooms.commands import MediaLost, Refresh
 from server.rooms.manager import RoomManager
 from server.rooms.store import SqlRoomStore
@@ -56,6 +57,7 @@ PLUGINS: tuple[Callable[[web.Application], None], ...] = (
     _rooms_setup,
     scheduling.setup,
     _rooms_hear_scheduler_setup,
+    privacy.setup,
 )
 
 
@@ -187,7 +189,13 @@ def _static_routes(app: web.Application, root: Path | None) -> None:
     async def to_app(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/app/")
 
+    async def to_session(request: web.Request) -> web.StreamResponse:
+        # Links written before pages.session_page existed pointed here.
+        sid = int(request.match_info["sid"])
+        raise web.HTTPFound(session_page("", sid))
+
     app.router.add_get("/", to_app)
+    app.router.add_get("/sessions/{sid:[0-9]{1,18}}", to_session)
     app.router.add_get("/app", to_app)
     app.router.add_get("/app/", index)
     app.router.add_get("/app/{page:[A-Za-z0-9_-]+\\.html}", index)

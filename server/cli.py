@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from server.privacy import cli as privacy_cli
 from server.settings import ConfigError, Settings, ensure_secret, load_settings
 
 EXIT_USAGE = 2
@@ -206,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     bots.add_argument("--seconds", type=int, default=0, help="stay this long (0: until Ctrl-C)")
     bots.add_argument("--url", help="server URL (default: public_url)")
     bots.set_defaults(func=cmd_bots)
+    privacy_cli.add_parser(sub, _settings)
     return p
 
 

@@ -82,6 +82,13 @@ class Settings(BaseModel):
     smtp_from: str = "Healers' Circle <no-reply@localhost>"
     smtp_starttls: bool = True
 
+    # Privacy: how long personal data is kept (docs/privacy.md)
+    retention_outbox_days: int = Field(30, ge=1, le=3650)
+    retention_links_days: int = Field(7, ge=1, le=3650)
+    retention_audit_days: int = Field(365, ge=30, le=3650)
+    retention_attendance_days: int = Field(365, ge=1, le=3650)
+    retention_sweep_hours: float = Field(24.0, ge=0.01, le=24 * 30)
+
     @field_validator("database_url")
     @classmethod
     def _db_url(cls, v: str) -> str:
@@ -216,16 +223,36 @@ def load_settings(
 
 
 def ensure_secret(settings: Settings) -> Settings:
-    """Embedded default: without SECRET_KEY, keep a random one in var/secret_key (mode 0600)."""
+    """Embedded default: without SECRET_KEY, keep a random one in var/secret_key (mode 0600).
+
+    A key read back from that file is checked like one from the environment (at least 32
+    characters), and the file must be readable by its owner only: a key others can read signs
+    nobody's links safely.
+    """
     if settings.secret_key:
         return settings
     path = settings.var_dir / "secret_key"
     if path.exists():
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise ConfigError(
+                f"secret_key: {path} is readable by others (mode {mode:o}); "
+                f"run: chmod 600 {path}"
+            )
         key = path.read_text(encoding="utf-8").strip()
+        if len(key) < 32:
+            raise ConfigError(f"secret_key: the key in {path} must be at least 32 characters")
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         key = secrets.token_urlsafe(48)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(key)
     return settings.model_copy(update={"secret_key": key})
+
+
+def private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) if missing; a directory we create is owner-only (0700)."""
+    if not path.exists():
+        path.mkdir(parents=True, mode=0o700, exist_ok=True)
+        path.chmod(0o700)  # mkdir's mode is filtered by the umask

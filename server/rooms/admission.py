@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from server.domain import GroupRole, SessionStatus
-from server.errors import CapacityReached, Conflict, Gone
+from server.errors import CapacityReached, Conflict, ErrorCode, Gone
 from server.lifecycle import Refusal, Window, may_enter
 
 from .participants import Participant
@@ -25,20 +25,20 @@ def check_open(
     went live, or a member's before the lobby opens (``lobby_minutes`` before the start;
     leaders may open the room earlier)."""
     if ended:
-        raise Gone("This session has ended.", code="ended")
+        raise Gone("This session has ended.", code=ErrorCode.ENDED)
     window = window_of(info)
     now = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
     refusal = may_enter(status, window, now, early=role is not GroupRole.MEMBER)
     if refusal is Refusal.ENDED or refusal is Refusal.CLOSED:
-        raise Gone("This session has ended.", code="ended")
+        raise Gone("This session has ended.", code=ErrorCode.ENDED)
     if refusal is Refusal.CANCELLED:
-        raise Gone("This session was cancelled.", code="cancelled")
+        raise Gone("This session was cancelled.", code=ErrorCode.CANCELLED)
     if refusal is Refusal.NOT_OPEN:
         opens = int(window.opens_at.timestamp() * 1000)
         at = window.opens_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         raise Conflict(
             f"The room opens {info.lobby_minutes} minutes before the session, at {at}.",
-            code="not_open",
+            code=ErrorCode.NOT_OPEN,
             opens_at_ms=opens,
         )
 

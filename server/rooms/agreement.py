@@ -4,7 +4,7 @@ its text, and the rule the room checks at admission. Pure."""
 
 from __future__ import annotations
 
-from server.errors import Conflict
+from server.errors import Conflict, ErrorCode
 
 from .ports import SessionInfo
 
@@ -12,7 +12,9 @@ from .ports import SessionInfo
 def check_agreement(info: SessionInfo, accepted: bool) -> None:
     """Everyone entering a session of a series has accepted its current agreement."""
     if info.series_id is not None and not accepted:
-        raise Conflict("Please accept the group agreement first.", code="agreement_required")
+        raise Conflict(
+            "Please accept the group agreement first.", code=ErrorCode.AGREEMENT_REQUIRED
+        )
 
 
 def agreement_text(info: SessionInfo) -> str:

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 
-from server.errors import Conflict
+from server.errors import Conflict, ErrorCode
 from server.media.port import MediaEngine
 
 from .ports import Clock, RoomBroadcaster, RoomStore, SessionInfo, SystemClock
@@ -194,5 +194,5 @@ def _wrong_node(session_id: int, holder: str) -> Conflict:
     return Conflict(
         "This session's room is running on another server process. Reconnect; if this "
         "keeps happening, the proxy must route connections by session.",
-        code="wrong_node",
+        code=ErrorCode.WRONG_NODE,
     )

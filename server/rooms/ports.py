@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from server.domain import AttendanceKind, AuditOutcome, ProtocolKind, SessionStatus
-from server.errors import Conflict, Gone
+from server.errors import Conflict, ErrorCode, Gone
 from server.lifecycle import Change
 
 JSON = dict[str, Any]
@@ -87,7 +87,7 @@ class LeaseLost(Conflict):
     """This process no longer holds the room's lease: another runs the room now. Raised by a
     store that fences writes; the room that gets it stops."""
 
-    code = "wrong_node"
+    code = ErrorCode.WRONG_NODE
 
 
 class SessionClosed(Gone):
@@ -98,7 +98,7 @@ class SessionClosed(Gone):
         cancelled = status is SessionStatus.CANCELLED
         super().__init__(
             "This session was cancelled." if cancelled else "This session has ended.",
-            code="cancelled" if cancelled else "ended",
+            code=ErrorCode.CANCELLED if cancelled else ErrorCode.ENDED,
         )
         self.session_id = session_id
         self.status = status
