@@ -15,10 +15,11 @@ import asyncio
 import contextlib
 import logging
 
+from server.domain import SessionStatus
 from server.errors import Conflict, ErrorCode
 from server.media.port import MediaEngine
 
-from .ports import Clock, RoomBroadcaster, RoomStore, SessionInfo, SystemClock
+from .ports import Clock, RoomBroadcaster, RoomStore, SessionClosed, SessionInfo, SystemClock
 from .room import Room
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,8 @@ class RoomManager:
 
     async def _open(self, session_id: int) -> Room:
         info = await self.store.load_session(session_id)
+        if info.status is SessionStatus.CANCELLED:  # nothing to open: no lease, no media room
+            raise SessionClosed(session_id, info.status)
         holder = await self.store.claim(session_id, self.node_id, self.lease_ms)
         if holder is not None:
             raise _wrong_node(session_id, holder)

@@ -4,8 +4,7 @@ Nothing else mutates a room. Every change is committed in this order: the media 
 speak, who may show video), the save (room state, attendance, session status in one fenced
 transaction), the broadcast of a versioned snapshot, the acknowledgement. A save that finds the
 lease lost, or the session cancelled or ended under the room, stops the room before anyone is
-told anything it may not write; a room nobody is in past its join window ends the session
-itself (server.lifecycle) and retires.
+told anything it may not write; a room empty past its join window ends the session and retires.
 """
 
 from __future__ import annotations
@@ -177,7 +176,8 @@ class Room:
                 if self.life.closing is not None:
                     log.info("room %s closes: %s", self.room_id, self.life.closing)
                     break
-                if self.state.ended and not any(p.in_room for p in self.participants.values()):
+                over = self.state.ended or self.life.final  # (or ended by the scheduler)
+                if over and not any(p.in_room for p in self.participants.values()):
                     log.info("room %s closes: ended and empty", self.room_id)
                     break
         finally:

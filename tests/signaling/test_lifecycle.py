@@ -65,6 +65,9 @@ async def test_a_coordinator_cancels_in_the_lobby(db_url: str, tmp_path: Path) -
         refused = await late.call("join", {})
         assert refused["ok"] is False and refused["error"]["code"] == "cancelled"
         assert await _status(server) is SessionStatus.CANCELLED
+        # the closed room gave its lease and media room up, and a refused join opens none
+        assert await server.db_rows(RoomLease, session_id=w.session_id) == []
+        assert str(w.session_id) not in server.media.participants
     finally:
         for p in server.peers:
             await p.close()
