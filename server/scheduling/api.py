@@ -174,6 +174,9 @@ async def get_series(ctx: Ctx) -> SeriesOut:
 
 async def _changed(ctx: Ctx, session_ids: list[int]) -> list[SessionOut]:
     _wake(ctx)
+    service = ctx.request.app.get(SERVICE_KEY)
+    if service is not None:  # rooms running these sessions here follow at once
+        await service.session_changed(session_ids)
     async with ctx.sessionmaker() as s:
         rows = await s.scalars(select(ScheduledSession).where(ScheduledSession.id.in_(session_ids)))
         return [session_out(x, ctx.me().timezone) for x in rows]

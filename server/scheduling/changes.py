@@ -18,6 +18,7 @@ from server.audit import record
 from server.db.models import ScheduledSession, Series
 from server.domain import AuditOutcome, SessionStatus
 from server.errors import Conflict, ErrorCode, NotFound, UserError
+from server.lifecycle import Change, may
 from server.notify.templates import Kind
 from server.scheduling.models import Purpose
 from server.scheduling.plan import PlannedDispatch, SchedulingConfig, notice
@@ -45,6 +46,7 @@ from server.scheduling.store import (
     supersede,
     times,
 )
+from server.session_status import write_status
 
 log = logging.getLogger("circle.scheduling")
 TIMEPOINTS = (Purpose.TIMEPOINT_PRE, Purpose.TIMEPOINT_POST)
@@ -107,13 +109,24 @@ async def load_session(s: AsyncSession, session_id: int) -> ScheduledSession:
     return sess
 
 
-def _changeable(sess: ScheduledSession, now: datetime) -> None:
+def _changeable(sess: ScheduledSession, change: Change, now: datetime) -> None:
+    """A coordinator may cancel a session until it goes live; move it only before its start."""
     if sess.status is SessionStatus.CANCELLED:
-        raise Conflict(f"session {sess.id} is cancelled", code="session_cancelled")
-    if sess.status is not SessionStatus.SCHEDULED or sess.starts_at <= now:
+        raise Conflict(f"session {sess.id} is cancelled", code=ErrorCode.SESSION_CANCELLED)
+    if not may(change, sess.status) or (change is Change.MOVE and sess.starts_at <= now):
         raise Conflict(
             f"session {sess.id} has already begun (status {sess.status.value})",
-            code="session_started",
+            code=ErrorCode.SESSION_STARTED,
+        )
+
+
+async def _write(s: AsyncSession, sess: ScheduledSession, change: Change, now: datetime) -> None:
+    old = sess.status
+    written = await write_status(s, sess.id, change, now=now, loaded=sess)
+    if not written.ok:  # the row is locked FOR UPDATE: only a bug gets here
+        raise Conflict(
+            f"session {sess.id} is {written.status}; it cannot be changed now (was {old.value})",
+            code=ErrorCode.SESSION_STARTED,
         )
 
 
@@ -180,6 +193,7 @@ async def _reschedule(
     """Move ``sess`` (already checked) and return its new dispatches and, unless the caller
     sends one summary for several, its notices."""
     old = sess.starts_at
+    await _write(s, sess, Change.MOVE, now)
     sess.starts_at = starts_at
     sess.duration_minutes = duration
     sess.sequence += 1
@@ -206,7 +220,7 @@ async def move_session(
     now: datetime,
 ) -> ScheduledSession:
     sess = await load_session(s, session_id)
-    _changeable(sess, now)
+    _changeable(sess, Change.MOVE, now)
     starts_at = local_to_utc(req.date, req.local_time, load_zone(sess.timezone))
     duration = req.duration_minutes or sess.duration_minutes
     if starts_at <= now:
@@ -256,7 +270,7 @@ async def cancel_session(
     now: datetime,
 ) -> ScheduledSession:
     sess = await load_session(s, session_id)
-    _changeable(sess, now)
+    _changeable(sess, Change.CANCEL, now)
     reason = req.reason if req is not None else None
     await _cancel(s, sess, now, note=reason)
     await _fix_timepoints(s, sess, cfg, now)
@@ -280,7 +294,7 @@ async def _cancel(
     notify: bool = True,
 ) -> None:
     old = sess.status
-    sess.status = SessionStatus.CANCELLED
+    await _write(s, sess, Change.CANCEL, now)
     sess.sequence += 1
     await supersede(s, [sess.id])
     await s.flush()
@@ -350,10 +364,10 @@ async def add_makeup(
 
 
 async def _rest(
-    s: AsyncSession, session_id: int, now: datetime, *, makeups: bool = True
+    s: AsyncSession, session_id: int, now: datetime, change: Change, *, makeups: bool = True
 ) -> list[ScheduledSession]:
     sess = await load_session(s, session_id)
-    _changeable(sess, now)
+    _changeable(sess, change, now)
     if sess.series_id is None:
         return [sess]
     siblings = live(await series_sessions(s, sess.series_id))
@@ -376,7 +390,7 @@ async def cancel_rest(
 ) -> list[ScheduledSession]:
     """Cancel this session and every later live one; each person gets one notice listing
     them all (not one per session)."""
-    rest = await _rest(s, session_id, now)
+    rest = await _rest(s, session_id, now, Change.CANCEL)
     reason = req.reason if req is not None else None
     for x in rest:
         await _cancel(s, x, now, notify=False)
@@ -412,7 +426,7 @@ async def change_rest(
 ) -> list[ScheduledSession]:
     """Re-time this session and every later live one of its series by a new weekly pattern.
     Make-up sessions (placed by hand) keep their time."""
-    rest = await _rest(s, session_id, now, makeups=False)
+    rest = await _rest(s, session_id, now, Change.MOVE, makeups=False)
     first = rest[0]
     duration = req.duration_minutes or first.duration_minutes
     spec = SeriesSpec(

@@ -25,9 +25,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server import audit
 from server.auth.tokens import mint_confirm_token
 from server.db.models import Group, Membership, Person, ScheduledSession, Series
-from server.domain import MembershipStatus, SessionStatus
+from server.domain import AuditOutcome, MembershipStatus, SessionStatus
+from server.lifecycle import NO_ONE_ENDED_IT, Change
 from server.notify.mailer import Notifier
 from server.notify.outbox import Notice, enqueue
 from server.notify.templates import (
@@ -42,22 +44,17 @@ from server.pages import session_page
 from server.scheduling.handlers import DispatchHandlers, Handler
 from server.scheduling.models import Dispatch, DispatchStatus, Purpose
 from server.scheduling.plan import SchedulingConfig
+from server.session_status import write_status
 
 log = logging.getLogger("circle.scheduling")
 
-# Session transitions a dispatch may make: purpose -> (allowed from, to).
-TRANSITIONS: dict[Purpose, tuple[frozenset[SessionStatus], SessionStatus]] = {
-    Purpose.LOBBY_OPEN: (frozenset({SessionStatus.SCHEDULED}), SessionStatus.OPEN),
-    Purpose.SESSION_START: (
-        frozenset({SessionStatus.SCHEDULED, SessionStatus.OPEN}),
-        SessionStatus.LIVE,
-    ),
-    # A live session is the room's to end (it may run over); the close ends the ones that
-    # never started, so they stop being joinable.
-    Purpose.SESSION_CLOSE: (
-        frozenset({SessionStatus.SCHEDULED, SessionStatus.OPEN}),
-        SessionStatus.ENDED,
-    ),
+# The session status change each of these purposes makes (server.lifecycle has the table).
+TRANSITIONS: dict[Purpose, Change] = {
+    Purpose.LOBBY_OPEN: Change.LOBBY_OPEN,
+    Purpose.SESSION_START: Change.START,
+    # A session that never went live ends at the close; a live one is its room's to end (it
+    # may run over), unless no process runs its room: then no one ended it, and the close does.
+    Purpose.SESSION_CLOSE: Change.CLOSE,
 }
 
 
@@ -210,7 +207,7 @@ class Dispatcher:
                 if d.id not in gone:
                     by_handler.setdefault(d.purpose, []).append(d)
             elif d.purpose in TRANSITIONS:
-                await _transition(s, sess, d.purpose)
+                await _transition(s, sess, d.purpose, now)
             elif d.id in gone:
                 continue
             elif d.id in to_mail:
@@ -268,19 +265,24 @@ def _kind(d: Dispatch) -> Kind | None:
     return None
 
 
-async def _transition(s: AsyncSession, sess: ScheduledSession, purpose: Purpose) -> None:
-    allowed, to = TRANSITIONS[purpose]
-    old = sess.status
-    if old not in allowed:
-        log.info("session %s: %s leaves status %s as it is", sess.id, purpose.value, old.value)
+async def _transition(
+    s: AsyncSession, sess: ScheduledSession, purpose: Purpose, now: datetime
+) -> None:
+    change = TRANSITIONS[purpose]
+    written = await write_status(s, sess.id, change, now=now, loaded=sess)
+    if written.ok or change is not Change.CLOSE or written.status is not SessionStatus.LIVE:
         return
-    await s.execute(
-        update(ScheduledSession)
-        .where(ScheduledSession.id == sess.id, ScheduledSession.status.in_(allowed))
-        .values(status=to)
-        .execution_options(synchronize_session=False)
-    )
-    log.info("session %s: %s -> %s (%s)", sess.id, old.value, to.value, purpose.value)
+    if (
+        await write_status(s, sess.id, Change.ABANDON, now=now, unless_room_runs=True, loaded=sess)
+    ).ok:
+        await audit.record(
+            s,
+            actor_id=None,
+            action="session.end",
+            target=f"session:{sess.id}",
+            outcome=AuditOutcome.ALLOWED,
+            details={"reason": NO_ONE_ENDED_IT, "by": "scheduler"},
+        )
 
 
 @dataclass(slots=True)
