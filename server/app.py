@@ -123,7 +123,9 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS_KEY] = settings
     app[LIMITER_KEY] = LoginLimiter(
-        max_failures=settings.login_max_failures, window_s=settings.login_window_s
+        max_failures=settings.login_max_failures,
+        window_s=settings.login_window_s,
+        delay_max_s=settings.login_delay_max_s,
     )
     app[MEDIA_KEY] = None
     app[API_ROUTERS_KEY] = list(api.CORE_ROUTERS)

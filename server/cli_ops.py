@@ -127,7 +127,7 @@ async def add_user(settings: Settings, args: argparse.Namespace, password: str |
                 ttl_hours=settings.invitation_ttl_hours,
                 created_by=None,
             )
-        return f"added {person_in.email} (id {person.id})\none-click link: {settings.public_url}/i/{token}"
+        return f"added {person_in.email} (id {person.id})\none-click link: {settings.public_url}/app/#signin={token}"
     finally:
         await db.dispose()
 
@@ -275,7 +275,10 @@ async def create_demo(settings: Settings, *, start_in_minutes: int = 5) -> str:
                     created_by=None,
                 )
                 links.append(
-                    (f"{person.display_name} ({label})", f"{settings.public_url}/i/{token}")
+                    (
+                        f"{person.display_name} ({label})",
+                        f"{settings.public_url}/app/#signin={token}",
+                    )
                 )
         lines.append(
             f"Demo ready: organisation 'Demo Hospital', group '{group.name}', "

@@ -106,20 +106,37 @@ class JoinClaims:
     session_id: int
     role: GroupRole
     expires_at: float
+    token_id: str  # random: the token is single-use (server/auth/spent.py)
 
 
 def mint_join_token(
     secret: str, *, person_id: int, session_id: int, role: GroupRole, ttl_s: int = 300
 ) -> str:
-    payload = {"p": person_id, "s": session_id, "r": role.value, "exp": int(time.time()) + ttl_s}
+    payload = {
+        "p": person_id,
+        "s": session_id,
+        "r": role.value,
+        "n": new_nonce(),
+        "exp": int(time.time()) + ttl_s,
+    }
     return sign(secret, "join", payload)
 
 
 def verify_join_token(secret: str, token: str, *, now: float | None = None) -> JoinClaims:
     data = unsign(secret, "join", token, now=now)
-    p, s, r = data.get("p"), data.get("s"), data.get("r")
-    if not isinstance(p, int) or not isinstance(s, int) or r not in {g.value for g in GroupRole}:
+    p, s, r, n = data.get("p"), data.get("s"), data.get("r"), data.get("n")
+    if (
+        not isinstance(p, int)
+        or not isinstance(s, int)
+        or r not in {g.value for g in GroupRole}
+        or not isinstance(n, str)
+        or not 0 < len(n) <= 64
+    ):
         raise Unauthenticated("the join token is malformed")
     return JoinClaims(
-        person_id=p, session_id=s, role=GroupRole(str(r)), expires_at=float(data["exp"])
+        person_id=p,
+        session_id=s,
+        role=GroupRole(str(r)),
+        expires_at=float(data["exp"]),
+        token_id=n,
     )

@@ -33,6 +33,7 @@ from .commands import (
     Act,
     ByPerson,
     Disconnect,
+    Evict,
     GraceOver,
     Join,
     Leave,
@@ -237,6 +238,8 @@ class Room:
                 return {"version": self.version}
             case MediaLost(person_id=person_id):
                 return await self._media_lost(person_id)
+            case Evict(person_id=person_id, reason=reason):
+                return await self._evict(person_id, reason)
         raise UserError(f"unknown room command {type(command).__name__}")
 
     # --- handlers ---------------------------------------------------------------------------
@@ -301,6 +304,15 @@ class Room:
         self._record(p.person_id, AttendanceKind.DISCONNECT, now)
         self._arm_grace(p, now)
         self._dirty = True
+        return {}
+
+    async def _evict(self, person_id: int, reason: str) -> JSON:
+        p = self.participants.get(person_id)
+        if p is None or not p.in_room:
+            return {}
+        if p.sid is not None:
+            await self._out.detach(self.info.session_id, p.sid)
+        await self._gone(p, AttendanceKind.LEAVE, reason)
         return {}
 
     async def _grace_over(self, person_id: int, token: int) -> JSON:

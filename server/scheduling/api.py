@@ -36,6 +36,7 @@ from server.scheduling.schemas import (
 from server.scheduling.series import parse_spec
 from server.scheduling.service import SchedulingService
 from server.scheduling.templates import REDACTED_BODY, SECRET_KINDS, person_zone, pick_locale
+from server.signaling.removal import RemovalReason, remove_from_rooms
 
 router = Router("scheduling")
 SERVICE_KEY = web.AppKey("scheduling_service", SchedulingService)
@@ -295,6 +296,7 @@ async def withdraw(ctx: Ctx) -> EnrolOut:
         promoted = await enrolment.withdraw(
             s, group_id, person_id, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now()
         )
+    await remove_from_rooms(ctx.request.app, person_id, group_id, RemovalReason.WITHDRAWN)
     _wake(ctx)
     return EnrolOut(
         person_id=person_id,

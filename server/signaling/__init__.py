@@ -22,6 +22,7 @@ from . import media, participant, protocol, session
 from .broadcaster import SioBroadcaster
 from .context import NAMESPACE, EventTable, Services
 from .namespace import RoomNamespace
+from .removal import RemovalFanout
 
 # Tests may put a clock here before the app starts (see tests/signaling).
 CLOCK_KEY: web.AppKey[Clock] = web.AppKey("circle.signaling.clock")
@@ -44,6 +45,7 @@ def setup(app: web.Application) -> None:
         clock=SystemClock(),
         event_rate=settings.room_event_rate,
         event_burst=float(settings.room_event_burst),
+        sockets_per_person=settings.room_sockets_per_person,
     )
     sio.register_namespace(RoomNamespace(services, EVENTS))
     app[SIGNALING_KEY] = services
@@ -69,6 +71,7 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     svc.clock = app.get(CLOCK_KEY) or svc.clock
     settings = app[SETTINGS_KEY]
     node_id = settings.node_id or f"{socket.gethostname()[:150]}:{settings.port}"
+    svc.database = app[DB_KEY]
     svc.store = SqlRoomStore(app[DB_KEY], owner=node_id)
     svc.media = app.get(MEDIA_KEY)
     svc.manager = RoomManager(
@@ -83,9 +86,16 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     await svc.manager.start()
     if svc.media is not None:
         svc.media.set_media_lost_handler(functools.partial(_media_lost, svc))
+    if settings.redis_url is not None:
+        channel = f"{settings.redis_channel}:removals"
+        svc.fanout = RemovalFanout(svc, settings.redis_url, channel, node_id)
+        await svc.fanout.start()
     try:
         yield
     finally:
+        if svc.fanout is not None:
+            await svc.fanout.stop()
+            svc.fanout = None
         if svc.media is not None:
             svc.media.set_media_lost_handler(None)
         await svc.manager.stop()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from server.db.models import Membership, Person, ScheduledSession
+from server.domain import MembershipStatus
 from server.errors import Conflict, PermissionDenied, UserError
 from server.rooms.commands import Join, Leave
 from server.rooms.ports import JSON
@@ -9,6 +13,34 @@ from server.rooms.ports import JSON
 from .agreement import agreement_text
 from .context import Conn, Event, EventTable, Services
 from .models import PROTOCOL_VERSION, AgreementAccept, Empty, Hello
+from .removal import RemovalReason, removed_error
+
+
+async def still_enrolled(svc: Services, conn: Conn, event: str) -> None:
+    """Refuse (``removed``) a person who is no longer active, no longer an active member of
+    the session's group, or whose role there is not the one their join token carries."""
+    if svc.database is None:
+        return
+    async with svc.database.sessionmaker() as s:
+        row = (
+            await s.execute(
+                select(Person.is_active, Membership.role)
+                .join(Membership, Membership.person_id == Person.id)
+                .join(ScheduledSession, ScheduledSession.group_id == Membership.group_id)
+                .where(
+                    Person.id == conn.person_id,
+                    ScheduledSession.id == conn.session_id,
+                    Membership.status == MembershipStatus.ACTIVE,
+                )
+            )
+        ).first()
+    if row is None or not row.is_active:
+        reason = RemovalReason.DEACTIVATED if row is not None else RemovalReason.WITHDRAWN
+    elif row.role is not conn.role:
+        reason = RemovalReason.ROLE_CHANGED
+    else:
+        return
+    raise await svc.refuse(conn, event, removed_error(reason))
 
 
 async def hello(svc: Services, conn: Conn, p: Hello) -> JSON:
@@ -17,6 +49,7 @@ async def hello(svc: Services, conn: Conn, p: Hello) -> JSON:
             f"This server speaks protocol version {PROTOCOL_VERSION}, not {p.v}.",
             code="unsupported_version",
         )
+    await still_enrolled(svc, conn, "hello")
     room = await svc.room_of(conn)
     info = room.info
     conn.display_name = await svc.db().display_name(conn.person_id)
@@ -58,6 +91,7 @@ async def accept_agreement(svc: Services, conn: Conn, p: AgreementAccept) -> JSO
 async def join(svc: Services, conn: Conn, p: Empty) -> JSON:
     if not conn.agreement_ok:
         raise Conflict("Please accept the group agreement first.", code="agreement_required")
+    await still_enrolled(svc, conn, "join")
     room = await svc.room_of(conn)
     # Joined before the room admits us: the room offers media while admitting, and a fast
     # client's answer can arrive before this ack (the room checks presence itself).
