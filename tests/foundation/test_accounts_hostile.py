@@ -224,6 +224,36 @@ async def test_account_slows_down_across_addresses_with_growing_delays(
         await runner.cleanup()
 
 
+async def test_nobody_spends_another_persons_reset_budget(db_url, tmp_path: Path, api_factory):
+    w = await seed(db_url, members=1)
+    settings = make_settings(
+        db_url, tmp_path, trusted_proxies=["127.0.0.1"], smtp_host="127.0.0.1", smtp_port=9
+    )
+    runner, live = await start_app(settings)
+    try:
+        api = api_factory(live)
+
+        async def ask(via: str) -> int:
+            headers = {"X-Forwarded-For": via}
+            status, _ = await api.post(
+                "/api/auth/password-reset", {"email": "m0@test.example"}, headers=headers
+            )
+            return int(status)
+
+        assert [await ask("203.0.113.66") for _ in range(4)] == [202, 202, 202, 429]
+        # The person themselves, from their own address, still gets a link.
+        assert await ask("198.51.100.23") == 202
+        sent = await _scalar(
+            db_url,
+            select(func.count()).where(
+                OutboxMessage.person_id == w.member_ids[0], OutboxMessage.kind == "password_reset"
+            ),
+        )
+        assert sent == 4
+    finally:
+        await runner.cleanup()
+
+
 # --- 6. sessions ---------------------------------------------------------------------------
 
 
