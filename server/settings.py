@@ -266,8 +266,7 @@ def ensure_secret(settings: Settings) -> Settings:
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
             raise ConfigError(
-                f"secret_key: {path} is readable by others (mode {mode:o}); "
-                f"run: chmod 600 {path}"
+                f"secret_key: {path} is readable by others (mode {mode:o}); run: chmod 600 {path}"
             )
         key = path.read_text(encoding="utf-8").strip()
         if len(key) < 32:

@@ -16,7 +16,14 @@ from server.api.context import Ctx
 from server.api.routing import Route
 from server.appkeys import SETTINGS_KEY
 from server.auth.cookies import CSRF_HEADER, bound_csrf, csrf_cookie, set_csrf_cookie
-from server.errors import CircleError, PermissionDenied, UserError, error_body, http_status
+from server.errors import (
+    CircleError,
+    ErrorCode,
+    PermissionDenied,
+    UserError,
+    error_body,
+    http_status,
+)
 
 log = logging.getLogger("circle.api")
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -46,7 +53,7 @@ def parse_model(model: type[BaseModel], data: Any, where: str) -> BaseModel:
 async def read_json(request: web.Request) -> Any:
     ctype = request.headers.get("Content-Type", "")
     if not ctype.split(";")[0].strip().lower() == "application/json":
-        raise UserError("send the body as application/json", code="unsupported_media_type")
+        raise UserError("send the body as application/json", code=ErrorCode.UNSUPPORTED_MEDIA_TYPE)
     raw = await request.read()
     try:
         return json.loads(raw or b"null")
@@ -67,7 +74,7 @@ def check_csrf(ctx: Ctx) -> None:
     if not expected or not header or not hmac.compare_digest(expected, header):
         raise PermissionDenied(
             f"missing or wrong {CSRF_HEADER} header (send the value of the {name} cookie)",
-            code="csrf",
+            code=ErrorCode.CSRF,
         )
 
 
@@ -147,7 +154,12 @@ async def error_middleware(
         return json_error(exc)
     except web.HTTPRequestEntityTooLarge:
         return web.json_response(
-            {"error": {"code": "too_large", "message": "the request body is too large"}},
+            {
+                "error": {
+                    "code": ErrorCode.TOO_LARGE.value,
+                    "message": "the request body is too large",
+                }
+            },
             status=413,
         )
     except web.HTTPException as exc:
@@ -160,7 +172,7 @@ async def error_middleware(
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return web.json_response(
-            {"error": {"code": "internal", "message": "internal error"}}, status=500
+            {"error": {"code": ErrorCode.INTERNAL.value, "message": "internal error"}}, status=500
         )
 
 

@@ -24,7 +24,7 @@ from server.auth.names import check_impersonation
 from server.auth.sessions import create_invitation, revoke_all_sessions, void_open_links
 from server.db.models import AuthSession, Organisation, Person, PersonRole
 from server.domain import STAFF_ROLES, AuditOutcome, OrgRole
-from server.errors import Conflict, NotFound
+from server.errors import Conflict, ErrorCode, NotFound
 from server.signaling.removal import RemovalReason, remove_from_rooms
 
 router = Router("organisations")
@@ -281,10 +281,10 @@ async def invite_person(ctx: Ctx) -> InvitationOut:
         raise Conflict(
             "this person has a role, a password or has signed in before: they reset their "
             "password instead of getting a sign-in link",
-            code="use_password_reset",
+            code=ErrorCode.USE_PASSWORD_RESET,
         )
     if not person.is_active:
-        raise Conflict("this person is deactivated", code="inactive")
+        raise Conflict("this person is deactivated", code=ErrorCode.INACTIVE)
     url, expires = await issue_invitation(ctx, person, created_by=ctx.me().id)
     return InvitationOut(url=url, expires_at=expires)
 

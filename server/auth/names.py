@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import Membership, Person
 from server.domain import GroupRole, MembershipStatus
-from server.errors import Conflict
+from server.errors import Conflict, ErrorCode
 
 ZWNJ = "\u200c"
 LEADERS = (GroupRole.LEADER, GroupRole.CO_LEADER)
@@ -90,6 +90,6 @@ async def check_impersonation(s: AsyncSession, person_id: int, new_name: str) ->
         raise Conflict(
             "display_name: this name looks like the name of a leader of your group; choose "
             "another (add a surname or an initial)",
-            code="name_impersonates",
+            code=ErrorCode.NAME_IMPERSONATES,
             fields=["display_name"],
         )

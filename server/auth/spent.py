@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.models import Base, utcnow
-from server.errors import Gone
+from server.errors import ErrorCode, Gone
 
 
 class SpentToken(Base):
@@ -35,5 +35,5 @@ async def spend(
             s.add(SpentToken(token_hash=digest, expires_at=datetime.fromtimestamp(expires_at, UTC)))
     except IntegrityError:
         raise Gone(
-            "This join token was used already; ask for a new one.", code="token_used"
+            "This join token was used already; ask for a new one.", code=ErrorCode.TOKEN_USED
         ) from None

@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from server.errors import CircleError, PermissionDenied
+from server.errors import CircleError, ErrorCode, PermissionDenied
 from server.rooms.commands import Evict
 
 from .context import NAMESPACE, Services
@@ -44,7 +44,7 @@ MESSAGES = {
 
 
 def removed_error(reason: RemovalReason) -> PermissionDenied:
-    return PermissionDenied(MESSAGES[reason], code="removed", reason=reason.value)
+    return PermissionDenied(MESSAGES[reason], code=ErrorCode.REMOVED, reason=reason.value)
 
 
 async def evict_here(
