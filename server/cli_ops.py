@@ -36,6 +36,7 @@ from server.domain import (
     ProtocolKind,
     SessionStatus,
 )
+from server.pages import sign_in_page
 from server.settings import Settings
 
 DEMO_SLUG = "demo"
@@ -127,7 +128,7 @@ async def add_user(settings: Settings, args: argparse.Namespace, password: str |
                 ttl_hours=settings.invitation_ttl_hours,
                 created_by=None,
             )
-        return f"added {person_in.email} (id {person.id})\none-click link: {settings.public_url}/app/#signin={token}"
+        return f"added {person_in.email} (id {person.id})\none-click link: {sign_in_page(settings.public_url, token)}"
     finally:
         await db.dispose()
 
@@ -277,7 +278,7 @@ async def create_demo(settings: Settings, *, start_in_minutes: int = 5) -> str:
                 links.append(
                     (
                         f"{person.display_name} ({label})",
-                        f"{settings.public_url}/app/#signin={token}",
+                        sign_in_page(settings.public_url, token),
                     )
                 )
         lines.append(

@@ -46,6 +46,7 @@ from server.errors import (
     Unavailable,
     UserError,
 )
+from server.pages import confirm_page, sign_in_page
 from server.scheduling.templates import Kind, pick_locale, render
 
 # Applied inside the transaction that consumes a link, before it commits.
@@ -220,8 +221,16 @@ async def invitation_redirect(request: web.Request) -> web.StreamResponse:
     """GET /i/{token}: a sign-in link in the old form. It spends nothing (mail scanners fetch
     links): it only moves the token into the fragment of the page that redeems it with a POST
     after a click."""
-    token = request.match_info["token"]
-    return web.Response(status=302, headers={"Location": f"/app/#signin={token}"})
+    return web.Response(
+        status=302, headers={"Location": sign_in_page("", request.match_info["token"])}
+    )
+
+
+async def confirm_redirect(request: web.Request) -> web.StreamResponse:
+    """GET /api/confirm/{token}: a series confirmation link in the old form, likewise."""
+    return web.Response(
+        status=302, headers={"Location": confirm_page("", request.match_info["token"])}
+    )
 
 
 RESET_UNAVAILABLE = (

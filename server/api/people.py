@@ -25,6 +25,7 @@ from server.auth.sessions import create_invitation, revoke_all_sessions, void_op
 from server.db.models import AuthSession, Organisation, Person, PersonRole
 from server.domain import STAFF_ROLES, AuditOutcome, OrgRole
 from server.errors import Conflict, ErrorCode, NotFound
+from server.pages import sign_in_page
 from server.signaling.removal import RemovalReason, remove_from_rooms
 
 router = Router("organisations")
@@ -309,5 +310,4 @@ async def issue_invitation(
             target=f"person:{person.id}",
             outcome=AuditOutcome.ALLOWED,
         )
-    # In the fragment: browsers never send it, and the page redeems it with a POST on a click.
-    return f"{ctx.settings.public_url}/app/#signin={token}", inv.expires_at
+    return sign_in_page(ctx.settings.public_url, token), inv.expires_at

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -19,6 +18,7 @@ from server.scheduling.models import OutboxMessage, OutboxStatus, SeriesConfirma
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.schemas import (
     ConfirmationOut,
+    ConfirmLinkIn,
     ConfirmOut,
     EnrolIn,
     EnrolOut,
@@ -35,7 +35,7 @@ from server.scheduling.schemas import (
 )
 from server.scheduling.series import parse_spec
 from server.scheduling.service import SchedulingService
-from server.scheduling.templates import REDACTED_BODY, SECRET_KINDS, person_zone, pick_locale
+from server.scheduling.templates import REDACTED_BODY, SECRET_KINDS, person_zone
 from server.signaling.removal import RemovalReason, remove_from_rooms
 
 router = Router("scheduling")
@@ -419,32 +419,18 @@ def _outbox_out(m: OutboxMessage) -> OutboxOut:
     return out.model_copy(update={"body": REDACTED_BODY}) if m.kind in SECRET_KINDS else out
 
 
-_THANKS = {
-    "en": "Thank you: you are confirmed for {title}.",
-    "fa": "سپاس: حضور شما در {title} تأیید شد.",
-    "nl": "Dank je: je deelname aan {title} is bevestigd.",
-}
-
-
-@router.get(
-    "/api/confirm/{token}",
-    response=bytes,
-    content_type="text/html",
+@router.post(
+    "/api/confirm",
+    body=ConfirmLinkIn,
+    response=ConfirmOut,
     auth="none",
     errors=(410,),
-    summary="One-click confirmation from the booking notice (the signed link is the credential)",
+    summary="One-click confirmation from the booking notice, after a click on its page "
+    "(the signed token is the credential)",
 )
-async def confirm_by_link(ctx: Ctx) -> bytes:
+async def confirm_by_link(ctx: Ctx, body: ConfirmLinkIn) -> ConfirmOut:
     secret = ctx.settings.secret_key
-    series_id, person_id = enrolment.read_confirm_token(secret, ctx.path_str("token"))
+    series_id, person_id = enrolment.read_confirm_token(secret, body.token)
     async with ctx.sessionmaker() as s, s.begin():
-        await enrolment.confirm(s, series_id, person_id, _now())
-        series = await s.get(Series, series_id)
-        person = await s.get(Person, person_id)
-    locale = pick_locale(person.locale if person else None)
-    text = _THANKS[locale].format(title=html.escape(series.title if series else ""))
-    direction = "rtl" if locale == "fa" else "ltr"
-    return (
-        f'<!doctype html><html lang="{locale}" dir="{direction}"><meta charset="utf-8">'
-        f"<title>Healers' Circle</title><main><p>{text}</p></main></html>"
-    ).encode()
+        new = await enrolment.confirm(s, series_id, person_id, _now())
+    return ConfirmOut(confirmed=True, new=new)

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.models import Group, Membership, Person, ScheduledSession, Series
 from server.domain import MembershipStatus, SessionStatus
-from server.pages import session_page
+from server.pages import confirm_page, session_page
 from server.scheduling.enrolment import confirm_token
 from server.scheduling.models import (
     Dispatch,
@@ -316,7 +316,7 @@ class _Context:
         }
         if series is not None and cfg.secret_key:
             token = confirm_token(cfg.secret_key, series.id, person.id)
-            values["confirm"] = f"{cfg.public_url}/api/confirm/{token}"
+            values["confirm"] = confirm_page(cfg.public_url, token)
         subject, body = render(kind, locale, **values)
         immediate = notifier.immediate
         return {

@@ -66,6 +66,14 @@ export const en = {
   "login.signout": "Sign out",
   "login.forgot": "Forgot your password?",
 
+  "signin.title": "Sign in with your link",
+  "signin.intro": "This one-click link signs you in to Healers' Circle. It works once: press the button to use it now.",
+  "signin.submit": "Sign in",
+  "confirmlink.title": "Confirm your place",
+  "confirmlink.intro": "Press the button to confirm that you will take part in this series.",
+  "confirmlink.submit": "I will take part",
+  "confirmlink.done": "Thank you: you are confirmed for this series.",
+
   "forgot.title": "Forgot your password?",
   "forgot.intro": "Enter the email address of your account. We will send you a link to choose a new password.",
   "forgot.submit": "Send me a link",

@@ -66,6 +66,14 @@ export const nl: Catalogue = {
   "login.signout": "Uitloggen",
   "login.forgot": "Wachtwoord vergeten?",
 
+  "signin.title": "Aanmelden met je link",
+  "signin.intro": "Met deze link meld je je in één klik aan bij Healers' Circle. Hij werkt één keer: druk op de knop om hem nu te gebruiken.",
+  "signin.submit": "Aanmelden",
+  "confirmlink.title": "Je deelname bevestigen",
+  "confirmlink.intro": "Druk op de knop om te bevestigen dat je aan deze reeks deelneemt.",
+  "confirmlink.submit": "Ik doe mee",
+  "confirmlink.done": "Dank je: je deelname aan deze reeks is bevestigd.",
+
   "forgot.title": "Wachtwoord vergeten?",
   "forgot.intro": "Vul het e-mailadres van je account in. We sturen je een link om een nieuw wachtwoord te kiezen.",
   "forgot.submit": "Stuur mij een link",
