@@ -302,7 +302,9 @@ async def issue_invitation(
             ttl_hours=ctx.settings.invitation_ttl_hours,
             created_by=created_by,
         )
-        queue_link_notice(s, person, expires_at=inv.expires_at)
+        queue_link_notice(
+            s, person, expires_at=inv.expires_at, smtp=ctx.settings.smtp_host is not None
+        )
         await audit.record(
             s,
             actor_id=created_by,

@@ -29,17 +29,21 @@ _LINK_NOTICE: dict[str, tuple[str, str]] = {
         "هماهنگ‌کننده‌تان خبر دهید.\n",
     ),
     "nl": (
-        "Er is een aanmeldlink voor uw Healers' Circle-account gemaakt",
-        "Beste {name},\n\neen beheerder van uw organisatie heeft op {when} een aanmeldlink "
-        "voor uw Healers' Circle-account gemaakt. Die werkt één keer, tot {until}, en bereikt "
-        "u via hen, niet via deze e-mail.\n\nHad u dit niet verwacht? Laat het uw "
+        "Er is een aanmeldlink voor je Healers' Circle-account gemaakt",
+        "Beste {name},\n\neen beheerder van je organisatie heeft op {when} een aanmeldlink "
+        "voor je Healers' Circle-account gemaakt. Die werkt één keer, tot {until}, en bereikt "
+        "je via hen, niet via deze e-mail.\n\nHad je dit niet verwacht? Laat het je "
         "coördinator weten.\n",
     ),
 }
 
 
-def queue_mail(s: AsyncSession, person: Person, *, kind: str, subject: str, body: str) -> None:
-    """Queue one e-mail to ``person`` in the caller's transaction."""
+def queue_mail(
+    s: AsyncSession, person: Person, *, kind: str, subject: str, body: str, smtp: bool = True
+) -> None:
+    """Queue one e-mail to ``person`` in the caller's transaction. Without SMTP the outbox is
+    the destination (as for every notice, server/scheduling/notifier.py): stored as sent."""
+    now = utcnow()
     s.add(
         OutboxMessage(
             organisation_id=person.organisation_id,
@@ -49,14 +53,16 @@ def queue_mail(s: AsyncSession, person: Person, *, kind: str, subject: str, body
             kind=kind,
             subject=subject[:300],
             body=body,
-            channel="smtp",
-            status=OutboxStatus.QUEUED,
-            next_attempt_at=utcnow(),
+            channel="smtp" if smtp else "outbox",
+            status=OutboxStatus.QUEUED if smtp else OutboxStatus.SENT,
+            attempts=0 if smtp else 1,
+            next_attempt_at=now,
+            sent_at=None if smtp else now,
         )
     )
 
 
-def queue_link_notice(s: AsyncSession, person: Person, *, expires_at: datetime) -> None:
+def queue_link_notice(s: AsyncSession, person: Person, *, expires_at: datetime, smtp: bool) -> None:
     """Tell ``person`` that a sign-in link was made for them (the notice carries no link)."""
     locale = pick_locale(person.locale)
     zone = person_zone(person.timezone)
@@ -66,4 +72,4 @@ def queue_link_notice(s: AsyncSession, person: Person, *, expires_at: datetime) 
         when=format_when(utcnow(), zone, locale),
         until=format_when(expires_at, zone, locale),
     )
-    queue_mail(s, person, kind=SIGN_IN_LINK_KIND, subject=subject, body=body)
+    queue_mail(s, person, kind=SIGN_IN_LINK_KIND, subject=subject, body=body, smtp=smtp)

@@ -395,3 +395,27 @@ async def test_a_member_cannot_pass_for_a_leader_of_the_group(live, db_url, api_
         "PATCH", f"/api/people/{w.member_ids[0]}", {"display_name": "Leader"}
     )
     assert status == 409
+
+
+def test_client_address_reads_forwarded_only_from_trusted_proxies() -> None:
+    from multidict import CIMultiDict
+
+    from server.auth.ratelimit import client_address
+
+    def addr(remote: str | None, xff: list[str], trusted: tuple[str, ...]) -> str:
+        headers = CIMultiDict([("X-Forwarded-For", v) for v in xff])
+        return client_address(remote, headers, trusted)
+
+    proxy = ("10.0.0.0/8",)
+    assert addr("10.0.0.5", ["203.0.113.7"], ()) == "10.0.0.5"  # no trusted proxies
+    assert addr("198.51.100.1", ["203.0.113.7"], proxy) == "198.51.100.1"  # not from a proxy
+    assert addr("10.0.0.5", ["203.0.113.7"], proxy) == "203.0.113.7"
+    # The rightmost untrusted hop is the client; what it wrote further left is ignored.
+    assert addr("10.0.0.5", ["1.2.3.4, 203.0.113.7, 10.0.0.9"], proxy) == "203.0.113.7"
+    assert addr("10.0.0.5", ["1.2.3.4", "203.0.113.7"], proxy) == "203.0.113.7"
+    assert addr("10.0.0.5", ["[2001:db8::1]:443"], proxy) == "2001:db8::1"
+    assert addr("10.0.0.5", ["203.0.113.7:5555"], proxy) == "203.0.113.7"
+    # Garbage stops the walk at the last trusted hop; no header: the proxy itself.
+    assert addr("10.0.0.5", ["not-an-ip, 10.0.0.9"], proxy) == "10.0.0.9"
+    assert addr("10.0.0.5", [], proxy) == "10.0.0.5"
+    assert addr(None, [], proxy) == "unknown"
