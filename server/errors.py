@@ -9,6 +9,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from pydantic import ValidationError
+
 
 class ErrorCode(StrEnum):
     """Every error code the server sends (REST envelopes and Socket.IO refusals).
@@ -62,6 +64,7 @@ class ErrorCode(StrEnum):
     # scheduling (the coordinator pages)
     ALREADY_ENROLLED = "already_enrolled"
     BOOKING_REFUSED = "booking_refused"
+    SCHEDULE_REFUSED = "schedule_refused"
     IN_PAST = "in_past"
     LEADER_DOUBLE_BOOKED = "leader_double_booked"
     NONEXISTENT_LOCAL_TIME = "nonexistent_local_time"
@@ -79,12 +82,21 @@ class CircleError(Exception):
     # ``code`` also takes the plain string of an ErrorCode member, for modules not yet moved to
     # the enum; the test named above refuses any string that is not a member.
     def __init__(
-        self, message: str, *, code: ErrorCode | str | None = None, **details: Any
+        self,
+        message: str,
+        *,
+        code: ErrorCode | str | None = None,
+        field: str | None = None,
+        **details: Any,
     ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code  # type: ignore[misc]
+        # One shape for naming what was wrong: ``details.fields`` maps each field to its
+        # problem. ``field=`` is the shorthand for a single one.
+        if field is not None:
+            details["fields"] = {field: message, **details.get("fields", {})}
         self.details = details
 
     def to_wire(self) -> dict[str, Any]:
@@ -155,6 +167,17 @@ class ProtocolError(CircleError):
 class CapacityReached(CircleError):
     code = ErrorCode.CAPACITY
     http_status = 409
+
+
+def validation_fields(exc: ValidationError, limit: int = 20) -> dict[str, str]:
+    """``{field: problem}`` for a pydantic error (the ``details.fields`` of a UserError);
+    a field the model does not know is named as "unknown field"."""
+    out: dict[str, str] = {}
+    for err in exc.errors()[:limit]:
+        loc = ".".join(str(p) for p in err["loc"]) or "body"
+        msg = "unknown field" if err["type"] == "extra_forbidden" else str(err["msg"])
+        out.setdefault(loc, msg.removeprefix("Value error, "))
+    return out
 
 
 def error_body(exc: BaseException) -> dict[str, Any]:

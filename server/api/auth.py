@@ -194,7 +194,7 @@ async def set_password(ctx: Ctx, body: PasswordIn) -> None:
     me = ctx.me()
     reason = passwords.check_policy(body.new_password)
     if reason:
-        raise UserError(reason, code=ErrorCode.WEAK_PASSWORD)
+        raise UserError(reason, code=ErrorCode.WEAK_PASSWORD, field="new_password")
     if me.password_hash is not None and (
         body.current_password is None
         or not await passwords.verify_password(me.password_hash, body.current_password)
@@ -316,7 +316,7 @@ async def _queue_reset_mail(ctx: Ctx, s: AsyncSession, person: Person, ttl_minut
 async def confirm_password_reset(ctx: Ctx, body: PasswordResetConfirmIn) -> MeOut:
     reason = passwords.check_policy(body.new_password)
     if reason:
-        raise UserError(reason, code=ErrorCode.WEAK_PASSWORD)
+        raise UserError(reason, code=ErrorCode.WEAK_PASSWORD, field="new_password")
     try:  # cheap signature check before the costly hash: forged links cost no argon2
         tokens.verify_link(ctx.settings.secret_key, LinkPurpose.RESET, body.token)
     except CircleError as exc:

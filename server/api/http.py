@@ -23,6 +23,7 @@ from server.errors import (
     UserError,
     error_body,
     http_status,
+    validation_fields,
 )
 
 log = logging.getLogger("circle.api")
@@ -35,30 +36,28 @@ def json_error(exc: BaseException) -> web.Response:
     return web.json_response(error_body(exc), status=http_status(exc))
 
 
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in err["loc"]) or "body"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
-
-
 def parse_model(model: type[BaseModel], data: Any, where: str) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise UserError(f"invalid {where}: {_validation_message(exc)}") from None
+        fields = validation_fields(exc)
+        summary = "; ".join(f"{k}: {v}" for k, v in list(fields.items())[:5])
+        raise UserError(f"invalid {where}: {summary}", fields=fields) from None
 
 
 async def read_json(request: web.Request) -> Any:
     ctype = request.headers.get("Content-Type", "")
     if not ctype.split(";")[0].strip().lower() == "application/json":
-        raise UserError("send the body as application/json", code=ErrorCode.UNSUPPORTED_MEDIA_TYPE)
+        raise UserError(
+            "send the body as application/json",
+            code=ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            field="Content-Type",
+        )
     raw = await request.read()
     try:
         return json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError):
-        raise UserError("the body is not valid JSON") from None
+        raise UserError("the body is not valid JSON", field="body") from None
 
 
 def check_csrf(ctx: Ctx) -> None:
@@ -95,7 +94,10 @@ def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRe
             args.append(parse_model(route.query, dict(request.query), "query"))
         elif request.query and route.method == "GET":
             unknown = ", ".join(sorted(request.query))
-            raise UserError(f"unknown query parameter(s): {unknown}")
+            raise UserError(
+                f"unknown query parameter(s): {unknown}",
+                fields={k: "unknown query parameter" for k in sorted(request.query)},
+            )
         if route.body is not None:
             args.append(parse_model(route.body, await read_json(request), "body"))
         result = await route.handler(ctx, *args)

@@ -383,16 +383,20 @@ class ProtocolSpec:
             if row.setting is not None and settings.get(row.setting) is not None:
                 minutes = settings[row.setting]
             if isinstance(minutes, bool) or not isinstance(minutes, int):
-                raise UserError(f"{row.setting} must be a whole number of minutes")
+                raise UserError(
+                    f"{row.setting} must be a whole number of minutes",
+                    field=f"settings.{row.setting}",
+                )
             if not row.min_min <= minutes <= row.max_min:
                 raise UserError(
                     f"{row.setting or row.phase.value} must be between {row.min_min} and "
-                    f"{row.max_min} minutes, not {minutes}"
+                    f"{row.max_min} minutes, not {minutes}",
+                    field=f"settings.{row.setting or row.phase.value}",
                 )
             durations.append((row.phase.value, minutes * 60))
         auto = settings.get("auto_advance", False)
         if not isinstance(auto, bool):
-            raise UserError("auto_advance must be true or false")
+            raise UserError("auto_advance must be true or false", field="settings.auto_advance")
         return ProtocolConfig(durations_s=tuple(durations), auto_advance=auto)
 
     def initial(self, config: ProtocolConfig, now_ms: int) -> ProtocolState:
