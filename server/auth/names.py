@@ -88,8 +88,8 @@ async def check_impersonation(s: AsyncSession, person_id: int, new_name: str) ->
     wanted = skeleton(new_name)
     if wanted and any(skeleton(name) == wanted for name in leaders):
         raise Conflict(
-            "display_name: this name looks like the name of a leader of your group; choose "
-            "another (add a surname or an initial)",
+            "this name looks like the name of a leader of your group; choose another (add a "
+            "surname or an initial)",
             code=ErrorCode.NAME_IMPERSONATES,
-            fields=["display_name"],
+            field="display_name",
         )
