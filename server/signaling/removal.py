@@ -143,16 +143,23 @@ class RemovalFanout:
             log.exception("publishing a removal failed (other processes refuse at hello/join)")
 
     async def _listen(self) -> None:
-        pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self._channel)
-        self._ready.set()
-        try:
-            async for message in pubsub.listen():
-                if message.get("type") == "message":
-                    await self._apply(message.get("data"))
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
+        """Subscribe and apply removals; a lost Redis connection is retried every second."""
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(self._channel)
+                self._ready.set()
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        await self._apply(message.get("data"))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("removals channel lost (%s); resubscribing", type(exc).__name__)
+                await asyncio.sleep(1)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
 
     async def _apply(self, data: Any) -> None:
         try:

@@ -335,7 +335,7 @@ async def test_https_cookies_are_secure_host_cookies(db_url, tmp_path: Path):
     assert settings.secure_cookies
     runner, live = await start_app(settings)
     try:
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
             async with http.get(live.url + "/healthz") as resp:
                 csrf = resp.headers.getall("Set-Cookie")
             assert any(c.startswith("__Host-circle_csrf=") and "Secure" in c for c in csrf)
@@ -347,9 +347,16 @@ async def test_https_cookies_are_secure_host_cookies(db_url, tmp_path: Path):
             ) as resp:
                 assert resp.status == 200
                 cookies = resp.headers.getall("Set-Cookie")
-        session = [c for c in cookies if c.startswith("__Host-circle_session=")]
-        assert session and "Secure" in session[0] and "HttpOnly" in session[0]
-        assert "Path=/" in session[0] and "Domain" not in session[0]
+            session = [c for c in cookies if c.startswith("__Host-circle_session=")]
+            assert session and "Secure" in session[0] and "HttpOnly" in session[0]
+            assert "Path=/" in session[0] and "Domain" not in session[0]
+            # The login is read back from the __Host- cookie (the plain name means nothing).
+            value = session[0].split(";")[0].split("=", 1)[1]
+            for name, status in (("__Host-circle_session", 200), ("circle_session", 401)):
+                async with http.get(
+                    live.url + "/api/me", headers={"Cookie": f"{name}={value}"}
+                ) as r:
+                    assert r.status == status, name
     finally:
         await runner.cleanup()
 
