@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server import audit
-from server.appkeys import DB_KEY, SETTINGS_KEY
+from server.appkeys import DB_KEY, REMOVER_KEY, SETTINGS_KEY
 from server.auth.cookies import session_cookie
 from server.auth.ratelimit import client_address
 from server.auth.sessions import resolve_session
 from server.db.models import Membership, Person, PersonRole
-from server.domain import AuditOutcome, GroupRole, MembershipStatus, OrgRole
+from server.domain import AuditOutcome, GroupRole, MembershipStatus, OrgRole, RemovalReason
 from server.errors import NotFound, PermissionDenied, Unauthenticated
 from server.settings import Settings
 
@@ -110,3 +110,12 @@ class Ctx:
                 f"organisation:{org_id}",
                 "only a coordinator of this organisation may do this",
             )
+
+
+async def remove_from_rooms(
+    ctx: Ctx, person_id: int, session_ids: list[int] | None, reason: RemovalReason
+) -> None:
+    """Take a person out of live rooms at once (when the app runs rooms: ``REMOVER_KEY``)."""
+    remover = ctx.request.app.get(REMOVER_KEY)
+    if remover is not None:
+        await remover(person_id, session_ids, reason)

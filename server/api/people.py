@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
-from server.api.context import Ctx
+from server.api.context import Ctx, remove_from_rooms
 from server.api.routing import Router
 from server.api.schemas import (
     InvitationOut,
@@ -23,10 +23,9 @@ from server.auth.mail import queue_link_notice
 from server.auth.names import check_impersonation
 from server.auth.sessions import create_invitation, revoke_all_sessions, void_open_links
 from server.db.models import AuthSession, Organisation, Person, PersonRole
-from server.domain import STAFF_ROLES, AuditOutcome, OrgRole
+from server.domain import STAFF_ROLES, AuditOutcome, OrgRole, RemovalReason
 from server.errors import Conflict, ErrorCode, NotFound
 from server.pages import sign_in_page
-from server.signaling.removal import RemovalReason, remove_from_rooms
 
 router = Router("organisations")
 
@@ -250,7 +249,7 @@ async def patch_person(ctx: Ctx, body: PersonPatch) -> PersonOut:
             details={"fields": sorted(changes)},
         )
     if deactivated:
-        await remove_from_rooms(ctx.request.app, person_id, None, RemovalReason.DEACTIVATED)
+        await remove_from_rooms(ctx, person_id, None, RemovalReason.DEACTIVATED)
     return PersonOut.model_validate(row)
 
 

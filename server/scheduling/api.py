@@ -8,10 +8,11 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.api.context import Ctx
+from server.api.context import Ctx, remove_from_rooms
 from server.api.routing import Router
+from server.auth.enrolment import group_session_ids
 from server.db.models import Group, Membership, Person, ScheduledSession, Series
-from server.domain import STAFF_ROLES, MembershipStatus
+from server.domain import STAFF_ROLES, MembershipStatus, RemovalReason
 from server.errors import NotFound
 from server.scheduling import booking, changes, enrolment, ics
 from server.scheduling.models import OutboxMessage, OutboxStatus, SeriesConfirmation
@@ -36,7 +37,6 @@ from server.scheduling.schemas import (
 from server.scheduling.series import parse_spec
 from server.scheduling.service import SchedulingService
 from server.scheduling.templates import REDACTED_BODY, SECRET_KINDS, person_zone
-from server.signaling.removal import RemovalReason, remove_from_rooms
 
 router = Router("scheduling")
 SERVICE_KEY = web.AppKey("scheduling_service", SchedulingService)
@@ -296,7 +296,8 @@ async def withdraw(ctx: Ctx) -> EnrolOut:
         promoted = await enrolment.withdraw(
             s, group_id, person_id, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now()
         )
-    await remove_from_rooms(ctx.request.app, person_id, group_id, RemovalReason.WITHDRAWN)
+        session_ids = await group_session_ids(s, group_id)
+    await remove_from_rooms(ctx, person_id, session_ids, RemovalReason.WITHDRAWN)
     _wake(ctx)
     return EnrolOut(
         person_id=person_id,

@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server.appkeys import DB_KEY, MEDIA_KEY, SETTINGS_KEY, SIO_KEY
+from server.appkeys import DB_KEY, MEDIA_KEY, REMOVER_KEY, SETTINGS_KEY, SIO_KEY
+from server.domain import RemovalReason
 from server.rooms.commands import MediaLost
 from server.rooms.manager import RoomManager
 from server.rooms.ports import Clock, SystemClock
@@ -22,7 +23,7 @@ from . import media, participant, protocol, session
 from .broadcaster import SioBroadcaster
 from .context import NAMESPACE, EventTable, Services
 from .namespace import RoomNamespace
-from .removal import RemovalFanout
+from .removal import RemovalFanout, remove_from_rooms
 
 # Tests may put a clock here before the app starts (see tests/signaling).
 CLOCK_KEY: web.AppKey[Clock] = web.AppKey("circle.signaling.clock")
@@ -49,6 +50,11 @@ def setup(app: web.Application) -> None:
     )
     sio.register_namespace(RoomNamespace(services, EVENTS))
     app[SIGNALING_KEY] = services
+
+    async def remove(person_id: int, session_ids: list[int] | None, reason: RemovalReason) -> None:
+        await remove_from_rooms(services, person_id, session_ids, reason)
+
+    app[REMOVER_KEY] = remove
     app.cleanup_ctx.append(_rooms_ctx)
     app.on_shutdown.append(_close_connections)
 
@@ -71,7 +77,7 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     svc.clock = app.get(CLOCK_KEY) or svc.clock
     settings = app[SETTINGS_KEY]
     node_id = settings.node_id or f"{socket.gethostname()[:150]}:{settings.port}"
-    svc.database = app[DB_KEY]
+    svc.sessionmaker = app[DB_KEY].sessionmaker
     svc.store = SqlRoomStore(app[DB_KEY], owner=node_id)
     svc.media = app.get(MEDIA_KEY)
     svc.manager = RoomManager(

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import socketio
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.db.engine import Database
 from server.domain import AuditOutcome, GroupRole
 from server.errors import CircleError
 from server.media.port import MediaEngine
@@ -56,7 +56,7 @@ class Services:
     conns: dict[str, Conn] = field(default_factory=dict)
     event_rate: float = EVENT_RATE
     event_burst: float = EVENT_BURST
-    database: Database | None = None
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None  # the shared database
     fanout: RemovalFanout | None = None  # removals to and from other processes (Redis)
     sockets_per_person: int = 2
     # One event budget per person in a room, shared by their connections.

@@ -69,8 +69,8 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             if not isinstance(token, str):
                 raise Unauthenticated("A join token is required (auth: {token}).")
             claims = verify_join_token(self.svc.secret, token)
-            if self.svc.database is not None:  # single use, across processes
-                await spend(self.svc.database.sessionmaker, claims.token_id, claims.expires_at)
+            if self.svc.sessionmaker is not None:  # single use, across processes
+                await spend(self.svc.sessionmaker, claims.token_id, claims.expires_at)
         except CircleError as exc:
             body = exc.to_wire()
             raise socketio.exceptions.ConnectionRefusedError(body["message"], body) from None

@@ -1,7 +1,7 @@
 """Taking a person out of live rooms when they may no longer be there.
 
 Withdrawal from the group, deactivation and a changed role reach every live room at once:
-``remove_from_rooms`` acts on this process's rooms and connections and, with Redis, publishes
+``remove_from_rooms`` (the app's ``REMOVER_KEY``) acts on this process's rooms and connections and, with Redis, publishes
 the removal so every other process does the same for its own. There the person is evicted
 from the room (roster, media, attendance noted), told why (``room.removed`` with the error
 code ``removed`` and the reason) and their sockets are closed. ``hello`` and ``join`` check
@@ -16,24 +16,17 @@ import contextlib
 import json
 import logging
 import secrets
-from enum import StrEnum
 from typing import Any
 
-from aiohttp import web
-from sqlalchemy import select
+import redis.asyncio as aioredis
 
+from server.domain import RemovalReason
 from server.errors import CircleError, ErrorCode, PermissionDenied
 from server.rooms.commands import Evict
 
 from .context import NAMESPACE, Services
 
 log = logging.getLogger(__name__)
-
-
-class RemovalReason(StrEnum):
-    WITHDRAWN = "withdrawn"
-    DEACTIVATED = "deactivated"
-    ROLE_CHANGED = "role_changed"
 
 
 MESSAGES = {
@@ -72,38 +65,17 @@ async def evict_here(
     return closed
 
 
-def _signaling(app: web.Application) -> Services | None:
-    from . import SIGNALING_KEY  # the package imports this module
-
-    return app.get(SIGNALING_KEY)
-
-
 async def remove_from_rooms(
-    app: web.Application, person_id: int, group_id: int | None, reason: RemovalReason
+    svc: Services, person_id: int, session_ids: list[int] | None, reason: RemovalReason
 ) -> None:
-    """Take ``person_id`` out of the live rooms of ``group_id`` (of every group when None), on
-    this process now and, through Redis, on the others."""
-    svc = _signaling(app)
-    if svc is None or svc.database is None:
-        return
-    session_ids: list[int] | None = None
-    if group_id is not None:
-        from server.db.models import ScheduledSession
-
-        async with svc.database.sessionmaker() as s:
-            session_ids = list(
-                await s.scalars(
-                    select(ScheduledSession.id).where(ScheduledSession.group_id == group_id)
-                )
-            )
+    """Take ``person_id`` out of the live rooms of ``session_ids`` (all when None), on this
+    process now and, through Redis, on the others (``REMOVER_KEY`` in server/appkeys.py)."""
     try:
         closed = await evict_here(svc, person_id, session_ids, reason)
     except Exception:
         log.exception("removing person %s from live rooms failed", person_id)
         closed = 0
-    log.info(
-        "person %s removed from live rooms here (%s): %d connections", person_id, reason, closed
-    )
+    log.info("person %s out of live rooms here (%s): %d connections", person_id, reason, closed)
     if svc.fanout is not None:
         await svc.fanout.publish(person_id, session_ids, reason)
 
@@ -112,8 +84,6 @@ class RemovalFanout:
     """Removals between processes on a Redis channel; each applies them to its own rooms."""
 
     def __init__(self, svc: Services, redis_url: str, channel: str, node_id: str) -> None:
-        import redis.asyncio as aioredis
-
         self._svc = svc
         self._redis: Any = aioredis.from_url(redis_url)
         self._channel = channel

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from server.db.models import Membership, Person, ScheduledSession
-from server.domain import MembershipStatus
+from server.auth.enrolment import removal_reason
 from server.errors import Conflict, ErrorCode, PermissionDenied, UserError
 from server.rooms.commands import Join, Leave
 from server.rooms.ports import JSON
@@ -13,34 +10,17 @@ from server.rooms.ports import JSON
 from .agreement import agreement_text
 from .context import Conn, Event, EventTable, Services
 from .models import PROTOCOL_VERSION, AgreementAccept, Empty, Hello
-from .removal import RemovalReason, removed_error
+from .removal import removed_error
 
 
 async def still_enrolled(svc: Services, conn: Conn, event: str) -> None:
     """Refuse (``removed``) a person who is no longer active, no longer an active member of
     the session's group, or whose role there is not the one their join token carries."""
-    if svc.database is None:
+    if svc.sessionmaker is None:
         return
-    async with svc.database.sessionmaker() as s:
-        row = (
-            await s.execute(
-                select(Person.is_active, Membership.role)
-                .join(Membership, Membership.person_id == Person.id)
-                .join(ScheduledSession, ScheduledSession.group_id == Membership.group_id)
-                .where(
-                    Person.id == conn.person_id,
-                    ScheduledSession.id == conn.session_id,
-                    Membership.status == MembershipStatus.ACTIVE,
-                )
-            )
-        ).first()
-    if row is None or not row.is_active:
-        reason = RemovalReason.DEACTIVATED if row is not None else RemovalReason.WITHDRAWN
-    elif row.role is not conn.role:
-        reason = RemovalReason.ROLE_CHANGED
-    else:
-        return
-    raise await svc.refuse(conn, event, removed_error(reason))
+    reason = await removal_reason(svc.sessionmaker, conn.person_id, conn.session_id, conn.role)
+    if reason is not None:
+        raise await svc.refuse(conn, event, removed_error(reason))
 
 
 async def hello(svc: Services, conn: Conn, p: Hello) -> JSON:
