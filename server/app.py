@@ -11,7 +11,7 @@ import socketio
 from aiohttp import web
 from sqlalchemy import text
 
-from server import api, scheduling, signaling
+from server import api, notify, privacy, scheduling, signaling
 from server.api.http import csrf_cookie_middleware, error_middleware, security_headers_middleware
 from server.appkeys import (
     API_ROUTERS_KEY,
@@ -32,9 +32,11 @@ log = logging.getLogger("circle.app")
 # Layers that wire themselves in with ``setup(app)``, in this order: the media engine's cleanup
 # context must start before the rooms' (signaling) and stop after them.
 PLUGINS: tuple[Callable[[web.Application], None], ...] = (
+    notify.setup,
     media_wiring.setup,
     signaling.setup,
     scheduling.setup,
+    privacy.setup,
 )
 
 

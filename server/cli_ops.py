@@ -362,7 +362,7 @@ async def run_bots(
         raise ValueError("--count must be between 1 and 12")
     if seconds < 0:
         raise ValueError("--seconds must not be negative")
-    from server.media import bots
+    from server.bots import bot as bots
 
     tokens = await bot_tokens(settings, session_id, count)
     stop = asyncio.Event()

@@ -26,7 +26,6 @@ from server.api.schemas import (
 from server.appkeys import LIMITER_KEY
 from server.auth import passwords, tokens
 from server.auth.cookies import bound_csrf, csrf_cookie, session_cookie, session_cookie_attrs
-from server.auth.mail import queue_mail
 from server.auth.sessions import (
     close_session,
     create_link,
@@ -36,7 +35,7 @@ from server.auth.sessions import (
     void_open_links,
 )
 from server.auth.tokens import LinkPurpose
-from server.db.models import Person
+from server.db.models import Person, utcnow
 from server.domain import AuditOutcome
 from server.errors import (
     CircleError,
@@ -46,8 +45,10 @@ from server.errors import (
     Unavailable,
     UserError,
 )
+from server.notify import NOTIFIER_KEY
+from server.notify.outbox import Notice, enqueue
+from server.notify.templates import Kind, pick_locale, render
 from server.pages import confirm_page, sign_in_page
-from server.scheduling.templates import Kind, pick_locale, render
 
 # Applied inside the transaction that consumes a link, before it commits.
 OnRedeem = Callable[[AsyncSession, Person], Awaitable[None]]
@@ -299,7 +300,16 @@ async def _queue_reset_mail(ctx: Ctx, s: AsyncSession, person: Person, ttl_minut
     subject, text = render(
         Kind.PASSWORD_RESET, locale, name=person.display_name, link=link, minutes=ttl_minutes
     )
-    queue_mail(s, person, kind=Kind.PASSWORD_RESET.value, subject=subject, body=text)
+    notice = Notice(
+        kind=Kind.PASSWORD_RESET.value,
+        to_address=person.email,
+        locale=locale,
+        subject=subject,
+        body=text,
+        person_id=person.id,
+        organisation_id=person.organisation_id,
+    )
+    await enqueue(s, [notice], ctx.request.app[NOTIFIER_KEY], utcnow())
 
 
 @router.post(

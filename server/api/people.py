@@ -19,12 +19,14 @@ from server.api.schemas import (
     PersonOut,
     PersonPatch,
 )
-from server.auth.mail import queue_link_notice
 from server.auth.names import check_impersonation
 from server.auth.sessions import create_invitation, revoke_all_sessions, void_open_links
-from server.db.models import AuthSession, Organisation, Person, PersonRole
+from server.db.models import AuthSession, Organisation, Person, PersonRole, utcnow
 from server.domain import STAFF_ROLES, AuditOutcome, OrgRole, RemovalReason
 from server.errors import Conflict, ErrorCode, NotFound
+from server.notify import NOTIFIER_KEY
+from server.notify.outbox import Notice, enqueue
+from server.notify.templates import Kind, format_when, person_zone, pick_locale, render
 from server.pages import sign_in_page
 
 router = Router("organisations")
@@ -289,6 +291,28 @@ async def invite_person(ctx: Ctx) -> InvitationOut:
     return InvitationOut(url=url, expires_at=expires)
 
 
+def _link_notice(person: Person, expires_at: datetime) -> Notice:
+    """Tells the person that a sign-in link was made for them (the notice carries no link)."""
+    locale = pick_locale(person.locale)
+    zone = person_zone(person.timezone)
+    subject, body = render(
+        Kind.SIGN_IN_LINK,
+        locale,
+        name=person.display_name,
+        when=format_when(utcnow(), zone, locale),
+        until=format_when(expires_at, zone, locale),
+    )
+    return Notice(
+        kind=Kind.SIGN_IN_LINK.value,
+        to_address=person.email,
+        locale=locale,
+        subject=subject,
+        body=body,
+        person_id=person.id,
+        organisation_id=person.organisation_id,
+    )
+
+
 async def issue_invitation(
     ctx: Ctx, person: Person, *, created_by: int | None
 ) -> tuple[str, datetime]:
@@ -301,8 +325,8 @@ async def issue_invitation(
             ttl_hours=ctx.settings.invitation_ttl_hours,
             created_by=created_by,
         )
-        queue_link_notice(
-            s, person, expires_at=inv.expires_at, smtp=ctx.settings.smtp_host is not None
+        await enqueue(
+            s, [_link_notice(person, inv.expires_at)], ctx.request.app[NOTIFIER_KEY], utcnow()
         )
         await audit.record(
             s,

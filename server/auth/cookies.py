@@ -12,11 +12,9 @@ planted before) sign-in does not pass afterwards.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-
 from aiohttp import web
+
+from server.auth.tokens import login_csrf
 
 CSRF_HEADER = "X-CSRF-Token"
 _SESSION = "circle_session"
@@ -34,8 +32,7 @@ def csrf_cookie(secure: bool) -> str:
 
 def bound_csrf(secret: str, session_token: str) -> str:
     """The CSRF token of the login whose cookie token is ``session_token``."""
-    mac = hmac.new(secret.encode(), b"circle-csrf:" + session_token.encode(), hashlib.sha256)
-    return base64.urlsafe_b64encode(mac.digest()[:24]).rstrip(b"=").decode("ascii")
+    return login_csrf(secret, session_token)
 
 
 def session_cookie_attrs(*, max_age: int, secure: bool) -> dict[str, object]:

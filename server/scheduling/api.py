@@ -11,11 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.api.context import Ctx, remove_from_rooms
 from server.api.routing import Router
 from server.auth.enrolment import group_session_ids
-from server.db.models import Group, Membership, Person, ScheduledSession, Series
+from server.auth.tokens import verify_confirm_token
+from server.db.models import Group, Membership, Person, ScheduledSession, Series, SeriesConfirmation
 from server.domain import STAFF_ROLES, MembershipStatus, RemovalReason
-from server.errors import NotFound
+from server.errors import Gone, NotFound, Unauthenticated
+from server.notify.models import OutboxMessage, OutboxStatus
+from server.notify.templates import REDACTED_BODY, SECRET_KINDS, person_zone
 from server.scheduling import booking, changes, enrolment, ics
-from server.scheduling.models import OutboxMessage, OutboxStatus, SeriesConfirmation
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.schemas import (
     ConfirmationOut,
@@ -36,7 +38,6 @@ from server.scheduling.schemas import (
 )
 from server.scheduling.series import parse_spec
 from server.scheduling.service import SchedulingService
-from server.scheduling.templates import REDACTED_BODY, SECRET_KINDS, person_zone
 
 router = Router("scheduling")
 SERVICE_KEY = web.AppKey("scheduling_service", SchedulingService)
@@ -431,7 +432,11 @@ def _outbox_out(m: OutboxMessage) -> OutboxOut:
 )
 async def confirm_by_link(ctx: Ctx, body: ConfirmLinkIn) -> ConfirmOut:
     secret = ctx.settings.secret_key
-    series_id, person_id = enrolment.read_confirm_token(secret, body.token)
+    try:
+        claims = verify_confirm_token(secret, body.token)
+    except Unauthenticated as exc:
+        raise Gone("unknown confirmation link") from exc
+    series_id, person_id = claims.series_id, claims.person_id
     async with ctx.sessionmaker() as s, s.begin():
         new = await enrolment.confirm(s, series_id, person_id, _now())
     return ConfirmOut(confirmed=True, new=new)

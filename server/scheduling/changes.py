@@ -17,6 +17,7 @@ from server.audit import record
 from server.db.models import ScheduledSession, Series
 from server.domain import AuditOutcome, SessionStatus
 from server.errors import Conflict, ErrorCode, NotFound, UserError
+from server.notify.templates import Kind
 from server.scheduling.models import Purpose
 from server.scheduling.plan import PlannedDispatch, SchedulingConfig, notice
 from server.scheduling.series import (
@@ -43,7 +44,6 @@ from server.scheduling.store import (
     supersede,
     times,
 )
-from server.scheduling.templates import Kind
 
 log = logging.getLogger("circle.scheduling")
 TIMEPOINTS = (Purpose.TIMEPOINT_PRE, Purpose.TIMEPOINT_POST)

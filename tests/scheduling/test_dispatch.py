@@ -14,10 +14,11 @@ from sqlalchemy import select
 from server.db.engine import Database
 from server.db.models import ScheduledSession
 from server.domain import SessionStatus
+from server.notify.mailer import OutboxNotifier
+from server.notify.models import OutboxMessage
 from server.scheduling.booking import book
 from server.scheduling.dispatcher import Dispatcher, Fired
-from server.scheduling.models import Dispatch, DispatchStatus, OutboxMessage, Purpose
-from server.scheduling.notifier import OutboxNotifier
+from server.scheduling.models import Dispatch, DispatchStatus, Purpose
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.series import parse_spec
 from server.scheduling.service import SchedulingService

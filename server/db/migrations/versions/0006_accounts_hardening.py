@@ -1,7 +1,7 @@
 """accounts hardening: spent join tokens, the last use of a login (idle timeout)
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0010
 Create Date: 2026-12-06 15:30:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0006'
-down_revision: str | None = '0003'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
