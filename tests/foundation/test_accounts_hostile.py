@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from server.db.engine import Database
 from server.db.models import AuditEntry, LoginAttempt, Organisation, Person, PersonRole, utcnow
 from server.domain import AuditOutcome, OrgRole
-from server.scheduling.models import OutboxMessage
+from server.notify.models import OutboxMessage
 from tests.conftest import make_settings, start_app
 
 from .seed import PASSWORD, invitation, seed
