@@ -68,6 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         print=None,
         access_log=None if settings.log_level != "DEBUG" else logging.getLogger("aiohttp.access"),
+        access_log_format='%t "%r" %s %b %Tfs',  # no client address (docs/privacy.md)
     )
     return 0
 

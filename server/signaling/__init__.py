@@ -1,29 +1,21 @@
 """Socket.IO signaling: the ``/room`` namespace, one module per event family.
 
-``setup(app)`` registers the namespace and a cleanup context that owns the
-:class:`~server.rooms.manager.RoomManager` (and so every live room of this process).
+``setup(app)`` registers the namespace. The rooms it serves are wired by the app
+(``server.app``), which hands their manager and store to :class:`Services` when it starts.
 """
 
 from __future__ import annotations
 
-import functools
-import socket
-from collections.abc import AsyncIterator
-
 from aiohttp import web
 
-from server.appkeys import DB_KEY, MEDIA_KEY, REMOVER_KEY, SETTINGS_KEY, SIO_KEY
+from server.appkeys import REMOVER_KEY, SETTINGS_KEY, SIO_KEY
 from server.domain import RemovalReason
-from server.rooms.commands import MediaLost
-from server.rooms.manager import RoomManager
 from server.rooms.ports import Clock, SystemClock
-from server.rooms.store import SqlRoomStore
 
 from . import media, participant, protocol, session
-from .broadcaster import SioBroadcaster
 from .context import NAMESPACE, EventTable, Services
 from .namespace import RoomNamespace
-from .removal import RemovalFanout, remove_from_rooms
+from .removal import remove_from_rooms
 
 # Tests may put a clock here before the app starts (see tests/signaling).
 CLOCK_KEY: web.AppKey[Clock] = web.AppKey("circle.signaling.clock")
@@ -55,7 +47,6 @@ def setup(app: web.Application) -> None:
         await remove_from_rooms(services, person_id, session_ids, reason)
 
     app[REMOVER_KEY] = remove
-    app.cleanup_ctx.append(_rooms_ctx)
     app.on_shutdown.append(_close_connections)
 
 
@@ -70,52 +61,6 @@ async def _close_connections(app: web.Application) -> None:
     svc.conns.clear()
     if svc.sio.eio.sockets:  # (python-engineio fails on an empty set)
         await svc.sio.eio.disconnect()
-
-
-async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
-    svc = app[SIGNALING_KEY]
-    svc.clock = app.get(CLOCK_KEY) or svc.clock
-    settings = app[SETTINGS_KEY]
-    node_id = settings.node_id or f"{socket.gethostname()[:150]}:{settings.port}"
-    svc.sessionmaker = app[DB_KEY].sessionmaker
-    svc.store = SqlRoomStore(app[DB_KEY], owner=node_id)
-    svc.media = app.get(MEDIA_KEY)
-    svc.manager = RoomManager(
-        svc.store,
-        SioBroadcaster(svc.sio, NAMESPACE),
-        media=svc.media,
-        clock=svc.clock,
-        grace_s=settings.reconnect_grace_s,
-        node_id=node_id,
-        lease_ms=settings.room_lease_s * 1000,
-    )
-    await svc.manager.start()
-    if svc.media is not None:
-        svc.media.set_media_lost_handler(functools.partial(_media_lost, svc))
-    if settings.redis_url is not None:
-        channel = f"{settings.redis_channel}:removals"
-        svc.fanout = RemovalFanout(svc, settings.redis_url, channel, node_id)
-        await svc.fanout.start()
-    try:
-        yield
-    finally:
-        if svc.fanout is not None:
-            await svc.fanout.stop()
-            svc.fanout = None
-        if svc.media is not None:
-            svc.media.set_media_lost_handler(None)
-        await svc.manager.stop()
-        svc.conns.clear()
-
-
-async def _media_lost(svc: Services, room_id: str, participant_id: str) -> None:
-    """The engine dropped someone's media without a goodbye: their room decides (a present
-    person gets a fresh connection; someone already gone, nothing)."""
-    if svc.manager is None or not room_id.isdigit() or not participant_id.isdigit():
-        return
-    room = svc.manager.peek(int(room_id))
-    if room is not None:
-        room.post(MediaLost(person_id=int(participant_id)))
 
 
 __all__ = ["CLOCK_KEY", "EVENTS", "NAMESPACE", "SIGNALING_KEY", "setup"]
