@@ -21,8 +21,8 @@ from server.auth.sessions import open_session
 from server.db.engine import Database
 from server.db.models import Membership, Person, PersonRole
 from server.domain import GroupRole, OrgRole
-from server.rooms.testing import ManualClock
 from tests.conftest import REDIS_URL, SECRET, Api, fresh_db_url, require_redis
+from tests.fakes_rooms import ManualClock
 
 from .conftest import NS, Peer, Server, World, make_server, seed
 from .test_refusals import connect_error
