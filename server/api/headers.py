@@ -1,8 +1,8 @@
 """Security headers on every response: pages, API, static files, redirects, errors.
 
 Set in ``on_response_prepare`` (not a middleware), so responses that never pass through a
-handler's return value get them too: the ``/i/...`` error redirect raised as ``HTTPFound``,
-aiohttp's own 404/405 pages, static files and the Socket.IO handshake.
+handler's return value get them too: redirects raised as ``HTTPFound`` (``/i/...``,
+``/app``), aiohttp's own 404/405 pages, static files and the Socket.IO handshake.
 
 The built pages have no inline script or style (Vite emits files under ``/app/assets/``), so
 the policy allows only this origin. ``connect-src 'self'`` covers the same-origin websocket.

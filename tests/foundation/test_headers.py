@@ -12,7 +12,8 @@ PATHS = [
     "/api/me",  # JSON API (401)
     "/healthz",
     "/app/",  # the page (or the "not built" answer)
-    "/i/not-a-real-token",  # the one-click link's error redirect (raised HTTPFound)
+    "/i/not-a-real-token",  # the one-click link's redirect
+    "/app",  # a redirect raised as HTTPFound
     "/no/such/page",  # aiohttp's own 404
     "/api/openapi.json",
 ]
@@ -41,8 +42,9 @@ async def test_every_response_carries_the_security_headers(live_sqlite: Live) ->
         assert "aiohttp" not in h.get("Server", "") and "Python" not in h.get("Server", "")
         # plain http: no HSTS (it would pin a name to https that is not served)
         assert "Strict-Transport-Security" not in h, (path, h)
-    status, h = await _headers(live, "/i/not-a-real-token")
-    assert status == 302 and "link_error=" in h["Location"]
+    for redirect in ("/i/not-a-real-token", "/app"):
+        status, h = await _headers(live, redirect)
+        assert status == 302 and "Content-Security-Policy" in h, (redirect, status, h)
 
 
 async def test_hsts_when_the_public_url_is_https(sqlite_url: str, tmp_path: Path) -> None:
