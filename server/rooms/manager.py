@@ -45,9 +45,18 @@ class RoomManager:
         self.node_id = node_id
         self.lease_ms = lease_ms
         self._renewer: asyncio.Task[None] | None = None
+        self._down_since: dict[int, int] = {}  # rooms a crashed earlier run left: since when
 
     async def start(self) -> None:
         self._closed = False
+        try:  # leases this node still holds are a crashed earlier run's: record, give up
+            self._down_since = await self.store.recover(
+                self.node_id, self.lease_ms, self.clock.now_ms()
+            )
+        except Exception:
+            log.exception("recovering the rooms of an earlier run failed")
+        if self._down_since:
+            log.warning("rooms %s were left by a crash; outages recorded", sorted(self._down_since))
         if self._renewer is None:
             self._renewer = asyncio.create_task(self._renew_leases(), name="room-leases")
 
@@ -120,6 +129,7 @@ class RoomManager:
             clock=self.clock,
             grace_s=self._grace_s,
             restored=restored,
+            down_since_ms=self._down_since.pop(session_id, None),
         )
         await room.start()
         log.info("room %s started (%s)", session_id, "restored" if restored else "new")

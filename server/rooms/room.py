@@ -48,6 +48,10 @@ from .commands import (
 from .participants import Participant, Presence, media_rights, snapshot
 from .ports import (
     JSON,
+    OUTAGE_CRASH,
+    OUTAGE_STOP,
+    SERVER_OUTAGE,
+    SERVER_STOPPED,
     AttendanceRecord,
     Clock,
     LeaseLost,
@@ -77,6 +81,7 @@ class Room:
         clock: Clock,
         grace_s: float,
         restored: tuple[int, JSON] | None = None,
+        down_since_ms: int | None = None,
     ) -> None:
         self.info = info
         self.spec = spec_for(info.protocol)
@@ -101,6 +106,12 @@ class Room:
         self._attendance: list[AttendanceRecord] = []
         self._new_status: SessionStatus | None = None
         self.participants: dict[int, Participant] = {}
+        # Server outages (docs/attendance.md): when this process stopped the room gracefully,
+        # and, restored after a crash, when its previous run was last alive.
+        self._stopped_at: int | None = None
+        self._down_since = down_since_ms
+        self._saved_at: int | None = None
+        self._outage: tuple[int, int | None, str] | None = None
         if restored is None:
             self.version = 0
             self.state = self.spec.initial(self.spec.config(info.settings), clock.now_ms())
@@ -114,6 +125,8 @@ class Room:
                 p = Participant.from_json(item)
                 self.participants[p.person_id] = p
             self._note_version = int(data.get("note_version", 0))
+            self._stopped_at = data.get("stopped_at_ms")
+            self._saved_at = data.get("saved_at_ms")
             self._restored = True
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -134,6 +147,9 @@ class Room:
         else:
             self._dirty = True
         await self._commit()
+        if self._outage is not None:
+            await self._store.record_outage(self.info.session_id, *self._outage)
+            self._outage = None
         self._task = asyncio.create_task(self._run(), name=f"room-{self.room_id}")
 
     async def stop(self) -> None:
@@ -173,6 +189,7 @@ class Room:
             while True:
                 command = await self._queue.get()
                 if isinstance(command, Stop):
+                    await self._stopping()
                     break
                 await self._one(command)
                 if self._lease_lost:
@@ -426,12 +443,43 @@ class Room:
         self._new_status = None
         self._dirty = False
 
-    def _resume_after_restart(self) -> None:
+    async def _stopping(self) -> None:
+        """A graceful stop: whoever is here leaves at the stop time (reason ``server stopped``),
+        keeping their place and roles for when the room is back, and the outage starts."""
+        if self.state.ended:
+            return
         now = self._clock.now_ms()
         for p in self.participants.values():
             if p.presence is Presence.PRESENT:
                 p.presence = Presence.RECONNECTING
-                self._record(p.person_id, AttendanceKind.DISCONNECT, now, "server restart")
+                p.sid = None
+                p.sender = None
+                self._record(p.person_id, AttendanceKind.LEAVE, now, SERVER_STOPPED)
+        self._stopped_at = now
+        self._dirty = True
+        try:
+            await self._commit()
+            await self._store.record_outage(self.info.session_id, now, None, OUTAGE_STOP)
+        except LeaseLost:
+            log.warning("room %s: another process runs it now; its stop is not ours", self.room_id)
+        except Exception:
+            log.exception("room %s: recording the stop failed", self.room_id)
+
+    def _resume_after_restart(self) -> None:
+        now = self._clock.now_ms()
+        if self._stopped_at is not None:  # stopped gracefully: the members' leave rows exist
+            down = self._stopped_at
+            self._outage = (down, now, OUTAGE_STOP)
+        elif self._down_since is not None:  # a crash this process's start-up recorded
+            down = self._down_since
+        else:  # a crash, taken over by another process: from the last saved change
+            down = self._saved_at if self._saved_at is not None else now
+            self._outage = (down, now, OUTAGE_CRASH)
+        self._stopped_at = None
+        for p in self.participants.values():
+            if p.presence is Presence.PRESENT:
+                p.presence = Presence.RECONNECTING
+                self._record(p.person_id, AttendanceKind.DISCONNECT, down, SERVER_OUTAGE)
             if p.presence is Presence.RECONNECTING:
                 p.grace_token += 1
                 self._arm_grace(p, now)
@@ -454,12 +502,16 @@ class Room:
         )
 
     def _persisted(self) -> JSON:
-        return {
+        data: JSON = {
             "room_codec": ROOM_CODEC,
             "protocol": state_to_json(self.state),
             "participants": [p.to_json() for p in self.participants.values()],
             "note_version": self._note_version,
+            "saved_at_ms": self._clock.now_ms(),
         }
+        if self._stopped_at is not None:
+            data["stopped_at_ms"] = self._stopped_at
+        return data
 
     async def _commit(self) -> None:
         """Fan out, tell media, persist: for whatever the last command changed."""

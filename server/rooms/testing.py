@@ -54,6 +54,7 @@ class MemoryRoomStore:
     audits: list[JSON] = field(default_factory=list)
     saves: int = 0
     leases: dict[int, str] = field(default_factory=dict)  # session -> owner (no expiry here)
+    outages: dict[tuple[int, int], tuple[int | None, str]] = field(default_factory=dict)
 
     def add_session(
         self,
@@ -117,6 +118,25 @@ class MemoryRoomStore:
     async def release(self, session_id: int, owner: str) -> None:
         if self.leases.get(session_id) == owner:
             del self.leases[session_id]
+
+    async def recover(self, owner: str, lease_ms: int, now_ms: int) -> dict[int, int]:
+        found: dict[int, int] = {}
+        for session_id, holder in list(self.leases.items()):
+            if holder != owner:
+                continue
+            del self.leases[session_id]
+            state = self.states.get(session_id)
+            if state is None or state[1]["protocol"].get("ended"):
+                continue
+            saved = state[1].get("saved_at_ms")
+            found[session_id] = saved if isinstance(saved, int) else now_ms
+            self.outages[(session_id, found[session_id])] = (now_ms, "crash")
+        return found
+
+    async def record_outage(
+        self, session_id: int, start_ms: int, end_ms: int | None, cause: str
+    ) -> None:
+        self.outages[(session_id, start_ms)] = (end_ms, cause)
 
     async def has_accepted(self, person_id: int, series_id: int, version: str) -> bool:
         return (person_id, series_id, version) in self.accepted

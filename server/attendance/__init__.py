@@ -1,0 +1,1 @@
+"""Attendance: true raw events, records derived from them, excuses, corrections and reports."""
