@@ -136,6 +136,19 @@ def cmd_bots(args: argparse.Namespace) -> int:
     return asyncio.run(run_bots(settings, args.session, args.count, args.seconds, args.url))
 
 
+def cmd_attendance(args: argparse.Namespace) -> int:
+    from server.attendance.cli import run
+    from server.errors import NotFound
+
+    settings = _settings(args)
+    try:
+        print(asyncio.run(run(settings, args)))
+    except NotFound as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="circle",
@@ -206,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     bots.add_argument("--seconds", type=int, default=0, help="stay this long (0: until Ctrl-C)")
     bots.add_argument("--url", help="server URL (default: public_url)")
     bots.set_defaults(func=cmd_bots)
+
+    from server.attendance.cli import add_parser as attendance_parser
+
+    attendance_parser(sub).set_defaults(func=cmd_attendance)
     return p
 
 

@@ -62,6 +62,11 @@ class Settings(BaseModel):
     room_event_burst: int = Field(60, ge=1, le=100_000)
     lobby_minutes: int = Field(10, ge=0, le=240)
 
+    # Attendance (docs/attendance.md)
+    attendance_present_ratio: float = Field(0.75, gt=0.0, le=1.0)
+    attendance_late_minutes: int = Field(10, ge=0, le=240)
+    attendance_grace_s: int = Field(60, ge=0, le=3600)
+
     # Media
     media_enabled: bool = True
     stun_uris: list[str] = Field(default_factory=list)

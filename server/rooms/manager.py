@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from server.errors import Conflict
 from server.media.port import MediaEngine
@@ -33,6 +34,7 @@ class RoomManager:
         grace_s: float = 60,
         node_id: str = "local",
         lease_ms: int = 30_000,
+        on_ended: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.clock: Clock = clock or SystemClock()
@@ -45,6 +47,7 @@ class RoomManager:
         self.node_id = node_id
         self.lease_ms = lease_ms
         self._renewer: asyncio.Task[None] | None = None
+        self._on_ended = on_ended  # told once an ended room has closed (attendance rebuild)
         self._down_since: dict[int, int] = {}  # rooms a crashed earlier run left: since when
 
     async def start(self) -> None:
@@ -71,6 +74,7 @@ class RoomManager:
         for session_id, room in rooms.items():
             await room.stop()
             await self._release(session_id)
+            await self._ended(session_id, room)
 
     def peek(self, session_id: int) -> Room | None:
         room = self._rooms.get(session_id)
@@ -142,6 +146,15 @@ class RoomManager:
         await room.stop()
         if release:
             await self._release(session_id)
+            await self._ended(session_id, room)
+
+    async def _ended(self, session_id: int, room: Room) -> None:
+        if self._on_ended is None or not room.state.ended:
+            return
+        try:
+            await self._on_ended(session_id)
+        except Exception:
+            log.exception("room %s: the after-end hook failed", session_id)
 
     async def _release(self, session_id: int) -> None:
         try:

@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from server.appkeys import DB_KEY, MEDIA_KEY, SETTINGS_KEY, SIO_KEY
+from server.attendance.derive import Rules
+from server.attendance.records import rebuild_after_end
 from server.rooms.commands import MediaLost
 from server.rooms.manager import RoomManager
 from server.rooms.ports import Clock, SystemClock
@@ -79,6 +81,7 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
         grace_s=settings.reconnect_grace_s,
         node_id=node_id,
         lease_ms=settings.room_lease_s * 1000,
+        on_ended=functools.partial(rebuild_after_end, app[DB_KEY], Rules.from_settings(settings)),
     )
     await svc.manager.start()
     if svc.media is not None:

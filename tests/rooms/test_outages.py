@@ -13,7 +13,7 @@ from server.attendance.models import OutageCause, SessionOutage
 from server.db.engine import Database
 from server.db.models import AttendanceEvent, RoomLease
 from server.domain import AttendanceKind, GroupRole
-from server.rooms.commands import Join
+from server.rooms.commands import Join, Leave, Verb
 from server.rooms.manager import RoomManager
 from server.rooms.store import SqlRoomStore
 from server.rooms.testing import ManualClock, RecordingBroadcaster
@@ -129,3 +129,22 @@ async def test_sql_crash_recovery_records_the_outage_and_frees_the_lease(
         assert rows[1].at == outage.started_at
     finally:
         await second.stop()
+
+
+async def test_an_ended_room_that_closed_is_handed_to_the_after_end_hook(env: Env) -> None:
+    ended: list[int] = []
+
+    async def hook(session_id: int) -> None:
+        ended.append(session_id)
+
+    await env.manager.stop()
+    env.manager = RoomManager(env.store, env.out, clock=env.clock, on_ended=hook)
+    await env.manager.start()
+    await env.join(LEADER, GroupRole.LEADER)
+    room = await env.room()
+    await env.act(LEADER, Verb.END)
+    assert ended == []  # ended, but the leader is still in it
+    await room.submit(Leave(person_id=LEADER, sid=f"sid-{LEADER}"))
+    await room.wait_closed()
+    await env.manager.get(SESSION)  # the manager retires the closed room on its next look
+    assert ended == [SESSION]
