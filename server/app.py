@@ -11,7 +11,7 @@ import socketio
 from aiohttp import web
 from sqlalchemy import text
 
-from server import api, attendance, scheduling, signaling
+from server import api, attendance, scheduling, scores, signaling
 from server.api.http import csrf_cookie_middleware, error_middleware, security_headers_middleware
 from server.appkeys import (
     API_ROUTERS_KEY,
@@ -35,6 +35,7 @@ PLUGINS: tuple[Callable[[web.Application], None], ...] = (
     signaling.setup,
     scheduling.setup,
     attendance.setup,
+    scores.setup,
 )
 
 

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from server.scores.config import ScoreConfig
+
 ENV_PREFIX = "CIRCLE_"
 BARE_ENV = {"DATABASE_URL": "database_url", "REDIS_URL": "redis_url", "SECRET_KEY": "secret_key"}
 DEFAULT_VAR_DIR = Path("var")
@@ -66,6 +68,9 @@ class Settings(BaseModel):
     attendance_present_ratio: float = Field(0.75, gt=0.0, le=1.0)
     attendance_late_minutes: int = Field(10, ge=0, le=240)
     attendance_grace_s: int = Field(60, ge=0, le=3600)
+
+    # Scores: weights, normalisations, level thresholds (docs/scores.md)
+    scores: ScoreConfig = Field(default_factory=ScoreConfig)
 
     # Media
     media_enabled: bool = True

@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import TYPE_CHECKING
 
-from server.appkeys import API_ROUTERS_KEY
+if TYPE_CHECKING:
+    from aiohttp import web
 
 
 def setup(app: web.Application) -> None:
+    from server.appkeys import API_ROUTERS_KEY
     from server.attendance.api import router
 
     app[API_ROUTERS_KEY].append(router)

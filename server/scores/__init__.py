@@ -1,0 +1,19 @@
+"""The individual and group scores of the "Healers' healing" platform (seed 000, Tables 3 and
+4): the formulas, their configured normalisations and levels, and the inputs they read.
+
+``setup(app)`` (called by the app factory) adds the REST routes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+
+def setup(app: web.Application) -> None:
+    from server.appkeys import API_ROUTERS_KEY
+    from server.scores.api import router
+
+    app[API_ROUTERS_KEY].append(router)
