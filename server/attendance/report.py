@@ -130,8 +130,12 @@ def _cell(data: SeriesData, sid: int, pid: int, *, leader_view: bool) -> JSON | 
 
 def regularity(sessions: list[ScheduledSession], now: datetime) -> JSON:
     """Sessions held as booked vs moved or cancelled, over the sessions whose time has come
-    (or that were cancelled)."""
-    due = [x for x in sessions if x.starts_at <= now or x.status is SessionStatus.CANCELLED]
+    (or that were held or cancelled)."""
+    due = [
+        x
+        for x in sessions
+        if x.starts_at <= now or x.status in HELD or x.status is SessionStatus.CANCELLED
+    ]
     cancelled = sum(1 for x in due if x.status is SessionStatus.CANCELLED)
     moved = sum(
         1 for x in due if x.status is not SessionStatus.CANCELLED and (x.sequence or x.is_makeup)
