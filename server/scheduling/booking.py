@@ -22,6 +22,7 @@ from server.scheduling.series import (
     ProblemKind,
     SeriesSpec,
     check_rules,
+    fields_of,
     generate,
 )
 from server.scheduling.store import (
@@ -96,6 +97,7 @@ async def preview(s: AsyncSession, group_id: int, spec: SeriesSpec, now: datetim
                     "sessions_overlap",
                     f"sessions {a.index} and {b.index} overlap",
                     b.index,
+                    field="duration_minutes",
                 )
             )
     return Preview(group, spec, occurrences, problems, len(people.members))
@@ -124,6 +126,7 @@ async def book(
         raise Conflict(
             "the series cannot be booked: " + "; ".join(p.message for p in pv.refusals),
             code="booking_refused",
+            fields=fields_of(pv.refusals),
             problems=[p.to_wire() for p in pv.problems],
         )
     lobby = spec.lobby_minutes if spec.lobby_minutes is not None else cfg.lobby_minutes

@@ -157,7 +157,7 @@ async def move_session(
         s, sess.group_id, [(sess.index, starts_at, end)], exclude_sessions=[sess.id]
     )
     if problems:
-        raise Conflict(problems[0].message, code="leader_double_booked")
+        raise Conflict(problems[0].message, code="leader_double_booked", field="local_time")
     planned = await _reschedule(s, sess, starts_at, duration, cfg=cfg, now=now)
     await insert_dispatches(s, planned)
     await _fix_timepoints(s, sess, cfg, now)
@@ -233,7 +233,7 @@ async def add_makeup(
     end = starts_at + timedelta(minutes=duration)
     problems = await leader_conflicts(s, series.group_id, [(index, starts_at, end)])
     if problems:
-        raise Conflict(problems[0].message, code="leader_double_booked")
+        raise Conflict(problems[0].message, code="leader_double_booked", field="local_time")
     sess = ScheduledSession(
         series_id=series_id,
         group_id=series.group_id,
@@ -337,7 +337,7 @@ async def change_rest(
         exclude_sessions=moving,
     )
     if problems:
-        raise Conflict(problems[0].message, code="leader_double_booked")
+        raise Conflict(problems[0].message, code="leader_double_booked", field="local_time")
     planned: list[PlannedDispatch] = []
     for x, o in zip(rest, occurrences, strict=True):
         planned += await _reschedule(s, x, o.starts_at, duration, cfg=cfg, now=now)
