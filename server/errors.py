@@ -59,6 +59,7 @@ class ErrorCode(StrEnum):
     # scheduling (the coordinator pages)
     ALREADY_ENROLLED = "already_enrolled"
     BOOKING_REFUSED = "booking_refused"
+    SCHEDULE_REFUSED = "schedule_refused"
     IN_PAST = "in_past"
     LEADER_DOUBLE_BOOKED = "leader_double_booked"
     NONEXISTENT_LOCAL_TIME = "nonexistent_local_time"

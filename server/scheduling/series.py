@@ -285,3 +285,75 @@ def check_rules(
 
 def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
     return a_start < b_end and b_start < a_end
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One live session of a series as the rules see it: its index and its local start."""
+
+    index: int
+    local_start: datetime  # aware, in the series' zone
+    minutes: int
+
+    @property
+    def starts_at(self) -> datetime:
+        return self.local_start.astimezone(UTC)
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.minutes)
+
+
+def placement_problems(
+    protocol: ProtocolKind, slots: list[Slot], *, changed: set[int] | None = None
+) -> list[Problem]:
+    """The rules a series' live sessions must keep after any change, the same for booking,
+    moving, re-timing and make-ups: at most the protocol's sessions per series, at most its
+    meetings per (local, Monday-first) week, and no two sessions overlapping. ``changed``
+    (session indexes) limits the week and overlap problems to weeks and pairs a change
+    touched, so an old irregularity does not block an unrelated change."""
+    rules = RULES[protocol]
+    touched = changed if changed is not None else {x.index for x in slots}
+    problems: list[Problem] = []
+    if len(slots) > rules.sessions_max:
+        problems.append(
+            Problem(
+                ProblemKind.REFUSE,
+                "session_count",
+                f"a {protocol.value} series has at most {rules.sessions_max} sessions; "
+                f"this would make {len(slots)}",
+                field="date",
+            )
+        )
+    weeks: dict[tuple[int, int], list[Slot]] = {}
+    for x in slots:
+        iso = x.local_start.isocalendar()
+        weeks.setdefault((iso.year, iso.week), []).append(x)
+    for (year, week), inweek in sorted(weeks.items()):
+        if len(inweek) > rules.max_weekdays and touched & {x.index for x in inweek}:
+            problems.append(
+                Problem(
+                    ProblemKind.REFUSE,
+                    "too_many_per_week",
+                    f"a {protocol.value} group meets at most {rules.max_weekdays} time(s) a "
+                    f"week; week {week} of {year} would have {len(inweek)}",
+                    max(touched & {x.index for x in inweek}),
+                    field="date",
+                )
+            )
+    ordered = sorted(slots, key=lambda x: (x.starts_at, x.index))
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1 :]:
+            if b.starts_at >= a.ends_at:
+                break
+            if {a.index, b.index} & touched:
+                problems.append(
+                    Problem(
+                        ProblemKind.REFUSE,
+                        "sessions_overlap",
+                        f"sessions {a.index} and {b.index} overlap",
+                        b.index,
+                        field="local_time",
+                    )
+                )
+    return problems

@@ -25,6 +25,7 @@ export const en = {
   "error.already_enrolled": "This person is already in the group.",
   "error.bad_credentials": "Email address or password not recognised.",
   "error.booking_refused": "The series cannot be booked.",
+  "error.schedule_refused": "The change would break the group's schedule rules (sessions per series or per week, or two sessions at once).",
   "error.cancelled": "This session was cancelled.",
   "error.closed": "This session is over; its room is closed.",
   "error.conflict": "That cannot be done now: something changed in the meantime. Reload the page and try again.",

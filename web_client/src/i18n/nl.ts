@@ -25,6 +25,7 @@ export const nl: Catalogue = {
   "error.already_enrolled": "Deze persoon zit al in de groep.",
   "error.bad_credentials": "E-mailadres of wachtwoord niet herkend.",
   "error.booking_refused": "De reeks kan niet worden ingepland.",
+  "error.schedule_refused": "De wijziging past niet in de regels van het rooster (aantal bijeenkomsten per reeks of per week, of twee tegelijk).",
   "error.cancelled": "Deze sessie is afgezegd.",
   "error.closed": "Deze sessie is voorbij; de ruimte is gesloten.",
   "error.conflict": "Dat kan nu niet: er is intussen iets veranderd. Laad de pagina opnieuw en probeer het nog eens.",
