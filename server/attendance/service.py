@@ -12,7 +12,7 @@ from server import audit
 from server.attendance.models import AttendanceCorrection, AttendanceExcuse, AttendanceStatus
 from server.db.models import Membership, ScheduledSession
 from server.domain import AuditOutcome, MembershipStatus, SessionStatus
-from server.errors import Conflict, NotFound, UserError
+from server.errors import Conflict, ErrorCode, NotFound, UserError
 
 
 async def declare_excuse(
@@ -21,7 +21,8 @@ async def declare_excuse(
     """ "I can't come to this session": only before it starts; saying it again updates it."""
     if session.status in (SessionStatus.CANCELLED, SessionStatus.ENDED) or session.starts_at <= now:
         raise Conflict(
-            "this session has started or is over; ask your leader instead", code="too_late"
+            "this session has started or is over; ask your leader instead",
+            code=ErrorCode.SESSION_STARTED,
         )
     excuse = await s.scalar(
         select(AttendanceExcuse).where(
@@ -47,7 +48,7 @@ async def withdraw_excuse(
     s: AsyncSession, session: ScheduledSession, person_id: int, now: datetime
 ) -> None:
     if session.starts_at <= now:
-        raise Conflict("this session has started or is over", code="too_late")
+        raise Conflict("this session has started or is over", code=ErrorCode.SESSION_STARTED)
     await s.execute(
         delete(AttendanceExcuse).where(
             AttendanceExcuse.session_id == session.id, AttendanceExcuse.person_id == person_id

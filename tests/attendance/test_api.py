@@ -196,7 +196,7 @@ async def test_i_cant_come_ahead_and_leaders_see_it(live: Live, db_url: str) -> 
         status, _ = await member.get(f"/api/sessions/{w.session_id}/excuses")
         assert status == 403  # the reason is for leaders only
         status, body = await member.call("PUT", f"/api/sessions/{a}/excuse", {})
-        assert status == 409 and body["error"]["code"] == "too_late"
+        assert status == 409 and body["error"]["code"] == "session_started"
         status, body = await member.call(
             "PUT", f"/api/sessions/{w.session_id}/excuse", {"reason": "x" * 501}
         )
