@@ -131,6 +131,25 @@ async def delete_excuse(ctx: Ctx) -> None:
 
 
 @router.get(
+    "/api/me/excuses",
+    response=list[ExcuseOut],
+    summary="The upcoming sessions I said I cannot come to",
+)
+async def my_excuses(ctx: Ctx) -> list[ExcuseOut]:
+    async with ctx.sessionmaker() as s:
+        rows = await s.scalars(
+            select(AttendanceExcuse)
+            .join(ScheduledSession, ScheduledSession.id == AttendanceExcuse.session_id)
+            .where(AttendanceExcuse.person_id == ctx.me().id, ScheduledSession.starts_at > _now())
+            .order_by(ScheduledSession.starts_at)
+        )
+        return [
+            ExcuseOut(session_id=e.session_id, person_id=e.person_id, declared_at=e.declared_at)
+            for e in rows
+        ]
+
+
+@router.get(
     "/api/sessions/{session_id}/excuses",
     response=list[ExcuseSeen],
     summary="Who said they cannot come, and why (leaders and coordinators)",

@@ -193,6 +193,8 @@ async def test_i_cant_come_ahead_and_leaders_see_it(live: Live, db_url: str) -> 
         status, seen = await leader.get(f"/api/sessions/{w.session_id}/excuses")
         assert status == 200
         assert [(x["person_id"], x["reason"]) for x in seen] == [(m0, "on call")]
+        status, mine = await member.get("/api/me/excuses")
+        assert [x["session_id"] for x in mine] == [w.session_id]
         status, _ = await member.get(f"/api/sessions/{w.session_id}/excuses")
         assert status == 403  # the reason is for leaders only
         status, body = await member.call("PUT", f"/api/sessions/{a}/excuse", {})
