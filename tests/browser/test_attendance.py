@@ -167,6 +167,12 @@ def test_i_cant_come_from_the_session_list(browser: Any, server: tuple[Server, W
         try:
             seen = lctx.request.get(leader).json()
             assert [(x["person_id"], x["reason"]) for x in seen] == [(me, "night shift")]
+            # and on the leader's page, before the session
+            lpage = lctx.new_page()
+            lpage.goto(f"{srv.url}/app/attendance.html?series={w.series_id}&lang=en")
+            ahead = lpage.locator(f'tr[data-person="{me}"] td[data-ahead]')
+            ahead.wait_for()
+            assert "night shift" in ahead.inner_text()
         finally:
             lctx.close()
         screenshot(page, "attendance-cant-come")

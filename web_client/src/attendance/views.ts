@@ -31,6 +31,11 @@ function day(i18n: I18n, iso: string): string {
 
 function cellView(i18n: I18n, t: T, cell: Cell | null, held: boolean, cancelled: boolean): HTMLElement {
   if (cell === null || cell.status === null) {
+    if (cell?.excused_ahead && !held && !cancelled) {
+      // leaders see ahead who said they cannot come (and why)
+      const why = cell.excuse_reason ? `: ${cell.excuse_reason}` : "";
+      return h("td", { class: "att att-excused", "data-ahead": "1" }, h("small", { class: "att-note", text: t("saidAhead") + why }));
+    }
     const text = cancelled ? t("cancelled") : held ? t("none") : t("notHeld");
     return h("td", { class: "att att-none", text });
   }
