@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 def setup(app: web.Application) -> None:
     from server.appkeys import API_ROUTERS_KEY
-    from server.scores.api import router
+    from server.scores.api import QUESTIONNAIRES_KEY, router
+    from server.scores.questionnaire_reader import SqlQuestionnaires
 
     app[API_ROUTERS_KEY].append(router)
+    app[QUESTIONNAIRES_KEY] = SqlQuestionnaires()
