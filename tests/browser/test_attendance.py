@@ -176,5 +176,15 @@ def test_i_cant_come_from_the_session_list(browser: Any, server: tuple[Server, W
         finally:
             lctx.close()
         screenshot(page, "attendance-cant-come")
+        # a reminder's link opens a later session's wait screen: the same one-click button
+        later = srv.run(add_session(srv.db_url, w, 9, days_ago(-3), SessionStatus.SCHEDULED, {}))
+        page.goto(f"{srv.url}/app/?session={later}")
+        again = page.get_by_test_id(f"excuse-{later}")
+        again.wait_for()
+        assert again.inner_text() == "I can't come"
+        again.click()
+        page.get_by_text("You said you can't come.").wait_for()
+        page.reload()  # the wait screen asks the server: still said
+        page.get_by_role("button", name="I can come after all").wait_for()
     finally:
         context.close()

@@ -7,9 +7,10 @@ import { h } from "../ui/dom";
 import { attendanceApi } from "./api";
 import { msg } from "./messages";
 
-export function excuseToggle(i18n: I18n, sessionId: string, initially: boolean): HTMLElement {
+/** ``initially`` null: ask the server whether I already said so (the wait screen). */
+export function excuseToggle(i18n: I18n, sessionId: string, initially: boolean | null): HTMLElement {
   const t = (k: Parameters<typeof msg>[1]): string => msg(i18n.locale, k);
-  let said = initially;
+  let said = initially ?? false;
   const note = h("span", { class: "muted small", role: "status" });
   const button = h("button", { type: "button", class: "btn session-excuse", "data-testid": `excuse-${sessionId}` });
   const paint = (): void => {
@@ -32,5 +33,14 @@ export function excuseToggle(i18n: I18n, sessionId: string, initially: boolean):
     ).finally(() => (button.disabled = false));
   });
   paint();
+  if (initially === null) {
+    attendanceApi.myExcuses().then(
+      (list) => {
+        said = list.some((x) => String(x.session_id) === String(sessionId)); // a number on the wire
+        paint();
+      },
+      () => undefined,
+    );
+  }
   return h("span", { class: "excuse" }, button, note);
 }

@@ -81,6 +81,8 @@ export function waitScreen(
     h("p", { class: "big", text: t("wait.starts", { date: i18n.date(startsAtMs), time: i18n.time(startsAtMs) }) }),
     h("p", { "data-testid": "wait-lobby", text: t("wait.lobby", { time: i18n.time(opensAtMs) }) }),
     h("p", { class: "muted small", text: t("wait.timezone", { zone: i18n.zoneName(startsAtMs) }) }),
+    // a reminder's link lands here: one click says "I can't come" (or takes it back)
+    startsAtMs > Date.now() ? h("p", {}, excuseToggle(i18n, s.id, null)) : null,
     h("a", { href: "?list=1", class: "link", text: t("wait.back") }),
   );
   const series = seriesToConfirm(sessions, Date.now()).filter((x) => String(s.series_id) === x.series_id);
