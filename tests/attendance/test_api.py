@@ -14,8 +14,8 @@ from server.attendance import records
 from server.attendance.derive import Rules
 from server.attendance.models import AttendanceRecordRow
 from server.db.engine import Database
-from server.db.models import AuditEntry, Organisation, Person, PersonRole
-from server.domain import AuditOutcome, OrgRole, SessionStatus
+from server.db.models import AuditEntry, Group, Membership, Organisation, Person, PersonRole
+from server.domain import AuditOutcome, GroupRole, OrgRole, ProtocolKind, SessionStatus
 from tests.conftest import SECRET, Live
 from tests.foundation.seed import seed
 
@@ -116,6 +116,47 @@ async def test_a_member_sees_only_their_own_row(live: Live, db_url: str) -> None
         assert status == 403
     finally:
         await outsider.close()
+
+
+async def test_a_leader_sees_only_their_groups(live: Live, db_url: str) -> None:
+    w, (a, _, _) = await _world(db_url)
+    db = Database(db_url)
+    try:
+        async with db.sessionmaker() as s, s.begin():
+            other = Group(
+                organisation_id=w.org_id,
+                name="Balint B",
+                protocol=ProtocolKind.BALINT,
+                capacity=12,
+                min_members=8,
+                settings={},
+            )
+            s.add(other)
+            await s.flush()
+            p = Person(organisation_id=w.org_id, email="l2@test.example", display_name="L2")
+            s.add(p)
+            await s.flush()
+            s.add(Membership(group_id=other.id, person_id=p.id, role=GroupRole.LEADER))
+            leader_b = p.id
+    finally:
+        await db.dispose()
+    api = await as_person(live, db_url, leader_b)
+    try:
+        for path in (
+            f"/api/series/{w.series_id}/attendance",
+            f"/api/series/{w.series_id}/attendance.csv",
+            f"/api/series/{w.series_id}/scores",
+            f"/api/sessions/{a}/excuses",
+        ):
+            status, _ = await api.get(path)
+            assert status == 403, path
+        status, _ = await api.post(
+            f"/api/sessions/{a}/attendance/{w.member_ids[0]}/corrections",
+            {"status": "absent", "reason": "not my group"},
+        )
+        assert status == 403
+    finally:
+        await api.close()
 
 
 async def test_coordinators_only_their_organisation(live: Live, db_url: str) -> None:
