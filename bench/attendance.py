@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from server.app import create_app
 from server.attendance import records
 from server.attendance.derive import Rules
-from server.attendance.models import AttendanceExcuse, SessionOutage
+from server.attendance.models import AttendanceExcuse
 from server.auth.sessions import open_session
 from server.db import migrate
 from server.db.engine import Database
@@ -72,6 +72,7 @@ from server.domain import (
     ProtocolKind,
     SessionStatus,
 )
+from server.rooms.models import SessionOutage
 from server.settings import Settings
 
 PAGE = os.sysconf("SC_PAGE_SIZE")

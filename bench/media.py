@@ -45,11 +45,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._host import cpu_seconds, cpu_split, cpus, host_cpu, loadavg, pin, udp_rcvbuf_errors
 from bench.media_baseline import BaselineEngine
-from server.media.client import MediaClient
+from server.bots.client import MediaClient
+from server.bots.synthetic import EncodedClip, encode_tone, encode_video
 from server.media.ice import IceSettings
 from server.media.sfu import AiortcMediaEngine, SfuSettings
 from server.media.shard import PipeWriter
-from server.media.synthetic import EncodedClip, encode_tone, encode_video
 
 NETNS_ENV = "HC_BENCH_NETNS"
 _RTP = struct.Struct("!BBHII")

@@ -5,14 +5,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from aiohttp import web
 
-if TYPE_CHECKING:
-    from aiohttp import web
+from server.appkeys import API_ROUTERS_KEY
+from server.attendance.api import router
 
 
 def setup(app: web.Application) -> None:
-    from server.appkeys import API_ROUTERS_KEY
-    from server.attendance.api import router
-
     app[API_ROUTERS_KEY].append(router)

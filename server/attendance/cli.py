@@ -8,7 +8,17 @@ from datetime import UTC, datetime
 
 from server.attendance import records, report
 from server.attendance.derive import Rules
+from server.db import migrate
+from server.db.engine import Database
 from server.settings import Settings
+
+
+async def _ready_db(settings: Settings) -> Database:
+    db = Database(settings.effective_database_url)
+    if not await migrate.is_current(db):
+        await db.dispose()
+        raise ValueError("the database is not migrated; run: circle db upgrade")
+    return db
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -27,8 +37,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> str:
-    from server.cli_ops import _ready_db
-
     series = getattr(args, "series", None)
     if series is not None and not 0 < series < 2**31:
         raise ValueError("--series: no such series")

@@ -16,10 +16,11 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.attendance.derive import Event, Rules, derive, held_window
-from server.attendance.models import AttendanceExcuse, AttendanceRecordRow, SessionOutage
+from server.attendance.models import AttendanceExcuse, AttendanceRecordRow
 from server.db.engine import Database
 from server.db.models import AttendanceEvent, Membership, ScheduledSession
 from server.domain import GroupRole, MembershipStatus, SessionStatus
+from server.rooms.models import SessionOutage
 
 HELD = (SessionStatus.LIVE, SessionStatus.ENDED)
 LEADING = (GroupRole.LEADER, GroupRole.CO_LEADER)
@@ -124,6 +125,10 @@ async def _rebuild_batch(conn: AsyncConnection, ids: list[int], rules: Rules) ->
     out: list[dict[str, object]] = []
     for s in sessions:
         people = by_session.get(s.id, {})
+        if not people:
+            # A held session without any event: its events were removed by the retention
+            # sweep (docs/privacy.md). A rebuild never turns that into absences.
+            continue
         roles: dict[int, GroupRole] = {}
         for pid, role, created in expected.get(s.group_id, []):
             if created <= s.ends_at:

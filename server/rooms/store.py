@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from server import audit
-from server.attendance.models import OutageCause, SessionOutage
 from server.db.engine import Database
 from server.db.models import (
     AgreementAcceptance,
@@ -24,8 +23,11 @@ from server.db.models import (
 )
 from server.domain import AuditOutcome, SessionStatus
 from server.errors import NotFound
+from server.lifecycle import FINAL, Change
+from server.rooms.models import OutageCause, SessionOutage
+from server.session_status import write_status
 
-from .ports import JSON, AttendanceRecord, LeaseLost, SessionInfo
+from .ports import JSON, AttendanceRecord, LeaseLost, SessionClosed, SessionInfo
 
 _UPDATE_STATE = (
     update(RoomState)
@@ -36,6 +38,16 @@ _UPDATE_STATE = (
 _UPDATE_STATE_FENCED = _UPDATE_STATE.where(
     exists().where(RoomLease.session_id == bindparam("sid"), RoomLease.owner == bindparam("owner"))
 )
+# ... and only while the session is neither cancelled nor ended (by someone else).
+_GOING_ON = exists().where(
+    ScheduledSession.id == bindparam("sid"), ScheduledSession.status.not_in(sorted(FINAL))
+)
+_UPDATES = {
+    (False, False): _UPDATE_STATE.where(_GOING_ON),
+    (True, False): _UPDATE_STATE_FENCED.where(_GOING_ON),
+    (False, True): _UPDATE_STATE,
+    (True, True): _UPDATE_STATE_FENCED,
+}
 _INSERT_STATE = insert(RoomState).values(
     session_id=bindparam("sid"),
     version=bindparam("v"),
@@ -130,25 +142,35 @@ class SqlRoomStore:
         version: int | None,
         state: JSON | None,
         attendance: list[AttendanceRecord],
-        status: SessionStatus | None = None,
-    ) -> None:
-        """One transaction: the room state (upsert), attendance events, the session status.
+        change: Change | None = None,
+        final: bool = False,
+    ) -> SessionStatus | None:
+        """One transaction: the session status (a compare-and-set), the room state (upsert),
+        attendance events. Returns the session's status after ``change``, if one was asked.
 
         Core statements on a connection, not the ORM: this runs on every change of every room
         (about half the CPU of an ORM session per change on SQLite)."""
+        status: SessionStatus | None = None
         async with self._engine.begin() as conn:
+            if change is not None:
+                written = await write_status(conn, session_id, change)
+                status = written.status
+                if not written.ok and (status is None or status in FINAL):
+                    await self._check_lease(conn, session_id)
+                    raise SessionClosed(session_id, status or SessionStatus.CANCELLED)
             if version is not None and state is not None:
                 values = {"sid": session_id, "v": version, "s": state, "u": datetime.now(UTC)}
-                if self._owner is None:
-                    result = await conn.execute(_UPDATE_STATE, values)
-                else:
-                    result = await conn.execute(
-                        _UPDATE_STATE_FENCED, {**values, "owner": self._owner}
-                    )
+                fenced = self._owner is not None
+                if fenced:
+                    values["owner"] = self._owner
+                result = await conn.execute(_UPDATES[fenced, final], values)
                 if result.rowcount == 0:
                     await self._check_lease(conn, session_id)
+                    if not final:
+                        await self._check_going_on(conn, session_id)
+                    values.pop("owner", None)
                     await conn.execute(_INSERT_STATE, values)
-            elif attendance or status is not None:
+            elif attendance or change is not None:
                 await self._check_lease(conn, session_id)
             if attendance:
                 await conn.execute(
@@ -164,12 +186,14 @@ class SqlRoomStore:
                         for a in attendance
                     ],
                 )
-            if status is not None:
-                await conn.execute(
-                    update(ScheduledSession)
-                    .where(ScheduledSession.id == session_id)
-                    .values(status=status, updated_at=datetime.now(UTC))
-                )
+        return status
+
+    async def _check_going_on(self, conn: AsyncConnection, session_id: int) -> None:
+        status = await conn.scalar(
+            select(ScheduledSession.status).where(ScheduledSession.id == session_id)
+        )
+        if status is None or status in FINAL:
+            raise SessionClosed(session_id, status or SessionStatus.CANCELLED)
 
     async def _check_lease(self, conn: AsyncConnection, session_id: int) -> None:
         if self._owner is None:
@@ -203,6 +227,15 @@ class SqlRoomStore:
             )
         return holder if holder is not None else "?"
 
+    async def lease_holder(self, session_id: int) -> str | None:
+        async with self._engine.connect() as conn:
+            holder: str | None = await conn.scalar(
+                select(RoomLease.owner).where(
+                    RoomLease.session_id == session_id, RoomLease.lease_until > datetime.now(UTC)
+                )
+            )
+        return holder
+
     async def release(self, session_id: int, owner: str) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(
@@ -233,10 +266,10 @@ class SqlRoomStore:
         return found
 
     async def record_outage(
-        self, session_id: int, start_ms: int, end_ms: int | None, cause: str
+        self, session_id: int, start_ms: int, end_ms: int | None, cause: OutageCause
     ) -> None:
         async with self._engine.begin() as conn:
-            await _put_outage(conn, session_id, start_ms, end_ms, OutageCause(cause))
+            await _put_outage(conn, session_id, start_ms, end_ms, cause)
 
     async def has_accepted(self, person_id: int, series_id: int, version: str) -> bool:
         async with self._sessionmaker() as s:

@@ -6,16 +6,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from aiohttp import web
 
-if TYPE_CHECKING:
-    from aiohttp import web
+from server.appkeys import API_ROUTERS_KEY
+from server.scores.api import QUESTIONNAIRES_KEY, router
+from server.scores.questionnaire_reader import SqlQuestionnaires
 
 
 def setup(app: web.Application) -> None:
-    from server.appkeys import API_ROUTERS_KEY
-    from server.scores.api import QUESTIONNAIRES_KEY, router
-    from server.scores.questionnaire_reader import SqlQuestionnaires
-
     app[API_ROUTERS_KEY].append(router)
     app[QUESTIONNAIRES_KEY] = SqlQuestionnaires()

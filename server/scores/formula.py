@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from server.scores.config import GROUP_LETTERS, INDIVIDUAL_LETTERS, ScoreConfig
+from server.settings import GROUP_LETTERS, INDIVIDUAL_LETTERS, ScoreConfig
 
 
 class Kind(StrEnum):

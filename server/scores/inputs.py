@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.attendance import report
 from server.attendance.models import ScoreEntry
-from server.scores.config import ScoreConfig
 from server.scores.formula import (
     Input,
     Kind,
@@ -31,6 +30,7 @@ from server.scores.formula import (
     count_value,
     scale_value,
 )
+from server.settings import ScoreConfig
 
 M = Source.MEASURED
 HAND_TERMS = {Kind.INDIVIDUAL: ("C", "D", "G", "H"), Kind.GROUP: ("X", "C", "D", "F")}

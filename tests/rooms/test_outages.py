@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from server.attendance.models import OutageCause, SessionOutage
 from server.db.engine import Database
 from server.db.models import AttendanceEvent, RoomLease
 from server.domain import AttendanceKind, GroupRole
 from server.rooms.commands import Join, Leave, Verb
 from server.rooms.manager import RoomManager
+from server.rooms.models import OutageCause, SessionOutage
 from server.rooms.store import SqlRoomStore
-from server.rooms.testing import ManualClock, RecordingBroadcaster
+from tests.fakes_rooms import ManualClock, RecordingBroadcaster
 from tests.signaling.conftest import seed
 
 from .conftest import LEADER, MEMBERS, SESSION, Env
@@ -88,7 +88,13 @@ async def db(db_url: str) -> AsyncIterator[Database]:
 
 
 def _join(person: int, sid: str) -> Join:
-    return Join(person_id=person, sid=sid, display_name="M", group_role=GroupRole.MEMBER)
+    return Join(
+        person_id=person,
+        sid=sid,
+        display_name="M",
+        group_role=GroupRole.MEMBER,
+        agreement_accepted=True,
+    )
 
 
 async def test_sql_crash_recovery_records_the_outage_and_frees_the_lease(

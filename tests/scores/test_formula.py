@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from server.scores.config import ScoreConfig
 from server.scores.formula import (
     Input,
     Kind,
@@ -14,7 +13,7 @@ from server.scores.formula import (
     count_value,
     scale_value,
 )
-from server.settings import ConfigError, load_settings
+from server.settings import ConfigError, ScoreConfig, load_settings
 
 M, H = Source.MEASURED, Source.BY_HAND
 PERIOD = {"from": "2026-01-05", "to": "2026-03-02"}
