@@ -25,7 +25,7 @@ router = Router("scores")
 QUESTIONNAIRES_KEY = web.AppKey("scores_questionnaires", Questionnaires)
 
 
-class EntryIn(BaseModel):
+class ScoreEntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subject: Literal["person", "group"]
     subject_id: int = Field(gt=0, lt=2**31)
@@ -36,7 +36,7 @@ class EntryIn(BaseModel):
     note: str | None = Field(None, max_length=500)
 
     @model_validator(mode="after")
-    def _check(self) -> EntryIn:
+    def _check(self) -> ScoreEntryIn:
         kind = Kind.INDIVIDUAL if self.subject == "person" else Kind.GROUP
         if self.term not in HAND_TERMS[kind]:
             raise ValueError(
@@ -47,7 +47,7 @@ class EntryIn(BaseModel):
         return self
 
 
-class EntryOut(BaseModel):
+class ScoreEntryOut(BaseModel):
     id: int
     subject: str
     subject_id: int
@@ -61,8 +61,8 @@ class EntryOut(BaseModel):
     source: Literal["entered by hand"] = "entered by hand"
 
 
-def _out(e: ScoreEntry) -> EntryOut:
-    return EntryOut(
+def _out(e: ScoreEntry) -> ScoreEntryOut:
+    return ScoreEntryOut(
         id=e.id,
         subject=e.subject,
         subject_id=e.subject_id,
@@ -96,7 +96,7 @@ async def get_series_scores(ctx: Ctx) -> dict[str, Any]:
     return scores
 
 
-async def _subject_org(ctx: Ctx, body: EntryIn) -> int:
+async def _subject_org(ctx: Ctx, body: ScoreEntryIn) -> int:
     async with ctx.sessionmaker() as s:
         if body.subject == "person":
             org = await s.scalar(select(Person.organisation_id).where(Person.id == body.subject_id))
@@ -109,12 +109,12 @@ async def _subject_org(ctx: Ctx, body: EntryIn) -> int:
 
 @router.post(
     "/api/organisations/{org_id}/score-entries",
-    body=EntryIn,
-    response=EntryOut,
+    body=ScoreEntryIn,
+    response=ScoreEntryOut,
     status=201,
     summary="Enter a score input the system does not measure (coordinators; audited)",
 )
-async def post_entry(ctx: Ctx, body: EntryIn) -> EntryOut:
+async def post_entry(ctx: Ctx, body: ScoreEntryIn) -> ScoreEntryOut:
     org_id = ctx.path_int("org_id")
     async with ctx.sessionmaker() as s:
         await ctx.require_org_role(s, org_id, STAFF_ROLES, action="scores.enter")
@@ -144,10 +144,10 @@ async def post_entry(ctx: Ctx, body: EntryIn) -> EntryOut:
 
 @router.get(
     "/api/organisations/{org_id}/score-entries",
-    response=list[EntryOut],
+    response=list[ScoreEntryOut],
     summary="The score inputs entered by hand in an organisation, newest first (coordinators)",
 )
-async def list_entries(ctx: Ctx) -> list[EntryOut]:
+async def list_entries(ctx: Ctx) -> list[ScoreEntryOut]:
     org_id = ctx.path_int("org_id")
     async with ctx.sessionmaker() as s:
         await ctx.require_org_role(s, org_id, STAFF_ROLES, action="scores.entries")
