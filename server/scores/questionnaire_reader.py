@@ -114,15 +114,18 @@ class SqlQuestionnaires:
 
     def __init__(self) -> None:
         self._registry: Any | None = None
+        self._present: bool | None = None
 
     async def _there(self, s: AsyncSession) -> bool:
-        conn = await s.connection()
-        present: bool = await conn.run_sync(
-            lambda c: inspect(c).has_table("questionnaire_responses")
-        )
-        if present and self._registry is None:
-            self._registry = _registry()
-        return present and self._registry is not None
+        # Asked once per process: tables come with migrations, which run before the server.
+        if self._present is None:
+            conn = await s.connection()
+            self._present = await conn.run_sync(
+                lambda c: inspect(c).has_table("questionnaire_responses")
+            )
+            if self._present:
+                self._registry = _registry()
+        return bool(self._present) and self._registry is not None
 
     async def _rows(self, s: AsyncSession, series_id: int, *timepoints: str) -> list[Row]:
         result = await s.execute(
