@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 import server.attendance.models
+import server.auth.spent
 import server.notify.models
 import server.privacy.models
 import server.rooms.models
@@ -17,6 +18,7 @@ from server.db.models import Base
 
 TABLE_MODULES = (
     server.attendance.models,
+    server.auth.spent,
     server.notify.models,
     server.privacy.models,
     server.rooms.models,

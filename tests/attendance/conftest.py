@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 
 from server.attendance.models import AttendanceExcuse
+from server.auth.cookies import bound_csrf
 from server.db.engine import Database
 from server.db.models import AttendanceEvent, Membership, ScheduledSession
 from server.domain import AttendanceKind, SessionStatus
-from tests.conftest import Api, Live
+from tests.conftest import SECRET, Api, Live
 from tests.foundation.seed import World, session_cookie
 
 MIN = timedelta(minutes=1)
@@ -89,7 +90,10 @@ async def backdate_memberships(url: str, group_id: int, at: datetime) -> None:
 async def as_person(live: Live, url: str, person_id: int) -> Api:
     api = Api(live.url)
     token = await session_cookie(url, person_id)
-    api.http.cookie_jar.update_cookies({"circle_session": token})
+    # the CSRF token is bound to the login (server/auth/cookies.py)
+    api.http.cookie_jar.update_cookies(
+        {"circle_session": token, "circle_csrf": bound_csrf(SECRET, token)}
+    )
     return api
 
 
