@@ -190,8 +190,7 @@ async def _erase_outbox(s: AsyncSession, p: Person, now: datetime) -> Outcome:
 
 def _attempts_of(p: Person) -> Any:
     # Keys look like "acct:<email>" or "<action>:<email>|<address>" (server/auth/ratelimit.py).
-    needle = p.email.lower()
-    return func.instr(func.lower(LoginAttempt.key), needle) > 0
+    return func.lower(LoginAttempt.key).contains(p.email.lower(), autoescape=True)
 
 
 async def _export_attempts(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
