@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--role",
         action="append",
-        choices=["admin", "coordinator"],
+        choices=["admin", "coordinator", "researcher"],
         default=[],
         help="organisation role (repeatable)",
     )
