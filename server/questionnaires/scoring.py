@@ -109,12 +109,12 @@ def score_answers(inst: Instrument, answers: Mapping[str, int | str]) -> Scores:
     subscales: dict[str, float] = {}
     bands: dict[str, str] = {}
     for name, score in inst.scores():
-        value = score_value(inst, score, numeric)
+        result = score_value(inst, score, numeric)
         if name == "total":
-            total = value
+            total = result
         else:
-            subscales[name] = value
-        label = band_of(score, value)
+            subscales[name] = result
+        label = band_of(score, result)
         if label is not None:
             bands[name] = label
     return Scores(total=total, subscales=subscales, bands=bands)
