@@ -173,6 +173,8 @@ def build(
             series = {
                 tp: obs.values.get((instrument, name, tp), {}) for tp in COMPLETION_TIMEPOINTS
             }
+            if not any(series.values()):
+                continue  # e.g. the subscales of an imported cohort that has totals only
             for label, first, second in COMPARISONS:
                 units = sorted(set(series[first]) & set(series[second]))
                 if not units and second is Timepoint.FOLLOWUP:
@@ -211,7 +213,9 @@ def build(
             "submitted": n,
             "rate": round(n / obs.participants, 4) if obs.participants else None,
         }
-        for (instrument, tp), n in sorted(obs.submitted.items())
+        for (instrument, tp), n in sorted(
+            obs.submitted.items(), key=lambda kv: (kv[0][0], COMPLETION_TIMEPOINTS.index(kv[0][1]))
+        )
     ]
     report: dict[str, Any] = {
         "scope": {
