@@ -3,9 +3,6 @@ names the file and the field, and `circle instruments add` copies nothing then."
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,22 +15,10 @@ from server.questionnaires.registry import (
     load_registry,
     parse_file,
 )
-from tests.conftest import SECRET, make_settings
+from tests.conftest import make_settings
+from tests.foundation.test_cli import run
 
 SHIPPED = ["bat", "cbi", "cdas", "cdrisc", "checkin", "evaluation", "gad7", "phq9", "who5"]
-
-
-def run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CIRCLE_VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": SECRET}
-    env.pop("DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_shipped_instruments_load_with_their_structure():
