@@ -131,3 +131,19 @@ def test_cli_add_overrides_a_shipped_instrument_and_refuses_a_bad_file(tmp_path)
     assert "Licensed statement 25" in r.stdout and "score control: sum, range 0-12" in r.stdout
     r = run(["instruments", "show", "nosuch"], tmp_path)
     assert r.returncode == 2 and "no instrument 'nosuch'" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["instruments"],
+        ["instruments", "add"],
+        ["outcomes"],
+        ["import", "responses"],
+        ["plausibility"],
+    ],
+    ids=" ".join,
+)
+def test_help(cmd, tmp_path):
+    r = run([*cmd, "--help"], tmp_path)
+    assert r.returncode == 0 and "usage: circle" in r.stdout

@@ -166,3 +166,15 @@ async def test_a_second_submission_of_the_same_form_is_refused_and_changes_nothi
     finally:
         await db.dispose()
     assert len(responses) == 1 and responses[0].scores["total"] == 12.0 and len(items) == 9
+
+
+async def test_a_researcher_reads_no_names_rosters_or_contacts(world, api_factory, db_url):
+    w, live = world
+    api = await client(api_factory, live, db_url, w.researcher_id)
+    for path in (
+        f"/api/groups/{w.group_id}/members",
+        f"/api/groups/{w.group_id}",
+        f"/api/organisations/{w.org_id}/people",
+    ):
+        status, _ = await api.get(path)
+        assert status == 403, path
