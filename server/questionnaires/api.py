@@ -17,7 +17,7 @@ from server import audit
 from server.api.context import MAX_ID, Ctx
 from server.api.routing import Router
 from server.domain import RESEARCH_ROLES, AuditOutcome, ProtocolKind
-from server.questionnaires import export, outcomes, render, scopes
+from server.questionnaires import export, grants, outcomes, render, scopes
 from server.questionnaires.outcomes import Scope
 
 router = Router("outcomes")
@@ -54,11 +54,12 @@ async def _authorised_scope(ctx: Ctx, q: ScopeQuery, action: str) -> Scope:
             protocol=q.protocol,
             profession=q.profession,
         )
-        if not (await ctx.org_roles(s, scope.organisation_id)) & RESEARCH_ROLES:
+        allowed = bool((await ctx.org_roles(s, scope.organisation_id)) & RESEARCH_ROLES)
+        if not allowed and not await grants.covers(s, ctx.me().id, scope):
             raise await ctx.refuse(
                 action,
                 f"{scope.kind}:{scope.id}",
-                "only researchers, coordinators and admins of this organisation",
+                "only researchers (of this organisation or this study), coordinators and admins",
             )
     return scope
 

@@ -166,3 +166,11 @@ def test_plausibility_command(tmp_path):
     assert "consistent (GRIM, GRIMMER)" in r.stdout
     r = run(["plausibility", "--instrument", "cdas", "--n", "10", "--mean", "x"], tmp_path)
     assert r.returncode == 2 and "mean: 'x' is not a number" in r.stderr
+
+
+def test_researcher_grant_names_what_is_wrong(tmp_path):
+    assert run(["db", "upgrade"], tmp_path).returncode == 0
+    r = run(["researcher", "grant", "--email", "nobody@x.example", "--group", "1"], tmp_path)
+    assert r.returncode == 2 and "no person with that e-mail address" in r.stderr
+    r = run(["researcher", "grant", "--email", "a@x.example"], tmp_path)
+    assert r.returncode == 2 and "one of the arguments --cohort --group is required" in r.stderr

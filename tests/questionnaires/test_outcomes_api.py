@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from server.db.engine import Database
-from server.db.models import AuditEntry
+from server.db.models import AuditEntry, Person
 from server.questionnaires.models import Timepoint
 from tests.conftest import make_settings, start_app
 from tests.foundation.seed import seed, session_cookie
@@ -178,3 +178,35 @@ async def test_a_researcher_reads_no_names_rosters_or_contacts(world, api_factor
     ):
         status, _ = await api.get(path)
         assert status == 403, path
+
+
+async def test_a_study_scoped_researcher_reads_only_that_study(world, api_factory, db_url):
+    from server.questionnaires import grants
+
+    w, live = world
+    db = Database(db_url)
+    try:
+        async with db.sessionmaker() as s, s.begin():
+            outsider = await s.get(Person, w.outsider_id)
+            email = outsider.email
+            assert await grants.grant(s, email=email, group_id=w.group_id)
+            assert not await grants.grant(s, email=email, group_id=w.group_id)  # idempotent
+    finally:
+        await db.dispose()
+    api = await client(api_factory, live, db_url, w.outsider_id)
+    status, body = await api.get(f"/api/outcomes?series={w.series_id}")
+    assert status == 200 and body["rows"][0]["n_pairs"] == 4
+    assert (await api.get(f"/api/outcomes/export?group={w.group_id}"))[0] == 200
+    assert (await api.get(f"/api/outcomes?organisation={w.org_id}"))[0] == 403
+    assert (await api.get(f"/api/groups/{w.group_id}/members"))[0] == 403
+    db = Database(db_url)
+    try:
+        async with db.sessionmaker() as s, s.begin():
+            assert await grants.revoke(s, email=email, group_id=w.group_id) == 1
+    finally:
+        await db.dispose()
+    assert (await api.get(f"/api/outcomes?series={w.series_id}"))[0] == 403
+    granted = await audit_entries(
+        db_url, AuditEntry.action.in_(["research.grant", "research.revoke"])
+    )
+    assert [e.action for e in granted] == ["research.grant", "research.revoke"]
