@@ -4,6 +4,7 @@ for researchers, coordinators and admins only."""
 from __future__ import annotations
 
 import json
+import statistics
 import tempfile
 
 import pyreadstat
@@ -75,6 +76,12 @@ async def test_report_pairs_consenting_members_and_audits_every_read(world, api_
     async with api.http.get(f"{live.url}/api/outcomes?series={w.series_id}&points=true") as resp:
         points = (await resp.json())["points"]
     assert {p["person_code"][:3] for p in points} == {"HC-"} and len(points) == 5
+    # RCI per person: S_diff = sqrt(2) x SD_pre(20, 18, 15, 22) x sqrt(1 - 0.89); the member who
+    # went from 22 to 11 has (11 - 22) / S_diff; the pre-only member has none.
+    s_diff = (2**0.5) * statistics.stdev([20, 18, 15, 22]) * (0.11**0.5)
+    by_pre = {p["pre"]: p for p in points}
+    assert by_pre[22.0]["rci_pre_post"] == pytest.approx(-11 / s_diff, abs=1e-4)
+    assert "rci_pre_post" not in by_pre[9.0]
 
     reads = await audit_entries(db_url, AuditEntry.action == "outcomes.read")
     assert len(reads) == 4 and all(r.actor_id == w.researcher_id for r in reads)
