@@ -110,12 +110,23 @@ async def dataset(s: AsyncSession, scope: Scope) -> Dataset:
     return data
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """Free text that a spreadsheet would run as a formula (``=HYPERLINK(...)``) is written with
+    a leading apostrophe, so opening the export in a spreadsheet runs nothing."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(data: Dataset) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=data.columns, lineterminator="\n")
     writer.writeheader()
     for row in data.rows.values():
-        writer.writerow(row)
+        writer.writerow({k: _cell(v) for k, v in row.items()})
     return out.getvalue()
 
 

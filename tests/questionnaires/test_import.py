@@ -54,7 +54,11 @@ def test_rows_are_validated_one_by_one():
     assert len(result.rows) == 2
     got = [(r.line, r.field, r.reason) for r in result.rejected]
     assert got == [
-        (4, "person_code", "1-64 letters, digits, '.', '_' or '-'"),
+        (
+            4,
+            "person_code",
+            "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        ),
         (5, "instrument", "unknown instrument 'phq10'"),
         (6, "timepoint", "one of pre, post, followup"),
         (7, "completed_at", "an ISO 8601 date or date-time (2021-03-01 or 2021-03-01T09:30)"),

@@ -217,3 +217,40 @@ async def test_a_study_scoped_researcher_reads_only_that_study(world, api_factor
         db_url, AuditEntry.action.in_(["research.grant", "research.revoke"])
     )
     assert [e.action for e in granted] == ["research.grant", "research.revoke"]
+
+
+async def test_free_text_in_the_csv_export_cannot_run_as_a_formula(db_url):
+    from server.db.models import utcnow
+    from server.questionnaires import export
+    from server.questionnaires.outcomes import Scope
+    from server.questionnaires.store import give_consent, record_submission
+    from tests.questionnaires.helpers import REG
+
+    w = await seed(db_url, members=1, with_password=False)
+    db = Database(db_url)
+    try:
+        async with db.sessionmaker() as s, s.begin():
+            await give_consent(s, person_id=w.member_ids[0], organisation_id=w.org_id)
+            await record_submission(
+                s,
+                REG.get("evaluation"),
+                person_id=w.member_ids[0],
+                organisation_id=w.org_id,
+                series_id=w.series_id,
+                timepoint=Timepoint.EVALUATION,
+                answers={
+                    "overall": 5,
+                    "coping": 4,
+                    "confidential": 5,
+                    "recommend": 5,
+                    "most_helpful": '=HYPERLINK("http://x.example","click")',
+                },
+                submitted_at=utcnow(),
+            )
+        async with db.sessionmaker() as s:
+            data = await export.dataset(s, Scope("series", w.series_id, w.org_id, "S"))
+    finally:
+        await db.dispose()
+    text = export.to_csv(data)
+    assert "evaluation_evaluation_most_helpful" in text.splitlines()[0]
+    assert "'=HYPERLINK(" in text and ",=HYPERLINK(" not in text
