@@ -42,17 +42,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from host import cpu_seconds, loadavg, rss_mb
 from sqlalchemy import func, insert, select, update
 
+from bench._host import cpu_seconds, loadavg, rss_mb
 from server.db import migrate
 from server.db.engine import Database, sync_url
 from server.db.models import Group, Membership, Organisation, Person
 from server.domain import GroupRole, ProtocolKind
+from server.notify.mailer import OutboxNotifier
+from server.notify.models import OutboxMessage
 from server.scheduling.booking import book
 from server.scheduling.dispatcher import Fired
-from server.scheduling.models import Dispatch, DispatchStatus, OutboxMessage, Purpose
-from server.scheduling.notifier import OutboxNotifier
+from server.scheduling.handlers import BUILTIN
+from server.scheduling.models import Dispatch, DispatchStatus, Purpose
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.series import parse_spec
 from server.scheduling.service import SchedulingService
@@ -141,7 +143,12 @@ async def make_hot(db: Database, count: int, rng: random.Random) -> tuple[list[i
     """Make ``count`` pending dispatches due 2-12 s from now; returns their ids, last due."""
     async with db.sessionmaker() as s, s.begin():
         ids = list(
-            await s.scalars(select(Dispatch.id).where(Dispatch.status == DispatchStatus.PENDING))
+            await s.scalars(
+                select(Dispatch.id).where(
+                    Dispatch.status == DispatchStatus.PENDING,
+                    Dispatch.purpose.in_(BUILTIN),  # timepoints wait for a handler
+                )
+            )
         )
         hot = rng.sample(ids, min(count, len(ids)))
         now = datetime.now(UTC)
