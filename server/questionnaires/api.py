@@ -18,7 +18,9 @@ from server.api.context import MAX_ID, Ctx
 from server.api.routing import Router
 from server.domain import RESEARCH_ROLES, AuditOutcome, ProtocolKind
 from server.questionnaires import export, grants, outcomes, render, scopes
+from server.questionnaires.keys import INSTRUMENTS_KEY
 from server.questionnaires.outcomes import Scope
+from server.questionnaires.registry import Registry
 
 router = Router("outcomes")
 Id = Annotated[int, Field(gt=0, le=MAX_ID)]
@@ -75,9 +77,7 @@ async def _audit_read(ctx: Ctx, action: str, scope: Scope, **details: Any) -> No
     )
 
 
-def _registry(ctx: Ctx) -> Any:
-    from server.questionnaires import INSTRUMENTS_KEY
-
+def _registry(ctx: Ctx) -> Registry:
     return ctx.request.app[INSTRUMENTS_KEY]
 
 

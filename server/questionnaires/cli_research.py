@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import select
 
 from server import audit
-from server.cli_ops import _ready_db
+from server.db import migrate
+from server.db.engine import Database
 from server.db.models import Organisation
 from server.domain import AuditOutcome, ProtocolKind
 from server.errors import NotFound, UserError
@@ -24,6 +25,14 @@ from server.questionnaires.registry import load_registry
 from server.settings import Settings
 
 SettingsLoader = Callable[[argparse.Namespace], Settings]
+
+
+async def _ready_db(settings: Settings) -> Database:
+    db = Database(settings.effective_database_url)
+    if not await migrate.is_current(db):
+        await db.dispose()
+        raise UserError("the database is not migrated; run: circle db upgrade", field="database")
+    return db
 
 
 async def _org_id(s: Any, slug: str | None) -> int:

@@ -13,6 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+import pyreadstat
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -132,9 +134,6 @@ def to_csv(data: Dataset) -> str:
 
 def to_sav(data: Dataset) -> bytes:
     """SPSS .sav bytes (pyreadstat writes to a file; a private temporary one is used)."""
-    import pandas as pd
-    import pyreadstat
-
     frame = pd.DataFrame(list(data.rows.values()), columns=data.columns)
     for column in data.columns:
         if column.endswith("_version") or frame[column].dtype == object:

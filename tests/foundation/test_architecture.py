@@ -50,7 +50,11 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
         {"api", "appkeys", "audit", "auth", "db", "lifecycle", "notify", "session_status"}
     ),
     # A person's data across every package's tables: export, erasure, retention.
-    "privacy": frozenset({"api", "appkeys", "audit", "db", "notify", "scheduling"}),
+    "privacy": frozenset(
+        {"api", "appkeys", "audit", "db", "notify", "questionnaires", "scheduling"}
+    ),
+    # Instruments, scoring, outcome statistics, research exports and imports (REST on api).
+    "questionnaires": frozenset({"api", "appkeys", "audit", "db"}),
 }
 
 # Composition roots wire packages together: they may import anything, and only other
