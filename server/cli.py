@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from server.errors import CircleError
 from server.settings import ConfigError, Settings, ensure_secret, load_settings
 
 EXIT_USAGE = 2
@@ -208,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--role",
         action="append",
-        choices=["admin", "coordinator"],
+        choices=["admin", "coordinator", "researcher"],
         default=[],
         help="organisation role (repeatable)",
     )
@@ -261,6 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     from server.attendance.cli import add_parser as attendance_parser
 
     attendance_parser(sub).set_defaults(func=cmd_attendance)
+
+    from server import cli_questionnaires
+
+    cli_questionnaires.register(sub, _settings)
     return p
 
 
@@ -284,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CircleError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
