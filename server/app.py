@@ -12,7 +12,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import text
 
-from server import api, notify, privacy, scheduling, signaling
+from server import api, attendance, notify, privacy, questionnaires, scheduling, scores, signaling
 from server.api import headers
 from server.api.http import csrf_cookie_middleware, error_middleware
 from server.appkeys import (
@@ -23,6 +23,8 @@ from server.appkeys import (
     SETTINGS_KEY,
     SIO_KEY,
 )
+from server.attendance.derive import Rules
+from server.attendance.records import rebuild_after_end
 from server.auth.ratelimit import LoginLimiter
 from server.db import migrate
 from server.db.engine import Database
@@ -61,6 +63,9 @@ PLUGINS: tuple[Callable[[web.Application], None], ...] = (
     scheduling.setup,
     _rooms_hear_scheduler_setup,
     privacy.setup,
+    attendance.setup,
+    scores.setup,
+    questionnaires.setup,
 )
 
 
@@ -83,6 +88,7 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
         grace_s=settings.reconnect_grace_s,
         node_id=node_id,
         lease_ms=settings.room_lease_s * 1000,
+        on_ended=functools.partial(rebuild_after_end, app[DB_KEY], Rules.from_settings(settings)),
     )
     svc.manager = manager
     await manager.start()
