@@ -76,6 +76,7 @@ class LinkPurpose(StrEnum):
 
     INVITE = "invite"  # a one-click sign-in link from a coordinator
     RESET = "reset"  # a password-reset link sent by e-mail
+    FORM = "form"  # opens one questionnaire form (server/questionnaires/links.py)
 
 
 @dataclass(frozen=True, slots=True)

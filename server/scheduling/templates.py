@@ -29,7 +29,8 @@ class Kind(StrEnum):
     PASSWORD_RESET = "password_reset"
 
 
-SECRET_KINDS = frozenset({Kind.PASSWORD_RESET.value})
+# Also the questionnaire mails, each with a single-use link to one form (server/questionnaires).
+SECRET_KINDS = frozenset({Kind.PASSWORD_RESET.value, "form_open", "form_reminder"})
 REDACTED_BODY = "[removed: this message carried a single-use sign-in link]"
 
 

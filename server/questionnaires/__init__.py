@@ -1,0 +1,1 @@
+"""Questionnaires: instruments, answering, triggers, consent, scores and outcomes."""
