@@ -11,7 +11,7 @@ import socketio
 from aiohttp import web
 from sqlalchemy import text
 
-from server import api, scheduling, signaling
+from server import api, questionnaires, scheduling, signaling
 from server.api.http import csrf_cookie_middleware, error_middleware, security_headers_middleware
 from server.appkeys import (
     API_ROUTERS_KEY,
@@ -34,6 +34,7 @@ PLUGINS: tuple[Callable[[web.Application], None], ...] = (
     media_wiring.setup,
     signaling.setup,
     scheduling.setup,
+    questionnaires.setup,
 )
 
 

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from server.errors import CircleError
 from server.settings import ConfigError, Settings, ensure_secret, load_settings
 
 EXIT_USAGE = 2
@@ -175,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--role",
         action="append",
-        choices=["admin", "coordinator"],
+        choices=["admin", "coordinator", "researcher"],
         default=[],
         help="organisation role (repeatable)",
     )
@@ -206,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     bots.add_argument("--seconds", type=int, default=0, help="stay this long (0: until Ctrl-C)")
     bots.add_argument("--url", help="server URL (default: public_url)")
     bots.set_defaults(func=cmd_bots)
+
+    from server.questionnaires import cli as questionnaires_cli
+
+    questionnaires_cli.register(sub, _settings)
     return p
 
 
@@ -229,6 +234,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CircleError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

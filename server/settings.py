@@ -90,6 +90,9 @@ class Settings(BaseModel):
     smtp_from: str = "Healers' Circle <no-reply@localhost>"
     smtp_starttls: bool = True
 
+    # Questionnaires
+    instruments_dir: Path | None = None  # the organisation's instrument files; default var/instruments
+
     @field_validator("database_url")
     @classmethod
     def _db_url(cls, v: str) -> str:
@@ -153,6 +156,10 @@ class Settings(BaseModel):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'circle.db').as_posix()}"
+
+    @property
+    def effective_instruments_dir(self) -> Path:
+        return self.instruments_dir or self.var_dir / "instruments"
 
     @property
     def effective_web_root(self) -> Path | None:

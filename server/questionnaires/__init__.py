@@ -1,1 +1,20 @@
-"""Questionnaires: instruments, answering, triggers, consent, scores and outcomes."""
+"""Questionnaires: instruments as data files, responses, scoring, statistics, outcome reports,
+research exports and imports (docs/questionnaires.md).
+
+``setup(app)`` (called by the app factory) loads and validates every instrument file at start-up
+(shipped ones, then ``instruments_dir``) into ``app[INSTRUMENTS_KEY]``: a bad file stops the
+start with a message naming the file and the field.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.appkeys import SETTINGS_KEY
+from server.questionnaires.registry import Registry, load_registry
+
+INSTRUMENTS_KEY = web.AppKey("instruments", Registry)
+
+
+def setup(app: web.Application) -> None:
+    app[INSTRUMENTS_KEY] = load_registry(app[SETTINGS_KEY].effective_instruments_dir)

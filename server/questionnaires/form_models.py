@@ -1,65 +1,43 @@
 """Tables of the answering side: who is asked which form when, drafts, links, opt-out, alerts.
 
-The research record of a finished form is the instrument side's (``responses``); a
-``FormAssignment`` is the invitation and the draft that leads to it.
+Answers, status and windows live in the instrument side's ``questionnaire_responses``
+(server/questionnaires/models.py); a ``FormAssignment`` only groups the responses of one form
+for the mail, the link and the member's list.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.models import Base, _enum, utcnow
-
-
-class Timepoint(StrEnum):
-    PRE = "pre"
-    POST = "post"
-    FOLLOWUP = "followup"
-    CHECKIN = "checkin"  # after one session (slot names the session)
-
-
-class FormStatus(StrEnum):
-    OPEN = "open"  # answerable; a draft may hold some answers
-    SUBMITTED = "submitted"
-    CLOSED = "closed"  # its window ended before it was submitted (the draft is kept)
+from server.questionnaires.models import Timepoint
 
 
 class FormAssignment(Base):
-    """One form (one or more instruments) one person is asked at one timepoint of a series.
+    """One form (the instruments one person is asked at one timepoint of a series): the
+    envelope that is mailed and linked. Its state and answers are the instrument side's
+    ``questionnaire_responses`` (one per instrument, same series, timepoint and session).
 
     ``slot`` is the timepoint, or ``checkin:<session id>``; (person, series, slot) is unique,
     which is what makes every form go out once however many dispatches ask for it.
     """
 
     __tablename__ = "form_assignments"
-    __table_args__ = (
-        UniqueConstraint("person_id", "series_id", "slot"),
-        Index("ix_form_assignments_person", "person_id", "status"),
-    )
+    __table_args__ = (UniqueConstraint("person_id", "series_id", "slot"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
     session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
     timepoint: Mapped[Timepoint] = mapped_column(_enum(Timepoint, "form_timepoint"))
     slot: Mapped[str] = mapped_column(String(40))
     instruments: Mapped[list[str]] = mapped_column(JSON, default=list)
-    status: Mapped[FormStatus] = mapped_column(
-        _enum(FormStatus, "form_status"), default=FormStatus.OPEN
-    )
-    # {instrument: {item id: value}}: saved after every answer.
-    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    opens_at: Mapped[datetime] = mapped_column()
-    closes_at: Mapped[datetime | None] = mapped_column()
     mails_sent: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    submitted_at: Mapped[datetime | None] = mapped_column()
 
 
 class FormLink(Base):

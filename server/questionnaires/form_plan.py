@@ -14,17 +14,17 @@ Defaults (docs/questionnaires-answering.md):
 from __future__ import annotations
 
 import itertools
-import re
 from datetime import datetime, timedelta
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from server.domain import ProtocolKind
-from server.questionnaires.form_models import Timepoint
+from server.questionnaires.instrument import INSTRUMENT_ID
+from server.questionnaires.models import Timepoint
 
-INSTRUMENT_ID = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
-InstrumentId = Annotated[str, StringConstraints(pattern=INSTRUMENT_ID.pattern)]
+FORM_TIMEPOINTS = (Timepoint.PRE, Timepoint.POST, Timepoint.FOLLOWUP, Timepoint.CHECKIN)
+InstrumentId = Annotated[str, StringConstraints(pattern=INSTRUMENT_ID)]
 
 
 class TimepointPlan(BaseModel):
@@ -71,7 +71,7 @@ class FormPlan(BaseModel):
         return rule
 
     def instruments(self) -> set[str]:
-        return {i for tp in Timepoint for i in self.rule(tp).instruments}
+        return {i for tp in FORM_TIMEPOINTS for i in self.rule(tp).instruments}
 
 
 # The measures each protocol's studies used (DOMAIN.md): CDAS + CD-RISC (Balint, 001),
@@ -82,13 +82,16 @@ PROTOCOL_INSTRUMENTS: dict[ProtocolKind, list[str]] = {
     ProtocolKind.PEER_SUPPORT: ["bat"],
 }
 CHECKIN_INSTRUMENT = "checkin"
+EVALUATION_INSTRUMENT = "evaluation"  # the end-of-series evaluation, with the post form
 
 
 def default_plan(protocol: ProtocolKind) -> FormPlan:
     measures = PROTOCOL_INSTRUMENTS.get(protocol, ["who5"])
     return FormPlan(
         pre=TimepointPlan(instruments=measures, close_days=None),
-        post=TimepointPlan(instruments=measures, reminder_days=[3, 7], close_days=14),
+        post=TimepointPlan(
+            instruments=[*measures, EVALUATION_INSTRUMENT], reminder_days=[3, 7], close_days=14
+        ),
         followup=TimepointPlan(instruments=measures, reminder_days=[3, 7], close_days=14),
         checkin=TimepointPlan(enabled=False, instruments=[CHECKIN_INSTRUMENT], close_days=2),
     )

@@ -28,10 +28,15 @@ ACCESS_TTL_S = 12 * 3600
 
 
 async def mint_form_link(
-    s: AsyncSession, secret: str, a: FormAssignment, now: datetime, public_url: str
+    s: AsyncSession,
+    secret: str,
+    a: FormAssignment,
+    closes_at: datetime | None,
+    now: datetime,
+    public_url: str,
 ) -> str:
     """A new single-use link to ``a`` (each mail gets its own), valid while the form is open."""
-    ttl = max((a.closes_at or now + timedelta(days=14)) - now, MIN_LINK_TTL)
+    ttl = max((closes_at or now + timedelta(days=14)) - now, MIN_LINK_TTL)
     token, _ = await create_link(
         s, secret, LinkPurpose.FORM, person_id=a.person_id, ttl=ttl, created_by=None
     )

@@ -8,10 +8,20 @@ leaders only and never carries the answer.
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
 from enum import StrEnum
 
-from server.questionnaires.form_models import Timepoint
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.models import Person
+from server.questionnaires.models import Timepoint
+from server.scheduling.models import OutboxMessage, OutboxStatus
+from server.scheduling.notifier import Notifier
 from server.scheduling.templates import pick_locale
+
+log = logging.getLogger("circle.questionnaires")
 
 
 class FormMail(StrEnum):
@@ -117,3 +127,38 @@ def render_form_mail(kind: FormMail, locale: str | None, **values: object) -> tu
 
 def timepoint_name(tp: Timepoint, locale: str | None) -> str:
     return TIMEPOINT_NAMES[pick_locale(locale)][tp]
+
+
+async def queue_mail(
+    s: AsyncSession,
+    notifier: Notifier,
+    *,
+    person: Person,
+    organisation_id: int,
+    kind: str,
+    subject: str,
+    body: str,
+    dispatch_id: int | None,
+    now: datetime,
+    locale: str,
+) -> None:
+    immediate = notifier.immediate
+    await s.execute(
+        insert(OutboxMessage).values(
+            dispatch_id=dispatch_id,
+            organisation_id=organisation_id,
+            person_id=person.id,
+            to_address=person.email,
+            locale=locale,
+            kind=kind,
+            subject=subject[:300],
+            body=body,
+            channel=notifier.channel,
+            status=OutboxStatus.SENT if immediate else OutboxStatus.QUEUED,
+            attempts=1 if immediate else 0,
+            next_attempt_at=now,
+            sent_at=now if immediate else None,
+            created_at=now,
+        )
+    )
+    log.info("notice %s to person %s (%s)", kind, person.id, notifier.channel)

@@ -17,20 +17,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import Group, Membership, Person, ScheduledSession, Series
 from server.domain import GroupRole, MembershipStatus
-from server.questionnaires.form_models import (
-    FormAssignment,
-    FormMailPref,
-    FormStatus,
-    SeriesFormPlan,
-    Timepoint,
-)
+from server.questionnaires.form_models import FormAssignment, FormMailPref, SeriesFormPlan
 from server.questionnaires.form_plan import (
     FormPlan,
     closes_at,
@@ -38,9 +31,19 @@ from server.questionnaires.form_plan import (
     reminder_times,
     slot_for,
 )
+from server.questionnaires.forms import (
+    FormState,
+    close_form,
+    create_responses,
+    form_state,
+    insert_stmt,
+    responses_of,
+)
 from server.questionnaires.links import mint_form_link
-from server.questionnaires.mail import FormMail, render_form_mail, timepoint_name
-from server.scheduling.models import Dispatch, OutboxMessage, OutboxStatus, Purpose
+from server.questionnaires.mail import FormMail, queue_mail, render_form_mail, timepoint_name
+from server.questionnaires.models import Timepoint
+from server.questionnaires.registry import Registry
+from server.scheduling.models import Dispatch, Purpose
 from server.scheduling.notifier import Notifier
 from server.scheduling.plan import PlannedDispatch, dispatch_key
 from server.scheduling.store import insert_missing
@@ -103,27 +106,22 @@ async def opted_out(s: AsyncSession, person_id: int) -> bool:
     return pref is not None and pref.opted_out
 
 
-def _upsert_stmt(s: AsyncSession) -> Any:
-    if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(FormAssignment)
-    from sqlalchemy.dialects.sqlite import insert as lite_insert
-
-    return lite_insert(FormAssignment)
-
-
 class FormTriggers:
     """The handler for the questionnaire purposes (``PURPOSES``)."""
 
     purposes = PURPOSES
 
-    def __init__(self, cfg: FormsConfig, notifier: Notifier) -> None:
+    def __init__(self, cfg: FormsConfig, notifier: Notifier, registry: Registry) -> None:
         self._cfg = cfg
         self._notifier = notifier
+        self._registry = registry
 
-    async def handle(self, s: AsyncSession, batch: Sequence[Dispatch], now: datetime) -> int:
-        """Apply a claimed batch in the sweep's transaction; returns the mails queued."""
+    async def handle(self, s: AsyncSession, batch: Sequence[Dispatch], now: datetime) -> None:
+        """Apply a claimed batch in the sweep's transaction (the dispatcher's handler API)."""
+        await self.apply(s, batch, now)
+
+    async def apply(self, s: AsyncSession, batch: Sequence[Dispatch], now: datetime) -> int:
+        """As ``handle``; returns the mails queued."""
         sent = 0
         for d in batch:
             if d.purpose not in PURPOSES:
@@ -172,25 +170,23 @@ class FormTriggers:
         closes = closes_at(rule, now, session_end(sess))
         if closes <= now:
             return 0
-        row = {
-            "person_id": person_id,
-            "series_id": series.id,
-            "group_id": sess.group_id,
-            "session_id": sess.id,
-            "timepoint": tp,
-            "slot": slot,
-            "instruments": list(rule.instruments),
-            "status": FormStatus.OPEN,
-            "answers": {},
-            "opens_at": now,
-            "closes_at": closes,
-            "mails_sent": 0,
-            "created_at": now,
-            "updated_at": now,
-        }
+        instruments = [i for i in rule.instruments if i in self._registry.ids()]
+        person = await s.get(Person, person_id)
+        if not instruments or person is None:
+            return 0
         stmt = (
-            _upsert_stmt(s)
-            .values(**row)
+            insert_stmt(s, FormAssignment)
+            .values(
+                person_id=person_id,
+                series_id=series.id,
+                group_id=sess.group_id,
+                session_id=sess.id,
+                timepoint=tp,
+                slot=slot,
+                instruments=instruments,
+                mails_sent=0,
+                created_at=now,
+            )
             .on_conflict_do_nothing(index_elements=["person_id", "series_id", "slot"])
             .returning(FormAssignment.id)
         )
@@ -200,6 +196,15 @@ class FormTriggers:
             return 0
         a = await s.get(FormAssignment, new_id)
         assert a is not None
+        await create_responses(
+            s,
+            a,
+            person,
+            self._registry,
+            opens_at=now,
+            closes_at=closes,
+            locale=pick_locale(person.locale),
+        )
         follow: list[PlannedDispatch] = []
         base = dispatch_key(sess.id, sess.sequence, person_id, Purpose.FORM_REMINDER)
         for due in reminder_times(rule, now, closes):
@@ -249,24 +254,18 @@ class FormTriggers:
 
     async def _remind(self, s: AsyncSession, d: Dispatch, now: datetime) -> int:
         a = await self._assignment(s, d)
-        if a is None or a.status is not FormStatus.OPEN:
+        if a is None:
             return 0
-        if a.closes_at is not None and a.closes_at <= now:
-            return 0
+        if form_state(await responses_of(s, a, self._registry), now) is not FormState.OPEN:
+            return 0  # submitted (reminders stop) or closed
         if not await is_enrolled(s, a.group_id, a.person_id):
             return 0
         return await self._mail(s, a, FormMail.FORM_REMINDER, d.id, now)
 
     async def _close(self, s: AsyncSession, d: Dispatch, now: datetime) -> None:
         a = await self._assignment(s, d)
-        if a is None:
-            return
-        await s.execute(
-            update(FormAssignment)
-            .where(FormAssignment.id == a.id, FormAssignment.status == FormStatus.OPEN)
-            .values(status=FormStatus.CLOSED, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        if a is not None:
+            await close_form(s, a, self._registry, now)
 
     @staticmethod
     async def _assignment(s: AsyncSession, d: Dispatch) -> FormAssignment | None:
@@ -294,7 +293,9 @@ class FormTriggers:
             return 0  # no signed links without a key; the form is in the app
         locale = pick_locale(person.locale)
         zone = person_zone(person.timezone, series.timezone)
-        link = await mint_form_link(s, self._cfg.secret_key, a, now, self._cfg.public_url)
+        responses = await responses_of(s, a, self._registry)
+        closes = min((r.closes_at for r in responses if r.closes_at is not None), default=None)
+        link = await mint_form_link(s, self._cfg.secret_key, a, closes, now, self._cfg.public_url)
         subject, body = render_form_mail(
             kind,
             locale,
@@ -302,7 +303,7 @@ class FormTriggers:
             title=series.title,
             group=group.name,
             timepoint=timepoint_name(a.timepoint, locale),
-            until=format_when(a.closes_at, zone, locale) if a.closes_at else "",
+            until=format_when(closes, zone, locale) if closes else "",
             tz=zone.key,
             link=link,
         )
@@ -320,38 +321,3 @@ class FormTriggers:
         )
         a.mails_sent += 1
         return 1
-
-
-async def queue_mail(
-    s: AsyncSession,
-    notifier: Notifier,
-    *,
-    person: Person,
-    organisation_id: int,
-    kind: str,
-    subject: str,
-    body: str,
-    dispatch_id: int | None,
-    now: datetime,
-    locale: str,
-) -> None:
-    immediate = notifier.immediate
-    await s.execute(
-        insert(OutboxMessage).values(
-            dispatch_id=dispatch_id,
-            organisation_id=organisation_id,
-            person_id=person.id,
-            to_address=person.email,
-            locale=locale,
-            kind=kind,
-            subject=subject[:300],
-            body=body,
-            channel=notifier.channel,
-            status=OutboxStatus.SENT if immediate else OutboxStatus.QUEUED,
-            attempts=1 if immediate else 0,
-            next_attempt_at=now,
-            sent_at=now if immediate else None,
-            created_at=now,
-        )
-    )
-    log.info("notice %s to person %s (%s)", kind, person.id, notifier.channel)

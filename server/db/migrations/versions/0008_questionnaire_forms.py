@@ -1,8 +1,8 @@
-"""questionnaire forms: assignments (drafts), form links, series plans, mail opt-out, safety alerts
+"""questionnaire forms: form envelopes, form links, series plans, mail opt-out, safety alerts
 
 Revision ID: 0008
-Revises: 0003
-Create Date: 2026-12-06 15:12:51.148624
+Revises: 0007
+Create Date: 2026-12-06 15:17:35.950574
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0008'
-down_revision: str | None = '0003'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -43,17 +43,11 @@ def upgrade() -> None:
     sa.Column('series_id', sa.Integer(), nullable=False),
     sa.Column('group_id', sa.Integer(), nullable=False),
     sa.Column('session_id', sa.Integer(), nullable=True),
-    sa.Column('timepoint', sa.Enum('pre', 'post', 'followup', 'checkin', name='form_timepoint', native_enum=False, length=32), nullable=False),
+    sa.Column('timepoint', sa.Enum('pre', 'post', 'followup', 'checkin', 'evaluation', name='form_timepoint', native_enum=False, length=32), nullable=False),
     sa.Column('slot', sa.String(length=40), nullable=False),
     sa.Column('instruments', sa.JSON(), nullable=False),
-    sa.Column('status', sa.Enum('open', 'submitted', 'closed', name='form_status', native_enum=False, length=32), nullable=False),
-    sa.Column('answers', sa.JSON(), nullable=False),
-    sa.Column('opens_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('closes_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('mails_sent', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_form_assignments_group_id_groups'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_form_assignments_person_id_people'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['series_id'], ['series.id'], name=op.f('fk_form_assignments_series_id_series'), ondelete='CASCADE'),
@@ -63,7 +57,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('form_assignments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_form_assignments_group_id'), ['group_id'], unique=False)
-        batch_op.create_index('ix_form_assignments_person', ['person_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_form_assignments_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_form_assignments_series_id'), ['series_id'], unique=False)
 
     op.create_table('form_links',
@@ -110,7 +104,7 @@ def downgrade() -> None:
     op.drop_table('form_links')
     with op.batch_alter_table('form_assignments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_form_assignments_series_id'))
-        batch_op.drop_index('ix_form_assignments_person')
+        batch_op.drop_index(batch_op.f('ix_form_assignments_person_id'))
         batch_op.drop_index(batch_op.f('ix_form_assignments_group_id'))
 
     op.drop_table('form_assignments')
