@@ -52,6 +52,7 @@ from server.db.models import Group, Membership, Organisation, Person
 from server.domain import GroupRole, ProtocolKind
 from server.scheduling.booking import book
 from server.scheduling.dispatcher import Fired
+from server.scheduling.handlers import BUILTIN
 from server.scheduling.models import Dispatch, DispatchStatus, OutboxMessage, Purpose
 from server.scheduling.notifier import OutboxNotifier
 from server.scheduling.plan import SchedulingConfig
@@ -162,7 +163,12 @@ async def make_hot(db: Database, count: int, rng: random.Random) -> tuple[list[i
     """Make ``count`` pending dispatches due 2-12 s from now; returns their ids, last due."""
     async with db.sessionmaker() as s, s.begin():
         ids = list(
-            await s.scalars(select(Dispatch.id).where(Dispatch.status == DispatchStatus.PENDING))
+            await s.scalars(
+                select(Dispatch.id).where(
+                    Dispatch.status == DispatchStatus.PENDING,
+                    Dispatch.purpose.in_(BUILTIN),  # timepoints wait for a handler
+                )
+            )
         )
         hot = rng.sample(ids, min(count, len(ids)))
         now = datetime.now(UTC)

@@ -1,4 +1,4 @@
-"""The ``circle`` command: serve, db upgrade/current, user add, demo, bots."""
+"""The ``circle`` command: serve, db upgrade/current, user add, demo, bots, doctor."""
 
 from __future__ import annotations
 
@@ -137,6 +137,18 @@ def cmd_bots(args: argparse.Namespace) -> int:
     return asyncio.run(run_bots(settings, args.session, args.count, args.seconds, args.url))
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from server.doctor import examine
+
+    settings = _settings(args)
+    report = asyncio.run(examine(settings))
+    if args.json:
+        print(report.as_json())
+    else:
+        print(report.as_text(), file=sys.stdout if report.migrated else sys.stderr)
+    return report.exit_code
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="circle",
@@ -207,6 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
     bots.add_argument("--seconds", type=int, default=0, help="stay this long (0: until Ctrl-C)")
     bots.add_argument("--url", help="server URL (default: public_url)")
     bots.set_defaults(func=cmd_bots)
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="report stored state that needs attention (exit 0: none, 1: some, 2: not migrated)",
+    )
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+    doctor.set_defaults(func=cmd_doctor)
 
     from server.questionnaires import cli as questionnaires_cli
 

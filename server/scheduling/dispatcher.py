@@ -9,6 +9,9 @@ SQLite serialises writers, and the claim's first statement is the write.
 
 A dispatch found after its ``expires_at`` (the server was down past its grace) is recorded as
 ``skipped``, not run.
+
+Only purposes with a handler are claimed (``handlers.py``): the dispatcher's own and those a
+feature registered. A dispatch of any other purpose stays ``pending`` until one is registered.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from server.db.models import Group, Membership, Person, ScheduledSession, Series
 from server.domain import MembershipStatus, SessionStatus
 from server.scheduling.enrolment import confirm_token
+from server.scheduling.handlers import DispatchHandlers, Handler
 from server.scheduling.models import (
     Dispatch,
     DispatchStatus,
@@ -87,7 +91,9 @@ class Dispatcher:
         worker: str,
         batch: int = 500,
         clock: Callable[[], datetime] | None = None,
+        handlers: DispatchHandlers | None = None,
     ) -> None:
+        self.handlers = handlers if handlers is not None else DispatchHandlers()
         self._clock = clock
         self._sm = sessionmaker
         self._cfg = cfg
@@ -95,10 +101,22 @@ class Dispatcher:
         self._worker = worker
         self._batch = batch
 
+    def register(self, purpose: Purpose, handler: Handler) -> None:
+        """Handle dispatches of ``purpose`` (see ``handlers.py``); until a purpose has a
+        handler its dispatches are not claimed."""
+        self.handlers.register(purpose, handler)
+
+    def _pending(self) -> tuple[Any, ...]:
+        """Pending dispatches this dispatcher may claim: those of a handled purpose."""
+        return (
+            Dispatch.status == DispatchStatus.PENDING,
+            Dispatch.purpose.in_(sorted(self.handlers.handled)),
+        )
+
     async def _claim(self, s: AsyncSession, now: datetime) -> Sequence[Dispatch]:
         ids = (
             select(Dispatch.id)
-            .where(Dispatch.status == DispatchStatus.PENDING, Dispatch.due_at <= now)
+            .where(*self._pending(), Dispatch.due_at <= now)
             .order_by(Dispatch.due_at)
             .limit(self._batch)
             .with_for_update(skip_locked=True)
@@ -116,18 +134,14 @@ class Dispatcher:
         """When the earliest pending dispatch falls due (one index lookup)."""
         async with self._sm() as s:
             found: datetime | None = await s.scalar(
-                select(func.min(Dispatch.due_at)).where(Dispatch.status == DispatchStatus.PENDING)
+                select(func.min(Dispatch.due_at)).where(*self._pending())
             )
         return found
 
     async def _skip_expired(self, s: AsyncSession, now: datetime) -> int:
         rows = await s.execute(
             update(Dispatch)
-            .where(
-                Dispatch.status == DispatchStatus.PENDING,
-                Dispatch.due_at <= now,
-                Dispatch.expires_at < now,
-            )
+            .where(*self._pending(), Dispatch.due_at <= now, Dispatch.expires_at < now)
             .values(status=DispatchStatus.SKIPPED, done_at=now, done_by=self._worker)
             .returning(Dispatch.key)
             .execution_options(synchronize_session=False)
@@ -182,11 +196,15 @@ class Dispatcher:
         to_mail = {d.id for d in claimed if d.person_id is not None and _kind(d) is not None}
         people = {d.person_id for d in claimed if d.id in to_mail and d.person_id is not None}
         context = await _Context.load(s, sessions, people)
+        by_handler: dict[Purpose, list[Dispatch]] = {}
         for d in claimed:
             sess = sessions.get(d.session_id)
             if sess is None:
                 continue
-            if d.purpose in TRANSITIONS:
+            if self.handlers.get(d.purpose) is not None:
+                if d.id not in gone:
+                    by_handler.setdefault(d.purpose, []).append(d)
+            elif d.purpose in TRANSITIONS:
                 await _transition(s, sess, d.purpose)
             elif d.id in gone:
                 continue
@@ -205,6 +223,10 @@ class Dispatcher:
                     row["status"].value,
                     row["channel"],
                 )
+        for purpose, batch in by_handler.items():
+            handler = self.handlers.get(purpose)
+            assert handler is not None
+            await handler(s, batch, now)
         return len(outbox), gone
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.models import Membership
 from server.scheduling.dispatcher import Dispatcher, Fired, Listener, SweepResult
+from server.scheduling.handlers import DispatchHandlers
 from server.scheduling.notifier import DeliveryResult, Mailer, Notifier
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.store import reconcile_group
@@ -65,12 +66,19 @@ class SchedulingService:
         roster_interval_s: float = 30.0,
         worker: str | None = None,
         batch: int = 500,
+        handlers: DispatchHandlers | None = None,
     ) -> None:
         self.cfg = cfg
         self.notifier = notifier
         self.worker = worker or worker_name()
         self.dispatcher = Dispatcher(
-            sessionmaker, cfg, notifier, worker=self.worker, batch=batch, clock=clock
+            sessionmaker,
+            cfg,
+            notifier,
+            worker=self.worker,
+            batch=batch,
+            clock=clock,
+            handlers=handlers,
         )
         self.mailer = Mailer(sessionmaker, notifier, worker=self.worker, public_url=cfg.public_url)
         self._clock = clock

@@ -21,6 +21,7 @@ COMMANDS = [
     ["user", "add"],
     ["demo"],
     ["bots"],
+    ["doctor"],
 ]
 
 
