@@ -25,6 +25,7 @@ from server.auth.ratelimit import LoginLimiter
 from server.db import migrate
 from server.db.engine import Database
 from server.media import wiring as media_wiring
+from server.questionnaires import wiring as questionnaire_forms
 from server.settings import Settings
 
 log = logging.getLogger("circle.app")
@@ -35,6 +36,7 @@ PLUGINS: tuple[Callable[[web.Application], None], ...] = (
     signaling.setup,
     scheduling.setup,
     questionnaires.setup,
+    questionnaire_forms.setup,  # the answering side: after scheduling and the instruments
 )
 
 

@@ -6,8 +6,8 @@ from sqlalchemy import MetaData
 
 
 def metadata() -> MetaData:
+    import server.questionnaires.form_models  # the answering side's tables (and responses)
     import server.questionnaires.models  # registers the questionnaire tables
-    import server.questionnaires.form_models  # noqa: F401 - the answering side's tables
     import server.scheduling.models  # noqa: F401 - registers the scheduling tables
     from server.db.models import Base
 

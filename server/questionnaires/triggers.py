@@ -167,7 +167,10 @@ class FormTriggers:
         if not await is_enrolled(s, sess.group_id, person_id):
             return 0
         slot = slot_for(tp, sess.id)
-        closes = closes_at(rule, now, session_end(sess))
+        # The window counts from when the form was due (the session's end), not from a late
+        # sweep; reminders already past are not sent.
+        opened = min(d.due_at, now)
+        closes = closes_at(rule, opened, session_end(sess))
         if closes <= now:
             return 0
         instruments = [i for i in rule.instruments if i in self._registry.ids()]
@@ -201,14 +204,16 @@ class FormTriggers:
             a,
             person,
             self._registry,
-            opens_at=now,
+            opens_at=opened,
             closes_at=closes,
             locale=pick_locale(person.locale),
         )
         follow: list[PlannedDispatch] = []
         base = dispatch_key(sess.id, sess.sequence, person_id, Purpose.FORM_REMINDER)
-        for due in reminder_times(rule, now, closes):
-            minutes = int((due - now).total_seconds() // 60)
+        for due in reminder_times(rule, opened, closes):
+            if due <= now:
+                continue
+            minutes = int((due - opened).total_seconds() // 60)
             key = f"{base.rsplit(':', 1)[0]}:{minutes}:{slot}"
             follow.append(
                 PlannedDispatch(
