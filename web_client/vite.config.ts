@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { defineConfig } from "vite";
 
 // Built into dist/ and served by the aiohttp server under /app/.
-// Two entries: the member/leader app (index.html) and the coordinator pages.
+// Entries: the member/leader app (index.html), the coordinator pages, the questionnaire pages.
 export default defineConfig({
   base: "/app/",
   build: {
@@ -15,6 +15,7 @@ export default defineConfig({
       input: {
         main: resolve(import.meta.dirname, "index.html"),
         coordinator: resolve(import.meta.dirname, "coordinator.html"),
+        questionnaires: resolve(import.meta.dirname, "questionnaires.html"),
       },
     },
   },

@@ -1,7 +1,7 @@
 """The one-click form link: a single-use link of purpose ``form`` (the shared signed-link
 scheme of server/auth), mapped to the form it opens, and the form-scoped access it buys.
 
-The mail carries ``<public_url>/app/#form=<token>`` (the fragment never reaches a server log);
+The mail carries ``<public_url>/app/questionnaires.html?lang=<locale>#form=<token>`` (the fragment never reaches a server log);
 the page redeems it by POST. Redeeming spends the link and returns an access token good for
 that one form only, so a forwarded or replayed link opens nothing, and a link opened while
 signed in as somebody else is refused before it is spent.
@@ -34,6 +34,7 @@ async def mint_form_link(
     closes_at: datetime | None,
     now: datetime,
     public_url: str,
+    locale: str = "en",
 ) -> str:
     """A new single-use link to ``a`` (each mail gets its own), valid while the form is open."""
     ttl = max((closes_at or now + timedelta(days=14)) - now, MIN_LINK_TTL)
@@ -42,7 +43,7 @@ async def mint_form_link(
     )
     claims = tokens.verify_link(secret, LinkPurpose.FORM, token)
     s.add(FormLink(nonce_hash=tokens.nonce_hash(claims.nonce), assignment_id=a.id))
-    return f"{public_url}/app/#form={token}"
+    return f"{public_url}/app/questionnaires.html?lang={locale}#form={token}"
 
 
 @dataclass(frozen=True, slots=True)

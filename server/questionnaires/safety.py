@@ -86,7 +86,7 @@ async def raise_alert(
             member=member.display_name,
             group=group.name,
             instrument=inst.id,
-            link=f"{public_url}/app/#alerts={group.id}",
+            link=f"{public_url}/app/questionnaires.html?lang={locale}#alerts={group.id}",
         )
         await queue_mail(
             s,

@@ -300,7 +300,9 @@ class FormTriggers:
         zone = person_zone(person.timezone, series.timezone)
         responses = await responses_of(s, a, self._registry)
         closes = min((r.closes_at for r in responses if r.closes_at is not None), default=None)
-        link = await mint_form_link(s, self._cfg.secret_key, a, closes, now, self._cfg.public_url)
+        link = await mint_form_link(
+            s, self._cfg.secret_key, a, closes, now, self._cfg.public_url, locale
+        )
         subject, body = render_form_mail(
             kind,
             locale,
