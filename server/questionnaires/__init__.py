@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.appkeys import SETTINGS_KEY
+from server.appkeys import API_ROUTERS_KEY, SETTINGS_KEY
 from server.questionnaires.registry import Registry, load_registry
 
 INSTRUMENTS_KEY = web.AppKey("instruments", Registry)
 
 
 def setup(app: web.Application) -> None:
+    from server.questionnaires.api import router
+
     app[INSTRUMENTS_KEY] = load_registry(app[SETTINGS_KEY].effective_instruments_dir)
+    app[API_ROUTERS_KEY].append(router)

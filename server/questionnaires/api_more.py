@@ -13,7 +13,7 @@ from server.db.models import Group, Person, Series
 from server.domain import STAFF_ROLES, GroupRole
 from server.errors import NotFound, UserError
 from server.questionnaires import INSTRUMENTS_KEY
-from server.questionnaires.api import router
+from server.questionnaires.form_api import router
 from server.questionnaires.form_models import SafetyAlert, SeriesFormPlan
 from server.questionnaires.form_plan import FormPlan
 from server.questionnaires.form_schemas import (

@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import audit
 from server.db.models import Person
 from server.domain import AuditOutcome
+from server.questionnaires import store
 from server.questionnaires.models import ResearchConsent
 
-SCOPE = "research"
+SCOPE = store.RESEARCH_SCOPE
 
 
 async def current(s: AsyncSession, person_id: int) -> ResearchConsent | None:
@@ -33,14 +34,12 @@ async def give(s: AsyncSession, person: Person, text_version: str, now: datetime
     row = await current(s, person.id)
     if row is not None and row.withdrawn_at is None:
         return  # already given: idempotent
-    s.add(
-        ResearchConsent(
-            person_id=person.id,
-            organisation_id=person.organisation_id,
-            scope=SCOPE,
-            text_version=text_version,
-            given_at=now,
-        )
+    await store.give_consent(
+        s,
+        person_id=person.id,
+        organisation_id=person.organisation_id,
+        scope=SCOPE,
+        text_version=text_version,
     )
     await audit.record(
         s,
@@ -56,7 +55,7 @@ async def withdraw(s: AsyncSession, person: Person, now: datetime) -> None:
     row = await current(s, person.id)
     if row is None or row.withdrawn_at is not None:
         return
-    row.withdrawn_at = now
+    await store.withdraw_consent(s, person_id=person.id, scope=SCOPE)
     await audit.record(
         s,
         actor_id=person.id,

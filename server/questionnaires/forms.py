@@ -1,8 +1,10 @@
 """Answering: open a form (its responses, one per instrument), save one answer, submit.
 
 A form's answers and state are the instrument side's rows (``questionnaire_responses`` and
-``response_items``); this module is their one writer while a member answers. Every answer is
-validated against the instrument file before anything is written: an unknown instrument or item,
+``response_items``, created ``assigned`` when the form opens); this module is their one writer
+while a member answers. Validation, scoring and the research code are the instrument side's
+(``scoring``, ``store``). Every answer is validated against the instrument file before anything
+is written: an unknown instrument or item,
 or a value off the item's scale, is refused with the field named (``phq9.item_9``) and changes
 nothing. A partly answered form stays as it is (resumable anywhere); it can be submitted only
 when every required item of every instrument is answered.
@@ -20,18 +22,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import Person
 from server.errors import Conflict, UserError
+from server.questionnaires import scoring
 from server.questionnaires.form_models import FormAssignment
-from server.questionnaires.instrument import Instrument, ItemType, Kind
+from server.questionnaires.instrument import Instrument, Kind
 from server.questionnaires.models import (
     QuestionnaireResponse,
     ResearchCode,
     ResponseItem,
     ResponseStatus,
     Timepoint,
-    new_research_code,
     slot_key,
 )
 from server.questionnaires.registry import Registry
+from server.questionnaires.store import research_code
 
 ANSWERABLE = (ResponseStatus.ASSIGNED, ResponseStatus.IN_PROGRESS)
 MAX_TEXT = 2000
@@ -52,25 +55,6 @@ def insert_stmt(s: AsyncSession, table: Any) -> Any:
     from sqlalchemy.dialects.sqlite import insert as lite_insert
 
     return lite_insert(table)
-
-
-async def research_code(s: AsyncSession, person: Person) -> str:
-    """The person's stored pseudonymous code, created on first need (race-safe)."""
-    found = await s.scalar(select(ResearchCode.code).where(ResearchCode.person_id == person.id))
-    if found is not None:
-        return found
-    await s.execute(
-        insert_stmt(s, ResearchCode)
-        .values(
-            person_id=person.id,
-            organisation_id=person.organisation_id,
-            code=new_research_code(),
-        )
-        .on_conflict_do_nothing(index_elements=["person_id"])
-    )
-    code = await s.scalar(select(ResearchCode.code).where(ResearchCode.person_id == person.id))
-    assert code is not None
-    return code
 
 
 def response_timepoint(form_tp: Timepoint, inst: Instrument) -> Timepoint:
@@ -100,7 +84,7 @@ async def create_responses(
     closes_at: datetime,
     locale: str,
 ) -> None:
-    code = await research_code(s, person)
+    code = await research_code(s, person.id, person.organisation_id)
     rows = []
     for iid in a.instruments:
         inst = registry.get(iid)
@@ -191,26 +175,17 @@ class Answer:
 
 
 def check_answer(inst: Instrument, ans: Answer) -> int | str | None:
-    """The validated value, or UserError naming ``<instrument>.<item>``."""
+    """The validated value (the instrument side's rule); the error names ``<instrument>.<item>``."""
     field = f"{ans.instrument}.{ans.item}"
-    item = inst.item(ans.item)
-    if item is None:
-        raise UserError(f"{field}: no such item", fields={field: "no such item"})
     if ans.value is None:
+        if inst.item(ans.item) is None:
+            raise UserError(f"{field}: no such item", fields={field: "no such item"})
         return None
-    if item.type is ItemType.TEXT:
-        if not isinstance(ans.value, str) or len(ans.value) > MAX_TEXT:
-            msg = f"must be text of at most {MAX_TEXT} characters"
-            raise UserError(f"{field}: {msg}", fields={field: msg})
-        return ans.value
-    scale = inst.scale_of(item)
-    if isinstance(ans.value, bool) or not isinstance(ans.value, int):
-        msg = f"must be a whole number from {scale.low} to {scale.high}"
-        raise UserError(f"{field}: {msg}", fields={field: msg})
-    if ans.value not in scale.values:
-        allowed = ", ".join(str(v) for v in sorted(scale.values))
-        msg = f"{ans.value} is not on the scale ({allowed})"
-        raise UserError(f"{field}: {msg}", fields={field: msg})
+    try:
+        scoring.check_answer(inst, ans.item, ans.value)
+    except scoring.AnswerError as exc:
+        reason = exc.message.split(": ", 1)[-1]
+        raise UserError(f"{field}: {reason}", fields={field: reason}) from None
     return ans.value
 
 
@@ -266,10 +241,6 @@ async def save_answer(
     return r
 
 
-def missing_items(inst: Instrument, answers: dict[str, int | str]) -> list[str]:
-    return [f"{inst.id}.{i.id}" for i in inst.items if i.required and i.id not in answers]
-
-
 async def submit(
     s: AsyncSession, a: FormAssignment, registry: Registry, now: datetime
 ) -> list[QuestionnaireResponse]:
@@ -281,9 +252,9 @@ async def submit(
         _answerable(r, now)
     answers = await answers_of(s, responses)
     missing = [
-        m
+        f"{r.instrument}.{item}"
         for r in responses
-        for m in missing_items(registry.get(r.instrument), answers[r.instrument])
+        for item in scoring.missing_required(registry.get(r.instrument), answers[r.instrument])
     ]
     if missing:
         raise Conflict(
@@ -295,17 +266,8 @@ async def submit(
         r.status = ResponseStatus.SUBMITTED
         r.submitted_at = now
         r.updated_at = now
-        r.scores = score_response(registry.get(r.instrument), answers[r.instrument])
+        r.scores = scoring.score_answers(
+            registry.get(r.instrument), answers[r.instrument]
+        ).to_json()
     await s.flush()
     return responses
-
-
-def score_response(inst: Instrument, answers: dict[str, int | str]) -> dict[str, Any] | None:
-    """The instrument side's scoring, when it is there (``server.questionnaires.scoring``)."""
-    try:
-        from server.questionnaires import scoring  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return None
-    values = {k: v for k, v in answers.items() if isinstance(v, int)}
-    result: dict[str, Any] = scoring.score_answers(inst, values)
-    return result

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import audit
 from server.db.models import Group, Membership, Person
 from server.domain import AuditOutcome, GroupRole, MembershipStatus
+from server.questionnaires import scoring
 from server.questionnaires.form_models import FormAssignment, SafetyAlert
 from server.questionnaires.forms import insert_stmt
 from server.questionnaires.instrument import Instrument
@@ -26,14 +27,8 @@ LEADERS = (GroupRole.LEADER, GroupRole.CO_LEADER)
 
 
 def meets_rule(inst: Instrument, item_id: str, value: int | str | None) -> bool:
-    rule = inst.safety
-    return (
-        rule is not None
-        and rule.item == item_id
-        and isinstance(value, int)
-        and not isinstance(value, bool)
-        and value > rule.above
-    )
+    """The instrument side's safety rule, for one answer just given."""
+    return value is not None and scoring.safety_triggered(inst, {item_id: value})
 
 
 async def raise_alert(

@@ -11,7 +11,7 @@ from server.appkeys import API_ROUTERS_KEY, SETTINGS_KEY
 def setup(app: web.Application) -> None:
     """Called by the app factory after ``scheduling.setup`` and ``questionnaires.setup``."""
     from server.questionnaires import INSTRUMENTS_KEY, api_more  # noqa: F401 - registers routes
-    from server.questionnaires.api import router
+    from server.questionnaires.form_api import router
     from server.questionnaires.triggers import FormsConfig, FormTriggers
     from server.scheduling.handlers import HANDLERS_KEY
     from server.scheduling.notifier import notifier_from_settings
