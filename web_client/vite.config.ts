@@ -16,6 +16,7 @@ export default defineConfig({
         main: resolve(import.meta.dirname, "index.html"),
         coordinator: resolve(import.meta.dirname, "coordinator.html"),
         questionnaires: resolve(import.meta.dirname, "questionnaires.html"),
+        outcomes: resolve(import.meta.dirname, "outcomes.html"),
       },
     },
   },

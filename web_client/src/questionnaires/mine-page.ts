@@ -4,7 +4,7 @@
 
 import type { Me } from "../protocol/types";
 import { h, setText } from "../ui/dom";
-import { scoresChart } from "./charts";
+import type { scoresChart } from "./charts";
 import type { PageContext } from "./context";
 import { type Alert, type FormSummary, type InstrumentScores, bandOf } from "./forms-api";
 
@@ -12,7 +12,9 @@ const LEAD = new Set(["leader", "co_leader"]);
 
 export async function renderMine(ctx: PageContext, me: Me): Promise<void> {
   const { t } = ctx;
-  const [forms, scores, mail, consent] = await Promise.all([
+  // The charting library is loaded only here, not with the form page.
+  const [charts, forms, scores, mail, consent] = await Promise.all([
+    import("./charts"),
     ctx.forms.mine(),
     ctx.forms.scores(),
     ctx.forms.mailPref(),
@@ -27,7 +29,7 @@ export async function renderMine(ctx: PageContext, me: Me): Promise<void> {
       h("h1", { tabindex: "-1", id: "page-title" }, t("page.mine")),
       ...alertSections,
       h("section", { "aria-labelledby": "forms-h" }, h("h2", { id: "forms-h" }, t("page.title")), formsList(ctx, forms)),
-      h("section", { "aria-labelledby": "scores-h" }, h("h2", { id: "scores-h" }, t("scores.title")), ...scoresBlock(ctx, scores)),
+      h("section", { "aria-labelledby": "scores-h" }, h("h2", { id: "scores-h" }, t("scores.title")), ...scoresBlock(ctx, scores, charts.scoresChart)),
       settings(ctx, mail.opted_out, consent.research),
       h("p", {}, h("a", { href: "/app/?list=1" }, t("page.session_list"))),
     ),
@@ -58,7 +60,7 @@ function formsList(ctx: PageContext, forms: FormSummary[]): HTMLElement {
   );
 }
 
-function scoresBlock(ctx: PageContext, scores: InstrumentScores[]): HTMLElement[] {
+function scoresBlock(ctx: PageContext, scores: InstrumentScores[], chart: typeof scoresChart): HTMLElement[] {
   const { t } = ctx;
   const shown = scores.filter((s) => s.points.some((p) => p.total !== null));
   if (shown.length === 0) return [h("p", {}, t("scores.none"))];
@@ -66,7 +68,7 @@ function scoresBlock(ctx: PageContext, scores: InstrumentScores[]): HTMLElement[
   return shown.map((s) => {
     const label = t("scores.chart", { title: s.title });
     const figure = h("figure", { class: "q-chart", "data-testid": `scores-${s.instrument}` });
-    figure.append(scoresChart(s, label, width));
+    figure.append(chart(s, label, width));
     const rows = s.points
       .filter((p) => p.total !== null)
       .map((p) =>
