@@ -16,6 +16,8 @@ import {
   withAnswer,
 } from "./forms-api";
 
+const RTL = new Set(["fa", "ar", "he", "ur"]);
+
 export class FormPage {
   private form: Form;
   private readonly progressEl = h("p", { id: "form-progress", class: "q-progress", "aria-live": "polite" });
@@ -112,7 +114,9 @@ export class FormPage {
       area.addEventListener("change", () => void this.save(p.id, item.id, area.value.trim() === "" ? null : area.value, status));
       control = h("label", { class: "q-text" }, h("span", { class: "visually-hidden" }, item.text), area);
     }
-    return h("fieldset", { class: "q-item", "data-item": key, lang: item.lang }, legend, control, status);
+    // The question reads in its own language and direction, whatever the page's.
+    const dir = RTL.has(item.lang) ? "rtl" : "ltr";
+    return h("fieldset", { class: "q-item", "data-item": key, lang: item.lang, dir }, legend, control, status);
   }
 
   private number(n: number): string {
