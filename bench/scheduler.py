@@ -31,9 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import resource
 import sys
 import tempfile
 import time
@@ -44,6 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from host import cpu_seconds, loadavg, rss_mb
 from sqlalchemy import func, insert, select, update
 
 from server.db import migrate
@@ -60,26 +59,6 @@ from server.scheduling.series import parse_spec
 from server.scheduling.service import SchedulingService
 
 DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
-CLK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_s() -> float:
-    with open("/proc/self/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK
-
-
-def loadavg() -> float:
-    with open("/proc/loadavg") as fh:
-        return float(fh.read().split()[0])
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 async def make_groups(db: Database, n: int, members: int, tag: str) -> list[int]:
@@ -250,9 +229,9 @@ async def measure_ours(
     startup = time.perf_counter() - t0
     rss = rss_mb()
     hot, last_due = await make_hot(db, hot_n, rng)
-    c0 = cpu_s()
+    c0 = cpu_seconds()
     await asyncio.sleep((last_due + timedelta(seconds=5) - datetime.now(UTC)).total_seconds())
-    cpu = cpu_s() - c0
+    cpu = cpu_seconds() - c0
     await service.stop()
     theirs: dict[str, int] = {}
     if other is not None:

@@ -25,6 +25,7 @@ from server.auth.ratelimit import LoginLimiter
 from server.db import migrate
 from server.db.engine import Database
 from server.media import wiring as media_wiring
+from server.pages import session_page
 from server.questionnaires import wiring as questionnaire_forms
 from server.settings import Settings
 
@@ -108,7 +109,13 @@ def _static_routes(app: web.Application, root: Path | None) -> None:
     async def to_app(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/app/")
 
+    async def to_session(request: web.Request) -> web.StreamResponse:
+        # Links written before pages.session_page existed pointed here.
+        sid = int(request.match_info["sid"])
+        raise web.HTTPFound(session_page("", sid))
+
     app.router.add_get("/", to_app)
+    app.router.add_get("/sessions/{sid:[0-9]{1,18}}", to_session)
     app.router.add_get("/app", to_app)
     app.router.add_get("/app/", index)
     app.router.add_get("/app/{page:[A-Za-z0-9_-]+\\.html}", index)

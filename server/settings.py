@@ -231,16 +231,36 @@ def load_settings(
 
 
 def ensure_secret(settings: Settings) -> Settings:
-    """Embedded default: without SECRET_KEY, keep a random one in var/secret_key (mode 0600)."""
+    """Embedded default: without SECRET_KEY, keep a random one in var/secret_key (mode 0600).
+
+    A key read back from that file is checked like one from the environment (at least 32
+    characters), and the file must be readable by its owner only: a key others can read signs
+    nobody's links safely.
+    """
     if settings.secret_key:
         return settings
     path = settings.var_dir / "secret_key"
     if path.exists():
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise ConfigError(
+                f"secret_key: {path} is readable by others (mode {mode:o}); "
+                f"run: chmod 600 {path}"
+            )
         key = path.read_text(encoding="utf-8").strip()
+        if len(key) < 32:
+            raise ConfigError(f"secret_key: the key in {path} must be at least 32 characters")
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         key = secrets.token_urlsafe(48)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(key)
     return settings.model_copy(update={"secret_key": key})
+
+
+def private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) if missing; a directory we create is owner-only (0700)."""
+    if not path.exists():
+        path.mkdir(parents=True, mode=0o700, exist_ok=True)
+        path.chmod(0o700)  # mkdir's mode is filtered by the umask

@@ -36,7 +36,14 @@ from server.auth.sessions import (
 from server.auth.tokens import LinkPurpose
 from server.db.models import Person, utcnow
 from server.domain import AuditOutcome
-from server.errors import CircleError, RateLimited, Unauthenticated, Unavailable, UserError
+from server.errors import (
+    CircleError,
+    ErrorCode,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+    UserError,
+)
 from server.scheduling.models import OutboxMessage, OutboxStatus
 from server.scheduling.templates import Kind, pick_locale, render
 
@@ -94,7 +101,7 @@ async def login(ctx: Ctx, body: LoginIn) -> MeOut:
             )
     # Raised after the commit, so the failure and its audit entry are kept.
     if not ok or person is None:
-        raise Unauthenticated("wrong email or password", code="bad_credentials")
+        raise Unauthenticated("wrong email or password", code=ErrorCode.BAD_CREDENTIALS)
     await _start_session(ctx, person)
     async with ctx.sessionmaker() as s:
         return await me_out(s, person)
@@ -173,12 +180,12 @@ async def set_password(ctx: Ctx, body: PasswordIn) -> None:
     me = ctx.me()
     reason = passwords.check_policy(body.new_password)
     if reason:
-        raise UserError(reason, code="weak_password")
+        raise UserError(reason, code=ErrorCode.WEAK_PASSWORD, field="new_password")
     if me.password_hash is not None and (
         body.current_password is None
         or not await passwords.verify_password(me.password_hash, body.current_password)
     ):
-        raise Unauthenticated("the current password is wrong", code="bad_credentials")
+        raise Unauthenticated("the current password is wrong", code=ErrorCode.BAD_CREDENTIALS)
     new_hash = await passwords.hash_password(body.new_password)
     async with ctx.sessionmaker() as s, s.begin():
         person = await s.get(Person, me.id)
@@ -229,7 +236,7 @@ RESET_UNAVAILABLE = (
 async def request_password_reset(ctx: Ctx, body: PasswordResetIn) -> PasswordResetOut:
     settings = ctx.settings
     if not settings.smtp_host:
-        raise Unavailable(RESET_UNAVAILABLE, code="reset_unavailable")
+        raise Unavailable(RESET_UNAVAILABLE, code=ErrorCode.RESET_UNAVAILABLE)
     limiter = ctx.request.app[LIMITER_KEY]
     ttl = settings.password_reset_ttl_minutes
     # The same work, in one transaction, for known and unknown addresses alike.
@@ -304,7 +311,7 @@ async def _queue_reset_mail(ctx: Ctx, s: AsyncSession, person: Person, ttl_minut
 async def confirm_password_reset(ctx: Ctx, body: PasswordResetConfirmIn) -> MeOut:
     reason = passwords.check_policy(body.new_password)
     if reason:
-        raise UserError(reason, code="weak_password")
+        raise UserError(reason, code=ErrorCode.WEAK_PASSWORD, field="new_password")
     try:  # cheap signature check before the costly hash: forged links cost no argon2
         tokens.verify_link(ctx.settings.secret_key, LinkPurpose.RESET, body.token)
     except CircleError as exc:

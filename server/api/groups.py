@@ -61,9 +61,9 @@ async def _group(ctx: Ctx, s: AsyncSession, action: str, *, staff_only: bool) ->
 
 def _validate_sizes(protocol_min: int, protocol_max: int, capacity: int, min_members: int) -> None:
     if capacity > protocol_max:
-        raise UserError(f"this protocol allows at most {protocol_max} members")
+        raise UserError(f"this protocol allows at most {protocol_max} members", field="capacity")
     if min_members > capacity:
-        raise UserError("min_members cannot exceed capacity")
+        raise UserError("min_members cannot exceed capacity", field="min_members")
     del protocol_min
 
 

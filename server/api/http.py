@@ -16,7 +16,15 @@ from server.api.context import Ctx
 from server.api.routing import Route
 from server.appkeys import SETTINGS_KEY
 from server.auth.cookies import CSRF_COOKIE, CSRF_HEADER, set_csrf_cookie
-from server.errors import CircleError, PermissionDenied, UserError, error_body, http_status
+from server.errors import (
+    CircleError,
+    ErrorCode,
+    PermissionDenied,
+    UserError,
+    error_body,
+    http_status,
+    validation_fields,
+)
 
 log = logging.getLogger("circle.api")
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -28,30 +36,28 @@ def json_error(exc: BaseException) -> web.Response:
     return web.json_response(error_body(exc), status=http_status(exc))
 
 
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in err["loc"]) or "body"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
-
-
 def parse_model(model: type[BaseModel], data: Any, where: str) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise UserError(f"invalid {where}: {_validation_message(exc)}") from None
+        fields = validation_fields(exc)
+        summary = "; ".join(f"{k}: {v}" for k, v in list(fields.items())[:5])
+        raise UserError(f"invalid {where}: {summary}", fields=fields) from None
 
 
 async def read_json(request: web.Request) -> Any:
     ctype = request.headers.get("Content-Type", "")
     if not ctype.split(";")[0].strip().lower() == "application/json":
-        raise UserError("send the body as application/json", code="unsupported_media_type")
+        raise UserError(
+            "send the body as application/json",
+            code=ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            field="Content-Type",
+        )
     raw = await request.read()
     try:
         return json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError):
-        raise UserError("the body is not valid JSON") from None
+        raise UserError("the body is not valid JSON", field="body") from None
 
 
 def check_csrf(request: web.Request) -> None:
@@ -60,7 +66,7 @@ def check_csrf(request: web.Request) -> None:
     if not cookie or not header or not hmac.compare_digest(cookie, header):
         raise PermissionDenied(
             f"missing or wrong {CSRF_HEADER} header (send the value of the {CSRF_COOKIE} cookie)",
-            code="csrf",
+            code=ErrorCode.CSRF,
         )
 
 
@@ -81,7 +87,10 @@ def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRe
             args.append(parse_model(route.query, dict(request.query), "query"))
         elif request.query and route.method == "GET":
             unknown = ", ".join(sorted(request.query))
-            raise UserError(f"unknown query parameter(s): {unknown}")
+            raise UserError(
+                f"unknown query parameter(s): {unknown}",
+                fields={k: "unknown query parameter" for k in sorted(request.query)},
+            )
         if route.body is not None:
             args.append(parse_model(route.body, await read_json(request), "body"))
         result = await route.handler(ctx, *args)
@@ -124,7 +133,12 @@ async def error_middleware(
         return json_error(exc)
     except web.HTTPRequestEntityTooLarge:
         return web.json_response(
-            {"error": {"code": "too_large", "message": "the request body is too large"}},
+            {
+                "error": {
+                    "code": ErrorCode.TOO_LARGE.value,
+                    "message": "the request body is too large",
+                }
+            },
             status=413,
         )
     except web.HTTPException as exc:
@@ -137,7 +151,7 @@ async def error_middleware(
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return web.json_response(
-            {"error": {"code": "internal", "message": "internal error"}}, status=500
+            {"error": {"code": ErrorCode.INTERNAL.value, "message": "internal error"}}, status=500
         )
 
 

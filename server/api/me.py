@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.api.context import Ctx
 from server.api.routing import Router
-from server.api.schemas import GroupRef, MeOut, MyProfileIn, SessionOut
+from server.api.schemas import GroupRef, MeOut, MyProfileIn, SessionSummaryOut
 from server.api.sessions_view import sessions_of
 from server.db.models import Group, Membership, Person, PersonRole
 from server.domain import MembershipStatus
@@ -57,7 +57,9 @@ async def patch_me(ctx: Ctx, body: MyProfileIn) -> MeOut:
         return await me_out(s, person)
 
 
-@router.get("/api/me/sessions", response=list[SessionOut], summary="My sessions, soonest first")
-async def my_sessions(ctx: Ctx) -> list[SessionOut]:
+@router.get(
+    "/api/me/sessions", response=list[SessionSummaryOut], summary="My sessions, soonest first"
+)
+async def my_sessions(ctx: Ctx) -> list[SessionSummaryOut]:
     async with ctx.sessionmaker() as s:
         return await sessions_of(s, ctx.me().id)

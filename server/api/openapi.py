@@ -39,20 +39,32 @@ ERROR_TEXT = {
 }
 
 
+class ComponentClash(ValueError):
+    """Two different schemas under one component name (two models with the same class name)."""
+
+
+def _register(components: dict[str, Any], name: str, schema: dict[str, Any]) -> None:
+    """Add one named schema; the same name again must mean the same schema."""
+    known = components.get(name)
+    if known is not None and known != schema:
+        raise ComponentClash(
+            f"two different schemas are both named {name!r} in the OpenAPI components; "
+            "rename one of the models"
+        )
+    components[name] = schema
+
+
 def _collect(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
-    defs = schema.pop("$defs", {})
-    components.update(defs)
+    for name, definition in schema.pop("$defs", {}).items():
+        _register(components, name, definition)
     return schema
 
 
 def _model_schema(model: type[BaseModel], components: dict[str, Any], mode: str) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
     schema = _collect(schema, components)
-    name = model.__name__ + ("" if mode == "validation" else "Out")
-    if mode == "serialization":
-        name = model.__name__
-    components[name] = schema
-    return {"$ref": REF.format(model=name)}
+    _register(components, model.__name__, schema)
+    return {"$ref": REF.format(model=model.__name__)}
 
 
 def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:

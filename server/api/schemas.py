@@ -203,7 +203,7 @@ class MembershipOut(Out):
 
 
 # --- sessions
-class SessionOut(Out):
+class SessionSummaryOut(Out):
     id: int
     group_id: int
     group_name: str

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from server import audit
 from server.api.context import Ctx
 from server.api.routing import Router
-from server.api.schemas import JoinTokenOut, SessionOut
+from server.api.schemas import JoinTokenOut, SessionSummaryOut
 from server.api.sessions_view import session_out
 from server.auth.tokens import mint_join_token
 from server.db.models import Group, ScheduledSession, utcnow
@@ -33,7 +33,7 @@ def joinable(sess: ScheduledSession, now: datetime) -> tuple[bool, str]:
     return True, ""
 
 
-async def _load(ctx: Ctx, action: str) -> tuple[ScheduledSession, Group, SessionOut]:
+async def _load(ctx: Ctx, action: str) -> tuple[ScheduledSession, Group, SessionSummaryOut]:
     session_id = ctx.path_int("session_id")
     async with ctx.sessionmaker() as s:
         sess = await s.get(ScheduledSession, session_id)
@@ -48,8 +48,8 @@ async def _load(ctx: Ctx, action: str) -> tuple[ScheduledSession, Group, Session
         return sess, group, session_out(sess, group, role)
 
 
-@router.get("/api/sessions/{session_id}", response=SessionOut, summary="One session")
-async def get_session(ctx: Ctx) -> SessionOut:
+@router.get("/api/sessions/{session_id}", response=SessionSummaryOut, summary="One session")
+async def get_session(ctx: Ctx) -> SessionSummaryOut:
     _, _, out = await _load(ctx, "session.read")
     return out
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.api.schemas import SessionOut
+from server.api.schemas import SessionSummaryOut
 from server.db.models import Group, Membership, ScheduledSession
 from server.domain import GroupRole, MembershipStatus
 from server.scheduling.models import SeriesConfirmation
@@ -19,8 +19,8 @@ def session_out(
     role: GroupRole | None,
     *,
     series_confirmed: bool | None = None,
-) -> SessionOut:
-    return SessionOut(
+) -> SessionSummaryOut:
+    return SessionSummaryOut(
         id=sess.id,
         group_id=group.id,
         group_name=group.name,
@@ -37,7 +37,9 @@ def session_out(
     )
 
 
-async def sessions_of(s: AsyncSession, person_id: int, *, limit: int = 50) -> list[SessionOut]:
+async def sessions_of(
+    s: AsyncSession, person_id: int, *, limit: int = 50
+) -> list[SessionSummaryOut]:
     rows = await s.execute(
         select(ScheduledSession, Group, Membership.role, SeriesConfirmation.id)
         .join(Group, Group.id == ScheduledSession.group_id)

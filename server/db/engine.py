@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from server.settings import private_dir
 
 
 def normalise_url(url: str) -> str:
@@ -48,6 +51,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _private_file(path: Path) -> None:
+    """The embedded database holds clinicians' data: its folder and file are owner-only.
+
+    Created 0700 / 0600 before SQLite opens it (SQLite gives its -wal and -shm files the
+    database file's mode). An existing file is left as the operator set it.
+    """
+    private_dir(path.parent)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
 class Database:
     """Owns the engine; ``sessionmaker`` yields AsyncSessions with expire_on_commit=False."""
 
@@ -57,7 +71,7 @@ class Database:
         if is_sqlite(self.url):
             db_path = make_url(self.url).database
             if db_path and db_path != ":memory:":
-                Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+                _private_file(Path(db_path))
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)

@@ -27,7 +27,7 @@ import ifaddr
 from aiortc import RTCConfiguration, RTCIceServer
 from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceTransportPolicy
 
-from server.errors import UserError
+from server.errors import ErrorCode, UserError
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -94,7 +94,7 @@ class ParsedCandidate:
 def turn_rest_credentials(secret: str, person_id: str, ttl_s: int, now_s: float) -> IceServer:
     """Mint time-limited TURN credentials (coturn ``use-auth-secret``), without URLs."""
     if ":" in person_id:
-        raise UserError("person id must not contain ':'", code="invalid")
+        raise UserError("person id must not contain ':'", code=ErrorCode.INVALID)
     username = f"{int(now_s) + ttl_s}:{person_id}"
     digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
     return IceServer(urls=(), username=username, credential=base64.b64encode(digest).decode())
@@ -154,18 +154,18 @@ def parse_candidate(line: str) -> ParsedCandidate:
         text = text[len("candidate:") :]
     bits = text.split()
     if len(bits) < 8 or bits[6] != "typ" or len(bits) % 2 != 0:
-        raise UserError("malformed ICE candidate", code="invalid")
+        raise UserError("malformed ICE candidate", code=ErrorCode.INVALID)
     try:
         component = int(bits[1])
         priority = int(bits[3])
         port = int(bits[5])
     except ValueError as exc:
-        raise UserError("malformed ICE candidate", code="invalid") from exc
+        raise UserError("malformed ICE candidate", code=ErrorCode.INVALID) from exc
     protocol = bits[2].lower()
     if protocol not in _CANDIDATE_PROTOCOLS or bits[7] not in _CANDIDATE_TYPES:
-        raise UserError("unsupported ICE candidate", code="invalid")
+        raise UserError("unsupported ICE candidate", code=ErrorCode.INVALID)
     if not (1 <= component <= 256 and 0 <= port <= 65535 and 0 <= priority < 2**32):
-        raise UserError("malformed ICE candidate", code="invalid")
+        raise UserError("malformed ICE candidate", code=ErrorCode.INVALID)
     return ParsedCandidate(
         foundation=bits[0],
         component=component,

@@ -33,7 +33,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from server import errors
-from server.errors import CircleError, NotFound
+from server.errors import CircleError, ErrorCode, NotFound
 from server.media.port import IceCandidate, RoomMediaStats, SignalSender
 from server.media.sfu import AiortcMediaEngine, MediaLost, SfuSettings
 
@@ -249,7 +249,7 @@ class ShardedMediaEngine:
             h.conn.close()
             for fut in h.pending.values():
                 if not fut.done():
-                    fut.set_exception(CircleError("media worker stopped", code="internal"))
+                    fut.set_exception(CircleError("media worker stopped", code=ErrorCode.INTERNAL))
         for task in list(self._signal_tasks):
             task.cancel()
         self._handles = []
@@ -298,7 +298,7 @@ class ShardedMediaEngine:
     # --- plumbing --------------------------------------------------------------------------
     def _handle(self, room_id: str) -> _WorkerHandle:
         if not self._handles:
-            raise CircleError("media engine not started", code="internal")
+            raise CircleError("media engine not started", code=ErrorCode.INTERNAL)
         return self._handles[shard_of(room_id, len(self._handles))]
 
     async def _call(self, room_id: str, method: str, *args: Any) -> Any:

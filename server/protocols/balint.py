@@ -25,17 +25,13 @@ from enum import StrEnum
 
 from server.domain import ProtocolKind
 
-from . import engine
 from .base import (
     EVERYONE,
     LEADERS,
     NOBODY,
-    Command,
-    Effect,
     Floor,
     PhaseSpec,
     ProtocolSpec,
-    ProtocolState,
     Role,
 )
 
@@ -130,9 +126,3 @@ SPEC = ProtocolSpec(
     co_leaders_lead=False,
     description="Balint group: presentation, questions, sit-back, return, open processing",
 )
-
-
-def apply(
-    state: ProtocolState, command: Command, now_ms: int
-) -> tuple[ProtocolState, list[Effect]]:
-    return engine.apply(SPEC, state, command, now_ms)

@@ -47,6 +47,32 @@ class Floor(StrEnum):
     HANDS = "hands"  # only the member the leader has called on
 
 
+class CommandName(StrEnum):
+    """The wire word of every command a person sends. Defined here only: each command class
+    below carries its word as ``name``, the rooms' ``Verb`` is this enum, the signaling model of
+    ``protocol.command`` accepts :data:`LEADER_COMMANDS`, and the web client's
+    ``LeaderCommandName`` union is checked against it (tests/protocols/test_command_names.py).
+    """
+
+    ADVANCE = "advance"
+    BACK = "back"
+    PAUSE = "pause"
+    RESUME = "resume"
+    END = "end"
+    SET_PRESENTER = "set_presenter"
+    ACCEPT_HAND = "accept_hand"
+    CALL_ON = "call_on"
+    ADJUST = "adjust"
+    SET_FLOOR = "set_floor"
+    RAISE_HAND = "hand.raise"
+    LOWER_HAND = "hand.lower"
+
+
+# Sent with the ``protocol.command`` event (the hands have events of their own), in this order.
+LEADER_COMMANDS: tuple[CommandName, ...] = tuple(
+    c for c in CommandName if c not in (CommandName.RAISE_HAND, CommandName.LOWER_HAND)
+)
+
 LEADERS: frozenset[Role] = frozenset({Role.LEADER, Role.CO_LEADER})
 EVERYONE: frozenset[Role] = frozenset(Role)
 NOBODY: frozenset[Role] = frozenset()
@@ -160,27 +186,27 @@ class ActorCommand(Command):
 
 @dataclass(frozen=True, slots=True)
 class Advance(ActorCommand):
-    name: ClassVar[str] = "advance"
+    name: ClassVar[str] = CommandName.ADVANCE
 
 
 @dataclass(frozen=True, slots=True)
 class Back(ActorCommand):
-    name: ClassVar[str] = "back"
+    name: ClassVar[str] = CommandName.BACK
 
 
 @dataclass(frozen=True, slots=True)
 class Pause(ActorCommand):
-    name: ClassVar[str] = "pause"
+    name: ClassVar[str] = CommandName.PAUSE
 
 
 @dataclass(frozen=True, slots=True)
 class Resume(ActorCommand):
-    name: ClassVar[str] = "resume"
+    name: ClassVar[str] = CommandName.RESUME
 
 
 @dataclass(frozen=True, slots=True)
 class End(ActorCommand):
-    name: ClassVar[str] = "end"
+    name: ClassVar[str] = CommandName.END
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +214,7 @@ class Adjust(ActorCommand):
     """Extend (positive) or shorten (negative) the current phase by ``seconds``."""
 
     seconds: int
-    name: ClassVar[str] = "adjust"
+    name: ClassVar[str] = CommandName.ADJUST
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +223,7 @@ class SetPresenter(ActorCommand):
 
     person_id: int
     target_role: Role
-    name: ClassVar[str] = "set_presenter"
+    name: ClassVar[str] = CommandName.SET_PRESENTER
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +232,7 @@ class AcceptHand(ActorCommand):
 
     person_id: int | None = None
     target_role: Role = Role.MEMBER
-    name: ClassVar[str] = "accept_hand"
+    name: ClassVar[str] = CommandName.ACCEPT_HAND
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,20 +242,20 @@ class CallOn(ActorCommand):
     person_id: int | None = None
     clear: bool = False
     required: ClassVar[Capability | None] = Capability.MODERATE
-    name: ClassVar[str] = "call_on"
+    name: ClassVar[str] = CommandName.CALL_ON
 
 
 @dataclass(frozen=True, slots=True)
 class SetFloor(ActorCommand):
     floor: Floor
     required: ClassVar[Capability | None] = Capability.MODERATE
-    name: ClassVar[str] = "set_floor"
+    name: ClassVar[str] = CommandName.SET_FLOOR
 
 
 @dataclass(frozen=True, slots=True)
 class RaiseHand(ActorCommand):
     required: ClassVar[Capability | None] = Capability.RAISE_HAND
-    name: ClassVar[str] = "hand.raise"
+    name: ClassVar[str] = CommandName.RAISE_HAND
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +264,7 @@ class LowerHand(ActorCommand):
 
     person_id: int | None = None
     required: ClassVar[Capability | None] = None
-    name: ClassVar[str] = "hand.lower"
+    name: ClassVar[str] = CommandName.LOWER_HAND
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,16 +383,20 @@ class ProtocolSpec:
             if row.setting is not None and settings.get(row.setting) is not None:
                 minutes = settings[row.setting]
             if isinstance(minutes, bool) or not isinstance(minutes, int):
-                raise UserError(f"{row.setting} must be a whole number of minutes")
+                raise UserError(
+                    f"{row.setting} must be a whole number of minutes",
+                    field=f"settings.{row.setting}",
+                )
             if not row.min_min <= minutes <= row.max_min:
                 raise UserError(
                     f"{row.setting or row.phase.value} must be between {row.min_min} and "
-                    f"{row.max_min} minutes, not {minutes}"
+                    f"{row.max_min} minutes, not {minutes}",
+                    field=f"settings.{row.setting or row.phase.value}",
                 )
             durations.append((row.phase.value, minutes * 60))
         auto = settings.get("auto_advance", False)
         if not isinstance(auto, bool):
-            raise UserError("auto_advance must be true or false")
+            raise UserError("auto_advance must be true or false", field="settings.auto_advance")
         return ProtocolConfig(durations_s=tuple(durations), auto_advance=auto)
 
     def initial(self, config: ProtocolConfig, now_ms: int) -> ProtocolState:

@@ -20,17 +20,13 @@ from enum import StrEnum
 
 from server.domain import ProtocolKind
 
-from . import engine
 from .base import (
     EVERYONE,
     LEADERS,
     NOBODY,
-    Command,
-    Effect,
     Floor,
     PhaseSpec,
     ProtocolSpec,
-    ProtocolState,
     Role,
 )
 
@@ -90,9 +86,3 @@ SPEC = ProtocolSpec(
     co_leaders_lead=True,
     description="Dynamic group therapy: check-in, open floor, closing round; two co-therapists",
 )
-
-
-def apply(
-    state: ProtocolState, command: Command, now_ms: int
-) -> tuple[ProtocolState, list[Effect]]:
-    return engine.apply(SPEC, state, command, now_ms)

@@ -16,15 +16,11 @@ from enum import StrEnum
 
 from server.domain import ProtocolKind
 
-from . import engine
 from .base import (
     EVERYONE,
     NOBODY,
-    Command,
-    Effect,
     PhaseSpec,
     ProtocolSpec,
-    ProtocolState,
 )
 
 
@@ -57,9 +53,3 @@ SPEC = ProtocolSpec(
     co_leaders_lead=True,
     description="Peer-support conversation, 1:1",
 )
-
-
-def apply(
-    state: ProtocolState, command: Command, now_ms: int
-) -> tuple[ProtocolState, list[Effect]]:
-    return engine.apply(SPEC, state, command, now_ms)

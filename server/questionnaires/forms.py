@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import Person
-from server.errors import Conflict, UserError
+from server.errors import Conflict, ErrorCode, UserError
 from server.questionnaires import scoring
 from server.questionnaires.form_models import FormAssignment
 from server.questionnaires.instrument import Instrument, Kind
@@ -191,9 +191,9 @@ def check_answer(inst: Instrument, ans: Answer) -> int | str | None:
 
 def _answerable(r: QuestionnaireResponse, now: datetime) -> None:
     if r.status is ResponseStatus.SUBMITTED:
-        raise Conflict("this questionnaire was already submitted", code="submitted")
+        raise Conflict("this questionnaire was already submitted", code=ErrorCode.SUBMITTED)
     if r.status is ResponseStatus.CLOSED or (r.closes_at is not None and r.closes_at <= now):
-        raise Conflict("this questionnaire has closed", code="closed")
+        raise Conflict("this questionnaire has closed", code=ErrorCode.CLOSED)
 
 
 async def save_answer(
@@ -212,7 +212,7 @@ async def save_answer(
     responses = {r.instrument: r for r in await responses_of(s, a, registry)}
     r = responses.get(inst.id)
     if r is None:
-        raise Conflict("this questionnaire is not open", code="closed")
+        raise Conflict("this questionnaire is not open", code=ErrorCode.CLOSED)
     _answerable(r, now)
     existing = await s.scalar(
         select(ResponseItem).where(
@@ -247,7 +247,7 @@ async def submit(
     """Submit every response of the form at once, only when nothing required is missing."""
     responses = await responses_of(s, a, registry)
     if not responses:
-        raise Conflict("this questionnaire is not open", code="closed")
+        raise Conflict("this questionnaire is not open", code=ErrorCode.CLOSED)
     for r in responses:
         _answerable(r, now)
     answers = await answers_of(s, responses)
@@ -259,7 +259,7 @@ async def submit(
     if missing:
         raise Conflict(
             f"{len(missing)} required item(s) unanswered: {', '.join(missing[:10])}",
-            code="incomplete",
+            code=ErrorCode.INCOMPLETE,
             fields={m: "required" for m in missing},
         )
     for r in responses:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth import tokens
 from server.auth.sessions import create_link, redeem_link
 from server.auth.tokens import LinkPurpose
-from server.errors import NotFound, PermissionDenied, Unauthenticated
+from server.errors import ErrorCode, NotFound, PermissionDenied, Unauthenticated
 from server.questionnaires.form_models import FormAssignment, FormLink
 
 ACCESS_PURPOSE = "form-access"
@@ -60,7 +60,7 @@ async def redeem_form_link(
     claims = tokens.verify_link(secret, LinkPurpose.FORM, token)
     if signed_in is not None and signed_in != claims.person_id:
         raise PermissionDenied(
-            "this questionnaire link belongs to somebody else", code="foreign_link"
+            "this questionnaire link belongs to somebody else", code=ErrorCode.FOREIGN_LINK
         )
     person = await redeem_link(s, secret, LinkPurpose.FORM, token)
     a = await s.scalar(
@@ -85,5 +85,7 @@ def verify_access(secret: str, token: str, assignment_id: int) -> int:
     if not isinstance(a, int) or not isinstance(p, int):
         raise Unauthenticated("the form access token is malformed")
     if a != assignment_id:
-        raise PermissionDenied("this access is for another questionnaire", code="foreign_form")
+        raise PermissionDenied(
+            "this access is for another questionnaire", code=ErrorCode.FOREIGN_FORM
+        )
     return p

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from server.domain import GroupRole
 from server.media.port import SignalSender
-from server.protocols.base import Floor
+from server.protocols.base import CommandName, Floor
 
 from .ports import JSON
 
@@ -50,21 +49,9 @@ class Disconnect(ByPerson):
     pass
 
 
-class Verb(StrEnum):
-    """What ``protocol.command`` (and the hand events) may ask of the protocol."""
-
-    ADVANCE = "advance"
-    BACK = "back"
-    PAUSE = "pause"
-    RESUME = "resume"
-    END = "end"
-    SET_PRESENTER = "set_presenter"
-    ACCEPT_HAND = "accept_hand"
-    CALL_ON = "call_on"
-    ADJUST = "adjust"
-    SET_FLOOR = "set_floor"
-    RAISE_HAND = "hand.raise"
-    LOWER_HAND = "hand.lower"
+# What ``protocol.command`` (and the hand events) may ask of the protocol: the protocol
+# package's command words, not a list of its own.
+Verb = CommandName
 
 
 @dataclass(kw_only=True)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from server.domain import AttendanceKind, AuditOutcome, ProtocolKind, SessionStatus
-from server.errors import Conflict
+from server.errors import Conflict, ErrorCode
 
 JSON = dict[str, Any]
 
@@ -86,7 +86,7 @@ class LeaseLost(Conflict):
     """This process no longer holds the room's lease: another runs the room now. Raised by a
     store that fences writes; the room that gets it stops."""
 
-    code = "wrong_node"
+    code = ErrorCode.WRONG_NODE
 
 
 class RoomStore(Protocol):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import pairwise
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,8 +20,11 @@ from server.scheduling.series import (
     Problem,
     ProblemKind,
     SeriesSpec,
+    Slot,
     check_rules,
+    fields_of,
     generate,
+    placement_problems,
 )
 from server.scheduling.store import (
     get_group,
@@ -88,16 +90,12 @@ async def preview(s: AsyncSession, group_id: int, spec: SeriesSpec, now: datetim
     problems += await leader_conflicts(
         s, group_id, [(o.index, o.starts_at, o.ends_at) for o in occurrences]
     )
-    for a, b in pairwise(occurrences):
-        if b.starts_at < a.ends_at:
-            problems.append(
-                Problem(
-                    ProblemKind.REFUSE,
-                    "sessions_overlap",
-                    f"sessions {a.index} and {b.index} overlap",
-                    b.index,
-                )
-            )
+    slots = [Slot(o.index, o.local_start, o.duration_minutes) for o in occurrences]
+    # Counts and weeks are the spec's own checks above (named by its fields); overlap is shared
+    # with every later change.
+    problems += [
+        p for p in placement_problems(group.protocol, slots) if p.code == "sessions_overlap"
+    ]
     return Preview(group, spec, occurrences, problems, len(people.members))
 
 
@@ -124,6 +122,7 @@ async def book(
         raise Conflict(
             "the series cannot be booked: " + "; ".join(p.message for p in pv.refusals),
             code="booking_refused",
+            fields=fields_of(pv.refusals),
             problems=[p.to_wire() for p in pv.problems],
         )
     lobby = spec.lobby_minutes if spec.lobby_minutes is not None else cfg.lobby_minutes

@@ -16,18 +16,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit import record
 from server.db.models import ScheduledSession, Series
 from server.domain import AuditOutcome, SessionStatus
-from server.errors import Conflict, NotFound, UserError
+from server.errors import Conflict, ErrorCode, NotFound, UserError
 from server.scheduling.models import Purpose
 from server.scheduling.plan import PlannedDispatch, SchedulingConfig, notice
 from server.scheduling.series import (
     SeriesSpec,
+    Slot,
     Weekday,
     check_year,
+    fields_of,
     generate,
     load_zone,
     local_to_utc,
+    placement_problems,
 )
 from server.scheduling.store import (
+    get_group,
     insert_dispatches,
     leader_conflicts,
     live,
@@ -113,6 +117,40 @@ async def _siblings(s: AsyncSession, sess: ScheduledSession) -> list[ScheduledSe
     return await series_sessions(s, sess.series_id) if sess.series_id else [sess]
 
 
+async def _check_placement(
+    s: AsyncSession,
+    group_id: int,
+    siblings: list[ScheduledSession],
+    moved: dict[int, tuple[datetime, int]],
+    *,
+    added: tuple[int, datetime, int] | None = None,
+    timezone: str,
+) -> None:
+    """Refuse a change that would leave the series breaking the rules booking keeps (sessions
+    per series, meetings per week, overlaps), with every problem named by its field."""
+    group = await get_group(s, group_id)
+    zone = load_zone(timezone)
+    slots: list[Slot] = []
+    changed: set[int] = set()
+    for x in live(siblings):
+        start, minutes = moved.get(x.id, (x.starts_at, x.duration_minutes))
+        if x.id in moved:
+            changed.add(x.index)
+        slots.append(Slot(x.index, start.astimezone(zone), minutes))
+    if added is not None:
+        index, start, minutes = added
+        slots.append(Slot(index, start.astimezone(zone), minutes))
+        changed.add(index)
+    problems = placement_problems(group.protocol, slots, changed=changed)
+    if problems:
+        raise Conflict(
+            "; ".join(p.message for p in problems),
+            code=ErrorCode.SCHEDULE_REFUSED,
+            fields=fields_of(problems),
+            problems=[p.to_wire() for p in problems],
+        )
+
+
 async def _reschedule(
     s: AsyncSession,
     sess: ScheduledSession,
@@ -153,11 +191,18 @@ async def move_session(
     if starts_at <= now:
         raise UserError("the new time is in the past", code="in_past", field="date")
     end = starts_at + timedelta(minutes=duration)
+    await _check_placement(
+        s,
+        sess.group_id,
+        await _siblings(s, sess),
+        {sess.id: (starts_at, duration)},
+        timezone=sess.timezone,
+    )
     problems = await leader_conflicts(
         s, sess.group_id, [(sess.index, starts_at, end)], exclude_sessions=[sess.id]
     )
     if problems:
-        raise Conflict(problems[0].message, code="leader_double_booked")
+        raise Conflict(problems[0].message, code="leader_double_booked", field="local_time")
     planned = await _reschedule(s, sess, starts_at, duration, cfg=cfg, now=now)
     await insert_dispatches(s, planned)
     await _fix_timepoints(s, sess, cfg, now)
@@ -231,9 +276,17 @@ async def add_makeup(
         raise UserError("the make-up session would be in the past", code="in_past", field="date")
     index = await next_index(s, series_id)
     end = starts_at + timedelta(minutes=duration)
+    await _check_placement(
+        s,
+        series.group_id,
+        siblings,
+        {},
+        added=(index, starts_at, duration),
+        timezone=series.timezone,
+    )
     problems = await leader_conflicts(s, series.group_id, [(index, starts_at, end)])
     if problems:
-        raise Conflict(problems[0].message, code="leader_double_booked")
+        raise Conflict(problems[0].message, code="leader_double_booked", field="local_time")
     sess = ScheduledSession(
         series_id=series_id,
         group_id=series.group_id,
@@ -330,6 +383,13 @@ async def change_rest(
     if occurrences[0].starts_at <= now:
         raise UserError("the new pattern starts in the past", code="in_past", field="start_date")
     moving = [x.id for x in rest]
+    await _check_placement(
+        s,
+        first.group_id,
+        await _siblings(s, first),
+        {x.id: (o.starts_at, duration) for x, o in zip(rest, occurrences, strict=True)},
+        timezone=first.timezone,
+    )
     problems = await leader_conflicts(
         s,
         first.group_id,
@@ -337,7 +397,7 @@ async def change_rest(
         exclude_sessions=moving,
     )
     if problems:
-        raise Conflict(problems[0].message, code="leader_double_booked")
+        raise Conflict(problems[0].message, code="leader_double_booked", field="local_time")
     planned: list[PlannedDispatch] = []
     for x, o in zip(rest, occurrences, strict=True):
         planned += await _reschedule(s, x, o.starts_at, duration, cfg=cfg, now=now)

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.models import Group, Membership, Person, ScheduledSession, Series
 from server.domain import MembershipStatus, SessionStatus
+from server.pages import session_page
 from server.scheduling.enrolment import confirm_token
 from server.scheduling.handlers import DispatchHandlers, Handler
 from server.scheduling.models import (
@@ -332,8 +333,8 @@ class _Context:
             "old_when": format_when(datetime.fromisoformat(old), zone, locale) if old else "",
             "tz": zone.key,
             "index": sess.index,
-            "link": f"{cfg.public_url}/sessions/{sess.id}",
-            "confirm": f"{cfg.public_url}/sessions/{sess.id}",
+            "link": session_page(cfg.public_url, sess.id),
+            "confirm": session_page(cfg.public_url, sess.id),
         }
         if series is not None and cfg.secret_key:
             token = confirm_token(cfg.secret_key, series.id, person.id)

@@ -18,7 +18,7 @@ from server.scheduling.models import Purpose, SeriesConfirmation
 from server.scheduling.plan import PlannedDispatch, SchedulingConfig, notice
 from server.scheduling.store import (
     get_group,
-    insert_dispatches,
+    insert_missing,
     plan_for,
     roster,
     series_sessions,
@@ -131,7 +131,10 @@ async def enrol(
         planned = await _notice_next(s, group_id, person_id, Kind.WAITING, now)
     else:
         planned = await _plan_person(s, group_id, person_id, Kind.ENROLLED, cfg, now)
-    await insert_dispatches(s, planned)
+    # A person enrolled before has dispatches of their own for the same sessions and versions;
+    # those that already fired (an early reminder, the pre questionnaire) happened once and keep
+    # their key, so only the missing ones are inserted.
+    await insert_missing(s, planned)
     await record(
         s,
         actor_id=actor_id,
@@ -188,7 +191,7 @@ async def withdraw(
             await s.flush()
             planned += await _plan_person(s, group_id, promoted.person_id, Kind.PROMOTED, cfg, now)
             log.info("group %s: person %s promoted from the waiting list", group_id, promoted.id)
-    await insert_dispatches(s, planned)
+    await insert_missing(s, planned)  # the promoted person may have been enrolled before
     await record(
         s,
         actor_id=actor_id,

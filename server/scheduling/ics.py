@@ -2,7 +2,11 @@
 
 Each session is one VEVENT whose UID never changes and whose SEQUENCE is the session's
 ``sequence`` (bumped on every move or cancellation), so calendar clients replace the old
-version. Times are written with the TZID of the reader's own timezone and a VTIMEZONE for it.
+version. Times are written in UTC (``DTSTART:...Z``): a local time with a TZID is ambiguous in
+the repeated hour of an autumn change (RFC 5545 3.3.5 makes readers take the first of the two),
+so a session at 02:30 on the fall-back night would land an hour off or end before it starts.
+The calendar's name and ``X-WR-TIMEZONE`` carry the reader's zone for display; the description
+repeats the group's own local time, with its offset, in words.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -22,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.models import Group, Membership, Person, ScheduledSession, Series
 from server.domain import MembershipStatus, SessionStatus
 from server.errors import Gone
+from server.pages import session_page
 from server.scheduling.models import CalendarToken
 from server.scheduling.templates import person_zone
 
@@ -58,21 +63,21 @@ def build_calendar(
         ev.add("sequence", x.sequence)
         ev.add("dtstamp", x.updated_at)
         ev.add("last-modified", x.updated_at)
-        ev.add("dtstart", x.starts_at.astimezone(zone))
-        ev.add("dtend", (x.starts_at + timedelta(minutes=x.duration_minutes)).astimezone(zone))
+        start = x.starts_at.astimezone(UTC)
+        ev.add("dtstart", start)
+        ev.add("dtend", start + timedelta(minutes=x.duration_minutes))
         label = "make-up session" if x.is_makeup else f"session {x.index} of {r.planned}"
         ev.add("summary", f"{r.series_title} ({r.group_name}), {label}")
         local = x.starts_at.astimezone(ZoneInfo(x.timezone))
         ev.add(
             "description",
-            f"{local:%Y-%m-%d %H:%M} in {x.timezone} (the group's time).\n"
-            f"Join: {public_url}/sessions/{x.id}",
+            f"{local:%Y-%m-%d %H:%M} (UTC{local:%z}) in {x.timezone} (the group's time).\n"
+            f"Join: {session_page(public_url, x.id)}",
         )
-        ev.add("url", f"{public_url}/sessions/{x.id}")
+        ev.add("url", session_page(public_url, x.id))
         cancelled = x.status is SessionStatus.CANCELLED
         ev.add("status", "CANCELLED" if cancelled else "CONFIRMED")
         cal.add_component(ev)
-    cal.add_missing_timezones()
     return bytes(cal.to_ical())
 
 

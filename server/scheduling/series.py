@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from server.domain import ProtocolKind
-from server.errors import UserError
+from server.errors import UserError, validation_fields
 
 MAX_SESSIONS = 52
 FIRST_YEAR, LAST_YEAR = 2000, 2200  # dates outside are typos (and would overflow arithmetic)
@@ -102,20 +102,12 @@ class SeriesSpec(BaseModel):
         return v.replace(second=0, microsecond=0)
 
 
-def _field_messages(exc: ValidationError) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "body"
-        out[key] = str(err["msg"]).removeprefix("Value error, ")
-    return out
-
-
 def parse_spec(data: Any) -> SeriesSpec:
     """Validate raw input into a SeriesSpec; every problem is named by its field."""
     try:
         return SeriesSpec.model_validate(data)
     except ValidationError as exc:
-        fields = _field_messages(exc)
+        fields = validation_fields(exc)
         summary = "; ".join(f"{k}: {v}" for k, v in fields.items())
         raise UserError(f"invalid series: {summary}", fields=fields) from None
 
@@ -199,12 +191,26 @@ class Problem:
     code: str
     message: str
     session_index: int | None = None
+    field: str = "body"  # the request field to change to clear it
 
     def to_wire(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"kind": self.kind.value, "code": self.code, "message": self.message}
+        body: dict[str, Any] = {
+            "kind": self.kind.value,
+            "code": self.code,
+            "message": self.message,
+            "field": self.field,
+        }
         if self.session_index is not None:
             body["session_index"] = self.session_index
         return body
+
+
+def fields_of(problems: list[Problem]) -> dict[str, str]:
+    """``details.fields`` for a refusal: each problem's field, the first message for it."""
+    out: dict[str, str] = {}
+    for p in problems:
+        out.setdefault(p.field, p.message)
+    return out
 
 
 def check_rules(
@@ -231,6 +237,7 @@ def check_rules(
                 ProblemKind.REFUSE,
                 "session_count",
                 f"a {protocol.value} series has {span} sessions, not {spec.sessions}",
+                field="sessions",
             )
         )
     if len(spec.weekdays) > rules.max_weekdays:
@@ -239,6 +246,7 @@ def check_rules(
                 ProblemKind.REFUSE,
                 "too_many_weekdays",
                 f"a {protocol.value} group meets at most {rules.max_weekdays} time(s) a week",
+                field="weekdays",
             )
         )
     for occ in occurrences:
@@ -249,6 +257,7 @@ def check_rules(
                     "in_past",
                     f"session {occ.index} ({occ.local_start:%Y-%m-%d %H:%M}) is in the past",
                     occ.index,
+                    field="start_date",
                 )
             )
     floor = max(rules.members_min, min_members)
@@ -259,6 +268,7 @@ def check_rules(
                 ProblemKind.REFUSE,
                 "too_many_members",
                 f"{members} members enrolled; a {protocol.value} group takes at most {ceiling}",
+                field="members",
             )
         )
     elif members < floor:
@@ -267,6 +277,7 @@ def check_rules(
                 ProblemKind.WARN,
                 "too_few_members",
                 f"{members} members enrolled; a {protocol.value} group needs at least {floor}",
+                field="members",
             )
         )
     return problems
@@ -274,3 +285,75 @@ def check_rules(
 
 def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
     return a_start < b_end and b_start < a_end
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One live session of a series as the rules see it: its index and its local start."""
+
+    index: int
+    local_start: datetime  # aware, in the series' zone
+    minutes: int
+
+    @property
+    def starts_at(self) -> datetime:
+        return self.local_start.astimezone(UTC)
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.minutes)
+
+
+def placement_problems(
+    protocol: ProtocolKind, slots: list[Slot], *, changed: set[int] | None = None
+) -> list[Problem]:
+    """The rules a series' live sessions must keep after any change, the same for booking,
+    moving, re-timing and make-ups: at most the protocol's sessions per series, at most its
+    meetings per (local, Monday-first) week, and no two sessions overlapping. ``changed``
+    (session indexes) limits the week and overlap problems to weeks and pairs a change
+    touched, so an old irregularity does not block an unrelated change."""
+    rules = RULES[protocol]
+    touched = changed if changed is not None else {x.index for x in slots}
+    problems: list[Problem] = []
+    if len(slots) > rules.sessions_max:
+        problems.append(
+            Problem(
+                ProblemKind.REFUSE,
+                "session_count",
+                f"a {protocol.value} series has at most {rules.sessions_max} sessions; "
+                f"this would make {len(slots)}",
+                field="date",
+            )
+        )
+    weeks: dict[tuple[int, int], list[Slot]] = {}
+    for x in slots:
+        iso = x.local_start.isocalendar()
+        weeks.setdefault((iso.year, iso.week), []).append(x)
+    for (year, week), inweek in sorted(weeks.items()):
+        if len(inweek) > rules.max_weekdays and touched & {x.index for x in inweek}:
+            problems.append(
+                Problem(
+                    ProblemKind.REFUSE,
+                    "too_many_per_week",
+                    f"a {protocol.value} group meets at most {rules.max_weekdays} time(s) a "
+                    f"week; week {week} of {year} would have {len(inweek)}",
+                    max(touched & {x.index for x in inweek}),
+                    field="date",
+                )
+            )
+    ordered = sorted(slots, key=lambda x: (x.starts_at, x.index))
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1 :]:
+            if b.starts_at >= a.ends_at:
+                break
+            if {a.index, b.index} & touched:
+                problems.append(
+                    Problem(
+                        ProblemKind.REFUSE,
+                        "sessions_overlap",
+                        f"sessions {a.index} and {b.index} overlap",
+                        b.index,
+                        field="local_time",
+                    )
+                )
+    return problems

@@ -213,6 +213,7 @@ async def leader_conflicts(
                         f"session {index}: leader {pid} is already booked in group "
                         f"{other.group_id} from {other.starts_at:%Y-%m-%d %H:%M} UTC",
                         index,
+                        field="local_time",
                     )
                 )
                 break

@@ -7,7 +7,7 @@ video on every change. Here only the client's answers and ICE candidates pass th
 
 from __future__ import annotations
 
-from server.errors import Conflict, PermissionDenied
+from server.errors import Conflict, ErrorCode, PermissionDenied
 from server.media.port import IceCandidate, MediaEngine
 from server.rooms.ports import JSON
 
@@ -19,11 +19,11 @@ from .session import require_joined
 async def _engine(svc: Services, conn: Conn, event: str) -> MediaEngine:
     await require_joined(svc, conn, event)
     if svc.media is None:
-        raise Conflict("Media is not enabled on this server.", code="media_unavailable")
+        raise Conflict("Media is not enabled on this server.", code=ErrorCode.MEDIA_UNAVAILABLE)
     room = await svc.room_of(conn)
     if not room.is_present(conn.person_id, conn.sid):
         raise await svc.refuse(
-            conn, event, PermissionDenied("You are not in this room.", code="not_in_room")
+            conn, event, PermissionDenied("You are not in this room.", code=ErrorCode.NOT_IN_ROOM)
         )
     return svc.media
 

@@ -3,9 +3,13 @@ are refused before anything else runs."""
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+from typing import Annotated, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StringConstraints, WithJsonSchema
+
+from server.protocols.base import LEADER_COMMANDS, CommandName, Floor
 
 PROTOCOL_VERSION = 1
 
@@ -42,25 +46,39 @@ class CamSet(Payload):
     off: bool
 
 
-CommandName = Literal[
-    "advance",
-    "back",
-    "pause",
-    "resume",
-    "end",
-    "set_presenter",
-    "accept_hand",
-    "call_on",
-    "adjust",
-    "set_floor",
+E = TypeVar("E", bound=StrEnum)
+
+
+def _one_of(enum: type[E], allowed: Sequence[E]) -> Callable[[object], E]:
+    """A validator for a wire word of ``enum`` limited to ``allowed`` (plain strings only)."""
+    words = ", ".join(repr(w.value) for w in allowed)
+
+    def check(value: object) -> E:
+        if isinstance(value, str) and value in allowed:
+            return enum(value)
+        raise ValueError(f"Input should be one of {words}")
+
+    return check
+
+
+# The words come from the protocol package (server.protocols.base), not a list of their own.
+LeaderCommandWord = Annotated[
+    CommandName,
+    PlainValidator(_one_of(CommandName, LEADER_COMMANDS)),
+    WithJsonSchema({"type": "string", "enum": [c.value for c in LEADER_COMMANDS]}),
+]
+FloorWord = Annotated[
+    Floor,
+    PlainValidator(_one_of(Floor, tuple(Floor))),
+    WithJsonSchema({"type": "string", "enum": [f.value for f in Floor]}),
 ]
 
 
 class ProtocolCommand(Payload):
-    command: CommandName
+    command: LeaderCommandWord
     person_id: PersonId | None = None
     seconds: Annotated[int, Field(ge=-3600, le=3600)] | None = None
-    floor: Literal["hands", "open"] | None = None
+    floor: FloorWord | None = None
     clear: bool = False
 
 

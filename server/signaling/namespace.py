@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from server.auth.tokens import verify_join_token
 from server.errors import (
     CircleError,
+    ErrorCode,
     PayloadTooLarge,
     ProtocolError,
     RateLimited,
@@ -114,7 +115,7 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             spec = self.events.get(event) if isinstance(event, str) else None
             if spec is None:
                 shown = event[:40] if isinstance(event, str) else type(event).__name__
-                raise UserError(f"Unknown event {shown!r}.", code="unknown_event")
+                raise UserError(f"Unknown event {shown!r}.", code=ErrorCode.UNKNOWN_EVENT)
             if len(data) != 1 or not isinstance(data[0], dict):
                 raise UserError("The payload must be one JSON object.")
             try:
@@ -130,7 +131,7 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             except ValidationError as exc:
                 raise UserError(_validation_message(exc)) from None
             if spec.needs_hello and not conn.said_hello:
-                raise ProtocolError("Say hello first.", code="hello_required")
+                raise ProtocolError("Say hello first.", code=ErrorCode.HELLO_REQUIRED)
             result = await spec.handler(self.svc, conn, payload)
             return {"ok": True, **result}
         except CircleError as exc:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from server.protocols.base import Floor
-from server.rooms.commands import Act, Note, Verb
+from server.rooms.commands import Act, Note
 from server.rooms.ports import JSON
 
 from .context import Conn, Event, EventTable, Services
@@ -18,10 +17,10 @@ async def command(svc: Services, conn: Conn, p: ProtocolCommand) -> JSON:
         Act(
             person_id=conn.person_id,
             sid=conn.sid,
-            verb=Verb(p.command),
+            verb=p.command,
             target=None if p.person_id is None else int(p.person_id),
             seconds=p.seconds,
-            floor=None if p.floor is None else Floor(p.floor),
+            floor=p.floor,
             clear=p.clear,
         )
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.errors import Conflict, PermissionDenied, UserError
+from server.errors import Conflict, ErrorCode, PermissionDenied, UserError
 from server.rooms.commands import Join, Leave
 from server.rooms.ports import JSON
 
@@ -15,7 +15,7 @@ async def hello(svc: Services, conn: Conn, p: Hello) -> JSON:
     if p.v != PROTOCOL_VERSION:
         raise UserError(
             f"This server speaks protocol version {PROTOCOL_VERSION}, not {p.v}.",
-            code="unsupported_version",
+            code=ErrorCode.UNSUPPORTED_VERSION,
         )
     room = await svc.room_of(conn)
     info = room.info
@@ -46,7 +46,7 @@ async def accept_agreement(svc: Services, conn: Conn, p: AgreementAccept) -> JSO
     if p.version != info.agreement_version:
         raise Conflict(
             f"The current agreement is version {info.agreement_version}, not {p.version}.",
-            code="agreement_version",
+            code=ErrorCode.AGREEMENT_VERSION,
         )
     now = svc.clock.now_ms()
     if info.series_id is not None:
@@ -57,7 +57,9 @@ async def accept_agreement(svc: Services, conn: Conn, p: AgreementAccept) -> JSO
 
 async def join(svc: Services, conn: Conn, p: Empty) -> JSON:
     if not conn.agreement_ok:
-        raise Conflict("Please accept the group agreement first.", code="agreement_required")
+        raise Conflict(
+            "Please accept the group agreement first.", code=ErrorCode.AGREEMENT_REQUIRED
+        )
     room = await svc.room_of(conn)
     # Joined before the room admits us: the room offers media while admitting, and a fast
     # client's answer can arrive before this ack (the room checks presence itself).
@@ -87,7 +89,7 @@ async def leave(svc: Services, conn: Conn, p: Empty) -> JSON:
 async def require_joined(svc: Services, conn: Conn, event: str) -> None:
     if not conn.joined:
         raise await svc.refuse(
-            conn, event, PermissionDenied("You are not in this room.", code="not_in_room")
+            conn, event, PermissionDenied("You are not in this room.", code=ErrorCode.NOT_IN_ROOM)
         )
 
 

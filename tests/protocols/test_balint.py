@@ -6,7 +6,7 @@ import pytest
 
 from server.domain import GroupRole
 from server.errors import PermissionDenied, ProtocolError
-from server.protocols import balint
+from server.protocols import apply, balint
 from server.protocols.base import (
     AcceptHand,
     Actor,
@@ -53,7 +53,7 @@ def lead(state: ProtocolState) -> Actor:
 
 def run(state: ProtocolState, *commands: Command, at: int = T0) -> ProtocolState:
     for command in commands:
-        state, _ = balint.apply(state, command, at)
+        state, _ = apply(state, command, at)
     return state
 
 
@@ -73,14 +73,14 @@ def test_a_whole_session_in_order() -> None:
     state = start()
     state = run(state, RaiseHand(actor(SPEC, state, PRESENTER)))
     assert state.hands == (PRESENTER,)
-    state, effects = balint.apply(state, AcceptHand(lead(state), None, Role.MEMBER), T0)
+    state, effects = apply(state, AcceptHand(lead(state), None, Role.MEMBER), T0)
     assert state.presenter_id == PRESENTER and state.hands == ()
     assert effects == [PresenterChanged(None, PRESENTER)]
     seen = [state.phase]
     now = T0
     while not state.ended:
         now += MIN
-        state, effects = balint.apply(state, Advance(lead(state)), now)
+        state, effects = apply(state, Advance(lead(state)), now)
         assert isinstance(effects[0], PhaseChanged)
         seen.append(state.phase)
         assert state.phase_started_at_ms == now
@@ -180,12 +180,12 @@ def test_pause_and_resume_move_the_deadline() -> None:
     state = at_phase(P.PRESENTATION)
     end = state.deadline_ms()
     assert end == T0 + 10 * MIN
-    state, _ = balint.apply(state, Pause(lead(state)), T0 + MIN)
+    state, _ = apply(state, Pause(lead(state)), T0 + MIN)
     assert state.paused and state.deadline_ms() is None
     assert state.remaining_ms(T0 + 5 * MIN) == 9 * MIN
     with pytest.raises(ProtocolError, match="already paused"):
         run(state, Pause(lead(state)))
-    state, _ = balint.apply(state, Resume(lead(state)), T0 + 3 * MIN)
+    state, _ = apply(state, Resume(lead(state)), T0 + 3 * MIN)
     assert state.deadline_ms() == end + 2 * MIN
     assert state.remaining_ms(T0 + 3 * MIN) == 9 * MIN
     with pytest.raises(ProtocolError, match="not paused"):
@@ -196,11 +196,11 @@ def test_time_running_out_overruns_without_auto_advance() -> None:
     state = at_phase(P.PRESENTATION)
     deadline = state.deadline_ms()
     assert deadline is not None
-    early, effects = balint.apply(state, TimerFired(state.epoch), deadline - 1)
+    early, effects = apply(state, TimerFired(state.epoch), deadline - 1)
     assert early == state and effects == []
-    stale, effects = balint.apply(state, TimerFired(state.epoch - 1), deadline + 1)
+    stale, effects = apply(state, TimerFired(state.epoch - 1), deadline + 1)
     assert stale == state and effects == []
-    late, effects = balint.apply(state, TimerFired(state.epoch), deadline)
+    late, effects = apply(state, TimerFired(state.epoch), deadline)
     assert late.overrun and late.phase == P.PRESENTATION and effects == [Overran(P.PRESENTATION)]
     extended = run(late, Adjust(lead(late), 60), at=deadline)
     assert not extended.overrun
@@ -210,13 +210,13 @@ def test_auto_advance_when_the_group_chose_it() -> None:
     state = at_phase(P.SIT_BACK, auto_advance=True)
     deadline = state.deadline_ms()
     assert deadline is not None
-    state, effects = balint.apply(state, TimerFired(state.epoch), deadline)
+    state, effects = apply(state, TimerFired(state.epoch), deadline)
     assert state.phase == P.RETURN and effects == [PhaseChanged(P.SIT_BACK, P.RETURN)]
 
 
 def test_back_goes_one_phase_and_restarts_it() -> None:
     state = at_phase(P.SIT_BACK)
-    state, effects = balint.apply(state, Back(lead(state)), T0 + 5 * MIN)
+    state, effects = apply(state, Back(lead(state)), T0 + 5 * MIN)
     assert state.phase == P.QUESTIONS and state.phase_started_at_ms == T0 + 5 * MIN
     assert effects == [PhaseChanged(P.SIT_BACK, P.QUESTIONS)]
     state = start()

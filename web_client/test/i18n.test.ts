@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { en } from "../src/i18n/en";
 import { I18n, LOCALES, chooseLocale, missingKeys } from "../src/i18n";
+import { errorText } from "../src/ui/feedback";
 
 describe("i18n", () => {
   it("has every key in every catalogue, with the same placeholders", () => {
@@ -42,5 +43,15 @@ describe("i18n", () => {
     const i = new I18n("en", "UTC");
     expect(i.t("console.hand.accept", { name: "Amir" })).toBe("Accept Amir as presenter");
     expect(i.t("console.hand.accept")).toBe("Accept {name} as presenter");
+  });
+
+  it("words a server's error code from the catalogue, not with the server's English", () => {
+    for (const locale of LOCALES) {
+      const i = new I18n(locale, "UTC");
+      for (const code of ["csrf", "used", "not_in_room", "unsupported_version", "weak_password"]) {
+        expect(errorText(i, code, "raw server text")).toBe(i.t(`error.${code}` as keyof typeof en));
+      }
+      expect(errorText(i, "no_such_code", "")).toBe(i.t("error.generic"));
+    }
   });
 });

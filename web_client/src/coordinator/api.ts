@@ -1,5 +1,8 @@
-// The coordinator's REST calls (no DOM): groups, people, invitations, series with preview,
-// session changes, confirmations and the outbox. CSRF header on every state change.
+// The coordinator's REST calls: groups, people, invitations, series with preview, session
+// changes, confirmations and the outbox. Made with the member client's REST client (CSRF header
+// on every state change; a refusal is a CircleError carrying the envelope's details).
+
+import { Api, readCookie } from "../protocol/api";
 
 export type Weekday = "MO" | "TU" | "WE" | "TH" | "FR" | "SA" | "SU";
 export type Protocol = "balint" | "dynamic" | "peer_support";
@@ -40,48 +43,13 @@ export interface OutboxMessage {
   status: string; attempts: number; last_error: string | null; created_at: string;
 }
 
-export class ApiError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status: number,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
+const client = new Api(
+  (url, init) => fetch(url, init),
+  () => readCookie(document.cookie, "circle_csrf"),
+);
 
-function csrf(): string | null {
-  const m = /(?:^|;\s*)circle_csrf=([^;]+)/.exec(document.cookie);
-  return m && m[1] !== undefined ? decodeURIComponent(m[1]) : null;
-}
-
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
-  if (method !== "GET") {
-    const token = csrf();
-    if (token !== null) headers["X-CSRF-Token"] = token;
-  }
-  const init: RequestInit = { method, headers, credentials: "same-origin" };
-  if (body !== undefined) {
-    headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  const res = await fetch(path, init);
-  let data: unknown = null;
-  if (res.status !== 204) {
-    try {
-      data = await res.json();
-    } catch {
-      data = null;
-    }
-  }
-  if (!res.ok) {
-    const err = (data as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | null)
-      ?.error;
-    throw new ApiError(err?.code ?? "error", err?.message ?? `HTTP ${res.status}`, res.status, err?.details ?? {});
-  }
-  return data as T;
+function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return client.request<T>(method, path, body);
 }
 
 export const api = {

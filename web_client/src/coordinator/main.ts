@@ -6,7 +6,8 @@ import "../ui/styles.css";
 import "./coordinator.css";
 import { I18n, LOCALES, LOCALE_NAMES, type MessageKey, chooseLocale, isLocale, validTimeZone } from "../i18n";
 import { h, type Child } from "../ui/dom";
-import { api, ApiError, type Group, type Preview, type Series, type SeriesIn, type Weekday } from "./api";
+import { CircleError } from "../protocol/types";
+import { api, type Group, type Preview, type Series, type SeriesIn, type Weekday } from "./api";
 
 const WEEKDAY_CODES: readonly Weekday[] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
 const PROTOCOLS = ["balint", "dynamic", "peer_support"] as const;
@@ -20,7 +21,7 @@ const DEFAULTS: Record<string, { sessions: number; duration: number }> = {
  * The server words its refusals in English. In English they are shown as worded (they carry the
  * exact limits); in Persian and Dutch a known code is shown from the catalogue instead.
  */
-function serverText(i18n: I18n, prefix: "coord.problem." | "coord.error.", code: string, text: string, index?: number | null): string {
+function serverText(i18n: I18n, prefix: "coord.problem." | "error.", code: string, text: string, index?: number | null): string {
   if (i18n.locale === "en") return text;
   const key = `${prefix}${code}`;
   if (!i18n.has(key)) return text;
@@ -50,7 +51,7 @@ function field(label: string, input: HTMLElement, hint?: string): HTMLElement {
 
 class Coordinator {
   private message(e: unknown): string {
-    if (e instanceof ApiError) return serverText(this.i18n, "coord.error.", e.code, e.message);
+    if (e instanceof CircleError) return serverText(this.i18n, "error.", e.code, e.message);
     return e instanceof Error ? e.message : String(e);
   }
 
@@ -109,7 +110,7 @@ class Coordinator {
       this.i18n = this.makeI18n();
       this.applyLocale();
     } catch (e) {
-      if (e instanceof ApiError && e.status === 401) return this.login();
+      if (e instanceof CircleError && e.status === 401) return this.login();
       return this.render([h("p", { role: "alert", text: this.message(e) })]);
     }
     await this.route();
@@ -297,7 +298,7 @@ class Coordinator {
   }
 
   private showError(out: HTMLElement, e: unknown): void {
-    const details = e instanceof ApiError ? e.details : {};
+    const details = e instanceof CircleError ? e.details : {};
     const fields = (details.fields ?? {}) as Record<string, string>;
     const problems = (details.problems ?? []) as { code: string; message: string; session_index?: number | null }[];
     out.replaceChildren(

@@ -1,4 +1,5 @@
 // The REST client: cookie session, CSRF header on state-changing requests, error envelope.
+// The member's app uses its named calls; the coordinator pages build theirs on `request`.
 
 import {
   CircleError,
@@ -57,6 +58,11 @@ export class Api {
     return this.call("POST", "/api/auth/logout", {});
   }
 
+  /** One JSON request; a refusal becomes a CircleError with the envelope's code and details. */
+  request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.call<T>(method, path, body);
+  }
+
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { Accept: "application/json" };
     if (method !== "GET" && method !== "HEAD") {
@@ -83,11 +89,15 @@ export class Api {
     if (!res.ok) {
       const err =
         typeof data === "object" && data !== null && "error" in data
-          ? (data as { error: { code?: unknown; message?: unknown } }).error
+          ? (data as { error: { code?: unknown; message?: unknown; details?: unknown } }).error
           : null;
       const code = err && typeof err.code === "string" ? err.code : httpCode(res.status);
       const message = err && typeof err.message === "string" ? err.message : `HTTP ${res.status}`;
-      throw new CircleError(code, message, res.status);
+      const details =
+        err && typeof err.details === "object" && err.details !== null && !Array.isArray(err.details)
+          ? (err.details as Record<string, unknown>)
+          : {};
+      throw new CircleError(code, message, res.status, details);
     }
     return data as T;
   }

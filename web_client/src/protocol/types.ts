@@ -176,12 +176,15 @@ export interface JoinToken {
 export class CircleError extends Error {
   readonly code: string;
   readonly status: number | null;
+  /** The error envelope's `details` (for example `fields`: which input was refused). */
+  readonly details: Record<string, unknown>;
 
-  constructor(code: string, message: string, status: number | null = null) {
+  constructor(code: string, message: string, status: number | null = null, details: Record<string, unknown> = {}) {
     super(message);
     this.name = "CircleError";
     this.code = code;
     this.status = status;
+    this.details = details;
   }
 }
 

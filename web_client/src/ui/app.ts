@@ -1,37 +1,28 @@
-// The app shell: sign-in (and password reset by e-mail), picking the session, the lobby wait, the pre-join check, the room,
-// and the pages after it. Owns the REST client and, while in a room, the RoomClient and
-// MediaSession.
+// The app shell: the language, the screen shown, and the way through the app: sign-in and
+// password reset (account.ts), picking the session and the lobby wait (sessions.ts), the
+// pre-join check, the room, and the pages after it. Owns the REST client and, while in a room,
+// the RoomClient and MediaSession.
 
 import { io } from "socket.io-client";
 import { I18n, LOCALES, LOCALE_NAMES, chooseLocale, isLocale, validTimeZone } from "../i18n";
-import { MAX_PASSWORD, MIN_PASSWORD, checkNewPassword, linkProblem, parseAuthFragment } from "../protocol/account";
+import { parseAuthFragment } from "../protocol/account";
 import { Api, readCookie } from "../protocol/api";
 import { MediaSession, type PeerLike } from "../protocol/media";
 import { RoomClient, type SocketLike } from "../protocol/room-client";
-import { SeriesConfirmations, seriesToConfirm } from "../protocol/confirm";
-import { availability, pickSession, upcomingSessions } from "../protocol/schedule";
+import { SeriesConfirmations } from "../protocol/confirm";
+import { availability, pickSession } from "../protocol/schedule";
 import type { Me, SessionSummary } from "../protocol/types";
 import { CircleError } from "../protocol/types";
 import { type DeviceChoice, type JoinMode, acquireMedia, stopStream } from "./devices";
-import { ConfirmPanel } from "./confirm";
+import { AccountScreens } from "./account";
 import { h } from "./dom";
 import { icon } from "./icons";
 import { Feedback, errorText } from "./feedback";
 import { PrejoinScreen } from "./prejoin";
 import { RoomScreen } from "./room";
-import type { Screen } from "./screen";
+import { type Screen, SimpleScreen } from "./screen";
+import { sessionListScreen, waitScreen } from "./sessions";
 import { clearRejoin, loadRejoin, saveRejoin } from "./storage";
-
-class SimpleScreen implements Screen {
-  constructor(
-    readonly el: HTMLElement,
-    readonly title: string,
-    private readonly cleanup: () => void = () => undefined,
-  ) {}
-  destroy(): void {
-    this.cleanup();
-  }
-}
 
 export class App {
   private readonly api = new Api(
@@ -56,6 +47,7 @@ export class App {
     choice: DeviceChoice;
   } | null = null;
   private rerender: () => void = () => undefined;
+  private readonly account: AccountScreens;
 
   constructor(private readonly root: HTMLElement) {
     this.i18n = this.makeI18n(null, null);
@@ -63,6 +55,16 @@ export class App {
     this.main = h("main", { id: "main", tabindex: "-1" });
     root.replaceChildren(this.header, this.main);
     this.feedback = new Feedback(root);
+    const shell = this;
+    this.account = new AccountScreens({
+      get i18n() {
+        return shell.i18n;
+      },
+      api: this.api,
+      show: (screen, rerender) => this.show(screen, rerender),
+      showSimple: (title, ...content) => this.showSimple(title, ...content),
+      signedIn: () => void this.start(),
+    });
     this.applyLocale();
     window.addEventListener("pagehide", () => this.room?.media.close());
     // A reset link opened in a tab that already shows the app changes only the fragment.
@@ -78,8 +80,8 @@ export class App {
     if (fragment !== null) {
       // A reset link's token must not stay in the address bar, the history or a bookmark.
       this.replaceUrl();
-      if (fragment.kind === "reset") this.showReset(fragment.token);
-      else this.showForgot("");
+      if (fragment.kind === "reset") this.account.showReset(fragment.token);
+      else this.account.showForgot("");
       return;
     }
     this.showSimple(this.i18n.t("app.loading"), h("p", { class: "loading", text: this.i18n.t("app.loading") }));
@@ -87,7 +89,7 @@ export class App {
       this.me = await this.api.me();
     } catch (e) {
       if (e instanceof CircleError && (e.status === 401 || e.code === "unauthenticated")) {
-        this.showLogin();
+        this.account.showLogin();
         return;
       }
       this.showError(e);
@@ -169,161 +171,6 @@ export class App {
     this.show(new SimpleScreen(el, t("failed.title")), () => this.showError(e, retry));
   }
 
-  private showLogin(): void {
-    const t = this.i18n.t.bind(this.i18n);
-    const email = h("input", { id: "login-email", type: "email", name: "email", autocomplete: "username", required: true });
-    const password = h("input", { id: "login-password", type: "password", name: "password", autocomplete: "current-password", required: true });
-    const status = h("p", { role: "alert", class: "problem-text" });
-    const form = h(
-      "form",
-      { class: "card narrow", "data-testid": "login" },
-      h("h1", { text: t("login.title") }),
-      h("p", { text: t("login.intro") }),
-      h("label", { for: "login-email", text: t("login.email") }),
-      email,
-      h("label", { for: "login-password", text: t("login.password") }),
-      password,
-      status,
-      h("button", { type: "submit", class: "btn btn-primary", text: t("login.submit") }),
-      h(
-        "p",
-        {},
-        h("a", {
-          href: "#forgot",
-          class: "link",
-          "data-testid": "forgot-link",
-          text: t("login.forgot"),
-          onclick: (ev: Event) => {
-            ev.preventDefault();
-            this.showForgot(email.value);
-          },
-        }),
-      ),
-    );
-    form.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      this.api.login(email.value, password.value).then(
-        () => void this.start(),
-        (e: unknown) => {
-          const code = e instanceof CircleError ? e.code : "error";
-          status.textContent = ["bad_credentials", "unauthenticated", "invalid"].includes(code) ? t("login.failed") : errorText(this.i18n, code);
-        },
-      );
-    });
-    this.show(new SimpleScreen(form, t("login.title")), () => this.showLogin());
-  }
-
-  private showForgot(prefill: string): void {
-    const t = this.i18n.t.bind(this.i18n);
-    const email = h("input", { id: "forgot-email", type: "email", name: "email", autocomplete: "username", required: true, maxlength: 254 });
-    email.value = prefill;
-    const { form, status, submit } = this.accountForm("forgot", t("forgot.title"), t("forgot.intro"), t("forgot.submit"), [
-      h("label", { for: "forgot-email", text: t("login.email") }),
-      email,
-    ]);
-    form.append(this.backToLogin());
-    form.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      const address = email.value.trim();
-      if (!address || !email.checkValidity()) {
-        status.textContent = t("forgot.invalid");
-        email.focus();
-        return;
-      }
-      submit.disabled = true;
-      this.api.requestPasswordReset(address).then(
-        (r) => this.showForgotSent(r.link_ttl_minutes),
-        (e: unknown) => {
-          submit.disabled = false;
-          const code = e instanceof CircleError ? e.code : "error";
-          status.textContent = code === "invalid" ? t("forgot.invalid") : errorText(this.i18n, code);
-        },
-      );
-    });
-    this.show(new SimpleScreen(form, t("forgot.title")), () => this.showForgot(email.value));
-  }
-
-  private showForgotSent(minutes: number): void {
-    const t = this.i18n.t.bind(this.i18n);
-    this.showSimple(
-      t("forgot.title"),
-      h("h1", { text: t("forgot.title") }),
-      h("p", { role: "status", "data-testid": "forgot-sent", text: t("forgot.sent", { minutes }) }),
-      this.backToLogin(),
-    );
-  }
-
-  /** A form of the sign-in pages: heading, intro, fields, a line for problems, the button. */
-  private accountForm(
-    testId: string,
-    title: string,
-    intro: string,
-    submitText: string,
-    fields: HTMLElement[],
-  ): { form: HTMLFormElement; status: HTMLElement; submit: HTMLButtonElement } {
-    const status = h("p", { role: "alert", class: "problem-text", "data-testid": `${testId}-status` });
-    const submit = h("button", { type: "submit", class: "btn btn-primary", text: submitText });
-    // Checked here, so every message is in the page's language (not the browser's).
-    const form = h("form", { class: "card narrow", "data-testid": testId, novalidate: true }, h("h1", { text: title }), h("p", { text: intro }), ...fields, status, submit);
-    return { form, status, submit };
-  }
-
-  private backToLogin(): HTMLElement {
-    return h("p", {}, h("button", { type: "button", class: "btn", text: this.i18n.t("forgot.back"), onclick: () => this.showLogin() }));
-  }
-
-  /** "Choose a new password" for a reset link (token null: the link cannot be valid). */
-  private showReset(token: string | null): void {
-    const t = this.i18n.t.bind(this.i18n);
-    if (token === null) {
-      this.showLinkProblem("reset.invalid");
-      return;
-    }
-    const attrs = { type: "password", autocomplete: "new-password", required: true, minlength: MIN_PASSWORD, maxlength: MAX_PASSWORD, "aria-describedby": "reset-hint" };
-    const password = h("input", { ...attrs, id: "reset-new", name: "new-password" });
-    const repeat = h("input", { ...attrs, id: "reset-repeat", name: "repeat-password" });
-    const { form, status, submit } = this.accountForm("reset", t("reset.title"), t("reset.intro"), t("reset.submit"), [
-      h("label", { for: "reset-new", text: t("reset.new") }),
-      password,
-      h("label", { for: "reset-repeat", text: t("reset.repeat") }),
-      repeat,
-      h("p", { id: "reset-hint", class: "muted small", text: t("reset.hint", { n: MIN_PASSWORD }) }),
-    ]);
-    form.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      const problem = checkNewPassword(password.value, repeat.value);
-      if (problem !== null) {
-        status.textContent = problem === "mismatch" ? t("reset.mismatch") : t("reset.weak", { n: MIN_PASSWORD });
-        (problem === "mismatch" ? repeat : password).focus();
-        return;
-      }
-      submit.disabled = true;
-      this.api.confirmPasswordReset(token, password.value).then(
-        () => void this.start(),
-        (e: unknown) => {
-          submit.disabled = false;
-          const code = e instanceof CircleError ? e.code : "error";
-          const key = linkProblem(code);
-          if (code === "weak_password") status.textContent = t("reset.weak", { n: MIN_PASSWORD });
-          else if (key !== null) this.showLinkProblem(key);
-          else status.textContent = errorText(this.i18n, code);
-        },
-      );
-    });
-    this.show(new SimpleScreen(form, t("reset.title")), () => this.showReset(token));
-  }
-
-  private showLinkProblem(key: "reset.used" | "reset.expired" | "reset.invalid"): void {
-    const t = this.i18n.t.bind(this.i18n);
-    this.showSimple(
-      t("reset.title"),
-      h("h1", { text: t("reset.title") }),
-      h("p", { role: "alert", "data-testid": "reset-problem", "data-code": key, text: t(key) }),
-      h("p", {}, h("button", { type: "button", class: "btn btn-primary", text: t("reset.again"), onclick: () => this.showForgot("") })),
-      this.backToLogin(),
-    );
-  }
-
   private async route(): Promise<void> {
     let sessions: SessionSummary[];
     try {
@@ -343,47 +190,11 @@ export class App {
   }
 
   private showSessions(sessions: SessionSummary[]): void {
-    const t = this.i18n.t.bind(this.i18n);
-    const now = Date.now();
-    const list = upcomingSessions(sessions, now);
-    const el = h(
-      "section",
-      { class: "card", "data-testid": "sessions" },
-      h("h1", { text: t("sessions.title") }),
-      list.length === 0
-        ? h("p", { text: t("sessions.none") })
-        : h(
-            "ul",
-            { class: "session-list" },
-            ...list.map((s) => {
-              const start = Date.parse(s.starts_at);
-              const end = Date.parse(s.ends_at);
-              const open = availability(s, now).kind === "open";
-              return h(
-                "li",
-                {},
-                h("button", {
-                  type: "button",
-                  class: open ? "btn btn-primary" : "btn",
-                  text: t("sessions.join", { group: s.group_name }),
-                  onclick: () => {
-                    this.params.delete("list");
-                    this.openSession(s);
-                  },
-                }),
-                h("span", {
-                  class: "session-when",
-                  text: `${t("sessions.when", { date: this.i18n.date(start), start: this.i18n.time(start), end: this.i18n.time(end) })}${open ? ` · ${t("sessions.open")}` : ""}`,
-                }),
-              );
-            }),
-          ),
-    );
-    const toConfirm = seriesToConfirm(sessions, now);
-    this.confirmations.seed(toConfirm);
-    const confirm = new ConfirmPanel(this.i18n, this.confirmations, toConfirm);
-    el.append(confirm.el);
-    this.show(new SimpleScreen(el, t("sessions.title"), () => confirm.destroy()), () => this.showSessions(sessions));
+    const screen = sessionListScreen(this.i18n, this.confirmations, sessions, (s) => {
+      this.params.delete("list");
+      this.openSession(s);
+    });
+    this.show(screen, () => this.showSessions(sessions));
   }
 
   private openSession(s: SessionSummary): void {
@@ -413,28 +224,8 @@ export class App {
   }
 
   private showWait(s: SessionSummary, opensAtMs: number, startsAtMs: number): void {
-    const t = this.i18n.t.bind(this.i18n);
-    const el = h(
-      "section",
-      { class: "card", "data-testid": "wait" },
-      h("h1", { text: t("wait.title", { group: s.group_name }) }),
-      h("p", { class: "big", text: t("wait.starts", { date: this.i18n.date(startsAtMs), time: this.i18n.time(startsAtMs) }) }),
-      h("p", { "data-testid": "wait-lobby", text: t("wait.lobby", { time: this.i18n.time(opensAtMs) }) }),
-      h("p", { class: "muted small", text: t("wait.timezone", { zone: this.i18n.zoneName(startsAtMs) }) }),
-      h("a", { href: "?list=1", class: "link", text: t("wait.back") }),
-    );
-    const series = seriesToConfirm(this.sessions, Date.now()).filter((x) => String(s.series_id) === x.series_id);
-    this.confirmations.seed(series);
-    const confirm = new ConfirmPanel(this.i18n, this.confirmations, series);
-    el.append(confirm.el);
-    // Re-check when the lobby opens (timers are capped so a sleeping laptop catches up).
-    const delay = Math.min(Math.max(1000, opensAtMs - Date.now()), 60_000);
-    const timer = window.setTimeout(() => void this.route(), delay);
-    const cleanup = (): void => {
-      window.clearTimeout(timer);
-      confirm.destroy();
-    };
-    this.show(new SimpleScreen(el, s.group_name, cleanup), () => this.showWait(s, opensAtMs, startsAtMs));
+    const screen = waitScreen(this.i18n, this.confirmations, this.sessions, s, opensAtMs, startsAtMs, () => void this.route());
+    this.show(screen, () => this.showWait(s, opensAtMs, startsAtMs));
   }
 
   private showPrejoin(s: SessionSummary, choice: DeviceChoice): void {

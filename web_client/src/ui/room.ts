@@ -3,19 +3,18 @@
 // anything the server decides (phase, who may speak).
 
 import type { I18n } from "../i18n";
-import { countdown, splitDuration } from "../protocol/clock";
 import type { MediaSession, TrackLike } from "../protocol/media";
-import { isSitBack, phasePosition } from "../protocol/phases";
 import type { RoomClient, RoomState } from "../protocol/room-client";
 import type { Participant, SessionSummary, Snapshot } from "../protocol/types";
-import { camControl, gridColumns, micControl, micHeldByRoom, self, showsConsole, tileOrder } from "../protocol/view";
+import { camControl, micControl, micHeldByRoom, self, showsConsole } from "../protocol/view";
 import { LeaderConsole } from "./console";
 import { type JoinMode, acquireMedia, classifyMediaError } from "./devices";
 import { h, setAttr, setText, show } from "./dom";
 import { type Feedback, errorText } from "./feedback";
+import { Gallery } from "./gallery";
 import { icon, setIconLabel } from "./icons";
+import { PhaseBanner, askText, heldText, phaseName } from "./phase-banner";
 import type { Screen } from "./screen";
-import { Tile } from "./tile";
 
 export interface LocalMedia {
   stream: MediaStream | null;
@@ -41,23 +40,13 @@ function modeOf(stream: MediaStream | null): JoinMode {
   return audio && video ? "full" : audio ? "audio" : "listen";
 }
 
-function asTracks(tracks: (TrackLike | null)[]): MediaStreamTrack[] {
-  return tracks.filter((t): t is TrackLike => t !== null) as unknown as MediaStreamTrack[];
-}
-
 export class RoomScreen implements Screen {
   readonly el: HTMLElement;
   readonly title: string;
   private readonly i18n: I18n;
   private readonly connBanner: HTMLElement;
-  private readonly stepEl: HTMLElement;
-  private readonly phaseTitle: HTMLElement;
-  private readonly askEl: HTMLElement;
-  private readonly countdownEl: HTMLElement;
-  private readonly pausedEl: HTMLElement;
-  private readonly banner: HTMLElement;
-  private readonly grid: HTMLUListElement;
-  private readonly gallery: HTMLElement;
+  private readonly banner: PhaseBanner;
+  private readonly gallery: Gallery;
   private readonly heldNote: HTMLElement;
   private readonly heldTextEl: HTMLElement;
   private readonly listenNote: HTMLElement;
@@ -70,9 +59,6 @@ export class RoomScreen implements Screen {
   private readonly body: HTMLElement;
   private readonly footer: HTMLElement;
   private console: LeaderConsole | null = null;
-  private readonly tiles = new Map<string, Tile>();
-  private order: string[] = [];
-  private speakerId: string | null = null;
   private lastPhase: string | null = null;
   private lastHeld = false;
   private muting = false;
@@ -89,25 +75,9 @@ export class RoomScreen implements Screen {
     this.title = t("room.title", { group: ctx.session.group_name });
 
     this.connBanner = h("div", { class: "conn-banner", role: "status", hidden: true, "data-testid": "conn-banner" });
-    this.stepEl = h("p", { class: "phase-step" });
-    this.phaseTitle = h("h1", { id: "phase-title", class: "phase-title", "data-testid": "phase-title" });
-    this.askEl = h("p", { class: "phase-ask", "data-testid": "phase-ask" });
-    this.countdownEl = h("span", { class: "countdown-text", "data-testid": "countdown" });
-    this.pausedEl = h("span", { class: "badge badge-paused", hidden: true }, icon("pause"), t("room.phase.paused"));
-    this.banner = h(
-      "section",
-      { class: "phase-banner", "aria-labelledby": "phase-title", "data-testid": "phase-banner" },
-      h("div", { class: "phase-text" }, this.stepEl, this.phaseTitle, this.askEl),
-      h("div", { class: "countdown", role: "timer", "aria-live": "off" }, icon("clock"), this.countdownEl, this.pausedEl),
-    );
-
-    this.grid = h("ul", { class: "gallery-grid" });
-    this.gallery = h(
-      "section",
-      { class: "gallery", "aria-label": t("room.gallery"), "data-testid": "gallery" },
-      this.grid,
-    );
-    this.grid.addEventListener("autoplay-blocked", () => show(this.soundBtn, true));
+    this.banner = new PhaseBanner(i18n);
+    this.gallery = new Gallery(i18n, ctx.media, () => this.ctx.local.stream, () => this.footer);
+    this.gallery.onAutoplayBlocked(() => show(this.soundBtn, true));
 
     this.heldTextEl = h("span");
     this.heldNote = h(
@@ -155,13 +125,13 @@ export class RoomScreen implements Screen {
       this.soundBtn,
       leaveBtn,
     );
-    this.body = h("div", { class: "room-body" }, this.gallery);
+    this.body = h("div", { class: "room-body" }, this.gallery.el);
     this.footer = h("div", { class: "room-footer" }, this.heldNote, this.listenNote, controls);
     this.el = h(
       "div",
       { class: "room", "data-testid": "room" },
       this.connBanner,
-      this.banner,
+      this.banner.el,
       this.body,
       this.footer,
     );
@@ -171,17 +141,17 @@ export class RoomScreen implements Screen {
       client.events.on("snapshot", (s) => this.render(s)),
       client.events.on("state", (e) => this.onState(e.to, e.from)),
       client.events.on("speaker", (id) => {
-        this.speakerId = id;
-        if (client.snapshot) this.renderTiles(client.snapshot);
+        this.gallery.speakerId = id;
+        if (client.snapshot) this.gallery.render(client.snapshot);
       }),
       client.events.on("refused", (r) => this.onRefused(r.event, r.error.code, r.error.message)),
       media.events.on("remote", () => {
-        if (client.snapshot) this.renderTiles(client.snapshot);
+        if (client.snapshot) this.gallery.render(client.snapshot);
       }),
     );
     this.timer = window.setInterval(() => this.tick(), 250);
     this.resize = typeof ResizeObserver !== "undefined" ? new ResizeObserver(() => this.layout()) : null;
-    this.resize?.observe(this.gallery);
+    this.resize?.observe(this.gallery.el);
     this.resize?.observe(this.footer);
     this.onState(client.state, client.state);
     if (client.snapshot) this.render(client.snapshot);
@@ -192,8 +162,7 @@ export class RoomScreen implements Screen {
     for (const off of this.unsubscribe) off();
     window.clearInterval(this.timer);
     this.resize?.disconnect();
-    for (const tile of this.tiles.values()) tile.destroy();
-    this.tiles.clear();
+    this.gallery.destroy();
   }
 
   // ---- state ----
@@ -223,18 +192,19 @@ export class RoomScreen implements Screen {
         cameraOff: me.camera_off,
       });
     }
-    this.renderBanner(s, me);
+    this.banner.update(s, me);
+    this.el.dataset["phase"] = s.phase;
     this.renderControls(s, me, held);
-    this.renderTiles(s);
+    this.gallery.render(s);
     this.renderConsole(s);
     this.tick();
     this.layout();
     if (this.lastPhase !== null && this.lastPhase !== s.phase) {
       this.ctx.feedback.announce(
-        this.i18n.t("room.phase.changed", { phase: this.phaseName(s.phase), ask: this.askText(s, me) }),
+        this.i18n.t("room.phase.changed", { phase: phaseName(this.i18n, s.phase), ask: askText(this.i18n, s, me) }),
       );
     }
-    if (held && !this.lastHeld && this.lastPhase !== null) this.ctx.feedback.announce(this.heldText(s, me));
+    if (held && !this.lastHeld && this.lastPhase !== null) this.ctx.feedback.announce(heldText(this.i18n, s, me));
     this.lastHeld = held;
     this.lastPhase = s.phase;
   }
@@ -253,55 +223,13 @@ export class RoomScreen implements Screen {
     if (!hasAudio && !me.self_muted) void this.ctx.client.setMic(true).catch(() => undefined);
   }
 
-  private phaseName(phase: string): string {
-    return this.i18n.maybe(`phase.${phase}`) ?? phase.replace(/_/g, " ");
-  }
-
-  private askText(s: Snapshot, me: Participant | null): string {
-    const presenter = s.participants.find((p) => p.person_id === s.presenter_id);
-    const isPresenter = me !== null && me.person_id === s.presenter_id;
-    const params = { presenter: presenter?.display_name ?? this.i18n.t("phase.nopresenter") };
-    return (
-      (isPresenter ? this.i18n.maybe(`phase.${s.phase}.ask.presenter`, params) : null) ??
-      this.i18n.maybe(`phase.${s.phase}.ask`, params) ??
-      this.i18n.t("phase.unknown.ask")
-    );
-  }
-
-  private heldText(s: Snapshot, me: Participant | null): string {
-    const t = this.i18n.t.bind(this.i18n);
-    if (s.ended || s.phase === "closed") return t("held.closed");
-    if (me && me.person_id === s.presenter_id && isSitBack(s.protocol, s.phase)) return t("held.sitback");
-    if (s.phase === "presentation") return t("held.presentation");
-    if (s.floor === "hands") return t("held.hands");
-    return t("held.generic");
-  }
-
-  private renderBanner(s: Snapshot, me: Participant | null): void {
-    const pos = phasePosition(s.protocol, s.phase, s.phases);
-    setText(
-      this.stepEl,
-      pos.index > 0 ? this.i18n.t("room.phase.step", { n: pos.index, total: pos.count }) : "",
-    );
-    setText(this.phaseTitle, this.phaseName(s.phase));
-    setText(this.askEl, this.askText(s, me));
-    this.banner.dataset["phase"] = s.phase;
-    this.el.dataset["phase"] = s.phase;
-    show(this.pausedEl, s.paused);
-  }
-
   private tick(): void {
     const s = this.ctx.client.snapshot;
-    if (!s) return;
-    const cd = countdown(s, this.ctx.client.clock.now(Date.now()));
-    const t = this.i18n.t.bind(this.i18n);
-    let text: string;
-    if (cd.kind === "untimed") text = t("room.countdown.untimed");
-    else if (cd.kind === "remaining") text = t("room.countdown.left", { time: this.i18n.duration(splitDuration(cd.ms, true)) });
-    else text = `+${t("room.countdown.over", { time: this.i18n.duration(splitDuration(cd.ms, false)) })}`;
-    setText(this.countdownEl, text);
-    this.banner.classList.toggle("overrun", cd.kind === "overrun");
-    this.banner.dataset["countdown"] = cd.kind;
+    if (s) this.banner.tick(s, this.ctx.client.clock.now(Date.now()));
+  }
+
+  private layout(): void {
+    this.gallery.layout();
   }
 
   private renderControls(s: Snapshot, me: Participant | null, held: boolean): void {
@@ -330,7 +258,7 @@ export class RoomScreen implements Screen {
     this.micBtn.dataset["state"] = mic === "held-listening" ? "none" : mic;
     show(this.heldNote, mic === "held");
     show(this.listenNote, mic === "held-listening");
-    if (held) setText(this.heldTextEl, this.heldText(s, me));
+    if (held) setText(this.heldTextEl, heldText(this.i18n, s, me));
 
     const camOff = me?.camera_off ?? true;
     const cam = camControl({ hasTrack: hasVideo, cameraOff: camOff });
@@ -347,78 +275,6 @@ export class RoomScreen implements Screen {
     setIconLabel(this.handBtn, "hand", raised ? t("room.hand.lower") : t("room.hand.raise"));
     setAttr(this.handBtn, "aria-pressed", String(raised));
     this.handBtn.dataset["state"] = raised ? "raised" : "lowered";
-  }
-
-  private renderTiles(s: Snapshot): void {
-    const people = tileOrder(s.participants);
-    const ids = people.map((p) => p.person_id);
-    for (const [id, tile] of this.tiles) {
-      if (!ids.includes(id)) {
-        tile.destroy();
-        this.tiles.delete(id);
-      }
-    }
-    const remote = this.ctx.media.remoteMedia;
-    const sitBack = isSitBack(s.protocol, s.phase);
-    for (const p of people) {
-      let tile = this.tiles.get(p.person_id);
-      if (!tile) {
-        tile = new Tile(this.i18n, p.person_id);
-        this.tiles.set(p.person_id, tile);
-      }
-      const isSelf = p.person_id === s.you.person_id;
-      if (isSelf) {
-        tile.setTracks(asTracks(this.ctx.local.stream?.getVideoTracks() ?? []), true);
-      } else {
-        const r = remote.get(p.person_id);
-        tile.setTracks(asTracks([r?.audio ?? null, r?.video ?? null]), false);
-      }
-      tile.update({
-        p,
-        isSelf,
-        isPresenter: p.person_id === s.presenter_id,
-        sittingBack: sitBack && p.person_id === s.presenter_id,
-        speaking: p.speaking || this.speakerId === p.person_id,
-        calledOn: s.called_on === p.person_id,
-      });
-    }
-    if (ids.join("|") !== this.order.join("|")) {
-      this.order = ids;
-      this.grid.replaceChildren(...ids.map((id) => this.tiles.get(id)?.el).filter((e): e is HTMLLIElement => !!e));
-      // Moving a media element pauses it: start them again.
-      for (const tile of this.tiles.values()) tile.playIfPaused();
-      this.layout();
-    }
-  }
-
-  private layout(): void {
-    const n = Math.max(1, this.tiles.size);
-    const style = getComputedStyle(this.gallery);
-    const pad = parseFloat(style.paddingInlineStart || "0") + parseFloat(style.paddingInlineEnd || "0");
-    const padV = parseFloat(style.paddingBlockStart || "0") + parseFloat(style.paddingBlockEnd || "0");
-    const w = (this.gallery.clientWidth || window.innerWidth) - pad;
-    const hgt = (this.gallery.clientHeight || window.innerHeight / 2) - padV;
-    if (n === 0 || w <= 0 || hgt <= 0) return;
-    // Phones use 4:3 tiles (see styles.css); the grid helper assumes 16:9, so give it the
-    // equivalent height.
-    const narrow = window.matchMedia("(max-width: 760px)").matches;
-    if (narrow) {
-      // Phones: the gallery takes the height left between what is above it and the pinned
-      // controls, so every tile is on the first screen; the console follows below.
-      const top = this.gallery.getBoundingClientRect().top + window.scrollY;
-      const avail = Math.max(220, window.innerHeight - top - this.footer.offsetHeight);
-      const px = `${Math.floor(avail)}px`;
-      if (this.gallery.style.height !== px) this.gallery.style.height = px;
-    } else if (this.gallery.style.height !== "") {
-      this.gallery.style.height = "";
-    }
-    const aspect = narrow ? 4 / 3 : 16 / 9;
-    const cols = gridColumns(n, w, (hgt * aspect) / (16 / 9));
-    const rows = Math.ceil(n / cols);
-    const gap = 8;
-    const tileW = Math.min((w - gap * (cols - 1)) / cols, ((hgt - gap * (rows - 1)) / rows) * aspect);
-    this.grid.style.setProperty("--cols", String(cols));
-    this.grid.style.setProperty("--tile-w", `${Math.max(120, Math.floor(tileW))}px`);
   }
 
   private renderConsole(s: Snapshot): void {
@@ -538,7 +394,7 @@ export class RoomScreen implements Screen {
   }
 
   private enableSound(): void {
-    for (const tile of this.tiles.values()) tile.playIfPaused();
+    this.gallery.playAll();
     show(this.soundBtn, false);
   }
 
