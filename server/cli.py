@@ -228,8 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(func=cmd_doctor)
 
     from server.questionnaires import cli as questionnaires_cli
+    from server.questionnaires import cli_research
 
     questionnaires_cli.register(sub, _settings)
+    cli_research.register(sub, _settings)
     return p
 
 

@@ -117,39 +117,35 @@ async def _member_units(s: AsyncSession, scope: Scope) -> set[str]:
 
 
 async def load(s: AsyncSession, scope: Scope) -> Observations:
+    """One pass over the scope's pre/post/follow-up forms: completion counts every form, the
+    scores only those of consenting people (see the module docstring)."""
     obs = Observations()
     units = await _member_units(s, scope)
-    forms = restrict(
+    allowed = literal(True) if scope.kind == "cohort" else consented()
+    q = restrict(
         select(QR.series_id, QR.cohort_id, QR.person_id, QR.person_code, QR.instrument)
-        .add_columns(QR.timepoint, QR.status)
+        .add_columns(QR.instrument_version, QR.timepoint, QR.status, QR.scores)
+        .add_columns(allowed.label("allowed"))
         .where(QR.timepoint.in_(COMPLETION_TIMEPOINTS)),
         scope,
     )
-    for series_id, cohort_id, person_id, code, instrument, tp, status in await s.execute(forms):
+    submitted = ResponseStatus.SUBMITTED
+    for row in await s.execute(q):
+        series_id, cohort_id, person_id, code, instrument, version, tp, status, scores, ok = row
         unit = f"s{series_id}:p{person_id}" if cohort_id is None else f"c{cohort_id}:{code}"
         units.add(unit)
-        if status is ResponseStatus.SUBMITTED:
-            obs.submitted[(instrument, tp)] += 1
-    obs.participants = len(units)
-    scored = restrict(
-        select(QR.series_id, QR.cohort_id, QR.person_id, QR.person_code, QR.instrument)
-        .add_columns(QR.instrument_version, QR.timepoint, QR.scores)
-        .where(QR.status == ResponseStatus.SUBMITTED, QR.timepoint.in_(COMPLETION_TIMEPOINTS)),
-        scope,
-    )
-    if scope.kind != "cohort":
-        scored = scored.where(consented())
-    for row in await s.execute(scored):
-        series_id, cohort_id, person_id, code, instrument, version, tp, scores = row
-        if not scores:
+        if status is not submitted:
             continue
-        unit = f"s{series_id}:p{person_id}" if cohort_id is None else f"c{cohort_id}:{code}"
+        obs.submitted[(instrument, tp)] += 1
+        if not ok or not scores:
+            continue
         obs.codes[unit] = code
         obs.versions[instrument].add(version)
         if scores.get("total") is not None:
             obs.values[(instrument, "total", tp)][unit] = float(scores["total"])
         for name, value in (scores.get("subscales") or {}).items():
             obs.values[(instrument, name, tp)][unit] = float(value)
+    obs.participants = len(units)
     return obs
 
 
@@ -173,6 +169,8 @@ def build(
             series = {
                 tp: obs.values.get((instrument, name, tp), {}) for tp in COMPLETION_TIMEPOINTS
             }
+            if not any(series.values()):
+                continue  # e.g. the subscales of an imported cohort that has totals only
             for label, first, second in COMPARISONS:
                 units = sorted(set(series[first]) & set(series[second]))
                 if not units and second is Timepoint.FOLLOWUP:
@@ -211,7 +209,9 @@ def build(
             "submitted": n,
             "rate": round(n / obs.participants, 4) if obs.participants else None,
         }
-        for (instrument, tp), n in sorted(obs.submitted.items())
+        for (instrument, tp), n in sorted(
+            obs.submitted.items(), key=lambda kv: (kv[0][0], COMPLETION_TIMEPOINTS.index(kv[0][1]))
+        )
     ]
     report: dict[str, Any] = {
         "scope": {

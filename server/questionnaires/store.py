@@ -74,7 +74,8 @@ async def record_submission(
 ) -> tuple[QuestionnaireResponse, Scores]:
     """Store one submitted form with its items and scores. Every required item must be
     answered and every value valid (the error names the item); a second submission of the same
-    form (same slot) is refused with 409 and changes nothing."""
+    form (same slot) is refused with 409 (Conflict): the caller's transaction must then roll
+    back, which ``async with session.begin()`` does, and nothing of the attempt remains."""
     missing = missing_required(inst, answers)
     if missing:
         raise AnswerError(f"{missing[0]}: not answered ({len(missing)} missing)", field=missing[0])
@@ -104,11 +105,12 @@ async def record_submission(
         submitted_at=now,
         scores=scores.to_json(),
     )
+    s.add(response)
     try:
-        async with s.begin_nested():
-            s.add(response)
-            await s.flush()
+        await s.flush()
     except IntegrityError:
+        # The slot is taken: this form was submitted already. The caller's transaction is
+        # rolled back with this error, so nothing of this attempt remains.
         raise Conflict(f"{inst.id} {timepoint.value}: already submitted") from None
     add_items(s, response.id, answers, now)
     return response, scores

@@ -162,3 +162,21 @@ async def test_group_and_organisation_scopes(world, api_factory, db_url):
     assert status == 200 and body["rows"] == []
     status, body = await api.get(f"/api/outcomes?series={w.series_id}&profession=nurse")
     assert status == 200 and body["rows"] == [] and body["scope"]["profession"] == "nurse"
+
+
+async def test_a_second_submission_of_the_same_form_is_refused_and_changes_nothing(db_url):
+    from server.errors import Conflict
+    from server.questionnaires.models import QuestionnaireResponse, ResponseItem
+
+    w = await seed(db_url, members=1, with_password=False)
+    await submit(db_url, w.member_ids[0], w.org_id, w.series_id, Timepoint.PRE, 12)
+    with pytest.raises(Conflict, match="phq9 pre: already submitted"):
+        await submit(db_url, w.member_ids[0], w.org_id, w.series_id, Timepoint.PRE, 3)
+    db = Database(db_url)
+    try:
+        async with db.sessionmaker() as s:
+            responses = list(await s.scalars(select(QuestionnaireResponse)))
+            items = list(await s.scalars(select(ResponseItem)))
+    finally:
+        await db.dispose()
+    assert len(responses) == 1 and responses[0].scores["total"] == 12.0 and len(items) == 9

@@ -1,0 +1,178 @@
+"""``circle outcomes``, ``circle import responses`` and ``circle plausibility``.
+
+The command line stands for the operator of the deployment: its reads are audited like REST
+reads (actor none, ``via: cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from server import audit
+from server.cli_ops import _ready_db
+from server.db.models import Organisation
+from server.domain import AuditOutcome, ProtocolKind
+from server.errors import NotFound, UserError
+from server.questionnaires import export, importer, outcomes, render, scopes
+from server.questionnaires.plausibility import check_summary
+from server.questionnaires.registry import load_registry
+from server.settings import Settings
+
+SettingsLoader = Callable[[argparse.Namespace], Settings]
+
+
+async def _org_id(s: Any, slug: str | None) -> int:
+    q = select(Organisation.id)
+    if slug is not None:
+        q = q.where(Organisation.slug == slug)
+    ids = list(await s.scalars(q))
+    if not ids:
+        raise NotFound(f"no organisation {slug!r}" if slug else "no organisation yet")
+    if len(ids) > 1:
+        raise UserError("org: several organisations; give --org SLUG", field="org")
+    return int(ids[0])
+
+
+async def run_outcomes(
+    settings: Settings, args: argparse.Namespace
+) -> export.Dataset | dict[str, Any]:
+    """The report (a dict) or, with ``--export``, the research dataset."""
+    registry = load_registry(settings.effective_instruments_dir)
+    db = await _ready_db(settings)
+    try:
+        async with db.sessionmaker() as s:
+            organisation = await _org_id(s, args.organisation) if args.organisation else None
+            cohort = await scopes.cohort_id(s, args.cohort, args.org) if args.cohort else None
+            scope = await scopes.resolve(
+                s,
+                series=args.series,
+                group=args.group,
+                organisation=organisation,
+                cohort=cohort,
+                protocol=ProtocolKind(args.protocol) if args.protocol else None,
+                profession=args.profession,
+            )
+            if args.export:
+                data = await export.dataset(s, scope)
+            else:
+                obs = await outcomes.load(s, scope)
+        action = "outcomes.export" if args.export else "outcomes.read"
+        await audit.record_now(
+            db.sessionmaker,
+            actor_id=None,
+            action=action,
+            target=f"{scope.kind}:{scope.id}",
+            outcome=AuditOutcome.ALLOWED,
+            details={"via": "cli", "format": args.format},
+        )
+    finally:
+        await db.dispose()
+    if args.export:
+        return data
+    return outcomes.build(scope, obs, registry, points=args.points)
+
+
+async def run_import(settings: Settings, args: argparse.Namespace, text: str) -> str:
+    registry = load_registry(settings.effective_instruments_dir)
+    result = importer.parse(text, registry)
+    if result.rejected:
+        raise importer.ImportRejected(result.rejected, len(result.rows) + len(result.rejected))
+    db = await _ready_db(settings)
+    try:
+        async with db.sessionmaker() as s, s.begin():
+            org_id = await _org_id(s, args.org)
+            cohort = await importer.store(
+                s, result, organisation_id=org_id, cohort_name=args.cohort, source=args.file.name
+            )
+            cohort_id = cohort.id
+    finally:
+        await db.dispose()
+    return f"imported {len(result.rows)} responses into cohort {args.cohort!r} (id {cohort_id})"
+
+
+def cmd_outcomes(settings: SettingsLoader, args: argparse.Namespace) -> int:
+    if args.protocol and not args.organisation:
+        raise UserError("--protocol: only with --organisation", field="protocol")
+    if args.export and args.export.suffix not in (".csv", ".sav"):
+        raise UserError("--export: the file name ends in .csv or .sav", field="export")
+    result = asyncio.run(run_outcomes(settings(args), args))
+    if isinstance(result, export.Dataset):
+        out: Path = args.export
+        if out.suffix == ".sav":
+            out.write_bytes(export.to_sav(result))
+        else:
+            out.write_text(export.to_csv(result), encoding="utf-8")
+        print(f"wrote {len(result.rows)} rows ({len(result.columns)} columns) to {out}")
+    elif isinstance(result, dict):
+        if args.format == "csv":
+            print(render.to_csv(result), end="")
+        elif args.format == "md":
+            print(render.to_markdown(result), end="")
+        else:
+            print(render.to_json(result))
+    return 0
+
+
+def cmd_import(settings: SettingsLoader, args: argparse.Namespace) -> int:
+    text = importer.read_file(args.file)
+    print(asyncio.run(run_import(settings(args), args, text)))
+    return 0
+
+
+def cmd_plausibility(settings: SettingsLoader, args: argparse.Namespace) -> int:
+    inst = load_registry(settings(args).effective_instruments_dir).get(args.instrument)
+    check = check_summary(inst, args.score, args.n, args.mean, args.sd)
+    label = f"{inst.id} {args.score} (n={args.n}, mean {args.mean}" + (
+        f", SD {args.sd})" if args.sd else ")"
+    )
+    warnings = check.warnings(label)
+    for w in warnings:
+        print(f"warning: {w}")
+    if not warnings:
+        print(f"{label}: consistent (GRIM" + (", GRIMMER)" if args.sd else ")"))
+    return 0
+
+
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], settings: SettingsLoader
+) -> None:
+    out = sub.add_parser(
+        "outcomes", help="pre/post outcome report (json, csv, md) or the research export"
+    )
+    which = out.add_mutually_exclusive_group(required=True)
+    which.add_argument("--series", type=int, help="series id")
+    which.add_argument("--group", type=int, help="group id (all its series)")
+    which.add_argument("--organisation", metavar="SLUG", help="all groups of an organisation")
+    which.add_argument("--cohort", metavar="NAME", help="an imported cohort")
+    out.add_argument("--org", metavar="SLUG", help="the organisation of --cohort, if ambiguous")
+    out.add_argument("--protocol", choices=[p.value for p in ProtocolKind])
+    out.add_argument("--profession", help="only members of this profession")
+    out.add_argument("--format", choices=["json", "csv", "md"], default="json")
+    out.add_argument("--points", action="store_true", help="json: each person's scores (plots)")
+    out.add_argument(
+        "--export", type=Path, metavar="FILE", help="write the research export (.csv or .sav)"
+    )
+    out.set_defaults(func=lambda a: cmd_outcomes(settings, a))
+
+    imp = sub.add_parser("import", help="import data")
+    isub = imp.add_subparsers(dest="import_command", required=True, metavar="WHAT")
+    r = isub.add_parser("responses", help="questionnaire responses from CSV into a cohort")
+    r.add_argument("file", type=Path)
+    r.add_argument("--cohort", required=True, metavar="NAME")
+    r.add_argument("--org", metavar="SLUG", help="organisation (needed if there are several)")
+    r.set_defaults(func=lambda a: cmd_import(settings, a))
+
+    pl = sub.add_parser(
+        "plausibility", help="GRIM/GRIMMER check of a published mean (and SD) for an instrument"
+    )
+    pl.add_argument("--instrument", required=True)
+    pl.add_argument("--score", default="total")
+    pl.add_argument("--n", type=int, required=True)
+    pl.add_argument("--mean", required=True, help="as printed, e.g. 75.60")
+    pl.add_argument("--sd", help="as printed, e.g. 6.63")
+    pl.set_defaults(func=lambda a: cmd_plausibility(settings, a))
