@@ -91,6 +91,8 @@ export const en = {
   "sessions.open": "Open now",
   "sessions.join": "Go to {group}",
   "sessions.when": "{date}, {start}–{end}",
+  "sessions.questionnaires": "My questionnaires and scores",
+  "sessions.questionnaire_open": "Questionnaire to answer: {title} ({progress})",
 
   "wait.title": "{group}",
   "wait.starts": "The session starts {date} at {time}.",
@@ -285,6 +287,7 @@ export const en = {
   "coord.nav": "Coordinator pages",
   "coord.nav.groups": "Groups",
   "coord.nav.outbox": "Outbox",
+  "coord.nav.outcomes": "Questionnaire outcomes",
   "coord.login.title": "Log in",
   "coord.login.email": "Email",
   "coord.login.password": "Password",

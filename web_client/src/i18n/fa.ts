@@ -91,6 +91,8 @@ export const fa: Catalogue = {
   "sessions.open": "اکنون باز است",
   "sessions.join": "رفتن به {group}",
   "sessions.when": "{date}، {start} تا {end}",
+  "sessions.questionnaires": "پرسشنامه‌ها و نمره‌های من",
+  "sessions.questionnaire_open": "پرسشنامه برای پاسخ: {title} ({progress})",
 
   "wait.title": "{group}",
   "wait.starts": "جلسه {date} ساعت {time} آغاز می‌شود.",
@@ -282,6 +284,7 @@ export const fa: Catalogue = {
   "coord.nav": "صفحه‌های هماهنگ‌کننده",
   "coord.nav.groups": "گروه‌ها",
   "coord.nav.outbox": "صندوق خروجی",
+  "coord.nav.outcomes": "نتایج پرسشنامه‌ها",
   "coord.login.title": "ورود",
   "coord.login.email": "ایمیل",
   "coord.login.password": "گذرواژه",

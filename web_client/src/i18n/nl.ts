@@ -91,6 +91,8 @@ export const nl: Catalogue = {
   "sessions.open": "Nu open",
   "sessions.join": "Naar {group}",
   "sessions.when": "{date}, {start}–{end}",
+  "sessions.questionnaires": "Mijn vragenlijsten en scores",
+  "sessions.questionnaire_open": "Vragenlijst om in te vullen: {title} ({progress})",
 
   "wait.title": "{group}",
   "wait.starts": "De sessie begint {date} om {time}.",
@@ -282,6 +284,7 @@ export const nl: Catalogue = {
   "coord.nav": "Coördinatorpagina's",
   "coord.nav.groups": "Groepen",
   "coord.nav.outbox": "Postvak uit",
+  "coord.nav.outcomes": "Uitkomsten van vragenlijsten",
   "coord.login.title": "Inloggen",
   "coord.login.email": "E-mail",
   "coord.login.password": "Wachtwoord",

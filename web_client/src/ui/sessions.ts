@@ -8,6 +8,7 @@ import { availability, upcomingSessions } from "../protocol/schedule";
 import type { SessionSummary } from "../protocol/types";
 import { ConfirmPanel } from "./confirm";
 import { h } from "./dom";
+import { questionnaireLinks } from "./questionnaire-links";
 import { type Screen, SimpleScreen } from "./screen";
 
 /** The upcoming sessions, each a button that opens it; below, the series to confirm. */
@@ -53,7 +54,7 @@ export function sessionListScreen(
   const toConfirm = seriesToConfirm(sessions, now);
   confirmations.seed(toConfirm);
   const confirm = new ConfirmPanel(i18n, confirmations, toConfirm);
-  el.append(confirm.el);
+  el.append(confirm.el, questionnaireLinks(i18n));
   return new SimpleScreen(el, t("sessions.title"), () => confirm.destroy());
 }
 
