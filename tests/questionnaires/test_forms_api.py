@@ -201,3 +201,15 @@ async def test_consent_and_mail_opt_out(
     assert status == 200 and p["opted_out"] is True
     status, p = await m0.get("/api/me/questionnaire-mail")
     assert p["opted_out"] is True
+
+
+async def test_an_open_questionnaire_never_blocks_joining_the_session(
+    live_sqlite: Live, sqlite_url: str, api_factory: Any
+) -> None:
+    w = await seed(sqlite_url, members=2, session_in_minutes=2)  # the lobby is open
+    await open_pre_forms(sqlite_url, w.session_id, w.member_ids)
+    m0 = await _login(live_sqlite, api_factory, "m0@test.example")
+    status, listed = await m0.get("/api/me/questionnaires")
+    assert status == 200 and [f["state"] for f in listed] == ["open"]
+    status, token = await m0.post(f"/api/sessions/{w.session_id}/join-token")
+    assert status == 201 and token["token"], token
