@@ -75,7 +75,7 @@ async def my_scores(ctx: Ctx) -> list[InstrumentScoresOut]:
                 range=total.range if total is not None else None,
                 direction=inst.direction.value,
                 bands=[
-                    BandOut(from_=b.from_, label=(pick_text(b.label, lang, inst) or ("", ""))[0])
+                    BandOut(start=b.from_, label=(pick_text(b.label, lang, inst) or ("", ""))[0])
                     for b in (bands.cuts if bands else [])
                 ],
                 bands_source=bands.source if bands else None,

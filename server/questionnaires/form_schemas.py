@@ -117,10 +117,8 @@ class ConsentIn(In):
 
 
 class BandOut(BaseModel):
-    from_: float = Field(alias="from", serialization_alias="from")
+    start: float = Field(description="the band holds scores from here up to the next start")
     label: str
-
-    model_config = ConfigDict(populate_by_name=True)
 
 
 class ScorePointOut(BaseModel):

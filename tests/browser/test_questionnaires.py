@@ -101,6 +101,20 @@ def test_answer_half_reload_resume_safety_and_submit_on_a_phone(
     page.get_by_test_id("form-submit").click()
     page.get_by_test_id("form-done").wait_for()
     screenshot(page, "questionnaire-submitted-phone")
+
+    # Signed in, the member sees their own scores over time with the instrument's bands.
+    resp = context.request.post(
+        f"{srv.url}/api/auth/login", data={"email": "m0@test.example", "password": PASSWORD}
+    )
+    assert resp.ok
+    page.goto(f"{srv.url}/app/questionnaires.html?lang=en")
+    chart = page.get_by_test_id("scores-phq9")
+    chart.wait_for()
+    assert chart.locator("svg[role=img]").count() == 1
+    assert page.get_by_test_id("form-row").first.get_attribute("data-state") == "submitted"
+    scores = page.locator("section.q-scores").first.inner_text()
+    assert "mild" in scores  # 5 x 1 + 1 on item 9 = 6: PHQ-9 "mild" (5-9)
+    assert axe_violations(page, "questionnaire-mine-phone") == []
     assert errors == []
     context.close()
 
@@ -139,4 +153,59 @@ def test_the_persian_form_is_right_to_left(
     assert page.locator("#form-progress").inner_text() == "۰ از ۱۴ پاسخ داده شده"
     screenshot(page, "questionnaire-fa-phone")
     assert axe_violations(page, "questionnaire-form-fa") == []
+    context.close()
+
+
+async def _submitted_pre_and_post(url: str, w: World) -> None:
+    """Three members with pre and post PHQ-9 (and research consent), through the store."""
+    from server.questionnaires.models import Timepoint
+    from server.questionnaires.registry import load_registry
+    from server.questionnaires.store import give_consent, record_submission
+
+    phq9 = load_registry().get("phq9")
+    db = Database(url)
+    try:
+        async with db.sessionmaker() as s, s.begin():
+            for n, pid in enumerate(w.member_ids[2:5]):
+                await give_consent(s, person_id=pid, organisation_id=w.org_id)
+                for tp, value in ((Timepoint.PRE, 2), (Timepoint.POST, n % 2)):
+                    answers: dict[str, int | str] = {f"item_{i}": value for i in range(1, 10)}
+                    answers["item_9"] = 0
+                    await record_submission(
+                        s,
+                        phq9,
+                        person_id=pid,
+                        organisation_id=w.org_id,
+                        series_id=w.series_id,
+                        timepoint=tp,
+                        answers=answers,
+                    )
+    finally:
+        await db.dispose()
+
+
+def test_the_coordinator_outcomes_page_draws_the_report(
+    browser: Any, forms_server: tuple[Server, World]
+) -> None:
+    srv, w = forms_server
+    srv.run(_submitted_pre_and_post(srv.db_url, w))
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    resp = context.request.post(
+        f"{srv.url}/api/auth/login", data={"email": "coord@test.example", "password": PASSWORD}
+    )
+    assert resp.ok
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{srv.url}/app/outcomes.html?series={w.series_id}")
+    table = page.get_by_test_id("outcomes-table")
+    table.wait_for()
+    assert "phq9" in table.inner_text()
+    for testid in ("paired-phq9", "dist-phq9", "completion"):
+        assert page.get_by_test_id(testid).locator("svg").count() >= 1, testid
+    # Three pseudonymous members with pre and post: three lines.
+    assert "(3 pairs)" in page.get_by_test_id("paired-phq9").inner_text()
+    screenshot(page, "questionnaire-outcomes")
+    assert axe_violations(page, "questionnaire-outcomes") == []
+    assert errors == []
     context.close()

@@ -213,3 +213,52 @@ async def test_an_open_questionnaire_never_blocks_joining_the_session(
     assert status == 200 and [f["state"] for f in listed] == ["open"]
     status, token = await m0.post(f"/api/sessions/{w.session_id}/join-token")
     assert status == 201 and token["token"], token
+
+
+async def test_withdrawing_consent_takes_answers_out_of_the_export_from_then_on(
+    live_sqlite: Live, sqlite_url: str, api_factory: Any
+) -> None:
+    w = await seed(sqlite_url, members=1, session_in_minutes=120)
+    coord = await _login(live_sqlite, api_factory, "coord@test.example")
+    status, _ = await _put(
+        coord,
+        f"/api/series/{w.series_id}/questionnaires",
+        {**PLAN, "pre": {"instruments": ["gad7"], "close_days": None}},
+    )
+    assert status == 200
+    await open_pre_forms(sqlite_url, w.session_id, w.member_ids)
+    m0 = await _login(live_sqlite, api_factory, "m0@test.example")
+    status, (form,) = await m0.get("/api/me/questionnaires")
+    for n in range(1, 8):
+        status, _ = await _put(
+            m0,
+            f"/api/forms/{form['id']}/answers",
+            {"instrument": "gad7", "item": f"item_{n}", "value": 2},
+        )
+        assert status == 200
+    status, done = await m0.post(f"/api/forms/{form['id']}/submit")
+    assert status == 200 and done["state"] == "submitted"
+
+    async def exported() -> str:
+        async with coord.http.get(
+            f"{live_sqlite.url}/api/outcomes/export?series={w.series_id}&format=csv"
+        ) as resp:
+            assert resp.status == 200
+            return await resp.text()
+
+    db = Database(sqlite_url)
+    async with db.sessionmaker() as s:
+        from server.questionnaires.models import ResearchCode
+
+        code = await s.scalar(select(ResearchCode.code))
+    await db.dispose()
+    assert code is not None
+    assert code not in await exported()  # no consent yet: answered for own benefit only
+    status, _ = await _put(m0, "/api/me/research-consent", {"research": True})
+    assert status == 200
+    assert code in await exported()
+    status, _ = await _put(m0, "/api/me/research-consent", {"research": False})
+    assert status == 200
+    assert code not in await exported()
+    status, scores = await m0.get("/api/me/scores")  # still the member's own
+    assert [x["points"][0]["total"] for x in scores] == [14.0]

@@ -70,9 +70,9 @@ describe("form rules", () => {
 
   it("places a score in its band and closes the last band at the range's top", () => {
     const bands = [
-      { from: 0, label: "minimal" },
-      { from: 5, label: "mild" },
-      { from: 10, label: "moderate" },
+      { start: 0, label: "minimal" },
+      { start: 5, label: "mild" },
+      { start: 10, label: "moderate" },
     ];
     expect(bandOf(bands, 4.5)?.label).toBe("minimal");
     expect(bandOf(bands, 5)?.label).toBe("mild");

@@ -6,6 +6,7 @@
 
 import "../questionnaires/questionnaires.css";
 import * as Plot from "@observablehq/plot";
+import { asImage } from "../questionnaires/charts";
 import { h } from "../ui/dom";
 import {
   type Report,
@@ -36,10 +37,14 @@ async function load(scope: Scope): Promise<void> {
 
 function table(report: Report): HTMLElement {
   const head = ["Instrument", "Score", "Comparison", "n pairs", "Before (mean ± SD)", "After (mean ± SD)", "Change [95% CI]", "Wilcoxon p", "t-test p", "d_z"];
+  const caption = `Before / after: ${report.scope.label}`;
   return h(
+    "div",
+    { class: "q-scroll", tabindex: "0", role: "region", "aria-label": caption },
+    h(
     "table",
     { class: "q-report", "data-testid": "outcomes-table" },
-    h("caption", {}, `Before / after: ${report.scope.label}`),
+    h("caption", {}, caption),
     h("thead", {}, h("tr", {}, ...head.map((x) => h("th", { scope: "col" }, x)))),
     h(
       "tbody",
@@ -61,11 +66,12 @@ function table(report: Report): HTMLElement {
         ),
       ),
     ),
+    ),
   );
 }
 
 function figure(label: string, chart: SVGSVGElement | HTMLElement, testid: string): HTMLElement {
-  return h("figure", { class: "q-chart", "data-testid": testid }, chart, h("figcaption", {}, label));
+  return h("figure", { class: "q-chart", "data-testid": testid }, asImage(chart, label), h("figcaption", {}, label));
 }
 
 function render(scope: Scope, report: Report): void {
@@ -107,6 +113,7 @@ function render(scope: Scope, report: Report): void {
             y: { label: "score", grid: true },
             marks: [
               Plot.boxY(dist, { x: "timepoint", y: "value", fill: "#c9dbe8", stroke: "#1b5a87" }),
+              Plot.dot(dist, { x: "timepoint", y: "value", fill: "#1b5a87", r: 2.5, fillOpacity: 0.6 }),
             ],
           }),
           `dist-${m.instrument}`,
@@ -130,7 +137,7 @@ function render(scope: Scope, report: Report): void {
               height: 40 + 28 * completion.length,
               marginLeft: 140,
               ariaLabel: completionLabel,
-              x: { domain: [0, 1], label: "submitted", percent: true },
+              x: { domain: [0, 100], label: "submitted (%)", percent: true },
               y: { label: null },
               marks: [Plot.barX(completion, { y: "label", x: "rate", fill: "#1b5a87" }), Plot.ruleX([0])],
             }),

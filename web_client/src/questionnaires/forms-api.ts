@@ -66,7 +66,7 @@ export interface AnswerResult {
 }
 
 export interface Band {
-  from: number;
+  start: number;
   label: string;
 }
 
@@ -178,13 +178,13 @@ export function withAnswer(form: Form, instrument: string, item: string, value: 
 /** The band a score falls in (bands hold scores >= from, up to the next band's from). */
 export function bandOf(bands: readonly Band[], score: number): Band | null {
   let found: Band | null = null;
-  for (const b of bands) if (score >= b.from) found = b;
+  for (const b of bands) if (score >= b.start) found = b;
   return found;
 }
 
 /** Band intervals for drawing: [from, to) with the last one closed at the range's top. */
 export function bandIntervals(bands: readonly Band[], range: [number, number]): { from: number; to: number; label: string }[] {
-  return bands.map((b, i) => ({ from: b.from, to: bands[i + 1]?.from ?? range[1], label: b.label }));
+  return bands.map((b, i) => ({ from: b.start, to: bands[i + 1]?.start ?? range[1], label: b.label }));
 }
 
 export class FormsApi {

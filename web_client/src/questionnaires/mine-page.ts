@@ -5,7 +5,7 @@
 import type { Me } from "../protocol/types";
 import { h, setText } from "../ui/dom";
 import type { scoresChart } from "./charts";
-import type { PageContext } from "./context";
+import { type PageContext, intlTag } from "./context";
 import { type Alert, type FormSummary, type InstrumentScores, bandOf } from "./forms-api";
 
 const LEAD = new Set(["leader", "co_leader"]);
@@ -68,7 +68,7 @@ function scoresBlock(ctx: PageContext, scores: InstrumentScores[], chart: typeof
   return shown.map((s) => {
     const label = t("scores.chart", { title: s.title });
     const figure = h("figure", { class: "q-chart", "data-testid": `scores-${s.instrument}` });
-    figure.append(chart(s, label, width));
+    figure.append(chart(s, label, width, intlTag(ctx.locale)));
     const rows = s.points
       .filter((p) => p.total !== null)
       .map((p) =>
