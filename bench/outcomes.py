@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -200,6 +201,7 @@ async def submissions(
     latencies: list[float] = []
     baseline: list[float] = []
     errors = 0
+    kinds: Counter[str] = Counter()
     # Members of the first groups submit their check-in style PHQ-9 at a new timepoint.
     arrivals = sorted(rng.uniform(0, window) for _ in range(n))
 
@@ -215,8 +217,9 @@ async def submissions(
                     s, phq9, person_id=i + 1, organisation_id=org_id,
                     series_id=i // GROUP_SIZE + 1, timepoint=Timepoint.EVALUATION, answers=answers,
                 )  # fmt: skip
-        except Exception:
+        except Exception as exc:
             errors += 1
+            kinds[f"{type(exc).__name__}: {str(exc).splitlines()[0][:80]}"] += 1
             return
         latencies.append(time.perf_counter() - t0)
 
@@ -264,6 +267,7 @@ async def submissions(
         "lost": errors + (n - errors - stored),
         "baseline_insert_p50_ms": pct(baseline, 0.50),
         "baseline_insert_p99_ms": pct(baseline, 0.99),
+        "errors": dict(kinds),
     }
 
 
@@ -305,6 +309,8 @@ def main() -> None:
               f"{sub['submit_elapsed_s']} s, p50 {sub['submit_p50_ms']} ms, p99 {sub['submit_p99_ms']}"
               f" ms, lost {sub['lost']}; baseline bare INSERT p50 {sub['baseline_insert_p50_ms']} ms,"
               f" p99 {sub['baseline_insert_p99_ms']} ms", flush=True)  # fmt: skip
+        if sub["errors"]:
+            print(f"submission errors: {sub['errors']}", flush=True)
         load = os.getloadavg()
         print(f"machine: {os.cpu_count()} cores, shared; load average {load[0]:.2f} {load[1]:.2f}")
         print(json.dumps({

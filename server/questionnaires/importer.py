@@ -70,7 +70,7 @@ class ImportResult:
 
 
 class ImportRejected(UserError):
-    code = "import_rejected"
+    """Some rows were rejected (``invalid``); nothing was imported."""
 
     def __init__(self, rejected: list[Rejection], total: int) -> None:
         lines = "\n".join(f"  {r}" for r in rejected)
@@ -135,7 +135,7 @@ def _row(
         else:
             return bad("item_1", "give the items (item_1 ..) or a total")
     except CircleError as exc:
-        name = str(exc.details.get("field", "total"))
+        name = next(iter(exc.details.get("fields", {})), "total")
         if name in {i.id for i in inst.items}:
             name = f"item_{[i.id for i in inst.items].index(name) + 1}"
         reason = exc.message.split(": ", 1)[-1]

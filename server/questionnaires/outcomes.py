@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import String, cast, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +35,7 @@ from server.questionnaires.models import (
 from server.questionnaires.registry import Registry
 from server.questionnaires.stats import paired
 
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 ScopeKind = Literal["series", "group", "organisation", "cohort"]
 COMPARISONS: tuple[tuple[str, Timepoint, Timepoint], ...] = (
     ("pre_post", Timepoint.PRE, Timepoint.POST),
@@ -75,13 +76,13 @@ def consented() -> Any:
     )
 
 
-def restrict(q: Select[Any], scope: Scope) -> Select[Any]:
-    if scope.kind == "cohort":
-        return q.where(QR.cohort_id == scope.id)
+def _series_filter(q: SelectT, scope: Scope, series_id: Any, person_id: Any) -> SelectT:
+    """Narrow ``q`` (whose rows have a series id and a person id) to a series-based scope."""
     if scope.kind == "series":
-        q = q.where(QR.series_id == scope.id)
+        q = q.where(series_id == scope.id)
     else:
-        q = q.join(Series, Series.id == QR.series_id)
+        if series_id is not Series.id:
+            q = q.join(Series, Series.id == series_id)
         if scope.kind == "group":
             q = q.where(Series.group_id == scope.id)
         else:
@@ -89,8 +90,15 @@ def restrict(q: Select[Any], scope: Scope) -> Select[Any]:
             if scope.protocol is not None:
                 q = q.where(Group.protocol == scope.protocol)
     if scope.profession is not None:
-        q = q.join(Person, Person.id == QR.person_id).where(Person.profession == scope.profession)
+        q = q.join(Person, Person.id == person_id).where(Person.profession == scope.profession)
     return q
+
+
+def restrict(q: Select[Any], scope: Scope) -> Select[Any]:
+    """Narrow a query over questionnaire responses to the scope."""
+    if scope.kind == "cohort":
+        return q.where(QR.cohort_id == scope.id)
+    return _series_filter(q, scope, QR.series_id, QR.person_id)
 
 
 async def _member_units(s: AsyncSession, scope: Scope) -> set[str]:
@@ -101,18 +109,7 @@ async def _member_units(s: AsyncSession, scope: Scope) -> set[str]:
         .join(Membership, Membership.group_id == Series.group_id)
         .where(Membership.role == GroupRole.MEMBER, Membership.status == MembershipStatus.ACTIVE)
     )
-    if scope.kind == "series":
-        q = q.where(Series.id == scope.id)
-    elif scope.kind == "group":
-        q = q.where(Series.group_id == scope.id)
-    else:
-        q = q.join(Group, Group.id == Series.group_id).where(Group.organisation_id == scope.id)
-        if scope.protocol is not None:
-            q = q.where(Group.protocol == scope.protocol)
-    if scope.profession is not None:
-        q = q.join(Person, Person.id == Membership.person_id).where(
-            Person.profession == scope.profession
-        )
+    q = _series_filter(q, scope, Series.id, Membership.person_id)
     return {f"s{sid}:p{pid}" for sid, pid in (await s.execute(q)).all()}
 
 

@@ -28,8 +28,6 @@ MAX_FILE_BYTES = 1024 * 1024
 class InstrumentFileError(UserError):
     """An instrument file is unreadable or invalid; the message names the file and the field."""
 
-    code = "invalid_instrument"
-
 
 def _describe(exc: ValidationError) -> str:
     parts = []
@@ -82,7 +80,7 @@ class Registry:
     def get(self, instrument_id: str) -> Instrument:
         found = self.instruments.get(instrument_id)
         if found is None:
-            raise NotFound(f"no instrument {instrument_id!r}", code="unknown_instrument")
+            raise NotFound(f"no instrument {instrument_id!r}", field="instrument")
         return found
 
     def ids(self) -> list[str]:

@@ -20,9 +20,8 @@ from server.questionnaires.instrument import Instrument, Item, ItemType, Method,
 
 
 class AnswerError(UserError):
-    """An answer outside the item's scale, to an unknown item, or a missing required answer."""
-
-    code = "invalid_answer"
+    """An answer outside the item's scale, to an unknown item, or a missing required answer
+    (``invalid``; ``details.fields`` names the item)."""
 
 
 @dataclass(frozen=True)

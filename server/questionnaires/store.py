@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,27 +36,29 @@ RESEARCH_SCOPE = "research"
 
 
 async def research_code(s: AsyncSession, person_id: int, organisation_id: int) -> str:
-    """The person's stable pseudonym, created (random, stored) on first need."""
-    code = await s.scalar(select(ResearchCode.code).where(ResearchCode.person_id == person_id))
-    if code is not None:
-        return code
+    """The person's stable pseudonym, created (random, stored) on first need.
+
+    The first statement is a write (``INSERT ... ON CONFLICT DO NOTHING``), so on SQLite the
+    transaction takes the write lock before it reads anything: a read-then-write transaction in
+    WAL mode fails at once ("database is locked", no retry) when another writer committed in
+    between, and a submission must not be lost that way."""
+    dialect = s.get_bind().dialect.name
+    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
     for _ in range(5):
-        candidate = new_research_code()
-        try:
-            async with s.begin_nested():
-                s.add(
-                    ResearchCode(
-                        person_id=person_id, organisation_id=organisation_id, code=candidate
-                    )
-                )
-            return candidate
-        except IntegrityError:
-            # Another process gave this person a code first (or, rarely, the code was taken).
-            code = await s.scalar(
-                select(ResearchCode.code).where(ResearchCode.person_id == person_id)
+        await s.execute(
+            insert_fn(ResearchCode)
+            .values(
+                person_id=person_id,
+                organisation_id=organisation_id,
+                code=new_research_code(),
+                created_at=datetime.now(UTC),
             )
-            if code is not None:
-                return code
+            .on_conflict_do_nothing()
+        )
+        code = await s.scalar(select(ResearchCode.code).where(ResearchCode.person_id == person_id))
+        if code is not None:
+            return code
+        # Only a clash of the random code itself (about 1 in 10^15 per pair) gets here.
     raise RuntimeError("could not allocate a research code")
 
 

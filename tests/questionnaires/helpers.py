@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from server.db.engine import Database
-from server.db.models import Person, PersonRole
+from server.db.models import AuditEntry, Person, PersonRole
 from server.domain import OrgRole
 from server.questionnaires.models import Timepoint
 from server.questionnaires.registry import load_registry
@@ -62,5 +64,14 @@ async def add_researcher(url: str, org_id: int) -> int:
             await s.flush()
             s.add(PersonRole(person_id=p.id, organisation_id=org_id, role=OrgRole.RESEARCHER))
             return p.id
+    finally:
+        await db.dispose()
+
+
+async def audit_entries(url: str, *where: object) -> list[AuditEntry]:
+    db = Database(url)
+    try:
+        async with db.sessionmaker() as s:
+            return list(await s.scalars(select(AuditEntry).where(*where)))  # type: ignore[arg-type]
     finally:
         await db.dispose()

@@ -4,17 +4,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pyreadstat
 import pytest
 
 from server.questionnaires.importer import parse
 from server.questionnaires.registry import load_registry
-from tests.conftest import SECRET
+from tests.foundation.test_cli import run
 
 REG = load_registry(None)
 HEADER = "person_code,instrument,timepoint,completed_at," + ",".join(
@@ -32,19 +28,6 @@ def balint_csv() -> str:
         lines.append(f"B{n:02d},cdas,pre,2020-04-01,{pre}")
         lines.append(f"B{n:02d},cdas,post,2020-04-20T10:00:00,{post}")
     return "\n".join(lines) + "\n"
-
-
-def run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CIRCLE_VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": SECRET}
-    env.pop("DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_rows_are_validated_one_by_one():

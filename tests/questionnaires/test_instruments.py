@@ -3,9 +3,6 @@ names the file and the field, and `circle instruments add` copies nothing then."
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,22 +15,10 @@ from server.questionnaires.registry import (
     load_registry,
     parse_file,
 )
-from tests.conftest import SECRET, make_settings
+from tests.conftest import make_settings
+from tests.foundation.test_cli import run
 
 SHIPPED = ["bat", "cbi", "cdas", "cdrisc", "checkin", "evaluation", "gad7", "phq9", "who5"]
-
-
-def run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CIRCLE_VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": SECRET}
-    env.pop("DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_shipped_instruments_load_with_their_structure():
@@ -146,3 +131,19 @@ def test_cli_add_overrides_a_shipped_instrument_and_refuses_a_bad_file(tmp_path)
     assert "Licensed statement 25" in r.stdout and "score control: sum, range 0-12" in r.stdout
     r = run(["instruments", "show", "nosuch"], tmp_path)
     assert r.returncode == 2 and "no instrument 'nosuch'" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["instruments"],
+        ["instruments", "add"],
+        ["outcomes"],
+        ["import", "responses"],
+        ["plausibility"],
+    ],
+    ids=" ".join,
+)
+def test_help(cmd, tmp_path):
+    r = run([*cmd, "--help"], tmp_path)
+    assert r.returncode == 0 and "usage: circle" in r.stdout

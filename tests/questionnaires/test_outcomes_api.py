@@ -15,7 +15,7 @@ from server.db.models import AuditEntry
 from server.questionnaires.models import Timepoint
 from tests.conftest import make_settings, start_app
 from tests.foundation.seed import seed, session_cookie
-from tests.questionnaires.helpers import add_researcher, consent, submit
+from tests.questionnaires.helpers import add_researcher, audit_entries, consent, submit
 
 PRE = [20, 18, 15, 22, 12, 16]
 POST = [10, 9, 12, 11, 12, 6]
@@ -76,14 +76,7 @@ async def test_report_pairs_consenting_members_and_audits_every_read(world, api_
         points = (await resp.json())["points"]
     assert {p["person_code"][:3] for p in points} == {"HC-"} and len(points) == 5
 
-    db = Database(db_url)
-    try:
-        async with db.sessionmaker() as s:
-            reads = list(
-                await s.scalars(select(AuditEntry).where(AuditEntry.action == "outcomes.read"))
-            )
-    finally:
-        await db.dispose()
+    reads = await audit_entries(db_url, AuditEntry.action == "outcomes.read")
     assert len(reads) == 4 and all(r.actor_id == w.researcher_id for r in reads)
     assert reads[0].target == f"series:{w.series_id}"
 
@@ -121,14 +114,7 @@ async def test_members_and_outsiders_are_refused_and_audited(world, api_factory,
         assert status == 403 and body["error"]["code"] == "forbidden"
         status, _ = await api.get(f"/api/outcomes/export?series={w.series_id}&format=sav")
         assert status == 403
-    db = Database(db_url)
-    try:
-        async with db.sessionmaker() as s:
-            refused = list(
-                await s.scalars(select(AuditEntry).where(AuditEntry.outcome == "refused"))
-            )
-    finally:
-        await db.dispose()
+    refused = await audit_entries(db_url, AuditEntry.outcome == "refused")
     assert {r.action for r in refused} == {"outcomes.read", "outcomes.export"} and len(refused) == 6
 
 
@@ -180,3 +166,15 @@ async def test_a_second_submission_of_the_same_form_is_refused_and_changes_nothi
     finally:
         await db.dispose()
     assert len(responses) == 1 and responses[0].scores["total"] == 12.0 and len(items) == 9
+
+
+async def test_a_researcher_reads_no_names_rosters_or_contacts(world, api_factory, db_url):
+    w, live = world
+    api = await client(api_factory, live, db_url, w.researcher_id)
+    for path in (
+        f"/api/groups/{w.group_id}/members",
+        f"/api/groups/{w.group_id}",
+        f"/api/organisations/{w.org_id}/people",
+    ):
+        status, _ = await api.get(path)
+        assert status == 403, path

@@ -148,7 +148,7 @@ def test_checkin_and_evaluation_ignore_free_text():
 def test_bad_answers_name_the_item(instrument, item, value, message):
     with pytest.raises(AnswerError) as exc:
         check_answer(REG.get(instrument), item, value)
-    assert message in exc.value.message and exc.value.details["field"] == item
+    assert message in exc.value.message and item in exc.value.details["fields"]
 
 
 def test_incomplete_answers_and_import_totals():
