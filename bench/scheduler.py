@@ -42,18 +42,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from host import cpu_seconds, loadavg, rss_mb
 from sqlalchemy import func, insert, select, update
 
+from bench._host import cpu_seconds, loadavg, rss_mb
 from server.db import migrate
 from server.db.engine import Database, sync_url
 from server.db.models import Group, Membership, Organisation, Person
 from server.domain import GroupRole, ProtocolKind
+from server.notify.mailer import OutboxNotifier
+from server.notify.models import OutboxMessage
 from server.scheduling.booking import book
 from server.scheduling.dispatcher import Fired
 from server.scheduling.handlers import BUILTIN
-from server.scheduling.models import Dispatch, DispatchStatus, OutboxMessage, Purpose
-from server.scheduling.notifier import OutboxNotifier
+from server.scheduling.models import Dispatch, DispatchStatus, Purpose
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.series import parse_spec
 from server.scheduling.service import SchedulingService

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import socketio
 from aiohttp import web
 
 from server.auth.ratelimit import LoginLimiter
 from server.db.engine import Database
 from server.settings import Settings
 
+if TYPE_CHECKING:  # only the signaling layer and the app touch Socket.IO at run time
+    import socketio
+
 SETTINGS_KEY = web.AppKey("settings", Settings)
 DB_KEY = web.AppKey("db", Database)
-SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
+SIO_KEY: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
 LIMITER_KEY = web.AppKey("login_limiter", LoginLimiter)
 # The media engine (server.media.port.MediaEngine) or None when media is disabled.
 MEDIA_KEY: web.AppKey[Any] = web.AppKey("media")

@@ -58,9 +58,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             logging.getLogger(noisy).setLevel(logging.DEBUG)
     app = create_app(settings)
     if args.demo_bots:
-        from server.demo_bots import attach_demo_bots
+        from server.bots.demo import attach_demo_bots
+        from server.cli_ops import latest_demo_session
 
-        attach_demo_bots(app, settings, args.demo_bots)
+        attach_demo_bots(app, settings, args.demo_bots, lambda: latest_demo_session(settings))
     print(f"Healers' Circle serving on {settings.public_url} (Ctrl-C to stop)", flush=True)
     web.run_app(
         app,
@@ -68,6 +69,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         print=None,
         access_log=None if settings.log_level != "DEBUG" else logging.getLogger("aiohttp.access"),
+        access_log_format='%t "%r" %s %b %Tfs',  # no client address (docs/privacy.md)
     )
     return 0
 
@@ -147,6 +149,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         print(report.as_text(), file=sys.stdout if report.migrated else sys.stderr)
     return report.exit_code
+
+
+def cmd_privacy(args: argparse.Namespace) -> int:
+    from server.privacy.commands import run
+
+    return run(args, _settings(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -232,6 +240,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     questionnaires_cli.register(sub, _settings)
     cli_research.register(sub, _settings)
+    priv = sub.add_parser("privacy", help="a person's data: export, erasure; the retention sweep")
+    psub = priv.add_subparsers(dest="privacy_command", required=True, metavar="ACTION")
+    ex = psub.add_parser("export", help="print everything held about a person (JSON)")
+    ex.add_argument("person", type=int, help="person id")
+    er = psub.add_parser(
+        "erase", help="erase a person's data; prints what was deleted, pseudonymised and kept"
+    )
+    er.add_argument("person", type=int, help="person id")
+    psub.add_parser("sweep", help="run the retention sweep once; prints rows changed per rule")
+    priv.set_defaults(func=cmd_privacy)
     return p
 
 

@@ -44,8 +44,9 @@ from server.errors import (
     Unavailable,
     UserError,
 )
-from server.scheduling.models import OutboxMessage, OutboxStatus
-from server.scheduling.templates import Kind, pick_locale, render
+from server.notify import NOTIFIER_KEY
+from server.notify.outbox import Notice, enqueue
+from server.notify.templates import Kind, pick_locale, render
 
 # Applied inside the transaction that consumes a link, before it commits.
 OnRedeem = Callable[[AsyncSession, Person], Awaitable[None]]
@@ -281,20 +282,16 @@ async def _queue_reset_mail(ctx: Ctx, s: AsyncSession, person: Person, ttl_minut
     subject, text = render(
         Kind.PASSWORD_RESET, locale, name=person.display_name, link=link, minutes=ttl_minutes
     )
-    s.add(
-        OutboxMessage(
-            organisation_id=person.organisation_id,
-            person_id=person.id,
-            to_address=person.email,
-            locale=locale,
-            kind=Kind.PASSWORD_RESET.value,
-            subject=subject[:300],
-            body=text,
-            channel="smtp",
-            status=OutboxStatus.QUEUED,
-            next_attempt_at=utcnow(),
-        )
+    notice = Notice(
+        kind=Kind.PASSWORD_RESET.value,
+        to_address=person.email,
+        locale=locale,
+        subject=subject,
+        body=text,
+        person_id=person.id,
+        organisation_id=person.organisation_id,
     )
+    await enqueue(s, [notice], ctx.request.app[NOTIFIER_KEY], utcnow())
 
 
 @router.post(

@@ -8,9 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.api.schemas import SessionSummaryOut
-from server.db.models import Group, Membership, ScheduledSession
+from server.db.models import Group, Membership, ScheduledSession, SeriesConfirmation
 from server.domain import GroupRole, MembershipStatus
-from server.scheduling.models import SeriesConfirmation
 
 
 def session_out(

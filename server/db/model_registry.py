@@ -1,14 +1,28 @@
-"""Every module that defines tables, imported so the metadata is complete (Alembic, tests)."""
+"""Every module that defines tables, imported so the metadata is complete (Alembic, tests).
+
+Like ``server/app.py`` this module composes: it may import every package's models, and
+nothing but the migrations and tests imports it. A package with tables adds its module here.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+import server.notify.models
+import server.privacy.models
+import server.questionnaires.form_models
+import server.questionnaires.models
+import server.scheduling.models
+from server.db.models import Base
+
+TABLE_MODULES = (
+    server.notify.models,
+    server.privacy.models,
+    server.questionnaires.form_models,
+    server.questionnaires.models,
+    server.scheduling.models,
+)
+
 
 def metadata() -> MetaData:
-    import server.questionnaires.form_models  # the answering side's tables (and responses)
-    import server.questionnaires.models  # registers the questionnaire tables
-    import server.scheduling.models  # noqa: F401 - registers the scheduling tables
-    from server.db.models import Base
-
     return Base.metadata

@@ -168,6 +168,17 @@ class Series(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class SeriesConfirmation(Base):
+    """A member confirmed they will take part in a series (shown to the coordinator)."""
+
+    __tablename__ = "series_confirmations"
+    __table_args__ = (UniqueConstraint("series_id", "person_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ScheduledSession(Base):
     __tablename__ = "sessions"
     __table_args__ = (Index("ix_sessions_starts_at", "starts_at"),)

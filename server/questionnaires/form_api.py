@@ -19,6 +19,8 @@ from server.api.routing import Router
 from server.db.models import Person
 from server.domain import AuditOutcome
 from server.errors import CircleError, NotFound, Unauthenticated
+from server.notify import NOTIFIER_KEY
+from server.notify.mailer import Notifier
 from server.questionnaires import INSTRUMENTS_KEY, consent
 from server.questionnaires.form_models import FormAssignment, FormMailPref
 from server.questionnaires.form_schemas import (
@@ -41,8 +43,6 @@ from server.questionnaires.forms import Answer, form_state, save_answer, submit
 from server.questionnaires.links import redeem_form_link, verify_access
 from server.questionnaires.registry import Registry
 from server.questionnaires.safety import meets_rule, raise_alert
-from server.scheduling.api import SERVICE_KEY
-from server.scheduling.notifier import Notifier, notifier_from_settings
 
 router = Router("questionnaires")
 ACCESS_HEADER = "X-Form-Access"
@@ -57,8 +57,7 @@ def _registry(ctx: Ctx) -> Registry:
 
 
 def _notifier(ctx: Ctx) -> Notifier:
-    service = ctx.request.app.get(SERVICE_KEY)
-    return service.notifier if service is not None else notifier_from_settings(ctx.settings)
+    return ctx.request.app[NOTIFIER_KEY]
 
 
 async def load_form(ctx: Ctx, s: AsyncSession, form_id: int, action: str) -> FormAssignment:

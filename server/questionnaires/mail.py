@@ -8,20 +8,16 @@ leaders only and never carries the answer.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import Person
+from server.notify.mailer import Notifier
+from server.notify.outbox import Notice, enqueue
+from server.notify.templates import pick_locale
 from server.questionnaires.models import Timepoint
-from server.scheduling.models import OutboxMessage, OutboxStatus
-from server.scheduling.notifier import Notifier
-from server.scheduling.templates import pick_locale
-
-log = logging.getLogger("circle.questionnaires")
 
 
 class FormMail(StrEnum):
@@ -142,23 +138,15 @@ async def queue_mail(
     now: datetime,
     locale: str,
 ) -> None:
-    immediate = notifier.immediate
-    await s.execute(
-        insert(OutboxMessage).values(
-            dispatch_id=dispatch_id,
-            organisation_id=organisation_id,
-            person_id=person.id,
-            to_address=person.email,
-            locale=locale,
-            kind=kind,
-            subject=subject[:300],
-            body=body,
-            channel=notifier.channel,
-            status=OutboxStatus.SENT if immediate else OutboxStatus.QUEUED,
-            attempts=1 if immediate else 0,
-            next_attempt_at=now,
-            sent_at=now if immediate else None,
-            created_at=now,
-        )
+    """One questionnaire mail to ``person``, through the one writer of the outbox."""
+    notice = Notice(
+        kind=kind,
+        to_address=person.email,
+        locale=locale,
+        subject=subject,
+        body=body,
+        person_id=person.id,
+        organisation_id=organisation_id,
+        dispatch_id=dispatch_id,
     )
-    log.info("notice %s to person %s (%s)", kind, person.id, notifier.channel)
+    await enqueue(s, [notice], notifier, now)

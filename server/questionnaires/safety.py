@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import audit
 from server.db.models import Group, Membership, Person
 from server.domain import AuditOutcome, GroupRole, MembershipStatus
+from server.notify.mailer import Notifier
+from server.notify.templates import pick_locale
 from server.questionnaires import scoring
 from server.questionnaires.form_models import FormAssignment, SafetyAlert
 from server.questionnaires.forms import insert_stmt
 from server.questionnaires.instrument import Instrument
 from server.questionnaires.mail import FormMail, queue_mail, render_form_mail
-from server.scheduling.notifier import Notifier
-from server.scheduling.templates import pick_locale
 
 log = logging.getLogger("circle.questionnaires")
 LEADERS = (GroupRole.LEADER, GroupRole.CO_LEADER)

@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import Group, Membership, Person, ScheduledSession, Series
 from server.domain import GroupRole, MembershipStatus
+from server.notify.mailer import Notifier
+from server.notify.templates import format_when, person_zone, pick_locale
 from server.questionnaires.form_models import FormAssignment, FormMailPref, SeriesFormPlan
 from server.questionnaires.form_plan import (
     FormPlan,
@@ -44,10 +46,8 @@ from server.questionnaires.mail import FormMail, queue_mail, render_form_mail, t
 from server.questionnaires.models import Timepoint
 from server.questionnaires.registry import Registry
 from server.scheduling.models import Dispatch, Purpose
-from server.scheduling.notifier import Notifier
 from server.scheduling.plan import PlannedDispatch, dispatch_key
 from server.scheduling.store import insert_missing
-from server.scheduling.templates import format_when, person_zone, pick_locale
 from server.settings import Settings
 
 log = logging.getLogger("circle.questionnaires")

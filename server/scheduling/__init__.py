@@ -1,8 +1,9 @@
-"""Scheduling: series booking, session changes, calendars, timed dispatches and notifications.
+"""Scheduling: series booking, session changes, calendars, timed dispatches.
 
-``setup(app)`` is called by the app factory: it adds the REST routes and a cleanup context that
-starts the scheduling service (APScheduler sweep + mailer) after the database is up and stops it
-before the database goes away.
+``setup(app)`` is called by the app factory (after ``server.notify``'s): it adds the REST
+routes, the registry of dispatch handlers features register in (``handlers.HANDLERS_KEY``), and
+a cleanup context that starts the scheduling service (APScheduler sweep + mailer) after the
+database is up and stops it before the database goes away.
 """
 
 from __future__ import annotations
@@ -12,15 +13,14 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from server.appkeys import API_ROUTERS_KEY, DB_KEY, SETTINGS_KEY
+from server.notify import NOTIFIER_KEY
+from server.scheduling.api import CONFIG_KEY, SERVICE_KEY, router
+from server.scheduling.handlers import HANDLERS_KEY, DispatchHandlers
+from server.scheduling.plan import SchedulingConfig
+from server.scheduling.service import SchedulingService
 
 
 def setup(app: web.Application) -> None:
-    from server.scheduling.api import CONFIG_KEY, SERVICE_KEY, router
-    from server.scheduling.handlers import HANDLERS_KEY, DispatchHandlers
-    from server.scheduling.notifier import notifier_from_settings
-    from server.scheduling.plan import SchedulingConfig
-    from server.scheduling.service import SchedulingService
-
     settings = app[SETTINGS_KEY]
     app[CONFIG_KEY] = SchedulingConfig.from_settings(settings)
     # Features register their dispatch handlers here in their own setup(app), which runs after
@@ -32,7 +32,7 @@ def setup(app: web.Application) -> None:
         service = SchedulingService(
             app[DB_KEY].sessionmaker,
             app[CONFIG_KEY],
-            notifier_from_settings(settings),
+            app[NOTIFIER_KEY],
             handlers=app[HANDLERS_KEY],
         )
         app[SERVICE_KEY] = service

@@ -13,6 +13,7 @@ from server.audit import record
 from server.db.models import Group, ScheduledSession, Series
 from server.domain import AuditOutcome
 from server.errors import Conflict
+from server.notify.templates import Kind
 from server.scheduling.models import Purpose
 from server.scheduling.plan import SchedulingConfig, notice
 from server.scheduling.series import (
@@ -34,7 +35,6 @@ from server.scheduling.store import (
     roster,
     times,
 )
-from server.scheduling.templates import Kind
 
 log = logging.getLogger("circle.scheduling")
 

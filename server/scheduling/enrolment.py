@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from datetime import datetime
 
@@ -11,10 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import record
-from server.db.models import Membership, Person, ScheduledSession, Series
+from server.db.models import Membership, Person, ScheduledSession, Series, SeriesConfirmation
 from server.domain import AuditOutcome, GroupRole, MembershipStatus, SessionStatus
-from server.errors import Conflict, Gone, NotFound
-from server.scheduling.models import Purpose, SeriesConfirmation
+from server.errors import Conflict, NotFound
+from server.notify.templates import Kind
+from server.scheduling.models import Purpose
 from server.scheduling.plan import PlannedDispatch, SchedulingConfig, notice
 from server.scheduling.store import (
     get_group,
@@ -25,7 +24,6 @@ from server.scheduling.store import (
     supersede,
     times,
 )
-from server.scheduling.templates import Kind
 
 log = logging.getLogger("circle.scheduling")
 
@@ -227,22 +225,3 @@ async def confirm(s: AsyncSession, series_id: int, person_id: int, now: datetime
     s.add(SeriesConfirmation(series_id=series_id, person_id=person_id, confirmed_at=now))
     await s.flush()
     return True
-
-
-def confirm_token(secret: str, series_id: int, person_id: int) -> str:
-    """A one-click confirmation token: series, person and an HMAC of both (no expiry: it only
-    ever records "I will take part", which the person can also do in the app)."""
-    payload = f"{series_id}.{person_id}"
-    sig = hmac.new(secret.encode(), f"confirm:{payload}".encode(), hashlib.sha256).hexdigest()
-    return f"{payload}.{sig[:32]}"
-
-
-def read_confirm_token(secret: str, token: str) -> tuple[int, int]:
-    parts = token.split(".")
-    ok = len(parts) == 3 and all(p.isascii() and p.isdecimal() and len(p) <= 9 for p in parts[:2])
-    if not secret or not ok:
-        raise Gone("unknown confirmation link")
-    series_id, person_id = int(parts[0]), int(parts[1])
-    if not hmac.compare_digest(confirm_token(secret, series_id, person_id), token):
-        raise Gone("unknown confirmation link")
-    return series_id, person_id

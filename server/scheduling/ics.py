@@ -21,14 +21,16 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.models import Group, Membership, Person, ScheduledSession, Series
 from server.domain import MembershipStatus, SessionStatus
 from server.errors import Gone
+from server.notify.mailer import Attachment, Attachments
+from server.notify.models import OutboxMessage
+from server.notify.templates import person_zone
 from server.pages import session_page
-from server.scheduling.models import CalendarToken
-from server.scheduling.templates import person_zone
+from server.scheduling.models import CalendarToken, Dispatch
 
 PRODID = "-//Healers' Circle//Scheduling//EN"
 
@@ -142,7 +144,7 @@ async def person_for_token(s: AsyncSession, token: str) -> Person:
 
 # Kinds of notice that carry the calendar: the whole series for a booking, the one session for
 # a change (its new SEQUENCE lets the reader's calendar replace the old event).
-SERIES_KINDS = frozenset({"booked", "enrolled", "promoted"})
+SERIES_KINDS = frozenset({"booked", "enrolled", "promoted", "retimed", "cancelled_rest"})
 SESSION_KINDS = frozenset({"moved", "cancelled", "makeup", "reminder"})
 
 
@@ -150,8 +152,6 @@ async def attachment_for(
     s: AsyncSession, dispatch_id: int | None, kind: str, person: Person | None, public_url: str
 ) -> tuple[str, bytes] | None:
     """(filename, .ics bytes) to attach to a notice, in the recipient's timezone, or None."""
-    from server.scheduling.models import Dispatch
-
     if dispatch_id is None or person is None or kind not in SERIES_KINDS | SESSION_KINDS:
         return None
     session_id = await s.scalar(select(Dispatch.session_id).where(Dispatch.id == dispatch_id))
@@ -165,3 +165,17 @@ async def attachment_for(
             return "series.ics", await series_calendar(s, series, zone, public_url)
     rows = await _rows(s, [ScheduledSession.id == sess.id])
     return "session.ics", build_calendar(rows, zone, public_url=public_url, name="Healers' Circle")
+
+
+def calendar_attachments(
+    sessionmaker: async_sessionmaker[AsyncSession], public_url: str
+) -> Attachments:
+    """The mailer's attachment source: the calendar a notice refers to, in its reader's zone."""
+
+    async def attach(m: OutboxMessage) -> tuple[Attachment, ...]:
+        async with sessionmaker() as s:
+            person = await s.get(Person, m.person_id) if m.person_id else None
+            found = await attachment_for(s, m.dispatch_id, m.kind, person, public_url)
+        return (found,) if found else ()
+
+    return attach

@@ -1,4 +1,5 @@
-"""Scheduling tables: due dispatches, the notification outbox, calendar feed tokens."""
+"""Scheduling tables: due dispatches, calendar feed tokens (the outbox is
+``server/notify/models.py``, series confirmations ``server/db/models.py``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.models import Base, _enum, utcnow
@@ -44,14 +45,6 @@ class DispatchStatus(StrEnum):
     SUPERSEDED = "superseded"  # the session moved or was cancelled before it was due
 
 
-class OutboxStatus(StrEnum):
-    QUEUED = "queued"
-    SENDING = "sending"
-    SENT = "sent"
-    RETRY = "retry"
-    FAILED = "failed"
-
-
 class Dispatch(Base):
     """One thing to do at one time, at most once.
 
@@ -81,37 +74,6 @@ class Dispatch(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class OutboxMessage(Base):
-    """A notification. In the embedded default the outbox is the destination; with SMTP it is
-    the queue the mailer drains, retrying with backoff and surfacing failures."""
-
-    __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    dispatch_id: Mapped[int | None] = mapped_column(
-        ForeignKey("dispatches.id", ondelete="SET NULL"), unique=True
-    )
-    organisation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
-    )
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
-    to_address: Mapped[str] = mapped_column(String(254))
-    locale: Mapped[str] = mapped_column(String(8), default="en")
-    kind: Mapped[str] = mapped_column(String(40))
-    subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
-    channel: Mapped[str] = mapped_column(String(16), default="outbox")  # outbox | smtp
-    status: Mapped[OutboxStatus] = mapped_column(
-        _enum(OutboxStatus, "outbox_status"), default=OutboxStatus.QUEUED
-    )
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    lease_until: Mapped[datetime | None] = mapped_column()
-    last_error: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column()
-
-
 class CalendarToken(Base):
     """The secret of a person's iCalendar feed URL; only its SHA-256 is stored."""
 
@@ -121,14 +83,3 @@ class CalendarToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
-
-
-class SeriesConfirmation(Base):
-    """A member confirmed they will take part in a series (shown to the coordinator)."""
-
-    __tablename__ = "series_confirmations"
-    __table_args__ = (UniqueConstraint("series_id", "person_id"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)

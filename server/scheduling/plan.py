@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from server.lifecycle import Window
 from server.scheduling.models import Purpose
 from server.settings import Settings
 
@@ -16,9 +17,6 @@ LONG_GRACE = timedelta(days=30)
 NOTICE_GRACE = timedelta(days=7)
 POST_GRACE = timedelta(days=14)
 CHECKIN_GRACE = timedelta(days=2)
-# A room stays joinable this long past its planned end (server.api.sessions.LATE_JOIN); the
-# close comes after it, so late joiners and reconnections are not cut off.
-CLOSE_AFTER = timedelta(minutes=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +50,12 @@ class SessionTimes:
     lobby_minutes: int
 
     @property
+    def window(self) -> Window:
+        return Window(self.starts_at, self.lobby_minutes, self.duration_minutes)
+
+    @property
     def ends_at(self) -> datetime:
-        return self.starts_at + timedelta(minutes=self.duration_minutes)
+        return self.window.ends_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +124,12 @@ def plan_session(
     person and offset, and the pre/post timepoints for members when the session opens or closes
     its series (pre: due at once by default, and worth sending until the session ends)."""
     out: list[PlannedDispatch] = []
-    if s.ends_at + CLOSE_AFTER <= now:
+    window = s.window
+    close = window.closes_at  # the end of the join window: late joiners are not cut off
+    if close <= now:
         return out
-    lobby = s.starts_at - timedelta(minutes=s.lobby_minutes)
-    out.append(_make(s, None, Purpose.LOBBY_OPEN, lobby, s.ends_at))
+    out.append(_make(s, None, Purpose.LOBBY_OPEN, window.opens_at, s.ends_at))
     out.append(_make(s, None, Purpose.SESSION_START, s.starts_at, s.ends_at))
-    close = s.ends_at + CLOSE_AFTER
     out.append(_make(s, None, Purpose.SESSION_CLOSE, close, close + LONG_GRACE))
     out.append(_make(s, None, Purpose.TIMEPOINT_CHECKIN, s.ends_at, s.ends_at + CHECKIN_GRACE))
     people = list(people)

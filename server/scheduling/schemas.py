@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.domain import GroupRole, MembershipStatus, SessionStatus
+from server.notify.models import OutboxStatus
 from server.scheduling import changes
-from server.scheduling.models import OutboxStatus
 from server.scheduling.series import Weekday
 
 
@@ -30,6 +30,7 @@ class SeriesIn(In):
 
 MoveIn = changes.MoveRequest
 RestIn = changes.RestRequest
+CancelIn = changes.CancelRequest
 
 
 class EnrolIn(In):

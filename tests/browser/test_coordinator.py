@@ -20,8 +20,7 @@ from sqlalchemy import select
 
 from server.db import migrate
 from server.db.engine import Database
-from server.db.models import ScheduledSession, Series
-from server.scheduling.models import SeriesConfirmation
+from server.db.models import ScheduledSession, Series, SeriesConfirmation
 from tests.browser.support import DESKTOP, axe_violations, screenshot
 from tests.conftest import make_settings
 from tests.foundation.seed import PASSWORD, World, seed

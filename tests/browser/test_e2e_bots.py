@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from server.auth.tokens import mint_join_token
+from server.bots.bot import run_bots
 from server.domain import GroupRole
-from server.media.bots import run_bots
 from tests.browser.live import LiveServer
 from tests.browser.test_e2e_balint import desktop, wait_until
 from tests.conftest import SECRET

@@ -18,10 +18,10 @@ from sqlalchemy import func, select, update
 from server.db.engine import Database
 from server.db.models import AuditEntry, AuthSession, Invitation, Person, utcnow
 from server.domain import AuditOutcome
+from server.notify.mailer import Mailer, SmtpNotifier
+from server.notify.models import OutboxMessage, OutboxStatus
+from server.notify.templates import REDACTED_BODY
 from server.scheduling.api import SERVICE_KEY
-from server.scheduling.models import OutboxMessage, OutboxStatus
-from server.scheduling.notifier import Mailer, SmtpNotifier
-from server.scheduling.templates import REDACTED_BODY
 from tests.conftest import Live, make_settings, start_app
 from tests.smtp import Inbox, free_port, smtp_server, text_of
 

@@ -6,10 +6,10 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 
-from server.media.client import MediaClient
+from server.bots.client import MediaClient
+from server.bots.synthetic import EncodedClip, encode_tone, encode_video
 from server.media.ice import IceSettings
 from server.media.sfu import AiortcMediaEngine, SfuSettings
-from server.media.synthetic import EncodedClip, encode_tone, encode_video
 
 ROOM = "room-1"
 

@@ -10,10 +10,10 @@ import pytest
 import socketio
 from aiohttp import web
 
-from server.media.bots import Bot, BotMedia, run_bots
+from server.bots.bot import Bot, BotMedia, run_bots
+from server.bots.synthetic import encode_tone, encode_video
 from server.media.ice import IceSettings
 from server.media.sfu import AiortcMediaEngine, SfuSettings
-from server.media.synthetic import encode_tone, encode_video
 from tests.media.harness import wait_until
 
 pytestmark = pytest.mark.media

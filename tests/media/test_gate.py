@@ -9,9 +9,9 @@ import pytest
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
+from server.bots.client import MediaClient
+from server.bots.synthetic import ReplayTrack
 from server.errors import UserError
-from server.media.client import MediaClient
-from server.media.synthetic import ReplayTrack
 from tests.media.harness import ROOM, Clips, Harness, wait_until
 
 pytestmark = pytest.mark.media

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from server.bots.client import MediaClient
 from server.errors import UserError
-from server.media.client import MediaClient
 from server.media.ice import IceSettings
 from server.media.port import IceCandidate
 from server.media.sfu import SfuSettings

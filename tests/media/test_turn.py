@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from server.media.client import MediaClient
+from server.bots.client import MediaClient
 from server.media.ice import IceServer, IceSettings, client_ice_config
 from server.media.sfu import SfuSettings
 from tests.media.harness import Clips, Harness, wait_until

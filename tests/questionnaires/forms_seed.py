@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from server.db.engine import Database
 from server.db.models import ScheduledSession
+from server.notify.mailer import OutboxNotifier
+from server.notify.models import OutboxMessage
 from server.scheduling.dispatcher import Dispatcher
-from server.scheduling.models import OutboxMessage, Purpose
-from server.scheduling.notifier import OutboxNotifier
+from server.scheduling.models import Purpose
 from server.scheduling.plan import PlannedDispatch, SchedulingConfig, dispatch_key
 from server.scheduling.store import insert_missing
 

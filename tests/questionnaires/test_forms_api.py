@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from server.db.engine import Database
-from server.scheduling.models import OutboxMessage
+from server.notify.models import OutboxMessage
 from tests.conftest import Live
 from tests.foundation.seed import PASSWORD, seed
 

@@ -14,13 +14,13 @@ from sqlalchemy import select, update
 from server.db.engine import Database
 from server.db.models import Membership, Person, ScheduledSession
 from server.domain import GroupRole, MembershipStatus
+from server.notify.models import OutboxMessage
 from server.questionnaires.form_models import FormAssignment, FormMailPref
 from server.questionnaires.forms import Answer, FormState, form_state, responses_of, save_answer
 from server.questionnaires.forms import submit as submit_form
 from server.questionnaires.models import QuestionnaireResponse, ResponseStatus, Timepoint
 from server.questionnaires.registry import load_registry
 from server.scheduling.booking import book
-from server.scheduling.models import OutboxMessage
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.series import parse_spec
 from server.scheduling.service import SchedulingService

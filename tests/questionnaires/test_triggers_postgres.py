@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from server.db.engine import Database
+from server.notify.models import OutboxMessage
 from server.questionnaires.form_models import FormAssignment
 from server.scheduling.booking import book
-from server.scheduling.models import Dispatch, DispatchStatus, OutboxMessage
+from server.scheduling.models import Dispatch, DispatchStatus
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.series import parse_spec
 from tests.conftest import fresh_db_url

@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from server.db.engine import Database
+from server.notify.mailer import OutboxNotifier
 from server.questionnaires.registry import load_registry
 from server.questionnaires.triggers import FormsConfig, FormTriggers
 from server.scheduling.handlers import DispatchHandlers
-from server.scheduling.notifier import OutboxNotifier
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.service import SchedulingService
 from tests.conftest import SECRET

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import text
 
 from server.db.engine import Database
-from server.scheduling.notifier import OutboxNotifier
+from server.notify.mailer import OutboxNotifier
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.service import SchedulingService
 

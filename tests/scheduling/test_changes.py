@@ -14,11 +14,12 @@ from server.db.engine import Database
 from server.db.models import Membership, Person, ScheduledSession
 from server.domain import GroupRole, MembershipStatus, SessionStatus
 from server.errors import Conflict, UserError
+from server.notify.mailer import OutboxNotifier
+from server.notify.models import OutboxMessage
 from server.scheduling import changes, enrolment, ics
 from server.scheduling.booking import book, preview
 from server.scheduling.dispatcher import Dispatcher
-from server.scheduling.models import Dispatch, DispatchStatus, OutboxMessage, Purpose
-from server.scheduling.notifier import OutboxNotifier
+from server.scheduling.models import Dispatch, DispatchStatus, Purpose
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.series import SeriesSpec, parse_spec
 from server.scheduling.store import reconcile_group
@@ -299,7 +300,7 @@ async def test_reconcile_follows_roster_changes_made_elsewhere(
 async def test_service_roster_job_reconciles_groups_changed_through_other_paths(
     db: Database, world: World, clock: Clock, cfg: SchedulingConfig
 ) -> None:
-    from server.scheduling.notifier import OutboxNotifier
+    from server.notify.mailer import OutboxNotifier
     from server.scheduling.service import SchedulingService
 
     await _book(db, world, clock, cfg)

@@ -20,27 +20,19 @@ from server.audit import record
 from server.db.engine import Database
 from server.db.models import AuditEntry
 from server.domain import AuditOutcome
+from server.notify.mailer import OutboxNotifier
 from server.scheduling.booking import book
 from server.scheduling.dispatcher import Dispatcher
 from server.scheduling.doctor import unhandled_dispatches
 from server.scheduling.handlers import BUILTIN, HANDLERS_KEY, DispatchHandlers
 from server.scheduling.models import Dispatch, DispatchStatus, Purpose
-from server.scheduling.notifier import OutboxNotifier
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.series import parse_spec
 from tests.conftest import SECRET, make_settings
 
 from .conftest import Clock, World
+from .test_dispatch import SPEC
 
-SPEC = {
-    "title": "Balint",
-    "sessions": 6,
-    "weekdays": ["MO", "TH"],
-    "local_time": "19:00",
-    "start_date": "2026-10-19",
-    "duration_minutes": 60,
-    "timezone": "Europe/Amsterdam",
-}
 TIMEPOINTS = {Purpose.TIMEPOINT_PRE, Purpose.TIMEPOINT_POST}
 
 

@@ -12,10 +12,11 @@ from icalendar import Calendar
 from sqlalchemy import select, update
 
 from server.db.engine import Database
+from server.notify.mailer import MAX_ATTEMPTS, Mailer, SmtpNotifier, backoff
+from server.notify.models import OutboxMessage, OutboxStatus
 from server.scheduling.booking import book
 from server.scheduling.dispatcher import Dispatcher
-from server.scheduling.models import OutboxMessage, OutboxStatus
-from server.scheduling.notifier import MAX_ATTEMPTS, Mailer, SmtpNotifier, backoff
+from server.scheduling.ics import calendar_attachments
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.series import parse_spec
 from tests.smtp import Inbox, free_port, smtp_server
@@ -61,7 +62,9 @@ async def test_smtp_delivery_in_each_language(
     await _book_and_sweep(db, world, clock, cfg, notifier)
     queued = await _rows(db)
     assert len(queued) == 9 and {m.status for m in queued} == {OutboxStatus.QUEUED}
-    result = await Mailer(db.sessionmaker, notifier, worker="t").deliver_once(clock())
+    attach = calendar_attachments(db.sessionmaker, cfg.public_url)
+    mailer = Mailer(db.sessionmaker, notifier, worker="t", attachments=attach)
+    result = await mailer.deliver_once(clock())
     assert result.sent == 9
     assert {m.status for m in await _rows(db)} == {OutboxStatus.SENT}
     assert len(inbox.messages) == 9

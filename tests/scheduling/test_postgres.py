@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from server.db.engine import Database
+from server.notify.models import OutboxMessage
 from server.scheduling.booking import book
 from server.scheduling.handlers import BUILTIN
-from server.scheduling.models import Dispatch, DispatchStatus, OutboxMessage, Purpose
+from server.scheduling.models import Dispatch, DispatchStatus, Purpose
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.series import parse_spec
 from tests.conftest import fresh_db_url

@@ -8,27 +8,31 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from server.cli_ops import latest_demo_session
 from server.settings import Settings
 
 log = logging.getLogger("circle.demo")
 
 
+# Finds the session the bots join (the newest demo session), or None.
+SessionFinder = Callable[[], Awaitable[int | None]]
+
+
 class DemoBots:
-    def __init__(self, settings: Settings, count: int) -> None:
+    def __init__(self, settings: Settings, count: int, find_session: SessionFinder) -> None:
         if not 1 <= count <= 12:
             raise ValueError("--demo-bots must be between 1 and 12")
         self.settings, self.count = settings, count
+        self._find_session = find_session
         self.url = f"http://127.0.0.1:{settings.port}"
         self._proc: asyncio.subprocess.Process | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def _launch(self) -> None:
-        session_id = await latest_demo_session(self.settings)
+        session_id = await self._find_session()
         if session_id is None:
             log.warning("no demo session: run `circle demo` first")
             return
@@ -72,8 +76,10 @@ class DemoBots:
                 await self._proc.wait()
 
 
-def attach_demo_bots(app: web.Application, settings: Settings, count: int) -> None:
-    bots = DemoBots(settings, count)
+def attach_demo_bots(
+    app: web.Application, settings: Settings, count: int, find_session: SessionFinder
+) -> None:
+    bots = DemoBots(settings, count, find_session)
 
     async def ctx(_: web.Application) -> AsyncIterator[None]:
         await bots.start()

@@ -1,7 +1,7 @@
 """The notifier port and its two adapters, and the mailer that drains the outbox.
 
-Every notification is first an ``outbox`` row, written in the same transaction as the
-dispatch or change that caused it. With the embedded default (no SMTP) the outbox is the
+Every notification is first an ``outbox`` row, written by ``outbox.enqueue`` in the same
+transaction as the dispatch or change that caused it. With the embedded default (no SMTP) the outbox is the
 destination: the row is stored as ``sent`` on channel ``outbox`` and the coordinator reads it
 on the outbox page. With SMTP configured rows are ``queued``; the mailer claims them (row locks
 on PostgreSQL), sends, and on failure retries with exponential backoff until ``max_attempts``,
@@ -17,6 +17,7 @@ finally failed, its stored body is replaced by a short redacted text.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -26,8 +27,8 @@ import aiosmtplib
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.scheduling.models import OutboxMessage, OutboxStatus
-from server.scheduling.templates import REDACTED_BODY, SECRET_KINDS
+from server.notify.models import OutboxMessage, OutboxStatus
+from server.notify.templates import REDACTED_BODY, SECRET_KINDS
 from server.settings import Settings
 
 log = logging.getLogger("circle.notify")
@@ -38,13 +39,18 @@ MAX_ATTEMPTS = 5
 LEASE = timedelta(minutes=2)
 
 
+Attachment = tuple[str, bytes]  # (filename, text/calendar bytes)
+# What to attach to a message (the scheduling package attaches calendars); may raise.
+Attachments = Callable[[OutboxMessage], Awaitable[tuple[Attachment, ...]]]
+
+
 @dataclass(frozen=True, slots=True)
 class Envelope:
     to: str
     subject: str
     body: str
     locale: str
-    attachments: tuple[tuple[str, bytes], ...] = ()  # (filename, text/calendar bytes)
+    attachments: tuple[Attachment, ...] = ()
 
 
 class Notifier(Protocol):
@@ -164,9 +170,9 @@ class Mailer:
         worker: str,
         batch: int = 50,
         max_attempts: int = MAX_ATTEMPTS,
-        public_url: str = "http://127.0.0.1:8080",
+        attachments: Attachments | None = None,
     ) -> None:
-        self._public_url = public_url
+        self._attach = attachments
         self._sm = sessionmaker
         self._notifier = notifier
         self._worker = worker
@@ -217,18 +223,14 @@ class Mailer:
         )
         return list(rows.scalars())
 
-    async def _attachments(self, m: OutboxMessage) -> tuple[tuple[str, bytes], ...]:
-        from server.db.models import Person
-        from server.scheduling.ics import attachment_for
-
-        try:
-            async with self._sm() as s:
-                person = await s.get(Person, m.person_id) if m.person_id else None
-                found = await attachment_for(s, m.dispatch_id, m.kind, person, self._public_url)
-        except Exception:  # a calendar that cannot be built must not stop the message
-            log.exception("calendar attachment for message %s failed", m.id)
+    async def _attachments(self, m: OutboxMessage) -> tuple[Attachment, ...]:
+        if self._attach is None:
             return ()
-        return (found,) if found else ()
+        try:
+            return await self._attach(m)
+        except Exception:  # an attachment that cannot be built must not stop the message
+            log.exception("attachment for message %s failed", m.id)
+            return ()
 
     async def deliver_once(self, now: datetime) -> DeliveryResult:
         result = DeliveryResult()
@@ -245,7 +247,11 @@ class Mailer:
                 final = m.attempts >= self._max_attempts
                 status = OutboxStatus.FAILED if final else OutboxStatus.RETRY
                 log.warning(
-                    "send %s to %s failed (attempt %d): %s", m.id, m.to_address, m.attempts, error
+                    "send %s to person %s failed (attempt %d): %s",
+                    m.id,
+                    m.person_id,
+                    m.attempts,
+                    error,
                 )
                 values: dict[str, object] = {"status": status, "last_error": error}
                 if not final:
@@ -255,7 +261,7 @@ class Mailer:
                 else:
                     result.retried += 1
             else:
-                log.info("sent %s (%s) to %s", m.id, m.kind, m.to_address)
+                log.info("sent %s (%s) to person %s", m.id, m.kind, m.person_id)
                 values = {"status": OutboxStatus.SENT, "sent_at": now, "last_error": None}
                 result.sent += 1
             if m.kind in SECRET_KINDS and values["status"] != OutboxStatus.RETRY:

@@ -19,6 +19,7 @@ from typing import Any
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
+from server.bots.synthetic import EncodedClip, ReplayTrack
 from server.media import passthrough
 from server.media.ice import (
     LOOPBACK,
@@ -27,7 +28,6 @@ from server.media.ice import (
     filter_sdp_candidates,
     rtc_configuration,
 )
-from server.media.synthetic import EncodedClip, ReplayTrack
 
 logger = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import socketio
 
-from server.media.client import MediaClient
+from server.bots.client import MediaClient
+from server.bots.synthetic import EncodedClip, encode_tone, encode_video
 from server.media.ice import LOOPBACK, IpNetwork
-from server.media.synthetic import EncodedClip, encode_tone, encode_video
 
 logger = logging.getLogger(__name__)
 
