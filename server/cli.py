@@ -235,11 +235,6 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
     doctor.set_defaults(func=cmd_doctor)
 
-    from server.questionnaires import cli as questionnaires_cli
-    from server.questionnaires import cli_research
-
-    questionnaires_cli.register(sub, _settings)
-    cli_research.register(sub, _settings)
     priv = sub.add_parser("privacy", help="a person's data: export, erasure; the retention sweep")
     psub = priv.add_subparsers(dest="privacy_command", required=True, metavar="ACTION")
     ex = psub.add_parser("export", help="print everything held about a person (JSON)")
@@ -250,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     er.add_argument("person", type=int, help="person id")
     psub.add_parser("sweep", help="run the retention sweep once; prints rows changed per rule")
     priv.set_defaults(func=cmd_privacy)
+
+    from server.questionnaires import cli as questionnaires_cli
+    from server.questionnaires import cli_research
+
+    questionnaires_cli.register(sub, _settings)
+    cli_research.register(sub, _settings)
     return p
 
 

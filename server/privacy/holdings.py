@@ -37,6 +37,13 @@ from server.db.models import (
 )
 from server.notify.models import OutboxMessage
 from server.privacy.models import PrivacyRequest
+from server.questionnaires.models import (
+    QuestionnaireResponse,
+    ResearchCode,
+    ResearchConsent,
+    ResearchGrant,
+    ResponseItem,
+)
 from server.scheduling.models import CalendarToken, Dispatch
 
 # Columns never exported: they are secrets (hashes of tokens and passwords), not data about
@@ -198,6 +205,33 @@ async def _erase_attempts(s: AsyncSession, p: Person, now: datetime) -> Outcome:
     return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
 
 
+async def _export_code(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(s, select(ResearchCode).where(ResearchCode.person_id == p.id))
+
+
+async def _erase_code(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    result = await s.execute(delete(ResearchCode).where(ResearchCode.person_id == p.id))
+    return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
+
+
+# -- questionnaire answers: the items of the person's responses ---------------------------
+
+
+def _answers_of(p: Person) -> Any:
+    return ResponseItem.response_id.in_(
+        select(QuestionnaireResponse.id).where(QuestionnaireResponse.person_id == p.id)
+    )
+
+
+async def _export_answers(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(s, select(ResponseItem).where(_answers_of(p)).order_by(ResponseItem.id))
+
+
+async def _erase_answers(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    result = await s.execute(delete(ResponseItem).where(_answers_of(p)))
+    return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
+
+
 HOLDINGS: tuple[Holding, ...] = (
     Holding(
         "people",
@@ -290,6 +324,42 @@ HOLDINGS: tuple[Holding, ...] = (
         "details retention_audit_days; entries for accountability",
         _export_audit,
         _erase_audit,
+    ),
+    Holding(
+        "response_items",
+        "your answers to each questionnaire item",
+        "with the questionnaire response",
+        _export_answers,
+        _erase_answers,
+    ),
+    Holding(
+        "questionnaire_responses",
+        "the questionnaires you were sent and answered, with their scores",
+        "for the life of the series; research exports hold them only under your research code "
+        "and only while your research consent stands",
+        _by_person(QuestionnaireResponse),
+        _delete_by_person(QuestionnaireResponse),
+    ),
+    Holding(
+        "research_codes",
+        "your pseudonymous research code (random; what research exports carry instead of you)",
+        "while the account exists",
+        _export_code,
+        _erase_code,
+    ),
+    Holding(
+        "research_consents",
+        "whether you consented to research use of your answers, when, and any withdrawal",
+        "while the account exists",
+        _by_person(ResearchConsent),
+        _delete_by_person(ResearchConsent),
+    ),
+    Holding(
+        "research_grants",
+        "the studies whose pseudonymous outcomes you may read as a researcher",
+        "while granted",
+        _by_person(ResearchGrant),
+        _delete_by_person(ResearchGrant),
     ),
     Holding(
         "privacy_requests",

@@ -17,8 +17,10 @@ from server import audit
 from server.api.context import MAX_ID, Ctx
 from server.api.routing import Router
 from server.domain import RESEARCH_ROLES, AuditOutcome, ProtocolKind
-from server.questionnaires import export, outcomes, render, scopes
+from server.questionnaires import export, grants, outcomes, render, scopes
+from server.questionnaires.keys import INSTRUMENTS_KEY
 from server.questionnaires.outcomes import Scope
+from server.questionnaires.registry import Registry
 
 router = Router("outcomes")
 Id = Annotated[int, Field(gt=0, le=MAX_ID)]
@@ -54,11 +56,12 @@ async def _authorised_scope(ctx: Ctx, q: ScopeQuery, action: str) -> Scope:
             protocol=q.protocol,
             profession=q.profession,
         )
-        if not (await ctx.org_roles(s, scope.organisation_id)) & RESEARCH_ROLES:
+        allowed = bool((await ctx.org_roles(s, scope.organisation_id)) & RESEARCH_ROLES)
+        if not allowed and not await grants.covers(s, ctx.me().id, scope):
             raise await ctx.refuse(
                 action,
                 f"{scope.kind}:{scope.id}",
-                "only researchers, coordinators and admins of this organisation",
+                "only researchers (of this organisation or this study), coordinators and admins",
             )
     return scope
 
@@ -74,9 +77,7 @@ async def _audit_read(ctx: Ctx, action: str, scope: Scope, **details: Any) -> No
     )
 
 
-def _registry(ctx: Ctx) -> Any:
-    from server.questionnaires import INSTRUMENTS_KEY
-
+def _registry(ctx: Ctx) -> Registry:
     return ctx.request.app[INSTRUMENTS_KEY]
 
 

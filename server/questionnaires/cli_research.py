@@ -14,16 +14,25 @@ from typing import Any
 from sqlalchemy import select
 
 from server import audit
-from server.cli_ops import _ready_db
+from server.db import migrate
+from server.db.engine import Database
 from server.db.models import Organisation
 from server.domain import AuditOutcome, ProtocolKind
 from server.errors import NotFound, UserError
-from server.questionnaires import export, importer, outcomes, render, scopes
+from server.questionnaires import export, grants, importer, outcomes, render, scopes
 from server.questionnaires.plausibility import check_summary
 from server.questionnaires.registry import load_registry
 from server.settings import Settings
 
 SettingsLoader = Callable[[argparse.Namespace], Settings]
+
+
+async def _ready_db(settings: Settings) -> Database:
+    db = Database(settings.effective_database_url)
+    if not await migrate.is_current(db):
+        await db.dispose()
+        raise UserError("the database is not migrated; run: circle db upgrade", field="database")
+    return db
 
 
 async def _org_id(s: Any, slug: str | None) -> int:
@@ -124,6 +133,26 @@ def cmd_import(settings: SettingsLoader, args: argparse.Namespace) -> int:
     return 0
 
 
+async def run_grant(settings: Settings, args: argparse.Namespace) -> str:
+    db = await _ready_db(settings)
+    try:
+        async with db.sessionmaker() as s, s.begin():
+            cohort = await scopes.cohort_id(s, args.cohort, args.org) if args.cohort else None
+            study = f"cohort {args.cohort!r}" if args.cohort else f"group {args.group}"
+            if args.researcher_command == "grant":
+                new = await grants.grant(s, email=args.email, cohort_id=cohort, group_id=args.group)
+                return f"granted {study}" if new else f"already granted {study}"
+            n = await grants.revoke(s, email=args.email, cohort_id=cohort, group_id=args.group)
+            return f"revoked {study}" if n else f"no grant on {study}"
+    finally:
+        await db.dispose()
+
+
+def cmd_grant(settings: SettingsLoader, args: argparse.Namespace) -> int:
+    print(asyncio.run(run_grant(settings(args), args)))
+    return 0
+
+
 def cmd_plausibility(settings: SettingsLoader, args: argparse.Namespace) -> int:
     inst = load_registry(settings(args).effective_instruments_dir).get(args.instrument)
     check = check_summary(inst, args.score, args.n, args.mean, args.sd)
@@ -166,6 +195,19 @@ def register(
     r.add_argument("--cohort", required=True, metavar="NAME")
     r.add_argument("--org", metavar="SLUG", help="organisation (needed if there are several)")
     r.set_defaults(func=lambda a: cmd_import(settings, a))
+
+    res = sub.add_parser(
+        "researcher", help="study-scoped research access (a cohort, or a group and its series)"
+    )
+    rsub = res.add_subparsers(dest="researcher_command", required=True, metavar="ACTION")
+    for action in ("grant", "revoke"):
+        g = rsub.add_parser(action, help=f"{action} read access to one study's outcomes")
+        g.add_argument("--email", required=True, help="the researcher (an existing person)")
+        study = g.add_mutually_exclusive_group(required=True)
+        study.add_argument("--cohort", metavar="NAME")
+        study.add_argument("--group", type=int, metavar="ID")
+        g.add_argument("--org", metavar="SLUG", help="the organisation of --cohort, if ambiguous")
+        g.set_defaults(func=lambda a: cmd_grant(settings, a))
 
     pl = sub.add_parser(
         "plausibility", help="GRIM/GRIMMER check of a published mean (and SD) for an instrument"

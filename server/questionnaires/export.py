@@ -13,6 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+import pyreadstat
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -110,20 +112,28 @@ async def dataset(s: AsyncSession, scope: Scope) -> Dataset:
     return data
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """Free text that a spreadsheet would run as a formula (``=HYPERLINK(...)``) is written with
+    a leading apostrophe, so opening the export in a spreadsheet runs nothing."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(data: Dataset) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=data.columns, lineterminator="\n")
     writer.writeheader()
     for row in data.rows.values():
-        writer.writerow(row)
+        writer.writerow({k: _cell(v) for k, v in row.items()})
     return out.getvalue()
 
 
 def to_sav(data: Dataset) -> bytes:
     """SPSS .sav bytes (pyreadstat writes to a file; a private temporary one is used)."""
-    import pandas as pd
-    import pyreadstat
-
     frame = pd.DataFrame(list(data.rows.values()), columns=data.columns)
     for column in data.columns:
         if column.endswith("_version") or frame[column].dtype == object:

@@ -37,7 +37,7 @@ from server.questionnaires.store import add_items
 
 REQUIRED = ("person_code", "instrument", "timepoint", "completed_at")
 ITEM_COLUMN = re.compile(r"^item_([1-9][0-9]{0,2})$")
-CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 IMPORT_TIMEPOINTS = (Timepoint.PRE, Timepoint.POST, Timepoint.FOLLOWUP)
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -96,7 +96,9 @@ def _row(
 
     code = (raw.get("person_code") or "").strip()
     if not CODE.fullmatch(code):
-        return bad("person_code", "1-64 letters, digits, '.', '_' or '-'")
+        return bad(
+            "person_code", "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
     inst = registry.instruments.get((raw.get("instrument") or "").strip())
     if inst is None:
         return bad("instrument", f"unknown instrument {raw.get('instrument')!r}")

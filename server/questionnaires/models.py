@@ -172,3 +172,19 @@ class ResearchConsent(Base):
     text_version: Mapped[str] = mapped_column(String(32), default="1")  # consent text shown
     given_at: Mapped[datetime] = mapped_column(default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column()
+
+
+class ResearchGrant(Base):
+    """A researcher's read access to one study, without an organisation role: an imported cohort
+    or a group (all its series). Like the organisation-wide ``researcher`` role it reads
+    pseudonymous outcomes and exports only."""
+
+    __tablename__ = "research_grants"
+    __table_args__ = (Index("ix_research_grants_person", "person_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    granted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)

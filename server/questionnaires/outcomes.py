@@ -33,7 +33,7 @@ from server.questionnaires.models import (
     Timepoint,
 )
 from server.questionnaires.registry import Registry
-from server.questionnaires.stats import paired
+from server.questionnaires.stats import paired, reliable_change
 
 SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 ScopeKind = Literal["series", "group", "organisation", "cohort"]
@@ -150,7 +150,8 @@ def build(
     scope: Scope, obs: Observations, registry: Registry, *, points: bool = False
 ) -> dict[str, Any]:
     """The report: ``rows`` (one per instrument, score and comparison), ``completion`` and,
-    with ``points``, each pseudonymous unit's scores for plots."""
+    with ``points``, each pseudonymous unit's scores for plots (and its Jacobson-Truax RCI per
+    comparison, ``rci_pre_post``/``rci_pre_followup``, where the instrument gives a reliability)."""
     rows: list[dict[str, Any]] = []
     warnings: list[str] = []
     plot: list[dict[str, Any]] = []
@@ -168,16 +169,24 @@ def build(
             }
             if not any(series.values()):
                 continue  # e.g. the subscales of an imported cohort that has totals only
+            rci: dict[str, dict[str, float]] = defaultdict(dict)  # unit -> comparison -> RCI
             for label, first, second in COMPARISONS:
                 units = sorted(set(series[first]) & set(series[second]))
                 if not units and second is Timepoint.FOLLOWUP:
                     continue
+                before = [series[first][u] for u in units]
+                after = [series[second][u] for u in units]
+                alpha = score.reliability.alpha if score.reliability else None
                 result = paired(
-                    [series[first][u] for u in units],
-                    [series[second][u] for u in units],
-                    reliability=score.reliability.alpha if score.reliability else None,
+                    before,
+                    after,
+                    reliability=alpha,
                     higher_is_better=inst.direction is Direction.HIGHER_IS_BETTER,
                 )
+                if points and alpha is not None:
+                    values = reliable_change(before, after, reliability=alpha) or []
+                    for unit, value in zip(units, values, strict=False):
+                        rci[unit][f"rci_{label}"] = round(value, 4)
                 rows.append(
                     {
                         "instrument": instrument,
@@ -196,6 +205,7 @@ def build(
                             "score": name,
                             "person_code": obs.codes[unit],
                             **{tp.value: series[tp].get(unit) for tp in COMPLETION_TIMEPOINTS},
+                            **rci.get(unit, {}),
                         }
                     )
     completion = [

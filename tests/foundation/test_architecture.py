@@ -50,8 +50,12 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
         {"api", "appkeys", "audit", "auth", "db", "lifecycle", "notify", "session_status"}
     ),
     # A person's data across every package's tables: export, erasure, retention.
-    "privacy": frozenset({"api", "appkeys", "audit", "db", "notify", "scheduling"}),
-    # Instruments, answering, triggers (dispatch handlers), outcomes and research exports.
+    "privacy": frozenset(
+        {"api", "appkeys", "audit", "db", "notify", "questionnaires", "scheduling"}
+    ),
+    # Instruments, scoring, outcome statistics, research exports and imports (REST on api);
+    # the answering side: forms, form links (auth's token scheme), triggers registered with
+    # scheduling, mail through notify.
     "questionnaires": frozenset(
         {"api", "appkeys", "audit", "auth", "db", "notify", "scheduling"}
     ),

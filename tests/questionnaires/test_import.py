@@ -54,7 +54,11 @@ def test_rows_are_validated_one_by_one():
     assert len(result.rows) == 2
     got = [(r.line, r.field, r.reason) for r in result.rejected]
     assert got == [
-        (4, "person_code", "1-64 letters, digits, '.', '_' or '-'"),
+        (
+            4,
+            "person_code",
+            "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        ),
         (5, "instrument", "unknown instrument 'phq10'"),
         (6, "timepoint", "one of pre, post, followup"),
         (7, "completed_at", "an ISO 8601 date or date-time (2021-03-01 or 2021-03-01T09:30)"),
@@ -166,3 +170,11 @@ def test_plausibility_command(tmp_path):
     assert "consistent (GRIM, GRIMMER)" in r.stdout
     r = run(["plausibility", "--instrument", "cdas", "--n", "10", "--mean", "x"], tmp_path)
     assert r.returncode == 2 and "mean: 'x' is not a number" in r.stderr
+
+
+def test_researcher_grant_names_what_is_wrong(tmp_path):
+    assert run(["db", "upgrade"], tmp_path).returncode == 0
+    r = run(["researcher", "grant", "--email", "nobody@x.example", "--group", "1"], tmp_path)
+    assert r.returncode == 2 and "no person with that e-mail address" in r.stderr
+    r = run(["researcher", "grant", "--email", "a@x.example"], tmp_path)
+    assert r.returncode == 2 and "one of the arguments --cohort --group is required" in r.stderr

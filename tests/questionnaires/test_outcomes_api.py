@@ -4,6 +4,7 @@ for researchers, coordinators and admins only."""
 from __future__ import annotations
 
 import json
+import statistics
 import tempfile
 
 import pyreadstat
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from server.db.engine import Database
-from server.db.models import AuditEntry
+from server.db.models import AuditEntry, Person
 from server.questionnaires.models import Timepoint
 from tests.conftest import make_settings, start_app
 from tests.foundation.seed import seed, session_cookie
@@ -75,6 +76,12 @@ async def test_report_pairs_consenting_members_and_audits_every_read(world, api_
     async with api.http.get(f"{live.url}/api/outcomes?series={w.series_id}&points=true") as resp:
         points = (await resp.json())["points"]
     assert {p["person_code"][:3] for p in points} == {"HC-"} and len(points) == 5
+    # RCI per person: S_diff = sqrt(2) x SD_pre(20, 18, 15, 22) x sqrt(1 - 0.89); the member who
+    # went from 22 to 11 has (11 - 22) / S_diff; the pre-only member has none.
+    s_diff = (2**0.5) * statistics.stdev([20, 18, 15, 22]) * (0.11**0.5)
+    by_pre = {p["pre"]: p for p in points}
+    assert by_pre[22.0]["rci_pre_post"] == pytest.approx(-11 / s_diff, abs=1e-4)
+    assert "rci_pre_post" not in by_pre[9.0]
 
     reads = await audit_entries(db_url, AuditEntry.action == "outcomes.read")
     assert len(reads) == 4 and all(r.actor_id == w.researcher_id for r in reads)
@@ -178,3 +185,111 @@ async def test_a_researcher_reads_no_names_rosters_or_contacts(world, api_factor
     ):
         status, _ = await api.get(path)
         assert status == 403, path
+
+
+async def test_a_study_scoped_researcher_reads_only_that_study(world, api_factory, db_url):
+    from server.questionnaires import grants
+
+    w, live = world
+    db = Database(db_url)
+    try:
+        async with db.sessionmaker() as s, s.begin():
+            outsider = await s.get(Person, w.outsider_id)
+            email = outsider.email
+            assert await grants.grant(s, email=email, group_id=w.group_id)
+            assert not await grants.grant(s, email=email, group_id=w.group_id)  # idempotent
+    finally:
+        await db.dispose()
+    api = await client(api_factory, live, db_url, w.outsider_id)
+    status, body = await api.get(f"/api/outcomes?series={w.series_id}")
+    assert status == 200 and body["rows"][0]["n_pairs"] == 4
+    assert (await api.get(f"/api/outcomes/export?group={w.group_id}"))[0] == 200
+    assert (await api.get(f"/api/outcomes?organisation={w.org_id}"))[0] == 403
+    assert (await api.get(f"/api/groups/{w.group_id}/members"))[0] == 403
+    db = Database(db_url)
+    try:
+        async with db.sessionmaker() as s, s.begin():
+            assert await grants.revoke(s, email=email, group_id=w.group_id) == 1
+    finally:
+        await db.dispose()
+    assert (await api.get(f"/api/outcomes?series={w.series_id}"))[0] == 403
+    granted = await audit_entries(
+        db_url, AuditEntry.action.in_(["research.grant", "research.revoke"])
+    )
+    assert [e.action for e in granted] == ["research.grant", "research.revoke"]
+
+
+async def test_free_text_in_the_csv_export_cannot_run_as_a_formula(db_url):
+    from server.db.models import utcnow
+    from server.questionnaires import export
+    from server.questionnaires.outcomes import Scope
+    from server.questionnaires.store import give_consent, record_submission
+    from tests.questionnaires.helpers import REG
+
+    w = await seed(db_url, members=1, with_password=False)
+    db = Database(db_url)
+    try:
+        async with db.sessionmaker() as s, s.begin():
+            await give_consent(s, person_id=w.member_ids[0], organisation_id=w.org_id)
+            await record_submission(
+                s,
+                REG.get("evaluation"),
+                person_id=w.member_ids[0],
+                organisation_id=w.org_id,
+                series_id=w.series_id,
+                timepoint=Timepoint.EVALUATION,
+                answers={
+                    "overall": 5,
+                    "coping": 4,
+                    "confidential": 5,
+                    "recommend": 5,
+                    "most_helpful": '=HYPERLINK("http://x.example","click")',
+                },
+                submitted_at=utcnow(),
+            )
+        async with db.sessionmaker() as s:
+            data = await export.dataset(s, Scope("series", w.series_id, w.org_id, "S"))
+    finally:
+        await db.dispose()
+    text = export.to_csv(data)
+    assert "evaluation_evaluation_most_helpful" in text.splitlines()[0]
+    assert "'=HYPERLINK(" in text and ",=HYPERLINK(" not in text
+
+
+async def test_erasing_a_person_removes_their_questionnaire_data(sqlite_url):
+    # SQLite only: privacy's erasure of login_attempts uses instr(), which PostgreSQL lacks
+    # (a fault of server/privacy/holdings.py on main, reported to the integrator).
+    db_url = sqlite_url
+    from server.db.models import utcnow
+    from server.privacy.holdings import HOLDINGS
+    from server.privacy.service import erase_person
+    from server.questionnaires.models import QuestionnaireResponse, ResearchCode, ResponseItem
+
+    w = await seed(db_url, members=2, with_password=False)
+    for pid in w.member_ids:
+        await submit(db_url, pid, w.org_id, w.series_id, Timepoint.PRE, 10)
+        await consent(db_url, pid, w.org_id)
+    holdings = {h.name: h for h in HOLDINGS}
+    db = Database(db_url)
+    try:
+        async with db.sessionmaker() as s, s.begin():
+            person = await s.get(Person, w.member_ids[0])
+            # What the person's data export shows of the questionnaire side:
+            assert len(await holdings["response_items"].export(s, person)) == 9
+            code = (await holdings["research_codes"].export(s, person))[0]["code"]
+            assert code.startswith("HC-")
+            assert len(await holdings["research_consents"].export(s, person)) == 1
+            report = await erase_person(s, person, actor_id=None, now=utcnow())
+        assert report["deleted"]["questionnaire_responses"] == 1
+        assert report["deleted"]["response_items"] == 9
+        assert report["deleted"]["research_consents"] == 1
+        async with db.sessionmaker() as s:
+            left = {
+                "responses": len(list(await s.scalars(select(QuestionnaireResponse)))),
+                "items": len(list(await s.scalars(select(ResponseItem)))),
+                "codes": list(await s.scalars(select(ResearchCode.code))),
+            }
+    finally:
+        await db.dispose()
+    assert left["responses"] == 1 and left["items"] == 9  # the other member's only
+    assert code not in left["codes"] and len(left["codes"]) == 1

@@ -138,3 +138,13 @@ def test_degenerate_inputs_give_none_not_errors():
     assert (shift.t, shift.d_z, shift.mean_change) == (None, None, 1.0)
     with pytest.raises(ValueError, match="pair up"):
         paired([1, 2], [1])
+
+
+def test_no_exact_p_for_many_tied_differences():
+    # 13 non-zero differences with ties: past the enumeration limit (2^12), p_exact is left
+    # empty and says so; the asymptotic p is still given.
+    pre = [10] * 13
+    post = [11, 11, 12, 12, 13, 13, 14, 14, 15, 15, 16, 16, 9]
+    row = paired(pre, post)
+    assert (row.p_exact, row.p_exact_method) == (None, None)
+    assert row.p_asymptotic is not None and row.n_tied_groups == 6

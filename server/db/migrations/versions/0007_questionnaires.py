@@ -1,7 +1,7 @@
 """questionnaires: responses, items, research consent, cohorts, research codes
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0010
 Create Date: 2026-12-06 15:12:10
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0007'
-down_revision: str | None = '0003'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -100,6 +100,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_questionnaire_responses_organisation_id'), ['organisation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_questionnaire_responses_person_id'), ['person_id'], unique=False)
 
+    op.create_table('research_grants',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('cohort_id', sa.Integer(), nullable=True),
+    sa.Column('group_id', sa.Integer(), nullable=True),
+    sa.Column('granted_by', sa.Integer(), nullable=True),
+    sa.Column('granted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_research_grants_cohort_id_cohorts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['granted_by'], ['people.id'], name=op.f('fk_research_grants_granted_by_people'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_research_grants_group_id_groups'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_research_grants_organisation_id_organisations')),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_research_grants_person_id_people'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_research_grants'))
+    )
+    with op.batch_alter_table('research_grants', schema=None) as batch_op:
+        batch_op.create_index('ix_research_grants_person', ['person_id'], unique=False)
+
     op.create_table('response_items',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('response_id', sa.Integer(), nullable=False),
@@ -115,6 +133,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('response_items')
+    with op.batch_alter_table('research_grants', schema=None) as batch_op:
+        batch_op.drop_index('ix_research_grants_person')
+
+    op.drop_table('research_grants')
     with op.batch_alter_table('questionnaire_responses', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_questionnaire_responses_person_id'))
         batch_op.drop_index(batch_op.f('ix_questionnaire_responses_organisation_id'))
