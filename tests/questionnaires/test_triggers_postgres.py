@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from server.db.engine import Database
 from server.notify.models import OutboxMessage
@@ -21,6 +18,7 @@ from server.scheduling.plan import SchedulingConfig
 from server.scheduling.series import parse_spec
 from tests.conftest import fresh_db_url
 from tests.scheduling.conftest import make_world
+from tests.scheduling.two_sweepers import run_two
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,38 +27,6 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def pg_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return fresh_db_url("postgresql", request, tmp_path)
-
-
-async def _run_two(url: str, now: datetime, barrier: int) -> list[dict[str, int]]:
-    db = Database(url)
-    async with db.engine.connect() as holder:
-        await holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": barrier})
-        procs = [
-            await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "tests.questionnaires.forms_sweeper_proc",
-                url,
-                now.isoformat(),
-                f"proc-{n}",
-                str(barrier),
-                cwd=ROOT,
-                stdout=asyncio.subprocess.PIPE,
-            )
-            for n in (1, 2)
-        ]
-        for p in procs:
-            assert p.stdout is not None
-            assert (await asyncio.wait_for(p.stdout.readline(), 60)).strip() == b"ready"
-        await holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": barrier})
-        await holder.commit()
-    reports = []
-    for p in procs:
-        out, _ = await asyncio.wait_for(p.communicate(), 120)
-        assert p.returncode == 0
-        reports.append(json.loads(out.decode().strip().splitlines()[-1]))
-    await db.dispose()
-    return reports
 
 
 async def test_two_processes_open_and_mail_each_form_once(pg_url: str) -> None:
@@ -90,7 +56,9 @@ async def test_two_processes_open_and_mail_each_form_once(pg_url: str) -> None:
     # Pre forms at booking, then post forms and their 3-day reminders, each by two processes.
     times = (booked_at, last_end + timedelta(minutes=1), last_end + timedelta(days=3, minutes=1))
     for n, now in enumerate(times):
-        reports = await _run_two(pg_url, now, 7_402_100 + n)
+        reports = await run_two(
+            "tests.questionnaires.forms_sweeper_proc", pg_url, now, 7_402_100 + n
+        )
         assert sum(r["done"] for r in reports) > 0
     async with db.sessionmaker() as s:
         forms = Counter(
