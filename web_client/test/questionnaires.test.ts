@@ -1,15 +1,17 @@
 import { describe, expect, it } from "vitest";
 import {
   type Form,
-  FormError,
   FormsApi,
   bandIntervals,
   bandOf,
   missingItems,
   parseRoute,
   progress,
+  refusedFields,
   withAnswer,
 } from "../src/questionnaires/forms-api";
+import { Api } from "../src/protocol/api";
+import { CircleError } from "../src/protocol/types";
 import { CATALOGUE_KEYS, catalogues, qt } from "../src/questionnaires/messages";
 import { distribution, measures, pairedLines, reportQuery } from "../src/outcomes/report";
 
@@ -85,20 +87,19 @@ describe("FormsApi", () => {
   it("sends the form access header and the CSRF header, and keeps the named fields of a refusal", async () => {
     const seen: { path: string; headers: Record<string, string> }[] = [];
     const api = new FormsApi(
-      async (path, init) => {
+      new Api(async (path, init) => {
         seen.push({ path, headers: init?.headers ?? {} });
         return {
           ok: false,
           status: 400,
           json: async () => ({ error: { code: "invalid", message: "phq9.item_9: 7 is not one of 0, 1, 2, 3", details: { fields: { "phq9.item_9": "7 is not one of 0, 1, 2, 3" } } } }),
         };
-      },
-      () => "csrf-1",
+      }, () => "csrf-1"),
       (id) => (id === 7 ? "access-7" : null),
     );
     const err = await api.answer(7, "phq9", "item_9", 7).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(FormError);
-    expect((err as FormError).fields).toEqual({ "phq9.item_9": "7 is not one of 0, 1, 2, 3" });
+    expect(err).toBeInstanceOf(CircleError);
+    expect(refusedFields(err)).toEqual({ "phq9.item_9": "7 is not one of 0, 1, 2, 3" });
     expect(seen[0]?.path).toBe("/api/forms/7/answers");
     expect(seen[0]?.headers["X-Form-Access"]).toBe("access-7");
     expect(seen[0]?.headers["X-CSRF-Token"]).toBe("csrf-1");

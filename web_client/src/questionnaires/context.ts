@@ -1,6 +1,6 @@
 // What every questionnaire page needs: the locale, the REST clients, the content element.
 
-import { Api, readCookie } from "../protocol/api";
+import type { Api } from "../protocol/api";
 import type { Locale } from "../protocol/types";
 import { type FormsApi } from "./forms-api";
 import { type QKey, qt } from "./messages";
@@ -19,12 +19,12 @@ export function intlTag(locale: Locale): string {
   return locale === "fa" ? "fa-IR" : locale === "nl" ? "nl-NL" : "en-GB";
 }
 
-export function makeContext(locale: Locale, forms: FormsApi, content: HTMLElement, go: (hash: string) => void): PageContext {
+export function makeContext(locale: Locale, api: Api, forms: FormsApi, content: HTMLElement, go: (hash: string) => void): PageContext {
   const fmt = new Intl.DateTimeFormat(intlTag(locale), { dateStyle: "medium", timeStyle: "short" });
   return {
     locale,
     forms,
-    api: new Api(fetch.bind(window), () => readCookie(document.cookie, "circle_csrf")),
+    api,
     content,
     t: (key, params) => qt(locale, key, params),
     when: (iso) => fmt.format(new Date(iso)),

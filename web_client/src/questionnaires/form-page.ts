@@ -2,12 +2,12 @@
 // reader work as the browser makes them), saved after every answer, resumable after a reload,
 // submitted only when complete. Item text keeps the instrument's language (lang attribute).
 
+import { CircleError } from "../protocol/types";
 import { h, setText } from "../ui/dom";
 import type { PageContext } from "./context";
 import {
   type AnswerValue,
   type Form,
-  FormError,
   type Help,
   type Item,
   type Part,
@@ -136,7 +136,7 @@ export class FormPage {
       if (result.help) this.showHelp(result.help);
     } catch (e) {
       this.form = before;
-      const message = e instanceof FormError && e.code === "network" ? t("error.network") : e instanceof Error ? e.message : String(e);
+      const message = e instanceof CircleError && e.code === "network" ? t("error.network") : e instanceof Error ? e.message : String(e);
       setText(status, t("form.not_saved", { message }));
       status.dataset["state"] = "error";
       this.restore(instrument, item);

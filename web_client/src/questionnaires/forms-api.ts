@@ -2,7 +2,7 @@
 // A form is reached signed in, or with the access token a redeemed e-mail link returned
 // (header X-Form-Access, kept per form in the tab's sessionStorage so a reload resumes).
 
-import type { FetchLike } from "../protocol/api";
+import type { Api } from "../protocol/api";
 import { CircleError } from "../protocol/types";
 
 export type FormState = "open" | "submitted" | "closed";
@@ -106,15 +106,14 @@ export interface Alert {
   acknowledged_by: number | null;
 }
 
-/** A refusal from the server; `fields` names each bad field (`phq9.item_9`). */
-export class FormError extends CircleError {
-  readonly fields: Readonly<Record<string, string>>;
-
-  constructor(code: string, message: string, status: number | null, fields: Record<string, string> = {}) {
-    super(code, message, status);
-    this.name = "FormError";
-    this.fields = fields;
+/** The fields a refusal names (`details.fields`: `phq9.item_9` -> its problem). */
+export function refusedFields(e: unknown): Record<string, string> {
+  const raw = e instanceof CircleError ? e.details["fields"] : undefined;
+  const out: Record<string, string> = {};
+  if (typeof raw === "object" && raw !== null) {
+    for (const [k, v] of Object.entries(raw)) if (typeof v === "string") out[k] = v;
   }
+  return out;
 }
 
 /** Where the page was opened: a mailed link, a form by id, the leaders' alerts, or the list. */
@@ -187,12 +186,12 @@ export function bandIntervals(bands: readonly Band[], range: [number, number]): 
   return bands.map((b, i) => ({ from: b.start, to: bands[i + 1]?.start ?? range[1], label: b.label }));
 }
 
+/** The questionnaire endpoints on the shared REST client; form calls carry the form's access
+ *  token when the page has one (a redeemed e-mail link). */
 export class FormsApi {
   constructor(
-    private readonly fetchImpl: FetchLike,
-    private readonly csrfToken: () => string | null,
+    private readonly api: Api,
     private readonly access: (formId: number) => string | null,
-    private readonly base = "",
   ) {}
 
   redeem(token: string): Promise<{ form_id: number; access: string }> {
@@ -243,49 +242,8 @@ export class FormsApi {
     return this.call("POST", `/api/safety-alerts/${alertId}/acknowledge`, {});
   }
 
-  private async call<T>(method: string, path: string, body?: unknown, formId?: number): Promise<T> {
-    const headers: Record<string, string> = { Accept: "application/json" };
-    if (formId !== undefined) {
-      const token = this.access(formId);
-      if (token !== null) headers["X-Form-Access"] = token;
-    }
-    if (method !== "GET") {
-      const csrf = this.csrfToken();
-      if (csrf !== null) headers["X-CSRF-Token"] = csrf;
-    }
-    const init: Parameters<FetchLike>[1] = { method, headers, credentials: "same-origin" };
-    if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    let res: Awaited<ReturnType<FetchLike>>;
-    try {
-      res = await this.fetchImpl(this.base + path, init);
-    } catch (e) {
-      throw new FormError("network", e instanceof Error ? e.message : String(e), null);
-    }
-    let data: unknown = null;
-    try {
-      data = await res.json();
-    } catch {
-      data = null;
-    }
-    if (!res.ok) throw toError(res.status, data);
-    return data as T;
+  private call<T>(method: string, path: string, body?: unknown, formId?: number): Promise<T> {
+    const token = formId === undefined ? null : this.access(formId);
+    return this.api.request<T>(method, path, body, token === null ? {} : { "X-Form-Access": token });
   }
-}
-
-function toError(status: number, data: unknown): FormError {
-  const err =
-    typeof data === "object" && data !== null && "error" in data
-      ? (data as { error: { code?: unknown; message?: unknown; details?: { fields?: unknown } } }).error
-      : null;
-  const code = err && typeof err.code === "string" ? err.code : status === 401 ? "unauthenticated" : "error";
-  const message = err && typeof err.message === "string" ? err.message : `HTTP ${status}`;
-  const raw = err?.details?.fields;
-  const fields: Record<string, string> = {};
-  if (typeof raw === "object" && raw !== null) {
-    for (const [k, v] of Object.entries(raw)) if (typeof v === "string") fields[k] = v;
-  }
-  return new FormError(code, message, status, fields);
 }

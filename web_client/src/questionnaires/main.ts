@@ -3,13 +3,15 @@
 // safety alerts of a group (#alerts=<id>), or "my questionnaires and scores".
 
 import "./questionnaires.css";
-import { readCookie } from "../protocol/api";
+import { Api, readCookie } from "../protocol/api";
 import { LOCALES, LOCALE_NAMES, chooseLocale } from "../i18n";
 import type { Locale, Me } from "../protocol/types";
 import { h } from "../ui/dom";
 import { type PageContext, makeContext } from "./context";
-import { FormError, FormsApi, accessKey, parseRoute } from "./forms-api";
+import { FormsApi, accessKey, parseRoute } from "./forms-api";
+import { CircleError } from "../protocol/types";
 import { FormPage } from "./form-page";
+import { qt } from "./messages";
 import { alertsSection, renderMine } from "./mine-page";
 
 const params = new URLSearchParams(location.search);
@@ -32,23 +34,22 @@ function frame(locale: Locale): HTMLElement {
   });
   const content = h("main", { id: "content", tabindex: "-1" });
   const root = document.getElementById("q-root");
-  const ctxMessages = makeContext(locale, new FormsApi(fetch.bind(window), () => null, () => null), content, () => {});
   root?.replaceChildren(
-    h("a", { class: "q-skip", href: "#content", onclick: (e: Event) => { e.preventDefault(); content.focus(); } }, ctxMessages.t("page.skip")),
+    h("a", { class: "q-skip", href: "#content", onclick: (e: Event) => { e.preventDefault(); content.focus(); } }, qt(locale, "page.skip")),
     h(
       "header",
       { class: "q-header" },
       h("a", { href: "/app/", class: "q-brand" }, "Healers' Circle"),
-      h("span", { class: "q-lang" }, h("label", { for: "q-lang" }, ctxMessages.t("page.language")), " ", select),
+      h("span", { class: "q-lang" }, h("label", { for: "q-lang" }, qt(locale, "page.language")), " ", select),
     ),
     content,
   );
   return content;
 }
 
-async function me(ctx: PageContext): Promise<Me | null> {
+async function me(api: Api): Promise<Me | null> {
   try {
-    return await ctx.api.me();
+    return await api.me();
   } catch {
     return null;
   }
@@ -76,7 +77,7 @@ async function route(ctx: PageContext, profile: Me | null): Promise<void> {
       history.replaceState(null, "", `${location.pathname}${location.search}#f=${got.form_id}`);
       return showForm(ctx, got.form_id);
     } catch (e) {
-      const code = e instanceof FormError ? e.code : "error";
+      const code = e instanceof CircleError ? e.code : "error";
       const key = code === "used" ? "link.used" : code === "expired" ? "link.expired" : code === "foreign_link" ? "link.foreign" : "link.invalid";
       return message(ctx, ctx.t(key), true);
     }
@@ -100,18 +101,18 @@ async function showForm(ctx: PageContext, id: number): Promise<void> {
     const form = await ctx.forms.form(id, ctx.locale);
     new FormPage(ctx, form).render();
   } catch (e) {
-    const code = e instanceof FormError ? e.code : "error";
+    const code = e instanceof CircleError ? e.code : "error";
     message(ctx, code === "unauthenticated" ? ctx.t("signin.needed") : e instanceof Error ? e.message : ctx.t("error.generic"), code === "unauthenticated");
   }
 }
 
 async function start(): Promise<void> {
-  const forms = new FormsApi(fetch.bind(window), () => readCookie(document.cookie, "circle_csrf"), storedAccess);
-  const probe = makeContext("en", forms, document.createElement("main"), () => {});
-  const profile = await me(probe);
+  const api = new Api(fetch.bind(window), () => readCookie(document.cookie, "circle_csrf"));
+  const forms = new FormsApi(api, storedAccess);
+  const profile = await me(api);
   const locale = chooseLocale(params.get("lang"), profile?.locale ?? null, navigator.languages);
   const content = frame(locale);
-  const ctx = makeContext(locale, forms, content, (hash) => {
+  const ctx = makeContext(locale, api, forms, content, (hash) => {
     location.hash = hash;
   });
   document.title = `${ctx.t("page.title")} · Healers' Circle`;

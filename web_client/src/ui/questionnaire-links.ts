@@ -3,7 +3,7 @@
 // forms) leaves just the link. Questionnaires never stand between a member and a session.
 
 import type { I18n } from "../i18n";
-import { readCookie } from "../protocol/api";
+import { Api, readCookie } from "../protocol/api";
 import { FormsApi } from "../questionnaires/forms-api";
 import { h } from "./dom";
 
@@ -13,8 +13,8 @@ export function questionnaireLinks(i18n: I18n): HTMLElement {
   const t = i18n.t.bind(i18n);
   const list = h("ul", { class: "questionnaire-links", "data-testid": "questionnaire-links" });
   const el = h("nav", { "aria-label": t("sessions.questionnaires") }, list, h("p", {}, h("a", { href: QUESTIONNAIRES_PAGE, text: t("sessions.questionnaires") })));
-  const api = new FormsApi(fetch.bind(window), () => readCookie(document.cookie, "circle_csrf"), () => null);
-  void api.mine().then(
+  const forms = new FormsApi(new Api(fetch.bind(window), () => readCookie(document.cookie, "circle_csrf")), () => null);
+  void forms.mine().then(
     (forms) => {
       for (const f of forms.filter((x) => x.state === "open")) {
         const title = `${f.series_title}`;
