@@ -7,11 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.questionnaires.form_plan import FormPlan
 from server.questionnaires.forms import FormState
 from server.questionnaires.models import Timepoint
-
-ItemId = str
 
 
 class In(BaseModel):
@@ -149,6 +146,3 @@ class AlertOut(BaseModel):
     created_at: datetime
     acknowledged_at: datetime | None
     acknowledged_by: int | None
-
-
-PlanIO = FormPlan

@@ -66,14 +66,12 @@ FOLLOWUP_GRACE = timedelta(days=14)
 class FormsConfig:
     public_url: str = "http://127.0.0.1:8080"
     secret_key: str = ""
-    help_text: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FormsConfig:
         return cls(
             public_url=settings.public_url,
             secret_key=settings.secret_key,
-            help_text=settings.questionnaire_help_text,
         )
 
 

@@ -16,7 +16,7 @@ from server.scheduling.plan import SchedulingConfig
 from server.scheduling.service import SchedulingService
 from tests.conftest import SECRET
 
-FORMS_CFG = FormsConfig(secret_key=SECRET, help_text="Call 112 now.")
+FORMS_CFG = FormsConfig(secret_key=SECRET)
 
 
 def handlers() -> DispatchHandlers:
