@@ -209,3 +209,23 @@ def test_the_coordinator_outcomes_page_draws_the_report(
     assert axe_violations(page, "questionnaire-outcomes") == []
     assert errors == []
     context.close()
+
+
+def test_one_click_from_the_session_list_to_an_open_questionnaire(
+    browser: Any, forms_server: tuple[Server, World]
+) -> None:
+    srv, _ = forms_server
+    context = browser.new_context(viewport=PHONE, locale="en-GB", is_mobile=True, has_touch=True)
+    resp = context.request.post(
+        f"{srv.url}/api/auth/login", data={"email": "m1@test.example", "password": PASSWORD}
+    )
+    assert resp.ok
+    page = context.new_page()
+    page.goto(f"{srv.url}/app/?list=1")
+    link = page.get_by_test_id("questionnaire-links").get_by_role("link")
+    link.first.wait_for()
+    assert link.first.inner_text() == "Questionnaire to answer: S (0/14)"
+    link.first.click()
+    page.get_by_test_id("form").wait_for()
+    assert page.locator("#form-progress").inner_text() == "0 of 14 answered"
+    context.close()
