@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+import server.auth.spent
 import server.notify.models
 import server.privacy.models
 import server.questionnaires.form_models
@@ -16,6 +17,7 @@ import server.scheduling.models
 from server.db.models import Base
 
 TABLE_MODULES = (
+    server.auth.spent,
     server.notify.models,
     server.privacy.models,
     server.questionnaires.form_models,
