@@ -246,11 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     psub.add_parser("sweep", help="run the retention sweep once; prints rows changed per rule")
     priv.set_defaults(func=cmd_privacy)
 
-    from server.questionnaires import cli as questionnaires_cli
-    from server.questionnaires import cli_research
+    from server import cli_questionnaires
 
-    questionnaires_cli.register(sub, _settings)
-    cli_research.register(sub, _settings)
+    cli_questionnaires.register(sub, _settings)
     return p
 
 

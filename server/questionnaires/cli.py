@@ -91,24 +91,3 @@ def cmd_add(settings: Settings, path: Path) -> int:
         f"added {path.name} to {target_dir}: {verb} instrument {inst.id} (version {inst.version})"
     )
     return 0
-
-
-def register(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], settings: SettingsLoader
-) -> None:
-    ins = sub.add_parser("instruments", help="questionnaire instruments (files)")
-    isub = ins.add_subparsers(dest="instruments_command", required=True, metavar="ACTION")
-    p = isub.add_parser("list", help="the instruments in force (shipped and the organisation's)")
-    p.set_defaults(func=lambda a: cmd_list(settings(a)))
-    p = isub.add_parser("show", help="one instrument: items, scale, scoring, bands, licence")
-    p.add_argument("id")
-    p.add_argument("--json", action="store_true", help="the validated file as JSON")
-    p.set_defaults(func=lambda a: cmd_show(settings(a), a.id, a.json))
-    p = isub.add_parser("validate", help="check an instrument file; changes nothing")
-    p.add_argument("file", type=Path)
-    p.set_defaults(func=lambda a: cmd_validate(a.file))
-    p = isub.add_parser(
-        "add", help="validate a file (e.g. licensed item text) and copy it into instruments_dir"
-    )
-    p.add_argument("file", type=Path)
-    p.set_defaults(func=lambda a: cmd_add(settings(a), a.file))

@@ -70,6 +70,7 @@ COMPOSERS = frozenset(
         "server.app",
         "server.cli",
         "server.cli_ops",
+        "server.cli_questionnaires",
         "server.doctor",
         "server.db.model_registry",  # every package's tables, for Alembic and the tests
         "server.db.migrations",
