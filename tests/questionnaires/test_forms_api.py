@@ -64,6 +64,11 @@ async def test_answer_by_link_resume_signed_in_and_submit(
     await open_pre_forms(sqlite_url, w.session_id, [m0, m1])
     (token,) = await mailed_links(sqlite_url, m0)
     (token_m1,) = await mailed_links(sqlite_url, m1)
+    # The coordinator's outbox never shows a form link.
+    status, outbox = await coord.get(f"/api/organisations/{w.org_id}/outbox")
+    forms_mail = [m for m in outbox if m["kind"] == "form_open"]
+    assert status == 200 and len(forms_mail) == 2
+    assert all("#form=" not in m["body"] for m in forms_mail)
 
     # Somebody else, signed in, opens m0's link: refused, and the link is not spent.
     other = await _login(live_sqlite, api_factory, "m1@test.example")
