@@ -139,6 +139,19 @@ def cmd_bots(args: argparse.Namespace) -> int:
     return asyncio.run(run_bots(settings, args.session, args.count, args.seconds, args.url))
 
 
+def cmd_attendance(args: argparse.Namespace) -> int:
+    from server.attendance.cli import run
+    from server.errors import NotFound
+
+    settings = _settings(args)
+    try:
+        print(asyncio.run(run(settings, args)))
+    except NotFound as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from server.doctor import examine
 
@@ -245,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     er.add_argument("person", type=int, help="person id")
     psub.add_parser("sweep", help="run the retention sweep once; prints rows changed per rule")
     priv.set_defaults(func=cmd_privacy)
+
+    from server.attendance.cli import add_parser as attendance_parser
+
+    attendance_parser(sub).set_defaults(func=cmd_attendance)
 
     from server import cli_questionnaires
 

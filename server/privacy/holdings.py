@@ -22,6 +22,12 @@ from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
+from server.attendance.models import (
+    AttendanceCorrection,
+    AttendanceExcuse,
+    AttendanceRecordRow,
+    ScoreEntry,
+)
 from server.db.models import (
     AgreementAcceptance,
     AttendanceEvent,
@@ -237,6 +243,44 @@ async def _erase_answers(s: AsyncSession, p: Person, now: datetime) -> Outcome:
     return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
 
 
+# -- attendance records, excuses, corrections; score inputs entered by hand ------------------
+
+
+async def _export_records(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(
+        s,
+        select(AttendanceRecordRow)
+        .where(AttendanceRecordRow.person_id == p.id)
+        .order_by(AttendanceRecordRow.session_id),
+    )
+
+
+async def _erase_corrections(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    result = await s.execute(
+        update(AttendanceCorrection)
+        .where(AttendanceCorrection.person_id == p.id)
+        .values(reason="(erased)")
+    )
+    return Outcome(
+        "pseudonymised",
+        int(getattr(result, "rowcount", 0) or 0),
+        "the corrected status stays with the group's records; the reason is removed",
+    )
+
+
+def _score_entries_of(p: Person) -> Any:
+    return (ScoreEntry.subject == "person") & (ScoreEntry.subject_id == p.id)
+
+
+async def _export_score_entries(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(s, select(ScoreEntry).where(_score_entries_of(p)).order_by(ScoreEntry.id))
+
+
+async def _erase_score_entries(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    result = await s.execute(delete(ScoreEntry).where(_score_entries_of(p)))
+    return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
+
+
 HOLDINGS: tuple[Holding, ...] = (
     Holding(
         "people",
@@ -266,6 +310,34 @@ HOLDINGS: tuple[Holding, ...] = (
         "for the life of the group plus retention_attendance_days",
         _by_person(AttendanceEvent),
         _kept(AttendanceEvent, "attendance of a held session stays, under the pseudonym"),
+    ),
+    Holding(
+        "attendance_records",
+        "your attendance derived from those times: status, minutes present, reconnects",
+        "as the attendance events (rebuilt from them; gone with them)",
+        _export_records,
+        _kept(AttendanceRecordRow, "a group's attendance stays whole, under the pseudonym"),
+    ),
+    Holding(
+        "attendance_excuses",
+        "the sessions you said ahead you could not come to, with your reason (leaders only)",
+        "for the life of the group",
+        _by_person(AttendanceExcuse),
+        _delete_by_person(AttendanceExcuse),
+    ),
+    Holding(
+        "attendance_corrections",
+        "your leaders' corrections of your attendance, with their reasons",
+        "for the life of the group",
+        _by_person(AttendanceCorrection),
+        _erase_corrections,
+    ),
+    Holding(
+        "score_entries",
+        "score inputs a coordinator entered for you by hand (steps, courses, articles, posts)",
+        "for the life of the account",
+        _export_score_entries,
+        _erase_score_entries,
     ),
     Holding(
         "agreement_acceptances",

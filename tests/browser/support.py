@@ -47,6 +47,7 @@ def _newest_source_mtime() -> float:
         WEB / "coordinator.html",
         WEB / "questionnaires.html",
         WEB / "outcomes.html",
+        WEB / "attendance.html",
         WEB / "vite.config.ts",
         WEB / "package.json",
     ]
