@@ -13,16 +13,7 @@ import socketio
 from aiohttp import web
 from sqlalchemy import text
 
-from server import (
-    api,
-    attendance,
-    notify,
-    privacy,
-    questionnaires,
-    scheduling,
-    scores,
-    signaling,
-)
+from server import api, attendance, notify, privacy, questionnaires, scheduling, scores, signaling
 from server.api.http import csrf_cookie_middleware, error_middleware, security_headers_middleware
 from server.appkeys import (
     API_ROUTERS_KEY,

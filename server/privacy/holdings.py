@@ -202,8 +202,7 @@ async def _erase_outbox(s: AsyncSession, p: Person, now: datetime) -> Outcome:
 
 def _attempts_of(p: Person) -> Any:
     # Keys look like "acct:<email>" or "<action>:<email>|<address>" (server/auth/ratelimit.py).
-    needle = p.email.lower()
-    return func.instr(func.lower(LoginAttempt.key), needle) > 0
+    return func.lower(LoginAttempt.key).contains(p.email.lower(), autoescape=True)
 
 
 async def _export_attempts(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
@@ -213,33 +212,6 @@ async def _export_attempts(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
 
 async def _erase_attempts(s: AsyncSession, p: Person, now: datetime) -> Outcome:
     result = await s.execute(delete(LoginAttempt).where(_attempts_of(p)))
-    return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
-
-
-async def _export_code(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
-    return await _rows(s, select(ResearchCode).where(ResearchCode.person_id == p.id))
-
-
-async def _erase_code(s: AsyncSession, p: Person, now: datetime) -> Outcome:
-    result = await s.execute(delete(ResearchCode).where(ResearchCode.person_id == p.id))
-    return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
-
-
-# -- questionnaire answers: the items of the person's responses ---------------------------
-
-
-def _answers_of(p: Person) -> Any:
-    return ResponseItem.response_id.in_(
-        select(QuestionnaireResponse.id).where(QuestionnaireResponse.person_id == p.id)
-    )
-
-
-async def _export_answers(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
-    return await _rows(s, select(ResponseItem).where(_answers_of(p)).order_by(ResponseItem.id))
-
-
-async def _erase_answers(s: AsyncSession, p: Person, now: datetime) -> Outcome:
-    result = await s.execute(delete(ResponseItem).where(_answers_of(p)))
     return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
 
 
@@ -278,6 +250,33 @@ async def _export_score_entries(s: AsyncSession, p: Person) -> list[dict[str, An
 
 async def _erase_score_entries(s: AsyncSession, p: Person, now: datetime) -> Outcome:
     result = await s.execute(delete(ScoreEntry).where(_score_entries_of(p)))
+    return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
+
+
+async def _export_code(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(s, select(ResearchCode).where(ResearchCode.person_id == p.id))
+
+
+async def _erase_code(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    result = await s.execute(delete(ResearchCode).where(ResearchCode.person_id == p.id))
+    return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
+
+
+# -- questionnaire answers: the items of the person's responses ---------------------------
+
+
+def _answers_of(p: Person) -> Any:
+    return ResponseItem.response_id.in_(
+        select(QuestionnaireResponse.id).where(QuestionnaireResponse.person_id == p.id)
+    )
+
+
+async def _export_answers(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(s, select(ResponseItem).where(_answers_of(p)).order_by(ResponseItem.id))
+
+
+async def _erase_answers(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    result = await s.execute(delete(ResponseItem).where(_answers_of(p)))
     return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
 
 

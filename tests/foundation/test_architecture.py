@@ -51,21 +51,12 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     ),
     # A person's data across every package's tables: export, erasure, retention.
     "privacy": frozenset(
-        {
-            "api",
-            "appkeys",
-            "attendance",
-            "audit",
-            "db",
-            "notify",
-            "questionnaires",
-            "scheduling",
-        }
+        {"api", "appkeys", "attendance", "audit", "db", "notify", "questionnaires", "scheduling"}
     ),
     # Attendance records derived from the rooms' events (and outages); excuses, corrections.
     "attendance": frozenset({"api", "appkeys", "audit", "db", "rooms"}),
     # The published scores over attendance and hand-entered inputs.
-    "scores": frozenset({"api", "appkeys", "attendance", "audit", "db"}),
+    "scores": frozenset({"api", "appkeys", "attendance", "audit", "db", "questionnaires"}),
     # Instruments, scoring, outcome statistics, research exports and imports (REST on api);
     # the answering side: forms, form links (auth's token scheme), triggers registered with
     # scheduling, mail through notify.
