@@ -36,12 +36,15 @@ import subprocess
 import sys
 import time
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from aiortc.codecs.vpx import Vp8Encoder
-from host import cpu_seconds, cpu_split, host_cpu, pin, udp_rcvbuf_errors
-from media_baseline import BaselineEngine
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._host import cpu_seconds, cpu_split, cpus, host_cpu, loadavg, pin, udp_rcvbuf_errors
+from bench.media_baseline import BaselineEngine
 from server.bots.client import MediaClient
 from server.bots.synthetic import EncodedClip, encode_tone, encode_video
 from server.media.ice import IceSettings
@@ -355,12 +358,9 @@ def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, Enco
         / max(1e-9, (split1[0] - split0[0]) + (split1[1] - split0[1])),
         "generator_cpu_pct": [100 * (b - a) / window for a, b in zip(g0, g1, strict=False)],
         # the whole machine (2 cores = 200%), our processes included; and time stolen by the VM host
-        "host_busy_pct": 100
-        * (os.cpu_count() or 1)
-        * (host1[0] - host0[0])
-        / max(1, host1[2] - host0[2]),
+        "host_busy_pct": 100 * cpus() * (host1[0] - host0[0]) / max(1, host1[2] - host0[2]),
         "host_steal_pct": 100 * (host1[1] - host0[1]) / max(1, host1[2] - host0[2]),
-        "loadavg_1m": os.getloadavg()[0],
+        "loadavg_1m": loadavg(),
     }
 
 
@@ -463,7 +463,7 @@ def main() -> None:
     print(f"  load generators CPU: {[round(x, 1) for x in sfu['generator_cpu_pct']]}%; "
           f"kernel UDP receive-buffer drops in the window: {sfu['udp_rcvbuf_drops']}")  # fmt: skip
     others = sfu["host_busy_pct"] - sfu["server_cpu_pct"] - sum(sfu["generator_cpu_pct"])
-    print(f"  machine during the window: {sfu['host_busy_pct']:.0f}% busy of {100 * (os.cpu_count() or 1)}% "
+    print(f"  machine during the window: {sfu['host_busy_pct']:.0f}% busy of {100 * cpus()}% "
           f"({max(0.0, others):.0f}% outside this benchmark's processes), steal {sfu['host_steal_pct']:.1f}%, "
           f"load average {sfu['loadavg_1m']:.2f}")  # fmt: skip
     result: dict[str, Any] = {

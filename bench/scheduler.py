@@ -42,9 +42,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from host import cpu_seconds, loadavg, rss_mb
 from sqlalchemy import func, insert, select, update
 
+from bench._host import cpu_seconds, loadavg, rss_mb
 from server.db import migrate
 from server.db.engine import Database, sync_url
 from server.db.models import Group, Membership, Organisation, Person

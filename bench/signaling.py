@@ -34,8 +34,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from host import cpu_seconds, free_port, pct, pin, raise_fd_limit
-from signaling_servers import CLIENTS_PER_ROOM, NS, SECRET, seed, serve_app, serve_relay
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._host import cpu_seconds, free_port, pct, pin, raise_fd_limit
+from bench.signaling_servers import CLIENTS_PER_ROOM, NS, SECRET, seed, serve_app, serve_relay
 
 # --- the servers (bench/signaling_servers.py) and starting them -------------------------------
 

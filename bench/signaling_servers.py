@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from host import raise_fd_limit
+from bench._host import raise_fd_limit
 
 SECRET = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 NS = "/room"

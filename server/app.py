@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import socket
 from collections.abc import AsyncIterator, Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -11,7 +13,7 @@ import socketio
 from aiohttp import web
 from sqlalchemy import text
 
-from server import api, notify, scheduling, signaling
+from server import api, notify, privacy, scheduling, signaling
 from server.api.http import csrf_cookie_middleware, error_middleware, security_headers_middleware
 from server.appkeys import (
     API_ROUTERS_KEY,
@@ -26,17 +28,98 @@ from server.db import migrate
 from server.db.engine import Database
 from server.media import wiring as media_wiring
 from server.pages import session_page
+from server.rooms.commands import MediaLost, Refresh
+from server.rooms.manager import RoomManager
+from server.rooms.store import SqlRoomStore
+from server.scheduling.api import SERVICE_KEY
+from server.scheduling.dispatcher import Fired
 from server.settings import Settings
+from server.signaling import CLOCK_KEY, SIGNALING_KEY
+from server.signaling.broadcaster import SioBroadcaster
+from server.signaling.context import NAMESPACE
 
 log = logging.getLogger("circle.app")
-# Layers that wire themselves in with ``setup(app)``, in this order: the media engine's cleanup
-# context must start before the rooms' (signaling) and stop after them.
+
+
+def _rooms_setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(_rooms_ctx)
+
+
+def _rooms_hear_scheduler_setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(_rooms_hear_scheduler_ctx)
+
+
+# Layers wired in with ``setup(app)``, in this order: the media engine's cleanup context starts
+# before the rooms' and stops after them; the rooms start before the scheduler, which they hear.
 PLUGINS: tuple[Callable[[web.Application], None], ...] = (
     notify.setup,
     media_wiring.setup,
     signaling.setup,
+    _rooms_setup,
     scheduling.setup,
+    _rooms_hear_scheduler_setup,
+    privacy.setup,
 )
+
+
+async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The live rooms of this process: their store (fenced by this node's leases), their
+    manager, the media engine's "media lost" reports, and the signaling services that serve
+    them."""
+    settings = app[SETTINGS_KEY]
+    svc = app[SIGNALING_KEY]
+    svc.clock = app.get(CLOCK_KEY) or svc.clock
+    node_id = settings.node_id or f"{socket.gethostname()[:150]}:{settings.port}"
+    svc.store = SqlRoomStore(app[DB_KEY], owner=node_id)
+    svc.media = app.get(MEDIA_KEY)
+    manager = RoomManager(
+        svc.store,
+        SioBroadcaster(svc.sio, NAMESPACE),
+        media=svc.media,
+        clock=svc.clock,
+        grace_s=settings.reconnect_grace_s,
+        node_id=node_id,
+        lease_ms=settings.room_lease_s * 1000,
+    )
+    svc.manager = manager
+    await manager.start()
+    if svc.media is not None:
+        svc.media.set_media_lost_handler(functools.partial(_media_lost, manager))
+    try:
+        yield
+    finally:
+        if svc.media is not None:
+            svc.media.set_media_lost_handler(None)
+        await manager.stop()
+        svc.conns.clear()
+
+
+async def _media_lost(manager: RoomManager, room_id: str, participant_id: str) -> None:
+    """The engine dropped someone's media without a goodbye: their room decides (a present
+    person gets a fresh connection; someone already gone, nothing)."""
+    if not room_id.isdigit() or not participant_id.isdigit():
+        return
+    room = manager.peek(int(room_id))
+    if room is not None:
+        room.post(MediaLost(person_id=int(participant_id)))
+
+
+async def _rooms_hear_scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    """A session's start, close, move or cancel reaches its room if it runs on this node (a
+    room on another node learns at its next fenced save)."""
+    manager = app[SIGNALING_KEY].manager
+    service = app.get(SERVICE_KEY)
+    if manager is not None and service is not None:
+        service.add_listener(functools.partial(_tell_room, manager))
+    yield
+
+
+async def _tell_room(manager: RoomManager, fired: Fired) -> None:
+    if fired.person_id is not None:
+        return
+    room = manager.peek(fired.session_id)
+    if room is not None:
+        room.post(Refresh())
 
 
 def app_version() -> str:

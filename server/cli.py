@@ -68,6 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         print=None,
         access_log=None if settings.log_level != "DEBUG" else logging.getLogger("aiohttp.access"),
+        access_log_format='%t "%r" %s %b %Tfs',  # no client address (docs/privacy.md)
     )
     return 0
 
@@ -149,6 +150,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def cmd_privacy(args: argparse.Namespace) -> int:
+    from server.privacy.commands import run
+
+    return run(args, _settings(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="circle",
@@ -226,6 +233,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
     doctor.set_defaults(func=cmd_doctor)
+
+    priv = sub.add_parser("privacy", help="a person's data: export, erasure; the retention sweep")
+    psub = priv.add_subparsers(dest="privacy_command", required=True, metavar="ACTION")
+    ex = psub.add_parser("export", help="print everything held about a person (JSON)")
+    ex.add_argument("person", type=int, help="person id")
+    er = psub.add_parser(
+        "erase", help="erase a person's data; prints what was deleted, pseudonymised and kept"
+    )
+    er.add_argument("person", type=int, help="person id")
+    psub.add_parser("sweep", help="run the retention sweep once; prints rows changed per rule")
+    priv.set_defaults(func=cmd_privacy)
     return p
 
 

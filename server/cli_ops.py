@@ -34,8 +34,9 @@ from server.domain import (
     MembershipStatus,
     OrgRole,
     ProtocolKind,
-    SessionStatus,
 )
+from server.lifecycle import Change
+from server.session_status import write_status
 from server.settings import Settings
 
 DEMO_SLUG = "demo"
@@ -260,11 +261,11 @@ async def create_demo(settings: Settings, *, start_in_minutes: int = 5) -> str:
                 starts_at=(now + timedelta(minutes=start_in_minutes)).replace(microsecond=0),
                 timezone=DEMO_TZ,
                 duration_minutes=60,
-                status=SessionStatus.OPEN,
                 lobby_minutes=max(10, start_in_minutes + 1),
             )
             s.add(sess)
             await s.flush()
+            await write_status(s, sess.id, Change.LOBBY_OPEN, loaded=sess)  # its lobby is open
             links: list[tuple[str, str]] = []
             for person, label in [(coord, "coordinator")] + [(p, r.value) for p, r in people]:
                 token, _ = await create_invitation(

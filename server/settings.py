@@ -82,6 +82,13 @@ class Settings(BaseModel):
     smtp_from: str = "Healers' Circle <no-reply@localhost>"
     smtp_starttls: bool = True
 
+    # Privacy: how long personal data is kept (docs/privacy.md)
+    retention_outbox_days: int = Field(30, ge=1, le=3650)
+    retention_links_days: int = Field(7, ge=1, le=3650)
+    retention_audit_days: int = Field(365, ge=30, le=3650)
+    retention_attendance_days: int = Field(365, ge=1, le=3650)
+    retention_sweep_hours: float = Field(24.0, ge=0.01, le=24 * 30)
+
     @field_validator("database_url")
     @classmethod
     def _db_url(cls, v: str) -> str:

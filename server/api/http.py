@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from server.api.context import Ctx
-from server.api.routing import Route
+from server.api.routing import Route, body_required
 from server.appkeys import SETTINGS_KEY
 from server.auth.cookies import CSRF_COOKIE, CSRF_HEADER, set_csrf_cookie
 from server.errors import (
@@ -92,7 +92,10 @@ def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRe
                 fields={k: "unknown query parameter" for k in sorted(request.query)},
             )
         if route.body is not None:
-            args.append(parse_model(route.body, await read_json(request), "body"))
+            # A body whose every field is optional may be left out (as an empty object).
+            empty = not request.body_exists and not body_required(route.body)
+            data = {} if empty else await read_json(request)
+            args.append(parse_model(route.body, data, "body"))
         result = await route.handler(ctx, *args)
         resp: web.StreamResponse
         if isinstance(result, web.StreamResponse):

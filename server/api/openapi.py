@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from server.api.routing import Route
+from server.api.routing import Route, body_required
 
 REF = "#/components/schemas/{model}"
 ERROR_SCHEMA: dict[str, Any] = {
@@ -96,7 +96,7 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
         op["parameters"] = params
     if route.body is not None:
         op["requestBody"] = {
-            "required": True,
+            "required": body_required(route.body),
             "content": {
                 "application/json": {"schema": _model_schema(route.body, components, "validation")}
             },

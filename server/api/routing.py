@@ -69,6 +69,11 @@ class Route:
         return PATH_PARAM.sub(repl, self.path)
 
 
+def body_required(model: type[BaseModel]) -> bool:
+    """A body whose fields are all optional may be left out; the API treats it as ``{}``."""
+    return any(f.is_required() for f in model.model_fields.values())
+
+
 class Router:
     def __init__(self, tag: str) -> None:
         self.tag = tag

@@ -11,26 +11,20 @@ from server.api.schemas import JoinTokenOut, SessionSummaryOut
 from server.api.sessions_view import session_out
 from server.auth.tokens import mint_join_token
 from server.db.models import Group, ScheduledSession, utcnow
-from server.domain import STAFF_ROLES, AuditOutcome, SessionStatus
+from server.domain import STAFF_ROLES, AuditOutcome
 from server.errors import Conflict, NotFound
+from server.lifecycle import Refusal, Window, may_enter
 
 router = Router("sessions")
-LATE_JOIN = timedelta(minutes=30)  # the room stays joinable a while past its planned end
 
 
 def joinable(sess: ScheduledSession, now: datetime) -> tuple[bool, str]:
-    """Whether the room may be entered now, and the error code when not."""
-    if sess.status in (SessionStatus.CANCELLED, SessionStatus.ENDED):
-        return False, "closed"
-    if sess.status in (SessionStatus.OPEN, SessionStatus.LIVE):
+    """Whether the room may be entered now, and the error code when not (server.lifecycle)."""
+    window = Window(sess.starts_at, sess.lobby_minutes, sess.duration_minutes)
+    refusal = may_enter(sess.status, window, now)
+    if refusal is None:
         return True, ""
-    opens = sess.starts_at - timedelta(minutes=sess.lobby_minutes)
-    ends = sess.starts_at + timedelta(minutes=sess.duration_minutes) + LATE_JOIN
-    if now < opens:
-        return False, "not_open"
-    if now > ends:
-        return False, "closed"
-    return True, ""
+    return False, "not_open" if refusal is Refusal.NOT_OPEN else "closed"
 
 
 async def _load(ctx: Ctx, action: str) -> tuple[ScheduledSession, Group, SessionSummaryOut]:

@@ -1,7 +1,8 @@
 """Notification templates per language (en, fa, nl) and time formatting per person.
 
 Templates are ``str.format`` strings over a fixed set of names: name, group, title, when,
-old_when, tz, link, confirm, index, minutes. Times are always shown in the recipient's own
+old_when, tz, link, confirm, index, minutes, note (the coordinator's note line, or nothing)
+and sessions (one line per session of a summary). Times are always shown in the recipient's own
 timezone. Kinds in ``SECRET_KINDS`` carry a single-use sign-in link: their stored body is
 replaced by ``REDACTED_BODY`` once sent and is never shown to coordinators.
 """
@@ -27,6 +28,8 @@ class Kind(StrEnum):
     PROMOTED = "promoted"
     WITHDRAWN = "withdrawn"
     PASSWORD_RESET = "password_reset"
+    RETIMED = "retimed"  # the rest of a series moved to a new weekly pattern: one summary
+    CANCELLED_REST = "cancelled_rest"  # the rest of a series cancelled: one summary
 
 
 SECRET_KINDS = frozenset({Kind.PASSWORD_RESET.value})
@@ -55,12 +58,22 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
         Kind.MOVED: (
             "Moved: {group} session {index} is now on {when}",
             "Dear {name},\n\nsession {index} of {title} ({group}) has moved from {old_when} "
-            "to {when} ({tz}).\n{link}\n",
+            "to {when} ({tz}).\n{note}{link}\n",
         ),
         Kind.CANCELLED: (
             "Cancelled: {group} session {index} on {when}",
             "Dear {name},\n\nsession {index} of {title} ({group}) on {when} ({tz}) is "
-            "cancelled.\n{link}\n",
+            "cancelled.\n{note}{link}\n",
+        ),
+        Kind.RETIMED: (
+            "New times: {title} ({group}) from session {index}",
+            "Dear {name},\n\nfrom session {index} on, {title} ({group}) meets at new times "
+            "({tz}):\n{sessions}\n{note}{link}\n",
+        ),
+        Kind.CANCELLED_REST: (
+            "Cancelled: the rest of {title} ({group})",
+            "Dear {name},\n\nthese sessions of {title} ({group}) are cancelled ({tz}):\n"
+            "{sessions}\n{note}",
         ),
         Kind.MAKEUP: (
             "Extra session: {group} on {when}",
@@ -110,11 +123,22 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
         Kind.MOVED: (
             "تغییر زمان: جلسه {index} {group} اکنون در {when}",
             "{name} گرامی،\n\nجلسه {index} از {title} ({group}) از {old_when} به {when} ({tz}) "
-            "منتقل شد.\n{link}\n",
+            "منتقل شد.\n{note}{link}\n",
         ),
         Kind.CANCELLED: (
             "لغو شد: جلسه {index} {group} در {when}",
-            "{name} گرامی،\n\nجلسه {index} از {title} ({group}) در {when} ({tz}) لغو شد.\n{link}\n",
+            "{name} گرامی،\n\nجلسه {index} از {title} ({group}) در {when} ({tz}) لغو شد.\n"
+            "{note}{link}\n",
+        ),
+        Kind.RETIMED: (
+            "زمان‌های تازه: {title} ({group}) از جلسه {index}",
+            "{name} گرامی،\n\nاز جلسه {index} به بعد، {title} ({group}) در این زمان‌ها برگزار "
+            "می‌شود ({tz}):\n{sessions}\n{note}{link}\n",
+        ),
+        Kind.CANCELLED_REST: (
+            "لغو شد: باقی جلسه‌های {title} ({group})",
+            "{name} گرامی،\n\nاین جلسه‌های {title} ({group}) لغو شدند ({tz}):\n{sessions}\n"
+            "{note}",
         ),
         Kind.MAKEUP: (
             "جلسه جبرانی: {group} در {when}",
@@ -163,12 +187,22 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
         Kind.MOVED: (
             "Verplaatst: sessie {index} van {group} is nu op {when}",
             "Beste {name},\n\nsessie {index} van {title} ({group}) is verplaatst van {old_when} "
-            "naar {when} ({tz}).\n{link}\n",
+            "naar {when} ({tz}).\n{note}{link}\n",
         ),
         Kind.CANCELLED: (
             "Vervallen: sessie {index} van {group} op {when}",
             "Beste {name},\n\nsessie {index} van {title} ({group}) op {when} ({tz}) gaat niet "
-            "door.\n{link}\n",
+            "door.\n{note}{link}\n",
+        ),
+        Kind.RETIMED: (
+            "Nieuwe tijden: {title} ({group}) vanaf sessie {index}",
+            "Beste {name},\n\nvanaf sessie {index} komt {title} ({group}) op nieuwe tijden "
+            "samen ({tz}):\n{sessions}\n{note}{link}\n",
+        ),
+        Kind.CANCELLED_REST: (
+            "Vervallen: de rest van {title} ({group})",
+            "Beste {name},\n\ndeze sessies van {title} ({group}) gaan niet door ({tz}):\n"
+            "{sessions}\n{note}",
         ),
         Kind.MAKEUP: (
             "Inhaalsessie: {group} op {when}",
@@ -227,6 +261,15 @@ def format_when(at: datetime, zone: ZoneInfo, locale: str) -> str:
     local = at.astimezone(zone)
     day = WEEKDAYS[pick_locale(locale)][local.weekday()]
     return f"{day} {local:%Y-%m-%d %H:%M}"
+
+
+NOTE_LABEL = {"en": "Note", "fa": "یادداشت", "nl": "Toelichting"}
+
+
+def note_line(note: object, locale: str) -> str:
+    """The coordinator's note for a change notice, as one line, or nothing."""
+    text = " ".join(str(note or "").split())
+    return f"{NOTE_LABEL[pick_locale(locale)]}: {text}\n" if text else ""
 
 
 def render(kind: Kind, locale: str | None, **values: object) -> tuple[str, str]:

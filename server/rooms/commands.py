@@ -29,6 +29,7 @@ class ByPerson(RoomCommand):
 class Join(ByPerson):
     display_name: str
     group_role: GroupRole
+    agreement_accepted: bool = False  # of the series' current agreement (checked at admission)
     sender: SignalSender | None = field(default=None, repr=False)
 
 
@@ -99,3 +100,14 @@ class Stop(RoomCommand):
 @dataclass(kw_only=True)
 class Ping(RoomCommand):
     """Changes nothing; answers once every command queued before it has been applied."""
+
+
+@dataclass(kw_only=True)
+class WindowClosed(RoomCommand):
+    """The session's join window closed (server.lifecycle): a room nobody is in retires."""
+
+
+@dataclass(kw_only=True)
+class Refresh(RoomCommand):
+    """The scheduler changed the session (cancelled, moved, closed, started): the room reads
+    it again and follows."""

@@ -4,7 +4,9 @@ A room has exactly one owner among the server processes sharing a database. Open
 claims its lease (``RoomStore.claim``) for this process's ``node_id``; a process that finds
 the lease held by another refuses with ``wrong_node`` instead of running a second copy. The
 leases of live rooms are renewed every third of ``lease_ms``; a room whose lease was lost (the
-process stalled past it and another took over) is stopped here at once.
+process stalled past it and another took over) is stopped here at once. A room that closes by
+itself (ended and empty, cancelled, or empty past its window) is retired at once by its reaper:
+its lease released, its media room closed.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import asyncio
 import contextlib
 import logging
 
-from server.errors import Conflict
+from server.domain import SessionStatus
+from server.errors import Conflict, ErrorCode
 from server.media.port import MediaEngine
 
-from .ports import Clock, RoomBroadcaster, RoomStore, SessionInfo, SystemClock
+from .ports import Clock, RoomBroadcaster, RoomStore, SessionClosed, SessionInfo, SystemClock
 from .room import Room
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,7 @@ class RoomManager:
         self.node_id = node_id
         self.lease_ms = lease_ms
         self._renewer: asyncio.Task[None] | None = None
+        self._reapers: dict[int, asyncio.Task[None]] = {}
 
     async def start(self) -> None:
         self._closed = False
@@ -58,10 +62,27 @@ class RoomManager:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._renewer
             self._renewer = None
+        reapers, self._reapers = list(self._reapers.values()), {}
+        for reaper in reapers:
+            reaper.cancel()
+        for reaper in reapers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await reaper
         rooms, self._rooms = dict(self._rooms), {}
         for session_id, room in rooms.items():
             await room.stop()
             await self._release(session_id)
+
+    async def info(self, session_id: int) -> SessionInfo:
+        """What the pre-join page needs, without opening the room (no lease, no media room):
+        from the room if it runs here, else read; ``wrong_node`` if another process runs it."""
+        room = self.peek(session_id)
+        if room is not None:
+            return room.info
+        holder = await self.store.lease_holder(session_id)
+        if holder is not None and holder != self.node_id:
+            raise _wrong_node(session_id, holder)
+        return await self.store.load_session(session_id)
 
     def peek(self, session_id: int) -> Room | None:
         room = self._rooms.get(session_id)
@@ -90,19 +111,29 @@ class RoomManager:
         finally:
             self._starting.pop(session_id, None)
         self._rooms[session_id] = room
+        self._reapers[session_id] = asyncio.create_task(
+            self._reap(session_id, room), name=f"room-{session_id}-reaper"
+        )
         future.set_result(room)
         return room
 
+    async def _reap(self, session_id: int, room: Room) -> None:
+        """Retire the room as soon as it closes by itself."""
+        try:
+            await room.wait_closed()
+            if self._rooms.get(session_id) is room:
+                await self._retire(session_id, room)
+        finally:
+            if self._reapers.get(session_id) is asyncio.current_task():
+                del self._reapers[session_id]
+
     async def _open(self, session_id: int) -> Room:
         info = await self.store.load_session(session_id)
+        if info.status is SessionStatus.CANCELLED:  # nothing to open: no lease, no media room
+            raise SessionClosed(session_id, info.status)
         holder = await self.store.claim(session_id, self.node_id, self.lease_ms)
         if holder is not None:
-            log.warning("room %s is held by %s, not opened here", session_id, holder)
-            raise Conflict(
-                "This session's room is running on another server process. Reconnect; if this "
-                "keeps happening, the proxy must route connections by session.",
-                code="wrong_node",
-            )
+            raise _wrong_node(session_id, holder)
         try:
             room = await self._build(session_id, info)
         except BaseException:
@@ -159,3 +190,12 @@ class RoomManager:
     @property
     def rooms(self) -> dict[int, Room]:
         return {k: r for k, r in self._rooms.items() if not r.done}
+
+
+def _wrong_node(session_id: int, holder: str) -> Conflict:
+    log.warning("room %s is held by %s, not opened here", session_id, holder)
+    return Conflict(
+        "This session's room is running on another server process. Reconnect; if this "
+        "keeps happening, the proxy must route connections by session.",
+        code=ErrorCode.WRONG_NODE,
+    )

@@ -9,6 +9,7 @@ from typing import Any
 from server.domain import GroupRole
 from server.media.port import SignalSender
 from server.protocols.base import Capability, ProtocolSpec, ProtocolState
+from server.protocols.codec import state_from_json, state_to_json
 
 from .capabilities import effective, session_role
 from .ports import JSON, SessionInfo
@@ -60,6 +61,33 @@ class Participant:
             self_muted=bool(data["self_muted"]),
             camera_off=bool(data["camera_off"]),
         )
+
+
+ROOM_CODEC = 1
+
+
+def persisted(
+    state: ProtocolState, participants: dict[int, Participant], note_version: int
+) -> JSON:
+    """What a room saves: its protocol state and participants (restored after a restart)."""
+    return {
+        "room_codec": ROOM_CODEC,
+        "protocol": state_to_json(state),
+        "participants": [p.to_json() for p in participants.values()],
+        "note_version": note_version,
+    }
+
+
+def restored(data: JSON) -> tuple[ProtocolState, dict[int, Participant], int]:
+    """The protocol state, participants and note version of a saved room."""
+    if data.get("room_codec") != ROOM_CODEC:
+        raise ValueError(f"unknown room state codec {data.get('room_codec')!r}")
+    people = (Participant.from_json(item) for item in data["participants"])
+    return (
+        state_from_json(data["protocol"]),
+        {p.person_id: p for p in people},
+        int(data.get("note_version", 0)),
+    )
 
 
 def media_rights(spec: ProtocolSpec, state: ProtocolState, p: Participant) -> tuple[bool, bool]:

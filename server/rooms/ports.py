@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from server.domain import AttendanceKind, AuditOutcome, ProtocolKind, SessionStatus
-from server.errors import Conflict, ErrorCode
+from server.errors import Conflict, ErrorCode, Gone
+from server.lifecycle import Change
 
 JSON = dict[str, Any]
 
@@ -89,6 +90,20 @@ class LeaseLost(Conflict):
     code = ErrorCode.WRONG_NODE
 
 
+class SessionClosed(Gone):
+    """The session was cancelled or ended under the room (a coordinator, the scheduler, another
+    process). Raised by a store whose save finds it so; the room tells its clients and stops."""
+
+    def __init__(self, session_id: int, status: SessionStatus) -> None:
+        cancelled = status is SessionStatus.CANCELLED
+        super().__init__(
+            "This session was cancelled." if cancelled else "This session has ended.",
+            code=ErrorCode.CANCELLED if cancelled else ErrorCode.ENDED,
+        )
+        self.session_id = session_id
+        self.status = status
+
+
 class RoomStore(Protocol):
     """Persistence a room needs. One call per change; implementations commit before returning."""
 
@@ -103,8 +118,18 @@ class RoomStore(Protocol):
         version: int | None,
         state: JSON | None,
         attendance: list[AttendanceRecord],
-        status: SessionStatus | None = None,
-    ) -> None: ...
+        change: Change | None = None,
+        final: bool = False,
+    ) -> SessionStatus | None:
+        """One transaction; returns the session's status after ``change``, if one was asked. ``change``: the session status change this save makes (a
+        compare-and-set, server.session_status). Unless ``final`` (the room ended the session
+        itself), a save that finds the session cancelled or ended writes nothing and raises
+        :class:`SessionClosed`."""
+        ...
+
+    async def lease_holder(self, session_id: int) -> str | None:
+        """Who holds an unexpired lease on the room, if anyone (a read: claims nothing)."""
+        ...
 
     async def has_accepted(self, person_id: int, series_id: int, version: str) -> bool: ...
 

@@ -1,8 +1,10 @@
 """One live room: a single owner task applies typed commands from a queue.
 
-Nothing else mutates a room. Every change is fanned out as a versioned snapshot, told to the
-media engine (who may speak, who may show video), and persisted (room state, attendance,
-session status in one transaction) before the command is acknowledged.
+Nothing else mutates a room. Every change is committed in this order: the media gate (who may
+speak, who may show video), the save (room state, attendance, session status in one fenced
+transaction), the broadcast of a versioned snapshot, the acknowledgement. A save that finds the
+lease lost, or the session cancelled or ended under the room, stops the room before anyone is
+told anything it may not write; a room empty past its join window ends the session and retires.
 """
 
 from __future__ import annotations
@@ -10,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
-from server.domain import AttendanceKind, AuditOutcome, GroupRole, SessionStatus
+from server.domain import AttendanceKind, GroupRole
 from server.errors import (
     CircleError,
     Gone,
@@ -21,13 +22,15 @@ from server.errors import (
     ProtocolError,
     UserError,
 )
-from server.media.port import MediaEngine, SignalSender
+from server.lifecycle import Change
+from server.media.port import MediaEngine
 from server.protocols import base as pb
-from server.protocols.codec import state_from_json, state_to_json
 from server.protocols.engine import apply
 from server.protocols.registry import spec_for
 
-from .admission import check_open, check_place
+from .admission import check_open, check_place, window_of
+from .agreement import check_agreement
+from .audits import audit_end, audit_refusal
 from .capabilities import effective, session_role
 from .commands import (
     Act,
@@ -39,13 +42,18 @@ from .commands import (
     MediaLost,
     Note,
     Ping,
+    Refresh,
     RoomCommand,
     SetCam,
     SetMic,
     Stop,
     Tick,
+    WindowClosed,
 )
-from .participants import Participant, Presence, media_rights, snapshot
+from .life import SessionLife, tell_closed
+from .media_link import MediaLink
+from .participants import Participant, Presence, persisted, snapshot
+from .participants import restored as restore
 from .ports import (
     JSON,
     AttendanceRecord,
@@ -53,17 +61,13 @@ from .ports import (
     LeaseLost,
     RoomBroadcaster,
     RoomStore,
+    SessionClosed,
     SessionInfo,
 )
-from .timers import Timers
+from .timers import RoomTimers
 from .verbs import to_command
 
 log = logging.getLogger(__name__)
-
-MEDIA_RESTARTS_MAX = 5  # fresh media connections for one person ...
-MEDIA_RESTART_WINDOW_MS = 5 * 60_000  # ... within this window, then the client must rejoin
-
-ROOM_CODEC = 1
 
 
 class Room:
@@ -82,14 +86,13 @@ class Room:
         self.spec = spec_for(info.protocol)
         self._store = store
         self._out = broadcaster
-        self._media = media
+        self._media = MediaLink(media, str(info.session_id))
         self._clock = clock
         self._grace_ms = int(grace_s * 1000)
         self._queue: asyncio.Queue[RoomCommand] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self._timers = Timers(clock, self.post, f"room-{info.session_id}")
-        self._armed: tuple[int, int | None] = (-1, None)
-        self._status = info.status
+        self._timers = RoomTimers(clock, self.post, f"room-{info.session_id}")
+        self.life = SessionLife(info.session_id, info.status)
         self._note_version = 0
         # The leaders' private note lives with the live room only: it is handed to leaders who
         # (re)join, never written to the database, and gone when the room closes.
@@ -99,7 +102,6 @@ class Room:
         self._dirty = False
         self._lease_lost = False  # a fenced save found another process running the room
         self._attendance: list[AttendanceRecord] = []
-        self._new_status: SessionStatus | None = None
         self.participants: dict[int, Participant] = {}
         if restored is None:
             self.version = 0
@@ -107,13 +109,7 @@ class Room:
             self._restored = False
         else:
             self.version, data = restored
-            if data.get("room_codec") != ROOM_CODEC:
-                raise ValueError(f"unknown room state codec {data.get('room_codec')!r}")
-            self.state = state_from_json(data["protocol"])
-            for item in data["participants"]:
-                p = Participant.from_json(item)
-                self.participants[p.person_id] = p
-            self._note_version = int(data.get("note_version", 0))
+            self.state, self.participants, self._note_version = restore(data)
             self._restored = True
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -127,13 +123,13 @@ class Room:
         return self._task is not None and self._task.done()
 
     async def start(self) -> None:
-        if self._media is not None:
-            await self._media_call(self._media.open_room(self.room_id))
+        await self._media.open()
         if self._restored:
             self._resume_after_restart()
         else:
             self._dirty = True
         await self._commit()
+        self._arm_window()
         self._task = asyncio.create_task(self._run(), name=f"room-{self.room_id}")
 
     async def stop(self) -> None:
@@ -142,8 +138,7 @@ class Room:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._timers.stop()
-        if self._media is not None:
-            await self._media_call(self._media.close_room(self.room_id))
+        await self._media.close()
 
     async def wait_closed(self) -> None:
         if self._task is not None:
@@ -178,7 +173,11 @@ class Room:
                 if self._lease_lost:
                     log.error("room %s: another process runs it now; this copy stops", self.room_id)
                     break
-                if self.state.ended and not any(p.in_room for p in self.participants.values()):
+                if self.life.closing is not None:
+                    log.info("room %s closes: %s", self.room_id, self.life.closing)
+                    break
+                over = self.state.ended or self.life.final  # (or ended by the scheduler)
+                if over and not any(p.in_room for p in self.participants.values()):
                     log.info("room %s closes: ended and empty", self.room_id)
                     break
         finally:
@@ -191,13 +190,19 @@ class Room:
         reply = command.reply
         try:
             result = await self._handle(command)
+            self._check_abandoned()
             await self._commit()
         except CircleError as exc:
             self._discard_pending()
             if isinstance(exc, LeaseLost):
                 self._lease_lost = True
+            elif isinstance(exc, SessionClosed):
+                self.life.closed_under(exc)  # cancelled or ended by someone else: tell, stop
+                await tell_closed(self._out, self.info.session_id, exc.code)
             if isinstance(exc, PermissionDenied | ProtocolError) and isinstance(command, ByPerson):
-                await self._audit_refusal(command, exc)
+                await audit_refusal(
+                    self._store, self.info.session_id, command, exc, self.state.phase.value
+                )
             if reply is not None and not reply.done():
                 reply.set_exception(exc)
             return
@@ -235,15 +240,24 @@ class Room:
                 return await self._grace_over(person_id, token)
             case Ping():
                 return {"version": self.version}
-            case MediaLost(person_id=person_id):
-                return await self._media_lost(person_id)
+            case MediaLost(person_id=person_id) if person_id in self.participants:
+                p = self.participants[person_id]  # its media died: a fresh connection
+                await self._media.restart(self.spec, self.state, p, self._clock.now_ms())
+                return {}
+            case MediaLost():
+                return {}  # someone already gone
+            case WindowClosed():
+                return {}  # _check_abandoned decides
+            case Refresh():
+                return await self._refresh()
         raise UserError(f"unknown room command {type(command).__name__}")
 
     # --- handlers ---------------------------------------------------------------------------
 
     async def _join(self, c: Join) -> JSON:
         now = self._clock.now_ms()
-        check_open(self.info, self._status, self.state.ended, c.group_role, now)
+        check_open(self.info, self.life.status, self.state.ended, c.group_role, now)
+        check_agreement(self.info, c.agreement_accepted)
         p = self.participants.get(c.person_id)
         if p is not None and p.presence is Presence.PRESENT and p.sid == c.sid:
             return {"snapshot": self._snapshot(now)}  # the same connection asked twice
@@ -260,11 +274,8 @@ class Room:
             if p.sid is not None and p.sid != c.sid:
                 await self._out.detach(self.info.session_id, p.sid)
                 await self._out.drop(p.sid, "replaced by a newer connection")
-            self._timers.cancel(("grace", p.person_id))
-            if self._media is not None:
-                await self._media_call(
-                    self._media.remove_participant(self.room_id, str(p.person_id))
-                )
+            self._timers.cancel_grace(p)
+            await self._media.remove(p)
         p.presence = Presence.PRESENT
         p.sid = c.sid
         p.media_sent = None
@@ -272,10 +283,9 @@ class Room:
             self.info.session_id, c.sid, leader=c.group_role is not GroupRole.MEMBER
         )
         if c.sender is not None:
-            await self._connect_media(p, c.sender)
+            await self._media.connect(self.spec, self.state, p, c.sender)
         self._record(p.person_id, kind, now)
-        if self._status is SessionStatus.SCHEDULED:
-            self._set_status(SessionStatus.OPEN)
+        self.life.make(Change.FIRST_JOIN)
         self._dirty = True
         if self._current_note is not None and c.group_role is not GroupRole.MEMBER:
             return {"note": self._current_note}  # the snapshot is added once committed
@@ -296,10 +306,9 @@ class Room:
         p.sid = None
         p.sender = None
         p.grace_token += 1
-        if self._media is not None:
-            await self._media_call(self._media.remove_participant(self.room_id, str(p.person_id)))
+        await self._media.remove(p)
         self._record(p.person_id, AttendanceKind.DISCONNECT, now)
-        self._arm_grace(p, now)
+        self._timers.grace(p, now + self._grace_ms)
         self._dirty = True
         return {}
 
@@ -311,9 +320,9 @@ class Room:
         return {}
 
     async def _gone(self, p: Participant, kind: AttendanceKind, reason: str | None) -> None:
-        if self._media is not None and p.presence is Presence.PRESENT:
-            await self._media_call(self._media.remove_participant(self.room_id, str(p.person_id)))
-        self._timers.cancel(("grace", p.person_id))
+        if p.presence is Presence.PRESENT:
+            await self._media.remove(p)
+        self._timers.cancel_grace(p)
         p.presence = Presence.LEFT
         p.sid = None
         p.sender = None
@@ -330,32 +339,27 @@ class Room:
     def _set_mic(self, c: SetMic) -> JSON:
         p = self._actor(c)
         if not c.muted:
-            caps = effective(self.spec, self.state, p.person_id, p.group_role)
-            if pb.Capability.SPEAK not in caps:
-                raise ProtocolError(
-                    f"Your microphone is off by the group's rule in phase {self.state.phase.value}.",
-                    phase=self.state.phase.value,
-                    command="mic.set",
-                )
-        if p.self_muted != c.muted:
-            p.self_muted = c.muted
-            self._dirty = True
+            self._rule_allows(p, pb.Capability.SPEAK, "Your microphone", "mic.set")
+        self._dirty |= p.self_muted != c.muted
+        p.self_muted = c.muted
         return {}
 
     def _set_cam(self, c: SetCam) -> JSON:
         p = self._actor(c)
         if not c.off:
-            caps = effective(self.spec, self.state, p.person_id, p.group_role)
-            if pb.Capability.SHOW_VIDEO not in caps:
-                raise ProtocolError(
-                    f"Video is off by the group's rule in phase {self.state.phase.value}.",
-                    phase=self.state.phase.value,
-                    command="cam.set",
-                )
-        if p.camera_off != c.off:
-            p.camera_off = c.off
-            self._dirty = True
+            self._rule_allows(p, pb.Capability.SHOW_VIDEO, "Video", "cam.set")
+        self._dirty |= p.camera_off != c.off
+        p.camera_off = c.off
         return {}
+
+    def _rule_allows(self, p: Participant, cap: pb.Capability, what: str, command: str) -> None:
+        if cap not in effective(self.spec, self.state, p.person_id, p.group_role):
+            phase = self.state.phase.value
+            raise ProtocolError(
+                f"{what} is off by the group's rule in phase {phase}.",
+                phase=phase,
+                command=command,
+            )
 
     async def _note(self, c: Note) -> JSON:
         p = self._actor(c)
@@ -399,20 +403,26 @@ class Room:
         self.state = new
         self._dirty = True
         for effect in effects:
-            if (
-                isinstance(effect, pb.PhaseChanged)
-                and effect.old == self.spec.waiting
-                and self._status in (SessionStatus.SCHEDULED, SessionStatus.OPEN)
-            ):
-                self._set_status(SessionStatus.LIVE)
+            if isinstance(effect, pb.PhaseChanged) and effect.old == self.spec.waiting:
+                self.life.make(Change.START)
             if isinstance(effect, pb.Ended):
-                self._set_status(SessionStatus.ENDED)
+                self.life.make(Change.END)
 
-    def _set_status(self, status: SessionStatus) -> None:
-        if status is not self._status:
-            log.info("session %s status %s -> %s", self.room_id, self._status, status)
-            self._status = status
-            self._new_status = status
+    def _check_abandoned(self) -> None:
+        occupied = any(p.in_room for p in self.participants.values())
+        if not self.state.ended and self.life.abandon_if_due(
+            window_of(self.info), self._clock.now_ms(), occupied=occupied
+        ):
+            self._dirty = True
+
+    async def _refresh(self) -> JSON:
+        info = await self._store.load_session(self.info.session_id)
+        old, self.info = self.info, info
+        if self.life.refreshed(old, info, ended=self.state.ended):
+            self._arm_window()
+        if self.life.closing is not None:
+            self._dirty = True
+        return {}
 
     def _record(
         self, person_id: int, kind: AttendanceKind, at_ms: int, reason: str | None = None
@@ -423,7 +433,7 @@ class Room:
         # Handlers validate before they mutate, so a refusal leaves nothing half-done; anything
         # recorded so far belongs to no change.
         self._attendance.clear()
-        self._new_status = None
+        self.life.change = None
         self._dirty = False
 
     def _resume_after_restart(self) -> None:
@@ -434,7 +444,7 @@ class Room:
                 self._record(p.person_id, AttendanceKind.DISCONNECT, now, "server restart")
             if p.presence is Presence.RECONNECTING:
                 p.grace_token += 1
-                self._arm_grace(p, now)
+                self._timers.grace(p, now + self._grace_ms)
         self._dirty = True
         log.info(
             "room %s restored at version %d in phase %s",
@@ -453,129 +463,37 @@ class Room:
             participants=self.participants,
         )
 
-    def _persisted(self) -> JSON:
-        return {
-            "room_codec": ROOM_CODEC,
-            "protocol": state_to_json(self.state),
-            "participants": [p.to_json() for p in self.participants.values()],
-            "note_version": self._note_version,
-        }
-
     async def _commit(self) -> None:
-        """Fan out, tell media, persist: for whatever the last command changed."""
+        """Gate, save, broadcast (the acknowledgement follows): for whatever the last command
+        changed. Media rights are cut before anyone is told; nothing is told that could not be
+        written (a save that fails raises, and the clients hear nothing of it)."""
         if not self._dirty:
             return
         self._dirty = False
+        self._media.gate(self.spec, self.state, self.participants.values())
         self.version += 1
+        attendance, self._attendance = self._attendance, []
+        change = self.life.take_change()
+        found = await self._store.save(
+            self.info.session_id,
+            version=self.version,
+            state=persisted(self.state, self.participants, self._note_version),
+            attendance=attendance,
+            change=change,
+            final=self.life.final,
+        )
+        self.life.saved(found)
         now = self._clock.now_ms()
         snap = self._snapshot(now)
         self._last_snapshot = snap
         await self._out.snapshot(self.info.session_id, snap)
-        if self.state.ended and self._new_status is SessionStatus.ENDED:
+        if self.state.ended and change is Change.END:
             await self._out.to_room(self.info.session_id, "room.ended", {"reason": "ended"})
-        self._sync_media()
-        self._rearm_phase_timer()
-        attendance, self._attendance = self._attendance, []
-        status, self._new_status = self._new_status, None
-        await self._store.save(
-            self.info.session_id,
-            version=self.version,
-            state=self._persisted(),
-            attendance=attendance,
-            status=status,
-        )
+        if self.life.closing is not None:
+            await tell_closed(self._out, self.info.session_id, self.life.closing)
+            if change is Change.ABANDON:
+                await audit_end(self._store, self.info.session_id, self.life.closing)
+        self._timers.phase(self.state)
 
-    async def _audit_refusal(self, c: ByPerson, exc: CircleError) -> None:
-        try:
-            await self._store.audit(
-                actor_id=c.person_id,
-                action=f"room.{getattr(c, 'verb', type(c).__name__.lower())}",
-                target=f"session:{self.info.session_id}",
-                outcome=AuditOutcome.REFUSED,
-                details={"code": exc.code, "message": exc.message, "phase": self.state.phase.value},
-            )
-        except Exception:
-            log.exception("room %s: audit write failed", self.room_id)
-
-    # --- media ------------------------------------------------------------------------------
-
-    def _sync_media(self) -> None:
-        if self._media is None:
-            return
-        for p in self.participants.values():
-            if p.presence is Presence.PRESENT:
-                self._tell_rights(p)
-
-    def _tell_rights(self, p: Participant) -> None:
-        """Tell media what this person may send now, if that changed since last told."""
-        if self._media is None:
-            return
-        rights = media_rights(self.spec, self.state, p)
-        if rights == p.media_sent:
-            return
-        try:
-            self._media.set_capabilities(
-                self.room_id, str(p.person_id), may_speak=rights[0], may_show_video=rights[1]
-            )
-        except Exception:
-            log.exception("room %s: media set_capabilities failed", self.room_id)
-            return
-        p.media_sent = rights
-
-    async def _media_lost(self, person_id: int) -> JSON:
-        """The engine dropped a present person's media (ICE consent lost, a network change):
-        give them a fresh connection (their client follows the new offer), at most
-        MEDIA_RESTARTS_MAX times in MEDIA_RESTART_WINDOW_MS."""
-        p = self.participants.get(person_id)
-        if self._media is None or p is None or p.presence is not Presence.PRESENT:
-            return {}
-        if p.sender is None:
-            return {}
-        now = self._clock.now_ms()
-        p.media_restarts = [t for t in p.media_restarts if now - t < MEDIA_RESTART_WINDOW_MS]
-        if len(p.media_restarts) >= MEDIA_RESTARTS_MAX:
-            log.warning(
-                "room %s: media of %s keeps failing; not restarting it again for now",
-                self.room_id,
-                person_id,
-            )
-            return {}
-        p.media_restarts.append(now)
-        await self._connect_media(p, p.sender)
-        return {}
-
-    async def _connect_media(self, p: Participant, sender: SignalSender) -> None:
-        """A fresh media connection for ``p``. Rights first: the new connection never
-        forwards a packet it should not."""
-        if self._media is None:
-            return
-        p.sender = sender
-        p.media_sent = None
-        self._tell_rights(p)
-        await self._media_call(self._media.add_participant(self.room_id, str(p.person_id), sender))
-
-    async def _media_call(self, call: Any) -> None:
-        try:
-            await call
-        except Exception:
-            log.exception("room %s: media call failed", self.room_id)
-
-    # --- timers -----------------------------------------------------------------------------
-
-    def _rearm_phase_timer(self) -> None:
-        armed = (self.state.epoch, self.state.deadline_ms())
-        if armed == self._armed:
-            return
-        self._armed = armed
-        self._timers.cancel("phase")
-        epoch, deadline = armed
-        if deadline is not None and not self.state.overrun:
-            self._timers.start("phase", deadline, Tick(epoch=epoch))
-
-    def _arm_grace(self, p: Participant, now_ms: int) -> None:
-        self._timers.cancel(("grace", p.person_id))
-        self._timers.start(
-            ("grace", p.person_id),
-            now_ms + self._grace_ms,
-            GraceOver(person_id=p.person_id, token=p.grace_token),
-        )
+    def _arm_window(self) -> None:
+        self._timers.window(int(window_of(self.info).closes_at.timestamp() * 1000))

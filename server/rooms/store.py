@@ -23,8 +23,10 @@ from server.db.models import (
 )
 from server.domain import AuditOutcome, SessionStatus
 from server.errors import NotFound
+from server.lifecycle import FINAL, Change
+from server.session_status import write_status
 
-from .ports import JSON, AttendanceRecord, LeaseLost, SessionInfo
+from .ports import JSON, AttendanceRecord, LeaseLost, SessionClosed, SessionInfo
 
 _UPDATE_STATE = (
     update(RoomState)
@@ -35,6 +37,16 @@ _UPDATE_STATE = (
 _UPDATE_STATE_FENCED = _UPDATE_STATE.where(
     exists().where(RoomLease.session_id == bindparam("sid"), RoomLease.owner == bindparam("owner"))
 )
+# ... and only while the session is neither cancelled nor ended (by someone else).
+_GOING_ON = exists().where(
+    ScheduledSession.id == bindparam("sid"), ScheduledSession.status.not_in(sorted(FINAL))
+)
+_UPDATES = {
+    (False, False): _UPDATE_STATE.where(_GOING_ON),
+    (True, False): _UPDATE_STATE_FENCED.where(_GOING_ON),
+    (False, True): _UPDATE_STATE,
+    (True, True): _UPDATE_STATE_FENCED,
+}
 _INSERT_STATE = insert(RoomState).values(
     session_id=bindparam("sid"),
     version=bindparam("v"),
@@ -97,25 +109,35 @@ class SqlRoomStore:
         version: int | None,
         state: JSON | None,
         attendance: list[AttendanceRecord],
-        status: SessionStatus | None = None,
-    ) -> None:
-        """One transaction: the room state (upsert), attendance events, the session status.
+        change: Change | None = None,
+        final: bool = False,
+    ) -> SessionStatus | None:
+        """One transaction: the session status (a compare-and-set), the room state (upsert),
+        attendance events. Returns the session's status after ``change``, if one was asked.
 
         Core statements on a connection, not the ORM: this runs on every change of every room
         (about half the CPU of an ORM session per change on SQLite)."""
+        status: SessionStatus | None = None
         async with self._engine.begin() as conn:
+            if change is not None:
+                written = await write_status(conn, session_id, change)
+                status = written.status
+                if not written.ok and (status is None or status in FINAL):
+                    await self._check_lease(conn, session_id)
+                    raise SessionClosed(session_id, status or SessionStatus.CANCELLED)
             if version is not None and state is not None:
                 values = {"sid": session_id, "v": version, "s": state, "u": datetime.now(UTC)}
-                if self._owner is None:
-                    result = await conn.execute(_UPDATE_STATE, values)
-                else:
-                    result = await conn.execute(
-                        _UPDATE_STATE_FENCED, {**values, "owner": self._owner}
-                    )
+                fenced = self._owner is not None
+                if fenced:
+                    values["owner"] = self._owner
+                result = await conn.execute(_UPDATES[fenced, final], values)
                 if result.rowcount == 0:
                     await self._check_lease(conn, session_id)
+                    if not final:
+                        await self._check_going_on(conn, session_id)
+                    values.pop("owner", None)
                     await conn.execute(_INSERT_STATE, values)
-            elif attendance or status is not None:
+            elif attendance or change is not None:
                 await self._check_lease(conn, session_id)
             if attendance:
                 await conn.execute(
@@ -131,12 +153,14 @@ class SqlRoomStore:
                         for a in attendance
                     ],
                 )
-            if status is not None:
-                await conn.execute(
-                    update(ScheduledSession)
-                    .where(ScheduledSession.id == session_id)
-                    .values(status=status, updated_at=datetime.now(UTC))
-                )
+        return status
+
+    async def _check_going_on(self, conn: AsyncConnection, session_id: int) -> None:
+        status = await conn.scalar(
+            select(ScheduledSession.status).where(ScheduledSession.id == session_id)
+        )
+        if status is None or status in FINAL:
+            raise SessionClosed(session_id, status or SessionStatus.CANCELLED)
 
     async def _check_lease(self, conn: AsyncConnection, session_id: int) -> None:
         if self._owner is None:
@@ -169,6 +193,15 @@ class SqlRoomStore:
                 select(RoomLease.owner).where(RoomLease.session_id == session_id)
             )
         return holder if holder is not None else "?"
+
+    async def lease_holder(self, session_id: int) -> str | None:
+        async with self._engine.connect() as conn:
+            holder: str | None = await conn.scalar(
+                select(RoomLease.owner).where(
+                    RoomLease.session_id == session_id, RoomLease.lease_until > datetime.now(UTC)
+                )
+            )
+        return holder
 
     async def release(self, session_id: int, owner: str) -> None:
         async with self._engine.begin() as conn:

@@ -20,6 +20,7 @@ from server.notify.templates import REDACTED_BODY, SECRET_KINDS, person_zone, pi
 from server.scheduling import booking, changes, enrolment, ics
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.schemas import (
+    CancelIn,
     ConfirmationOut,
     ConfirmOut,
     EnrolIn,
@@ -173,6 +174,9 @@ async def get_series(ctx: Ctx) -> SeriesOut:
 
 async def _changed(ctx: Ctx, session_ids: list[int]) -> list[SessionOut]:
     _wake(ctx)
+    service = ctx.request.app.get(SERVICE_KEY)
+    if service is not None:  # rooms running these sessions here follow at once
+        await service.session_changed(session_ids)
     async with ctx.sessionmaker() as s:
         rows = await s.scalars(select(ScheduledSession).where(ScheduledSession.id.in_(session_ids)))
         return [session_out(x, ctx.me().timezone) for x in rows]
@@ -195,16 +199,19 @@ async def move_session(ctx: Ctx, body: MoveIn) -> SessionOut:
 
 @router.post(
     "/api/sessions/{session_id}/cancel",
+    body=CancelIn,
     response=SessionOut,
     status=200,
     errors=(409,),
-    summary="Cancel one session; everyone is told",
+    summary="Cancel one session; everyone is told (with the reason, if given)",
 )
-async def cancel_session(ctx: Ctx) -> SessionOut:
+async def cancel_session(ctx: Ctx, body: CancelIn) -> SessionOut:
     sid = ctx.path_int("session_id")
     async with ctx.sessionmaker() as s, s.begin():
         await _session_group(ctx, s, sid, "session.cancel")
-        await changes.cancel_session(s, sid, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now())
+        await changes.cancel_session(
+            s, sid, body, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now()
+        )
     return (await _changed(ctx, [sid]))[0]
 
 
@@ -227,16 +234,19 @@ async def change_rest(ctx: Ctx, body: RestIn) -> list[SessionOut]:
 
 @router.post(
     "/api/sessions/{session_id}/cancel-rest",
+    body=CancelIn,
     response=list[SessionOut],
     status=200,
     errors=(409,),
-    summary="Cancel this session and the rest of its series",
+    summary="Cancel this session and the rest of its series; one notice per person lists them",
 )
-async def cancel_rest(ctx: Ctx) -> list[SessionOut]:
+async def cancel_rest(ctx: Ctx, body: CancelIn) -> list[SessionOut]:
     sid = ctx.path_int("session_id")
     async with ctx.sessionmaker() as s, s.begin():
         await _session_group(ctx, s, sid, "series.cancel_rest")
-        rest = await changes.cancel_rest(s, sid, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now())
+        rest = await changes.cancel_rest(
+            s, sid, body, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now()
+        )
     return await _changed(ctx, [x.id for x in rest])
 
 

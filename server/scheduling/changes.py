@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,7 @@ from server.audit import record
 from server.db.models import ScheduledSession, Series
 from server.domain import AuditOutcome, SessionStatus
 from server.errors import Conflict, ErrorCode, NotFound, UserError
+from server.lifecycle import Change, may
 from server.notify.templates import Kind
 from server.scheduling.models import Purpose
 from server.scheduling.plan import PlannedDispatch, SchedulingConfig, notice
@@ -44,24 +46,37 @@ from server.scheduling.store import (
     supersede,
     times,
 )
+from server.session_status import write_status
 
 log = logging.getLogger("circle.scheduling")
 TIMEPOINTS = (Purpose.TIMEPOINT_PRE, Purpose.TIMEPOINT_POST)
 Date = date  # MoveRequest has a field named ``date``
 
 
+NOTE_CHARS = 500  # a coordinator's note on a change, sent with its notice
+
+
 class MoveRequest(BaseModel):
-    """A new local date and time (in the series' timezone) and optionally a new duration."""
+    """A new local date and time (in the series' timezone) and optionally a new duration;
+    ``note`` goes to everyone with the notice."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     date: Date
     local_time: time
     duration_minutes: int | None = Field(None, ge=15, le=8 * 60)
+    note: str | None = Field(None, max_length=NOTE_CHARS)
 
     @field_validator("date")
     @classmethod
     def _year(cls, v: Date) -> Date:
         return check_year(v)
+
+
+class CancelRequest(BaseModel):
+    """Why a session (or the rest of a series) is cancelled: told to everyone and audited."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    reason: str | None = Field(None, max_length=NOTE_CHARS)
 
 
 class RestRequest(BaseModel):
@@ -72,6 +87,7 @@ class RestRequest(BaseModel):
     local_time: time
     start_date: date
     duration_minutes: int | None = Field(None, ge=15, le=8 * 60)
+    note: str | None = Field(None, max_length=NOTE_CHARS)
 
     @field_validator("start_date")
     @classmethod
@@ -93,19 +109,31 @@ async def load_session(s: AsyncSession, session_id: int) -> ScheduledSession:
     return sess
 
 
-def _changeable(sess: ScheduledSession, now: datetime) -> None:
+def _changeable(sess: ScheduledSession, change: Change, now: datetime) -> None:
+    """A coordinator may cancel a session until it goes live; move it only before its start."""
     if sess.status is SessionStatus.CANCELLED:
-        raise Conflict(f"session {sess.id} is cancelled", code="session_cancelled")
-    if sess.status is not SessionStatus.SCHEDULED or sess.starts_at <= now:
+        raise Conflict(f"session {sess.id} is cancelled", code=ErrorCode.SESSION_CANCELLED)
+    if not may(change, sess.status) or (change is Change.MOVE and sess.starts_at <= now):
         raise Conflict(
             f"session {sess.id} has already begun (status {sess.status.value})",
-            code="session_started",
+            code=ErrorCode.SESSION_STARTED,
+        )
+
+
+async def _write(s: AsyncSession, sess: ScheduledSession, change: Change, now: datetime) -> None:
+    old = sess.status
+    written = await write_status(s, sess.id, change, now=now, loaded=sess)
+    if not written.ok:  # the row is locked FOR UPDATE: only a bug gets here
+        raise Conflict(
+            f"session {sess.id} is {written.status}; it cannot be changed now (was {old.value})",
+            code=ErrorCode.SESSION_STARTED,
         )
 
 
 async def _notify_all(
-    s: AsyncSession, sess: ScheduledSession, kind: Kind, now: datetime, **extra: str
+    s: AsyncSession, sess: ScheduledSession, kind: Kind, now: datetime, **extra: Any
 ) -> list[PlannedDispatch]:
+    extra = {k: v for k, v in extra.items() if v}
     people = await roster(s, sess.group_id)
     return [
         notice(times(sess), pid, Purpose.CHANGE_NOTICE, now, {"kind": kind.value, **extra})
@@ -159,9 +187,13 @@ async def _reschedule(
     *,
     cfg: SchedulingConfig,
     now: datetime,
+    note: str | None = None,
+    notify: bool = True,
 ) -> list[PlannedDispatch]:
-    """Move ``sess`` (already checked) and return its new dispatches and notices."""
+    """Move ``sess`` (already checked) and return its new dispatches and, unless the caller
+    sends one summary for several, its notices."""
     old = sess.starts_at
+    await _write(s, sess, Change.MOVE, now)
     sess.starts_at = starts_at
     sess.duration_minutes = duration
     sess.sequence += 1
@@ -170,7 +202,10 @@ async def _reschedule(
     siblings = await _siblings(s, sess)
     people = await roster(s, sess.group_id)
     planned = [p for p in plan_for(sess, siblings, people, cfg, now) if p.purpose not in TIMEPOINTS]
-    planned += await _notify_all(s, sess, Kind.MOVED, now, old_starts_at=old.isoformat())
+    if notify:
+        planned += await _notify_all(
+            s, sess, Kind.MOVED, now, old_starts_at=old.isoformat(), note=note
+        )
     log.info("session %s moved %s -> %s (sequence %d)", sess.id, old, starts_at, sess.sequence)
     return planned
 
@@ -185,7 +220,7 @@ async def move_session(
     now: datetime,
 ) -> ScheduledSession:
     sess = await load_session(s, session_id)
-    _changeable(sess, now)
+    _changeable(sess, Change.MOVE, now)
     starts_at = local_to_utc(req.date, req.local_time, load_zone(sess.timezone))
     duration = req.duration_minutes or sess.duration_minutes
     if starts_at <= now:
@@ -203,7 +238,7 @@ async def move_session(
     )
     if problems:
         raise Conflict(problems[0].message, code="leader_double_booked", field="local_time")
-    planned = await _reschedule(s, sess, starts_at, duration, cfg=cfg, now=now)
+    planned = await _reschedule(s, sess, starts_at, duration, cfg=cfg, now=now, note=req.note)
     await insert_dispatches(s, planned)
     await _fix_timepoints(s, sess, cfg, now)
     await record(
@@ -228,14 +263,16 @@ async def _fix_timepoints(
 async def cancel_session(
     s: AsyncSession,
     session_id: int,
+    req: CancelRequest | None = None,
     *,
     actor_id: int | None,
     cfg: SchedulingConfig,
     now: datetime,
 ) -> ScheduledSession:
     sess = await load_session(s, session_id)
-    _changeable(sess, now)
-    await _cancel(s, sess, now)
+    _changeable(sess, Change.CANCEL, now)
+    reason = req.reason if req is not None else None
+    await _cancel(s, sess, now, note=reason)
     await _fix_timepoints(s, sess, cfg, now)
     await record(
         s,
@@ -243,17 +280,26 @@ async def cancel_session(
         action="session.cancel",
         target=f"session:{sess.id}",
         outcome=AuditOutcome.ALLOWED,
+        details={"reason": reason} if reason else None,
     )
     return sess
 
 
-async def _cancel(s: AsyncSession, sess: ScheduledSession, now: datetime) -> None:
+async def _cancel(
+    s: AsyncSession,
+    sess: ScheduledSession,
+    now: datetime,
+    *,
+    note: str | None = None,
+    notify: bool = True,
+) -> None:
     old = sess.status
-    sess.status = SessionStatus.CANCELLED
+    await _write(s, sess, Change.CANCEL, now)
     sess.sequence += 1
     await supersede(s, [sess.id])
     await s.flush()
-    await insert_dispatches(s, await _notify_all(s, sess, Kind.CANCELLED, now))
+    if notify:
+        await insert_dispatches(s, await _notify_all(s, sess, Kind.CANCELLED, now, note=note))
     log.info("session %s: %s -> cancelled (sequence %d)", sess.id, old.value, sess.sequence)
 
 
@@ -318,10 +364,10 @@ async def add_makeup(
 
 
 async def _rest(
-    s: AsyncSession, session_id: int, now: datetime, *, makeups: bool = True
+    s: AsyncSession, session_id: int, now: datetime, change: Change, *, makeups: bool = True
 ) -> list[ScheduledSession]:
     sess = await load_session(s, session_id)
-    _changeable(sess, now)
+    _changeable(sess, change, now)
     if sess.series_id is None:
         return [sess]
     siblings = live(await series_sessions(s, sess.series_id))
@@ -336,22 +382,35 @@ async def _rest(
 async def cancel_rest(
     s: AsyncSession,
     session_id: int,
+    req: CancelRequest | None = None,
     *,
     actor_id: int | None,
     cfg: SchedulingConfig,
     now: datetime,
 ) -> list[ScheduledSession]:
-    rest = await _rest(s, session_id, now)
+    """Cancel this session and every later live one; each person gets one notice listing
+    them all (not one per session)."""
+    rest = await _rest(s, session_id, now, Change.CANCEL)
+    reason = req.reason if req is not None else None
     for x in rest:
-        await _cancel(s, x, now)
+        await _cancel(s, x, now, notify=False)
+    await insert_dispatches(
+        s,
+        await _notify_all(
+            s, rest[0], Kind.CANCELLED_REST, now, sessions=[x.id for x in rest], note=reason
+        ),
+    )
     await _fix_timepoints(s, rest[0], cfg, now)
+    details: dict[str, Any] = {"cancelled": [x.id for x in rest]}
+    if reason:
+        details["reason"] = reason
     await record(
         s,
         actor_id=actor_id,
         action="series.cancel_rest",
         target=f"session:{session_id}",
         outcome=AuditOutcome.ALLOWED,
-        details={"cancelled": [x.id for x in rest]},
+        details=details,
     )
     return rest
 
@@ -367,7 +426,7 @@ async def change_rest(
 ) -> list[ScheduledSession]:
     """Re-time this session and every later live one of its series by a new weekly pattern.
     Make-up sessions (placed by hand) keep their time."""
-    rest = await _rest(s, session_id, now, makeups=False)
+    rest = await _rest(s, session_id, now, Change.MOVE, makeups=False)
     first = rest[0]
     duration = req.duration_minutes or first.duration_minutes
     spec = SeriesSpec(
@@ -400,7 +459,11 @@ async def change_rest(
         raise Conflict(problems[0].message, code="leader_double_booked", field="local_time")
     planned: list[PlannedDispatch] = []
     for x, o in zip(rest, occurrences, strict=True):
-        planned += await _reschedule(s, x, o.starts_at, duration, cfg=cfg, now=now)
+        planned += await _reschedule(s, x, o.starts_at, duration, cfg=cfg, now=now, notify=False)
+    # One notice per person listing every new time, instead of one per moved session.
+    planned += await _notify_all(
+        s, first, Kind.RETIMED, now, sessions=[x.id for x in rest], note=req.note
+    )
     await insert_dispatches(s, planned)
     await _fix_timepoints(s, first, cfg, now)
     series = await s.get(Series, first.series_id) if first.series_id is not None else None

@@ -25,32 +25,36 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server import audit
 from server.auth.tokens import mint_confirm_token
 from server.db.models import Group, Membership, Person, ScheduledSession, Series
-from server.domain import MembershipStatus, SessionStatus
+from server.domain import AuditOutcome, MembershipStatus, SessionStatus
+from server.lifecycle import NO_ONE_ENDED_IT, Change
 from server.notify.mailer import Notifier
 from server.notify.outbox import Notice, enqueue
-from server.notify.templates import Kind, format_when, person_zone, pick_locale, render
+from server.notify.templates import (
+    Kind,
+    format_when,
+    note_line,
+    person_zone,
+    pick_locale,
+    render,
+)
 from server.pages import session_page
 from server.scheduling.handlers import DispatchHandlers, Handler
 from server.scheduling.models import Dispatch, DispatchStatus, Purpose
 from server.scheduling.plan import SchedulingConfig
+from server.session_status import write_status
 
 log = logging.getLogger("circle.scheduling")
 
-# Session transitions a dispatch may make: purpose -> (allowed from, to).
-TRANSITIONS: dict[Purpose, tuple[frozenset[SessionStatus], SessionStatus]] = {
-    Purpose.LOBBY_OPEN: (frozenset({SessionStatus.SCHEDULED}), SessionStatus.OPEN),
-    Purpose.SESSION_START: (
-        frozenset({SessionStatus.SCHEDULED, SessionStatus.OPEN}),
-        SessionStatus.LIVE,
-    ),
-    # A live session is the room's to end (it may run over); the close ends the ones that
-    # never started, so they stop being joinable.
-    Purpose.SESSION_CLOSE: (
-        frozenset({SessionStatus.SCHEDULED, SessionStatus.OPEN}),
-        SessionStatus.ENDED,
-    ),
+# The session status change each of these purposes makes (server.lifecycle has the table).
+TRANSITIONS: dict[Purpose, Change] = {
+    Purpose.LOBBY_OPEN: Change.LOBBY_OPEN,
+    Purpose.SESSION_START: Change.START,
+    # A session that never went live ends at the close; a live one is its room's to end (it
+    # may run over), unless no process runs its room: then no one ended it, and the close does.
+    Purpose.SESSION_CLOSE: Change.CLOSE,
 }
 
 
@@ -183,6 +187,8 @@ class Dispatcher:
         self, s: AsyncSession, claimed: Sequence[Dispatch], now: datetime
     ) -> tuple[int, set[int]]:
         session_ids = {d.session_id for d in claimed}
+        # A summary notice lists the sessions it is about (re-timed or cancelled together).
+        session_ids |= {int(x) for d in claimed for x in d.payload.get("sessions", [])}
         found = await s.execute(
             select(ScheduledSession).where(ScheduledSession.id.in_(session_ids))
         )
@@ -201,7 +207,7 @@ class Dispatcher:
                 if d.id not in gone:
                     by_handler.setdefault(d.purpose, []).append(d)
             elif d.purpose in TRANSITIONS:
-                await _transition(s, sess, d.purpose)
+                await _transition(s, sess, d.purpose, now)
             elif d.id in gone:
                 continue
             elif d.id in to_mail:
@@ -259,19 +265,24 @@ def _kind(d: Dispatch) -> Kind | None:
     return None
 
 
-async def _transition(s: AsyncSession, sess: ScheduledSession, purpose: Purpose) -> None:
-    allowed, to = TRANSITIONS[purpose]
-    old = sess.status
-    if old not in allowed:
-        log.info("session %s: %s leaves status %s as it is", sess.id, purpose.value, old.value)
+async def _transition(
+    s: AsyncSession, sess: ScheduledSession, purpose: Purpose, now: datetime
+) -> None:
+    change = TRANSITIONS[purpose]
+    written = await write_status(s, sess.id, change, now=now, loaded=sess)
+    if written.ok or change is not Change.CLOSE or written.status is not SessionStatus.LIVE:
         return
-    await s.execute(
-        update(ScheduledSession)
-        .where(ScheduledSession.id == sess.id, ScheduledSession.status.in_(allowed))
-        .values(status=to)
-        .execution_options(synchronize_session=False)
-    )
-    log.info("session %s: %s -> %s (%s)", sess.id, old.value, to.value, purpose.value)
+    if (
+        await write_status(s, sess.id, Change.ABANDON, now=now, unless_room_runs=True, loaded=sess)
+    ).ok:
+        await audit.record(
+            s,
+            actor_id=None,
+            action="session.end",
+            target=f"session:{sess.id}",
+            outcome=AuditOutcome.ALLOWED,
+            details={"reason": NO_ONE_ENDED_IT, "by": "scheduler"},
+        )
 
 
 @dataclass(slots=True)
@@ -279,19 +290,25 @@ class _Context:
     people: dict[int, Person]
     groups: dict[int, Group]
     series: dict[int, Series]
+    sessions: dict[int, ScheduledSession]
 
     @classmethod
     async def load(
         cls, s: AsyncSession, sessions: dict[int, ScheduledSession], person_ids: set[int]
     ) -> _Context:
         if not person_ids:
-            return cls({}, {}, {})
+            return cls({}, {}, {}, sessions)
         people = (await s.execute(select(Person).where(Person.id.in_(person_ids)))).scalars()
         gids = {x.group_id for x in sessions.values()}
         sids = {x.series_id for x in sessions.values() if x.series_id is not None}
         groups = (await s.execute(select(Group).where(Group.id.in_(gids)))).scalars()
         series = (await s.execute(select(Series).where(Series.id.in_(sids)))).scalars()
-        return cls({p.id: p for p in people}, {g.id: g for g in groups}, {x.id: x for x in series})
+        return cls(
+            {p.id: p for p in people},
+            {g.id: g for g in groups},
+            {x.id: x for x in series},
+            sessions,
+        )
 
     def message(
         self,
@@ -319,6 +336,15 @@ class _Context:
             "index": sess.index,
             "link": session_page(cfg.public_url, sess.id),
             "confirm": session_page(cfg.public_url, sess.id),
+            "note": note_line(d.payload.get("note"), locale),
+            "sessions": "\n".join(
+                f"- {format_when(x.starts_at, zone, locale)}"
+                for x in sorted(
+                    (self.sessions[int(i)] for i in d.payload.get("sessions", [])
+                     if int(i) in self.sessions),
+                    key=lambda x: (x.starts_at, x.id),
+                )
+            ),
         }
         if series is not None and cfg.secret_key:
             token = mint_confirm_token(

@@ -144,7 +144,7 @@ async def person_for_token(s: AsyncSession, token: str) -> Person:
 
 # Kinds of notice that carry the calendar: the whole series for a booking, the one session for
 # a change (its new SEQUENCE lets the reader's calendar replace the old event).
-SERIES_KINDS = frozenset({"booked", "enrolled", "promoted"})
+SERIES_KINDS = frozenset({"booked", "enrolled", "promoted", "retimed", "cancelled_rest"})
 SESSION_KINDS = frozenset({"moved", "cancelled", "makeup", "reminder"})
 
 

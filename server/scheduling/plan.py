@@ -9,15 +9,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from server.lifecycle import Window
 from server.scheduling.models import Purpose
 from server.settings import Settings
 
 LONG_GRACE = timedelta(days=30)
 NOTICE_GRACE = timedelta(days=7)
 POST_GRACE = timedelta(days=14)
-# A room stays joinable this long past its planned end (server.api.sessions.LATE_JOIN); the
-# close comes after it, so late joiners and reconnections are not cut off.
-CLOSE_AFTER = timedelta(minutes=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +47,12 @@ class SessionTimes:
     lobby_minutes: int
 
     @property
+    def window(self) -> Window:
+        return Window(self.starts_at, self.lobby_minutes, self.duration_minutes)
+
+    @property
     def ends_at(self) -> datetime:
-        return self.starts_at + timedelta(minutes=self.duration_minutes)
+        return self.window.ends_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +120,12 @@ def plan_session(
     """Dispatches for one session: lobby, start, close, a reminder per person and offset, and the
     pre/post timepoints for members when the session opens or closes its series."""
     out: list[PlannedDispatch] = []
-    if s.ends_at + CLOSE_AFTER <= now:
+    window = s.window
+    close = window.closes_at  # the end of the join window: late joiners are not cut off
+    if close <= now:
         return out
-    lobby = s.starts_at - timedelta(minutes=s.lobby_minutes)
-    out.append(_make(s, None, Purpose.LOBBY_OPEN, lobby, s.ends_at))
+    out.append(_make(s, None, Purpose.LOBBY_OPEN, window.opens_at, s.ends_at))
     out.append(_make(s, None, Purpose.SESSION_START, s.starts_at, s.ends_at))
-    close = s.ends_at + CLOSE_AFTER
     out.append(_make(s, None, Purpose.SESSION_CLOSE, close, close + LONG_GRACE))
     people = list(people)
     for offset in cfg.reminder_offsets_minutes:

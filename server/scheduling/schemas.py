@@ -30,6 +30,7 @@ class SeriesIn(In):
 
 MoveIn = changes.MoveRequest
 RestIn = changes.RestRequest
+CancelIn = changes.CancelRequest
 
 
 class EnrolIn(In):

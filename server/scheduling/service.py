@@ -28,6 +28,7 @@ from server.notify.mailer import DeliveryResult, Mailer, Notifier
 from server.scheduling.dispatcher import Dispatcher, Fired, Listener, SweepResult
 from server.scheduling.handlers import DispatchHandlers
 from server.scheduling.ics import calendar_attachments
+from server.scheduling.models import Purpose
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.store import reconcile_group
 
@@ -223,6 +224,13 @@ class SchedulingService:
                     await reconcile_group(s, group_id, self.cfg, now)
             self._roster_since = now
             return len(changed)
+
+    async def session_changed(self, session_ids: list[int]) -> None:
+        """A coordinator moved or cancelled these sessions (committed): listeners hear it as a
+        session-level change notice, so a room running one of them follows at once."""
+        now = self._clock()
+        for sid in session_ids:
+            await self._tell(Fired(f"s{sid}:changed", Purpose.CHANGE_NOTICE, sid, None, now, now))
 
     async def _tell(self, fired: Fired) -> None:
         for listener in self._listeners:

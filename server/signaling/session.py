@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from server.errors import Conflict, ErrorCode, PermissionDenied, UserError
+from server.rooms.agreement import agreement_text
 from server.rooms.commands import Join, Leave
 from server.rooms.ports import JSON
 
-from .agreement import agreement_text
 from .context import Conn, Event, EventTable, Services
 from .models import PROTOCOL_VERSION, AgreementAccept, Empty, Hello
 
@@ -17,8 +17,8 @@ async def hello(svc: Services, conn: Conn, p: Hello) -> JSON:
             f"This server speaks protocol version {PROTOCOL_VERSION}, not {p.v}.",
             code=ErrorCode.UNSUPPORTED_VERSION,
         )
-    room = await svc.room_of(conn)
-    info = room.info
+    # The pre-join page: read what it needs; the room opens (lease, media) at the first join.
+    info = await svc.rooms().info(conn.session_id)
     conn.display_name = await svc.db().display_name(conn.person_id)
     if not conn.agreement_ok:
         conn.agreement_ok = info.series_id is None or await svc.db().has_accepted(
@@ -42,7 +42,7 @@ async def hello(svc: Services, conn: Conn, p: Hello) -> JSON:
 
 
 async def accept_agreement(svc: Services, conn: Conn, p: AgreementAccept) -> JSON:
-    info = (await svc.room_of(conn)).info
+    info = await svc.rooms().info(conn.session_id)
     if p.version != info.agreement_version:
         raise Conflict(
             f"The current agreement is version {info.agreement_version}, not {p.version}.",
@@ -56,10 +56,6 @@ async def accept_agreement(svc: Services, conn: Conn, p: AgreementAccept) -> JSO
 
 
 async def join(svc: Services, conn: Conn, p: Empty) -> JSON:
-    if not conn.agreement_ok:
-        raise Conflict(
-            "Please accept the group agreement first.", code=ErrorCode.AGREEMENT_REQUIRED
-        )
     room = await svc.room_of(conn)
     # Joined before the room admits us: the room offers media while admitting, and a fast
     # client's answer can arrive before this ack (the room checks presence itself).
@@ -71,6 +67,7 @@ async def join(svc: Services, conn: Conn, p: Empty) -> JSON:
                 sid=conn.sid,
                 display_name=conn.display_name,
                 group_role=conn.role,
+                agreement_accepted=conn.agreement_ok,
                 sender=svc.sender(conn.sid) if svc.media is not None else None,
             )
         )

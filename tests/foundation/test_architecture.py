@@ -32,18 +32,25 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "pages": frozenset(),
     "settings": frozenset(),
     "db": frozenset(),
+    # The session's life: the pure status table and join window, and its one writer.
+    "lifecycle": frozenset(),
+    "session_status": frozenset({"db", "lifecycle"}),
     "audit": frozenset({"db"}),
     "auth": frozenset({"db"}),
     "appkeys": frozenset({"auth", "db"}),
     "protocols": frozenset(),
     "media": frozenset({"appkeys"}),
     "bots": frozenset({"media"}),
-    "rooms": frozenset({"audit", "db", "media", "protocols"}),
+    "rooms": frozenset({"audit", "db", "lifecycle", "media", "protocols", "session_status"}),
     "signaling": frozenset({"appkeys", "auth", "media", "protocols", "rooms"}),
     "notify": frozenset({"appkeys", "db"}),
-    "api": frozenset({"appkeys", "audit", "auth", "db", "notify"}),
+    "api": frozenset({"appkeys", "audit", "auth", "db", "lifecycle", "notify"}),
     # Feature packages: REST on the api package's Router, notices through notify.
-    "scheduling": frozenset({"api", "appkeys", "audit", "auth", "db", "notify"}),
+    "scheduling": frozenset(
+        {"api", "appkeys", "audit", "auth", "db", "lifecycle", "notify", "session_status"}
+    ),
+    # A person's data across every package's tables: export, erasure, retention.
+    "privacy": frozenset({"api", "appkeys", "audit", "db", "notify", "scheduling"}),
 }
 
 # Composition roots wire packages together: they may import anything, and only other

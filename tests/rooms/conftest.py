@@ -11,7 +11,7 @@ from server.rooms.commands import Act, Join, Ping, Verb
 from server.rooms.manager import RoomManager
 from server.rooms.ports import JSON
 from server.rooms.room import Room
-from server.rooms.testing import FakeMediaEngine, ManualClock, MemoryRoomStore, RecordingBroadcaster
+from tests.fakes_rooms import FakeMediaEngine, ManualClock, MemoryRoomStore, RecordingBroadcaster
 
 SESSION = 7
 LEADER, CO_LEADER = 1, 2
@@ -43,6 +43,7 @@ class Env:
                 sid=sid or f"sid-{person}",
                 display_name=f"P{person}",
                 group_role=role,
+                agreement_accepted=True,
                 sender=send,
             )
         )
@@ -56,6 +57,14 @@ class Env:
         for _ in range(5):
             await asyncio.sleep(0)
         return await (await self.room()).submit(Ping())
+
+    async def settle_retired(self) -> None:
+        """Wait until the manager has retired every room that closed by itself."""
+        for _ in range(50):
+            if not any(r.done for r in self.manager._rooms.values()):
+                return
+            await asyncio.sleep(0)
+        raise AssertionError("a closed room was not retired")
 
     async def restart(self) -> None:
         """Stop this process's rooms and start a fresh manager over the same store."""

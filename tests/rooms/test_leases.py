@@ -16,7 +16,7 @@ from server.errors import Conflict
 from server.rooms.commands import Join
 from server.rooms.manager import RoomManager
 from server.rooms.store import SqlRoomStore
-from server.rooms.testing import ManualClock, RecordingBroadcaster
+from tests.fakes_rooms import ManualClock, RecordingBroadcaster
 from tests.signaling.conftest import seed
 
 
@@ -118,6 +118,7 @@ async def test_a_stale_copy_writes_nothing(db_url: str) -> None:
             sid="sid-1",
             display_name="Member",
             group_role=GroupRole.MEMBER,
+            agreement_accepted=True,
         )
         with pytest.raises(Conflict) as refused:
             await room.submit(join)

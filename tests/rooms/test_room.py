@@ -248,10 +248,26 @@ async def test_not_open_yet_and_ended(env: Env) -> None:
     from server.rooms.commands import Join
 
     with pytest.raises(Conflict, match="opens 10 minutes before") as info:
-        await room.submit(Join(person_id=5, sid="s", display_name="x", group_role=GroupRole.MEMBER))
+        await room.submit(
+            Join(
+                person_id=5,
+                sid="s",
+                display_name="x",
+                group_role=GroupRole.MEMBER,
+                agreement_accepted=True,
+            )
+        )
     assert info.value.code == "not_open"
     # leaders may open the room early; the status becomes open
-    await room.submit(Join(person_id=1, sid="l", display_name="L", group_role=GroupRole.LEADER))
+    await room.submit(
+        Join(
+            person_id=1,
+            sid="l",
+            display_name="L",
+            group_role=GroupRole.LEADER,
+            agreement_accepted=True,
+        )
+    )
     assert (8, SessionStatus.OPEN) in env.store.statuses
     from server.rooms.commands import Act
 
@@ -259,7 +275,15 @@ async def test_not_open_yet_and_ended(env: Env) -> None:
     assert (8, SessionStatus.ENDED) in env.store.statuses
     assert any(e[1] == "room.ended" for e in env.out.events)
     with pytest.raises(Gone):
-        await room.submit(Join(person_id=6, sid="t", display_name="y", group_role=GroupRole.MEMBER))
+        await room.submit(
+            Join(
+                person_id=6,
+                sid="t",
+                display_name="y",
+                group_role=GroupRole.MEMBER,
+                agreement_accepted=True,
+            )
+        )
 
 
 async def test_status_goes_live_when_the_session_starts(env: Env) -> None:

@@ -9,8 +9,10 @@ from server.db.engine import Database
 from server.db.models import AttendanceEvent, AuditEntry, ScheduledSession
 from server.domain import AttendanceKind, AuditOutcome, ProtocolKind, SessionStatus
 from server.errors import NotFound
-from server.rooms.ports import AttendanceRecord
+from server.lifecycle import Change
+from server.rooms.ports import AttendanceRecord, SessionClosed
 from server.rooms.store import SqlRoomStore
+from server.session_status import write_status
 from tests.signaling.conftest import seed
 
 T = 1_700_000_000_000
@@ -36,7 +38,7 @@ async def test_store_round_trip(db_url: str) -> None:
             attendance=[
                 AttendanceRecord(w.members[0], AttendanceKind.JOIN, T),
             ],
-            status=SessionStatus.LIVE,
+            change=Change.START,
         )
         await store.save(
             w.session_id,
@@ -78,5 +80,32 @@ async def test_store_round_trip(db_url: str) -> None:
         async with db.sessionmaker() as s:
             audits = (await s.scalars(select(AuditEntry))).all()
         assert [(a.actor_id, a.outcome) for a in audits] == [(w.members[1], AuditOutcome.REFUSED)]
+    finally:
+        await db.dispose()
+
+
+async def test_a_save_never_overwrites_a_cancelled_session(db_url: str) -> None:
+    """Defect 1 (issue 11): a cancel written by another process while the room is open; the
+    room's next save writes nothing (not ``open`` over ``cancelled``, no state, no attendance)."""
+    w = await seed(db_url, members=2, status=SessionStatus.SCHEDULED)
+    db = Database(db_url)
+    store = SqlRoomStore(db)
+    try:
+        await store.save(w.session_id, version=1, state={"v": 1}, attendance=[])
+        async with db.engine.begin() as conn:
+            assert (await write_status(conn, w.session_id, Change.CANCEL)).ok
+        join = AttendanceRecord(w.members[0], AttendanceKind.JOIN, T)
+        with pytest.raises(SessionClosed) as caught:
+            await store.save(
+                w.session_id, version=2, state={"v": 2}, attendance=[join], change=Change.FIRST_JOIN
+            )
+        assert caught.value.code == "cancelled"
+        with pytest.raises(SessionClosed):
+            await store.save(w.session_id, version=2, state={"v": 2}, attendance=[join])
+        assert await store.load_state(w.session_id) == (1, {"v": 1})
+        async with db.sessionmaker() as s:
+            session = await s.get(ScheduledSession, w.session_id)
+            assert session is not None and session.status is SessionStatus.CANCELLED
+            assert not (await s.scalars(select(AttendanceEvent))).all()
     finally:
         await db.dispose()

@@ -9,7 +9,10 @@ from typing import Any
 import aiohttp
 from icalendar import Calendar
 
+from server.db.engine import Database
+from server.lifecycle import Change
 from server.scheduling.api import SERVICE_KEY
+from server.session_status import write_status
 from tests.conftest import Live
 from tests.foundation.seed import PASSWORD, seed
 
@@ -194,3 +197,26 @@ async def test_changes_enrolment_and_series_ics_through_rest(
     assert any(k == "cancelled" for k, _ in kinds) and any(k == "makeup" for k, _ in kinds)
     status, failed = await coord.get(f"/api/organisations/{w.org_id}/outbox?status=failed")
     assert status == 200 and failed == []
+
+
+async def test_a_coordinator_may_cancel_until_the_session_goes_live(
+    live_sqlite: Live, sqlite_url: str, api_factory: Any
+) -> None:
+    """Issue 11, defect 1: a session whose lobby is open (``open``) can still be cancelled;
+    one that went live cannot."""
+    w = await seed(sqlite_url, members=3)
+    coord = await _login(live_sqlite, api_factory, "coord@test.example")
+    status, series = await coord.post(f"/api/groups/{w.group_id}/series", _series(sessions=8))
+    assert status == 201
+    ids = [x["id"] for x in series["sessions"]]
+    db = Database(sqlite_url)
+    try:
+        async with db.engine.begin() as conn:
+            assert (await write_status(conn, ids[0], Change.LOBBY_OPEN)).ok  # the lobby opens
+            assert (await write_status(conn, ids[1], Change.START)).ok  # the leader started it
+    finally:
+        await db.dispose()
+    status, cancelled = await coord.post(f"/api/sessions/{ids[0]}/cancel")
+    assert status == 200 and cancelled["status"] == "cancelled"
+    status, err = await coord.post(f"/api/sessions/{ids[1]}/cancel")
+    assert status == 409 and err["error"]["code"] == "session_started"

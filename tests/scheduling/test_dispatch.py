@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from server.db.engine import Database
-from server.db.models import ScheduledSession
+from server.db.models import AuditEntry, ScheduledSession
 from server.domain import SessionStatus
 from server.notify.mailer import OutboxNotifier
 from server.notify.models import OutboxMessage
@@ -103,8 +103,9 @@ async def test_scheduler_fires_due_dispatches_and_moves_session_status(
     d = Dispatcher(db.sessionmaker, cfg, OutboxNotifier(), worker="x")
     for minutes, purpose, status in (
         (1, Purpose.SESSION_START, SessionStatus.LIVE),
-        # 30 minutes after the planned end; a live session is the room's to end.
-        (91, Purpose.SESSION_CLOSE, SessionStatus.LIVE),
+        # 30 minutes after the planned end. A live session is its room's to end, but no process
+        # runs its room (no lease): no one ended it, and the close does (issue 11, defect 2).
+        (91, Purpose.SESSION_CLOSE, SessionStatus.ENDED),
     ):
         clock.now = first.starts_at + timedelta(minutes=minutes)
         result = await d.sweep_once(clock())
@@ -112,6 +113,11 @@ async def test_scheduler_fires_due_dispatches_and_moves_session_status(
         async with db.sessionmaker() as s:
             got = await s.get(ScheduledSession, first.id)
             assert got is not None and got.status is status
+    async with db.sessionmaker() as s:
+        ends = (await s.scalars(select(AuditEntry).where(AuditEntry.action == "session.end"))).all()
+    assert [(a.target, a.details["reason"]) for a in ends] == [
+        (f"session:{first.id}", "no one ended it")
+    ]
 
 
 async def test_restart_between_schedule_and_run_neither_loses_nor_doubles(

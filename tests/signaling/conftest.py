@@ -21,9 +21,9 @@ from server.auth.tokens import mint_join_token
 from server.db.engine import Database
 from server.db.models import Group, Membership, Organisation, Person, ScheduledSession, Series
 from server.domain import GroupRole, ProtocolKind, SessionStatus
-from server.rooms.testing import FakeMediaEngine, ManualClock
 from server.signaling import CLOCK_KEY
 from tests.conftest import SECRET, make_settings
+from tests.fakes_rooms import FakeMediaEngine, ManualClock
 
 NS = "/room"
 

@@ -10,8 +10,8 @@ import contextlib
 from typing import Any
 
 from server.domain import GroupRole
-from server.rooms.room import MEDIA_RESTART_WINDOW_MS, MEDIA_RESTARTS_MAX
-from server.rooms.testing import FakeMediaEngine
+from server.rooms.media_link import MEDIA_RESTART_WINDOW_MS, MEDIA_RESTARTS_MAX
+from tests.fakes_rooms import FakeMediaEngine
 
 from .conftest import Peer, Server
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from server.domain import GroupRole
-from server.rooms.testing import ManualClock
 from tests.conftest import REDIS_URL, require_redis
+from tests.fakes_rooms import ManualClock
 
 from .conftest import Server, seed
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from server.domain import GroupRole
-from server.rooms.testing import ManualClock
+from tests.fakes_rooms import ManualClock
 
 from .conftest import Server, seed
 

@@ -19,11 +19,14 @@ const DEFAULTS: Record<string, { sessions: number; duration: number }> = {
 
 /**
  * The server words its refusals in English. In English they are shown as worded (they carry the
- * exact limits); in Persian and Dutch a known code is shown from the catalogue instead.
+ * exact limits); in Persian and Dutch a known code is shown from the catalogue instead: an error
+ * code's `coord.error.<code>` where the member's wording does not fit a coordinator, else its
+ * `error.<code>`.
  */
 function serverText(i18n: I18n, prefix: "coord.problem." | "error.", code: string, text: string, index?: number | null): string {
   if (i18n.locale === "en") return text;
-  const key = `${prefix}${code}`;
+  const own = prefix === "error." ? `coord.error.${code}` : null;
+  const key = own !== null && i18n.has(own) ? own : `${prefix}${code}`;
   if (!i18n.has(key)) return text;
   const template = i18n.t(key);
   if (template.includes("{n}") && (index === null || index === undefined)) return text;

@@ -1,24 +1,26 @@
-"""In-memory fakes of the room ports, for tests and local experiments (not used in production)."""
+"""In-memory fakes of the room ports (server.rooms.ports, server.media.port), for tests."""
 
 from __future__ import annotations
 
 import asyncio
 import heapq
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from server.domain import AuditOutcome, ProtocolKind, SessionStatus
 from server.errors import NotFound
+from server.lifecycle import FINAL, Change, may, settled, target
 from server.media.port import IceCandidate, MediaLostHandler, RoomMediaStats, SignalSender
+from server.rooms.ports import JSON, AttendanceRecord, SessionClosed, SessionInfo
 
-from .ports import JSON, AttendanceRecord, SessionInfo
+CLOCK_START_MS = 1_700_000_000_000
 
 
 class ManualClock:
     """A clock that moves only when told to; sleepers wake in deadline order."""
 
-    def __init__(self, start_ms: int = 1_700_000_000_000) -> None:
+    def __init__(self, start_ms: int = CLOCK_START_MS) -> None:
         self._now = start_ms
         self._sleepers: list[tuple[int, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
@@ -54,6 +56,7 @@ class MemoryRoomStore:
     audits: list[JSON] = field(default_factory=list)
     saves: int = 0
     leases: dict[int, str] = field(default_factory=dict)  # session -> owner (no expiry here)
+    current: dict[int, SessionStatus] = field(default_factory=dict)  # the status column
 
     def add_session(
         self,
@@ -73,20 +76,26 @@ class MemoryRoomStore:
             capacity=capacity,
             settings=settings or {},
             status=status,
-            starts_at=starts_at or datetime(2023, 11, 14, tzinfo=UTC),
+            starts_at=starts_at or datetime.fromtimestamp(CLOCK_START_MS / 1000, tz=UTC),
             lobby_minutes=10,
             duration_minutes=60,
             agreement_version="1",
             planned_sessions=8,
         )
         self.sessions[session_id] = info
+        self.current[session_id] = status
         return info
+
+    def set_status(self, session_id: int, status: SessionStatus) -> None:
+        """Another writer (a coordinator, the scheduler) changed the session's status."""
+        self.current[session_id] = status
 
     async def load_session(self, session_id: int) -> SessionInfo:
         try:
-            return self.sessions[session_id]
+            info = self.sessions[session_id]
         except KeyError:
             raise NotFound(f"session {session_id} does not exist") from None
+        return replace(info, status=self.current.get(session_id, info.status))
 
     async def load_state(self, session_id: int) -> tuple[int, JSON] | None:
         return self.states.get(session_id)
@@ -98,14 +107,33 @@ class MemoryRoomStore:
         version: int | None,
         state: JSON | None,
         attendance: list[AttendanceRecord],
-        status: SessionStatus | None = None,
-    ) -> None:
+        change: Change | None = None,
+        final: bool = False,
+    ) -> SessionStatus | None:
+        """Like the SQL store: the status change is a compare-and-set; a save into a session
+        cancelled or ended by someone else writes nothing."""
         self.saves += 1
+        status = self.current.get(session_id, SessionStatus.OPEN)
+        found: SessionStatus | None = None
+        if change is not None:
+            if may(change, status):
+                found = target(change)
+            elif settled(change, status) or status not in FINAL:
+                found = status
+            else:
+                raise SessionClosed(session_id, status)
+        elif not final and status in FINAL:
+            raise SessionClosed(session_id, status)
+        if found is not None and found is not status:
+            self.current[session_id] = found
+            self.statuses.append((session_id, found))
         if version is not None and state is not None:
             self.states[session_id] = (version, state)
         self.attendance.extend((session_id, a) for a in attendance)
-        if status is not None:
-            self.statuses.append((session_id, status))
+        return found
+
+    async def lease_holder(self, session_id: int) -> str | None:
+        return self.leases.get(session_id)
 
     async def claim(self, session_id: int, owner: str, ttl_ms: int) -> str | None:
         holder = self.leases.get(session_id)

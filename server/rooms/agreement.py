@@ -1,9 +1,20 @@
 """The group agreement a member accepts at their first join in a series (after study 003,
-whose members agreed at the first session on the duration and on the anonymity of reports)."""
+whose members agreed at the first session on the duration and on the anonymity of reports):
+its text, and the rule the room checks at admission. Pure."""
 
 from __future__ import annotations
 
-from server.rooms.ports import SessionInfo
+from server.errors import Conflict, ErrorCode
+
+from .ports import SessionInfo
+
+
+def check_agreement(info: SessionInfo, accepted: bool) -> None:
+    """Everyone entering a session of a series has accepted its current agreement."""
+    if info.series_id is not None and not accepted:
+        raise Conflict(
+            "Please accept the group agreement first.", code=ErrorCode.AGREEMENT_REQUIRED
+        )
 
 
 def agreement_text(info: SessionInfo) -> str:

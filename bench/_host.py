@@ -1,9 +1,5 @@
-"""What the benchmarks read from the host: CPU time of a process and of the whole (shared)
-machine, pinning, file limits, percentiles, a free port, load and memory. Linux /proc only.
-
-Imported by bench/signaling.py, bench/media.py and bench/scheduler.py (run as scripts, so this
-module is found beside them).
-"""
+"""What the benchmarks read from the host: process and machine CPU time, load, memory, CPU
+pinning, file limits, free ports, percentiles. Linux (/proc) only, like the benchmarks."""
 
 from __future__ import annotations
 
@@ -12,19 +8,19 @@ import os
 import resource
 import socket
 
-HZ = os.sysconf("SC_CLK_TCK")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_split(pid: int) -> tuple[float, float]:
+def cpu_split(pid: int | str = "self") -> tuple[float, float]:
     """(user, system) CPU seconds of a process from /proc/<pid>/stat."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) / HZ, int(fields[12]) / HZ
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
 
 
-def cpu_seconds(pid: int | None = None) -> float:
-    """utime + stime of a process (this one by default)."""
-    user, system = cpu_split(os.getpid() if pid is None else pid)
+def cpu_seconds(pid: int | str = "self") -> float:
+    """User + system CPU seconds of a process (this one by default)."""
+    user, system = cpu_split(pid)
     return user + system
 
 
@@ -40,12 +36,16 @@ def host_cpu() -> tuple[int, int, int]:
 
 
 def loadavg() -> float:
-    with open("/proc/loadavg") as fh:
-        return float(fh.read().split()[0])
+    """The machine's one-minute load average."""
+    return os.getloadavg()[0]
+
+
+def cpus() -> int:
+    return os.cpu_count() or 1
 
 
 def rss_mb() -> float:
-    """This process's resident memory in MiB."""
+    """Resident memory of this process in MiB."""
     with open("/proc/self/status") as fh:
         for line in fh:
             if line.startswith("VmRSS:"):
@@ -53,22 +53,13 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def udp_rcvbuf_errors() -> int:
-    """UDP datagrams the kernel dropped for full receive buffers (this network namespace)."""
-    with open("/proc/net/snmp") as f:
-        rows = [line.split() for line in f if line.startswith("Udp:")]
-    header, values = rows[0], rows[1]
-    return int(values[header.index("RcvbufErrors")])
-
-
-def pin(cpus: set[int] | int | None) -> None:
-    """Pin this process to ``cpus`` (one CPU number is taken modulo the CPUs there are)."""
-    if cpus is None:
+def pin(which: int | set[int] | None) -> None:
+    """Pin this process to one CPU (modulo the CPU count) or a set of CPUs; None: leave it."""
+    if which is None:
         return
-    if isinstance(cpus, int):
-        cpus = {cpus % (os.cpu_count() or 1)}
+    chosen = {which % cpus()} if isinstance(which, int) else which
     with contextlib.suppress(OSError, AttributeError):
-        os.sched_setaffinity(0, cpus)
+        os.sched_setaffinity(0, chosen)
 
 
 def raise_fd_limit() -> None:
@@ -77,15 +68,24 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 def pct(values: list[float], q: float) -> float:
+    """The q-quantile (nearest rank) of ``values``; NaN when empty."""
     if not values:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def udp_rcvbuf_errors() -> int:
+    """UDP datagrams the kernel dropped for full receive buffers (this network namespace)."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    header, values = rows[0], rows[1]
+    return int(values[header.index("RcvbufErrors")])

@@ -1,0 +1,301 @@
+"""What personal data the server holds about a person, table by table: one row per holding,
+with why it is held, for how long, and how it is exported and erased.
+
+This table is the one answer to "what do you hold about me": the export walks it, erasure
+walks it, and docs/privacy.md lists the same names (a test checks). A package that adds a
+table holding personal data adds its row here.
+
+Erasure keeps the ``people`` row as a pseudonym (no name, address, profession or password):
+attendance and accepted agreements stay attached to it, so a group's records and statistics
+stay whole without saying who the person was. Free text that may name them (mail bodies,
+audit details, reasons) is deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase
+
+from server.db.models import (
+    AgreementAcceptance,
+    AttendanceEvent,
+    AuditEntry,
+    AuthSession,
+    Group,
+    Invitation,
+    LoginAttempt,
+    Membership,
+    Person,
+    PersonRole,
+    SeriesConfirmation,
+)
+from server.notify.models import OutboxMessage
+from server.privacy.models import PrivacyRequest
+from server.scheduling.models import CalendarToken, Dispatch
+
+# Columns never exported: they are secrets (hashes of tokens and passwords), not data about
+# the person.
+SECRET_COLUMNS = frozenset({"token_hash", "nonce_hash", "password_hash", "key"})
+ERASED_NAME = "Erased person"
+
+
+def erased_email(person_id: int) -> str:
+    return f"erased-{person_id}@erased.invalid"
+
+
+def is_erased(person: Person) -> bool:
+    return person.email == erased_email(person.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    action: str  # deleted | pseudonymised | kept
+    rows: int
+    why: str = ""
+
+
+Exporter = Callable[[AsyncSession, Person], Awaitable[list[dict[str, Any]]]]
+Eraser = Callable[[AsyncSession, Person, datetime], Awaitable[Outcome]]
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    name: str
+    purpose: str
+    retention: str
+    export: Exporter
+    erase: Eraser
+
+
+def row_dict(obj: DeclarativeBase) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for col in obj.__table__.columns:
+        if col.key in SECRET_COLUMNS:
+            continue
+        value = getattr(obj, col.key)
+        out[col.key] = value.isoformat() if isinstance(value, datetime) else value
+    return out
+
+
+async def _rows(s: AsyncSession, stmt: Select[Any]) -> list[dict[str, Any]]:
+    return [row_dict(x) for x in (await s.scalars(stmt))]
+
+
+def _by_person(model: Any) -> Exporter:
+    async def export(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+        return await _rows(s, select(model).where(model.person_id == p.id).order_by(model.id))
+
+    return export
+
+
+def _delete_by_person(model: Any) -> Eraser:
+    async def erase(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+        result = await s.execute(delete(model).where(model.person_id == p.id))
+        return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
+
+    return erase
+
+
+def _kept(model: Any, why: str) -> Eraser:
+    async def erase(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+        n = await s.scalar(select(func.count()).select_from(model).where(model.person_id == p.id))
+        return Outcome("kept", int(n or 0), why)
+
+    return erase
+
+
+# -- people -------------------------------------------------------------------------------
+
+
+async def _export_person(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return [row_dict(p)]
+
+
+async def _erase_person(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    p.email = erased_email(p.id)
+    p.display_name = ERASED_NAME
+    p.profession = None
+    p.department = None
+    p.password_hash = None
+    p.is_active = False
+    return Outcome("pseudonymised", 1)
+
+
+# -- memberships (with the group's name, which the person knows) ---------------------------
+
+
+async def _export_memberships(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    rows = await s.execute(
+        select(Membership, Group.name)
+        .join(Group, Group.id == Membership.group_id)
+        .where(Membership.person_id == p.id)
+        .order_by(Membership.id)
+    )
+    return [row_dict(m) | {"group_name": name} for m, name in rows.all()]
+
+
+# -- audit log: entries by or about the person ----------------------------------------------
+
+
+def _audit_of(p: Person) -> Any:
+    return or_(AuditEntry.actor_id == p.id, AuditEntry.target == f"person:{p.id}")
+
+
+async def _export_audit(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(s, select(AuditEntry).where(_audit_of(p)).order_by(AuditEntry.id))
+
+
+async def _erase_audit(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    result = await s.execute(
+        update(AuditEntry).where(_audit_of(p)).values(details={"erased": True})
+    )
+    return Outcome(
+        "pseudonymised",
+        int(getattr(result, "rowcount", 0) or 0),
+        "who did what stays for accountability, under the pseudonym; the details "
+        "(addresses, names) are removed",
+    )
+
+
+# -- outbox: mail to the person (bodies name them) ------------------------------------------
+
+
+def _mail_of(p: Person) -> Any:
+    return or_(OutboxMessage.person_id == p.id, OutboxMessage.to_address == p.email)
+
+
+async def _export_outbox(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(s, select(OutboxMessage).where(_mail_of(p)).order_by(OutboxMessage.id))
+
+
+async def _erase_outbox(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    result = await s.execute(delete(OutboxMessage).where(_mail_of(p)))
+    return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
+
+
+# -- failed logins: their key carries the address -------------------------------------------
+
+
+def _attempts_of(p: Person) -> Any:
+    # Keys look like "acct:<email>" or "<action>:<email>|<address>" (server/auth/ratelimit.py).
+    needle = p.email.lower()
+    return func.instr(func.lower(LoginAttempt.key), needle) > 0
+
+
+async def _export_attempts(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    rows = await s.scalars(select(LoginAttempt.at).where(_attempts_of(p)).order_by(LoginAttempt.at))
+    return [{"failed_login_at": at.isoformat()} for at in rows]
+
+
+async def _erase_attempts(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    result = await s.execute(delete(LoginAttempt).where(_attempts_of(p)))
+    return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
+
+
+HOLDINGS: tuple[Holding, ...] = (
+    Holding(
+        "people",
+        "your account: name, e-mail, language, time zone, profession and department (for "
+        "peer matching), password hash",
+        "while the account exists; erasure replaces it with a pseudonym",
+        _export_person,
+        _erase_person,
+    ),
+    Holding(
+        "person_roles",
+        "organisation roles (admin, coordinator, researcher)",
+        "while the role is held",
+        _by_person(PersonRole),
+        _delete_by_person(PersonRole),
+    ),
+    Holding(
+        "memberships",
+        "the groups you are or were in, with your role",
+        "for the life of the group",
+        _export_memberships,
+        _kept(Membership, "a group's roster and statistics stay whole under the pseudonym"),
+    ),
+    Holding(
+        "attendance_events",
+        "when you joined and left each session (never what was said: nothing is recorded)",
+        "for the life of the group plus retention_attendance_days",
+        _by_person(AttendanceEvent),
+        _kept(AttendanceEvent, "attendance of a held session stays, under the pseudonym"),
+    ),
+    Holding(
+        "agreement_acceptances",
+        "which version of the group agreement you accepted, and when",
+        "for the life of the group",
+        _by_person(AgreementAcceptance),
+        _kept(AgreementAcceptance, "proof of what was agreed, under the pseudonym"),
+    ),
+    Holding(
+        "series_confirmations",
+        "that you confirmed taking part in a series",
+        "for the life of the series",
+        _by_person(SeriesConfirmation),
+        _delete_by_person(SeriesConfirmation),
+    ),
+    Holding(
+        "dispatches",
+        "reminders and notices planned for you",
+        "until sent; superseded ones with the series",
+        _by_person(Dispatch),
+        _delete_by_person(Dispatch),
+    ),
+    Holding(
+        "outbox",
+        "messages sent to you (subject and body)",
+        "bodies retention_outbox_days after sending",
+        _export_outbox,
+        _erase_outbox,
+    ),
+    Holding(
+        "auth_sessions",
+        "your logins (when made, when they expire; never the cookie itself)",
+        "until expiry plus retention_links_days",
+        _by_person(AuthSession),
+        _delete_by_person(AuthSession),
+    ),
+    Holding(
+        "invitations",
+        "one-click sign-in links made for you (only a hash of each is kept)",
+        "until expiry or use plus retention_links_days",
+        _by_person(Invitation),
+        _delete_by_person(Invitation),
+    ),
+    Holding(
+        "calendar_tokens",
+        "your calendar feed links (only a hash of each is kept)",
+        "until revoked plus retention_links_days",
+        _by_person(CalendarToken),
+        _delete_by_person(CalendarToken),
+    ),
+    Holding(
+        "login_attempts",
+        "failed sign-ins with your address (for rate limiting)",
+        "retention_links_days",
+        _export_attempts,
+        _erase_attempts,
+    ),
+    Holding(
+        "audit_log",
+        "privileged and refused actions you did, or that were done about you",
+        "details retention_audit_days; entries for accountability",
+        _export_audit,
+        _erase_audit,
+    ),
+    Holding(
+        "privacy_requests",
+        "your requests to export or erase your data, and how they were carried out",
+        "for accountability",
+        _by_person(PrivacyRequest),
+        _kept(PrivacyRequest, "proof that the erasure was asked for and done"),
+    ),
+)
