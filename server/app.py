@@ -37,6 +37,7 @@ from server.settings import Settings
 from server.signaling import CLOCK_KEY, SIGNALING_KEY
 from server.signaling.broadcaster import SioBroadcaster
 from server.signaling.context import NAMESPACE
+from server.signaling.removal import RemovalFanout
 
 log = logging.getLogger("circle.app")
 
@@ -70,6 +71,7 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     svc = app[SIGNALING_KEY]
     svc.clock = app.get(CLOCK_KEY) or svc.clock
     node_id = settings.node_id or f"{socket.gethostname()[:150]}:{settings.port}"
+    svc.sessionmaker = app[DB_KEY].sessionmaker
     svc.store = SqlRoomStore(app[DB_KEY], owner=node_id)
     svc.media = app.get(MEDIA_KEY)
     manager = RoomManager(
@@ -85,9 +87,16 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     await manager.start()
     if svc.media is not None:
         svc.media.set_media_lost_handler(functools.partial(_media_lost, manager))
+    if settings.redis_url is not None:  # removals from and to the other processes
+        channel = f"{settings.redis_channel}:removals"
+        svc.fanout = RemovalFanout(svc, settings.redis_url, channel, node_id)
+        await svc.fanout.start()
     try:
         yield
     finally:
+        if svc.fanout is not None:
+            await svc.fanout.stop()
+            svc.fanout = None
         if svc.media is not None:
             svc.media.set_media_lost_handler(None)
         await manager.stop()
@@ -214,7 +223,9 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS_KEY] = settings
     app[LIMITER_KEY] = LoginLimiter(
-        max_failures=settings.login_max_failures, window_s=settings.login_window_s
+        max_failures=settings.login_max_failures,
+        window_s=settings.login_window_s,
+        delay_max_s=settings.login_delay_max_s,
     )
     app[MEDIA_KEY] = None
     app[API_ROUTERS_KEY] = list(api.CORE_ROUTERS)

@@ -36,6 +36,7 @@ from server.domain import (
     ProtocolKind,
 )
 from server.lifecycle import Change
+from server.pages import sign_in_page
 from server.session_status import write_status
 from server.settings import Settings
 
@@ -128,7 +129,7 @@ async def add_user(settings: Settings, args: argparse.Namespace, password: str |
                 ttl_hours=settings.invitation_ttl_hours,
                 created_by=None,
             )
-        return f"added {person_in.email} (id {person.id})\none-click link: {settings.public_url}/i/{token}"
+        return f"added {person_in.email} (id {person.id})\none-click link: {sign_in_page(settings.public_url, token)}"
     finally:
         await db.dispose()
 
@@ -276,7 +277,10 @@ async def create_demo(settings: Settings, *, start_in_minutes: int = 5) -> str:
                     created_by=None,
                 )
                 links.append(
-                    (f"{person.display_name} ({label})", f"{settings.public_url}/i/{token}")
+                    (
+                        f"{person.display_name} ({label})",
+                        sign_in_page(settings.public_url, token),
+                    )
                 )
         lines.append(
             f"Demo ready: organisation 'Demo Hospital', group '{group.name}', "

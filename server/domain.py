@@ -64,3 +64,11 @@ GROUP_SIZE: dict[ProtocolKind, tuple[int, int]] = {
     ProtocolKind.DYNAMIC: (6, 13),
     ProtocolKind.PEER_SUPPORT: (1, 1),
 }
+
+
+class RemovalReason(StrEnum):
+    """Why a person is taken out of a group's live rooms (``room.removed``, code ``removed``)."""
+
+    WITHDRAWN = "withdrawn"
+    DEACTIVATED = "deactivated"
+    ROLE_CHANGED = "role_changed"

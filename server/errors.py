@@ -42,12 +42,17 @@ class ErrorCode(StrEnum):
     RESET_UNAVAILABLE = "reset_unavailable"
     EXPIRED = "expired"
     USED = "used"
+    USE_PASSWORD_RESET = "use_password_reset"  # no sign-in link for people with an account
+    INACTIVE = "inactive"
+    NAME_IMPERSONATES = "name_impersonates"
     # entering a session's room
     NOT_OPEN = "not_open"
     CLOSED = "closed"
     ENDED = "ended"
     CANCELLED = "cancelled"
     WRONG_NODE = "wrong_node"
+    TOKEN_USED = "token_used"  # a join token opens one connection
+    REMOVED = "removed"  # withdrawn, deactivated or role changed: out of the live room
     # the live room (signaling)
     UNSUPPORTED_VERSION = "unsupported_version"
     HELLO_REQUIRED = "hello_required"

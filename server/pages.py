@@ -11,3 +11,16 @@ from __future__ import annotations
 
 def session_page(public_url: str, session_id: int) -> str:
     return f"{public_url.rstrip('/')}/app/?session={session_id}"
+
+
+# One-click links carry their token in the fragment: browsers never send it to a server (so
+# it stays out of access and proxy logs), and the page spends it with a POST only after the
+# person clicks (so a mail scanner that fetches the link spends nothing).
+
+
+def sign_in_page(public_url: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}/app/#signin={token}"
+
+
+def confirm_page(public_url: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}/app/#confirm={token}"

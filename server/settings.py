@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 ENV_PREFIX = "CIRCLE_"
 BARE_ENV = {"DATABASE_URL": "database_url", "REDIS_URL": "redis_url", "SECRET_KEY": "secret_key"}
@@ -45,13 +52,16 @@ class Settings(BaseModel):
 
     # Security
     secret_key: str = Field("", repr=False)
-    cookie_secure: bool = False
+    cookie_secure: bool | None = None  # default: True when public_url is https
     session_ttl_hours: int = Field(24 * 14, ge=1, le=24 * 365)
+    session_idle_minutes: int = Field(12 * 60, ge=5, le=24 * 60 * 30)
+    trusted_proxies: list[str] = Field(default_factory=list)  # networks; empty: none
     invitation_ttl_hours: int = Field(24 * 7, ge=1, le=24 * 90)
     password_reset_ttl_minutes: int = Field(60, ge=5, le=24 * 60)
     join_token_ttl_s: int = Field(300, ge=10, le=3600)
     login_max_failures: int = Field(5, ge=1, le=1000)
     login_window_s: int = Field(300, ge=1, le=86400)
+    login_delay_max_s: int = Field(900, ge=1, le=86400)
     max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
 
     # Rooms
@@ -60,6 +70,7 @@ class Settings(BaseModel):
     room_lease_s: int = Field(30, ge=5, le=600)
     room_event_rate: float = Field(20.0, ge=1.0, le=10_000.0)
     room_event_burst: int = Field(60, ge=1, le=100_000)
+    room_sockets_per_person: int = Field(2, ge=1, le=20)
     lobby_minutes: int = Field(10, ge=0, le=240)
 
     # Media
@@ -141,6 +152,32 @@ class Settings(BaseModel):
         for n in v:
             ipaddress.ip_network(n, strict=False)
         return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, v: list[str]) -> list[str]:
+        for n in v:
+            try:
+                ipaddress.ip_network(n, strict=False)
+            except ValueError:
+                raise ValueError(f"{n!r} is not an IP address or network") from None
+        return v
+
+    @model_validator(mode="after")
+    def _https_cookies(self) -> Settings:
+        if self.public_url.startswith("https://") and self.cookie_secure is False:
+            raise ValueError(
+                "cookie_secure: must not be false when public_url is https (login cookies "
+                "would travel unencrypted); leave it unset"
+            )
+        return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies marked Secure (and named ``__Host-...``): set, or https in public_url."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.public_url.startswith("https://")
 
     @field_validator("secret_key")
     @classmethod
@@ -236,8 +273,7 @@ def ensure_secret(settings: Settings) -> Settings:
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
             raise ConfigError(
-                f"secret_key: {path} is readable by others (mode {mode:o}); "
-                f"run: chmod 600 {path}"
+                f"secret_key: {path} is readable by others (mode {mode:o}); run: chmod 600 {path}"
             )
         key = path.read_text(encoding="utf-8").strip()
         if len(key) < 32:

@@ -31,4 +31,6 @@ def mount(app: web.Application, routers: list[Router], *, version: str, server_u
         return web.json_response(request.app[OPENAPI_KEY])
 
     app.router.add_get("/api/openapi.json", openapi)
+    # Old-form one-click links: redirects that spend nothing (not part of the API document).
     app.router.add_get("/i/{token:[^/]{1,1024}}", auth.invitation_redirect)
+    app.router.add_get("/api/confirm/{token:[^/]{1,1024}}", auth.confirm_redirect)

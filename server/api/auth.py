@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -24,7 +25,7 @@ from server.api.schemas import (
 )
 from server.appkeys import LIMITER_KEY
 from server.auth import passwords, tokens
-from server.auth.cookies import SESSION_COOKIE
+from server.auth.cookies import bound_csrf, csrf_cookie, session_cookie, session_cookie_attrs
 from server.auth.sessions import (
     close_session,
     create_link,
@@ -47,6 +48,7 @@ from server.errors import (
 from server.notify import NOTIFIER_KEY
 from server.notify.outbox import Notice, enqueue
 from server.notify.templates import Kind, pick_locale, render
+from server.pages import confirm_page, sign_in_page
 
 # Applied inside the transaction that consumes a link, before it commits.
 OnRedeem = Callable[[AsyncSession, Person], Awaitable[None]]
@@ -55,18 +57,20 @@ router = Router("auth")
 
 
 async def _start_session(ctx: Ctx, person: Person) -> None:
+    """Open a login: its cookie, and a fresh CSRF token bound to it (rotated at sign-in)."""
+    settings = ctx.settings
     async with ctx.sessionmaker() as s, s.begin():
-        token = await open_session(s, person.id, ttl_hours=ctx.settings.session_ttl_hours)
+        token = await open_session(s, person.id, ttl_hours=settings.session_ttl_hours)
     ctx.person = person
-    ctx.response_cookies["circle_session"] = (
+    ctx.session_token = token
+    secure = settings.secure_cookies
+    ctx.response_cookies[session_cookie(secure)] = (
         token,
-        {
-            "max_age": ctx.settings.session_ttl_hours * 3600,
-            "httponly": True,
-            "samesite": "Lax",
-            "secure": ctx.settings.cookie_secure,
-            "path": "/",
-        },
+        session_cookie_attrs(max_age=settings.session_ttl_hours * 3600, secure=secure),
+    )
+    ctx.response_cookies[csrf_cookie(secure)] = (
+        bound_csrf(settings.secret_key, token),
+        {"httponly": False, "samesite": "Strict", "secure": secure, "path": "/"},
     )
 
 
@@ -81,8 +85,12 @@ async def _start_session(ctx: Ctx, person: Person) -> None:
 async def login(ctx: Ctx, body: LoginIn) -> MeOut:
     limiter = ctx.request.app[LIMITER_KEY]
     async with ctx.sessionmaker() as s:
-        if await limiter.blocked(s, body.email, ctx.address):
-            raise RateLimited("too many failed attempts; wait a few minutes and try again")
+        wait = await limiter.wait_s(s, body.email, ctx.address)
+        if wait > 0:
+            raise RateLimited(
+                f"too many failed attempts; wait {wait} seconds and try again",
+                retry_after_s=wait,
+            )
         person = await s.scalar(select(Person).where(Person.email == body.email))
     ok = await passwords.verify_password(
         person.password_hash if person and person.is_active else None, body.password
@@ -164,10 +172,15 @@ async def redeem_or_refuse(
 
 @router.post("/api/auth/logout", summary="Log out (ends this login)")
 async def logout(ctx: Ctx) -> None:
-    token = ctx.request.cookies.get(SESSION_COOKIE, "")
+    secure = ctx.settings.secure_cookies
+    token = ctx.request.cookies.get(session_cookie(secure), "")
     async with ctx.sessionmaker() as s, s.begin():
         await close_session(s, token)
-    ctx.deleted_cookies.append(SESSION_COOKIE)
+    ctx.deleted_cookies.append(session_cookie(secure))
+    ctx.response_cookies[csrf_cookie(secure)] = (
+        secrets.token_urlsafe(24),
+        {"httponly": False, "samesite": "Strict", "secure": secure, "path": "/"},
+    )
 
 
 @router.post(
@@ -175,7 +188,8 @@ async def logout(ctx: Ctx) -> None:
     body=PasswordIn,
     summary="Set or change my password",
     description="A person who joined by a one-click link sets a password later, with no "
-    "current password; once one is set, the current one is required.",
+    "current password; once one is set, the current one is required. Every other login of "
+    "the person ends, and so does every unused link made for them.",
 )
 async def set_password(ctx: Ctx, body: PasswordIn) -> None:
     me = ctx.me()
@@ -192,28 +206,32 @@ async def set_password(ctx: Ctx, body: PasswordIn) -> None:
         person = await s.get(Person, me.id)
         assert person is not None
         person.password_hash = new_hash
+        ended = await revoke_all_sessions(s, me.id, keep=ctx.session_token)
+        await void_open_links(s, me.id)
         await audit.record(
             s,
             actor_id=me.id,
             action="auth.password",
             target=f"person:{me.id}",
             outcome=AuditOutcome.ALLOWED,
+            details={"other_logins_ended": ended},
         )
 
 
 async def invitation_redirect(request: web.Request) -> web.StreamResponse:
-    """GET /i/{token}: the one-click link. Logs the person in and opens the app."""
-    ctx = Ctx(request)
-    token = request.match_info["token"]
-    try:
-        person = await redeem_or_refuse(ctx, token)
-    except CircleError as exc:
-        raise web.HTTPFound(f"/app/?link_error={exc.code}") from None
-    await _start_session(ctx, person)
-    resp = web.Response(status=302, headers={"Location": "/app/"})
-    for name, (value, attrs) in ctx.response_cookies.items():
-        resp.set_cookie(name, value, **attrs)  # type: ignore[arg-type]
-    return resp
+    """GET /i/{token}: a sign-in link in the old form. It spends nothing (mail scanners fetch
+    links): it only moves the token into the fragment of the page that redeems it with a POST
+    after a click."""
+    return web.Response(
+        status=302, headers={"Location": sign_in_page("", request.match_info["token"])}
+    )
+
+
+async def confirm_redirect(request: web.Request) -> web.StreamResponse:
+    """GET /api/confirm/{token}: a series confirmation link in the old form, likewise."""
+    return web.Response(
+        status=302, headers={"Location": confirm_page("", request.match_info["token"])}
+    )
 
 
 RESET_UNAVAILABLE = (

@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server import audit
-from server.appkeys import DB_KEY, SETTINGS_KEY
-from server.auth.cookies import SESSION_COOKIE
+from server.appkeys import DB_KEY, REMOVER_KEY, SETTINGS_KEY
+from server.auth.cookies import session_cookie
+from server.auth.ratelimit import client_address
 from server.auth.sessions import resolve_session
 from server.db.models import Membership, Person, PersonRole
-from server.domain import AuditOutcome, GroupRole, MembershipStatus, OrgRole
+from server.domain import AuditOutcome, GroupRole, MembershipStatus, OrgRole, RemovalReason
 from server.errors import NotFound, PermissionDenied, Unauthenticated
 from server.settings import Settings
 
@@ -27,6 +28,7 @@ class Ctx:
     person: Person | None = None
     response_cookies: dict[str, tuple[str, dict[str, object]]] = field(default_factory=dict)
     deleted_cookies: list[str] = field(default_factory=list)
+    session_token: str | None = None  # the cookie token of the current login
 
     @property
     def settings(self) -> Settings:
@@ -38,7 +40,10 @@ class Ctx:
 
     @property
     def address(self) -> str:
-        return self.request.remote or "unknown"
+        """The client's address: from X-Forwarded-For only when the peer is a trusted proxy."""
+        return client_address(
+            self.request.remote, self.request.headers, tuple(self.settings.trusted_proxies)
+        )
 
     def path_int(self, name: str) -> int:
         value = int(self.request.match_info[name])
@@ -50,11 +55,14 @@ class Ctx:
         return self.request.match_info[name]
 
     async def load_person(self) -> Person | None:
-        token = self.request.cookies.get(SESSION_COOKIE)
+        token = self.request.cookies.get(session_cookie(self.settings.secure_cookies))
         if not token:
             return None
         async with self.sessionmaker() as s:
-            self.person = await resolve_session(s, token)
+            self.person = await resolve_session(
+                s, token, idle_minutes=self.settings.session_idle_minutes
+            )
+        self.session_token = token if self.person is not None else None
         return self.person
 
     def me(self) -> Person:
@@ -102,3 +110,12 @@ class Ctx:
                 f"organisation:{org_id}",
                 "only a coordinator of this organisation may do this",
             )
+
+
+async def remove_from_rooms(
+    ctx: Ctx, person_id: int, session_ids: list[int] | None, reason: RemovalReason
+) -> None:
+    """Take a person out of live rooms at once (when the app runs rooms: ``REMOVER_KEY``)."""
+    remover = ctx.request.app.get(REMOVER_KEY)
+    if remover is not None:
+        await remover(person_id, session_ids, reason)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from server.api.context import Ctx
 from server.api.routing import Route, body_required
 from server.appkeys import SETTINGS_KEY
-from server.auth.cookies import CSRF_COOKIE, CSRF_HEADER, set_csrf_cookie
+from server.auth.cookies import CSRF_HEADER, bound_csrf, csrf_cookie, set_csrf_cookie
 from server.errors import (
     CircleError,
     ErrorCode,
@@ -60,12 +60,19 @@ async def read_json(request: web.Request) -> Any:
         raise UserError("the body is not valid JSON", field="body") from None
 
 
-def check_csrf(request: web.Request) -> None:
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    header = request.headers.get(CSRF_HEADER, "")
-    if not cookie or not header or not hmac.compare_digest(cookie, header):
+def check_csrf(ctx: Ctx) -> None:
+    """Double-submit check; for a signed-in person the token must be the one bound to this
+    login (server/auth/cookies.py), so a token from before sign-in no longer passes."""
+    settings = ctx.settings
+    name = csrf_cookie(settings.secure_cookies)
+    header = ctx.request.headers.get(CSRF_HEADER, "")
+    if ctx.session_token is not None:
+        expected = bound_csrf(settings.secret_key, ctx.session_token)
+    else:
+        expected = ctx.request.cookies.get(name, "")
+    if not expected or not header or not hmac.compare_digest(expected, header):
         raise PermissionDenied(
-            f"missing or wrong {CSRF_HEADER} header (send the value of the {CSRF_COOKIE} cookie)",
+            f"missing or wrong {CSRF_HEADER} header (send the value of the {name} cookie)",
             code=ErrorCode.CSRF,
         )
 
@@ -79,7 +86,7 @@ def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRe
             and route.path not in CSRF_EXEMPT
             and (ctx.person is not None or route.auth == "person")
         ):
-            check_csrf(request)
+            check_csrf(ctx)
         if route.auth == "person":
             ctx.me()
         args: list[Any] = []
@@ -116,6 +123,8 @@ def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRe
                 status=route.status,
                 content_type="application/json",
             )
+        if ctx.session_token is not None and not ctx.response_cookies:
+            _keep_bound_csrf(ctx, request)
         for name, (value, attrs) in ctx.response_cookies.items():
             resp.set_cookie(name, value, **attrs)  # type: ignore[arg-type]
         for name in ctx.deleted_cookies:
@@ -124,6 +133,20 @@ def make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRe
 
     handler.__name__ = route.handler.__name__
     return handler
+
+
+def _keep_bound_csrf(ctx: Ctx, request: web.Request) -> None:
+    """A signed-in browser whose CSRF cookie is not its login's gets the right one back."""
+    settings = ctx.settings
+    assert ctx.session_token is not None
+    name = csrf_cookie(settings.secure_cookies)
+    bound = bound_csrf(settings.secret_key, ctx.session_token)
+    if request.cookies.get(name) != bound:
+        secure = settings.secure_cookies
+        ctx.response_cookies[name] = (
+            bound,
+            {"httponly": False, "samesite": "Strict", "secure": secure, "path": "/"},
+        )
 
 
 @web.middleware
@@ -164,10 +187,10 @@ async def csrf_cookie_middleware(
 ) -> web.StreamResponse:
     """Give every browser a CSRF token cookie to echo back in a header."""
     resp = await handler(request)
-    if CSRF_COOKIE not in request.cookies and not resp.prepared:
-        set_csrf_cookie(
-            resp, secrets.token_urlsafe(24), secure=request.app[SETTINGS_KEY].cookie_secure
-        )
+    secure = request.app[SETTINGS_KEY].secure_cookies
+    name = csrf_cookie(secure)
+    if name not in request.cookies and name not in resp.cookies and not resp.prepared:
+        set_csrf_cookie(resp, secrets.token_urlsafe(24), secure=secure)
     return resp
 
 

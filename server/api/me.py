@@ -9,6 +9,7 @@ from server.api.context import Ctx
 from server.api.routing import Router
 from server.api.schemas import GroupRef, MeOut, MyProfileIn, SessionSummaryOut
 from server.api.sessions_view import sessions_of
+from server.auth.names import check_impersonation
 from server.db.models import Group, Membership, Person, PersonRole
 from server.domain import MembershipStatus
 
@@ -43,9 +44,19 @@ async def get_me(ctx: Ctx) -> MeOut:
 
 
 @router.patch(
-    "/api/me", body=MyProfileIn, response=MeOut, summary="Change my name, language or timezone"
+    "/api/me",
+    body=MyProfileIn,
+    response=MeOut,
+    errors=(409,),
+    summary="Change my name, language or timezone",
+    description="A display name with invisible or text-direction characters is refused (400), "
+    "and so is one that looks like the name of a leader of a group I am a member of (409 "
+    "`name_impersonates`).",
 )
 async def patch_me(ctx: Ctx, body: MyProfileIn) -> MeOut:
+    if body.display_name is not None:
+        async with ctx.sessionmaker() as s:
+            await check_impersonation(s, ctx.me().id, body.display_name)
     async with ctx.sessionmaker() as s, s.begin():
         person = await s.get(Person, ctx.me().id)
         assert person is not None

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
-from server.api.context import Ctx
+from server.api.context import Ctx, remove_from_rooms
 from server.api.routing import Router
 from server.api.schemas import (
     InvitationOut,
@@ -19,10 +19,15 @@ from server.api.schemas import (
     PersonOut,
     PersonPatch,
 )
-from server.auth.sessions import create_invitation
-from server.db.models import Organisation, Person, PersonRole
-from server.domain import STAFF_ROLES, AuditOutcome, OrgRole
-from server.errors import Conflict, NotFound
+from server.auth.names import check_impersonation
+from server.auth.sessions import create_invitation, revoke_all_sessions, void_open_links
+from server.db.models import AuthSession, Organisation, Person, PersonRole, utcnow
+from server.domain import STAFF_ROLES, AuditOutcome, OrgRole, RemovalReason
+from server.errors import Conflict, ErrorCode, NotFound
+from server.notify import NOTIFIER_KEY
+from server.notify.outbox import Notice, enqueue
+from server.notify.templates import Kind, format_when, person_zone, pick_locale, render
+from server.pages import sign_in_page
 
 router = Router("organisations")
 
@@ -177,19 +182,56 @@ async def get_person(ctx: Ctx) -> PersonOut:
         return PersonOut.model_validate(person)
 
 
+async def _role_orgs(s: AsyncSession, person_id: int) -> set[int]:
+    """The organisations in which ``person_id`` holds a role (admin or coordinator)."""
+    rows = await s.scalars(
+        select(PersonRole.organisation_id).where(PersonRole.person_id == person_id)
+    )
+    return set(rows)
+
+
+async def _admin_over(ctx: Ctx, s: AsyncSession, person: Person) -> bool:
+    """Whether the caller is an admin of the person's organisation and of every organisation
+    in which the person holds a role (so no coordinator reaches an admin, in any organisation)."""
+    me = ctx.me()
+    orgs = {person.organisation_id} | await _role_orgs(s, person.id)
+    admin_of = set(
+        await s.scalars(
+            select(PersonRole.organisation_id).where(
+                PersonRole.person_id == me.id, PersonRole.role == OrgRole.ADMIN
+            )
+        )
+    )
+    return orgs <= admin_of
+
+
 @router.patch(
     "/api/people/{person_id}",
     body=PersonPatch,
     response=PersonOut,
-    summary="Change a person (self: name, language, timezone; coordinators: all)",
+    errors=(409,),
+    summary="Change a person (self: name, language, timezone; coordinators: all; "
+    "people who hold an organisation role: admins only)",
 )
 async def patch_person(ctx: Ctx, body: PersonPatch) -> PersonOut:
     person_id = ctx.path_int("person_id")
     changes = body.model_dump(exclude_unset=True)
+    me = ctx.me()
     async with ctx.sessionmaker() as s:
-        _, staff = await _person_for(ctx, s, person_id, "person.update")
+        person, staff = await _person_for(ctx, s, person_id, "person.update")
+        holds_role = bool(await _role_orgs(s, person_id))
+        admin = await _admin_over(ctx, s, person) if holds_role else False
+        if "display_name" in changes and changes["display_name"] is not None:
+            await check_impersonation(s, person_id, changes["display_name"])
     if not staff and set(changes) - {"display_name", "locale", "timezone"}:
         raise await ctx.refuse("person.update", f"person:{person_id}", "coordinators only")
+    if holds_role and person_id != me.id and not admin:
+        raise await ctx.refuse(
+            "person.update",
+            f"person:{person_id}",
+            "only an admin may change a person who holds an organisation role",
+        )
+    deactivated = changes.get("is_active") is False and person.is_active
     async with ctx.sessionmaker() as s, s.begin():
         row = await s.get(Person, person_id)
         assert row is not None
@@ -197,14 +239,19 @@ async def patch_person(ctx: Ctx, body: PersonPatch) -> PersonOut:
             if value is None and field in ("display_name", "timezone", "is_active"):
                 continue
             setattr(row, field, value)
+        if deactivated:
+            await revoke_all_sessions(s, person_id)
+            await void_open_links(s, person_id)
         await audit.record(
             s,
-            actor_id=ctx.me().id,
+            actor_id=me.id,
             action="person.update",
             target=f"person:{person_id}",
             outcome=AuditOutcome.ALLOWED,
             details={"fields": sorted(changes)},
         )
+    if deactivated:
+        await remove_from_rooms(ctx, person_id, None, RemovalReason.DEACTIVATED)
     return PersonOut.model_validate(row)
 
 
@@ -212,34 +259,80 @@ async def patch_person(ctx: Ctx, body: PersonPatch) -> PersonOut:
     "/api/people/{person_id}/invitation",
     response=InvitationOut,
     status=201,
-    summary="Mint a one-click login link for a person (coordinators)",
+    errors=(409,),
+    summary="Mint a one-click sign-in link for a new person (admins)",
+    description="Only an admin of the person's organisation may make one, and only for a "
+    "person who holds no organisation role, has no password and has never signed in (409 "
+    "`use_password_reset` otherwise: they reset their password). The person is told by "
+    "e-mail that a link was made; the link itself is handed over by the admin.",
 )
 async def invite_person(ctx: Ctx) -> InvitationOut:
     person_id = ctx.path_int("person_id")
+    target = f"person:{person_id}"
     async with ctx.sessionmaker() as s:
-        person, staff = await _person_for(ctx, s, person_id, "person.invite")
-    if not staff:
-        raise await ctx.refuse("person.invite", f"person:{person_id}", "coordinators only")
-    url, expires = await issue_invitation(ctx, person.id, created_by=ctx.me().id)
+        person, _ = await _person_for(ctx, s, person_id, "person.invite")
+        admin = await _admin_over(ctx, s, person)
+        holds_role = bool(await _role_orgs(s, person_id))
+        signed_in = await s.scalar(
+            select(AuthSession.id).where(AuthSession.person_id == person_id).limit(1)
+        )
+    if not admin:
+        raise await ctx.refuse("person.invite", target, "only admins make sign-in links")
+    if holds_role or person.password_hash is not None or signed_in is not None:
+        await ctx.refuse("person.invite", target, "use_password_reset")
+        raise Conflict(
+            "this person has a role, a password or has signed in before: they reset their "
+            "password instead of getting a sign-in link",
+            code=ErrorCode.USE_PASSWORD_RESET,
+        )
+    if not person.is_active:
+        raise Conflict("this person is deactivated", code=ErrorCode.INACTIVE)
+    url, expires = await issue_invitation(ctx, person, created_by=ctx.me().id)
     return InvitationOut(url=url, expires_at=expires)
 
 
+def _link_notice(person: Person, expires_at: datetime) -> Notice:
+    """Tells the person that a sign-in link was made for them (the notice carries no link)."""
+    locale = pick_locale(person.locale)
+    zone = person_zone(person.timezone)
+    subject, body = render(
+        Kind.SIGN_IN_LINK,
+        locale,
+        name=person.display_name,
+        when=format_when(utcnow(), zone, locale),
+        until=format_when(expires_at, zone, locale),
+    )
+    return Notice(
+        kind=Kind.SIGN_IN_LINK.value,
+        to_address=person.email,
+        locale=locale,
+        subject=subject,
+        body=body,
+        person_id=person.id,
+        organisation_id=person.organisation_id,
+    )
+
+
 async def issue_invitation(
-    ctx: Ctx, person_id: int, *, created_by: int | None
+    ctx: Ctx, person: Person, *, created_by: int | None
 ) -> tuple[str, datetime]:
+    """Make a one-click sign-in link for ``person`` (audited; the person is told by e-mail)."""
     async with ctx.sessionmaker() as s, s.begin():
         token, inv = await create_invitation(
             s,
             ctx.settings.secret_key,
-            person_id=person_id,
+            person_id=person.id,
             ttl_hours=ctx.settings.invitation_ttl_hours,
             created_by=created_by,
+        )
+        await enqueue(
+            s, [_link_notice(person, inv.expires_at)], ctx.request.app[NOTIFIER_KEY], utcnow()
         )
         await audit.record(
             s,
             actor_id=created_by,
             action="person.invite",
-            target=f"person:{person_id}",
+            target=f"person:{person.id}",
             outcome=AuditOutcome.ALLOWED,
         )
-    return f"{ctx.settings.public_url}/i/{token}", inv.expires_at
+    return sign_in_page(ctx.settings.public_url, token), inv.expires_at

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from server.auth.names import invisible_problem
 from server.domain import GroupRole, MembershipStatus, OrgRole, ProtocolKind, SessionStatus
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -23,6 +24,13 @@ def _no_control(v: str) -> str:
     return v.strip()
 
 
+def _visible(v: str) -> str:
+    problem = invisible_problem(v)
+    if problem:
+        raise ValueError(problem)
+    return v
+
+
 def _tz(v: str) -> str:
     try:
         ZoneInfo(v)
@@ -35,6 +43,8 @@ Email = Annotated[
     str, StringConstraints(max_length=254, pattern=EMAIL_RE), AfterValidator(str.lower)
 ]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=120), AfterValidator(_no_control)]
+# A person's name as others see it: no invisible or direction-changing characters.
+DisplayName = Annotated[Name, AfterValidator(_visible)]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_control)]
 ShortText = Annotated[
     str, StringConstraints(min_length=1, max_length=120), AfterValidator(_no_control)
@@ -104,7 +114,7 @@ class MeOut(Out):
 
 
 class MyProfileIn(In):
-    display_name: Name | None = None
+    display_name: DisplayName | None = None
     locale: Locale | None = None
     timezone: TimeZone | None = None
 
@@ -123,7 +133,7 @@ class OrganisationOut(Out):
 
 class PersonIn(In):
     email: Email
-    display_name: Name
+    display_name: DisplayName
     profession: ShortText | None = None
     department: ShortText | None = None
     locale: Locale | None = None
@@ -132,7 +142,7 @@ class PersonIn(In):
 
 
 class PersonPatch(In):
-    display_name: Name | None = None
+    display_name: DisplayName | None = None
     profession: ShortText | None = None
     department: ShortText | None = None
     locale: Locale | None = None

@@ -20,30 +20,47 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+TOUCH_EVERY = timedelta(minutes=1)  # how stale a login's last_seen_at may get before a write
+
+
 async def open_session(s: AsyncSession, person_id: int, *, ttl_hours: int) -> str:
     token = secrets.token_urlsafe(32)
+    now = utcnow()
     s.add(
         AuthSession(
             token_hash=_hash(token),
             person_id=person_id,
-            expires_at=utcnow() + timedelta(hours=ttl_hours),
+            expires_at=now + timedelta(hours=ttl_hours),
+            last_seen_at=now,
         )
     )
     return token
 
 
-async def resolve_session(s: AsyncSession, token: str) -> Person | None:
+async def resolve_session(
+    s: AsyncSession, token: str, *, idle_minutes: int | None = None
+) -> Person | None:
+    """The active person of a live login; a login unused for ``idle_minutes`` has ended."""
     if len(token) > 200:
         return None
+    now = utcnow()
     row = await s.scalar(
         select(AuthSession).where(
             AuthSession.token_hash == _hash(token),
             AuthSession.revoked.is_(False),
-            AuthSession.expires_at > utcnow(),
+            AuthSession.expires_at > now,
         )
     )
     if row is None:
         return None
+    seen = row.last_seen_at or row.created_at
+    if idle_minutes is not None and seen < now - timedelta(minutes=idle_minutes):
+        return None
+    if seen < now - TOUCH_EVERY:
+        await s.execute(
+            update(AuthSession).where(AuthSession.id == row.id).values(last_seen_at=now)
+        )
+        await s.commit()
     person = await s.get(Person, row.person_id)
     return person if person is not None and person.is_active else None
 
@@ -54,13 +71,15 @@ async def close_session(s: AsyncSession, token: str) -> None:
     )
 
 
-async def revoke_all_sessions(s: AsyncSession, person_id: int) -> int:
-    """End every login of a person (after a password reset); returns how many were open."""
-    result = await s.execute(
-        update(AuthSession)
-        .where(AuthSession.person_id == person_id, AuthSession.revoked.is_(False))
-        .values(revoked=True)
+async def revoke_all_sessions(s: AsyncSession, person_id: int, *, keep: str | None = None) -> int:
+    """End every login of a person (after a password reset or change, or deactivation) but
+    the one whose cookie token is ``keep``; returns how many were ended."""
+    stmt = update(AuthSession).where(
+        AuthSession.person_id == person_id, AuthSession.revoked.is_(False)
     )
+    if keep is not None:
+        stmt = stmt.where(AuthSession.token_hash != _hash(keep))
+    result = await s.execute(stmt.values(revoked=True))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

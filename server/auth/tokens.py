@@ -50,6 +50,7 @@ class TokenPurpose(StrEnum):
     RESET = "reset"  # a password-reset link sent by e-mail (single use)
     JOIN = "join"  # a room join token (minutes)
     CONFIRM = "confirm"  # a one-click "I will take part" link in the booking notice
+    CSRF = "csrf"  # the CSRF token of a login: a MAC of its cookie token (server/auth/cookies.py)
 
 
 # The single-use links (each backed by an ``invitations`` row) are INVITE and RESET.
@@ -58,6 +59,11 @@ LinkPurpose = TokenPurpose
 
 def _mac(secret: str, purpose: TokenPurpose, body: str) -> str:
     return _b64e(hmac.new(_key(secret, purpose.value), body.encode(), hashlib.sha256).digest())
+
+
+def login_csrf(secret: str, session_token: str) -> str:
+    """The CSRF token bound to the login whose cookie token is ``session_token``."""
+    return _mac(secret, TokenPurpose.CSRF, session_token)
 
 
 def sign(secret: str, purpose: TokenPurpose, payload: dict[str, Any]) -> str:
@@ -126,22 +132,39 @@ class JoinClaims:
     session_id: int
     role: GroupRole
     expires_at: float
+    token_id: str  # random: the token is single-use (server/auth/spent.py)
 
 
 def mint_join_token(
     secret: str, *, person_id: int, session_id: int, role: GroupRole, ttl_s: int = 300
 ) -> str:
-    payload = {"p": person_id, "s": session_id, "r": role.value, "exp": int(time.time()) + ttl_s}
+    payload = {
+        "p": person_id,
+        "s": session_id,
+        "r": role.value,
+        "n": new_nonce(),
+        "exp": int(time.time()) + ttl_s,
+    }
     return sign(secret, TokenPurpose.JOIN, payload)
 
 
 def verify_join_token(secret: str, token: str, *, now: float | None = None) -> JoinClaims:
     data = unsign(secret, TokenPurpose.JOIN, token, now=now)
-    p, s, r = data.get("p"), data.get("s"), data.get("r")
-    if not isinstance(p, int) or not isinstance(s, int) or r not in {g.value for g in GroupRole}:
+    p, s, r, n = data.get("p"), data.get("s"), data.get("r"), data.get("n")
+    if (
+        not isinstance(p, int)
+        or not isinstance(s, int)
+        or r not in {g.value for g in GroupRole}
+        or not isinstance(n, str)
+        or not 0 < len(n) <= 64
+    ):
         raise Unauthenticated("the join token is malformed")
     return JoinClaims(
-        person_id=p, session_id=s, role=GroupRole(str(r)), expires_at=float(data["exp"])
+        person_id=p,
+        session_id=s,
+        role=GroupRole(str(r)),
+        expires_at=float(data["exp"]),
+        token_id=n,
     )
 
 

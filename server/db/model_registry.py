@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+import server.auth.spent
 import server.notify.models
 import server.privacy.models
 import server.scheduling.models
 from server.db.models import Base
 
-TABLE_MODULES = (server.notify.models, server.privacy.models, server.scheduling.models)
+TABLE_MODULES = (
+    server.auth.spent,
+    server.notify.models,
+    server.privacy.models,
+    server.scheduling.models,
+)
 
 
 def metadata() -> MetaData:

@@ -1,7 +1,7 @@
 """Notification templates per language (en, fa, nl) and time formatting per person.
 
 Templates are ``str.format`` strings over a fixed set of names: name, group, title, when,
-old_when, tz, link, confirm, index, minutes, note (the coordinator's note line, or nothing)
+old_when, until, tz, link, confirm, index, minutes, note (the coordinator's note line, or nothing)
 and sessions (one line per session of a summary). Times are always shown in the recipient's own
 timezone. Kinds in ``SECRET_KINDS`` carry a single-use sign-in link: their stored body is
 replaced by ``REDACTED_BODY`` once sent and is never shown to coordinators.
@@ -30,6 +30,7 @@ class Kind(StrEnum):
     PASSWORD_RESET = "password_reset"
     RETIMED = "retimed"  # the rest of a series moved to a new weekly pattern: one summary
     CANCELLED_REST = "cancelled_rest"  # the rest of a series cancelled: one summary
+    SIGN_IN_LINK = "sign_in_link"  # an admin made a one-click sign-in link (the link is not in it)
 
 
 SECRET_KINDS = frozenset({Kind.PASSWORD_RESET.value})
@@ -107,6 +108,13 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
             "The link works once, for {minutes} minutes. If you did not ask for this, ignore "
             "this message: your password stays as it is.\n",
         ),
+        Kind.SIGN_IN_LINK: (
+            "A sign-in link was made for your Healers' Circle account",
+            "Dear {name},\n\nan administrator of your organisation made a one-click sign-in "
+            "link for your Healers' Circle account on {when}. It works once, until {until}, and "
+            "reaches you from them, not by this e-mail.\n\nIf you did not expect this, tell "
+            "your coordinator.\n",
+        ),
     },
     "fa": {
         Kind.REMINDER: (
@@ -137,8 +145,7 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
         ),
         Kind.CANCELLED_REST: (
             "لغو شد: باقی جلسه‌های {title} ({group})",
-            "{name} گرامی،\n\nاین جلسه‌های {title} ({group}) لغو شدند ({tz}):\n{sessions}\n"
-            "{note}",
+            "{name} گرامی،\n\nاین جلسه‌های {title} ({group}) لغو شدند ({tz}):\n{sessions}\n{note}",
         ),
         Kind.MAKEUP: (
             "جلسه جبرانی: {group} در {when}",
@@ -170,6 +177,13 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
             "Healers' Circle بازنشانی شود. گذرواژه تازه را اینجا انتخاب کنید:\n{link}\n\n"
             "این پیوند یک بار و تا {minutes} دقیقه کار می‌کند. اگر شما این را نخواسته‌اید، این "
             "پیام را نادیده بگیرید؛ گذرواژه شما تغییری نمی‌کند.\n",
+        ),
+        Kind.SIGN_IN_LINK: (
+            "یک پیوند ورود برای حساب شما در Healers' Circle ساخته شد",
+            "{name} گرامی،\n\nیکی از مدیران سازمان شما در {when} یک پیوند ورود یک‌باره برای "
+            "حساب شما در Healers' Circle ساخته است. این پیوند فقط یک بار و تا {until} کار "
+            "می‌کند و از طرف خود آنان به دست شما می‌رسد، نه با این ایمیل.\n\nاگر انتظارش را "
+            "نداشتید، به هماهنگ‌کنندهٔ خود خبر دهید.\n",
         ),
     },
     "nl": {
@@ -235,6 +249,13 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
             "Healers' Circle-account opnieuw in te stellen. Kies hier een nieuw wachtwoord:\n"
             "{link}\n\nDe link werkt één keer, {minutes} minuten lang. Heb je dit niet "
             "gevraagd? Negeer dan dit bericht: je wachtwoord blijft zoals het is.\n",
+        ),
+        Kind.SIGN_IN_LINK: (
+            "Er is een aanmeldlink voor je Healers' Circle-account gemaakt",
+            "Beste {name},\n\neen beheerder van je organisatie heeft op {when} een aanmeldlink "
+            "voor je Healers' Circle-account gemaakt. Die werkt één keer, tot {until}, en bereikt "
+            "je via hen, niet via deze e-mail.\n\nHad je dit niet verwacht? Laat het je "
+            "coördinator weten.\n",
         ),
     },
 }

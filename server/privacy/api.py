@@ -79,7 +79,10 @@ async def my_data(ctx: Ctx) -> web.Response:
     async with ctx.sessionmaker() as s, s.begin():
         data = await service.export_person(s, await service.load(s, me.id), _now())
         await record(
-            s, actor_id=me.id, action="privacy.export", target=f"person:{me.id}",
+            s,
+            actor_id=me.id,
+            action="privacy.export",
+            target=f"person:{me.id}",
             outcome=AuditOutcome.ALLOWED,
         )
     return _download(data, me.id)
@@ -130,7 +133,10 @@ async def person_data(ctx: Ctx) -> web.Response:
         await _staff_over(ctx, s, person, "privacy.export")
         data = await service.export_person(s, person, _now())
         await record(
-            s, actor_id=ctx.me().id, action="privacy.export", target=f"person:{pid}",
+            s,
+            actor_id=ctx.me().id,
+            action="privacy.export",
+            target=f"person:{pid}",
             outcome=AuditOutcome.ALLOWED,
         )
     return _download(data, pid)

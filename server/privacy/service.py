@@ -31,7 +31,11 @@ async def export_person(s: AsyncSession, person: Person, now: datetime) -> dict[
     """Everything held about ``person``, machine-readable (GDPR art. 15 and 20)."""
     data: dict[str, Any] = {}
     for h in HOLDINGS:
-        data[h.name] = {"purpose": h.purpose, "retention": h.retention, "rows": await h.export(s, person)}
+        data[h.name] = {
+            "purpose": h.purpose,
+            "retention": h.retention,
+            "rows": await h.export(s, person),
+        }
     return {
         "format": EXPORT_FORMAT,
         "person_id": person.id,

@@ -46,6 +46,15 @@ class Leave(ByPerson):
 
 
 @dataclass(kw_only=True)
+class Evict(RoomCommand):
+    """Take this person out of the room at once (withdrawn from the group, deactivated, or
+    their role changed): out of the roster and the media, attendance noted with ``reason``."""
+
+    person_id: int
+    reason: str
+
+
+@dataclass(kw_only=True)
 class Disconnect(ByPerson):
     pass
 

@@ -14,14 +14,7 @@ import contextlib
 import logging
 
 from server.domain import AttendanceKind, GroupRole
-from server.errors import (
-    CircleError,
-    Gone,
-    NotFound,
-    PermissionDenied,
-    ProtocolError,
-    UserError,
-)
+from server.errors import CircleError, Gone, NotFound, PermissionDenied, ProtocolError, UserError
 from server.lifecycle import Change
 from server.media.port import MediaEngine
 from server.protocols import base as pb
@@ -36,6 +29,7 @@ from .commands import (
     Act,
     ByPerson,
     Disconnect,
+    Evict,
     GraceOver,
     Join,
     Leave,
@@ -221,7 +215,7 @@ class Room:
         match command:
             case Join():
                 return await self._join(command)
-            case Leave():
+            case Leave() | Evict():
                 return await self._leave(command)
             case Disconnect():
                 return await self._disconnect(command)
@@ -291,10 +285,14 @@ class Room:
             return {"note": self._current_note}  # the snapshot is added once committed
         return {}  # the snapshot is added once committed
 
-    async def _leave(self, c: Leave) -> JSON:
-        p = self._actor(c)
-        await self._out.detach(self.info.session_id, c.sid)
-        await self._gone(p, AttendanceKind.LEAVE, None)
+    async def _leave(self, c: Leave | Evict) -> JSON:
+        """Out of the room: by the person's own leave, or evicted (withdrawn, deactivated)."""
+        p = self._actor(c) if isinstance(c, Leave) else self.participants.get(c.person_id)
+        if p is None or not p.in_room:
+            return {}
+        if p.sid is not None:
+            await self._out.detach(self.info.session_id, p.sid)
+        await self._gone(p, AttendanceKind.LEAVE, c.reason if isinstance(c, Evict) else None)
         return {}
 
     async def _disconnect(self, c: Disconnect) -> JSON:

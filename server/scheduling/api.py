@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-import html
 from datetime import UTC, datetime
 
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.api.context import Ctx
+from server.api.context import Ctx, remove_from_rooms
 from server.api.routing import Router
+from server.auth.enrolment import group_session_ids
 from server.auth.tokens import verify_confirm_token
 from server.db.models import Group, Membership, Person, ScheduledSession, Series, SeriesConfirmation
-from server.domain import STAFF_ROLES, MembershipStatus
+from server.domain import STAFF_ROLES, MembershipStatus, RemovalReason
 from server.errors import Gone, NotFound, Unauthenticated
 from server.notify.models import OutboxMessage, OutboxStatus
-from server.notify.templates import REDACTED_BODY, SECRET_KINDS, person_zone, pick_locale
+from server.notify.templates import REDACTED_BODY, SECRET_KINDS, person_zone
 from server.scheduling import booking, changes, enrolment, ics
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.schemas import (
     CancelIn,
     ConfirmationOut,
+    ConfirmLinkIn,
     ConfirmOut,
     EnrolIn,
     EnrolOut,
@@ -209,9 +210,7 @@ async def cancel_session(ctx: Ctx, body: CancelIn) -> SessionOut:
     sid = ctx.path_int("session_id")
     async with ctx.sessionmaker() as s, s.begin():
         await _session_group(ctx, s, sid, "session.cancel")
-        await changes.cancel_session(
-            s, sid, body, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now()
-        )
+        await changes.cancel_session(s, sid, body, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now())
     return (await _changed(ctx, [sid]))[0]
 
 
@@ -306,6 +305,8 @@ async def withdraw(ctx: Ctx) -> EnrolOut:
         promoted = await enrolment.withdraw(
             s, group_id, person_id, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now()
         )
+        session_ids = await group_session_ids(s, group_id)
+    await remove_from_rooms(ctx, person_id, session_ids, RemovalReason.WITHDRAWN)
     _wake(ctx)
     return EnrolOut(
         person_id=person_id,
@@ -428,36 +429,22 @@ def _outbox_out(m: OutboxMessage) -> OutboxOut:
     return out.model_copy(update={"body": REDACTED_BODY}) if m.kind in SECRET_KINDS else out
 
 
-_THANKS = {
-    "en": "Thank you: you are confirmed for {title}.",
-    "fa": "سپاس: حضور شما در {title} تأیید شد.",
-    "nl": "Dank je: je deelname aan {title} is bevestigd.",
-}
-
-
-@router.get(
-    "/api/confirm/{token}",
-    response=bytes,
-    content_type="text/html",
+@router.post(
+    "/api/confirm",
+    body=ConfirmLinkIn,
+    response=ConfirmOut,
     auth="none",
     errors=(410,),
-    summary="One-click confirmation from the booking notice (the signed link is the credential)",
+    summary="One-click confirmation from the booking notice, after a click on its page "
+    "(the signed token is the credential)",
 )
-async def confirm_by_link(ctx: Ctx) -> bytes:
+async def confirm_by_link(ctx: Ctx, body: ConfirmLinkIn) -> ConfirmOut:
     secret = ctx.settings.secret_key
     try:
-        claims = verify_confirm_token(secret, ctx.path_str("token"))
+        claims = verify_confirm_token(secret, body.token)
     except Unauthenticated as exc:
         raise Gone("unknown confirmation link") from exc
     series_id, person_id = claims.series_id, claims.person_id
     async with ctx.sessionmaker() as s, s.begin():
-        await enrolment.confirm(s, series_id, person_id, _now())
-        series = await s.get(Series, series_id)
-        person = await s.get(Person, person_id)
-    locale = pick_locale(person.locale if person else None)
-    text = _THANKS[locale].format(title=html.escape(series.title if series else ""))
-    direction = "rtl" if locale == "fa" else "ltr"
-    return (
-        f'<!doctype html><html lang="{locale}" dir="{direction}"><meta charset="utf-8">'
-        f"<title>Healers' Circle</title><main><p>{text}</p></main></html>"
-    ).encode()
+        new = await enrolment.confirm(s, series_id, person_id, _now())
+    return ConfirmOut(confirmed=True, new=new)

@@ -40,7 +40,7 @@ from server.notify.templates import (
     pick_locale,
     render,
 )
-from server.pages import session_page
+from server.pages import confirm_page, session_page
 from server.scheduling.handlers import DispatchHandlers, Handler
 from server.scheduling.models import Dispatch, DispatchStatus, Purpose
 from server.scheduling.plan import SchedulingConfig
@@ -340,8 +340,11 @@ class _Context:
             "sessions": "\n".join(
                 f"- {format_when(x.starts_at, zone, locale)}"
                 for x in sorted(
-                    (self.sessions[int(i)] for i in d.payload.get("sessions", [])
-                     if int(i) in self.sessions),
+                    (
+                        self.sessions[int(i)]
+                        for i in d.payload.get("sessions", [])
+                        if int(i) in self.sessions
+                    ),
                     key=lambda x: (x.starts_at, x.id),
                 )
             ),
@@ -350,7 +353,7 @@ class _Context:
             token = mint_confirm_token(
                 cfg.secret_key, series_id=series.id, person_id=person.id, now=now.timestamp()
             )
-            values["confirm"] = f"{cfg.public_url}/api/confirm/{token}"
+            values["confirm"] = confirm_page(cfg.public_url, token)
         subject, body = render(kind, locale, **values)
         return Notice(
             kind=kind.value,

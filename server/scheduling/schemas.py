@@ -98,6 +98,10 @@ class EnrolOut(BaseModel):
     promoted_person_id: int | None = None
 
 
+class ConfirmLinkIn(In):
+    token: str = Field(min_length=1, max_length=1024)
+
+
 class ConfirmOut(BaseModel):
     confirmed: bool
     new: bool

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.appkeys import SETTINGS_KEY, SIO_KEY
+from server.appkeys import REMOVER_KEY, SETTINGS_KEY, SIO_KEY
+from server.domain import RemovalReason
 from server.rooms.ports import Clock, SystemClock
 
 from . import media, participant, protocol, session
 from .context import NAMESPACE, EventTable, Services
 from .namespace import RoomNamespace
+from .removal import remove_from_rooms
 
 # Tests may put a clock here before the app starts (see tests/signaling).
 CLOCK_KEY: web.AppKey[Clock] = web.AppKey("circle.signaling.clock")
@@ -36,9 +38,15 @@ def setup(app: web.Application) -> None:
         clock=SystemClock(),
         event_rate=settings.room_event_rate,
         event_burst=float(settings.room_event_burst),
+        sockets_per_person=settings.room_sockets_per_person,
     )
     sio.register_namespace(RoomNamespace(services, EVENTS))
     app[SIGNALING_KEY] = services
+
+    async def remove(person_id: int, session_ids: list[int] | None, reason: RemovalReason) -> None:
+        await remove_from_rooms(services, person_id, session_ids, reason)
+
+    app[REMOVER_KEY] = remove
     app.on_shutdown.append(_close_connections)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import socketio
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.domain import AuditOutcome, GroupRole
 from server.errors import CircleError
@@ -18,6 +19,9 @@ from server.rooms.room import Room
 
 from .models import Payload
 from .ratelimit import EVENT_BURST, EVENT_RATE, EventBudget
+
+if TYPE_CHECKING:
+    from .removal import RemovalFanout
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,36 @@ class Services:
     conns: dict[str, Conn] = field(default_factory=dict)
     event_rate: float = EVENT_RATE
     event_burst: float = EVENT_BURST
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None  # the shared database
+    fanout: RemovalFanout | None = None  # removals to and from other processes (Redis)
+    sockets_per_person: int = 2
+    # One event budget per person in a room, shared by their connections.
+    budgets: dict[tuple[int, int], EventBudget] = field(default_factory=dict)
+
+    def budget_for(self, session_id: int, person_id: int) -> EventBudget:
+        key = (session_id, person_id)
+        budget = self.budgets.get(key)
+        if budget is None:
+            budget = EventBudget(
+                rate=self.event_rate, burst=self.event_burst, tokens=self.event_burst
+            )
+            self.budgets[key] = budget
+        return budget
+
+    def conns_of(self, person_id: int, session_id: int | None = None) -> list[Conn]:
+        """This process's connections of a person (in one session, or in any)."""
+        return [
+            c
+            for c in self.conns.values()
+            if c.person_id == person_id and (session_id is None or c.session_id == session_id)
+        ]
+
+    def forget(self, sid: str) -> Conn | None:
+        """Drop a connection; its person's budget goes when their last connection does."""
+        conn = self.conns.pop(sid, None)
+        if conn is not None and not self.conns_of(conn.person_id, conn.session_id):
+            self.budgets.pop((conn.session_id, conn.person_id), None)
+        return conn
 
     def rooms(self) -> RoomManager:
         assert self.manager is not None, "signaling is not started"

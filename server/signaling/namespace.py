@@ -14,6 +14,7 @@ from typing import Any
 import socketio
 from pydantic import ValidationError
 
+from server.auth.spent import spend
 from server.auth.tokens import verify_join_token
 from server.errors import (
     CircleError,
@@ -29,7 +30,6 @@ from server.rooms.commands import Disconnect
 from server.rooms.ports import JSON
 
 from .context import NAMESPACE, Conn, EventTable, Services
-from .ratelimit import EventBudget
 
 log = logging.getLogger(__name__)
 
@@ -69,20 +69,32 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             if not isinstance(token, str):
                 raise Unauthenticated("A join token is required (auth: {token}).")
             claims = verify_join_token(self.svc.secret, token)
+            if self.svc.sessionmaker is not None:  # single use, across processes
+                await spend(self.svc.sessionmaker, claims.token_id, claims.expires_at)
         except CircleError as exc:
             body = exc.to_wire()
             raise socketio.exceptions.ConnectionRefusedError(body["message"], body) from None
         svc = self.svc
+        # At most sockets_per_person connections of one person in one room (a phone and a
+        # laptop): the oldest goes, so a device that reconnects is never locked out.
+        mine = svc.conns_of(claims.person_id, claims.session_id)
+        for old in mine[: max(0, len(mine) - svc.sockets_per_person + 1)]:
+            await self._drop(old, "too many connections: replaced by a newer one")
         svc.conns[sid] = Conn(
             sid=sid,
             person_id=claims.person_id,
             session_id=claims.session_id,
             role=claims.role,
-            budget=EventBudget(rate=svc.event_rate, burst=svc.event_burst, tokens=svc.event_burst),
+            budget=svc.budget_for(claims.session_id, claims.person_id),
         )
 
+    async def _drop(self, conn: Conn, reason: str) -> None:
+        await self.emit("room.replaced", {"reason": reason}, to=conn.sid)
+        await self._disconnect(conn.sid)
+        await self.disconnect(conn.sid)
+
     async def _disconnect(self, sid: str) -> None:
-        conn = self.svc.conns.pop(sid, None)
+        conn = self.svc.forget(sid)
         if conn is None or not conn.joined or self.svc.manager is None:
             return
         room = self.svc.manager.peek(conn.session_id)

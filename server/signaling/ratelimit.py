@@ -1,4 +1,6 @@
-"""Per-connection event budget: a token bucket, so one client cannot flood its room.
+"""The event budget of one person in one room: a token bucket, so one client cannot flood its
+room. It is shared by all of the person's connections to the room (``Services.budget_for``), so
+a second socket adds no budget.
 
 A browser's burst (joining: hello, agreement, join, a dozen trickled ICE candidates) fits
 in :data:`EVENT_BURST`; steady use is far below :data:`EVENT_RATE`. Past the budget an event

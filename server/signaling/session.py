@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from server.auth.enrolment import removal_reason
 from server.errors import Conflict, ErrorCode, PermissionDenied, UserError
 from server.rooms.agreement import agreement_text
 from server.rooms.commands import Join, Leave
@@ -9,6 +10,17 @@ from server.rooms.ports import JSON
 
 from .context import Conn, Event, EventTable, Services
 from .models import PROTOCOL_VERSION, AgreementAccept, Empty, Hello
+from .removal import removed_error
+
+
+async def still_enrolled(svc: Services, conn: Conn, event: str) -> None:
+    """Refuse (``removed``) a person who is no longer active, no longer an active member of
+    the session's group, or whose role there is not the one their join token carries."""
+    if svc.sessionmaker is None:
+        return
+    reason = await removal_reason(svc.sessionmaker, conn.person_id, conn.session_id, conn.role)
+    if reason is not None:
+        raise await svc.refuse(conn, event, removed_error(reason))
 
 
 async def hello(svc: Services, conn: Conn, p: Hello) -> JSON:
@@ -17,6 +29,7 @@ async def hello(svc: Services, conn: Conn, p: Hello) -> JSON:
             f"This server speaks protocol version {PROTOCOL_VERSION}, not {p.v}.",
             code=ErrorCode.UNSUPPORTED_VERSION,
         )
+    await still_enrolled(svc, conn, "hello")
     # The pre-join page: read what it needs; the room opens (lease, media) at the first join.
     info = await svc.rooms().info(conn.session_id)
     conn.display_name = await svc.db().display_name(conn.person_id)
@@ -56,6 +69,7 @@ async def accept_agreement(svc: Services, conn: Conn, p: AgreementAccept) -> JSO
 
 
 async def join(svc: Services, conn: Conn, p: Empty) -> JSON:
+    await still_enrolled(svc, conn, "join")
     room = await svc.room_of(conn)
     # Joined before the room admits us: the room offers media while admitting, and a fast
     # client's answer can arrive before this ack (the room checks presence itself).

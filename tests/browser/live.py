@@ -159,7 +159,7 @@ class LiveServer:
 
     def link(self, person_id: int) -> str:
         token = self.run(invitation(self.db_url, person_id))
-        return f"{self.url}/i/{token}"
+        return f"{self.url}/app/#signin={token}"
 
     def stop(self) -> None:
         if self._runner is not None:

@@ -70,10 +70,10 @@ def test_upgrade_user_add_and_demo(tmp_path):
         stdin="a long password\n",
     )
     assert r.returncode == 0, r.stderr
-    assert "one-click link: http://127.0.0.1:8080/i/" in r.stdout
+    assert "one-click link: http://127.0.0.1:8080/app/#signin=" in r.stdout
     r = run(["demo"], tmp_path)
     assert r.returncode == 0, r.stderr
-    links = [line for line in r.stdout.splitlines() if "/i/" in line]
+    links = [line for line in r.stdout.splitlines() if "/app/#signin=" in line]
     assert len(links) == 13  # coordinator, leader, co-leader and 10 members
     assert "(leader)" in r.stdout and "(co_leader)" in r.stdout
 

@@ -23,10 +23,11 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from server.auth.cookies import bound_csrf
 from server.db.engine import Database
 from server.db.models import PersonRole
 from server.domain import OrgRole
-from tests.conftest import fresh_db_url, make_settings, start_app
+from tests.conftest import SECRET, fresh_db_url, make_settings, start_app
 
 from .seed import seed, session_cookie
 
@@ -110,7 +111,8 @@ def test_api_never_fails_and_matches_its_schema(api_schema, fuzz_target):
     """Every operation, EXAMPLES generated cases each (positive and negative data)."""
     session = requests.Session()
     session.cookies.set("circle_session", fuzz_target["cookie"])
-    session.cookies.set("circle_csrf", "fuzz-csrf")
+    csrf = bound_csrf(SECRET, fuzz_target["cookie"])  # the CSRF token of this login
+    session.cookies.set("circle_csrf", csrf)
     failures: dict[str, str] = {}
     statuses: dict[int, int] = {}
     operations = [result.ok() for result in api_schema.get_all_operations()]
@@ -128,8 +130,8 @@ def test_api_never_fails_and_matches_its_schema(api_schema, fuzz_target):
         )
         def run(case) -> None:
             # The generated security values would replace the real login: pin them.
-            case.cookies = {"circle_session": fuzz_target["cookie"], "circle_csrf": "fuzz-csrf"}
-            case.headers = {**(case.headers or {}), "X-CSRF-Token": "fuzz-csrf"}
+            case.cookies = {"circle_session": fuzz_target["cookie"], "circle_csrf": csrf}
+            case.headers = {**(case.headers or {}), "X-CSRF-Token": csrf}
             response = case.call_and_validate(session=session, checks=CHECKS, timeout=30)
             statuses[response.status_code // 100] = statuses.get(response.status_code // 100, 0) + 1
 

@@ -236,8 +236,6 @@ async def test_invitation_and_reset_tokens_do_not_stand_in_for_each_other(mail_a
     assert await _password_hash(mail_app.db_url, member) == before
     status, _ = await api.post("/api/auth/invitation", {"token": reset})
     assert status == 401
-    async with api.http.get(f"{mail_app.live.url}/i/{reset}", allow_redirects=False) as resp:
-        assert resp.headers["Location"] == "/app/?link_error=unauthenticated"
     assert (await api.get("/api/me"))[0] == 401
     # Neither refusal spent the link it was not meant for.
     assert (await api.post("/api/auth/invitation", {"token": invite}))[0] == 200

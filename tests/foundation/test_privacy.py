@@ -26,8 +26,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 async def _circle(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "server",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     return int(proc.returncode or 0), out.decode(), err.decode()
@@ -45,7 +50,11 @@ async def _add_traces(url: str, person_id: int, session_id: int, email: str) -> 
     db = Database(url)
     try:
         async with db.sessionmaker() as s, s.begin():
-            s.add(AttendanceEvent(session_id=session_id, person_id=person_id, kind=AttendanceKind.JOIN))
+            s.add(
+                AttendanceEvent(
+                    session_id=session_id, person_id=person_id, kind=AttendanceKind.JOIN
+                )
+            )
             s.add(
                 OutboxMessage(
                     person_id=person_id,
@@ -125,19 +134,30 @@ async def test_erasure_asked_by_the_member_and_carried_out_by_a_coordinator(
             assert person is not None
             assert person.display_name == "Erased person" and person.email != "m0@test.example"
             assert person.password_hash is None and not person.is_active
-            assert await s.scalar(
-                select(func.count()).select_from(OutboxMessage).where(
-                    OutboxMessage.to_address == "m0@test.example"
+            assert (
+                await s.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.to_address == "m0@test.example")
                 )
-            ) == 0
-            assert await s.scalar(
-                select(func.count()).select_from(AttendanceEvent).where(
-                    AttendanceEvent.person_id == pid
+                == 0
+            )
+            assert (
+                await s.scalar(
+                    select(func.count())
+                    .select_from(AttendanceEvent)
+                    .where(AttendanceEvent.person_id == pid)
                 )
-            ) == 1
-            assert await s.scalar(
-                select(func.count()).select_from(AuthSession).where(AuthSession.person_id == pid)
-            ) == 0
+                == 1
+            )
+            assert (
+                await s.scalar(
+                    select(func.count())
+                    .select_from(AuthSession)
+                    .where(AuthSession.person_id == pid)
+                )
+                == 0
+            )
             details = list(
                 await s.scalars(
                     select(AuditEntry.details).where(
@@ -184,7 +204,9 @@ async def test_only_admins_erase_staff_and_only_in_their_organisation(
     try:
         async with db.sessionmaker() as s:
             refused = await s.scalar(
-                select(func.count()).select_from(AuditEntry).where(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(
                     AuditEntry.action == "privacy.erase",
                     AuditEntry.outcome == AuditOutcome.REFUSED,
                 )
@@ -245,7 +267,9 @@ async def test_the_retention_sweep_removes_what_has_outlived_its_period(
     db = Database(sqlite_url)
     try:
         async with db.sessionmaker() as s:
-            bodies = dict((await s.execute(select(OutboxMessage.subject, OutboxMessage.body))).all())
+            bodies = dict(
+                (await s.execute(select(OutboxMessage.subject, OutboxMessage.body))).all()
+            )
             assert bodies["Old"].startswith("[removed") and bodies["New"] == "Dear Member 0, soon"
             addresses = set(await s.scalars(select(OutboxMessage.to_address)))
             assert addresses == {"", "m0@test.example"}

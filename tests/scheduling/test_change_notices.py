@@ -71,8 +71,12 @@ async def test_changing_the_rest_of_a_series_sends_one_summary_per_person(
     start -= timedelta(days=start.weekday())  # a Monday
     status, rest = await coord.post(
         f"/api/sessions/{ids[1]}/rest",
-        {"weekdays": ["TU", "FR"], "local_time": "18:30", "start_date": start.isoformat(),
-         "note": "New room, new evenings."},
+        {
+            "weekdays": ["TU", "FR"],
+            "local_time": "18:30",
+            "start_date": start.isoformat(),
+            "note": "New room, new evenings.",
+        },
     )
     assert status == 200 and len(rest) == 7
     box = await _box(live_sqlite, coord, w.org_id)

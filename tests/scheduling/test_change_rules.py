@@ -59,7 +59,11 @@ async def test_changes_go_through_the_booking_rules(
     next_monday = monday + timedelta(days=7)
     await refused(
         f"/api/sessions/{sessions[2]['id']}/rest",
-        {"weekdays": ["MO", "TU", "WE", "TH"], "local_time": "19:00", "start_date": next_monday.isoformat()},
+        {
+            "weekdays": ["MO", "TU", "WE", "TH"],
+            "local_time": "19:00",
+            "start_date": next_monday.isoformat(),
+        },
         "too_many_per_week",
         "date",
     )

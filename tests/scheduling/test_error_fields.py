@@ -49,4 +49,6 @@ async def test_every_booking_refusal_names_its_fields(
     assert "field" not in err["error"]["details"]
     # A query parameter nobody asked for.
     status, err = await coord.get(f"/api/groups/{w.group_id}?colour=blue")
-    assert status == 400 and err["error"]["details"]["fields"] == {"colour": "unknown query parameter"}
+    assert status == 400 and err["error"]["details"]["fields"] == {
+        "colour": "unknown query parameter"
+    }

@@ -25,6 +25,22 @@ describe("the reset link's fragment", () => {
   });
 });
 
+describe("one-click sign-in and confirmation links", () => {
+  it("reads their token from the fragment, never from the path", () => {
+    expect(parseAuthFragment(`#signin=${TOKEN}`)).toEqual({ kind: "signin", token: TOKEN });
+    expect(parseAuthFragment(`#confirm=${TOKEN}`)).toEqual({ kind: "confirm", token: TOKEN });
+    expect(parseAuthFragment("#confirm=12.34.0123abcdef")).toEqual({ kind: "confirm", token: "12.34.0123abcdef" });
+  });
+
+  it("refuses tokens that cannot be a link", () => {
+    for (const token of ["", "abc", "<script>.x", "a b.c", "%E0%A4%A"]) {
+      expect(parseAuthFragment(`#signin=${token}`), token).toEqual({ kind: "signin", token: null });
+    }
+    expect(parseAuthFragment("#confirm=a.b.c.d")).toEqual({ kind: "confirm", token: null });
+    expect(parseAuthFragment("#signinx=a.b")).toBeNull();
+  });
+});
+
 describe("a new password", () => {
   it("follows the server's policy, counted in characters", () => {
     expect(checkNewPassword("a".repeat(MIN_PASSWORD - 1), "a".repeat(MIN_PASSWORD - 1))).toBe("short");

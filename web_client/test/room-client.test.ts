@@ -195,6 +195,28 @@ describe("RoomClient", () => {
     expect(h.socket.connected).toBe(false);
   });
 
+  it("stops on room.removed with the server's code and does not reconnect", async () => {
+    await h.client.start();
+    await flush();
+    h.socket.fire("room.removed", { ok: false, error: { code: "removed", message: "You are no longer enrolled in this group." } });
+    expect(h.client.state).toBe("failed");
+    expect(h.client.error?.code).toBe("removed");
+    expect(h.socket.connected).toBe(false);
+    h.socket.fire("disconnect", "io server disconnect");
+    expect(h.client.state).toBe("failed");
+    expect(h.timers.filter((t) => t.ms < 10_000)).toHaveLength(0);
+  });
+
+  it("asks for a fresh token when one was used already (tokens are single-use)", async () => {
+    await h.client.start();
+    await flush();
+    h.socket.transportDrop();
+    h.socket.connectResult = () => h.socket.serverRefuse("token_used", "used already");
+    h.socket.connect();
+    await flush();
+    expect(h.client.state).toBe("reconnecting");
+  });
+
   it("ends when a snapshot says ended", async () => {
     await h.client.start();
     await flush();

@@ -2,7 +2,7 @@
 // changes, confirmations and the outbox. Made with the member client's REST client (CSRF header
 // on every state change; a refusal is a CircleError carrying the envelope's details).
 
-import { Api, readCookie } from "../protocol/api";
+import { Api, csrfCookie } from "../protocol/api";
 
 export type Weekday = "MO" | "TU" | "WE" | "TH" | "FR" | "SA" | "SU";
 export type Protocol = "balint" | "dynamic" | "peer_support";
@@ -45,7 +45,7 @@ export interface OutboxMessage {
 
 const client = new Api(
   (url, init) => fetch(url, init),
-  () => readCookie(document.cookie, "circle_csrf"),
+  () => csrfCookie(document.cookie),
 );
 
 function call<T>(method: string, path: string, body?: unknown): Promise<T> {

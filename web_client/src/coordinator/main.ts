@@ -59,6 +59,8 @@ class Coordinator {
   }
 
   private org = 0;
+  /** Only admins make one-click sign-in links (and only for people new to the app). */
+  private admin = false;
   private profile: { locale: string | null; timezone: string | null } = { locale: null, timezone: null };
   private i18n: I18n;
   private readonly params = new URLSearchParams(location.search);
@@ -109,6 +111,7 @@ class Coordinator {
     try {
       const me = await api.me();
       this.org = me.organisation_id;
+      this.admin = me.roles.includes("admin");
       this.profile = { locale: me.locale ?? null, timezone: me.timezone ?? null };
       this.i18n = this.makeI18n();
       this.applyLocale();
@@ -200,7 +203,9 @@ class Coordinator {
         h("td", { text: m.display_name }), h("td", { text: label(this.i18n, "tile.role.", m.role) }),
         h("td", { text: label(this.i18n, "coord.membership.", m.status) }),
         h("td", {},
-          h("button", { type: "button", text: this.t("coord.members.invite"), onclick: () => this.invite(m.person_id, status) }),
+          this.admin
+            ? h("button", { type: "button", text: this.t("coord.members.invite"), onclick: () => this.invite(m.person_id, status) })
+            : null,
           m.status !== "withdrawn"
             ? h("button", { type: "button", text: this.t("coord.members.withdraw"), onclick: () => void api.withdraw(id, m.person_id).then(() => this.route(), (e) => (status.textContent = this.message(e))) })
             : null,

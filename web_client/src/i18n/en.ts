@@ -50,6 +50,11 @@ export const en = {
   "error.unsupported_media_type": "Your app sent a request in a form the server does not accept. Reload the page to get the current version.",
   "error.unsupported_version": "This page is out of date. Reload it to get the current version.",
   "error.used": "This link has already been used. Ask for a new one.",
+  "error.removed": "You are no longer in this group's room: you were withdrawn from the group, your account was deactivated, or your role in the group changed. Ask your coordinator if this is unexpected.",
+  "error.token_used": "This entry to the room was used already. Reload the page to join again.",
+  "error.use_password_reset": "This person already has an account (a role, a password or an earlier sign-in): they sign in with their password, or reset it from the sign-in page.",
+  "error.inactive": "This account is deactivated.",
+  "error.name_impersonates": "This name looks like the name of a leader of your group. Choose another one, for example with a surname or an initial.",
   "error.weak_password": "This password is too weak. Choose a longer one.",
   "error.retry": "Try again",
 
@@ -61,6 +66,14 @@ export const en = {
   "login.failed": "Email address or password not recognised.",
   "login.signout": "Sign out",
   "login.forgot": "Forgot your password?",
+
+  "signin.title": "Sign in with your link",
+  "signin.intro": "This one-click link signs you in to Healers' Circle. It works once: press the button to use it now.",
+  "signin.submit": "Sign in",
+  "confirmlink.title": "Confirm your place",
+  "confirmlink.intro": "Press the button to confirm that you will take part in this series.",
+  "confirmlink.submit": "I will take part",
+  "confirmlink.done": "Thank you: you are confirmed for this series.",
 
   "forgot.title": "Forgot your password?",
   "forgot.intro": "Enter the email address of your account. We will send you a link to choose a new password.",

@@ -50,6 +50,11 @@ export const nl: Catalogue = {
   "error.unsupported_media_type": "Je app stuurde een verzoek in een vorm die de server niet aanneemt. Laad de pagina opnieuw voor de huidige versie.",
   "error.unsupported_version": "Deze pagina is verouderd. Laad haar opnieuw voor de huidige versie.",
   "error.used": "Deze link is al gebruikt. Vraag een nieuwe aan.",
+  "error.removed": "Je bent niet meer in de ruimte van deze groep: je bent uit de groep gehaald, je account is gedeactiveerd of je rol in de groep is veranderd. Vraag het je coördinator als je dit niet verwachtte.",
+  "error.token_used": "Deze toegang tot de ruimte is al gebruikt. Laad de pagina opnieuw om weer deel te nemen.",
+  "error.use_password_reset": "Deze persoon heeft al een account (een rol, een wachtwoord of een eerdere aanmelding): die meldt zich aan met het wachtwoord, of stelt het opnieuw in via de aanmeldpagina.",
+  "error.inactive": "Dit account is gedeactiveerd.",
+  "error.name_impersonates": "Deze naam lijkt op de naam van een leider van je groep. Kies een andere, bijvoorbeeld met een achternaam of een initiaal.",
   "error.weak_password": "Dit wachtwoord is te zwak. Kies een langer wachtwoord.",
   "error.retry": "Opnieuw proberen",
 
@@ -61,6 +66,14 @@ export const nl: Catalogue = {
   "login.failed": "E-mailadres of wachtwoord niet herkend.",
   "login.signout": "Uitloggen",
   "login.forgot": "Wachtwoord vergeten?",
+
+  "signin.title": "Aanmelden met je link",
+  "signin.intro": "Met deze link meld je je in één klik aan bij Healers' Circle. Hij werkt één keer: druk op de knop om hem nu te gebruiken.",
+  "signin.submit": "Aanmelden",
+  "confirmlink.title": "Je deelname bevestigen",
+  "confirmlink.intro": "Druk op de knop om te bevestigen dat je aan deze reeks deelneemt.",
+  "confirmlink.submit": "Ik doe mee",
+  "confirmlink.done": "Dank je: je deelname aan deze reeks is bevestigd.",
 
   "forgot.title": "Wachtwoord vergeten?",
   "forgot.intro": "Vul het e-mailadres van je account in. We sturen je een link om een nieuw wachtwoord te kiezen.",

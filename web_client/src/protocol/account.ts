@@ -9,25 +9,39 @@ export const MAX_PASSWORD = 256;
 const TOKEN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const MAX_TOKEN = 1024;
 
-/** What the fragment of the app's URL asks for: `#reset=<token>` or `#forgot`. */
-export type AuthFragment = { kind: "reset"; token: string | null } | { kind: "forgot" } | null;
+// A series confirmation link: a signed token too (older ones: series.person.mac).
+const CONFIRM_TOKEN = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+){1,2}$/;
+
+/** The one-click links the app redeems: their token rides in the fragment, which browsers never
+ * send to a server, and is spent only by a POST after the person clicks (a mail scanner that
+ * fetches the link spends nothing). */
+export type LinkKind = "reset" | "signin" | "confirm";
 
 /**
- * Parse `location.hash`. A reset fragment whose token cannot be a link gives `token: null` (the
+ * What the fragment of the app's URL asks for: `#reset=<token>`, `#signin=<token>`,
+ * `#confirm=<token>` or `#forgot`.
+ */
+export type AuthFragment = { kind: LinkKind; token: string | null } | { kind: "forgot" } | null;
+
+/**
+ * Parse `location.hash`. A link fragment whose token cannot be a link gives `token: null` (the
  * page says the link is not valid instead of sending it).
  */
 export function parseAuthFragment(hash: string): AuthFragment {
   const text = hash.startsWith("#") ? hash.slice(1) : hash;
   if (text === "forgot") return { kind: "forgot" };
-  if (!text.startsWith("reset=")) return null;
-  const raw = text.slice("reset=".length);
+  const eq = text.indexOf("=");
+  const kind = text.slice(0, eq);
+  if (eq < 0 || (kind !== "reset" && kind !== "signin" && kind !== "confirm")) return null;
+  const raw = text.slice(eq + 1);
   let token: string;
   try {
     token = decodeURIComponent(raw);
   } catch {
-    return { kind: "reset", token: null };
+    return { kind, token: null };
   }
-  return { kind: "reset", token: token.length <= MAX_TOKEN && TOKEN.test(token) ? token : null };
+  const shape = kind === "confirm" ? CONFIRM_TOKEN : TOKEN;
+  return { kind, token: token.length <= MAX_TOKEN && shape.test(token) ? token : null };
 }
 
 export type PasswordProblem = "short" | "long" | "mismatch";

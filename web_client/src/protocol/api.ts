@@ -40,6 +40,16 @@ export class Api {
     return this.call<SeriesConfirmResult>("POST", `/api/series/${encodeURIComponent(String(seriesId))}/confirm`, {});
   }
 
+  /** Sign in with a one-click link's token (single use; the answer is the person). */
+  acceptInvitation(token: string): Promise<Me> {
+    return this.call<Me>("POST", "/api/auth/invitation", { token });
+  }
+
+  /** "I will take part", from the booking notice's link (the signed token is the credential). */
+  confirmByLink(token: string): Promise<{ confirmed: boolean; new: boolean }> {
+    return this.call<{ confirmed: boolean; new: boolean }>("POST", "/api/confirm", { token });
+  }
+
   login(email: string, password: string): Promise<unknown> {
     return this.call("POST", "/api/auth/login", { email, password });
   }
@@ -110,6 +120,11 @@ function httpCode(status: number): string {
   if (status === 409) return "conflict";
   if (status === 429) return "rate_limited";
   return status >= 500 ? "internal" : "error";
+}
+
+/** The CSRF token to echo: the `__Host-` cookie on https deployments, else the plain one. */
+export function csrfCookie(cookieString: string): string | null {
+  return readCookie(cookieString, "__Host-circle_csrf") ?? readCookie(cookieString, "circle_csrf");
 }
 
 /** Parse one cookie out of a `document.cookie` string. */

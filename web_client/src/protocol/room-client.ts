@@ -74,7 +74,7 @@ export interface RoomClientOptions {
   clearTimer?: (handle: unknown) => void;
 }
 
-const TOKEN_CODES = new Set(["unauthenticated", "gone", "invalid", "expired"]);
+const TOKEN_CODES = new Set(["unauthenticated", "gone", "invalid", "expired", "token_used"]);
 const MAX_TOKEN_RETRIES = 3;
 
 export class RoomClient {
@@ -312,6 +312,14 @@ export class RoomClient {
       }
     });
     s.on("room.ended", () => this.onEnded());
+    s.on("room.removed", (payload: never) => {
+      // Withdrawn from the group, deactivated, or the role changed: out, and no reconnecting.
+      const p = payload as unknown;
+      const err = isRecordValue(p) && isRecordValue(p["error"]) ? p["error"] : {};
+      const message = typeof err["message"] === "string" ? err["message"] : "removed from the room";
+      this.fail(new CircleError("removed", message));
+      this.socket.disconnect();
+    });
     s.on("room.replaced", () => {
       // The same person joined from another window: this one steps aside and stays out.
       this.fail(new CircleError("replaced", "joined from another window"));

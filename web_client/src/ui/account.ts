@@ -164,11 +164,75 @@ export class AccountScreens {
     this.host.show(new SimpleScreen(form, t("reset.title")), () => this.showReset(token));
   }
 
-  private showLinkProblem(key: "reset.used" | "reset.expired" | "reset.invalid"): void {
+  /** A one-click sign-in link: spent only when the person clicks (never on opening the page). */
+  showSignin(token: string | null): void {
+    const i18n = this.host.i18n;
+    const t = i18n.t.bind(i18n);
+    if (token === null) {
+      this.showLinkProblem("reset.invalid", "signin.title");
+      return;
+    }
+    const { form, status, submit } = this.accountForm("signin", t("signin.title"), t("signin.intro"), t("signin.submit"), []);
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      submit.disabled = true;
+      this.host.api.acceptInvitation(token).then(
+        () => this.host.signedIn(),
+        (e: unknown) => {
+          submit.disabled = false;
+          const code = e instanceof CircleError ? e.code : "error";
+          const key = linkProblem(code);
+          if (key !== null) this.showLinkProblem(key, "signin.title");
+          else status.textContent = errorText(i18n, code);
+        },
+      );
+    });
+    this.host.show(new SimpleScreen(form, t("signin.title")), () => this.showSignin(token));
+  }
+
+  /** "I will take part" from the booking notice: recorded only when the person clicks. */
+  showConfirmLink(token: string | null): void {
+    const i18n = this.host.i18n;
+    const t = i18n.t.bind(i18n);
+    if (token === null) {
+      this.showLinkProblem("reset.invalid", "confirmlink.title");
+      return;
+    }
+    const { form, status, submit } = this.accountForm(
+      "confirmlink",
+      t("confirmlink.title"),
+      t("confirmlink.intro"),
+      t("confirmlink.submit"),
+      [],
+    );
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      submit.disabled = true;
+      this.host.api.confirmByLink(token).then(
+        () =>
+          this.host.showSimple(
+            t("confirmlink.title"),
+            h("h1", { text: t("confirmlink.title") }),
+            h("p", { role: "status", "data-testid": "confirmlink-done", text: t("confirmlink.done") }),
+          ),
+        (e: unknown) => {
+          submit.disabled = false;
+          const code = e instanceof CircleError ? e.code : "error";
+          status.textContent = errorText(i18n, code);
+        },
+      );
+    });
+    this.host.show(new SimpleScreen(form, t("confirmlink.title")), () => this.showConfirmLink(token));
+  }
+
+  private showLinkProblem(
+    key: "reset.used" | "reset.expired" | "reset.invalid",
+    title: "reset.title" | "signin.title" | "confirmlink.title" = "reset.title",
+  ): void {
     const t = this.host.i18n.t.bind(this.host.i18n);
     this.host.showSimple(
-      t("reset.title"),
-      h("h1", { text: t("reset.title") }),
+      t(title),
+      h("h1", { text: t(title) }),
       h("p", { role: "alert", "data-testid": "reset-problem", "data-code": key, text: t(key) }),
       h("p", {}, h("button", { type: "button", class: "btn btn-primary", text: t("reset.again"), onclick: () => this.showForgot("") })),
       this.backToLogin(),

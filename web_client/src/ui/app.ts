@@ -6,7 +6,7 @@
 import { io } from "socket.io-client";
 import { I18n, LOCALES, LOCALE_NAMES, chooseLocale, isLocale, validTimeZone } from "../i18n";
 import { parseAuthFragment } from "../protocol/account";
-import { Api, readCookie } from "../protocol/api";
+import { Api, csrfCookie } from "../protocol/api";
 import { MediaSession, type PeerLike } from "../protocol/media";
 import { RoomClient, type SocketLike } from "../protocol/room-client";
 import { SeriesConfirmations } from "../protocol/confirm";
@@ -27,7 +27,7 @@ import { clearRejoin, loadRejoin, saveRejoin } from "./storage";
 export class App {
   private readonly api = new Api(
     (url, init) => fetch(url, init),
-    () => readCookie(document.cookie, "circle_csrf"),
+    () => csrfCookie(document.cookie),
   );
   private readonly params = new URLSearchParams(window.location.search);
   private readonly confirmations = new SeriesConfirmations(this.api);
@@ -78,9 +78,11 @@ export class App {
   async start(): Promise<void> {
     const fragment = parseAuthFragment(window.location.hash);
     if (fragment !== null) {
-      // A reset link's token must not stay in the address bar, the history or a bookmark.
+      // A link's token must not stay in the address bar, the history or a bookmark.
       this.replaceUrl();
       if (fragment.kind === "reset") this.account.showReset(fragment.token);
+      else if (fragment.kind === "signin") this.account.showSignin(fragment.token);
+      else if (fragment.kind === "confirm") this.account.showConfirmLink(fragment.token);
       else this.account.showForgot("");
       return;
     }
