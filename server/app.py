@@ -13,7 +13,7 @@ import socketio
 from aiohttp import web
 from sqlalchemy import text
 
-from server import api, notify, privacy, scheduling, signaling
+from server import api, attendance, notify, privacy, questionnaires, scheduling, scores, signaling
 from server.api.http import csrf_cookie_middleware, error_middleware, security_headers_middleware
 from server.appkeys import (
     API_ROUTERS_KEY,
@@ -23,6 +23,8 @@ from server.appkeys import (
     SETTINGS_KEY,
     SIO_KEY,
 )
+from server.attendance.derive import Rules
+from server.attendance.records import rebuild_after_end
 from server.auth.ratelimit import LoginLimiter
 from server.db import migrate
 from server.db.engine import Database
@@ -60,6 +62,9 @@ PLUGINS: tuple[Callable[[web.Application], None], ...] = (
     scheduling.setup,
     _rooms_hear_scheduler_setup,
     privacy.setup,
+    attendance.setup,
+    scores.setup,
+    questionnaires.setup,
 )
 
 
@@ -82,6 +87,7 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
         grace_s=settings.reconnect_grace_s,
         node_id=node_id,
         lease_ms=settings.room_lease_s * 1000,
+        on_ended=functools.partial(rebuild_after_end, app[DB_KEY], Rules.from_settings(settings)),
     )
     svc.manager = manager
     await manager.start()

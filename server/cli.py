@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from server.errors import CircleError
 from server.settings import ConfigError, Settings, ensure_secret, load_settings
 
 EXIT_USAGE = 2
@@ -138,6 +139,19 @@ def cmd_bots(args: argparse.Namespace) -> int:
     return asyncio.run(run_bots(settings, args.session, args.count, args.seconds, args.url))
 
 
+def cmd_attendance(args: argparse.Namespace) -> int:
+    from server.attendance.cli import run
+    from server.errors import NotFound
+
+    settings = _settings(args)
+    try:
+        print(asyncio.run(run(settings, args)))
+    except NotFound as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from server.doctor import examine
 
@@ -195,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--role",
         action="append",
-        choices=["admin", "coordinator"],
+        choices=["admin", "coordinator", "researcher"],
         default=[],
         help="organisation role (repeatable)",
     )
@@ -244,6 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
     er.add_argument("person", type=int, help="person id")
     psub.add_parser("sweep", help="run the retention sweep once; prints rows changed per rule")
     priv.set_defaults(func=cmd_privacy)
+
+    from server.attendance.cli import add_parser as attendance_parser
+
+    attendance_parser(sub).set_defaults(func=cmd_attendance)
+
+    from server import cli_questionnaires
+
+    cli_questionnaires.register(sub, _settings)
     return p
 
 
@@ -267,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CircleError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

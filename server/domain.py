@@ -16,10 +16,17 @@ class OrgRole(StrEnum):
 
     ADMIN = "admin"
     COORDINATOR = "coordinator"  # the scheduler: forms groups, books series
+    RESEARCHER = "researcher"  # reads pseudonymous outcomes and research exports, nothing else
 
 
 # Organisation roles that may schedule: form groups, book series, see the roster's contacts.
 STAFF_ROLES: frozenset[OrgRole] = frozenset({OrgRole.COORDINATOR, OrgRole.ADMIN})
+
+# Organisation roles that may read pseudonymous outcome reports and research exports (every read
+# audited). A researcher holds no staff capability: no names, e-mails or contact details.
+RESEARCH_ROLES: frozenset[OrgRole] = frozenset(
+    {OrgRole.RESEARCHER, OrgRole.COORDINATOR, OrgRole.ADMIN}
+)
 
 
 class GroupRole(StrEnum):

@@ -12,6 +12,7 @@ from server.domain import AuditOutcome, ProtocolKind, SessionStatus
 from server.errors import NotFound
 from server.lifecycle import FINAL, Change, may, settled, target
 from server.media.port import IceCandidate, MediaLostHandler, RoomMediaStats, SignalSender
+from server.rooms.models import OutageCause
 from server.rooms.ports import JSON, AttendanceRecord, SessionClosed, SessionInfo
 
 CLOCK_START_MS = 1_700_000_000_000
@@ -56,6 +57,7 @@ class MemoryRoomStore:
     audits: list[JSON] = field(default_factory=list)
     saves: int = 0
     leases: dict[int, str] = field(default_factory=dict)  # session -> owner (no expiry here)
+    outages: dict[tuple[int, int], tuple[int | None, OutageCause]] = field(default_factory=dict)
     current: dict[int, SessionStatus] = field(default_factory=dict)  # the status column
 
     def add_session(
@@ -145,6 +147,25 @@ class MemoryRoomStore:
     async def release(self, session_id: int, owner: str) -> None:
         if self.leases.get(session_id) == owner:
             del self.leases[session_id]
+
+    async def recover(self, owner: str, lease_ms: int, now_ms: int) -> dict[int, int]:
+        found: dict[int, int] = {}
+        for session_id, holder in list(self.leases.items()):
+            if holder != owner:
+                continue
+            del self.leases[session_id]
+            state = self.states.get(session_id)
+            if state is None or state[1]["protocol"].get("ended"):
+                continue
+            saved = state[1].get("saved_at_ms")
+            found[session_id] = saved if isinstance(saved, int) else now_ms
+            self.outages[(session_id, found[session_id])] = (now_ms, OutageCause.CRASH)
+        return found
+
+    async def record_outage(
+        self, session_id: int, start_ms: int, end_ms: int | None, cause: OutageCause
+    ) -> None:
+        self.outages[(session_id, start_ms)] = (end_ms, cause)
 
     async def has_accepted(self, person_id: int, series_id: int, version: str) -> bool:
         return (person_id, series_id, version) in self.accepted

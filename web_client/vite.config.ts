@@ -3,7 +3,8 @@ import { resolve } from "node:path";
 import { defineConfig } from "vite";
 
 // Built into dist/ and served by the aiohttp server under /app/.
-// Two entries: the member/leader app (index.html) and the coordinator pages.
+// Three entries: the member/leader app (index.html), the coordinator pages and the
+// attendance and scores page.
 export default defineConfig({
   base: "/app/",
   build: {
@@ -15,6 +16,7 @@ export default defineConfig({
       input: {
         main: resolve(import.meta.dirname, "index.html"),
         coordinator: resolve(import.meta.dirname, "coordinator.html"),
+        attendance: resolve(import.meta.dirname, "attendance.html"),
       },
     },
   },

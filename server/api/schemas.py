@@ -138,7 +138,7 @@ class PersonIn(In):
     department: ShortText | None = None
     locale: Locale | None = None
     timezone: TimeZone = "UTC"
-    roles: list[OrgRole] = Field(default_factory=list, max_length=2)
+    roles: list[OrgRole] = Field(default_factory=list, max_length=3)
 
 
 class PersonPatch(In):

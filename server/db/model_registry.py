@@ -8,16 +8,22 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+import server.attendance.models
 import server.auth.spent
 import server.notify.models
 import server.privacy.models
+import server.questionnaires.models
+import server.rooms.models
 import server.scheduling.models
 from server.db.models import Base
 
 TABLE_MODULES = (
+    server.attendance.models,
     server.auth.spent,
     server.notify.models,
     server.privacy.models,
+    server.questionnaires.models,
+    server.rooms.models,
     server.scheduling.models,
 )
 

@@ -22,6 +22,12 @@ from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
+from server.attendance.models import (
+    AttendanceCorrection,
+    AttendanceExcuse,
+    AttendanceRecordRow,
+    ScoreEntry,
+)
 from server.db.models import (
     AgreementAcceptance,
     AttendanceEvent,
@@ -37,6 +43,13 @@ from server.db.models import (
 )
 from server.notify.models import OutboxMessage
 from server.privacy.models import PrivacyRequest
+from server.questionnaires.models import (
+    QuestionnaireResponse,
+    ResearchCode,
+    ResearchConsent,
+    ResearchGrant,
+    ResponseItem,
+)
 from server.scheduling.models import CalendarToken, Dispatch
 
 # Columns never exported: they are secrets (hashes of tokens and passwords), not data about
@@ -184,8 +197,7 @@ async def _erase_outbox(s: AsyncSession, p: Person, now: datetime) -> Outcome:
 
 def _attempts_of(p: Person) -> Any:
     # Keys look like "acct:<email>" or "<action>:<email>|<address>" (server/auth/ratelimit.py).
-    needle = p.email.lower()
-    return func.instr(func.lower(LoginAttempt.key), needle) > 0
+    return func.lower(LoginAttempt.key).contains(p.email.lower(), autoescape=True)
 
 
 async def _export_attempts(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
@@ -195,6 +207,71 @@ async def _export_attempts(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
 
 async def _erase_attempts(s: AsyncSession, p: Person, now: datetime) -> Outcome:
     result = await s.execute(delete(LoginAttempt).where(_attempts_of(p)))
+    return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
+
+
+# -- attendance records, excuses, corrections; score inputs entered by hand ------------------
+
+
+async def _export_records(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(
+        s,
+        select(AttendanceRecordRow)
+        .where(AttendanceRecordRow.person_id == p.id)
+        .order_by(AttendanceRecordRow.session_id),
+    )
+
+
+async def _erase_corrections(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    result = await s.execute(
+        update(AttendanceCorrection)
+        .where(AttendanceCorrection.person_id == p.id)
+        .values(reason="(erased)")
+    )
+    return Outcome(
+        "pseudonymised",
+        int(getattr(result, "rowcount", 0) or 0),
+        "the corrected status stays with the group's records; the reason is removed",
+    )
+
+
+def _score_entries_of(p: Person) -> Any:
+    return (ScoreEntry.subject == "person") & (ScoreEntry.subject_id == p.id)
+
+
+async def _export_score_entries(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(s, select(ScoreEntry).where(_score_entries_of(p)).order_by(ScoreEntry.id))
+
+
+async def _erase_score_entries(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    result = await s.execute(delete(ScoreEntry).where(_score_entries_of(p)))
+    return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
+
+
+async def _export_code(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(s, select(ResearchCode).where(ResearchCode.person_id == p.id))
+
+
+async def _erase_code(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    result = await s.execute(delete(ResearchCode).where(ResearchCode.person_id == p.id))
+    return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
+
+
+# -- questionnaire answers: the items of the person's responses ---------------------------
+
+
+def _answers_of(p: Person) -> Any:
+    return ResponseItem.response_id.in_(
+        select(QuestionnaireResponse.id).where(QuestionnaireResponse.person_id == p.id)
+    )
+
+
+async def _export_answers(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(s, select(ResponseItem).where(_answers_of(p)).order_by(ResponseItem.id))
+
+
+async def _erase_answers(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    result = await s.execute(delete(ResponseItem).where(_answers_of(p)))
     return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
 
 
@@ -227,6 +304,34 @@ HOLDINGS: tuple[Holding, ...] = (
         "for the life of the group plus retention_attendance_days",
         _by_person(AttendanceEvent),
         _kept(AttendanceEvent, "attendance of a held session stays, under the pseudonym"),
+    ),
+    Holding(
+        "attendance_records",
+        "your attendance derived from those times: status, minutes present, reconnects",
+        "as the attendance events (rebuilt from them; gone with them)",
+        _export_records,
+        _kept(AttendanceRecordRow, "a group's attendance stays whole, under the pseudonym"),
+    ),
+    Holding(
+        "attendance_excuses",
+        "the sessions you said ahead you could not come to, with your reason (leaders only)",
+        "for the life of the group",
+        _by_person(AttendanceExcuse),
+        _delete_by_person(AttendanceExcuse),
+    ),
+    Holding(
+        "attendance_corrections",
+        "your leaders' corrections of your attendance, with their reasons",
+        "for the life of the group",
+        _by_person(AttendanceCorrection),
+        _erase_corrections,
+    ),
+    Holding(
+        "score_entries",
+        "score inputs a coordinator entered for you by hand (steps, courses, articles, posts)",
+        "for the life of the account",
+        _export_score_entries,
+        _erase_score_entries,
     ),
     Holding(
         "agreement_acceptances",
@@ -290,6 +395,42 @@ HOLDINGS: tuple[Holding, ...] = (
         "details retention_audit_days; entries for accountability",
         _export_audit,
         _erase_audit,
+    ),
+    Holding(
+        "response_items",
+        "your answers to each questionnaire item",
+        "with the questionnaire response",
+        _export_answers,
+        _erase_answers,
+    ),
+    Holding(
+        "questionnaire_responses",
+        "the questionnaires you were sent and answered, with their scores",
+        "for the life of the series; research exports hold them only under your research code "
+        "and only while your research consent stands",
+        _by_person(QuestionnaireResponse),
+        _delete_by_person(QuestionnaireResponse),
+    ),
+    Holding(
+        "research_codes",
+        "your pseudonymous research code (random; what research exports carry instead of you)",
+        "while the account exists",
+        _export_code,
+        _erase_code,
+    ),
+    Holding(
+        "research_consents",
+        "whether you consented to research use of your answers, when, and any withdrawal",
+        "while the account exists",
+        _by_person(ResearchConsent),
+        _delete_by_person(ResearchConsent),
+    ),
+    Holding(
+        "research_grants",
+        "the studies whose pseudonymous outcomes you may read as a researcher",
+        "while granted",
+        _by_person(ResearchGrant),
+        _delete_by_person(ResearchGrant),
     ),
     Holding(
         "privacy_requests",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from server.domain import SessionStatus
 from server.errors import Conflict, ErrorCode
@@ -36,6 +37,7 @@ class RoomManager:
         grace_s: float = 60,
         node_id: str = "local",
         lease_ms: int = 30_000,
+        on_ended: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.clock: Clock = clock or SystemClock()
@@ -48,10 +50,20 @@ class RoomManager:
         self.node_id = node_id
         self.lease_ms = lease_ms
         self._renewer: asyncio.Task[None] | None = None
+        self._on_ended = on_ended  # told once an ended room has closed (attendance rebuild)
+        self._down_since: dict[int, int] = {}  # rooms a crashed earlier run left: since when
         self._reapers: dict[int, asyncio.Task[None]] = {}
 
     async def start(self) -> None:
         self._closed = False
+        try:  # leases this node still holds are a crashed earlier run's: record, give up
+            self._down_since = await self.store.recover(
+                self.node_id, self.lease_ms, self.clock.now_ms()
+            )
+        except Exception:
+            log.exception("recovering the rooms of an earlier run failed")
+        if self._down_since:
+            log.warning("rooms %s were left by a crash; outages recorded", sorted(self._down_since))
         if self._renewer is None:
             self._renewer = asyncio.create_task(self._renew_leases(), name="room-leases")
 
@@ -72,6 +84,7 @@ class RoomManager:
         for session_id, room in rooms.items():
             await room.stop()
             await self._release(session_id)
+            await self._ended(session_id, room)
 
     async def info(self, session_id: int) -> SessionInfo:
         """What the pre-join page needs, without opening the room (no lease, no media room):
@@ -152,7 +165,9 @@ class RoomManager:
             grace_s=self._grace_s,
             restored=restored,
         )
+        room.outages.down_since = self._down_since.pop(session_id, None)
         await room.start()
+        await room.outages.record(self.store, session_id)  # the outage it came back from
         log.info("room %s started (%s)", session_id, "restored" if restored else "new")
         return room
 
@@ -163,6 +178,15 @@ class RoomManager:
         await room.stop()
         if release:
             await self._release(session_id)
+            await self._ended(session_id, room)
+
+    async def _ended(self, session_id: int, room: Room) -> None:
+        if self._on_ended is None or not room.state.ended:
+            return
+        try:
+            await self._on_ended(session_id)
+        except Exception:
+            log.exception("room %s: the after-end hook failed", session_id)
 
     async def _release(self, session_id: int) -> None:
         try:

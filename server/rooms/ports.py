@@ -12,7 +12,13 @@ from server.domain import AttendanceKind, AuditOutcome, ProtocolKind, SessionSta
 from server.errors import Conflict, ErrorCode, Gone
 from server.lifecycle import Change
 
+from .models import OutageCause
+
 JSON = dict[str, Any]
+
+# Attendance reasons the room writes when the server, not the member, broke the presence.
+SERVER_STOPPED = "server stopped"  # a leave row at a graceful stop's time
+SERVER_OUTAGE = "server outage"  # a disconnect row at a crashed run's last sign of life
 
 
 class Clock(Protocol):
@@ -146,6 +152,19 @@ class RoomStore(Protocol):
 
     async def release(self, session_id: int, owner: str) -> None:
         """Give the lease up, if ``owner`` holds it."""
+        ...
+
+    async def recover(self, owner: str, lease_ms: int, now_ms: int) -> dict[int, int]:
+        """At start-up: the leases ``owner`` still holds are a crashed earlier run's. For each,
+        record the room's outage (cause crash) from its last sign of life (the last lease
+        renewal or the last saved change, whichever is later) to ``now_ms``, and give the lease
+        up. Returns {session id: outage start ms}."""
+        ...
+
+    async def record_outage(
+        self, session_id: int, start_ms: int, end_ms: int | None, cause: OutageCause
+    ) -> None:
+        """Record (or, for the same start, complete) a time the room was not running."""
         ...
 
     async def audit(

@@ -46,6 +46,7 @@ from .commands import (
 )
 from .life import SessionLife, tell_closed
 from .media_link import MediaLink
+from .outages import Outages
 from .participants import Participant, Presence, persisted, snapshot
 from .participants import restored as restore
 from .ports import (
@@ -97,6 +98,7 @@ class Room:
         self._lease_lost = False  # a fenced save found another process running the room
         self._attendance: list[AttendanceRecord] = []
         self.participants: dict[int, Participant] = {}
+        self.outages = Outages(clock, restored)  # docs/attendance.md
         if restored is None:
             self.version = 0
             self.state = self.spec.initial(self.spec.config(info.settings), clock.now_ms())
@@ -162,6 +164,10 @@ class Room:
             while True:
                 command = await self._queue.get()
                 if isinstance(command, Stop):
+                    if not self.state.ended:  # a graceful stop
+                        self._attendance += self.outages.stop(self.participants)
+                        self._dirty = True
+                        await self.outages.record(self._store, self.info.session_id, self._commit())
                     break
                 await self._one(command)
                 if self._lease_lost:
@@ -436,20 +442,13 @@ class Room:
 
     def _resume_after_restart(self) -> None:
         now = self._clock.now_ms()
+        self._attendance += self.outages.resume(self.participants)
         for p in self.participants.values():
-            if p.presence is Presence.PRESENT:
-                p.presence = Presence.RECONNECTING
-                self._record(p.person_id, AttendanceKind.DISCONNECT, now, "server restart")
             if p.presence is Presence.RECONNECTING:
                 p.grace_token += 1
                 self._timers.grace(p, now + self._grace_ms)
         self._dirty = True
-        log.info(
-            "room %s restored at version %d in phase %s",
-            self.room_id,
-            self.version,
-            self.state.phase.value,
-        )
+        log.info("room %s restored: version %d, %s", self.room_id, self.version, self.state.phase)
 
     def _snapshot(self, now_ms: int) -> JSON:
         return snapshot(
@@ -475,7 +474,7 @@ class Room:
         found = await self._store.save(
             self.info.session_id,
             version=self.version,
-            state=persisted(self.state, self.participants, self._note_version),
+            state=self.outages.stamp(persisted(self.state, self.participants, self._note_version)),
             attendance=attendance,
             change=change,
             final=self.life.final,

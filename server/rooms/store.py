@@ -24,6 +24,7 @@ from server.db.models import (
 from server.domain import AuditOutcome, SessionStatus
 from server.errors import NotFound
 from server.lifecycle import FINAL, Change
+from server.rooms.models import OutageCause, SessionOutage
 from server.session_status import write_status
 
 from .ports import JSON, AttendanceRecord, LeaseLost, SessionClosed, SessionInfo
@@ -57,6 +58,38 @@ _INSERT_STATE = insert(RoomState).values(
 
 def _dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def last_alive(state: JSON | None, renewed_ms: int, now_ms: int) -> int:
+    """A crashed room's last sign of life: its last saved change (the room's clock) or its
+    last lease renewal (the wall clock), whichever is later, never after ``now_ms``. A renewal
+    that reads as later than now is from another clock (a test's fake clock) and is ignored."""
+    saved = state.get("saved_at_ms") if state else None
+    times = [t for t in (saved, renewed_ms) if isinstance(t, int) and t <= now_ms]
+    return max(times) if times else now_ms
+
+
+async def _put_outage(
+    conn: AsyncConnection, session_id: int, start_ms: int, end_ms: int | None, cause: OutageCause
+) -> None:
+    """One row per outage, keyed by its start: a second call completes the first."""
+    await conn.execute(
+        delete(SessionOutage).where(
+            SessionOutage.session_id == session_id, SessionOutage.started_at == _dt(start_ms)
+        )
+    )
+    await conn.execute(
+        insert(SessionOutage).values(
+            session_id=session_id,
+            started_at=_dt(start_ms),
+            ended_at=None if end_ms is None else _dt(end_ms),
+            cause=cause,
+        )
+    )
 
 
 class SqlRoomStore:
@@ -210,6 +243,33 @@ class SqlRoomStore:
                     RoomLease.session_id == session_id, RoomLease.owner == owner
                 )
             )
+
+    async def recover(self, owner: str, lease_ms: int, now_ms: int) -> dict[int, int]:
+        found: dict[int, int] = {}
+        async with self._engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(RoomLease.session_id, RoomLease.lease_until, RoomState.state)
+                    .join(ScheduledSession, ScheduledSession.id == RoomLease.session_id)
+                    .outerjoin(RoomState, RoomState.session_id == RoomLease.session_id)
+                    .where(
+                        RoomLease.owner == owner,
+                        ScheduledSession.status.in_([SessionStatus.OPEN, SessionStatus.LIVE]),
+                    )
+                )
+            ).all()
+            for session_id, lease_until, state in rows:
+                down = last_alive(state, _ms(lease_until) - lease_ms, now_ms)
+                found[session_id] = down
+                await _put_outage(conn, session_id, down, now_ms, OutageCause.CRASH)
+            await conn.execute(delete(RoomLease).where(RoomLease.owner == owner))
+        return found
+
+    async def record_outage(
+        self, session_id: int, start_ms: int, end_ms: int | None, cause: OutageCause
+    ) -> None:
+        async with self._engine.begin() as conn:
+            await _put_outage(conn, session_id, start_ms, end_ms, cause)
 
     async def has_accepted(self, person_id: int, series_id: int, version: str) -> bool:
         async with self._sessionmaker() as s:

@@ -50,7 +50,15 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
         {"api", "appkeys", "audit", "auth", "db", "lifecycle", "notify", "session_status"}
     ),
     # A person's data across every package's tables: export, erasure, retention.
-    "privacy": frozenset({"api", "appkeys", "audit", "db", "notify", "scheduling"}),
+    "privacy": frozenset(
+        {"api", "appkeys", "attendance", "audit", "db", "notify", "questionnaires", "scheduling"}
+    ),
+    # Attendance records derived from the rooms' events (and outages); excuses, corrections.
+    "attendance": frozenset({"api", "appkeys", "audit", "db", "rooms"}),
+    # The published scores over attendance and hand-entered inputs.
+    "scores": frozenset({"api", "appkeys", "attendance", "audit", "db"}),
+    # Instruments, scoring, outcome statistics, research exports and imports (REST on api).
+    "questionnaires": frozenset({"api", "appkeys", "audit", "db"}),
 }
 
 # Composition roots wire packages together: they may import anything, and only other
@@ -62,6 +70,7 @@ COMPOSERS = frozenset(
         "server.app",
         "server.cli",
         "server.cli_ops",
+        "server.cli_questionnaires",
         "server.doctor",
         "server.db.model_registry",  # every package's tables, for Alembic and the tests
         "server.db.migrations",

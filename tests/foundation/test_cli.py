@@ -22,6 +22,8 @@ COMMANDS = [
     ["demo"],
     ["bots"],
     ["doctor"],
+    ["attendance"],
+    ["attendance", "rebuild"],
 ]
 
 

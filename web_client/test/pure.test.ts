@@ -77,6 +77,9 @@ describe("schedule", () => {
     expect(pickSession([later, open, old], now, null)?.id).toBe("1");
     expect(pickSession([later, open, old], now, "2")?.id).toBe("2");
     expect(pickSession([later, old], now, "99")?.id).toBe("2");
+    // the server sends ids as numbers; the ?session= parameter is a string
+    const wire = { ...later, id: 2 as unknown as string };
+    expect(pickSession([wire, open], now, "2")).toBe(wire);
     expect(pickSession([old], now, null)).toBeNull();
     expect(upcomingSessions([later, open, old], now).map((s) => s.id)).toEqual(["1", "2"]);
   });

@@ -7,6 +7,8 @@ import "./coordinator.css";
 import { I18n, LOCALES, LOCALE_NAMES, type MessageKey, chooseLocale, isLocale, validTimeZone } from "../i18n";
 import { h, type Child } from "../ui/dom";
 import { CircleError } from "../protocol/types";
+import { attendanceHref } from "../attendance/links";
+import { msg } from "../attendance/messages";
 import { api, type Group, type Preview, type Series, type SeriesIn, type Weekday } from "./api";
 
 const WEEKDAY_CODES: readonly Weekday[] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
@@ -366,7 +368,8 @@ class Coordinator {
     return h(
       "section", { class: "card series", "data-series": String(s.id) },
       h("h2", { text: s.title }),
-      h("p", {}, h("a", { href: `/api/series/${s.id}/calendar.ics`, text: this.t("coord.series.calendar") })),
+      h("p", {}, h("a", { href: `/api/series/${s.id}/calendar.ics`, text: this.t("coord.series.calendar") }), " · ",
+        h("a", { href: attendanceHref(s.id, this.i18n.locale), "data-testid": "attendance-link", text: msg(this.i18n.locale, "attendanceLink") })),
       h("table", {}, this.head(["coord.col.index", "coord.col.group_time", "coord.col.your_time", "coord.col.status", "coord.col.change"]), h("tbody", {}, ...rows)),
       status, makeup, rest, h("h3", { text: this.t("coord.series.confirmed.title") }), confirmed,
     );

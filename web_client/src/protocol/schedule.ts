@@ -34,7 +34,8 @@ export function pickSession(
   requestedId: string | null,
 ): SessionSummary | null {
   if (requestedId !== null) {
-    const found = sessions.find((s) => s.id === requestedId);
+    // ids arrive as numbers on the wire (SessionSummaryOut), the query parameter is a string
+    const found = sessions.find((s) => String(s.id) === requestedId);
     if (found) return found;
   }
   const live = sessions.filter((s) => availability(s, nowMs).kind === "open");

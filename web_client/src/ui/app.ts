@@ -21,6 +21,7 @@ import { Feedback, errorText } from "./feedback";
 import { PrejoinScreen } from "./prejoin";
 import { RoomScreen } from "./room";
 import { type Screen, SimpleScreen } from "./screen";
+import { attendanceApi } from "../attendance/api";
 import { sessionListScreen, waitScreen } from "./sessions";
 import { clearRejoin, loadRejoin, saveRejoin } from "./storage";
 
@@ -191,12 +192,23 @@ export class App {
     this.openSession(chosen);
   }
 
-  private showSessions(sessions: SessionSummary[]): void {
+  private showSessions(sessions: SessionSummary[], excused?: ReadonlySet<string>): void {
     const screen = sessionListScreen(this.i18n, this.confirmations, sessions, (s) => {
       this.params.delete("list");
       this.openSession(s);
-    });
-    this.show(screen, () => this.showSessions(sessions));
+    }, excused);
+    this.show(screen, () => this.showSessions(sessions, excused));
+    if (excused === undefined) {
+      // The sessions I said I cannot come to (their buttons read "I can come after all").
+      attendanceApi.myExcuses().then(
+        (list) => {
+          if (list.length && this.screen === screen) {
+            this.showSessions(sessions, new Set(list.map((x) => String(x.session_id))));
+          }
+        },
+        () => undefined,
+      );
+    }
   }
 
   private openSession(s: SessionSummary): void {

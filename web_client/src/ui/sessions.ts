@@ -6,6 +6,9 @@ import type { SeriesConfirmations } from "../protocol/confirm";
 import { seriesToConfirm } from "../protocol/confirm";
 import { availability, upcomingSessions } from "../protocol/schedule";
 import type { SessionSummary } from "../protocol/types";
+import { excuseToggle } from "../attendance/excuse";
+import { attendanceHref } from "../attendance/links";
+import { msg } from "../attendance/messages";
 import { ConfirmPanel } from "./confirm";
 import { h } from "./dom";
 import { type Screen, SimpleScreen } from "./screen";
@@ -16,6 +19,7 @@ export function sessionListScreen(
   confirmations: SeriesConfirmations,
   sessions: SessionSummary[],
   open: (s: SessionSummary) => void,
+  excused: ReadonlySet<string> = new Set(),
 ): Screen {
   const t = i18n.t.bind(i18n);
   const now = Date.now();
@@ -46,6 +50,8 @@ export function sessionListScreen(
                 class: "session-when",
                 text: `${t("sessions.when", { date: i18n.date(start), start: i18n.time(start), end: i18n.time(end) })}${isOpen ? ` · ${t("sessions.open")}` : ""}`,
               }),
+              start > now ? excuseToggle(i18n, s.id, excused.has(String(s.id))) : null,
+              s.series_id ? h("a", { class: "link session-excuse", href: attendanceHref(s.series_id, i18n.locale), text: msg(i18n.locale, "attendanceLink") }) : null,
             );
           }),
         ),
@@ -75,6 +81,8 @@ export function waitScreen(
     h("p", { class: "big", text: t("wait.starts", { date: i18n.date(startsAtMs), time: i18n.time(startsAtMs) }) }),
     h("p", { "data-testid": "wait-lobby", text: t("wait.lobby", { time: i18n.time(opensAtMs) }) }),
     h("p", { class: "muted small", text: t("wait.timezone", { zone: i18n.zoneName(startsAtMs) }) }),
+    // a reminder's link lands here: one click says "I can't come" (or takes it back)
+    startsAtMs > Date.now() ? h("p", {}, excuseToggle(i18n, s.id, null)) : null,
     h("a", { href: "?list=1", class: "link", text: t("wait.back") }),
   );
   const series = seriesToConfirm(sessions, Date.now()).filter((x) => String(s.series_id) === x.series_id);
