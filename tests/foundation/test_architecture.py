@@ -253,4 +253,9 @@ def test_the_architecture_doc_states_each_rule() -> None:
             for x in sorted(allowed)
             if f"`{x}`" not in found[0]
         ]
+    roots = [p for p in paragraphs if p.startswith("**Composition roots**")]
+    for c in sorted(COMPOSERS):
+        path = c.removeprefix("server.").replace(".", "/")
+        if not roots or not any(f"`{path}{end}`" in roots[0] for end in (".py", "/")):
+            problems.append(f"the composition roots paragraph does not name {path}")
     assert not problems, "\n".join(problems)
