@@ -9,10 +9,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.appkeys import API_ROUTERS_KEY
+from server.questionnaires.keys import INSTRUMENTS_KEY
 from server.scores.api import QUESTIONNAIRES_KEY, router
 from server.scores.questionnaire_reader import SqlQuestionnaires
 
 
 def setup(app: web.Application) -> None:
     app[API_ROUTERS_KEY].append(router)
-    app[QUESTIONNAIRES_KEY] = SqlQuestionnaires()
+    # The registry is loaded by the questionnaire plug-in (which may run after this one).
+    app[QUESTIONNAIRES_KEY] = SqlQuestionnaires(lambda: app.get(INSTRUMENTS_KEY))

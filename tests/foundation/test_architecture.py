@@ -56,7 +56,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     # Attendance records derived from the rooms' events (and outages); excuses, corrections.
     "attendance": frozenset({"api", "appkeys", "audit", "db", "rooms"}),
     # The published scores over attendance and hand-entered inputs.
-    "scores": frozenset({"api", "appkeys", "attendance", "audit", "db"}),
+    "scores": frozenset({"api", "appkeys", "attendance", "audit", "db", "questionnaires"}),
     # Instruments, scoring, outcome statistics, research exports and imports (REST on api).
     "questionnaires": frozenset({"api", "appkeys", "audit", "db"}),
 }

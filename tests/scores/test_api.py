@@ -58,8 +58,8 @@ async def test_scores_term_by_term(live: Live, db_url: str) -> None:
         assert group["B"]["value"] == round(0.5 / 3 + 0.5 * (2 / 3), 4)
         assert group["B"]["points"] == round(5 * (0.5 / 3 + 0.5 * (2 / 3)), 4)
         for letter in ("A", "E"):
-            assert group[letter]["missing"]
-            assert "questionnaire side is not available" in group[letter]["detail"]
+            assert group[letter]["missing"], group[letter]
+        assert "no check-in answered" in group["A"]["detail"]
         assert scores["group"]["missing"] == ["A", "C", "D", "E", "F"]
         assert scores["group"]["total"] == round(0.5 + group["B"]["points"], 4)
         by_person = {m["person_id"]: m for m in scores["members"]}
@@ -102,3 +102,51 @@ async def test_outsiders_see_no_scores(live: Live, db_url: str) -> None:
         assert status == 403
     finally:
         await out.close()
+
+
+async def test_questionnaire_inputs_come_from_submitted_responses(live: Live, db_url: str) -> None:
+    """A (check-in satisfaction) and I (change on the outcome instrument) read the questionnaire
+    side's submitted responses: worked by hand below from the shipped check-in (1-5) and PHQ-9
+    (0-27, higher is worse) files."""
+    from server.questionnaires.models import QuestionnaireResponse, ResponseStatus, Timepoint
+
+    w, _ = await _world(db_url)
+    m0 = w.member_ids[0]
+    db = Database(db_url)
+    try:
+        async with db.sessionmaker() as s, s.begin():
+            rows = [
+                ("checkin", Timepoint.CHECKIN, {"total": 4, "subscales": {"satisfaction": 4.0}}),
+                ("checkin", Timepoint.CHECKIN, {"total": 5, "subscales": {"satisfaction": 5.0}}),
+                ("phq9", Timepoint.PRE, {"total": 15, "subscales": {}}),
+                ("phq9", Timepoint.POST, {"total": 9, "subscales": {}}),
+                ("phq9", Timepoint.FOLLOWUP, {"total": 0, "subscales": {}}),  # not post: unused
+            ]
+            for i, (instrument, timepoint, scores) in enumerate(rows):
+                s.add(
+                    QuestionnaireResponse(
+                        slot_key=f"test:{m0}:{i}",
+                        organisation_id=w.org_id,
+                        person_id=m0,
+                        person_code="HC-TEST",
+                        series_id=w.series_id,
+                        instrument=instrument,
+                        instrument_version="1",
+                        timepoint=timepoint,
+                        status=ResponseStatus.SUBMITTED,
+                        scores=scores,
+                    )
+                )
+    finally:
+        await db.dispose()
+    coord = await as_person(live, db_url, w.coordinator_id)
+    try:
+        status, scores = await coord.get(f"/api/series/{w.series_id}/scores")
+        assert status == 200, scores
+        mine = terms({m["person_id"]: m for m in scores["members"]}[m0])
+        # A: mean satisfaction 4.5 on 1-5 -> (4.5 - 1) / 4 = 0.875.
+        assert not mine["A"]["missing"] and mine["A"]["value"] == 0.875
+        # I: PHQ-9 15 -> 9 is an improvement of 6; the full term needs half the range (13.5).
+        assert not mine["I"]["missing"] and mine["I"]["value"] == round(6 / 13.5, 4)
+    finally:
+        await coord.close()

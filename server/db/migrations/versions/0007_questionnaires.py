@@ -1,7 +1,7 @@
 """questionnaires: responses, items, research consent, cohorts, research codes
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-06 15:12:10
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0007'
-down_revision: str | None = '0006'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
