@@ -30,6 +30,7 @@ from server.db import migrate
 from server.db.engine import Database
 from server.media import wiring as media_wiring
 from server.pages import session_page
+from server.questionnaires import wiring as questionnaire_forms
 from server.rooms.commands import MediaLost, Refresh
 from server.rooms.manager import RoomManager
 from server.rooms.store import SqlRoomStore
@@ -66,6 +67,7 @@ PLUGINS: tuple[Callable[[web.Application], None], ...] = (
     attendance.setup,
     scores.setup,
     questionnaires.setup,
+    questionnaire_forms.setup,  # the answering side: after scheduling and the instruments
 )
 
 

@@ -71,6 +71,11 @@ class ErrorCode(StrEnum):
     SESSION_CANCELLED = "session_cancelled"
     SESSION_STARTED = "session_started"
     UNKNOWN_TIMEZONE = "unknown_timezone"
+    # answering questionnaires
+    FOREIGN_LINK = "foreign_link"  # a form link opened while signed in as somebody else
+    FOREIGN_FORM = "foreign_form"  # a form's access token used on another form
+    INCOMPLETE = "incomplete"  # submitted with required items unanswered (details.fields)
+    SUBMITTED = "submitted"  # the form was already submitted
 
 
 class CircleError(Exception):

@@ -150,6 +150,14 @@ class Settings(BaseModel):
     login_delay_max_s: int = Field(900, ge=1, le=86400)
     max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
 
+    # Questionnaires: where a member whose answer met a safety rule can get help now
+    questionnaire_help_text: str = Field(
+        "If you are in danger or thinking of harming yourself, call your local emergency "
+        "number now (112 in Europe, 115 in Iran) or go to the nearest emergency department.",
+        min_length=10,
+        max_length=2000,
+    )
+
     # Rooms
     reconnect_grace_s: int = Field(60, ge=0, le=3600)
     node_id: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@-]+$")

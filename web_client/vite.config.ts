@@ -3,8 +3,8 @@ import { resolve } from "node:path";
 import { defineConfig } from "vite";
 
 // Built into dist/ and served by the aiohttp server under /app/.
-// Three entries: the member/leader app (index.html), the coordinator pages and the
-// attendance and scores page.
+// Entries: the member/leader app (index.html), the coordinator pages, the attendance and
+// scores page, the questionnaire pages and the outcomes page.
 export default defineConfig({
   base: "/app/",
   build: {
@@ -16,6 +16,8 @@ export default defineConfig({
       input: {
         main: resolve(import.meta.dirname, "index.html"),
         coordinator: resolve(import.meta.dirname, "coordinator.html"),
+        questionnaires: resolve(import.meta.dirname, "questionnaires.html"),
+        outcomes: resolve(import.meta.dirname, "outcomes.html"),
         attendance: resolve(import.meta.dirname, "attendance.html"),
       },
     },

@@ -5,9 +5,9 @@ payload always carrying ``exp`` (seconds since the epoch). Each ``TokenPurpose``
 key from the secret, so a token of one purpose never passes as another. A token is compared in
 its canonical encoding, so no second spelling of the same signature is accepted.
 
-Purposes: single-use links (``INVITE``, ``RESET``: a nonce that an ``invitations`` row
-consumes, see ``server/auth/sessions.py``), room join tokens (``JOIN``) and one-click series
-confirmations (``CONFIRM``). A new kind of link adds a member to ``TokenPurpose`` and a
+Purposes: single-use links (``INVITE``, ``RESET``, ``FORM``: a nonce that an ``invitations``
+row consumes, see ``server/auth/sessions.py``), room join tokens (``JOIN``), one-click series
+confirmations (``CONFIRM``) and access to one questionnaire form (``FORM_ACCESS``). A new kind of link adds a member to ``TokenPurpose`` and a
 mint/verify pair below; nothing else signs.
 """
 
@@ -50,10 +50,12 @@ class TokenPurpose(StrEnum):
     RESET = "reset"  # a password-reset link sent by e-mail (single use)
     JOIN = "join"  # a room join token (minutes)
     CONFIRM = "confirm"  # a one-click "I will take part" link in the booking notice
+    FORM = "form"  # a one-click link to one questionnaire form (single use, e-mailed)
+    FORM_ACCESS = "form-access"  # that one form, after its link was redeemed (hours)
     CSRF = "csrf"  # the CSRF token of a login: a MAC of its cookie token (server/auth/cookies.py)
 
 
-# The single-use links (each backed by an ``invitations`` row) are INVITE and RESET.
+# The single-use links (each backed by an ``invitations`` row) are INVITE, RESET and FORM.
 LinkPurpose = TokenPurpose
 
 
@@ -193,3 +195,23 @@ def verify_confirm_token(secret: str, token: str, *, now: float | None = None) -
     if not isinstance(s, int) or not isinstance(p, int):
         raise Unauthenticated("the confirmation link is malformed")
     return ConfirmClaims(series_id=s, person_id=p)
+
+
+@dataclass(frozen=True, slots=True)
+class FormAccessClaims:
+    person_id: int
+    form_id: int
+
+
+def mint_form_access(secret: str, *, person_id: int, form_id: int, ttl_s: int) -> str:
+    """Access to one questionnaire form, returned when its single-use link is redeemed."""
+    payload = {"p": person_id, "f": form_id, "exp": int(time.time()) + ttl_s}
+    return sign(secret, TokenPurpose.FORM_ACCESS, payload)
+
+
+def verify_form_access(secret: str, token: str) -> FormAccessClaims:
+    data = unsign(secret, TokenPurpose.FORM_ACCESS, token)
+    p, f = data.get("p"), data.get("f")
+    if not isinstance(p, int) or not isinstance(f, int):
+        raise Unauthenticated("the form access token is malformed")
+    return FormAccessClaims(person_id=p, form_id=f)

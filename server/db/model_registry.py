@@ -12,6 +12,7 @@ import server.attendance.models
 import server.auth.spent
 import server.notify.models
 import server.privacy.models
+import server.questionnaires.form_models
 import server.questionnaires.models
 import server.rooms.models
 import server.scheduling.models
@@ -22,6 +23,7 @@ TABLE_MODULES = (
     server.auth.spent,
     server.notify.models,
     server.privacy.models,
+    server.questionnaires.form_models,
     server.questionnaires.models,
     server.rooms.models,
     server.scheduling.models,

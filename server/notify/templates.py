@@ -33,7 +33,8 @@ class Kind(StrEnum):
     SIGN_IN_LINK = "sign_in_link"  # an admin made a one-click sign-in link (the link is not in it)
 
 
-SECRET_KINDS = frozenset({Kind.PASSWORD_RESET.value})
+# Also the questionnaire mails, each with a single-use link to one form (server/questionnaires).
+SECRET_KINDS = frozenset({Kind.PASSWORD_RESET.value, "form_open", "form_reminder"})
 REDACTED_BODY = "[removed: this message carried a single-use sign-in link]"
 
 

@@ -43,6 +43,7 @@ from server.db.models import (
 )
 from server.notify.models import OutboxMessage
 from server.privacy.models import PrivacyRequest
+from server.questionnaires.form_models import FormAssignment, FormMailPref, SafetyAlert
 from server.questionnaires.models import (
     QuestionnaireResponse,
     ResearchCode,
@@ -121,6 +122,10 @@ def _kept(model: Any, why: str) -> Eraser:
         return Outcome("kept", int(n or 0), why)
 
     return erase
+
+
+async def _export_mail_pref(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(s, select(FormMailPref).where(FormMailPref.person_id == p.id))
 
 
 # -- people -------------------------------------------------------------------------------
@@ -410,6 +415,27 @@ HOLDINGS: tuple[Holding, ...] = (
         "and only while your research consent stands",
         _by_person(QuestionnaireResponse),
         _delete_by_person(QuestionnaireResponse),
+    ),
+    Holding(
+        "safety_alerts",
+        "alerts to your group's leaders when an answer met a questionnaire's safety rule",
+        "with the questionnaire form",
+        _by_person(SafetyAlert),
+        _delete_by_person(SafetyAlert),
+    ),
+    Holding(
+        "form_assignments",
+        "which questionnaire forms you were sent, for which series and timepoint",
+        "for the life of the series",
+        _by_person(FormAssignment),
+        _delete_by_person(FormAssignment),
+    ),
+    Holding(
+        "form_mail_prefs",
+        "whether you opted out of questionnaire e-mail",
+        "while the account exists",
+        _export_mail_pref,
+        _delete_by_person(FormMailPref),
     ),
     Holding(
         "research_codes",

@@ -18,15 +18,24 @@ class Purpose(StrEnum):
     REMINDER = "reminder"  # offset_minutes says which (1440: 24 h, 15: 15 min)
     SESSION_START = "session_start"
     SESSION_CLOSE = "session_close"
-    TIMEPOINT_PRE = "timepoint_pre"  # questionnaire triggers (a later feature listens)
+    TIMEPOINT_PRE = "timepoint_pre"  # questionnaire triggers (server/questionnaires/triggers.py)
     TIMEPOINT_POST = "timepoint_post"
+    TIMEPOINT_FOLLOWUP = "timepoint_followup"  # per member, planned when post opens
+    TIMEPOINT_CHECKIN = "timepoint_checkin"  # per session, at its end: the optional check-in
+    FORM_REMINDER = "form_reminder"  # per member and open form (payload assignment_id)
+    FORM_CLOSE = "form_close"  # a form's window ends (payload assignment_id)
     CHANGE_NOTICE = "change_notice"  # a session moved, was cancelled or added
     ENROLMENT_NOTICE = "enrolment_notice"  # enrolled, waiting, promoted, withdrawn
 
     @property
     def per_session(self) -> bool:
         """Session-level actions (no person)."""
-        return self in (Purpose.LOBBY_OPEN, Purpose.SESSION_START, Purpose.SESSION_CLOSE)
+        return self in (
+            Purpose.LOBBY_OPEN,
+            Purpose.SESSION_START,
+            Purpose.SESSION_CLOSE,
+            Purpose.TIMEPOINT_CHECKIN,
+        )
 
 
 class DispatchStatus(StrEnum):

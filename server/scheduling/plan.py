@@ -16,13 +16,16 @@ from server.settings import Settings
 LONG_GRACE = timedelta(days=30)
 NOTICE_GRACE = timedelta(days=7)
 POST_GRACE = timedelta(days=14)
+CHECKIN_GRACE = timedelta(days=2)
 
 
 @dataclass(frozen=True, slots=True)
 class SchedulingConfig:
     lobby_minutes: int = 10
     reminder_offsets_minutes: tuple[int, ...] = (24 * 60, 15)
-    timepoint_pre_minutes: int = 48 * 60  # questionnaire before the first session
+    # The pre questionnaire opens this long before the first session; None: at booking or
+    # enrolment, whichever is later (the default, docs/questionnaires-answering.md).
+    timepoint_pre_minutes: int | None = None
     public_url: str = "http://127.0.0.1:8080"
     secret_key: str = ""  # signs one-click confirmation links; none are offered without it
 
@@ -117,8 +120,9 @@ def plan_session(
     first: bool = False,
     last: bool = False,
 ) -> list[PlannedDispatch]:
-    """Dispatches for one session: lobby, start, close, a reminder per person and offset, and the
-    pre/post timepoints for members when the session opens or closes its series."""
+    """Dispatches for one session: lobby, start, close, the check-in at its end, a reminder per
+    person and offset, and the pre/post timepoints for members when the session opens or closes
+    its series (pre: due at once by default, and worth sending until the session ends)."""
     out: list[PlannedDispatch] = []
     window = s.window
     close = window.closes_at  # the end of the join window: late joiners are not cut off
@@ -127,6 +131,7 @@ def plan_session(
     out.append(_make(s, None, Purpose.LOBBY_OPEN, window.opens_at, s.ends_at))
     out.append(_make(s, None, Purpose.SESSION_START, s.starts_at, s.ends_at))
     out.append(_make(s, None, Purpose.SESSION_CLOSE, close, close + LONG_GRACE))
+    out.append(_make(s, None, Purpose.TIMEPOINT_CHECKIN, s.ends_at, s.ends_at + CHECKIN_GRACE))
     people = list(people)
     for offset in cfg.reminder_offsets_minutes:
         due = s.starts_at - timedelta(minutes=offset)
@@ -136,8 +141,10 @@ def plan_session(
             out.append(_make(s, pid, Purpose.REMINDER, due, s.starts_at, offset))
     for pid in members:
         if first:
-            due = max(now, s.starts_at - timedelta(minutes=cfg.timepoint_pre_minutes))
-            out.append(_make(s, pid, Purpose.TIMEPOINT_PRE, due, s.starts_at))
+            due = now
+            if cfg.timepoint_pre_minutes is not None:
+                due = max(now, s.starts_at - timedelta(minutes=cfg.timepoint_pre_minutes))
+            out.append(_make(s, pid, Purpose.TIMEPOINT_PRE, due, s.ends_at))
         if last:
             out.append(_make(s, pid, Purpose.TIMEPOINT_POST, s.ends_at, s.ends_at + POST_GRACE))
     return out

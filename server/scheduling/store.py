@@ -20,7 +20,14 @@ from server.scheduling.series import Problem, ProblemKind, overlaps
 
 LEADER_ROLES = (GroupRole.LEADER, GroupRole.CO_LEADER)
 MAX_SESSION = timedelta(hours=8)
-TIMED = tuple(p for p in Purpose if p not in (Purpose.CHANGE_NOTICE, Purpose.ENROLMENT_NOTICE))
+# Dispatches that follow a session's time (superseded and planned again when it moves). A form's
+# own reminders, close and follow-up follow the form, planned when it opened.
+FORM_BOUND = (Purpose.FORM_REMINDER, Purpose.FORM_CLOSE, Purpose.TIMEPOINT_FOLLOWUP)
+TIMED = tuple(
+    p
+    for p in Purpose
+    if p not in (Purpose.CHANGE_NOTICE, Purpose.ENROLMENT_NOTICE) and p not in FORM_BOUND
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +123,11 @@ def plan_for(
     *,
     only_person: int | None = None,
 ) -> list[PlannedDispatch]:
-    """Dispatches for ``sess``; ``series`` are its siblings (first/last get the timepoints)."""
+    """Dispatches for ``sess``; ``series`` are its siblings (first/last get the timepoints).
+    The pre timepoint goes with the first session that has not ended yet, so a member who
+    joins a running series gets the pre form at once (the form's owner sends it only once)."""
     active = live(series) or [sess]
+    running = [x for x in active if x.starts_at + timedelta(minutes=x.duration_minutes) > now]
     everyone = people.everyone if only_person is None else [only_person]
     members = (
         people.members if only_person is None else [p for p in people.members if p == only_person]
@@ -128,7 +138,7 @@ def plan_for(
         cfg,
         now,
         members=members,
-        first=active[0].id == sess.id,
+        first=(running or active)[0].id == sess.id,
         last=active[-1].id == sess.id,
     )
     if only_person is not None:
@@ -149,13 +159,15 @@ async def replan_timepoints(
         return
     tp = (Purpose.TIMEPOINT_PRE, Purpose.TIMEPOINT_POST)
     await supersede(s, [x.id for x in series], purposes=tp)
+    running = [x for x in active if x.starts_at + timedelta(minutes=x.duration_minutes) > now]
+    ends = [active[0], *running[:1], active[-1]]
     planned = [
         p
-        for x in {active[0].id: active[0], active[-1].id: active[-1]}.values()
+        for x in {x.id: x for x in ends}.values()
         for p in plan_for(x, series, people, cfg, now)
         if p.purpose in tp
     ]
-    await insert_dispatches(s, planned)
+    await insert_missing(s, planned)  # a pre that already went out keeps its key
 
 
 async def leader_conflicts(

@@ -45,6 +45,8 @@ def _newest_source_mtime() -> float:
     paths = [
         WEB / "index.html",
         WEB / "coordinator.html",
+        WEB / "questionnaires.html",
+        WEB / "outcomes.html",
         WEB / "attendance.html",
         WEB / "vite.config.ts",
         WEB / "package.json",

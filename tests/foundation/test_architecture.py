@@ -57,8 +57,10 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "attendance": frozenset({"api", "appkeys", "audit", "db", "rooms"}),
     # The published scores over attendance and hand-entered inputs.
     "scores": frozenset({"api", "appkeys", "attendance", "audit", "db", "questionnaires"}),
-    # Instruments, scoring, outcome statistics, research exports and imports (REST on api).
-    "questionnaires": frozenset({"api", "appkeys", "audit", "db"}),
+    # Instruments, scoring, outcome statistics, research exports and imports (REST on api);
+    # the answering side: forms, form links (auth's token scheme), triggers registered with
+    # scheduling, mail through notify.
+    "questionnaires": frozenset({"api", "appkeys", "audit", "auth", "db", "notify", "scheduling"}),
 }
 
 # Composition roots wire packages together: they may import anything, and only other
@@ -231,3 +233,31 @@ def test_one_writer_of_outbox_rows() -> None:
         if re.search(r"insert\(OutboxMessage\)|(?<!class )\bOutboxMessage\(", p.read_text())
     )
     assert writers == ["server/notify/outbox.py"], writers
+
+
+def test_the_architecture_doc_states_each_rule() -> None:
+    """docs/architecture.md has a paragraph per package naming everything its rule allows."""
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    paragraphs = doc.split("\n\n")
+    problems = []
+    for name, allowed in MAY_IMPORT.items():
+        if name in BASE:
+            heads = [p for p in paragraphs if p.startswith("**Shared vocabulary**")]
+            if not heads or f"`{name}.py`" not in heads[0]:
+                problems.append(f"{name}.py is not in the shared vocabulary paragraph")
+            continue
+        found = [p for p in paragraphs if p.startswith((f"**`{name}/`**", f"**`{name}.py`**"))]
+        if not found:
+            problems.append(f"no paragraph starting **`{name}/`** or **`{name}.py`**")
+            continue
+        problems += [
+            f"{name}'s paragraph does not name `{x}`"
+            for x in sorted(allowed)
+            if f"`{x}`" not in found[0]
+        ]
+    roots = [p for p in paragraphs if p.startswith("**Composition roots**")]
+    for c in sorted(COMPOSERS):
+        path = c.removeprefix("server.").replace(".", "/")
+        if not roots or not any(f"`{path}{end}`" in roots[0] for end in (".py", "/")):
+            problems.append(f"the composition roots paragraph does not name {path}")
+    assert not problems, "\n".join(problems)

@@ -130,6 +130,16 @@ def test_serve_refuses_unmigrated_database_and_bad_config(tmp_path):
     assert r.returncode == 2
 
 
+def test_doctor_on_an_unmigrated_then_a_fresh_database(tmp_path):
+    r = run(["doctor"], tmp_path)
+    assert r.returncode == 2 and "circle db upgrade" in r.stderr
+    r = run(["doctor", "--json"], tmp_path)
+    assert r.returncode == 2 and '"migrated": false' in r.stdout
+    assert run(["db", "upgrade"], tmp_path).returncode == 0
+    r = run(["doctor"], tmp_path)
+    assert r.returncode == 0 and "ok: every pending dispatch has a handler" in r.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [

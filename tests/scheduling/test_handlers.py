@@ -138,10 +138,11 @@ async def test_unhandled_dispatches_are_counted_per_purpose(
         found = await unhandled_dispatches(s, BUILTIN, clock())
     n = len(world.member_ids)
     assert [(u.purpose, u.due, u.later) for u in found] == [
+        (Purpose.TIMEPOINT_CHECKIN, 0, 6),  # one per session, at its end
         (Purpose.TIMEPOINT_POST, 0, n),
         (Purpose.TIMEPOINT_PRE, n, 0),
     ]
-    assert found[1].oldest_due_at == clock()
+    assert found[2].oldest_due_at == clock()
 
 
 def _doctor(db_url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

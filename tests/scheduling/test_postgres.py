@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from server.db.engine import Database
 from server.notify.models import OutboxMessage
@@ -21,6 +18,7 @@ from server.scheduling.series import parse_spec
 from tests.conftest import fresh_db_url
 
 from .conftest import Clock, make_world
+from .two_sweepers import run_two
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,33 +58,7 @@ async def test_two_processes_send_each_reminder_once(
         )
     assert due is not None and due > 700
 
-    barrier = 7_301_733
-    async with db.engine.connect() as holder:
-        await holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": barrier})
-        procs = [
-            await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "tests.scheduling.sweeper_proc",
-                pg_url,
-                now.isoformat(),
-                f"proc-{n}",
-                str(barrier),
-                cwd=ROOT,
-                stdout=asyncio.subprocess.PIPE,
-            )
-            for n in (1, 2)
-        ]
-        for p in procs:
-            assert p.stdout is not None
-            assert (await asyncio.wait_for(p.stdout.readline(), 60)).strip() == b"ready"
-        await holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": barrier})
-        await holder.commit()
-    reports = []
-    for p in procs:
-        out, _ = await asyncio.wait_for(p.communicate(), 120)
-        assert p.returncode == 0
-        reports.append(json.loads(out.decode().strip().splitlines()[-1]))
+    reports = await run_two("tests.scheduling.sweeper_proc", pg_url, now, 7_301_733)
 
     async with db.sessionmaker() as s:
         by_worker = dict(

@@ -127,7 +127,7 @@ class Coordinator {
   private render(children: Child[]): void {
     const nav = h(
       "nav", { "aria-label": this.t("coord.nav") },
-      h("a", { href: "#/", text: this.t("coord.nav.groups") }), " · ", h("a", { href: "#/outbox", text: this.t("coord.nav.outbox") }),
+      h("a", { href: "#/", text: this.t("coord.nav.groups") }), " · ", h("a", { href: "#/outbox", text: this.t("coord.nav.outbox") }), " · ", h("a", { href: "/app/outcomes.html", text: this.t("coord.nav.outcomes") }),
     );
     this.root.replaceChildren(h("header", {}, h("h1", { text: this.t("coord.title") }), nav, this.languageMenu()), ...children.filter((c): c is Node | string => !!c));
   }

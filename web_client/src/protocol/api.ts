@@ -68,13 +68,14 @@ export class Api {
     return this.call("POST", "/api/auth/logout", {});
   }
 
-  /** One JSON request; a refusal becomes a CircleError with the envelope's code and details. */
-  request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return this.call<T>(method, path, body);
+  /** One JSON request; a refusal becomes a CircleError with the envelope's code and details.
+   *  `extra` adds headers (a questionnaire form's `X-Form-Access`). */
+  request<T>(method: string, path: string, body?: unknown, extra: Readonly<Record<string, string>> = {}): Promise<T> {
+    return this.call<T>(method, path, body, extra);
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { Accept: "application/json" };
+  private async call<T>(method: string, path: string, body?: unknown, extra: Readonly<Record<string, string>> = {}): Promise<T> {
+    const headers: Record<string, string> = { Accept: "application/json", ...extra };
     if (method !== "GET" && method !== "HEAD") {
       const csrf = this.csrfToken();
       if (csrf !== null) headers["X-CSRF-Token"] = csrf;

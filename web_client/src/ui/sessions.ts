@@ -11,6 +11,7 @@ import { attendanceHref } from "../attendance/links";
 import { msg } from "../attendance/messages";
 import { ConfirmPanel } from "./confirm";
 import { h } from "./dom";
+import { questionnaireLinks } from "./questionnaire-links";
 import { type Screen, SimpleScreen } from "./screen";
 
 /** The upcoming sessions, each a button that opens it; below, the series to confirm. */
@@ -59,7 +60,7 @@ export function sessionListScreen(
   const toConfirm = seriesToConfirm(sessions, now);
   confirmations.seed(toConfirm);
   const confirm = new ConfirmPanel(i18n, confirmations, toConfirm);
-  el.append(confirm.el);
+  el.append(confirm.el, questionnaireLinks(i18n));
   return new SimpleScreen(el, t("sessions.title"), () => confirm.destroy());
 }
 
