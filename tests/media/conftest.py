@@ -22,6 +22,9 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return None
     outcome, text = netns.run_in_namespace(item.nodeid, NETNS_ENV, timeout_s=600)
     netns.report(item, outcome, text)
+    # This item ran in a child process; tear down here what pytest's own protocol would have
+    # (fixtures of an in-process test before it that the next item does not share).
+    item.session._setupstate.teardown_exact(nextitem)
     return True
 
 
