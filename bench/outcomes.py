@@ -21,7 +21,7 @@ each member, arriving at a time spread uniformly over ``--window`` seconds (1,00
 minute after a session), redeems the mailed link, reads the form, saves every answer and
 submits. p50/p99 of the submit request (and of the answer saves and the whole flow); ``lost`` =
 members whose flow failed plus responses not submitted in the database afterwards. Baseline in
-the same run: the direct store call (``store.record_submission``, no HTTP) for 200 other members.
+the same run: the direct store call (``forms.record_submission``, no HTTP) for 200 other members.
 
 The last line is one JSON object: members, report_s, report_rss_mb, submit_p50_ms,
 submit_p99_ms, lost (and the baselines).
@@ -250,7 +250,7 @@ def main() -> None:
               f"{sub['answer_p50_ms']} ms, p99 {sub['answer_p99_ms']} ms; redeem p99 "
               f"{sub['redeem_p99_ms']} ms; whole flow p50 {sub['member_flow_p50_ms']} ms, p99 "
               f"{sub['member_flow_p99_ms']} ms; lost {sub['lost']}", flush=True)  # fmt: skip
-        print(f"baseline: direct store.record_submission (no HTTP), {sub['baseline_store_n']} "
+        print(f"baseline: direct forms.record_submission (no HTTP), {sub['baseline_store_n']} "
               f"members, p50 {sub['baseline_store_p50_ms']} ms, p99 "
               f"{sub['baseline_store_p99_ms']} ms", flush=True)  # fmt: skip
         if sub["errors"]:

@@ -16,7 +16,7 @@ link (``POST /api/forms/redeem``), reads the form (``GET /api/forms/{id}``), sav
 request, and the member's whole flow is reported beside it. ``lost`` = members whose flow failed
 anywhere plus responses not ``submitted`` in the database afterwards.
 
-Baseline in the same run: the direct store call (``store.record_submission`` of the same
+Baseline in the same run: the direct call (``forms.record_submission`` of the same
 instruments, in one transaction, no HTTP) for up to 200 other members.
 """
 
@@ -234,7 +234,7 @@ async def baseline_store(
     rng: random.Random,
 ) -> list[float]:  # fmt: skip
     """The direct store call for the same instruments, one transaction per member."""
-    from server.questionnaires.store import record_submission
+    from server.questionnaires.forms import record_submission
 
     db = Database(url)
     out: list[float] = []
