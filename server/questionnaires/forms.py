@@ -356,6 +356,8 @@ async def record_submission(
             now=now,
         )
     )
+    r.started_at = started_at or now
+    _finish(r, scores, now)  # before the INSERT: the row is written once, already submitted
     s.add(r)
     try:
         await s.flush()
@@ -363,7 +365,4 @@ async def record_submission(
         # The slot is taken: this form was submitted (or opened) already.
         raise Conflict(f"{inst.id} {timepoint.value}: already submitted") from None
     add_items(s, r.id, answers, now)
-    r.started_at = started_at or now
-    _finish(r, scores, now)
-    await s.flush()
     return r, scores
