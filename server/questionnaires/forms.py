@@ -8,6 +8,10 @@ is written: an unknown instrument or item,
 or a value off the item's scale, is refused with the field named (``phq9.item_9``) and changes
 nothing. A partly answered form stays as it is (resumable anywhere); it can be submitted only
 when every required item of every instrument is answered.
+
+A response becomes ``submitted`` only in :func:`_finish`, called by :func:`submit` and by
+:func:`record_submission` (one instrument answered in one go, without a form: seeding, tests,
+the benchmark's baseline). Imported cohorts are written by the importer with source ``import``.
 """
 
 from __future__ import annotations
