@@ -14,13 +14,14 @@ comparison with the Wilcoxon, t, CI, effect sizes and reliable change). Printed:
 child's CPU time, its peak RSS (VmHWM) and the RSS before the report. Baseline in the same child:
 the plain SELECT of the same columns with nothing computed (the floor any report pays).
 
-Part 2, submissions. ``--submissions`` members submit a complete PHQ-9 with arrival times spread
-uniformly over ``--window`` seconds (1,000 in 60 s: the minute after a session), each through
-``store.record_submission`` in its own transaction (validation, scoring, the research code, the
-response and its 9 item rows) - the answering side's REST endpoint (issue 12, helper H7) was not
-merged into this branch, so this measures the store that endpoint calls, not HTTP. Latency per
-submission (p50, p99); ``lost`` = submissions that raised or are missing from the database
-afterwards. Baseline in the same run: one bare INSERT of a response row per submission.
+Part 2, submissions through the real REST endpoints (bench/outcomes_forms.py): the check-in forms
+of ``--submissions`` members are opened by the questionnaire triggers (a ``timepoint_checkin``
+dispatch per session, one dispatcher sweep), the app runs in a child process on 127.0.0.1, and
+each member, arriving at a time spread uniformly over ``--window`` seconds (1,000 in 60 s: the
+minute after a session), redeems the mailed link, reads the form, saves every answer and
+submits. p50/p99 of the submit request (and of the answer saves and the whole flow); ``lost`` =
+members whose flow failed plus responses not submitted in the database afterwards. Baseline in
+the same run: the direct store call (``forms.record_submission``, no HTTP) for 200 other members.
 
 The last line is one JSON object: members, report_s, report_rss_mb, submit_p50_ms,
 submit_p99_ms, lost (and the baselines).
@@ -37,7 +38,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select
 
+from bench import outcomes_forms
 from server.db import migrate
 from server.db.engine import Database
 from server.db.models import Group, Membership, Organisation, Person, Series
@@ -58,6 +59,7 @@ from server.questionnaires.models import (
     ResponseStatus,
     Timepoint,
 )
+from server.questionnaires.registry import load_registry
 
 GROUP_SIZE = 10
 TIMEPOINTS = (Timepoint.PRE, Timepoint.POST, Timepoint.FOLLOWUP)
@@ -190,102 +192,32 @@ async def child_report(url: str, org_id: int) -> dict[str, Any]:
     }
 
 
-async def submissions(
-    url: str, org_id: int, n: int, window: float, rng: random.Random
-) -> dict[str, Any]:
-    from server.questionnaires.registry import load_registry
-    from server.questionnaires.store import record_submission
-
-    phq9 = load_registry(None).get("phq9")
-    db = Database(url)
-    latencies: list[float] = []
-    baseline: list[float] = []
-    errors = 0
-    kinds: Counter[str] = Counter()
-    # Members of the first groups submit their check-in style PHQ-9 at a new timepoint.
-    arrivals = sorted(rng.uniform(0, window) for _ in range(n))
-
-    async def one(i: int, at: float, start: float) -> None:
-        nonlocal errors
-        await asyncio.sleep(max(0.0, start + at - time.perf_counter()))
-        answers: dict[str, int | str] = {f"item_{k}": rng.randint(0, 3) for k in range(1, 9)}
-        answers["item_9"] = 0
-        t0 = time.perf_counter()
-        try:
-            async with db.sessionmaker() as s, s.begin():
-                await record_submission(
-                    s, phq9, person_id=i + 1, organisation_id=org_id,
-                    series_id=i // GROUP_SIZE + 1, timepoint=Timepoint.EVALUATION, answers=answers,
-                )  # fmt: skip
-        except Exception as exc:
-            errors += 1
-            kinds[f"{type(exc).__name__}: {str(exc).splitlines()[0][:80]}"] += 1
-            return
-        latencies.append(time.perf_counter() - t0)
-
-    async def bare(i: int) -> None:
-        t0 = time.perf_counter()
-        async with db.sessionmaker() as s, s.begin():
-            await s.execute(
-                insert(QuestionnaireResponse).values(
-                    slot_key=f"bare:{i}", organisation_id=org_id, person_code=f"X{i}",
-                    series_id=1, instrument="phq9", instrument_version="1",
-                    timepoint=Timepoint.CHECKIN, status=ResponseStatus.SUBMITTED,
-                    source=ResponseSource.FORM, created_at=datetime.now(UTC),
-                    updated_at=datetime.now(UTC),
-                )
-            )  # fmt: skip
-        baseline.append(time.perf_counter() - t0)
-
-    try:
-        start = time.perf_counter()
-        await asyncio.gather(*(one(i, at, start) for i, at in enumerate(arrivals)))
-        elapsed = time.perf_counter() - start
-        for i in range(min(n, 200)):
-            await bare(i)
-        async with db.sessionmaker() as s:
-            stored = len(
-                (
-                    await s.execute(
-                        select(QuestionnaireResponse.id).where(
-                            QuestionnaireResponse.timepoint == Timepoint.EVALUATION
-                        )
-                    )
-                ).all()
-            )
-    finally:
-        await db.dispose()
-
-    def pct(xs: list[float], q: float) -> float:
-        xs = sorted(xs)
-        return round(1000 * xs[min(len(xs) - 1, int(q * len(xs)))], 2) if xs else float("nan")
-
-    return {
-        "submit_p50_ms": pct(latencies, 0.50),
-        "submit_p99_ms": pct(latencies, 0.99),
-        "submit_elapsed_s": round(elapsed, 1),
-        "lost": errors + (n - errors - stored),
-        "baseline_insert_p50_ms": pct(baseline, 0.50),
-        "baseline_insert_p99_ms": pct(baseline, 0.99),
-        "errors": dict(kinds),
-    }
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--members", type=int, default=10_000)
     ap.add_argument("--submissions", type=int, default=1000)
     ap.add_argument("--window", type=float, default=60.0, help="seconds the submissions span")
     ap.add_argument("--db-url", help="default: a fresh SQLite file in a temporary directory")
+    ap.add_argument("--instruments", default="checkin", help="the check-in form's instruments")
     ap.add_argument("--child-report", nargs=2, metavar=("URL", "ORG"), help=argparse.SUPPRESS)
+    ap.add_argument("--serve", nargs=2, metavar=("URL", "VAR"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.serve:
+        asyncio.run(outcomes_forms.serve(args.serve[0], args.serve[1]))
+        return
     if args.child_report:
         print(
             json.dumps(asyncio.run(child_report(args.child_report[0], int(args.child_report[1]))))
         )
         return
-    if not 1 <= args.members <= 100_000 or not 0 <= args.submissions <= args.members:
-        ap.error("--members 1..100000 and --submissions 0..members")
+    if not 1 <= args.members <= 100_000 or not 1 <= args.submissions <= args.members:
+        ap.error("--members 1..100000 and --submissions 1..members")
+    if not 1 <= args.window <= 600:
+        ap.error("--window 1..600 seconds")
+    instruments = [i.strip() for i in args.instruments.split(",") if i.strip()]
+    unknown = sorted(set(instruments) - set(load_registry(None).ids()))
+    if not instruments or unknown or len(instruments) > 8:
+        ap.error(f"--instruments: 1..8 known instrument ids (unknown: {', '.join(unknown)})")
     rng = random.Random(12)
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db_url or f"sqlite:///{tmp}/bench.db"
@@ -304,11 +236,23 @@ def main() -> None:
         ratio = report["report_s"] / report["baseline_fetch_s"] if report["baseline_fetch_s"] else 0
         print(f"baseline: plain fetch of the same {report['fetched']} rows {report['baseline_fetch_s']}"
               f" s; report / fetch = {ratio:.2f}", flush=True)  # fmt: skip
-        sub = asyncio.run(submissions(url, org_id, args.submissions, args.window, rng))
-        print(f"submissions (store.record_submission, not HTTP): {args.submissions} over "
-              f"{sub['submit_elapsed_s']} s, p50 {sub['submit_p50_ms']} ms, p99 {sub['submit_p99_ms']}"
-              f" ms, lost {sub['lost']}; baseline bare INSERT p50 {sub['baseline_insert_p50_ms']} ms,"
-              f" p99 {sub['baseline_insert_p99_ms']} ms", flush=True)  # fmt: skip
+        sub = asyncio.run(
+            outcomes_forms.submissions(
+                url, org_id, args.members, args.submissions, args.window, GROUP_SIZE,
+                instruments, Path(tmp) / "var", rng,
+            )
+        )  # fmt: skip
+        print(f"forms: {sub['forms_opened']} check-in forms ({','.join(instruments)}) opened by "
+              f"the triggers in {sub['open_s']} s", flush=True)  # fmt: skip
+        print(f"submissions (REST, app in a child process): {args.submissions} members over "
+              f"{sub['submit_elapsed_s']} s, {sub['requests']} requests; submit p50 "
+              f"{sub['submit_p50_ms']} ms, p99 {sub['submit_p99_ms']} ms; answer save p50 "
+              f"{sub['answer_p50_ms']} ms, p99 {sub['answer_p99_ms']} ms; redeem p99 "
+              f"{sub['redeem_p99_ms']} ms; whole flow p50 {sub['member_flow_p50_ms']} ms, p99 "
+              f"{sub['member_flow_p99_ms']} ms; lost {sub['lost']}", flush=True)  # fmt: skip
+        print(f"baseline: direct forms.record_submission (no HTTP), {sub['baseline_store_n']} "
+              f"members, p50 {sub['baseline_store_p50_ms']} ms, p99 "
+              f"{sub['baseline_store_p99_ms']} ms", flush=True)  # fmt: skip
         if sub["errors"]:
             print(f"submission errors: {sub['errors']}", flush=True)
         load = os.getloadavg()
@@ -322,8 +266,11 @@ def main() -> None:
             "lost": sub["lost"],
             "report_cpu_s": report["report_cpu_s"],
             "baseline_fetch_s": report["baseline_fetch_s"],
-            "baseline_insert_p99_ms": sub["baseline_insert_p99_ms"],
-            "submit_path": "store.record_submission",
+            "answer_p99_ms": sub["answer_p99_ms"],
+            "member_flow_p99_ms": sub["member_flow_p99_ms"],
+            "baseline_store_p50_ms": sub["baseline_store_p50_ms"],
+            "baseline_store_p99_ms": sub["baseline_store_p99_ms"],
+            "submit_path": outcomes_forms.REST_PATH,
         }))  # fmt: skip
 
 

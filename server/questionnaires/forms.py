@@ -8,16 +8,22 @@ is written: an unknown instrument or item,
 or a value off the item's scale, is refused with the field named (``phq9.item_9``) and changes
 nothing. A partly answered form stays as it is (resumable anywhere); it can be submitted only
 when every required item of every instrument is answered.
+
+A response becomes ``submitted`` only in :func:`_finish`, called by :func:`submit` and by
+:func:`record_submission` (one instrument answered in one go, without a form: seeding, tests,
+the benchmark's baseline). Imported cohorts are written by the importer with source ``import``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import Person
@@ -34,7 +40,7 @@ from server.questionnaires.models import (
     slot_key,
 )
 from server.questionnaires.registry import Registry
-from server.questionnaires.store import research_code
+from server.questionnaires.store import add_items, research_code
 
 ANSWERABLE = (ResponseStatus.ASSIGNED, ResponseStatus.IN_PROGRESS)
 MAX_TEXT = 2000
@@ -74,6 +80,41 @@ def _slot(a: FormAssignment, inst: Instrument, code: str) -> str:
     )
 
 
+def _response_row(
+    *,
+    slot: str,
+    inst: Instrument,
+    timepoint: Timepoint,
+    code: str,
+    person_id: int,
+    organisation_id: int,
+    series_id: int,
+    session_id: int | None,
+    locale: str | None,
+    opens_at: datetime | None,
+    closes_at: datetime | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """One response of a form as it opens (``assigned``): its slot, context and window."""
+    return {
+        "slot_key": slot,
+        "organisation_id": organisation_id,
+        "person_id": person_id,
+        "person_code": code,
+        "series_id": series_id,
+        "session_id": session_id,
+        "instrument": inst.id,
+        "instrument_version": inst.version,
+        "timepoint": timepoint,
+        "status": ResponseStatus.ASSIGNED,
+        "locale": locale,
+        "opens_at": opens_at,
+        "closes_at": closes_at,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 async def create_responses(
     s: AsyncSession,
     a: FormAssignment,
@@ -85,29 +126,22 @@ async def create_responses(
     locale: str,
 ) -> None:
     code = await research_code(s, person.id, person.organisation_id)
-    rows = []
     for iid in a.instruments:
         inst = registry.get(iid)
-        rows.append(
-            {
-                "slot_key": _slot(a, inst, code),
-                "organisation_id": person.organisation_id,
-                "person_id": person.id,
-                "person_code": code,
-                "series_id": a.series_id,
-                "session_id": a.session_id if a.timepoint is Timepoint.CHECKIN else None,
-                "instrument": inst.id,
-                "instrument_version": inst.version,
-                "timepoint": response_timepoint(a.timepoint, inst),
-                "status": ResponseStatus.ASSIGNED,
-                "locale": locale,
-                "opens_at": opens_at,
-                "closes_at": closes_at,
-                "created_at": opens_at,
-                "updated_at": opens_at,
-            }
+        row = _response_row(
+            slot=_slot(a, inst, code),
+            inst=inst,
+            timepoint=response_timepoint(a.timepoint, inst),
+            code=code,
+            person_id=person.id,
+            organisation_id=person.organisation_id,
+            series_id=a.series_id,
+            session_id=a.session_id if a.timepoint is Timepoint.CHECKIN else None,
+            locale=locale,
+            opens_at=opens_at,
+            closes_at=closes_at,
+            now=opens_at,
         )
-    for row in rows:
         await s.execute(
             insert_stmt(s, QuestionnaireResponse)
             .values(**row)
@@ -263,11 +297,76 @@ async def submit(
             fields={m: "required" for m in missing},
         )
     for r in responses:
-        r.status = ResponseStatus.SUBMITTED
-        r.submitted_at = now
-        r.updated_at = now
-        r.scores = scoring.score_answers(
-            registry.get(r.instrument), answers[r.instrument]
-        ).to_json()
+        _finish(r, scoring.score_answers(registry.get(r.instrument), answers[r.instrument]), now)
     await s.flush()
     return responses
+
+
+def _finish(r: QuestionnaireResponse, scores: scoring.Scores, now: datetime) -> None:
+    """The one place a response becomes ``submitted``, with its scores stored once."""
+    r.status = ResponseStatus.SUBMITTED
+    r.submitted_at = now
+    r.updated_at = now
+    r.scores = scores.to_json()
+
+
+async def record_submission(
+    s: AsyncSession,
+    inst: Instrument,
+    *,
+    person_id: int,
+    organisation_id: int,
+    series_id: int,
+    timepoint: Timepoint,
+    answers: Mapping[str, int | str],
+    session_id: int | None = None,
+    locale: str | None = None,
+    started_at: datetime | None = None,
+    submitted_at: datetime | None = None,
+) -> tuple[QuestionnaireResponse, scoring.Scores]:
+    """A complete form of one instrument answered in one go (no assignment, no window): the
+    response opens as a form's would, gets its answers and is submitted by the same code as
+    :func:`submit`. Every required item must be answered and every value valid (the error names
+    the item); a second submission of the same slot is refused with 409 (Conflict): the
+    caller's transaction must then roll back, which ``async with session.begin()`` does, and
+    nothing of the attempt remains."""
+    missing = scoring.missing_required(inst, answers)
+    if missing:
+        raise scoring.AnswerError(
+            f"{missing[0]}: not answered ({len(missing)} missing)", field=missing[0]
+        )
+    scores = scoring.score_answers(inst, answers)
+    code = await research_code(s, person_id, organisation_id)
+    now = submitted_at or datetime.now(UTC)
+    r = QuestionnaireResponse(
+        **_response_row(
+            slot=slot_key(
+                instrument=inst.id,
+                timepoint=timepoint,
+                person_code=code,
+                series_id=series_id,
+                session_id=session_id if timepoint is Timepoint.CHECKIN else None,
+            ),
+            inst=inst,
+            timepoint=timepoint,
+            code=code,
+            person_id=person_id,
+            organisation_id=organisation_id,
+            series_id=series_id,
+            session_id=session_id,
+            locale=locale,
+            opens_at=None,
+            closes_at=None,
+            now=now,
+        )
+    )
+    r.started_at = started_at or now
+    _finish(r, scores, now)  # before the INSERT: the row is written once, already submitted
+    s.add(r)
+    try:
+        await s.flush()
+    except IntegrityError:
+        # The slot is taken: this form was submitted (or opened) already.
+        raise Conflict(f"{inst.id} {timepoint.value}: already submitted") from None
+    add_items(s, r.id, answers, now)
+    return r, scores

@@ -1,9 +1,11 @@
-"""The one writer of the research record: pseudonymous codes, submitted responses, consent.
+"""The research record's shared parts: pseudonymous codes, the item rows of a complete response,
+consent.
 
-The answering side (forms, drafts, links) calls :func:`record_submission` when a member submits
-a complete form; ``circle import responses`` (server.questionnaires.importer) writes imported
-cohorts through :func:`add_items` beside it. Both validate every answer against the
-instrument and store the scores once, so reports never re-score.
+Responses become ``submitted`` in one place, the answering side (server.questionnaires.forms:
+``submit`` for a form answered item by item, ``record_submission`` for one answered in one go);
+``circle import responses`` (server.questionnaires.importer) writes imported cohorts through
+:func:`add_items` beside it. Both validate every answer against the instrument and store the
+scores once, so reports never re-score.
 """
 
 from __future__ import annotations
@@ -14,23 +16,14 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.errors import Conflict
-from server.questionnaires.instrument import Instrument
 from server.questionnaires.models import (
-    QuestionnaireResponse,
     ResearchCode,
     ResearchConsent,
     ResponseItem,
-    ResponseSource,
-    ResponseStatus,
-    Timepoint,
     new_research_code,
-    slot_key,
 )
-from server.questionnaires.scoring import AnswerError, Scores, missing_required, score_answers
 
 RESEARCH_SCOPE = "research"
 
@@ -60,64 +53,6 @@ async def research_code(s: AsyncSession, person_id: int, organisation_id: int) -
             return code
         # Only a clash of the random code itself (about 1 in 10^15 per pair) gets here.
     raise RuntimeError("could not allocate a research code")
-
-
-async def record_submission(
-    s: AsyncSession,
-    inst: Instrument,
-    *,
-    person_id: int,
-    organisation_id: int,
-    series_id: int,
-    timepoint: Timepoint,
-    answers: Mapping[str, int | str],
-    session_id: int | None = None,
-    locale: str | None = None,
-    started_at: datetime | None = None,
-    submitted_at: datetime | None = None,
-) -> tuple[QuestionnaireResponse, Scores]:
-    """Store one submitted form with its items and scores. Every required item must be
-    answered and every value valid (the error names the item); a second submission of the same
-    form (same slot) is refused with 409 (Conflict): the caller's transaction must then roll
-    back, which ``async with session.begin()`` does, and nothing of the attempt remains."""
-    missing = missing_required(inst, answers)
-    if missing:
-        raise AnswerError(f"{missing[0]}: not answered ({len(missing)} missing)", field=missing[0])
-    scores = score_answers(inst, answers)
-    code = await research_code(s, person_id, organisation_id)
-    now = submitted_at or datetime.now(UTC)
-    response = QuestionnaireResponse(
-        slot_key=slot_key(
-            instrument=inst.id,
-            timepoint=timepoint,
-            person_code=code,
-            series_id=series_id,
-            session_id=session_id if timepoint is Timepoint.CHECKIN else None,
-        ),
-        organisation_id=organisation_id,
-        person_id=person_id,
-        person_code=code,
-        series_id=series_id,
-        session_id=session_id,
-        instrument=inst.id,
-        instrument_version=inst.version,
-        timepoint=timepoint,
-        status=ResponseStatus.SUBMITTED,
-        source=ResponseSource.FORM,
-        locale=locale,
-        started_at=started_at or now,
-        submitted_at=now,
-        scores=scores.to_json(),
-    )
-    s.add(response)
-    try:
-        await s.flush()
-    except IntegrityError:
-        # The slot is taken: this form was submitted already. The caller's transaction is
-        # rolled back with this error, so nothing of this attempt remains.
-        raise Conflict(f"{inst.id} {timepoint.value}: already submitted") from None
-    add_items(s, response.id, answers, now)
-    return response, scores
 
 
 def add_items(

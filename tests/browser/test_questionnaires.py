@@ -158,9 +158,10 @@ def test_the_persian_form_is_right_to_left(
 
 async def _submitted_pre_and_post(url: str, w: World) -> None:
     """Three members with pre and post PHQ-9 (and research consent), through the store."""
+    from server.questionnaires.forms import record_submission
     from server.questionnaires.models import Timepoint
     from server.questionnaires.registry import load_registry
-    from server.questionnaires.store import give_consent, record_submission
+    from server.questionnaires.store import give_consent
 
     phq9 = load_registry().get("phq9")
     db = Database(url)

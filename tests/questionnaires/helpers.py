@@ -1,4 +1,4 @@
-"""Seeding questionnaire data straight through the store (the one writer of the record)."""
+"""Seeding questionnaire data straight through forms.record_submission (no HTTP)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from sqlalchemy import select
 from server.db.engine import Database
 from server.db.models import AuditEntry, Person, PersonRole
 from server.domain import OrgRole
+from server.questionnaires.forms import record_submission
 from server.questionnaires.models import Timepoint
 from server.questionnaires.registry import load_registry
-from server.questionnaires.store import give_consent, record_submission, withdraw_consent
+from server.questionnaires.store import give_consent, withdraw_consent
 
 REG = load_registry(None)
 

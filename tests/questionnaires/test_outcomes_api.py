@@ -222,8 +222,9 @@ async def test_a_study_scoped_researcher_reads_only_that_study(world, api_factor
 async def test_free_text_in_the_csv_export_cannot_run_as_a_formula(db_url):
     from server.db.models import utcnow
     from server.questionnaires import export
+    from server.questionnaires.forms import record_submission
     from server.questionnaires.outcomes import Scope
-    from server.questionnaires.store import give_consent, record_submission
+    from server.questionnaires.store import give_consent
     from tests.questionnaires.helpers import REG
 
     w = await seed(db_url, members=1, with_password=False)
