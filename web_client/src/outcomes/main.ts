@@ -71,7 +71,7 @@ function table(report: Report): HTMLElement {
 }
 
 function figure(label: string, chart: SVGSVGElement | HTMLElement, testid: string): HTMLElement {
-  return h("figure", { class: "q-chart", "data-testid": testid }, asImage(chart, label), h("figcaption", {}, label));
+  return h("figure", { class: "q-chart", "data-testid": testid, tabindex: "0" }, asImage(chart, label), h("figcaption", {}, label));
 }
 
 function render(scope: Scope, report: Report): void {

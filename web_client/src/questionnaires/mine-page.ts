@@ -67,7 +67,7 @@ function scoresBlock(ctx: PageContext, scores: InstrumentScores[], chart: typeof
   const width = Math.min(640, Math.max(280, ctx.content.clientWidth - 32));
   return shown.map((s) => {
     const label = t("scores.chart", { title: s.title });
-    const figure = h("figure", { class: "q-chart", "data-testid": `scores-${s.instrument}` });
+    const figure = h("figure", { class: "q-chart", "data-testid": `scores-${s.instrument}`, tabindex: "0" });
     figure.append(chart(s, label, width, intlTag(ctx.locale)));
     const rows = s.points
       .filter((p) => p.total !== null)
