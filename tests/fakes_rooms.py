@@ -239,6 +239,7 @@ class FakeMediaEngine:
     answers: list[tuple[str, str, str]] = field(default_factory=list)
     candidates: list[tuple[str, str, IceCandidate]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    credentials_until: dict[str, float | None] = field(default_factory=dict)
     lost_handler: MediaLostHandler | None = None
 
     def set_media_lost_handler(self, handler: MediaLostHandler | None) -> None:
@@ -259,8 +260,9 @@ class FakeMediaEngine:
     async def stop(self) -> None:
         self.calls.append("stop")
 
-    async def open_room(self, room_id: str) -> None:
+    async def open_room(self, room_id: str, credentials_until: float | None = None) -> None:
         self.participants.setdefault(room_id, set())
+        self.credentials_until[room_id] = credentials_until
 
     async def close_room(self, room_id: str) -> None:
         self.participants.pop(room_id, None)

@@ -111,23 +111,41 @@ def turn_rest_credentials(secret: str, person_id: str, ttl_s: int, now_s: float)
     return IceServer(urls=(), username=username, credential=base64.b64encode(digest).decode())
 
 
-def ice_servers_for(settings: IceSettings, person_id: str, now_s: float) -> list[IceServer]:
-    """The STUN/TURN servers one person may use, with freshly minted TURN credentials."""
+MIN_TURN_TTL_S = 600  # a room running over its window still gets credentials for a while
+
+
+def credential_ttl(max_ttl_s: int, until_s: float | None, now_s: float) -> int:
+    """How long TURN credentials minted now may last: until ``until_s`` (the end of the
+    session's join window), never longer than ``max_ttl_s`` (``turn_ttl_s``), and at least
+    MIN_TURN_TTL_S so a session that runs over keeps working (every new offer mints afresh)."""
+    if until_s is None:
+        return max_ttl_s
+    return int(max(MIN_TURN_TTL_S, min(max_ttl_s, until_s - now_s)))
+
+
+def ice_servers_for(
+    settings: IceSettings, person_id: str, now_s: float, ttl_s: int | None = None
+) -> list[IceServer]:
+    """The STUN/TURN servers one person may use, with freshly minted TURN credentials valid
+    for ``ttl_s`` (default ``turn_ttl_s``)."""
     servers: list[IceServer] = []
     if settings.stun_urls:
         servers.append(IceServer(urls=settings.stun_urls))
     if settings.turn_urls:
         if settings.turn_secret is None:
             raise ValueError("turn_urls configured without turn_secret")
-        creds = turn_rest_credentials(settings.turn_secret, person_id, settings.turn_ttl_s, now_s)
+        ttl = settings.turn_ttl_s if ttl_s is None else ttl_s
+        creds = turn_rest_credentials(settings.turn_secret, person_id, ttl, now_s)
         servers.append(IceServer(settings.turn_urls, creds.username, creds.credential))
     return servers
 
 
-def client_ice_config(settings: IceSettings, person_id: str, now_s: float) -> dict[str, Any]:
+def client_ice_config(
+    settings: IceSettings, person_id: str, now_s: float, ttl_s: int | None = None
+) -> dict[str, Any]:
     """The ``RTCConfiguration`` a browser should use (sent with ``media.offer``)."""
     return {
-        "iceServers": [s.to_wire() for s in ice_servers_for(settings, person_id, now_s)],
+        "iceServers": [s.to_wire() for s in ice_servers_for(settings, person_id, now_s, ttl_s)],
         "iceTransportPolicy": "relay" if settings.relay_only else "all",
         "bundlePolicy": "max-bundle",
     }

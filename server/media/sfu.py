@@ -23,6 +23,7 @@ from server.media.forwarding import video_bitrate_cap
 from server.media.ice import (
     IceSettings,
     client_ice_config,
+    credential_ttl,
     ice_servers_for,
     local_host_addresses,
     rtc_configuration,
@@ -55,8 +56,11 @@ class Capabilities:
 
 
 class MediaRoom:
-    def __init__(self, room_id: str, speaker_interval_s: float) -> None:
+    def __init__(
+        self, room_id: str, speaker_interval_s: float, credentials_until: float | None = None
+    ) -> None:
         self.id = room_id
+        self.credentials_until = credentials_until  # epoch seconds; TURN credentials end
         self.lock = asyncio.Lock()
         self.participants: dict[str, MediaParticipant] = {}
         self.capabilities: dict[str, Capabilities] = {}
@@ -133,10 +137,10 @@ class AiortcMediaEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def open_room(self, room_id: str) -> None:
+    async def open_room(self, room_id: str, credentials_until: float | None = None) -> None:
         if room_id in self._rooms:
             return
-        room = MediaRoom(room_id, self.settings.speaker_interval_s)
+        room = MediaRoom(room_id, self.settings.speaker_interval_s, credentials_until)
         self._rooms[room_id] = room
         room.speaker.start()
 
@@ -157,8 +161,14 @@ class AiortcMediaEngine:
             if participant_id in room.participants:  # a reconnect replaces the old connection
                 await self._remove(room, participant_id, renegotiate=False)
             ice = self.settings.ice
+
+            def ttl() -> int:
+                return credential_ttl(ice.turn_ttl_s, room.credentials_until, self._now())
+
             servers = (
-                ice_servers_for(ice, participant_id, self._now()) if ice.server_uses_turn else []
+                ice_servers_for(ice, participant_id, self._now(), ttl())
+                if ice.server_uses_turn
+                else []
             )
             pc = RTCPeerConnection(rtc_configuration(servers, relay_only=ice.relay_only))
             newcomer = MediaParticipant(
@@ -168,7 +178,9 @@ class AiortcMediaEngine:
                 pc=pc,
                 gather_addresses=self._gather_addresses,
                 allowed_networks=ice.allowed_networks,
-                offer_extras=lambda: {"ice": client_ice_config(ice, participant_id, self._now())},
+                offer_extras=lambda: {
+                    "ice": client_ice_config(ice, participant_id, self._now(), ttl())
+                },
                 on_level=room.detector.observe,
                 on_lost=self._lost_hook,
             )

@@ -255,8 +255,8 @@ class ShardedMediaEngine:
         self._handles = []
 
     # --- the port --------------------------------------------------------------------------
-    async def open_room(self, room_id: str) -> None:
-        await self._call(room_id, "open_room", room_id)
+    async def open_room(self, room_id: str, credentials_until: float | None = None) -> None:
+        await self._call(room_id, "open_room", room_id, credentials_until)
 
     async def close_room(self, room_id: str) -> None:
         await self._call(room_id, "close_room", room_id)

@@ -22,9 +22,12 @@ MEDIA_RESTART_WINDOW_MS = 5 * 60_000  # ... within this window, then the client 
 class MediaLink:
     """``media`` None: a room without media (tests, signaling-only deployments)."""
 
-    def __init__(self, media: MediaEngine | None, room_id: str) -> None:
+    def __init__(
+        self, media: MediaEngine | None, room_id: str, credentials_until: float | None = None
+    ) -> None:
         self._media = media
         self._room_id = room_id
+        self._credentials_until = credentials_until
 
     @property
     def enabled(self) -> bool:
@@ -32,7 +35,7 @@ class MediaLink:
 
     async def open(self) -> None:
         if self._media is not None:
-            await self._call(self._media.open_room(self._room_id))
+            await self._call(self._media.open_room(self._room_id, self._credentials_until))
 
     async def close(self) -> None:
         if self._media is not None:

@@ -15,7 +15,7 @@ import logging
 
 from server.domain import AttendanceKind, GroupRole
 from server.errors import CircleError, Gone, NotFound, PermissionDenied, ProtocolError, UserError
-from server.lifecycle import Change
+from server.lifecycle import Change, Window
 from server.media.port import MediaEngine
 from server.protocols import base as pb
 from server.protocols.engine import apply
@@ -81,7 +81,9 @@ class Room:
         self.spec = spec_for(info.protocol)
         self._store = store
         self._out = broadcaster
-        self._media = MediaLink(media, str(info.session_id))
+        # TURN credentials last no longer than the session's join window (issue 14, item 19).
+        window = Window(info.starts_at, info.lobby_minutes, info.duration_minutes)
+        self._media = MediaLink(media, str(info.session_id), window.closes_at.timestamp())
         self._clock = clock
         self._grace_ms = int(grace_s * 1000)
         self._queue: asyncio.Queue[RoomCommand] = asyncio.Queue()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from server.media.ice import IceSettings, client_ice_config, is_allowed_address
+from server.media.ice import IceSettings, client_ice_config, credential_ttl, is_allowed_address
 from server.media.port import IceCandidate
 from server.media.sfu import AiortcMediaEngine, SfuSettings
 from server.media.wiring import ice_settings
@@ -145,3 +145,21 @@ async def test_configured_loopback_is_announced_and_accepted() -> None:
         assert engine._rooms[ROOM].participants["p"].refused_candidates == 1
     finally:
         await engine.stop()
+
+
+def test_turn_credentials_end_with_the_sessions_join_window() -> None:
+    settings = Settings(secret_key="x" * 32, turn_uris=["turn:t.example:3478"], turn_secret="s")
+    ice = ice_settings(settings)
+    now = 1_800_000_000
+    until = now + 90 * 60  # a 60-minute session joined at its start: end + 30 min late join
+
+    def expiry(ttl: int) -> int:
+        server = client_ice_config(ice, "7", now, ttl)["iceServers"][0]
+        return int(server["username"].split(":")[0])
+
+    assert expiry(credential_ttl(ice.turn_ttl_s, until, now)) == until
+    # a room that runs over its window still gets ten minutes at each new offer ...
+    assert expiry(credential_ttl(ice.turn_ttl_s, now - 60, now)) == now + 600
+    # ... never more than turn_ttl_s, and turn_ttl_s where no window is known
+    assert credential_ttl(ice.turn_ttl_s, now + 10 * 3600, now) == ice.turn_ttl_s
+    assert credential_ttl(ice.turn_ttl_s, None, now) == ice.turn_ttl_s

@@ -324,3 +324,14 @@ async def test_room_closes_when_ended_and_empty(env: Env) -> None:
     # a new get restores the ended room, which refuses joins
     with pytest.raises(Gone):
         await env.join(LEADER, GroupRole.LEADER)
+
+
+async def test_the_media_room_is_opened_with_credentials_ending_with_the_join_window(
+    env: Env,
+) -> None:
+    """Issue 14, item 19: TURN credentials no longer than the session. The room opens its media
+    room with the end of the join window (planned end + the late-join half hour)."""
+    await env.join(1, GroupRole.LEADER)
+    info = (await env.room()).info
+    closes = info.starts_at + timedelta(minutes=info.duration_minutes + 30)
+    assert env.media.credentials_until[str(SESSION)] == closes.timestamp()
