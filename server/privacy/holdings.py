@@ -162,7 +162,11 @@ async def _export_memberships(s: AsyncSession, p: Person) -> list[dict[str, Any]
 
 
 def _audit_of(p: Person) -> Any:
-    return or_(AuditEntry.actor_id == p.id, AuditEntry.target == f"person:{p.id}")
+    return or_(
+        AuditEntry.actor_id == p.id,
+        AuditEntry.target == f"person:{p.id}",
+        AuditEntry.target == f"email:{p.email}",  # sign-in and reset requests by address
+    )
 
 
 async def _export_audit(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
@@ -172,6 +176,11 @@ async def _export_audit(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
 async def _erase_audit(s: AsyncSession, p: Person, now: datetime) -> Outcome:
     result = await s.execute(
         update(AuditEntry).where(_audit_of(p)).values(details={"erased": True})
+    )
+    await s.execute(
+        update(AuditEntry)
+        .where(AuditEntry.target == f"email:{p.email}")
+        .values(target=f"person:{p.id}")
     )
     return Outcome(
         "pseudonymised",

@@ -77,6 +77,14 @@ async def sweep(s: AsyncSession, policy: RetentionPolicy, now: datetime) -> dict
         await s.execute(delete(LoginAttempt).where(LoginAttempt.at < links_before))
     )
     audit_before = now - timedelta(days=policy.audit_days)
+    out["audit_addresses"] = _count(
+        await s.execute(
+            update(AuditEntry)
+            .where(AuditEntry.at < audit_before, AuditEntry.target.startswith("email:"))
+            .where(AuditEntry.target != "email:(removed)")
+            .values(target="email:(removed)")
+        )
+    )
     out["audit_details"] = _count(
         await s.execute(
             update(AuditEntry)

@@ -110,6 +110,11 @@ async def test_erasure_asked_by_the_member_and_carried_out_by_a_coordinator(
     w = await seed(sqlite_url, members=2)
     pid = w.member_ids[0]
     await _add_traces(sqlite_url, pid, w.session_id, "m0@test.example")
+    # A failed sign-in with the member's address leaves an audit entry about that address.
+    status, _ = await api_factory(live_sqlite).post(
+        "/api/auth/login", {"email": "m0@test.example", "password": "wrong password!"}
+    )
+    assert status == 401
     member = await _login(live_sqlite, api_factory, "m0@test.example")
     status, req = await member.post("/api/me/erasure-request")
     assert status == 201 and req["person_id"] == pid and req["done_at"] is None
@@ -166,6 +171,9 @@ async def test_erasure_asked_by_the_member_and_carried_out_by_a_coordinator(
                 )
             )
             assert details == [{"erased": True}]
+            targets = list(await s.scalars(select(AuditEntry.target)))
+            assert not [t for t in targets if "m0@test.example" in t]
+            assert f"person:{pid}" in targets
     finally:
         await db.dispose()
     # The old login is gone and the old password no longer works.
@@ -250,6 +258,15 @@ async def test_the_retention_sweep_removes_what_has_outlived_its_period(
             s.add(
                 AuditEntry(
                     at=old,
+                    action="auth.login",
+                    target="email:someone@test.example",
+                    outcome=AuditOutcome.REFUSED,
+                    details={},
+                )
+            )
+            s.add(
+                AuditEntry(
+                    at=old,
                     action="login",
                     target="person:1",
                     outcome=AuditOutcome.REFUSED,
@@ -263,7 +280,7 @@ async def test_the_retention_sweep_removes_what_has_outlived_its_period(
     assert rc == 0, err
     counts = json.loads(out)
     assert counts["outbox_bodies"] == 1 and counts["auth_sessions"] == 1
-    assert counts["audit_details"] == 1
+    assert counts["audit_details"] == 1 and counts["audit_addresses"] == 1
     db = Database(sqlite_url)
     try:
         async with db.sessionmaker() as s:
@@ -286,3 +303,20 @@ def test_docs_privacy_lists_every_holding_and_every_retention_key() -> None:
         assert f"`{h.name}`" in text, f"docs/privacy.md does not list {h.name}"
     for key in re.findall(r"retention_[a-z_]+", text):
         assert key in (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+
+
+async def test_no_address_reaches_the_application_log(
+    live_sqlite: Live, sqlite_url: str, api_factory: Any, caplog: Any
+) -> None:
+    await seed(sqlite_url, members=1)
+    caplog.set_level("INFO")  # the default log_level
+    anon = api_factory(live_sqlite)
+    status, _ = await anon.post(
+        "/api/auth/login", {"email": "m0@test.example", "password": "wrong password!"}
+    )
+    assert status == 401
+    status, _ = await anon.post("/api/auth/password-reset", {"email": "m0@test.example"})
+    assert status in (202, 503)
+    assert "audit" in caplog.text  # the refusals were logged ...
+    assert "m0@test.example" not in caplog.text  # ... without the address
+    assert "127.0.0.1" not in caplog.text.replace("http://127.0.0.1", "")
