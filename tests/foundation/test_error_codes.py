@@ -20,7 +20,13 @@ KEY = re.compile(r'^\s*"([A-Za-z0-9_.]+)"\s*:', re.M)
 
 
 def catalogue_keys(locale: str) -> set[str]:
-    return set(KEY.findall((CATALOGUES / f"{locale}.ts").read_text(encoding="utf-8")))
+    """The locale's keys: its catalogue file plus that locale's block in every part file."""
+    keys = set(KEY.findall((CATALOGUES / f"{locale}.ts").read_text(encoding="utf-8")))
+    block = re.compile(rf"^export const {locale}\b.*?^}}", re.M | re.S)
+    for part in sorted((CATALOGUES / "parts").glob("*.ts")):
+        for match in block.finditer(part.read_text(encoding="utf-8")):
+            keys |= set(KEY.findall(match.group(0)))
+    return keys
 
 
 @pytest.mark.parametrize("locale", ["en", "fa", "nl"])

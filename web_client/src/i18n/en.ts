@@ -1,7 +1,22 @@
 // English message catalogue: the reference. fa.ts and nl.ts must carry every key (type-checked).
 // Placeholders are {name}; numbers and times are formatted before they are inserted.
 
+import * as formats from "./parts/formats";
+import * as pathways from "./parts/pathways";
+import * as workshop from "./parts/workshop";
+import * as room from "./parts/room";
+import * as coordinator from "./parts/coordinator";
+import * as cluster from "./parts/cluster";
+import * as media from "./parts/media";
+
 export const en = {
+  ...formats.en,
+  ...pathways.en,
+  ...workshop.en,
+  ...room.en,
+  ...coordinator.en,
+  ...cluster.en,
+  ...media.en,
   "app.name": "Healers' Circle",
   "app.loading": "Loading…",
   "app.language": "Language",

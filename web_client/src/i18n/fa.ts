@@ -1,7 +1,21 @@
 // Persian (فارسی) catalogue. Right-to-left; digits are formatted by Intl with the fa locale.
 import type { Catalogue } from "./en";
+import * as formats from "./parts/formats";
+import * as pathways from "./parts/pathways";
+import * as workshop from "./parts/workshop";
+import * as room from "./parts/room";
+import * as coordinator from "./parts/coordinator";
+import * as cluster from "./parts/cluster";
+import * as media from "./parts/media";
 
 export const fa: Catalogue = {
+  ...formats.fa,
+  ...pathways.fa,
+  ...workshop.fa,
+  ...room.fa,
+  ...coordinator.fa,
+  ...cluster.fa,
+  ...media.fa,
   "app.name": "حلقهٔ درمانگران",
   "app.loading": "در حال بارگذاری…",
   "app.language": "زبان",

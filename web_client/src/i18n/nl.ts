@@ -1,7 +1,21 @@
 // Dutch (Nederlands) catalogue.
 import type { Catalogue } from "./en";
+import * as formats from "./parts/formats";
+import * as pathways from "./parts/pathways";
+import * as workshop from "./parts/workshop";
+import * as room from "./parts/room";
+import * as coordinator from "./parts/coordinator";
+import * as cluster from "./parts/cluster";
+import * as media from "./parts/media";
 
 export const nl: Catalogue = {
+  ...formats.nl,
+  ...pathways.nl,
+  ...workshop.nl,
+  ...room.nl,
+  ...coordinator.nl,
+  ...cluster.nl,
+  ...media.nl,
   "app.name": "Healers' Circle",
   "app.loading": "Laden…",
   "app.language": "Taal",
