@@ -9,6 +9,7 @@ class ProtocolKind(StrEnum):
     BALINT = "balint"
     DYNAMIC = "dynamic"  # dynamic (supportive psychodynamic) group therapy
     PEER_SUPPORT = "peer_support"  # 1:1 peer-support conversation
+    WORKSHOP = "workshop"  # resilience workshop with breakouts (server/protocols/workshop.py)
 
 
 class OrgRole(StrEnum):
@@ -70,6 +71,8 @@ GROUP_SIZE: dict[ProtocolKind, tuple[int, int]] = {
     ProtocolKind.BALINT: (8, 12),
     ProtocolKind.DYNAMIC: (6, 13),
     ProtocolKind.PEER_SUPPORT: (1, 1),
+    # Resilience workshop: 4-12 (004); the numbers' one table is server/protocols/workshop.py.
+    ProtocolKind.WORKSHOP: (4, 12),
 }
 
 

@@ -234,6 +234,8 @@ class FakeMediaEngine:
     """Records what rooms ask of media; implements server.media.port.MediaEngine."""
 
     rights: dict[tuple[str, str], tuple[bool, bool]] = field(default_factory=dict)
+    # who receives each participant (None: everyone), as the room last said
+    audiences: dict[tuple[str, str], frozenset[str] | None] = field(default_factory=dict)
     participants: dict[str, set[str]] = field(default_factory=dict)
     senders: dict[tuple[str, str], SignalSender] = field(default_factory=dict)
     answers: list[tuple[str, str, str]] = field(default_factory=list)
@@ -288,9 +290,16 @@ class FakeMediaEngine:
         self.candidates.append((room_id, participant_id, candidate))
 
     def set_capabilities(
-        self, room_id: str, participant_id: str, *, may_speak: bool, may_show_video: bool
+        self,
+        room_id: str,
+        participant_id: str,
+        *,
+        may_speak: bool,
+        may_show_video: bool,
+        audience: frozenset[str] | None = None,
     ) -> None:
         self.rights[(room_id, participant_id)] = (may_speak, may_show_video)
+        self.audiences[(room_id, participant_id)] = audience
 
     def stats(self, room_id: str) -> RoomMediaStats:
         return RoomMediaStats(room_id, len(self.participants.get(room_id, ())), 0, 0, 0, 0, 0, None)

@@ -192,6 +192,8 @@ class DownTrack:
         src = self.source
         if src is None or src.history is None or self.resync_seq or not self.ready:
             return
+        if src.audience is not None and self.subscriber_id not in src.audience:
+            return  # not in the publisher's audience (another breakout group)
         last = self.last_seq
         if (last - out_seq) & 0xFFFF > (last - self.epoch_seq) & 0xFFFF:
             return  # before the current stream epoch, or not sent yet
@@ -236,6 +238,9 @@ class UpTrack:
         self.receiver = receiver
         self.payload_type = payload_type
         self.enabled = True
+        # Who may receive this track (subscriber ids); None: every subscriber. Breakout groups
+        # narrow it; like ``enabled`` it is read by every packet.
+        self.audience: frozenset[str] | None = None
         self.downs: list[DownTrack] = []
         self.ssrc: int | None = None
         self._last_packet_at = 0.0
@@ -270,6 +275,19 @@ class UpTrack:
     def request_keyframe(self) -> None:
         if self.kind == "video":
             self._pli_pending = True
+
+    def set_audience(self, audience: frozenset[str] | None) -> None:
+        """Narrow (or widen) who receives this track. A subscriber let in again restarts its
+        stream like a newly bound one (sequence resync, a keyframe for video)."""
+        old, self.audience = self.audience, audience
+        if old == audience:
+            return
+        for d in self.downs:
+            was_in = old is None or d.subscriber_id in old
+            if not was_in and (audience is None or d.subscriber_id in audience):
+                d.resync_seq = d.resync_ts = True
+                d.waiting_keyframe = self.kind == "video"
+                self.request_keyframe()
 
     def add_down(self, down: DownTrack) -> None:
         down.rebind(self)
@@ -365,7 +383,11 @@ class UpTrack:
         forwarded = 0
         starving = False
         pack = _HEADER.pack
+        audience = self.audience
         for d in self.downs:
+            if audience is not None and d.subscriber_id not in audience:
+                self.dropped += 1  # the gate: another breakout group
+                continue
             if not d.ready:
                 continue
             if d.waiting_keyframe:

@@ -280,9 +280,13 @@ class MediaParticipant:
         rtc.sdpMLineIndex = candidate.sdp_mline_index
         await self.pc.addIceCandidate(rtc)
 
-    def set_capabilities(self, *, may_speak: bool, may_show_video: bool) -> None:
+    def set_capabilities(
+        self, *, may_speak: bool, may_show_video: bool, audience: frozenset[str] | None = None
+    ) -> None:
         self.up["audio"].enabled = may_speak
         self.up["video"].enabled = may_show_video
+        for up in self.up.values():
+            up.set_audience(audience)
 
     async def close(self) -> None:
         self.closed = True

@@ -97,8 +97,18 @@ class MediaEngine(Protocol):
     ) -> None: ...
 
     def set_capabilities(
-        self, room_id: str, participant_id: str, *, may_speak: bool, may_show_video: bool
-    ) -> None: ...
+        self,
+        room_id: str,
+        participant_id: str,
+        *,
+        may_speak: bool,
+        may_show_video: bool,
+        audience: frozenset[str] | None = None,
+    ) -> None:
+        """What the participant may send, and to whom: ``audience`` names the participants
+        who may receive their audio and video (``None``: everyone in the room; breakout
+        groups narrow it, server/rooms/breakouts.py). Enforced at the forwarding point."""
+        ...
 
     def stats(self, room_id: str) -> RoomMediaStats: ...
 

@@ -53,6 +53,7 @@ class SfuSettings:
 class Capabilities:
     may_speak: bool = True
     may_show_video: bool = True
+    audience: frozenset[str] | None = None  # who receives this participant (None: everyone)
 
 
 class MediaRoom:
@@ -77,7 +78,11 @@ class MediaRoom:
         self.gone_policed = 0
 
     async def _publish_speaker(self, speaker: str | None) -> None:
+        caps = self.capabilities.get(speaker) if speaker is not None else None
+        audience = caps.audience if caps is not None else None
         for p in list(self.participants.values()):
+            if audience is not None and p.id not in audience and p.id != speaker:
+                continue  # not heard there (a breakout group): not named there either
             with contextlib.suppress(Exception):
                 await p.send("media.speaker", {"person_id": speaker})
 
@@ -185,7 +190,9 @@ class AiortcMediaEngine:
                 on_lost=self._lost_hook,
             )
             caps = room.capabilities.setdefault(participant_id, Capabilities())
-            newcomer.set_capabilities(may_speak=caps.may_speak, may_show_video=caps.may_show_video)
+            newcomer.set_capabilities(
+                may_speak=caps.may_speak, may_show_video=caps.may_show_video, audience=caps.audience
+            )
             others = list(room.participants.values())
             room.participants[participant_id] = newcomer
             for other in others:
@@ -220,13 +227,21 @@ class AiortcMediaEngine:
         await self._participant(room, participant_id).add_candidate(candidate)
 
     def set_capabilities(
-        self, room_id: str, participant_id: str, *, may_speak: bool, may_show_video: bool
+        self,
+        room_id: str,
+        participant_id: str,
+        *,
+        may_speak: bool,
+        may_show_video: bool,
+        audience: frozenset[str] | None = None,
     ) -> None:
         room = self._room(room_id)
-        room.capabilities[participant_id] = Capabilities(may_speak, may_show_video)
+        room.capabilities[participant_id] = Capabilities(may_speak, may_show_video, audience)
         p = room.participants.get(participant_id)
         if p is not None:
-            p.set_capabilities(may_speak=may_speak, may_show_video=may_show_video)
+            p.set_capabilities(
+                may_speak=may_speak, may_show_video=may_show_video, audience=audience
+            )
         if not may_speak:
             room.detector.forget(participant_id)
 

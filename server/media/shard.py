@@ -140,10 +140,14 @@ class _Worker:
             return
         kind = msg[0]
         if kind == "caps":  # synchronous, no reply: effective before the next packet is read
-            _, room_id, pid, may_speak, may_show_video = msg
+            _, room_id, pid, may_speak, may_show_video, audience = msg
             with contextlib.suppress(CircleError):
                 self.engine.set_capabilities(
-                    room_id, pid, may_speak=may_speak, may_show_video=may_show_video
+                    room_id,
+                    pid,
+                    may_speak=may_speak,
+                    may_show_video=may_show_video,
+                    audience=audience,
                 )
         elif kind == "call":
             task = asyncio.create_task(self._call(*msg[1:]))
@@ -281,10 +285,16 @@ class ShardedMediaEngine:
         await self._call(room_id, "handle_candidate", room_id, participant_id, wire)
 
     def set_capabilities(
-        self, room_id: str, participant_id: str, *, may_speak: bool, may_show_video: bool
+        self,
+        room_id: str,
+        participant_id: str,
+        *,
+        may_speak: bool,
+        may_show_video: bool,
+        audience: frozenset[str] | None = None,
     ) -> None:
         handle = self._handle(room_id)
-        handle.out.send(("caps", room_id, participant_id, may_speak, may_show_video))
+        handle.out.send(("caps", room_id, participant_id, may_speak, may_show_video, audience))
 
     def stats(self, room_id: str) -> RoomMediaStats:
         snapshot = self._handle(room_id).stats.get(room_id)

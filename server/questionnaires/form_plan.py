@@ -8,6 +8,10 @@ Defaults (docs/questionnaires-answering.md):
 | pre | at booking or enrolment, whichever is later (a late joiner: at once) | none | when the first session (the joiner's first) ends |
 | post | when the last session ends | after 3 and 7 days | after 14 days |
 | followup | 6 weeks after the last session ends | after 3 and 7 days | after 14 days |
+
+A resilience workshop (004: interviews "4-6 weeks post workshop") opens its follow-up 4 weeks
+after the workshop and closes it 14 days later, so the answers fall 4-6 weeks after it
+(``WORKSHOP_FOLLOWUP_WEEKS``; the weeks are those of server/protocols/workshop.py's table).
 | checkin | when each session ends (off by default) | none | after 2 days |
 """
 
@@ -80,7 +84,11 @@ PROTOCOL_INSTRUMENTS: dict[ProtocolKind, list[str]] = {
     ProtocolKind.BALINT: ["cdas", "cdrisc"],
     ProtocolKind.DYNAMIC: ["phq9", "gad7"],
     ProtocolKind.PEER_SUPPORT: ["bat"],
+    # 004 measured resilience (its instrument is published elsewhere): CD-RISC, our choice.
+    ProtocolKind.WORKSHOP: ["cdrisc"],
 }
+# 004: follow-up 4-6 weeks post workshop: opens at 4 weeks, closes 14 days later (6 weeks).
+WORKSHOP_FOLLOWUP_WEEKS = 4
 CHECKIN_INSTRUMENT = "checkin"
 EVALUATION_INSTRUMENT = "evaluation"  # the end-of-series evaluation, with the post form
 
@@ -94,7 +102,14 @@ def default_plan(protocol: ProtocolKind) -> FormPlan:
         ),
         followup=TimepointPlan(instruments=measures, reminder_days=[3, 7], close_days=14),
         checkin=TimepointPlan(enabled=False, instruments=[CHECKIN_INSTRUMENT], close_days=2),
+        **_followup_weeks(protocol),
     )
+
+
+def _followup_weeks(protocol: ProtocolKind) -> dict[str, int]:
+    if protocol is ProtocolKind.WORKSHOP:
+        return {"followup_weeks": WORKSHOP_FOLLOWUP_WEEKS}
+    return {}
 
 
 def closes_at(

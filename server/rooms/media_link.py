@@ -28,6 +28,10 @@ class MediaLink:
         self._media = media
         self._room_id = room_id
         self._credentials_until = credentials_until
+        # Who receives whom while the room is split into breakout groups (person id -> the
+        # participant ids who may receive them); empty: everyone receives everyone. Set by the
+        # room's owner task before it gates (server/rooms/breakouts.py).
+        self.audiences: dict[int, frozenset[str]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -57,12 +61,17 @@ class MediaLink:
         """Tell media what this person may send now, if that changed since last told."""
         if self._media is None:
             return
-        rights = media_rights(spec, state, p)
+        speak, video = media_rights(spec, state, p)
+        rights = (speak, video, self.audiences.get(p.person_id))
         if rights == p.media_sent:
             return
         try:
             self._media.set_capabilities(
-                self._room_id, str(p.person_id), may_speak=rights[0], may_show_video=rights[1]
+                self._room_id,
+                str(p.person_id),
+                may_speak=speak,
+                may_show_video=video,
+                audience=rights[2],
             )
         except Exception:
             log.exception("room %s: media set_capabilities failed", self._room_id)

@@ -33,7 +33,8 @@ class Participant:
     camera_off: bool = False
     sid: str | None = None  # the live connection, if any
     grace_token: int = 0  # bumps on every disconnect, so an old grace timer is ignored
-    media_sent: tuple[bool, bool] | None = None  # last (may_speak, may_show_video) told to media
+    # last (may_speak, may_show_video, audience) told to media
+    media_sent: tuple[bool, bool, frozenset[str] | None] | None = None
     sender: SignalSender | None = field(default=None, repr=False)  # media events, while present
     media_restarts: list[int] = field(default_factory=list)  # ms of recent media re-adds
 

@@ -24,6 +24,7 @@ from server.protocols.registry import spec_for
 from .admission import check_open, check_place, window_of
 from .agreement import check_agreement
 from .audits import audit_end, audit_refusal
+from .breakouts import BreakoutCommand, BreakoutOver, Breakouts
 from .capabilities import effective, session_role
 from .commands import (
     Act,
@@ -89,6 +90,7 @@ class Room:
         self._queue: asyncio.Queue[RoomCommand] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._timers = RoomTimers(clock, self.post, f"room-{info.session_id}")
+        self.breakouts = Breakouts(self._timers, restored)  # small groups (rooms/breakouts.py)
         self.life = SessionLife(info.session_id, info.status)
         self._note_version = 0
         # The leaders' private note lives with the live room only: it is handed to leaders who
@@ -201,7 +203,9 @@ class Room:
             elif isinstance(exc, SessionClosed):
                 self.life.closed_under(exc)  # cancelled or ended by someone else: tell, stop
                 await tell_closed(self._out, self.info.session_id, exc.code)
-            if isinstance(exc, PermissionDenied | ProtocolError) and isinstance(command, ByPerson):
+            if isinstance(exc, PermissionDenied | ProtocolError | UserError) and isinstance(
+                command, ByPerson
+            ):
                 await audit_refusal(
                     self._store, self.info.session_id, command, exc, self.state.phase.value
                 )
@@ -252,6 +256,12 @@ class Room:
                 return {}  # _check_abandoned decides
             case Refresh():
                 return await self._refresh()
+            case BreakoutCommand() | BreakoutOver():  # server/rooms/breakouts.py
+                now = self._clock.now_ms()
+                self._dirty |= self.breakouts.on(
+                    command, self.spec, self.state, self.participants, now
+                )
+                return {}
         raise UserError(f"unknown room command {type(command).__name__}")
 
     # --- handlers ---------------------------------------------------------------------------
@@ -460,7 +470,7 @@ class Room:
             spec=self.spec,
             state=self.state,
             participants=self.participants,
-        )
+        ) | {"breakouts": self.breakouts.view(now_ms)}
 
     async def _commit(self) -> None:
         """Gate, save, broadcast (the acknowledgement follows): for whatever the last command
@@ -469,6 +479,7 @@ class Room:
         if not self._dirty:
             return
         self._dirty = False
+        self._media.audiences = self.breakouts.follow(self.spec, self.state, self.participants)
         self._media.gate(self.spec, self.state, self.participants.values())
         self.version += 1
         attendance, self._attendance = self._attendance, []
@@ -476,7 +487,9 @@ class Room:
         found = await self._store.save(
             self.info.session_id,
             version=self.version,
-            state=self.outages.stamp(persisted(self.state, self.participants, self._note_version)),
+            state=self.breakouts.stamp(
+                self.outages.stamp(persisted(self.state, self.participants, self._note_version))
+            ),
             attendance=attendance,
             change=change,
             final=self.life.final,

@@ -177,6 +177,8 @@ RULES: dict[ProtocolKind, ProtocolRules] = {
     ProtocolKind.DYNAMIC: ProtocolRules(1, 16, 1, 4, 15, 90),
     # 002: three 1:1 conversations with a trained peer.
     ProtocolKind.PEER_SUPPORT: ProtocolRules(3, 3, 2, 1, 1, 60),
+    # 004: one 3.5 h workshop of 4-12 (the one table: server/protocols/workshop.py TABLE).
+    ProtocolKind.WORKSHOP: ProtocolRules(1, 1, 1, 4, 12, 210),
 }
 
 

@@ -12,7 +12,7 @@ from server.appkeys import REMOVER_KEY, SETTINGS_KEY, SIO_KEY
 from server.domain import RemovalReason
 from server.rooms.ports import Clock, SystemClock
 
-from . import media, participant, protocol, session
+from . import breakout, media, participant, protocol, session
 from .context import NAMESPACE, EventTable, Services
 from .edge import PACKET_MAX_CHARS, EdgeServer
 from .namespace import RoomNamespace
@@ -27,6 +27,7 @@ EVENTS: EventTable = {
     **participant.EVENTS,
     **protocol.EVENTS,
     **media.EVENTS,
+    **breakout.EVENTS,
 }
 
 # The edge answers bigger packets too_large without decoding them: every event fits below it.
