@@ -18,22 +18,27 @@ from server.domain import AuditOutcome, GroupRole, ProtocolKind
 from .conftest import Peer, Server, make_server
 
 
-async def as_workshop(server: Server) -> None:
-    db = Database(server.world.db_url)
+async def as_workshop_db(db_url: str, group_id: int, session_id: int) -> None:
+    """Make the seeded group a workshop group and its session 3.5 hours long."""
+    db = Database(db_url)
     try:
         async with db.sessionmaker() as s, s.begin():
             await s.execute(
                 update(Group)
-                .where(Group.id == server.world.group_id)
+                .where(Group.id == group_id)
                 .values(protocol=ProtocolKind.WORKSHOP, settings={}, min_members=4)
             )
             await s.execute(
                 update(ScheduledSession)
-                .where(ScheduledSession.id == server.world.session_id)
+                .where(ScheduledSession.id == session_id)
                 .values(duration_minutes=210)
             )
     finally:
         await db.dispose()
+
+
+async def as_workshop(server: Server) -> None:
+    await as_workshop_db(server.world.db_url, server.world.group_id, server.world.session_id)
 
 
 @pytest.fixture
