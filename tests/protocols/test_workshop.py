@@ -1,0 +1,109 @@
+"""The workshop's one table: every number the study gives, labelled, and the phases built from
+it; the breakout planning rules (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.domain import GROUP_SIZE, ProtocolKind
+from server.errors import UserError
+from server.protocols import workshop
+from server.protocols.base import EVERYONE, Role
+from server.protocols.registry import PROTOCOLS
+from server.questionnaires.form_plan import default_plan
+from server.rooms import breakouts as bo
+from server.scheduling.series import RULES
+
+W = workshop.TABLE
+STUDY = {
+    "total_minutes": 210,
+    "members_min": 4,
+    "members_max": 12,
+    "sessions_per_series": 1,
+    "coaching_minutes": 60,
+    "follow_up_min_weeks": 4,
+    "follow_up_max_weeks": 6,
+}
+
+
+def test_the_study_numbers_are_labelled_study_and_everything_else_product() -> None:
+    for key, value in W.items():
+        expected = workshop.Source.STUDY if key in STUDY else workshop.Source.PRODUCT
+        assert value.source is expected, key
+        assert value.note, key
+        if key in STUDY:
+            assert value.value == STUDY[key], key
+            assert "004" in value.note
+
+
+def test_phases_come_from_the_table_and_add_up_to_three_and_a_half_hours() -> None:
+    spec = PROTOCOLS[ProtocolKind.WORKSHOP]
+    assert spec is workshop.SPEC and spec.co_leaders_lead and not spec.uses_presenter
+    timed = [r for r in spec.phases if r.timed]
+    assert sum(r.default_min or 0 for r in timed) == W["total_minutes"].value == 210
+    rows = {r.phase: r for r in spec.phases}
+    P = workshop.Phase
+    assert rows[P.CASE_WORK_1].default_min == W["case_work_minutes"].value
+    assert (rows[P.BREAK_1].min_min, rows[P.BREAK_1].max_min) == (
+        W["break_min"].value,
+        W["break_max"].value,
+    )
+    assert all(r.speakers == EVERYONE for r in timed)
+    assert Role.MEMBER not in rows[P.CLOSED].speakers
+    assert {P.CASE_WORK_1, P.CASE_WORK_2} == workshop.BREAKOUT_PHASES
+
+
+def test_the_shared_tables_agree_with_the_workshop_table() -> None:
+    assert GROUP_SIZE[ProtocolKind.WORKSHOP] == (W["members_min"].value, W["members_max"].value)
+    rules = RULES[ProtocolKind.WORKSHOP]
+    assert (rules.members_min, rules.members_max) == GROUP_SIZE[ProtocolKind.WORKSHOP]
+    assert rules.sessions_min == rules.sessions_max == W["sessions_per_series"].value
+    assert rules.default_duration == W["total_minutes"].value
+
+
+def test_the_follow_up_falls_four_to_six_weeks_after_the_workshop() -> None:
+    plan = default_plan(ProtocolKind.WORKSHOP)
+    assert plan.followup.enabled
+    assert plan.followup_weeks == W["follow_up_min_weeks"].value
+    assert plan.followup.close_days is not None
+    assert plan.followup_weeks * 7 + plan.followup.close_days == W["follow_up_max_weeks"].value * 7
+    assert default_plan(ProtocolKind.BALINT).followup_weeks == 6  # others unchanged
+
+
+def test_a_setting_outside_a_phase_bound_is_refused_naming_it() -> None:
+    with pytest.raises(UserError) as err:
+        workshop.SPEC.config({"break_1_minutes": 30})
+    assert "settings.break_1_minutes" in err.value.details["fields"]
+
+
+@pytest.mark.parametrize(
+    ("members", "size", "sizes"),
+    [
+        (2, 4, [2]),
+        (3, 2, [3]),  # three cannot make two groups of at least two
+        (5, 2, [3, 2]),
+        (6, 3, [3, 3]),
+        (7, 2, [3, 2, 2]),
+        (12, 4, [4, 4, 4]),
+        (12, 2, [2] * 6),
+        (9, 4, [3, 3, 3]),
+    ],
+)
+def test_automatic_groups_leave_nobody_alone(members: int, size: int, sizes: list[int]) -> None:
+    groups = bo.auto_groups(list(range(1, members + 1)), size)
+    assert sorted((len(g) for g in groups), reverse=True) == sizes
+    assert sorted(p for g in groups for p in g) == list(range(1, members + 1))
+
+
+def test_groups_by_hand_are_checked() -> None:
+    assert bo.check_groups([[1, 2], [3, 4, 5]], [1, 2, 3, 4, 5]) == ((1, 2), (3, 4, 5))
+    for bad, field in [
+        ([[1]], "groups[0]"),
+        ([[1, 2, 3, 4, 5]], "groups[0]"),
+        ([[1, 9]], "groups[0][1]"),
+        ([[1, 2], [2, 3]], "groups[1][0]"),
+        ([], "groups"),
+    ]:
+        with pytest.raises(UserError) as err:
+            bo.check_groups(bad, [1, 2, 3, 4, 5])
+        assert field in err.value.details["fields"]
