@@ -52,6 +52,30 @@ export interface Snapshot {
   participants: Participant[];
   you: You;
   ended: boolean;
+  /** May the leader split the room into breakout groups now (the workshop's case work). */
+  breakouts_allowed?: boolean;
+  /** The room's breakout groups while it is split (server: rooms/breakouts.py), else null. */
+  breakouts?: BreakoutsView | null;
+}
+
+export interface BreakoutsView {
+  groups: string[][];
+  started_at_ms: number;
+  ends_at_ms: number;
+  remaining_ms: number;
+}
+
+/** The leaders' breakout events (docs/workshop.md). */
+export type BreakoutEvent = "breakout.open" | "breakout.move" | "breakout.close";
+
+function parseBreakouts(x: unknown): BreakoutsView | null {
+  if (!isRecord(x) || !Array.isArray(x["groups"])) return null;
+  return {
+    groups: x["groups"].filter(Array.isArray).map((g) => strings(g)),
+    started_at_ms: num(x, "started_at_ms"),
+    ends_at_ms: num(x, "ends_at_ms"),
+    remaining_ms: num(x, "remaining_ms"),
+  };
 }
 
 export interface Agreement {
@@ -283,6 +307,8 @@ export function parseSnapshot(x: unknown, selfId: string | null = null): Snapsho
     participants,
     you: { person_id: youId, capabilities: caps },
     ended: bool(x, "ended"),
+    breakouts_allowed: x["breakouts_allowed"] === true,
+    breakouts: parseBreakouts(x["breakouts"]),
   };
 }
 

@@ -7,6 +7,7 @@ import type { MediaSession, TrackLike } from "../protocol/media";
 import type { RoomClient, RoomState } from "../protocol/room-client";
 import type { Participant, SessionSummary, Snapshot } from "../protocol/types";
 import { camControl, micControl, micHeldByRoom, self, showsConsole } from "../protocol/view";
+import { BreakoutPanel } from "./breakouts";
 import { LeaderConsole } from "./console";
 import { type JoinMode, acquireMedia, classifyMediaError } from "./devices";
 import { h, setAttr, setText, show } from "./dom";
@@ -59,6 +60,7 @@ export class RoomScreen implements Screen {
   private readonly body: HTMLElement;
   private readonly footer: HTMLElement;
   private console: LeaderConsole | null = null;
+  private readonly breakouts: BreakoutPanel; // ui/breakouts.ts
   private lastPhase: string | null = null;
   private lastHeld = false;
   private muting = false;
@@ -125,7 +127,8 @@ export class RoomScreen implements Screen {
       this.soundBtn,
       leaveBtn,
     );
-    this.body = h("div", { class: "room-body" }, this.gallery.el);
+    this.breakouts = new BreakoutPanel(i18n, ctx.client, ctx.feedback);
+    this.body = h("div", { class: "room-body" }, this.breakouts.el, this.gallery.el);
     this.footer = h("div", { class: "room-footer" }, this.heldNote, this.listenNote, controls);
     this.el = h(
       "div",
@@ -197,6 +200,7 @@ export class RoomScreen implements Screen {
     this.renderControls(s, me, held);
     this.gallery.render(s);
     this.renderConsole(s);
+    this.breakouts.render(s);
     this.tick();
     this.layout();
     if (this.lastPhase !== null && this.lastPhase !== s.phase) {
@@ -226,6 +230,7 @@ export class RoomScreen implements Screen {
   private tick(): void {
     const s = this.ctx.client.snapshot;
     if (s) this.banner.tick(s, this.ctx.client.clock.now(Date.now()));
+    if (s) this.breakouts.tick(this.ctx.client.clock.now(Date.now()));
   }
 
   private layout(): void {
