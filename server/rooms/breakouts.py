@@ -327,16 +327,19 @@ class Breakouts:
     def audiences(self, participants: Mapping[int, Participant]) -> dict[int, frozenset[str]]:
         return audiences(self.split, (p.person_id for p in participants.values() if p.in_room))
 
-    def view(self, now_ms: int) -> JSON | None:
-        """The snapshot's ``breakouts``: null, or the groups and the exercise's end."""
+    def view(self, spec: ProtocolSpec, state: ProtocolState, now_ms: int) -> JSON:
+        """The snapshot's keys: ``breakouts_allowed`` (may the leader split now) and
+        ``breakouts`` (null, or the groups and the exercise's end)."""
+        allowed = workshop.breakouts_allowed(spec, state.phase) and not state.ended
         if self.split is None:
-            return None
-        return {
+            return {"breakouts_allowed": allowed, "breakouts": None}
+        split = {
             "groups": [[str(p) for p in g] for g in self.split.groups],
             "started_at_ms": self.split.started_at_ms,
             "ends_at_ms": self.split.ends_at_ms,
             "remaining_ms": max(0, self.split.ends_at_ms - now_ms),
         }
+        return {"breakouts_allowed": allowed, "breakouts": split}
 
     def stamp(self, data: JSON) -> JSON:
         """Add the split to what the room saves (restored after a restart)."""

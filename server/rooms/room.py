@@ -470,7 +470,7 @@ class Room:
             spec=self.spec,
             state=self.state,
             participants=self.participants,
-        ) | {"breakouts": self.breakouts.view(now_ms)}
+        ) | self.breakouts.view(self.spec, self.state, now_ms)
 
     async def _commit(self) -> None:
         """Gate, save, broadcast (the acknowledgement follows): for whatever the last command
