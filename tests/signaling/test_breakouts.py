@@ -60,7 +60,8 @@ async def in_case_work(server: Server) -> tuple[Peer, list[Peer]]:
         await m.enter()
     for _ in range(2):
         assert (await leader.call("protocol.command", {"command": "advance"}))["ok"]
-    await leader.until(lambda s: s["phase"] == "case_work_1")
+    snap = await leader.until(lambda s: s["phase"] == "case_work_1")
+    assert snap["breakouts_allowed"] is True and snap["breakouts"] is None
     return leader, members
 
 

@@ -128,13 +128,14 @@ export class RoomScreen implements Screen {
       leaveBtn,
     );
     this.breakouts = new BreakoutPanel(i18n, ctx.client, ctx.feedback);
-    this.body = h("div", { class: "room-body" }, this.breakouts.el, this.gallery.el);
+    this.body = h("div", { class: "room-body" }, this.gallery.el);
     this.footer = h("div", { class: "room-footer" }, this.heldNote, this.listenNote, controls);
     this.el = h(
       "div",
       { class: "room", "data-testid": "room" },
       this.connBanner,
       this.banner.el,
+      this.breakouts.el,
       this.body,
       this.footer,
     );
