@@ -12,7 +12,17 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import text
 
-from server import api, attendance, notify, privacy, questionnaires, scheduling, scores, signaling
+from server import (
+    api,
+    attendance,
+    coaching,
+    notify,
+    privacy,
+    questionnaires,
+    scheduling,
+    scores,
+    signaling,
+)
 from server.api import headers
 from server.api.http import csrf_cookie_middleware, error_middleware
 from server.appkeys import (
@@ -26,6 +36,7 @@ from server.appkeys import (
 from server.attendance.derive import Rules
 from server.attendance.records import rebuild_after_end
 from server.auth.ratelimit import LoginLimiter
+from server.coaching.service import offer_after_workshop
 from server.db import migrate
 from server.db.engine import Database
 from server.media import wiring as media_wiring
@@ -44,6 +55,12 @@ from server.signaling.edge import make_sio
 from server.signaling.removal import RemovalFanout
 
 log = logging.getLogger("circle.app")
+
+
+async def _after_end(db: Database, rules: Rules, session_id: int) -> None:
+    """An ended room has closed: its attendance is final; then a workshop's coaching offers."""
+    await rebuild_after_end(db, rules, session_id)
+    await offer_after_workshop(db, session_id)
 
 
 def _rooms_setup(app: web.Application) -> None:
@@ -68,6 +85,7 @@ PLUGINS: tuple[Callable[[web.Application], None], ...] = (
     scores.setup,
     questionnaires.setup,
     questionnaire_forms.setup,  # the answering side: after scheduling and the instruments
+    coaching.setup,  # coaching calls after workshops: books through scheduling
 )
 
 
@@ -90,7 +108,7 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
         grace_s=settings.reconnect_grace_s,
         node_id=node_id,
         lease_ms=settings.room_lease_s * 1000,
-        on_ended=functools.partial(rebuild_after_end, app[DB_KEY], Rules.from_settings(settings)),
+        on_ended=functools.partial(_after_end, app[DB_KEY], Rules.from_settings(settings)),
     )
     svc.manager = manager
     await manager.start()

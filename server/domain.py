@@ -10,6 +10,7 @@ class ProtocolKind(StrEnum):
     DYNAMIC = "dynamic"  # dynamic (supportive psychodynamic) group therapy
     PEER_SUPPORT = "peer_support"  # 1:1 peer-support conversation
     WORKSHOP = "workshop"  # resilience workshop with breakouts (server/protocols/workshop.py)
+    COACHING = "coaching"  # the 1:1 coaching call offered after a workshop
 
 
 class OrgRole(StrEnum):
@@ -73,6 +74,7 @@ GROUP_SIZE: dict[ProtocolKind, tuple[int, int]] = {
     ProtocolKind.PEER_SUPPORT: (1, 1),
     # Resilience workshop: 4-12 (004); the numbers' one table is server/protocols/workshop.py.
     ProtocolKind.WORKSHOP: (4, 12),
+    ProtocolKind.COACHING: (1, 1),  # 1:1 with a facilitator (004)
 }
 
 

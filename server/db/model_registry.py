@@ -10,6 +10,7 @@ from sqlalchemy import MetaData
 
 import server.attendance.models
 import server.auth.spent
+import server.coaching.models
 import server.notify.models
 import server.privacy.models
 import server.questionnaires.form_models
@@ -21,6 +22,7 @@ from server.db.models import Base
 TABLE_MODULES = (
     server.attendance.models,
     server.auth.spent,
+    server.coaching.models,
     server.notify.models,
     server.privacy.models,
     server.questionnaires.form_models,

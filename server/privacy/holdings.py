@@ -28,6 +28,7 @@ from server.attendance.models import (
     AttendanceRecordRow,
     ScoreEntry,
 )
+from server.coaching.models import CoachingOffer
 from server.db.models import (
     AgreementAcceptance,
     AttendanceEvent,
@@ -339,6 +340,14 @@ HOLDINGS: tuple[Holding, ...] = (
         "for the life of the group",
         _by_person(AttendanceCorrection),
         _erase_corrections,
+    ),
+    Holding(
+        "coaching_offers",
+        "the coaching calls offered to you after a workshop: declined (with your reason, if "
+        "you gave one) or booked",
+        "for the life of the account",
+        _by_person(CoachingOffer),
+        _delete_by_person(CoachingOffer),
     ),
     Holding(
         "score_entries",

@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 from server.domain import ProtocolKind
 
-from . import balint, dynamic, engine, peer_support, workshop
+from . import balint, coaching, dynamic, engine, peer_support, workshop
 from .base import Command, Effect, ProtocolSpec, ProtocolState
 
 PROTOCOLS: Mapping[ProtocolKind, ProtocolSpec] = MappingProxyType(
@@ -16,6 +16,7 @@ PROTOCOLS: Mapping[ProtocolKind, ProtocolSpec] = MappingProxyType(
         ProtocolKind.DYNAMIC: dynamic.SPEC,
         ProtocolKind.PEER_SUPPORT: peer_support.SPEC,
         ProtocolKind.WORKSHOP: workshop.SPEC,
+        ProtocolKind.COACHING: coaching.SPEC,
     }
 )
 

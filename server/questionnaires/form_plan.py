@@ -86,6 +86,7 @@ PROTOCOL_INSTRUMENTS: dict[ProtocolKind, list[str]] = {
     ProtocolKind.PEER_SUPPORT: ["bat"],
     # 004 measured resilience (its instrument is published elsewhere): CD-RISC, our choice.
     ProtocolKind.WORKSHOP: ["cdrisc"],
+    ProtocolKind.COACHING: ["cdrisc"],  # never sent: see default_plan
 }
 # 004: follow-up 4-6 weeks post workshop: opens at 4 weeks, closes 14 days later (6 weeks).
 WORKSHOP_FOLLOWUP_WEEKS = 4
@@ -95,6 +96,14 @@ EVALUATION_INSTRUMENT = "evaluation"  # the end-of-series evaluation, with the p
 
 def default_plan(protocol: ProtocolKind) -> FormPlan:
     measures = PROTOCOL_INSTRUMENTS.get(protocol, ["who5"])
+    if protocol is ProtocolKind.COACHING:  # the workshop's own plan measures; the call sends none
+        off = TimepointPlan(enabled=False, instruments=measures, close_days=14)
+        return FormPlan(
+            pre=TimepointPlan(enabled=False, instruments=measures, close_days=None),
+            post=off,
+            followup=off,
+            checkin=off,
+        )
     return FormPlan(
         pre=TimepointPlan(instruments=measures, close_days=None),
         post=TimepointPlan(

@@ -179,6 +179,8 @@ RULES: dict[ProtocolKind, ProtocolRules] = {
     ProtocolKind.PEER_SUPPORT: ProtocolRules(3, 3, 2, 1, 1, 60),
     # 004: one 3.5 h workshop of 4-12 (the one table: server/protocols/workshop.py TABLE).
     ProtocolKind.WORKSHOP: ProtocolRules(1, 1, 1, 4, 12, 210),
+    # 004: one 1 h coaching call per participant (booked by server/coaching/).
+    ProtocolKind.COACHING: ProtocolRules(1, 1, 1, 1, 1, 60),
 }
 
 

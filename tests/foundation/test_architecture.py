@@ -51,7 +51,17 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     ),
     # A person's data across every package's tables: export, erasure, retention.
     "privacy": frozenset(
-        {"api", "appkeys", "attendance", "audit", "db", "notify", "questionnaires", "scheduling"}
+        {
+            "api",
+            "appkeys",
+            "attendance",
+            "audit",
+            "coaching",
+            "db",
+            "notify",
+            "questionnaires",
+            "scheduling",
+        }
     ),
     # Attendance records derived from the rooms' events (and outages); excuses, corrections.
     "attendance": frozenset({"api", "appkeys", "audit", "db", "rooms"}),
@@ -61,6 +71,10 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     # the answering side: forms, form links (auth's token scheme), triggers registered with
     # scheduling, mail through notify.
     "questionnaires": frozenset({"api", "appkeys", "audit", "auth", "db", "notify", "scheduling"}),
+    # Coaching calls after a workshop: offers from attendance, booked through scheduling.
+    "coaching": frozenset(
+        {"api", "appkeys", "attendance", "audit", "db", "protocols", "scheduling"}
+    ),
 }
 
 # Composition roots wire packages together: they may import anything, and only other
