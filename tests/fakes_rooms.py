@@ -280,6 +280,7 @@ class FakeMediaEngine:
         self.participants.get(room_id, set()).discard(participant_id)
         self.senders.pop((room_id, participant_id), None)
         self.rights.pop((room_id, participant_id), None)
+        self.audiences.pop((room_id, participant_id), None)
 
     async def handle_answer(self, room_id: str, participant_id: str, sdp: str) -> None:
         self.answers.append((room_id, participant_id, sdp))

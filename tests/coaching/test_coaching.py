@@ -17,8 +17,8 @@ from sqlalchemy import select
 from server.auth.cookies import bound_csrf
 from server.coaching.models import CoachingOffer, OfferStatus
 from server.db.engine import Database
-from server.db.models import Group, Membership, ScheduledSession
-from server.domain import GroupRole, ProtocolKind, SessionStatus
+from server.db.models import AuditEntry, Group, Membership, ScheduledSession
+from server.domain import AuditOutcome, GroupRole, ProtocolKind, SessionStatus
 from tests.conftest import SECRET, Api
 from tests.foundation.seed import session_cookie
 from tests.signaling.conftest import Server, make_server
@@ -110,6 +110,9 @@ async def test_declining_booking_and_cancelling_through_the_scheduling(
         # only the coach (or a coordinator) books
         status, _ = await other.post(f"/api/coaching/{by_person[m1]}/book", slot)
         assert status == 403
+        refused = await server.db_rows(AuditEntry, action="coaching.book")
+        assert [r.actor_id for r in refused] == [w.members[2]]
+        assert refused[0].outcome is AuditOutcome.REFUSED
         late = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
         status, body = await coach.post(
             f"/api/coaching/{by_person[m1]}/book", {**slot, "date": late}

@@ -7,10 +7,10 @@ import pytest
 
 from server.domain import GROUP_SIZE, ProtocolKind
 from server.errors import UserError
-from server.protocols import workshop
+from server.protocols import coaching, workshop
 from server.protocols.base import EVERYONE, Role
 from server.protocols.registry import PROTOCOLS
-from server.questionnaires.form_plan import default_plan
+from server.questionnaires.form_plan import FORM_TIMEPOINTS, default_plan
 from server.rooms import breakouts as bo
 from server.scheduling.series import RULES
 
@@ -107,3 +107,36 @@ def test_groups_by_hand_are_checked() -> None:
         with pytest.raises(UserError) as err:
             bo.check_groups(bad, [1, 2, 3, 4, 5])
         assert field in err.value.details["fields"]
+
+
+def test_a_coaching_series_sends_no_questionnaires() -> None:
+    plan = default_plan(ProtocolKind.COACHING)
+    assert not any(plan.rule(tp).enabled for tp in FORM_TIMEPOINTS)
+    call = PROTOCOLS[ProtocolKind.COACHING].row(coaching.Phase.CALL)
+    assert (call.default_min, call.min_min, call.max_min) == (60, 30, 60)
+    assert call.default_min == W["coaching_minutes"].value
+
+
+def test_moves_keep_groups_within_two_to_four() -> None:
+    split = bo.Split(((1, 2), (3, 4, 5, 6)), 0, 60_000, 1)
+    with pytest.raises(UserError) as err:
+        bo.moved(split, 1, 1)  # group 1 is full
+    assert "group" in err.value.details["fields"]
+    with pytest.raises(UserError) as err:
+        bo.moved(split, 1, None)  # would leave 2 alone
+    assert "person_id" in err.value.details["fields"]
+    with pytest.raises(UserError) as err:
+        bo.moved(split, 3, 5)
+    assert "group" in err.value.details["fields"]
+    assert bo.moved(split, 3, 0).groups == ((1, 2, 3), (4, 5, 6))
+    assert bo.moved(split, 9, 0).groups == ((1, 2, 9), (3, 4, 5, 6))  # from the main room
+    back = bo.moved(bo.moved(split, 9, 0), 9, None)
+    assert back.groups == split.groups
+
+
+def test_audiences_while_split_and_after() -> None:
+    split = bo.Split(((1, 2), (3, 4)), 0, 60_000, 1)
+    heard = bo.audiences(split, [1, 2, 3, 4, 7, 8])
+    assert heard[1] == {"2"} and heard[4] == {"3"}
+    assert heard[7] == {"8"} and heard[8] == {"7"}  # the main room
+    assert bo.audiences(None, [1, 2]) == {}

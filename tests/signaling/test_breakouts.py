@@ -197,3 +197,49 @@ async def test_members_may_not_split_and_breakouts_only_in_case_work(workshop: S
     reply = await leader.call("breakout.move", {"person_id": first[0], "group": None})
     assert "person_id" in reply["error"]["details"]["fields"]
     assert (await ms[0].until(lambda s: True))["breakouts"]["groups"] == snap["breakouts"]["groups"]
+
+
+async def test_a_latecomer_lands_in_the_main_room(workshop: Server) -> None:
+    server = workshop
+    w = server.world
+    leader = server.peer(w.leader, GroupRole.LEADER)
+    await leader.enter()
+    ms = [server.peer(pid) for pid in w.members[:4]]
+    for m in ms:
+        await m.enter()
+    for _ in range(2):
+        assert (await leader.call("protocol.command", {"command": "advance"}))["ok"]
+    assert (await leader.call("breakout.open", {"size": 2}))["ok"]
+    late = server.peer(w.members[4])
+    snap = await late.enter()
+    assert snap["breakouts"] is not None
+    assert str(late.person_id) not in {p for g in snap["breakouts"]["groups"] for p in g}
+    await leader.until(
+        lambda s: any(p["person_id"] == str(late.person_id) for p in s["participants"])
+    )
+    assert heard_by(server, late.person_id) == {str(w.leader)}  # the main room
+    assert heard_by(server, w.leader) == {str(late.person_id)}
+
+
+async def test_a_restarted_room_comes_back_split_with_its_timer(workshop: Server) -> None:
+    server = workshop
+    w = server.world
+    leader, ms = await in_case_work(server)
+    assert (await leader.call("breakout.open", {"size": 3, "minutes": 10}))["ok"]
+    before = await leader.until(lambda s: s["breakouts"] is not None)
+    server.clock.advance(4 * 60_000)
+
+    await server.stop()  # every client drops with the server
+    await server.start()
+
+    leader2 = server.peer(w.leader, GroupRole.LEADER)
+    snap = await leader2.enter()
+    assert snap["breakouts"]["groups"] == before["breakouts"]["groups"]
+    assert snap["breakouts"]["ends_at_ms"] == before["breakouts"]["ends_at_ms"]
+    member = server.peer(ms[0].person_id)
+    await member.enter()
+    group = next(g for g in snap["breakouts"]["groups"] if str(ms[0].person_id) in g)
+    assert heard_by(server, ms[0].person_id) == frozenset(group) - {str(ms[0].person_id)}
+    server.clock.advance(6 * 60_000)  # the re-armed timer brings everyone back
+    await leader2.until(lambda s: s["breakouts"] is None)
+    assert heard_by(server, ms[0].person_id) is None
