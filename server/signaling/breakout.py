@@ -25,7 +25,7 @@ class BreakoutOpen(Payload):
     groups: (
         Annotated[
             list[Annotated[list[PersonId], Field(max_length=GROUP_IDS_MAX)]],
-            Field(max_length=GROUPS_MAX),
+            Field(min_length=1, max_length=GROUPS_MAX),
         ]
         | None
     ) = None
