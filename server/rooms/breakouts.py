@@ -27,11 +27,13 @@ from server.domain import GroupRole
 from server.errors import PermissionDenied, ProtocolError, UserError
 from server.protocols import workshop
 from server.protocols.base import MINUTE_MS, Capability, ProtocolSpec, ProtocolState
+from server.protocols.registry import spec_for
 
+from .audits import audit_refusal
 from .capabilities import effective
 from .commands import ByPerson, RoomCommand
 from .participants import Participant, Presence
-from .ports import JSON
+from .ports import JSON, RoomStore, SessionInfo
 from .timers import Timers
 
 log = logging.getLogger("server.rooms.room")
@@ -213,11 +215,23 @@ def audiences(split: Split | None, present: Iterable[int]) -> dict[int, frozense
 
 
 class Breakouts:
-    """The breakout state of one room; owned by the room's task. ``restored``: the room's
-    saved state after a restart (its split comes back, with its timer)."""
+    """The breakout state of one room; owned by the room's task. ``participants`` is the room's
+    own dict (read, never written); ``restored``: the room's saved state after a restart (its
+    split comes back, with its timer)."""
 
-    def __init__(self, timers: Timers, restored: tuple[int, JSON] | None = None) -> None:
+    def __init__(
+        self,
+        info: SessionInfo,
+        participants: Mapping[int, Participant],
+        timers: Timers,
+        store: RoomStore,
+        restored: tuple[int, JSON] | None = None,
+    ) -> None:
+        self.session_id = info.session_id
+        self.spec = spec_for(info.protocol)
+        self.participants = participants
         self.timers = timers
+        self.store = store
         self.split: Split | None = None
         self.epoch = 0
         raw = None if restored is None else restored[1].get("breakouts")
@@ -226,25 +240,26 @@ class Breakouts:
             self.epoch = self.split.epoch
             self.timers.start(TIMER_KEY, self.split.ends_at_ms, BreakoutOver(epoch=self.epoch))
 
-    def on(
-        self,
-        c: BreakoutCommand | BreakoutOver,
-        spec: ProtocolSpec,
-        state: ProtocolState,
-        participants: Mapping[int, Participant],
-        now_ms: int,
+    async def on(
+        self, c: BreakoutCommand | BreakoutOver, state: ProtocolState, now_ms: int
     ) -> bool:
         """A leader's request or the timer; True if the room changed. A request that cannot
-        be applied raises and changes nothing."""
+        be applied raises and changes nothing; bad input is audited here (the room audits the
+        refusals it knows: forbidden, not in this phase)."""
         if isinstance(c, BreakoutOver):
             return self.timer(c.epoch)
+        spec, participants = self.spec, self.participants
         actor = participants.get(c.person_id)
         if actor is None or actor.presence is not Presence.PRESENT or actor.sid != c.sid:
             raise PermissionDenied("You are not in this room.", code="not_in_room")
         caps = effective(spec, state, actor.person_id, actor.group_role)
         if Capability.LEAD not in caps:
             raise PermissionDenied(f"{c.verb.value} needs the lead capability", command=c.verb)
-        self.handle(c, spec, state, participants, now_ms)
+        try:
+            self.handle(c, spec, state, participants, now_ms)
+        except UserError as exc:
+            await audit_refusal(self.store, self.session_id, c, exc, state.phase.value)
+            raise
         return True
 
     def handle(
@@ -304,33 +319,34 @@ class Breakouts:
         self.close("timer")
         return True
 
-    def follow(
-        self, spec: ProtocolSpec, state: ProtocolState, participants: Mapping[int, Participant]
-    ) -> dict[int, frozenset[str]]:
+    def follow(self, state: ProtocolState) -> dict[int, frozenset[str]]:
         """Before the room gates: a phase without breakouts brings everyone back; people who
         left for good leave their groups. Returns who receives whom (for the media gate)."""
-        split = self.split
-        if split is not None and (state.ended or not workshop.breakouts_allowed(spec, state.phase)):
+        split, participants = self.split, self.participants
+        if split is not None and (
+            state.ended or not workshop.breakouts_allowed(self.spec, state.phase)
+        ):
             self.close("phase")
         elif split is not None:
             gone = {pid for pid, p in participants.items() if not p.in_room}
             if any(pid in gone for g in split.groups for pid in g):
                 groups = tuple(tuple(p for p in g if p not in gone) for g in split.groups)
                 self.split = Split(groups, split.started_at_ms, split.ends_at_ms, split.epoch)
-        return self.audiences(participants)
+        return self.audiences()
 
     def close(self, why: str) -> None:
         self.split = None
         self.timers.cancel(TIMER_KEY)
         log.info("breakouts closed (%s)", why)
 
-    def audiences(self, participants: Mapping[int, Participant]) -> dict[int, frozenset[str]]:
-        return audiences(self.split, (p.person_id for p in participants.values() if p.in_room))
+    def audiences(self) -> dict[int, frozenset[str]]:
+        present = (p.person_id for p in self.participants.values() if p.in_room)
+        return audiences(self.split, present)
 
-    def view(self, spec: ProtocolSpec, state: ProtocolState, now_ms: int) -> JSON:
+    def view(self, state: ProtocolState, now_ms: int) -> JSON:
         """The snapshot's keys: ``breakouts_allowed`` (may the leader split now) and
         ``breakouts`` (null, or the groups and the exercise's end)."""
-        allowed = workshop.breakouts_allowed(spec, state.phase) and not state.ended
+        allowed = workshop.breakouts_allowed(self.spec, state.phase) and not state.ended
         if self.split is None:
             return {"breakouts_allowed": allowed, "breakouts": None}
         split = {

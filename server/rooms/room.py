@@ -90,7 +90,6 @@ class Room:
         self._queue: asyncio.Queue[RoomCommand] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._timers = RoomTimers(clock, self.post, f"room-{info.session_id}")
-        self.breakouts = Breakouts(self._timers, restored)  # small groups (rooms/breakouts.py)
         self.life = SessionLife(info.session_id, info.status)
         self._note_version = 0
         # The leaders' private note lives with the live room only: it is handed to leaders who
@@ -111,6 +110,8 @@ class Room:
             self.version, data = restored
             self.state, self.participants, self._note_version = restore(data)
             self._restored = True
+        # small-group work (server/rooms/breakouts.py)
+        self.breakouts = Breakouts(info, self.participants, self._timers, store, restored)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -203,9 +204,7 @@ class Room:
             elif isinstance(exc, SessionClosed):
                 self.life.closed_under(exc)  # cancelled or ended by someone else: tell, stop
                 await tell_closed(self._out, self.info.session_id, exc.code)
-            if isinstance(exc, PermissionDenied | ProtocolError | UserError) and isinstance(
-                command, ByPerson
-            ):
+            if isinstance(exc, PermissionDenied | ProtocolError) and isinstance(command, ByPerson):
                 await audit_refusal(
                     self._store, self.info.session_id, command, exc, self.state.phase.value
                 )
@@ -257,10 +256,7 @@ class Room:
             case Refresh():
                 return await self._refresh()
             case BreakoutCommand() | BreakoutOver():  # server/rooms/breakouts.py
-                now = self._clock.now_ms()
-                self._dirty |= self.breakouts.on(
-                    command, self.spec, self.state, self.participants, now
-                )
+                self._dirty |= await self.breakouts.on(command, self.state, self._clock.now_ms())
                 return {}
         raise UserError(f"unknown room command {type(command).__name__}")
 
@@ -470,7 +466,7 @@ class Room:
             spec=self.spec,
             state=self.state,
             participants=self.participants,
-        ) | self.breakouts.view(self.spec, self.state, now_ms)
+        ) | self.breakouts.view(self.state, now_ms)
 
     async def _commit(self) -> None:
         """Gate, save, broadcast (the acknowledgement follows): for whatever the last command
@@ -479,7 +475,7 @@ class Room:
         if not self._dirty:
             return
         self._dirty = False
-        self._media.audiences = self.breakouts.follow(self.spec, self.state, self.participants)
+        self._media.audiences = self.breakouts.follow(self.state)
         self._media.gate(self.spec, self.state, self.participants.values())
         self.version += 1
         attendance, self._attendance = self._attendance, []
