@@ -9,6 +9,7 @@ import type { SessionSummary } from "../protocol/types";
 import { excuseToggle } from "../attendance/excuse";
 import { attendanceHref } from "../attendance/links";
 import { msg } from "../attendance/messages";
+import { coachingOffers } from "./coaching";
 import { ConfirmPanel } from "./confirm";
 import { h } from "./dom";
 import { questionnaireLinks } from "./questionnaire-links";
@@ -60,7 +61,7 @@ export function sessionListScreen(
   const toConfirm = seriesToConfirm(sessions, now);
   confirmations.seed(toConfirm);
   const confirm = new ConfirmPanel(i18n, confirmations, toConfirm);
-  el.append(confirm.el, questionnaireLinks(i18n));
+  el.append(confirm.el, questionnaireLinks(i18n), coachingOffers(i18n));
   return new SimpleScreen(el, t("sessions.title"), () => confirm.destroy());
 }
 

@@ -33,6 +33,11 @@ export const en = {
   "breakout.opened": "The room is split into small groups. You hear only your own group.",
   "breakout.back": "Everyone is back in the main room.",
   "breakout.refused": "The groups could not be made: {reason}",
+  "coaching.title": "Coaching after the workshop",
+  "coaching.offered": "A one-to-one coaching call of {minutes} minutes with {coach} is offered to you. It is optional.",
+  "coaching.booked": "Your coaching call with {coach} ({minutes} minutes): {date} at {time}.",
+  "coaching.declined": "You declined the coaching call.",
+  "coaching.decline": "No, thank you",
 } as const;
 
 export type Keys = keyof typeof en;
@@ -69,6 +74,11 @@ export const fa: Record<Keys, string> = {
   "breakout.opened": "اتاق به گروه‌های کوچک تقسیم شد. فقط صدای گروه خودتان را می‌شنوید.",
   "breakout.back": "همه به اتاق اصلی بازگشتند.",
   "breakout.refused": "گروه‌ها ساخته نشدند: {reason}",
+  "coaching.title": "مربیگری پس از کارگاه",
+  "coaching.offered": "یک جلسهٔ مربیگری فردی {minutes} دقیقه‌ای با {coach} به شما پیشنهاد می‌شود. شرکت در آن اختیاری است.",
+  "coaching.booked": "جلسهٔ مربیگری شما با {coach} ({minutes} دقیقه): {date} ساعت {time}.",
+  "coaching.declined": "شما جلسهٔ مربیگری را نپذیرفتید.",
+  "coaching.decline": "نه، متشکرم",
 };
 
 export const nl: Record<Keys, string> = {
@@ -103,4 +113,9 @@ export const nl: Record<Keys, string> = {
   "breakout.opened": "De ruimte is verdeeld in kleine groepen. Je hoort alleen je eigen groep.",
   "breakout.back": "Iedereen is terug in de hoofdruimte.",
   "breakout.refused": "De groepen konden niet worden gemaakt: {reason}",
+  "coaching.title": "Coaching na de workshop",
+  "coaching.offered": "Je krijgt een persoonlijk coachingsgesprek van {minutes} minuten met {coach} aangeboden. Het is vrijwillig.",
+  "coaching.booked": "Je coachingsgesprek met {coach} ({minutes} minuten): {date} om {time}.",
+  "coaching.declined": "Je hebt het coachingsgesprek afgeslagen.",
+  "coaching.decline": "Nee, dank je",
 };
