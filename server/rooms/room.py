@@ -110,7 +110,6 @@ class Room:
             self.version, data = restored
             self.state, self.participants, self._note_version = restore(data)
             self._restored = True
-        # small-group work (server/rooms/breakouts.py)
         self.breakouts = Breakouts(info, self.participants, self._timers, store, restored)
 
     # --- lifecycle ------------------------------------------------------------------------
