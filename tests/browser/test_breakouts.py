@@ -123,6 +123,8 @@ def test_breakout_flow_in_english_and_persian(browser: Any, live_server: LiveSer
         what="leader in the main room",
     )
     leader.page.get_by_test_id("breakout-close").wait_for()
+    for p in everyone:
+        p.shot("breakouts-split")
 
     # Media follows: the leader (main room) receives nothing of the group's audio; the two
     # members still hear each other.

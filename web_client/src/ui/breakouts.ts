@@ -10,6 +10,7 @@ import type { RoomClient } from "../protocol/room-client";
 import type { BreakoutsView, Participant, Snapshot } from "../protocol/types";
 import { h, setText, show } from "./dom";
 import type { Feedback } from "./feedback";
+import "./breakouts.css";
 
 const SIZES = [2, 3, 4] as const; // server: protocols/workshop.py, breakout_group_min/max
 const DEFAULT_MINUTES = 15; // server: breakout_default_minutes
