@@ -81,10 +81,10 @@ class MediaRoom:
         caps = self.capabilities.get(speaker) if speaker is not None else None
         audience = caps.audience if caps is not None else None
         for p in list(self.participants.values()):
-            if audience is not None and p.id not in audience and p.id != speaker:
-                continue  # not heard there (a breakout group): not named there either
+            # Not heard there (another breakout group): not named there either.
+            heard = audience is None or p.id in audience or p.id == speaker
             with contextlib.suppress(Exception):
-                await p.send("media.speaker", {"person_id": speaker})
+                await p.send("media.speaker", {"person_id": speaker if heard else None})
 
     def account_gone(self, p: MediaParticipant) -> None:
         for up in p.up.values():
@@ -242,7 +242,7 @@ class AiortcMediaEngine:
             p.set_capabilities(
                 may_speak=may_speak, may_show_video=may_show_video, audience=audience
             )
-        if not may_speak:
+        if not may_speak or audience is not None:  # (a split: speakers are found afresh)
             room.detector.forget(participant_id)
 
     def stats(self, room_id: str) -> RoomMediaStats:

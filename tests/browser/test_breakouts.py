@@ -123,6 +123,11 @@ def test_breakout_flow_in_english_and_persian(browser: Any, live_server: LiveSer
         what="leader in the main room",
     )
     leader.page.get_by_test_id("breakout-close").wait_for()
+    # nor is anyone of the group shown to the leader as speaking
+    wait_until(
+        lambda: all("Speaking" not in leader.tile(m.id).inner_text() for m in (m_en, m_fa)),
+        what="no speaker from the groups at the leader",
+    )
     for p in everyone:
         p.shot("breakouts-split")
 

@@ -92,7 +92,7 @@ async def test_the_speaker_notice_follows_the_audience() -> None:
     room.capabilities["a"] = Capabilities(True, True, frozenset({"b"}))
     await room._publish_speaker("a")
     assert people["a"].heard == ["a"] and people["b"].heard == ["a"]
-    assert people["c"].heard == []
+    assert people["c"].heard == [None]  # c cannot hear a: "nobody you hear is speaking"
     await room._publish_speaker("c")  # c's audience is everyone
     assert all(p.heard[-1] == "c" for p in people.values())
     await room._publish_speaker(None)
