@@ -140,6 +140,25 @@ def test_breakout_flow_in_english_and_persian(browser: Any, live_server: LiveSer
     assert (leader.packets(m_en.id, "audio"), leader.packets(m_fa.id, "audio")) == before
     assert m_fa.packets(m_en.id, "audio") > inside
 
+    # The leader visits the group: the members' pages name them, and they hear the group.
+    leader.page.locator(
+        f'[data-testid="breakout-assign"] select[data-person="{leader.id}"]'
+    ).select_option("0")
+    wait_until(
+        lambda: (
+            "You are in group 1 with" in leader.page.get_by_test_id("breakout-status").inner_text()
+        ),
+        what="leader in group 1",
+    )
+    wait_until(lambda: leader.name in en_status.inner_text(), what="the visit shown to members")
+    visiting = leader.packets(m_en.id, "audio")
+    wait_until(
+        lambda: leader.packets(m_en.id, "audio") > visiting + 20,
+        timeout=15,
+        what="the visiting leader hears the group",
+    )
+    before = leader.packets(m_en.id, "audio"), leader.packets(m_fa.id, "audio")
+
     # Everyone back: the panel goes, the pages say so, the leader hears them again.
     leader.page.get_by_test_id("breakout-close").click()
     for p in (m_en, m_fa):

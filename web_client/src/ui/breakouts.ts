@@ -33,6 +33,7 @@ export class BreakoutPanel {
   private readonly minutesIn: HTMLInputElement;
   private readonly assignList: HTMLElement;
   private readonly closeBtn: HTMLButtonElement;
+  private readonly manualBtn: HTMLButtonElement;
   private readonly setup: HTMLElement;
   private view: BreakoutsView | null = null;
   private wasSplit: boolean | null = null;
@@ -66,7 +67,7 @@ export class BreakoutPanel {
       text: t("breakout.auto"),
       onclick: () => void this.send("breakout.open", { size: Number(this.sizeSel.value), minutes: this.minutes() }),
     });
-    const manualBtn = h("button", {
+    this.manualBtn = h("button", {
       type: "button",
       class: "btn",
       "data-testid": "breakout-manual",
@@ -80,8 +81,6 @@ export class BreakoutPanel {
       h("label", {}, t("breakout.size"), " ", this.sizeSel),
       h("label", {}, t("breakout.minutes"), " ", this.minutesIn),
       autoBtn,
-      this.assignList,
-      manualBtn,
     );
     this.closeBtn = h("button", {
       type: "button",
@@ -90,7 +89,8 @@ export class BreakoutPanel {
       text: t("breakout.close"),
       onclick: () => void this.send("breakout.close", {}),
     });
-    this.leader = h("div", { class: "breakout-leader" }, this.setup, this.closeBtn);
+    // The same list assigns people before the split and moves them during it.
+    this.leader = h("div", { class: "breakout-leader" }, this.setup, this.assignList, this.manualBtn, this.closeBtn);
     this.el = h(
       "section",
       { class: "breakouts", hidden: true, "aria-label": t("breakout.title"), "data-testid": "breakouts" },
@@ -116,6 +116,7 @@ export class BreakoutPanel {
     this.wasSplit = split !== null;
     show(this.leader, lead);
     show(this.setup, lead && !split && s.breakouts_allowed === true);
+    show(this.manualBtn, lead && !split && s.breakouts_allowed === true);
     show(this.closeBtn, lead && split !== null);
     if (split) setText(this.status, this.whereAmI(s, split));
     else setText(this.status, "");
