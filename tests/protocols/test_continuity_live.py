@@ -139,7 +139,7 @@ def s_phase(snap: dict[str, Any]) -> str:
 
 async def test_explicit_hand_over_and_back(live: Server) -> None:
     server = live
-    leader, co, presenter, member = await to_sit_back(server)
+    leader, co, _presenter, member = await to_sit_back(server)
     # a member cannot stand in; only a leader hands over
     bad = await leader.call(
         "protocol.command", {"command": "hand_over", "person_id": str(member.person_id)}
