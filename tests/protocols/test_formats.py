@@ -168,5 +168,5 @@ def test_dynamic_default_is_the_free_discussion_and_rounds_are_a_variant() -> No
         ("closing_round", 15 * MIN),
         ("closed", None),
     ]
-    with pytest.raises(UserError, match="settings.format"):
+    with pytest.raises(UserError, match=r"settings\.format"):
         spec.config({"format": "seminar"})
