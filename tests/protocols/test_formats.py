@@ -170,3 +170,12 @@ def test_dynamic_default_is_the_free_discussion_and_rounds_are_a_variant() -> No
     ]
     with pytest.raises(UserError, match=r"settings\.format"):
         spec.config({"format": "seminar"})
+
+
+def test_the_room_ignores_settings_an_older_version_stored() -> None:
+    # peer support's session_minutes (30-180) was accepted once; the room must still open
+    from server.protocols import peer_support
+
+    config = peer_support.SPEC.config({"session_minutes": 90, "auto_advance": True}, 45)
+    assert config.duration_ms(peer_support.Phase.CONVERSATION) == 45 * MIN
+    assert config.auto_advance
