@@ -17,7 +17,7 @@ from server.db.engine import Database
 from server.db.models import Group, Membership, ScheduledSession
 from server.domain import AuditOutcome, GroupRole, MembershipStatus, ProtocolKind
 from server.errors import Conflict, UserError
-from server.protocols.workshop import n
+from server.protocols import coaching, workshop
 from server.scheduling.booking import book as book_series
 from server.scheduling.changes import cancel_session
 from server.scheduling.plan import SchedulingConfig
@@ -26,8 +26,8 @@ from server.scheduling.series import SeriesSpec, Weekday
 log = logging.getLogger("circle.coaching")
 
 ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE, AttendanceStatus.LEFT_EARLY)
-OFFER_DAYS = n("coaching_offer_days")  # a call is booked within this many days of the workshop
-CALL_MINUTES = n("coaching_minutes")
+OFFER_DAYS = workshop.TABLE["coaching_offer_days"].default  # booked within this many days
+CALL_MINUTES = coaching.SPEC.rules.length.default
 
 
 async def offer_after_workshop(db: Database, session_id: int) -> int:

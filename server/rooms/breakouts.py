@@ -38,11 +38,11 @@ from .timers import Timers
 
 log = logging.getLogger("server.rooms.room")
 
-GROUP_MIN = workshop.n("breakout_group_min")
-GROUP_MAX = workshop.n("breakout_group_max")
-MINUTES_DEFAULT = workshop.n("breakout_default_minutes")
-MINUTES_MIN = workshop.n("breakout_min_minutes")
-MINUTES_MAX = workshop.n("breakout_max_minutes")
+GROUP_MIN = workshop.TABLE["breakout_group"].low
+GROUP_MAX = workshop.TABLE["breakout_group"].high
+MINUTES_DEFAULT = workshop.TABLE["breakout_minutes"].default
+MINUTES_MIN = workshop.TABLE["breakout_minutes"].low
+MINUTES_MAX = workshop.TABLE["breakout_minutes"].high
 TIMER_KEY = "breakout"
 
 

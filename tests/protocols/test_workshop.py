@@ -5,74 +5,50 @@ from __future__ import annotations
 
 import pytest
 
-from server.domain import GROUP_SIZE, ProtocolKind
+from server.domain import ProtocolKind
 from server.errors import UserError
 from server.protocols import coaching, workshop
-from server.protocols.base import EVERYONE, Role
+from server.protocols.base import EVERYONE
 from server.protocols.registry import PROTOCOLS
+from server.protocols.table import Basis
 from server.questionnaires.form_plan import FORM_TIMEPOINTS, default_plan
 from server.rooms import breakouts as bo
-from server.scheduling.series import RULES
 
 W = workshop.TABLE
-STUDY = {
-    "total_minutes": 210,
-    "members_min": 4,
-    "members_max": 12,
-    "sessions_per_series": 1,
-    "coaching_minutes": 60,
-    "follow_up_min_weeks": 4,
-    "follow_up_max_weeks": 6,
-}
 
 
-def test_the_study_numbers_are_labelled_study_and_everything_else_product() -> None:
-    for key, value in W.items():
-        expected = workshop.Source.STUDY if key in STUDY else workshop.Source.PRODUCT
-        assert value.source is expected, key
-        assert value.note, key
-        if key in STUDY:
-            assert value.value == STUDY[key], key
-            assert "004" in value.note
+def test_the_extra_numbers_say_where_they_come_from() -> None:
+    assert (W["breakout_group"].low, W["breakout_group"].high) == (2, 4)
+    assert W["breakout_group"].basis is Basis.PRODUCT
+    assert (W["follow_up_weeks"].low, W["follow_up_weeks"].high) == (4, 6)
+    assert W["follow_up_weeks"].basis is Basis.STUDY and "004" in W["follow_up_weeks"].source
+    assert all(b.source for b in W.values())
 
 
-def test_phases_come_from_the_table_and_add_up_to_three_and_a_half_hours() -> None:
+def test_phases_add_up_to_three_and_a_half_hours_and_case_work_splits() -> None:
     spec = PROTOCOLS[ProtocolKind.WORKSHOP]
     assert spec is workshop.SPEC and spec.co_leaders_lead and not spec.uses_presenter
     timed = [r for r in spec.phases if r.timed]
-    assert sum(r.default_min or 0 for r in timed) == W["total_minutes"].value == 210
-    rows = {r.phase: r for r in spec.phases}
-    P = workshop.Phase
-    assert rows[P.CASE_WORK_1].default_min == W["case_work_minutes"].value
-    assert (rows[P.BREAK_1].min_min, rows[P.BREAK_1].max_min) == (
-        W["break_min"].value,
-        W["break_max"].value,
-    )
+    assert sum(r.default_min or 0 for r in timed) == spec.rules.length.default == 210
+    assert (spec.rules.members.low, spec.rules.members.high) == (4, 12)
+    assert spec.rules.sessions.high == 1
     assert all(r.speakers == EVERYONE for r in timed)
-    assert Role.MEMBER not in rows[P.CLOSED].speakers
+    P = workshop.Phase
     assert {P.CASE_WORK_1, P.CASE_WORK_2} == workshop.BREAKOUT_PHASES
-
-
-def test_the_shared_tables_agree_with_the_workshop_table() -> None:
-    assert GROUP_SIZE[ProtocolKind.WORKSHOP] == (W["members_min"].value, W["members_max"].value)
-    rules = RULES[ProtocolKind.WORKSHOP]
-    assert (rules.members_min, rules.members_max) == GROUP_SIZE[ProtocolKind.WORKSHOP]
-    assert rules.sessions_min == rules.sessions_max == W["sessions_per_series"].value
-    assert rules.default_duration == W["total_minutes"].value
 
 
 def test_the_follow_up_falls_four_to_six_weeks_after_the_workshop() -> None:
     plan = default_plan(ProtocolKind.WORKSHOP)
     assert plan.followup.enabled
-    assert plan.followup_weeks == W["follow_up_min_weeks"].value
+    assert plan.followup_weeks == W["follow_up_weeks"].low
     assert plan.followup.close_days is not None
-    assert plan.followup_weeks * 7 + plan.followup.close_days == W["follow_up_max_weeks"].value * 7
+    assert plan.followup_weeks * 7 + plan.followup.close_days == W["follow_up_weeks"].high * 7
     assert default_plan(ProtocolKind.BALINT).followup_weeks == 6  # others unchanged
 
 
 def test_a_setting_outside_a_phase_bound_is_refused_naming_it() -> None:
     with pytest.raises(UserError) as err:
-        workshop.SPEC.config({"break_1_minutes": 30})
+        workshop.SPEC.check_settings({"break_1_minutes": 30})
     assert "settings.break_1_minutes" in err.value.details["fields"]
 
 
@@ -114,7 +90,7 @@ def test_a_coaching_series_sends_no_questionnaires() -> None:
     assert not any(plan.rule(tp).enabled for tp in FORM_TIMEPOINTS)
     call = PROTOCOLS[ProtocolKind.COACHING].row(coaching.Phase.CALL)
     assert (call.default_min, call.min_min, call.max_min) == (60, 30, 60)
-    assert call.default_min == W["coaching_minutes"].value
+    assert call.default_min == PROTOCOLS[ProtocolKind.COACHING].rules.length.default
 
 
 def test_moves_keep_groups_within_two_to_four() -> None:
