@@ -170,7 +170,7 @@ export const fa: Record<Keys, string> = {
   "coord.series.restore": "بازگرداندن",
   "coord.series.confirmed.yes": "تأیید کرده است",
   "coord.series.confirmed.no": "هنوز تأیید نکرده است",
-  "coord.zone.hint": "برای جست‌وجو بنویسید، مثلاً Tehran یا Amsterdam.",
+  "coord.zone.hint": "برای جست‌وجو بخشی از نام را بنویسید؛ نام‌ها لاتین‌اند، مانند Asia/Tehran.",
   "coord.zone.unknown": "یک منطقهٔ زمانی از فهرست انتخاب کنید.",
   "coord.date.day": "{field}: روز",
   "coord.date.month": "{field}: ماه",
