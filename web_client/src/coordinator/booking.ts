@@ -25,7 +25,7 @@ export function bookingForm(page: Page, group: Group, zone: string, hasLeader: b
   const names = i18n.weekdays();
   const days = WEEKDAY_CODES.map((code, i) => ({ code, ...checkbox(names[i] ?? code, code, false, "weekday") }));
   const time = h("input", { name: "local_time", type: "time", value: "19:00", required: true, dir: "ltr" });
-  const start = dateField(i18n, t("coord.book.start"), "", "start_date");
+  const start = dateField(i18n, t("coord.book.start"), "", "start_date", true);
   const duration = h("input", { name: "duration", type: "number", min: 15, max: 480, value: d.duration });
   const tz = zonePicker(i18n, zone, "book-zone");
   const skips: string[] = [];

@@ -37,9 +37,9 @@ export interface DateField {
 }
 
 /** A date entry labelled ``label``; ``initial`` is an ISO date (or empty). */
-export function dateField(i18n: I18n, label: string, initial: string, name = "date"): DateField {
+export function dateField(i18n: I18n, label: string, initial: string, name = "date", required = false): DateField {
   if (i18n.locale !== "fa") {
-    const input = h("input", { type: "date", name, value: initial, "aria-label": label, required: true });
+    const input = h("input", { type: "date", name, value: initial, "aria-label": label, required });
     return { el: input, value: () => input.value };
   }
   const start = initial || new Date().toISOString().slice(0, 10);
