@@ -22,6 +22,7 @@ class Coordinator implements Page {
   private orgZone: string | null = null;
   i18n: I18n;
   private flash: FlashMessage | null = null;
+  private turn = 0;
   private readonly params = new URLSearchParams(location.search);
 
   constructor(private readonly root: HTMLElement) {
@@ -128,17 +129,21 @@ class Coordinator implements Page {
     this.root.replaceChildren(this.topbar(false), h("main", { id: "main" }, form));
   }
 
+  /** Re-render the page the hash names; a render that a later one overtook is dropped. */
   async route(): Promise<void> {
+    const turn = ++this.turn;
     const hash = location.hash || "#/";
     const group = /^#\/group\/(\d+)$/.exec(hash);
     const zone = this.orgZone ?? browserZone();
+    let parts: Child[];
     try {
-      if (group?.[1]) this.render(await groupPage(this, Number(group[1]), this.admin, zone));
-      else if (hash === "#/outbox") this.render(await outboxPage(this));
-      else this.render(await homePage(this, zone));
+      if (group?.[1]) parts = await groupPage(this, Number(group[1]), this.admin, zone);
+      else if (hash === "#/outbox") parts = await outboxPage(this);
+      else parts = await homePage(this, zone);
     } catch (e) {
-      this.render([h("p", { role: "alert", text: this.message(e) })]);
+      parts = [h("p", { role: "alert", text: this.message(e) })];
     }
+    if (turn === this.turn) this.render(parts);
   }
 }
 

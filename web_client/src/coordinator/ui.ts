@@ -21,8 +21,9 @@ export function confirmAction(i18n: I18n, ask: Ask): Promise<string | null> {
     const ok = h("button", { type: "button", class: "btn btn-danger", "data-testid": "confirm-yes", text: ask.confirm });
     const no = h("button", { type: "button", class: "btn", "data-testid": "confirm-no", text: i18n.t("coord.confirm.keep") });
     const who = ask.notify.length
-      ? h("div", {}, h("p", { text: i18n.t("coord.confirm.notify", { n: ask.notify.length }) }),
-        h("ul", { class: "notify-list" }, ...ask.notify.map((n) => h("li", {}, h("bdi", { text: n })))))
+      ? h("div", {}, h("p", { id: "confirm-who", text: i18n.t("coord.confirm.notify", { n: ask.notify.length }) }),
+        // It may scroll (a whole group): focusable, so keyboards can scroll it too.
+        h("ul", { class: "notify-list", tabindex: 0, "aria-labelledby": "confirm-who" }, ...ask.notify.map((n) => h("li", {}, h("bdi", { text: n })))))
       : h("p", { text: i18n.t("coord.confirm.nobody") });
     const dialog = h("dialog", { class: "dialog", "aria-labelledby": "confirm-title", "data-testid": "confirm-dialog" },
       h("h2", { id: "confirm-title", text: ask.title }), who,
