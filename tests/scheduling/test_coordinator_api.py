@@ -163,6 +163,21 @@ async def test_holidays_and_exclusions_are_skipped_and_moved_to_the_end(
     assert status == 201
     assert [x["local_start"][:10] for x in series["sessions"]] == days
     assert series["pattern"]["skipped"] == pv["skipped"]
+    # Re-timing the rest skips holidays too (here one set after booking).
+    fourth = date.fromisoformat(days[3])
+    later = fourth + timedelta(days=(1 - fourth.weekday()) % 7 or 7)  # the Tuesday after it
+    body["holidays"].append({"date": later.isoformat(), "name": "Ward closed"})
+    status, _ = await coord.call("PUT", cal, body)
+    assert status == 200
+    fifth = series["sessions"][4]["id"]
+    status, rest = await coord.post(
+        f"/api/sessions/{fifth}/rest",
+        {"weekdays": ["TU"], "local_time": "19:00", "start_date": later.isoformat()},
+    )
+    assert status == 200, rest
+    assert [x["local_start"][:10] for x in rest] == [
+        (later + timedelta(days=7 * k)).isoformat() for k in (1, 2)
+    ]
     status, err = await coord.post(
         f"/api/groups/{w.group_id}/series/preview", _series(exclude_dates=["tomorrow"])
     )
