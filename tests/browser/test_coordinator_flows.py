@@ -131,6 +131,14 @@ def test_a_new_coordinator_runs_a_group_from_creation_to_a_moved_session(
     page.get_by_role("heading", name="Balint night shift", level=1).wait_for()
     page.get_by_test_id("no-leader").wait_for()
     page.get_by_test_id("book-no-leader").wait_for()
+    # The preview shows the server's warnings (here: nobody leads) without refusing.
+    form = page.locator("form[aria-labelledby=book]")
+    form.get_by_label("Monday").check()
+    form.get_by_label("First date").fill(start.isoformat())
+    form.get_by_role("button", name="Preview").click()
+    warning = page.get_by_test_id("preview").locator("li[data-code=no_leader]")
+    warning.wait_for()
+    assert warning.inner_text().startswith("Warning: nobody in this group is leader")
     page.get_by_label("Person").select_option(
         label="\u2068Outsider\u2069 \u2068<out@test.example>\u2069"
     )
@@ -304,6 +312,24 @@ def test_coordinator_pages_on_a_phone_in_persian(
     # A role changed from the member table, confirmed in Persian.
     page.get_by_label("نقش Member 0").select_option("co_leader")
     _flash(page, "نقش Member 0 اکنون")
+    # Cancel with a confirmation in Persian that names who is told, then undo.
+    card = page.locator("section.series").filter(has_text="Balint phone")
+    card.locator("tbody tr").first.get_by_role("button", name="لغو", exact=True).click()
+    dialog = page.get_by_test_id("confirm-dialog")
+    dialog.get_by_role("heading", name="جلسه ۱ لغو شود؟").wait_for()
+    assert "Member 3" in dialog.locator("li").all_inner_texts()
+    dialog.get_by_label("دلیل، برای همه فرستاده می‌شود (اختیاری)").fill("رهبر بیمار است")
+    dialog.get_by_test_id("confirm-yes").click()
+    _flash(page, "جلسه ۱ لغو شد")
+    page.get_by_test_id("undo").click()
+    _flash(page, "جلسه‌های بازگردانده: ۱")
+    # A CSV with a bad row: nobody invited, the report in Persian names row and column.
+    page.locator("form[aria-labelledby=import]").get_by_label("پروندهٔ CSV").set_input_files(
+        files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": BAD_CSV.encode()}]
+    )
+    page.get_by_role("button", name="بررسی و دعوت").click()
+    page.get_by_role("alert").filter(has_text="هیچ‌کس دعوت نشد").wait_for()
+    assert page.get_by_test_id("import-problems").locator("tbody tr").count() == 2
     _fits(page)
     assert axe_violations(page, "coord-fa-phone-group") == []
     screenshot(page, "coord-fa-phone-group")
