@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from server import audit
 from server.api.context import Ctx
 from server.api.routing import Router
 from server.db.models import Membership, Person
 from server.domain import STAFF_ROLES, AuditOutcome, GroupRole, MembershipStatus
-from server.errors import ErrorCode, UserError
+from server.errors import Conflict, ErrorCode, UserError
 from server.notify.models import OutboxMessage, OutboxStatus
 from server.scheduling import enrolment, roster_import
 from server.scheduling.api import CONFIG_KEY, _staff_group, _wake
@@ -89,7 +90,7 @@ async def import_people(ctx: Ctx, body: ImportIn) -> ImportOut:
     async with ctx.sessionmaker() as s:
         emails = [r.email for _, r in parsed.rows]
         known = {
-            p.email: p
+            p.email.lower(): p
             for p in await s.scalars(select(Person).where(func.lower(Person.email).in_(emails)))
         }
         in_group = set(
@@ -111,15 +112,36 @@ async def import_people(ctx: Ctx, body: ImportIn) -> ImportOut:
             problems.append(RowProblem(number, "email", "this person is already in the group"))
     if problems:
         raise await _refuse(ctx, group_id, sorted(problems, key=lambda p: (p.row, p.field)))
+    try:
+        out = await _write(ctx, group_id, group.organisation_id, parsed.rows, known, zone, now)
+    except IntegrityError:  # someone added one of these addresses meanwhile: nothing written
+        raise Conflict("an address in the file was added meanwhile; try again") from None
+    _wake(ctx)
+    waiting = sum(x.status is MembershipStatus.WAITING for x in out)
+    return ImportOut(
+        created=sum(x.new for x in out), enrolled=len(out) - waiting, waiting=waiting, people=out
+    )
+
+
+async def _write(
+    ctx: Ctx,
+    group_id: int,
+    org_id: int,
+    rows: list[tuple[int, roster_import.Row]],
+    known: dict[str, Person],
+    zone: str,
+    now: datetime,
+) -> list[ImportedOut]:
+    """Create the new people and enrol everyone, in one transaction."""
     out: list[ImportedOut] = []
     async with ctx.sessionmaker() as s, s.begin():
         cfg = await config_for(s, group_id, ctx.request.app[CONFIG_KEY])
-        for number, row in parsed.rows:
+        for number, row in rows:
             person = known.get(row.email)
             new = person is None
             if person is None:
                 person = Person(
-                    organisation_id=group.organisation_id,
+                    organisation_id=org_id,
                     email=row.email,
                     display_name=row.name,
                     locale=row.language,
@@ -147,11 +169,7 @@ async def import_people(ctx: Ctx, body: ImportIn) -> ImportOut:
             outcome=AuditOutcome.ALLOWED,
             details={"people": [x.person_id for x in out], "created": sum(x.new for x in out)},
         )
-    _wake(ctx)
-    waiting = sum(x.status is MembershipStatus.WAITING for x in out)
-    return ImportOut(
-        created=sum(x.new for x in out), enrolled=len(out) - waiting, waiting=waiting, people=out
-    )
+    return out
 
 
 class OutboxStatusOut(BaseModel):
