@@ -36,7 +36,7 @@ from server.scheduling.models import (
 )
 from server.scheduling.schemas import In, SessionOut
 from server.scheduling.series import check_year
-from server.scheduling.store import reconcile_group, supersede
+from server.scheduling.store import LEADER_ROLES, reconcile_group, supersede
 
 router = Router("scheduling")
 Day = date  # the models below have a field named ``date``
@@ -124,6 +124,18 @@ async def change_role(ctx: Ctx, body: RoleIn) -> RoleOut:
         )
         out = RoleOut(person_id=person_id, role=m.role, status=m.status)
         session_ids = await group_session_ids(s, group_id)
+        if (old in LEADER_ROLES) != (body.role in LEADER_ROLES):
+            # Questionnaire timepoints are members' own: a new leader's pending ones go, a new
+            # member's are planned (with the rest of the roster's dispatches).
+            await supersede(
+                s,
+                session_ids,
+                person_id=person_id,
+                purposes=[Purpose.TIMEPOINT_PRE, Purpose.TIMEPOINT_POST],
+            )
+            await s.flush()
+            cfg = await config_for(s, group_id, ctx.request.app[CONFIG_KEY])
+            await reconcile_group(s, group_id, cfg, _now())
     await remove_from_rooms(ctx, person_id, session_ids, RemovalReason.ROLE_CHANGED)
     return out
 

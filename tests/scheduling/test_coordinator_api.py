@@ -114,6 +114,32 @@ async def test_roles_and_a_warning_for_a_group_without_a_leader(
     assert "no_leader" not in [p["code"] for p in pv["problems"]]
     assert len(await _audit(sqlite_url, "group.role")) == 3
 
+    # Questionnaire timepoints are members' own: they follow a change of role.
+    status, _ = await coord.post(f"/api/groups/{g}/series", _series())
+    assert status == 201
+    m0 = w.member_ids[0]
+
+    async def posts() -> int:
+        db = Database(sqlite_url)
+        try:
+            async with db.sessionmaker() as s:
+                n = await s.scalar(
+                    select(func.count()).where(
+                        Dispatch.person_id == m0,
+                        Dispatch.purpose == Purpose.TIMEPOINT_POST,
+                        Dispatch.status == DispatchStatus.PENDING,
+                    )
+                )
+                return int(n or 0)
+        finally:
+            await db.dispose()
+
+    assert await posts() > 0
+    status, _ = await coord.call("PATCH", f"/api/groups/{g}/enrolments/{m0}", {"role": "co_leader"})
+    assert status == 200 and await posts() == 0
+    status, _ = await coord.call("PATCH", f"/api/groups/{g}/enrolments/{m0}", {"role": "member"})
+    assert status == 200 and await posts() > 0
+
     # Enrolling with a role: the enrol form sends it.
     status, _ = await coord.post(
         f"/api/groups/{g}/enrolments", {"person_id": w.outsider_id, "role": "co_leader"}
