@@ -40,7 +40,10 @@ export async function groupPage(page: Page, id: number, admin: boolean, zone: st
     return sel;
   };
   const withdraw = async (m: Member): Promise<void> => {
-    const ok = await confirmAction(page.i18n, { title: t("coord.confirm.withdraw", { name: m.display_name }), notify: [m.display_name], confirm: t("coord.members.withdraw") });
+    // The first on the waiting list moves up (and is told) when a member's place opens.
+    const next = m.role === "member" && m.status === "active" ? members.find((x) => x.status === "waiting") : undefined;
+    const notify = next ? [m.display_name, t("coord.confirm.promoted", { name: next.display_name })] : [m.display_name];
+    const ok = await confirmAction(page.i18n, { title: t("coord.confirm.withdraw", { name: m.display_name }), notify, confirm: t("coord.members.withdraw") });
     if (ok === null) return;
     await api.withdraw(id, m.person_id).then(() => page.done({
       text: t("coord.done.withdrawn", { name: m.display_name }),
