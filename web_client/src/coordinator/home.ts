@@ -10,14 +10,14 @@ import { zonePicker } from "./ui";
 const PROTOCOLS = ["balint", "dynamic", "peer_support"] as const;
 
 /** "Not sent: no mail server configured", prominent, when nothing leaves the server. */
-export function mailBanner(page: Page, st: OutboxStatus): HTMLElement | null {
+export function mailBanner(page: Page, st: OutboxStatus, link = true): HTMLElement | null {
   if (st.mail_configured && !st.failed) return null;
   const text = st.mail_configured
     ? page.t("coord.outbox.failed", { n: st.failed })
     : page.t("coord.mail.none", { n: st.not_emailed });
   return h("section", { class: "problem", role: "note", "data-testid": "mail-banner" },
     h("h2", { text: st.mail_configured ? page.t("coord.mail.failed.title") : page.t("coord.mail.none.title") }),
-    h("p", { text }), h("p", {}, h("a", { href: "#/outbox", text: page.t("coord.mail.open") })));
+    h("p", { text }), link ? h("p", {}, h("a", { href: "#/outbox", text: page.t("coord.mail.open") })) : null);
 }
 
 export async function homePage(page: Page, zone: string): Promise<HTMLElement[]> {
@@ -91,11 +91,12 @@ export async function outboxPage(page: Page): Promise<HTMLElement[]> {
       h("td", {}, h("bdi", { text: m.recipient_name ?? "" }), h("br"), h("bdi", { class: "muted small", dir: "ltr", text: m.to_address })),
       h("td", { text: label(page.i18n, "coord.kind.", m.kind) }),
       h("td", { "data-testid": "delivery", text: t(`coord.delivery.${m.delivery}`) }),
-      h("td", {}, h("details", {}, h("summary", {}, h("bdi", { text: m.subject })), h("pre", { class: "message", text: m.body })),
+      // The message in its reader's language (and direction), opened on demand.
+      h("td", {}, h("details", { lang: m.locale, dir: "auto" }, h("summary", {}, h("bdi", { text: m.subject })), h("pre", { class: "message", dir: "auto", text: m.body })),
         m.last_error ? h("p", { class: "muted small", text: m.last_error }) : null)));
   return [
     h("h1", { text: t("coord.outbox.title") }),
-    mailBanner(page, st),
+    mailBanner(page, st, false),
     h("section", { class: "card wide" },
       h("div", { class: "scroll" }, h("table", {}, head(page, ["coord.outbox.when", "coord.outbox.to", "coord.outbox.kind", "coord.outbox.status", "coord.outbox.message"]), h("tbody", {}, ...rows)))),
   ].filter((x): x is HTMLElement => x !== null);
