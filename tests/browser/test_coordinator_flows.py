@@ -123,6 +123,8 @@ def test_a_new_coordinator_runs_a_group_from_creation_to_a_moved_session(
     cal.get_by_role("button", name="Add holiday").click()
     cal.get_by_role("button", name="Save time zone and holidays").click()
     _flash(page, "Time zone and holidays saved.")
+    # The page was rebuilt: focus continues from the message, not from the top.
+    assert page.evaluate("() => document.activeElement.dataset.testid") == "flash"
 
     # Item 8: a new group has nobody who leads, and says so.
     new = page.locator("form[aria-labelledby=new-group]")

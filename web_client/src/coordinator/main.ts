@@ -107,8 +107,12 @@ class Coordinator implements Page {
   private render(children: Child[]): void {
     const main = h("main", { id: "main", tabindex: -1 }, flashBox(this.flash, () => { this.flash = null; }), ...children.filter((c): c is Node | string => !!c));
     this.root.replaceChildren(this.topbar(true), main);
+    // The page was rebuilt: keyboard and screen-reader users continue from the message.
     const box = main.querySelector<HTMLElement>("[data-testid=flash]");
-    if (this.flash && box) box.scrollIntoView({ block: "nearest" });
+    if (this.flash && box) {
+      box.tabIndex = -1;
+      box.focus();
+    }
   }
 
   private login(): void {
