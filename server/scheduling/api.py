@@ -415,7 +415,8 @@ async def feed(ctx: Ctx) -> bytes:
     "/api/organisations/{org_id}/outbox",
     query=OutboxQuery,
     response=list[OutboxOut],
-    summary="What was sent, is queued or failed (coordinators); failures first",
+    summary="Messages to people (coordinators), failures first; `delivery` says whether each "
+    "was e-mailed or only kept here (no mail server configured)",
 )
 async def outbox(ctx: Ctx, query: OutboxQuery) -> list[OutboxOut]:
     org_id = ctx.path_int("org_id")
