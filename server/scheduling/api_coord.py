@@ -61,13 +61,24 @@ def _now() -> datetime:
 )
 async def restore_session(ctx: Ctx) -> SessionOut:
     sid = ctx.path_int("session_id")
-    async with ctx.sessionmaker() as s, s.begin():
-        sess = await s.get(ScheduledSession, sid)
-        if sess is None:
-            raise NotFound("no such session")
-        await _staff_group(ctx, s, sess.group_id, "session.restore")
-        cfg = await config_for(s, sess.group_id, ctx.request.app[CONFIG_KEY])
-        await restore.restore_session(s, sid, actor_id=ctx.me().id, cfg=cfg, now=_now())
+    try:
+        async with ctx.sessionmaker() as s, s.begin():
+            sess = await s.get(ScheduledSession, sid)
+            if sess is None:
+                raise NotFound("no such session")
+            await _staff_group(ctx, s, sess.group_id, "session.restore")
+            cfg = await config_for(s, sess.group_id, ctx.request.app[CONFIG_KEY])
+            await restore.restore_session(s, sid, actor_id=ctx.me().id, cfg=cfg, now=_now())
+    except Conflict as exc:  # refused by the rules: nothing changed, and the refusal is kept
+        await audit.record_now(
+            ctx.sessionmaker,
+            actor_id=ctx.me().id,
+            action="session.restore",
+            target=f"session:{sid}",
+            outcome=AuditOutcome.REFUSED,
+            details={"code": str(exc.code)},
+        )
+        raise
     return (await _changed(ctx, [sid]))[0]
 
 

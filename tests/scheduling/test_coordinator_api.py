@@ -49,7 +49,10 @@ async def test_restore_a_cancelled_session_tells_everyone_again(
     assert len(restored) == 10  # eight members, the leader and the co-leader
     assert all(m["recipient_name"] for m in restored)
     entries = await _audit(sqlite_url, "session.restore")
-    assert [e.target for e in entries] == [f"session:{ids[1]}"]
+    assert [(e.target, e.outcome) for e in entries] == [
+        (f"session:{ids[1]}", AuditOutcome.REFUSED),  # the first try: it was not cancelled
+        (f"session:{ids[1]}", AuditOutcome.ALLOWED),
+    ]
     # Reminders are planned again under the new SEQUENCE.
     db = Database(sqlite_url)
     try:
