@@ -53,9 +53,10 @@ export async function groupPage(page: Page, id: number, admin: boolean, zone: st
   };
   const rows = members.map((m) =>
     h("tr", { "data-person": String(m.person_id) },
-      h("td", {}, h("bdi", { text: m.display_name })),
+      // Name with the membership status under it: three columns fit a phone.
+      h("td", {}, h("bdi", { text: m.display_name }), h("br"),
+        h("small", { class: "muted", "data-testid": "membership", text: label(page.i18n, "coord.membership.", m.status) })),
       h("td", {}, m.status === "withdrawn" ? label(page.i18n, "tile.role.", m.role) : roleSelect(m)),
-      h("td", { text: label(page.i18n, "coord.membership.", m.status) }),
       h("td", { class: "inline" },
         admin ? h("button", { type: "button", class: "btn", text: t("coord.members.invite"), onclick: () => invite(page, m.person_id, linkBox) }) : null,
         m.status !== "withdrawn" ? h("button", { type: "button", class: "btn btn-danger", text: t("coord.members.withdraw"), onclick: () => void withdraw(m) }) : null)));
@@ -75,7 +76,7 @@ export async function groupPage(page: Page, id: number, admin: boolean, zone: st
   const membersCard = h(
     "section", { class: "card wide" }, h("h2", { text: t("coord.members.title", { group: group.name }) }),
     hasLeader ? null : h("p", { class: "problem", role: "note", "data-testid": "no-leader", text: t("coord.leader.missing") }),
-    h("div", { class: "scroll" }, h("table", {}, head(page, ["coord.members.name", "coord.members.role", "coord.members.status", "coord.members.actions"]), h("tbody", {}, ...rows))),
+    h("div", { class: "scroll" }, h("table", {}, head(page, ["coord.members.name", "coord.members.role", "coord.members.actions"]), h("tbody", {}, ...rows))),
     linkBox, h("h3", { text: t("coord.members.add") }), enrol,
   );
   return [h("h1", { text: group.name }), membersCard, importCard(page, group), remindersCard(page, group, reminders.offsets_minutes, reminders.default),
