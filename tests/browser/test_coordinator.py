@@ -196,9 +196,9 @@ def test_coordinator_books_a_series_through_the_pages(
 
     card = page.locator("section.series").filter(has_text="Balint winter")
     card.wait_for()
-    assert card.locator("tbody tr").count() == 7
+    assert card.locator("tbody[data-session]").count() == 7
     # The group's time (Amsterdam) beside the coordinator's own (from their profile).
-    first_row = card.locator("tbody tr").first
+    first_row = card.locator("tbody[data-session]").first
     assert "19:00 (Europe/Amsterdam)" in first_row.inner_text()
     booked = srv.sessions()
     assert len(booked) == 7
@@ -207,7 +207,7 @@ def test_coordinator_books_a_series_through_the_pages(
 
     # Move the first session to the Tuesday at 18:00.
     target = booked[0][0]
-    row = card.locator(f"tr[data-session='{target}']")
+    row = card.locator(f"tbody[data-session='{target}']")
     new_day = (booked[0][1].astimezone(ams) + timedelta(days=1)).date().isoformat()
     row.get_by_label("New date for session 1").fill(new_day)
     row.get_by_label("New time for session 1").fill("18:00")
@@ -219,7 +219,7 @@ def test_coordinator_books_a_series_through_the_pages(
     dialog.get_by_test_id("confirm-yes").click()
     page.get_by_test_id("flash").filter(has_text="Session 1 moved").wait_for()
     # The group's time is shown through Intl; its <time datetime> carries the wall time.
-    card.locator(f"tr[data-session='{target}'] time[datetime='{new_day}T18:00']").wait_for()
+    card.locator(f"tbody[data-session='{target}'] time[datetime='{new_day}T18:00']").wait_for()
     moved = {i: (t, q) for i, t, q in srv.sessions()}
     assert moved[target][1] == 1
     assert moved[target][0].astimezone(ams).strftime("%Y-%m-%d %H:%M") == f"{new_day} 18:00"
@@ -236,8 +236,8 @@ def test_coordinator_books_a_series_through_the_pages(
     card.get_by_role("button", name="Add make-up session").click()
     page.get_by_test_id("flash").filter(has_text="Make-up session added").wait_for()
     card = page.locator("section.series").filter(has_text="Balint winter")
-    card.locator("tbody tr").nth(7).wait_for()
-    assert "make-up" in card.locator("tbody tr").nth(7).inner_text()
+    card.locator("tbody[data-session]").nth(7).wait_for()
+    assert "make-up" in card.locator("tbody[data-session]").nth(7).inner_text()
     assert len(srv.sessions()) == 8
     assert axe_violations(page, "coordinator-group") == []
     screenshot(page, "coordinator-booked")
@@ -286,8 +286,8 @@ def test_coordinator_pages_in_persian_right_to_left(
     page.get_by_role("heading", name="پیش‌نمایش: آمادهٔ رزرو").wait_for()
     form.get_by_role("button", name="رزرو دوره").click()
     card = page.locator("section.series").filter(has_text="Balint winter")
-    card.locator("tbody tr").first.wait_for()
-    first = card.locator("tbody tr").first.inner_text()
+    card.locator("tbody[data-session]").first.wait_for()
+    first = card.locator("tbody[data-session]").first.inner_text()
     assert "۱۹:۰۰" in first, first  # Persian digits, the group's wall time
     assert "برنامه‌ریزی‌شده" in first, first
 

@@ -204,7 +204,7 @@ def test_a_new_coordinator_runs_a_group_from_creation_to_a_moved_session(
 
     # Item 9/13: move session 2 with a note; the confirmation names everyone who is told.
     card = page.locator("section.series").filter(has_text="Night shift autumn")
-    row = card.locator("tbody tr").nth(1)
+    row = card.locator("tbody[data-session]").nth(1)
     second = row.locator("time").first.get_attribute("datetime")
     assert second is not None
     row.get_by_label("New time for session 2").fill("18:00")
@@ -221,18 +221,18 @@ def test_a_new_coordinator_runs_a_group_from_creation_to_a_moved_session(
     card.locator(f"time[datetime='{second[:10]}T18:00']").wait_for()
 
     # Cancel session 3, then undo: restored through the server, everyone told again.
-    row = card.locator("tbody tr").nth(2)
+    row = card.locator("tbody[data-session]").nth(2)
     row.get_by_role("button", name="Cancel", exact=True).click()
     dialog = page.get_by_test_id("confirm-dialog")
     dialog.get_by_role("heading", name="Cancel session 3?").wait_for()
     dialog.get_by_test_id("confirm-yes").click()
     _flash(page, "Session 3 cancelled.")
     card = page.locator("section.series").filter(has_text="Night shift autumn")
-    assert card.locator("tbody tr").nth(2).get_attribute("data-status") == "cancelled"
+    assert card.locator("tbody[data-session]").nth(2).get_attribute("data-status") == "cancelled"
     page.get_by_test_id("undo").click()
     _flash(page, "Restored sessions: 1. Everyone in the group was told again.")
     card = page.locator("section.series").filter(has_text="Night shift autumn")
-    assert card.locator("tbody tr").nth(2).get_attribute("data-status") == "scheduled"
+    assert card.locator("tbody[data-session]").nth(2).get_attribute("data-status") == "scheduled"
     assert len(srv.run(_audit(srv.db_url, "session.restore"))) == 1
 
     # Withdraw a member (confirmed, the member is told), then undo.
@@ -314,12 +314,15 @@ def test_coordinator_pages_on_a_phone_in_persian(
     assert first.get_attribute("datetime") == f"{start.isoformat()}T19:00"
     form.get_by_role("button", name="رزرو دوره").click()
     _flash(page, "ثبت شد: Balint phone")
+    # Each session's changes sit on a row of their own: the series fits the phone too.
+    for box in page.locator("section.series .scroll").all():
+        assert box.evaluate("(e) => e.scrollWidth - e.clientWidth") <= 1
     # A role changed from the member table, confirmed in Persian.
     page.get_by_label("نقش Member 0").select_option("co_leader")
     _flash(page, "نقش Member 0 اکنون")
     # Cancel with a confirmation in Persian that names who is told, then undo.
     card = page.locator("section.series").filter(has_text="Balint phone")
-    card.locator("tbody tr").first.get_by_role("button", name="لغو", exact=True).click()
+    card.locator("tbody[data-session]").first.get_by_role("button", name="لغو", exact=True).click()
     dialog = page.get_by_test_id("confirm-dialog")
     dialog.get_by_role("heading", name="جلسه ۱ لغو شود؟").wait_for()
     assert "Member 3" in dialog.locator("li").all_inner_texts()

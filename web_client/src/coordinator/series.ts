@@ -50,19 +50,22 @@ export function seriesCard(page: Page, s: Series, members: Member[]): HTMLElemen
         undo: { label: t("coord.undo"), run: () => restoreAll(page, list.filter((c) => Date.parse(c.starts_at) > Date.now())) },
       }), fail);
     };
+    const restorable = x.status === "cancelled" && Date.parse(x.starts_at) > Date.now();
+    // One tbody per session: its times, then (when it can change) its controls on a row of
+    // their own, so the table fits a phone.
     return h(
-      "tr", { "data-session": String(x.id), "data-status": x.status },
-      h("td", { text: x.is_makeup ? t("coord.series.makeup") : i18n.number(x.index) }),
-      h("td", {}, when(i18n.inZone(x.timezone), x.starts_at, x.local_start.slice(0, 16)), " ", h("bdi", { dir: "ltr", text: `(${x.timezone})` })),
-      h("td", {}, when(i18n, x.starts_at)),
-      h("td", { text: label(i18n, "coord.session.", x.status) }),
-      h("td", { class: "change" },
+      "tbody", { "data-session": String(x.id), "data-status": x.status },
+      h("tr", {},
+        h("td", { text: x.is_makeup ? t("coord.series.makeup") : i18n.number(x.index) }),
+        h("td", {}, when(i18n.inZone(x.timezone), x.starts_at, x.local_start.slice(0, 16)), " ", h("bdi", { dir: "ltr", text: `(${x.timezone})` })),
+        h("td", {}, when(i18n, x.starts_at)),
+        h("td", { text: label(i18n, "coord.session.", x.status) })),
+      editable || restorable ? h("tr", { class: "change" }, h("td", { colspan: 4 },
         movable ? h("div", { class: "inline" }, date.el, time, h("button", { type: "button", class: "btn", text: t("coord.series.move"), onclick: () => void move() })) : null,
         editable ? h("div", { class: "inline" },
           h("button", { type: "button", class: "btn btn-danger", text: t("coord.series.cancel"), onclick: () => void cancel() }),
           h("button", { type: "button", class: "btn btn-danger", text: t("coord.series.cancel_rest"), onclick: () => void cancelRest() })) : null,
-        x.status === "cancelled" && Date.parse(x.starts_at) > Date.now()
-          ? h("button", { type: "button", class: "btn", text: t("coord.series.restore"), onclick: () => void restoreAll(page, [x]) }) : null),
+        restorable ? h("button", { type: "button", class: "btn", text: t("coord.series.restore"), onclick: () => void restoreAll(page, [x]) }) : null)) : null,
     );
   });
   const next = s.sessions.find((x) => x.status === "scheduled");
@@ -97,7 +100,7 @@ export function seriesCard(page: Page, s: Series, members: Member[]): HTMLElemen
     h("h2", { text: s.title }),
     h("p", { class: "actions" }, h("a", { href: `/api/series/${s.id}/calendar.ics`, text: t("coord.series.calendar") }),
       h("a", { href: attendanceHref(s.id, i18n.locale), "data-testid": "attendance-link", text: msg(i18n.locale, "attendanceLink") })),
-    h("div", { class: "scroll" }, h("table", {}, head(page, ["coord.col.index", "coord.col.group_time", "coord.col.your_time", "coord.col.status", "coord.col.change"]), h("tbody", {}, ...rows))),
+    h("div", { class: "scroll" }, h("table", { class: "sessions" }, head(page, ["coord.col.index", "coord.col.group_time", "coord.col.your_time", "coord.col.status"]), ...rows)),
     makeup, rest, h("h3", { text: t("coord.series.confirmed.title") }), confirmed,
   );
 }
