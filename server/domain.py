@@ -9,6 +9,7 @@ class ProtocolKind(StrEnum):
     BALINT = "balint"
     DYNAMIC = "dynamic"  # dynamic (supportive psychodynamic) group therapy
     PEER_SUPPORT = "peer_support"  # 1:1 peer-support conversation
+    SELF_HELP = "self_help"  # peer-led self-help group, the host rotates per session (000)
 
 
 class OrgRole(StrEnum):
@@ -70,6 +71,7 @@ GROUP_SIZE: dict[ProtocolKind, tuple[int, int]] = {
     ProtocolKind.BALINT: (8, 12),
     ProtocolKind.DYNAMIC: (6, 13),
     ProtocolKind.PEER_SUPPORT: (1, 1),
+    ProtocolKind.SELF_HELP: (3, 12),  # server/protocols/self_help.py TABLE
 }
 
 

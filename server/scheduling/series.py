@@ -176,7 +176,11 @@ RULES: dict[ProtocolKind, ProtocolRules] = {
     # 003: weekly 90 min over about four months (up to 16 sessions).
     ProtocolKind.DYNAMIC: ProtocolRules(1, 16, 1, 4, 15, 90),
     # 002: three 1:1 conversations with a trained peer.
-    ProtocolKind.PEER_SUPPORT: ProtocolRules(3, 3, 2, 1, 1, 60),
+    # Booked one conversation at a time by the peer-support pathway (server/pathways): the
+    # first as a series of one, then up to two more (the study's three conversations).
+    ProtocolKind.PEER_SUPPORT: ProtocolRules(1, 3, 2, 1, 1, 60),
+    # 000 gives no numbers: server/protocols/self_help.py TABLE (the product's choices).
+    ProtocolKind.SELF_HELP: ProtocolRules(1, 52, 1, 3, 12, 90),
 }
 
 
