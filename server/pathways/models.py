@@ -35,6 +35,16 @@ OPEN_STATUSES = (
 )
 
 
+class DeclineReason(StrEnum):
+    """Why a person declined (002 asked why people did not join: lack of time, confidentiality)."""
+
+    NO_TIME = "no_time"
+    CONFIDENTIALITY = "confidentiality"
+    NOT_NEEDED = "not_needed"
+    OTHER_SUPPORT = "other_support"  # already has support elsewhere
+    OTHER = "other"
+
+
 class PeerSupporter(Base):
     """A trained peer of an organisation, with when they are available (their own words)."""
 
@@ -69,7 +79,10 @@ class PeerOffer(Base):
     cutoff: Mapped[float] = mapped_column(Float)
     status: Mapped[OfferStatus] = mapped_column(_enum(OfferStatus, "peer_offer_status"))
     consent_contact: Mapped[bool] = mapped_column(Boolean, default=False)
-    decline_reason: Mapped[str | None] = mapped_column(String(500))
+    decline_reason: Mapped[DeclineReason | None] = mapped_column(
+        _enum(DeclineReason, "peer_decline_reason")
+    )
+    decline_note: Mapped[str | None] = mapped_column(String(500))  # the person's own words
     answered_at: Mapped[datetime | None] = mapped_column()
     peer_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     proposed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))

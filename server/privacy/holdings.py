@@ -28,6 +28,7 @@ from server.attendance.models import (
     AttendanceRecordRow,
     ScoreEntry,
 )
+from server.db.hosts import SessionHost
 from server.db.models import (
     AgreementAcceptance,
     AttendanceEvent,
@@ -42,6 +43,13 @@ from server.db.models import (
     SeriesConfirmation,
 )
 from server.notify.models import OutboxMessage
+from server.pathways.models import (
+    LeaderMessage,
+    MeetingReport,
+    PeerEvaluation,
+    PeerOffer,
+    PeerSupporter,
+)
 from server.privacy.models import PrivacyRequest
 from server.questionnaires.form_models import FormAssignment, FormMailPref, SafetyAlert
 from server.questionnaires.models import (
@@ -289,6 +297,66 @@ async def _erase_answers(s: AsyncSession, p: Person, now: datetime) -> Outcome:
     return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
 
 
+# -- pathways: peer support, messages to leaders, self-help hosts and reports ----------------
+
+
+async def _export_messages(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(
+        s, select(LeaderMessage).where(LeaderMessage.sender_id == p.id).order_by(LeaderMessage.id)
+    )
+
+
+async def _erase_messages(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    result = await s.execute(delete(LeaderMessage).where(LeaderMessage.sender_id == p.id))
+    return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
+
+
+async def _export_hosted(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(
+        s,
+        select(MeetingReport)
+        .where(MeetingReport.host_id == p.id)
+        .order_by(MeetingReport.session_id),
+    )
+
+
+async def _erase_hosted(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    n = await s.scalar(
+        select(func.count()).select_from(MeetingReport).where(MeetingReport.host_id == p.id)
+    )
+    return Outcome(
+        "kept", int(n or 0), "the group's meeting record stays, its host under the pseudonym"
+    )
+
+
+async def _export_hosts(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(
+        s, select(SessionHost).where(SessionHost.person_id == p.id).order_by(SessionHost.session_id)
+    )
+
+
+async def _erase_hosts(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    n = await s.scalar(
+        select(func.count()).select_from(SessionHost).where(SessionHost.person_id == p.id)
+    )
+    return Outcome("kept", int(n or 0), "who ran a held meeting stays, under the pseudonym")
+
+
+async def _export_offers(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(
+        s,
+        select(PeerOffer)
+        .where(or_(PeerOffer.person_id == p.id, PeerOffer.peer_id == p.id))
+        .order_by(PeerOffer.id),
+    )
+
+
+async def _erase_offers(s: AsyncSession, p: Person, now: datetime) -> Outcome:
+    result = await s.execute(delete(PeerOffer).where(PeerOffer.person_id == p.id))
+    await s.execute(update(PeerOffer).where(PeerOffer.peer_id == p.id).values(peer_id=None))
+    return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
+
+
 HOLDINGS: tuple[Holding, ...] = (
     Holding(
         "people",
@@ -466,6 +534,49 @@ HOLDINGS: tuple[Holding, ...] = (
         "while granted",
         _by_person(ResearchGrant),
         _delete_by_person(ResearchGrant),
+    ),
+    Holding(
+        "peer_offers",
+        "offers of peer support made to you (with the Burnout Assessment Tool score that "
+        "prompted them, your answer and any reason), and the pathways you were the peer of",
+        "while the account exists",
+        _export_offers,
+        _erase_offers,
+    ),
+    Holding(
+        "peer_supporters",
+        "that you are a trained peer, with the availability you gave",
+        "while you are a trained peer",
+        _by_person(PeerSupporter),
+        _delete_by_person(PeerSupporter),
+    ),
+    Holding(
+        "peer_evaluations",
+        "your short evaluations of peer-support conversations",
+        "while the account exists",
+        _by_person(PeerEvaluation),
+        _delete_by_person(PeerEvaluation),
+    ),
+    Holding(
+        "leader_messages",
+        "the private messages you sent your group's leaders between meetings",
+        "for the life of the group plus retention_attendance_days",
+        _export_messages,
+        _erase_messages,
+    ),
+    Holding(
+        "session_hosts",
+        "the self-help sessions you hosted",
+        "for the life of the group",
+        _export_hosts,
+        _erase_hosts,
+    ),
+    Holding(
+        "meeting_reports",
+        "the meeting reports you filed as a self-help host (what was covered, who was there)",
+        "for the life of the group",
+        _export_hosted,
+        _erase_hosted,
     ),
     Holding(
         "privacy_requests",

@@ -19,9 +19,9 @@ leading capabilities (``lead``, ``moderate``, ``note``) for that session only
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
-from collections.abc import Mapping
 from typing import Final
 
 from server.domain import ProtocolKind

@@ -271,7 +271,6 @@ class Room:
                 self.participants[c.person_id] = p
             p.group_role = c.group_role
             p.display_name = c.display_name
-        p.hosting = self.info.host_id == c.person_id
         else:
             kind = AttendanceKind.RECONNECT
             if p.sid is not None and p.sid != c.sid:
@@ -282,6 +281,7 @@ class Room:
         p.presence = Presence.PRESENT
         p.sid = c.sid
         p.media_sent = None
+        p.hosting = self.info.host_id == c.person_id  # leads this session only (self-help)
         await self._out.attach(
             self.info.session_id, c.sid, leader=c.group_role is not GroupRole.MEMBER
         )
