@@ -342,6 +342,10 @@ async def _erase_hosts(s: AsyncSession, p: Person, now: datetime) -> Outcome:
     return Outcome("kept", int(n or 0), "who ran a held meeting stays, under the pseudonym")
 
 
+async def _export_peer(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
+    return await _rows(s, select(PeerSupporter).where(PeerSupporter.person_id == p.id))
+
+
 async def _export_offers(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
     return await _rows(
         s,
@@ -547,7 +551,7 @@ HOLDINGS: tuple[Holding, ...] = (
         "peer_supporters",
         "that you are a trained peer, with the availability you gave",
         "while you are a trained peer",
-        _by_person(PeerSupporter),
+        _export_peer,
         _delete_by_person(PeerSupporter),
     ),
     Holding(

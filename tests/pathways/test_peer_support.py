@@ -162,6 +162,15 @@ async def test_bat_offer_match_and_conversations(
     status, _ = await below.post(ev, {"helpful": 1})
     assert status == 403
 
+    # The person's export holds the offer and their evaluation; the peer's holds the pathway.
+    status, data = await colleague.get("/api/me/data")
+    assert status == 200
+    assert [r["id"] for r in data["holdings"]["peer_offers"]["rows"]] == [rid]
+    assert len(data["holdings"]["peer_evaluations"]["rows"]) == 1
+    status, data = await peer.get("/api/me/data")
+    assert [r["id"] for r in data["holdings"]["peer_offers"]["rows"]] == [rid]
+    assert data["holdings"]["peer_supporters"]["rows"][0]["active"] is True
+
 
 async def test_decline_with_a_reason_reaches_coordinators_only_as_a_count(
     live_sqlite: Live, sqlite_url: str, api_factory: Any
