@@ -43,6 +43,8 @@ export const en = {
   "pathways.report.no_case_details": "This report holds no case details",
   "pathways.report.send": "File the report",
   "pathways.report.sent": "The report is filed. The group and its coordinator can read it.",
+  "phase.meeting": "Meeting",
+  "phase.meeting.ask": "A peer-led meeting; this session's host keeps time.",
 } as const;
 
 export type Keys = keyof typeof en;
@@ -89,6 +91,8 @@ export const fa: Record<Keys, string> = {
   "pathways.report.no_case_details": "این گزارش هیچ جزئیاتی از موارد ندارد",
   "pathways.report.send": "ثبت گزارش",
   "pathways.report.sent": "گزارش ثبت شد. گروه و هماهنگ‌کنندهٔ آن می‌توانند آن را بخوانند.",
+  "phase.meeting": "جلسه",
+  "phase.meeting.ask": "جلسه‌ای که همتایان اداره می‌کنند؛ میزبان این جلسه زمان را نگه می‌دارد.",
 };
 
 export const nl: Record<Keys, string> = {
@@ -133,4 +137,6 @@ export const nl: Record<Keys, string> = {
   "pathways.report.no_case_details": "Dit verslag bevat geen casusdetails",
   "pathways.report.send": "Verslag indienen",
   "pathways.report.sent": "Het verslag is ingediend. De groep en de coördinator kunnen het lezen.",
+  "phase.meeting": "Bijeenkomst",
+  "phase.meeting.ask": "Een bijeenkomst onder leiding van de groep zelf; de gastheer of gastvrouw van deze keer bewaakt de tijd.",
 };
