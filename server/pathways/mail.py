@@ -109,7 +109,9 @@ async def tell(
     now: datetime,
     **values: str,
 ) -> None:
-    """Queue one message to ``person`` in their language, in the caller's transaction."""
+    """Queue one message to ``person`` in their language, in the caller's transaction. An
+    offer of peer support is the person's alone: its row carries no organisation, so it is not
+    in the coordinators' outbox view (``GET /api/organisations/{id}/outbox``)."""
     locale = pick_locale(person.locale)
     subject, body = TEXTS[kind].get(locale, TEXTS[kind]["en"])
     values = {"name": person.display_name, **values}
@@ -123,7 +125,7 @@ async def tell(
                 subject=subject.format(**values),
                 body=body.format(**values),
                 person_id=person.id,
-                organisation_id=person.organisation_id,
+                organisation_id=None if kind is PathMail.PEER_OFFER else person.organisation_id,
             )
         ],
         notifier,

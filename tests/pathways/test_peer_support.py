@@ -48,6 +48,8 @@ async def test_bat_offer_match_and_conversations(
     assert status == 200 and theirs["offers"] == []
     mails = await outbox(url, "peer_offer")
     assert [m.person_id for m in mails] == [m0]
+    status, seen = await coord.get(f"/api/organisations/{w.org_id}/outbox")
+    assert status == 200 and seen and all(m["kind"] != "peer_offer" for m in seen)
 
     # Never visible to colleagues or coordinators before the person opts in.
     status, _ = await below.get(f"/api/peer-support/offers/{offer['id']}")
