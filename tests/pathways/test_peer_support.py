@@ -26,24 +26,23 @@ def _day(days: int) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).date().isoformat()
 
 
-async def test_bat_offer_match_and_conversations(
-    live_sqlite: Live, sqlite_url: str, api_factory: Any
-) -> None:
-    url = sqlite_url
+async def test_bat_offer_match_and_conversations(live: Live, db_url: str, api_factory: Any) -> None:
+    """On SQLite and on PostgreSQL."""
+    url = db_url
     w = await seed(url, members=4, session_in_minutes=120)
     m0, m1, m2, m3 = w.member_ids
-    coord = await login(live_sqlite, api_factory, "coord@test.example")
+    coord = await login(live, api_factory, "coord@test.example")
     status, _ = await coord.call("PUT", f"/api/series/{w.series_id}/questionnaires", PLAN)
     assert status == 200
 
     # m0 scores 4.0 (at or above the default cut-off 2.59), m1 1.0 (below it).
-    await answer_bat(live_sqlite, api_factory, url, w.session_id, {m0: 4, m1: 1})
-    colleague = await login(live_sqlite, api_factory, "m0@test.example")
+    await answer_bat(live, api_factory, url, w.session_id, {m0: 4, m1: 1})
+    colleague = await login(live, api_factory, "m0@test.example")
     status, mine = await colleague.get("/api/me/peer-support")
     assert status == 200 and len(mine["offers"]) == 1, mine
     offer = mine["offers"][0]
     assert offer["status"] == "offered" and "score" not in offer
-    below = await login(live_sqlite, api_factory, "m1@test.example")
+    below = await login(live, api_factory, "m1@test.example")
     status, theirs = await below.get("/api/me/peer-support")
     assert status == 200 and theirs["offers"] == []
     mails = await outbox(url, "peer_offer")
@@ -115,10 +114,10 @@ async def test_bat_offer_match_and_conversations(
     assert status == 200 and got["status"] == "proposed", got
     assert [m.person_id for m in await outbox(url, "peer_proposal")] == [w.leader_id]
     # Only the proposed peer (or a coordinator) confirms.
-    co = await login(live_sqlite, api_factory, "co@test.example")
+    co = await login(live, api_factory, "co@test.example")
     status, _ = await co.post(f"/api/peer-support/requests/{rid}/confirm", {"accept": True})
     assert status == 403
-    peer = await login(live_sqlite, api_factory, "leader@test.example")
+    peer = await login(live, api_factory, "leader@test.example")
     status, got = await peer.post(f"/api/peer-support/requests/{rid}/confirm", {"accept": True})
     assert status == 200 and got["status"] == "matched" and got["group_id"], got
     status, mine = await peer.get("/api/me/peer-support")
