@@ -1,7 +1,8 @@
-"""The peer-support offer page in headless Chromium against the real server, in English and in
-Persian (right to left), on a phone: accepting needs the consent box, a decline may carry a
-reason and a note, the answer is stored, somebody else's offer is not shown; axe finds no
-serious violations."""
+"""The pathways page in headless Chromium against the real server, on a phone: the peer-support
+offer in English and in Persian (right to left): accepting needs the consent box, a decline may
+carry a reason and a note, the answer is stored, somebody else's offer is not shown; the
+message to the leaders and the self-help host's meeting report (which will not go without "no
+case details"); axe finds no serious violations."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from server.db.engine import Database
-from server.pathways.models import OfferStatus, PeerOffer
+from server.db.hosts import SessionHost
+from server.db.models import Group, Membership, ScheduledSession
+from server.domain import GroupRole, ProtocolKind, SessionStatus
+from server.pathways.models import LeaderMessage, MeetingReport, OfferStatus, PeerOffer
 from tests.browser.support import PHONE, axe_violations, screenshot
 from tests.browser.test_coordinator import Server
 from tests.foundation.seed import World, session_cookie
@@ -124,5 +129,84 @@ def test_decline_with_a_reason_in_persian(browser: Any, server: tuple[Server, Wo
     assert stored.status is OfferStatus.DECLINED
     assert stored.decline_reason is not None and stored.decline_reason.value == "confidentiality"
     assert stored.decline_note == "شاید بعداً" and not stored.consent_contact
+    assert errors == []
+    context.close()
+
+
+async def _self_help_meeting(url: str, w: World) -> tuple[int, int]:
+    """A self-help group of three of the seeded members, with a held session m0 hosted."""
+
+    db = Database(url)
+    try:
+        async with db.sessionmaker() as s, s.begin():
+            g = Group(
+                organisation_id=w.org_id,
+                name="Self-help B",
+                protocol=ProtocolKind.SELF_HELP,
+                capacity=12,
+                min_members=3,
+                settings={},
+            )
+            s.add(g)
+            await s.flush()
+            for pid in w.member_ids[:3]:
+                s.add(Membership(group_id=g.id, person_id=pid, role=GroupRole.MEMBER))
+            sess = ScheduledSession(
+                group_id=g.id,
+                starts_at=datetime.now(UTC),
+                timezone="UTC",
+                duration_minutes=90,
+                status=SessionStatus.ENDED,
+            )
+            s.add(sess)
+            await s.flush()
+            s.add(SessionHost(session_id=sess.id, person_id=w.member_ids[0]))
+            assert await s.scalar(select(Group.id).where(Group.id == g.id)) == g.id
+            return g.id, sess.id
+    finally:
+        await db.dispose()
+
+
+async def _rows(url: str, model: Any) -> list[Any]:
+    db = Database(url)
+    try:
+        async with db.sessionmaker() as s:
+            return list(await s.scalars(select(model)))
+    finally:
+        await db.dispose()
+
+
+def test_message_to_the_leaders_and_the_meeting_report(
+    browser: Any, server: tuple[Server, World, int]
+) -> None:
+    srv, w, _ = server
+    m0, m1 = w.member_ids[0], w.member_ids[1]
+    context, page, errors = _page(browser, srv, m0, "en")
+
+    page.goto(f"{srv.url}/app/pathways.html?lang=en#message={w.group_id}")
+    page.get_by_role("heading", name="Write to your group's leaders").wait_for()
+    assert "never the other members" in page.get_by_test_id("message-form").inner_text()
+    page.get_by_label("Your message").fill("Could we talk before Thursday?")
+    page.get_by_role("button", name="Send to the leaders").click()
+    page.locator("#msg-status").filter(has_text="The leaders have been told").wait_for()
+    (msg,) = srv.run(_rows(srv.db_url, LeaderMessage))
+    assert msg.sender_id == m0 and msg.body == "Could we talk before Thursday?"
+    assert axe_violations(page, "pathways-message-en") == []
+
+    _, session_id = srv.run(_self_help_meeting(srv.db_url, w))
+    page.goto(f"{srv.url}/app/pathways.html?lang=en#report={session_id}")
+    page.get_by_role("heading", name="Meeting report").wait_for()
+    page.get_by_label("What was covered").fill("Sleep after night shifts; asking for help.")
+    page.get_by_label("Member 0").check()
+    page.get_by_label("Member 1").check()
+    assert axe_violations(page, "pathways-report-en") == []
+    # The form will not go without the host's "no case details".
+    page.get_by_role("button", name="File the report").click()
+    assert srv.run(_rows(srv.db_url, MeetingReport)) == []
+    page.get_by_label("This report holds no case details").check()
+    page.get_by_role("button", name="File the report").click()
+    page.get_by_role("status").filter(has_text="The report is filed").wait_for()
+    (report,) = srv.run(_rows(srv.db_url, MeetingReport))
+    assert report.host_id == m0 and sorted(report.attendance) == sorted([m0, m1])
     assert errors == []
     context.close()
