@@ -7,7 +7,7 @@ is the product's choice, labelled so (``source``).
 
 The host of a session is chosen per session (at booking, by rotation, or by the group before
 the meeting: server/pathways/hosts.py). Nobody holds a leader role: the room grants the host the
-leading capabilities (``lead``, ``moderate``, ``note``) for that session only
+leading capabilities (``lead``, ``moderate``) for that session only
 (server/rooms/capabilities.py), and attendance records the host as the one who ran it.
 
 | phase    | minutes (min-max) | may always speak |

@@ -10,7 +10,7 @@
 (1) granted by protocols whose co-leaders have equal rights (dynamic therapy, peer support).
 
 The host of a peer-led session (self-help groups, ``server.db.hosts``) is a member who holds
-``lead``, ``moderate`` and ``note`` for that session only: a capability grant, not a role.
+``lead`` and ``moderate`` for that session only: a capability grant, not a role.
 The phase then revokes ``speak`` from whoever its table does not let speak now (the presenter
 in sit-back, members during the presentation or before they are called on), and everything but
 ``show_video`` once the session has ended. The media layer enforces ``speak`` and
@@ -52,7 +52,7 @@ def session_role(state: ProtocolState, person_id: int, group_role: GroupRole) ->
     return _GROUP_TO_ROLE[group_role]
 
 
-HOST_CAPABILITIES: frozenset[Capability] = frozenset({C.LEAD, C.MODERATE, C.NOTE})
+HOST_CAPABILITIES: frozenset[Capability] = frozenset({C.LEAD, C.MODERATE})
 
 
 def effective(
