@@ -1,7 +1,7 @@
 """Who hosts (runs) a session of a peer-led group: one row per session, at most one host.
 
-A shared fact with one writer (server/pathways/hosts.py, chosen at booking, by rotation or by
-the group); the room reads it to grant the host the leading capabilities for that session only
+A shared fact with one writer (server/pathways/hosts.py: chosen by a coordinator once the
+sessions are booked, by rotation, or by the group); the room reads it to grant the host the leading capabilities for that session only
 (server/rooms), and attendance reads it to record the host as the one who ran the meeting
 (individual score input F).
 """

@@ -1,8 +1,8 @@
 """Self-help groups (shared/seeds/000): the host of each session, and the host's meeting report.
 
 The one writer of ``session_hosts`` (server/db/hosts.py). A host is an active member of the
-group, chosen per session before it opens: by a coordinator (at booking, or ``rotate``: the
-group's members in turn over its coming sessions) or by the group itself (any active member may
+group, chosen per session before it opens: by a coordinator once the sessions are booked (one
+by one, or ``rotate``: the group's members in turn over its coming sessions) or by the group itself (any active member may
 set the host of a coming session). The room grants the host the leading capabilities for that
 session only; attendance records the host, present, as the one who ran the meeting (``led``,
 individual score input F).

@@ -5,8 +5,8 @@ meeting ("running group meetings", input F of the individual score, Table 3) and
 report after it. It gives no group size, length or phase plan: every number in :data:`TABLE`
 is the product's choice, labelled so (``source``).
 
-The host of a session is chosen per session (at booking, by rotation, or by the group before
-the meeting: server/pathways/hosts.py). Nobody holds a leader role: the room grants the host the
+The host of a session is chosen per session (by a coordinator once the sessions are booked,
+by rotation, or by the group before the meeting: server/pathways/hosts.py). Nobody holds a leader role: the room grants the host the
 leading capabilities (``lead``, ``moderate``) for that session only
 (server/rooms/capabilities.py), and attendance records the host as the one who ran it.
 
