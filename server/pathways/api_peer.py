@@ -364,6 +364,7 @@ async def book_conversation(ctx: Ctx, body: ConversationIn) -> ConversationOut:
                 pending=pending,
                 starts_at=conversations.starts_at(req),
                 window_ends_at=offer.window_ends_at,
+                now=now,
             )
             if refusal is not None:
                 raise Conflict(f"{refusal.field}: {refusal.message}", field=refusal.field)

@@ -22,7 +22,7 @@ from server.pathways.models import EvaluationSide, OfferStatus, PeerEvaluation, 
 from server.scheduling import booking, changes
 from server.scheduling.changes import MoveRequest
 from server.scheduling.plan import SchedulingConfig
-from server.scheduling.series import SeriesSpec, Weekday, load_zone, local_to_utc
+from server.scheduling.series import Weekday, load_zone, local_to_utc, parse_spec
 
 MAX_CONVERSATIONS = 3  # 002: three conversations; the product allows one to three
 PENDING = (SessionStatus.SCHEDULED, SessionStatus.OPEN, SessionStatus.LIVE)
@@ -42,6 +42,7 @@ def check_booking(
     pending: int,
     starts_at: datetime,
     window_ends_at: datetime | None,
+    now: datetime,
 ) -> Refusal | None:
     """Why this conversation cannot be booked, or None."""
     if status is not OfferStatus.MATCHED or window_ends_at is None:
@@ -52,6 +53,8 @@ def check_booking(
         )
     if pending:
         return Refusal("date", "book the next conversation after the last one has taken place")
+    if starts_at <= now:
+        return Refusal("date", "the conversation would be in the past")
     if starts_at > window_ends_at:
         return Refusal(
             "date", f"conversations are booked within the window, until {window_ends_at:%Y-%m-%d}"
@@ -100,14 +103,16 @@ async def book(
     """Book the next conversation (the caller has run ``check_booking``)."""
     assert offer.group_id is not None
     if offer.series_id is None:
-        spec = SeriesSpec(
-            title="Peer support",
-            sessions=1,
-            weekdays=[WEEKDAYS[req.day.weekday()]],
-            local_time=req.local_time,
-            start_date=req.day,
-            duration_minutes=req.duration_minutes,
-            timezone=req.timezone,
+        spec = parse_spec(
+            {
+                "title": "Peer support",
+                "sessions": 1,
+                "weekdays": [WEEKDAYS[req.day.weekday()]],
+                "local_time": req.local_time,
+                "start_date": req.day,
+                "duration_minutes": req.duration_minutes,
+                "timezone": req.timezone,
+            }
         )
         series, sessions, _ = await booking.book(
             s, offer.group_id, spec, actor_id=actor_id, cfg=cfg, now=now

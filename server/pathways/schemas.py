@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from server.api.schemas import TimeZone
 from server.domain import SessionStatus
 from server.pathways.models import DeclineReason, EvaluationSide, OfferStatus
+from server.scheduling.series import check_year
 
 
 def _text(v: str) -> str:
@@ -126,7 +127,7 @@ class ConfirmIn(In):
 class ConversationIn(In):
     """The next conversation, in local time of ``timezone`` (default: the booker's)."""
 
-    date: Date
+    date: Annotated[Date, AfterValidator(check_year)]
     local_time: time
     timezone: TimeZone | None = None
     duration_minutes: int = Field(60, ge=45, le=60)

@@ -128,6 +128,12 @@ async def test_bat_offer_match_and_conversations(live: Live, db_url: str, api_fa
     first = {"date": _day(2), "local_time": "10:00", "timezone": "Europe/Amsterdam"}
     status, err = await coord.post(conv, {**first, "date": _day(80)})
     assert status == 409 and "date" in err["error"]["details"]["fields"], err
+    status, err = await coord.post(conv, {**first, "date": _day(-1)})
+    assert status == 409 and "date" in err["error"]["details"]["fields"], err
+    status, err = await coord.post(conv, {**first, "date": "1999-12-31"})
+    assert status == 400 and "date" in err["error"]["details"]["fields"], err
+    status, err = await coord.post(conv, {**first, "timezone": "Mars/Base"})
+    assert status == 400 and "timezone" in err["error"]["details"]["fields"], err
     status, c1 = await coord.post(conv, first)
     assert status == 201 and c1["index"] == 1, c1
     status, err = await coord.post(conv, {**first, "date": _day(9)})
@@ -144,7 +150,7 @@ async def test_bat_offer_match_and_conversations(live: Live, db_url: str, api_fa
     assert "conversation" in err["error"]["message"]
     status, listed = await colleague.get(conv)
     assert status == 200 and len(listed) == 3
-    assert len(await refusals(url, "peer_conversation.book")) == 3
+    assert len(await refusals(url, "peer_conversation.book")) == 4
     status, got = await colleague.get(f"/api/peer-support/offers/{rid}")
     assert got["conversations"] == 3 and got["peer_name"] == "Leader"
 

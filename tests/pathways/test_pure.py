@@ -70,13 +70,19 @@ WINDOW = NOW + timedelta(days=61)
         (OfferStatus.MATCHED, 1, 0, WINDOW + timedelta(minutes=1), "date"),
         (OfferStatus.ACCEPTED, 0, 0, NOW + timedelta(days=1), "status"),
         (OfferStatus.CLOSED, 1, 0, NOW + timedelta(days=1), "status"),
+        (OfferStatus.MATCHED, 0, 0, NOW, "date"),
     ],
 )
 def test_check_booking(
     status: OfferStatus, booked: int, pending: int, at: datetime, field: str | None
 ) -> None:
     refusal = check_booking(
-        status=status, booked=booked, pending=pending, starts_at=at, window_ends_at=WINDOW
+        status=status,
+        booked=booked,
+        pending=pending,
+        starts_at=at,
+        window_ends_at=WINDOW,
+        now=NOW,
     )
     assert (refusal.field if refusal else None) == field
 
