@@ -211,6 +211,14 @@ async def test_host_leads_only_their_session_and_reports(
         await p.close()
     led = await _records(sqlite_url, s1)
     assert led.get(m0) is True and led.get(m1) is False, led
+    # ... which is the individual score's input F (each sees their own).
+    host = await login(live, api_factory, "m0@test.example")
+    for who, pid, runs in ((host, m0, 1), (member, m1, 0)):
+        status, scores = await who.get(f"/api/series/{w.series_id}/scores")
+        assert status == 200, scores
+        (mine,) = scores["members"]
+        f = next(x for x in mine["terms"] if x["term"] == "F")
+        assert mine["person_id"] == pid and f["raw"] == runs, f
 
     # The meeting report: by the host only, after the meeting, no case details, members only.
     report = {
