@@ -12,6 +12,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.appkeys import API_ROUTERS_KEY, SETTINGS_KEY
+from server.pathways.api_conversations import router as conversations_router
 from server.pathways.api_groups import router as groups_router
 from server.pathways.api_peer import router as peer_router
 from server.pathways.offers import OfferListener, OfferRule
@@ -24,4 +25,4 @@ def setup(app: web.Application) -> None:
     settings = app[SETTINGS_KEY]
     rule = OfferRule(cutoff=settings.peer_support_bat_cutoff, public_url=settings.public_url)
     app[SUBMITTED_KEY].append(OfferListener(rule))
-    app[API_ROUTERS_KEY].extend([peer_router, groups_router])
+    app[API_ROUTERS_KEY].extend([peer_router, conversations_router, groups_router])

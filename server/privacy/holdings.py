@@ -3,7 +3,8 @@ with why it is held, for how long, and how it is exported and erased.
 
 This table is the one answer to "what do you hold about me": the export walks it, erasure
 walks it, and docs/privacy.md lists the same names (a test checks). A package that adds a
-table holding personal data adds its row here.
+table holding personal data adds its row here (or in a module of rows listed here, as the
+pathways' are in holdings_pathways.py; the shared helpers are in holding.py).
 
 Erasure keeps the ``people`` row as a pseudonym (no name, address, profession or password):
 attendance and accepted agreements stay attached to it, so a group's records and statistics
@@ -13,14 +14,11 @@ audit details, reasons) is deleted.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase
 
 from server.attendance.models import (
     AttendanceCorrection,
@@ -28,7 +26,6 @@ from server.attendance.models import (
     AttendanceRecordRow,
     ScoreEntry,
 )
-from server.db.hosts import SessionHost
 from server.db.models import (
     AgreementAcceptance,
     AttendanceEvent,
@@ -43,13 +40,12 @@ from server.db.models import (
     SeriesConfirmation,
 )
 from server.notify.models import OutboxMessage
-from server.pathways.models import (
-    LeaderMessage,
-    MeetingReport,
-    PeerEvaluation,
-    PeerOffer,
-    PeerSupporter,
-)
+from server.privacy.holding import Holding, Outcome, row_dict
+from server.privacy.holding import by_person as _by_person
+from server.privacy.holding import delete_by_person as _delete_by_person
+from server.privacy.holding import kept as _kept
+from server.privacy.holding import rows as _rows
+from server.privacy.holdings_pathways import PATHWAY_HOLDINGS
 from server.privacy.models import PrivacyRequest
 from server.questionnaires.form_models import FormAssignment, FormMailPref, SafetyAlert
 from server.questionnaires.models import (
@@ -61,9 +57,6 @@ from server.questionnaires.models import (
 )
 from server.scheduling.models import CalendarToken, Dispatch
 
-# Columns never exported: they are secrets (hashes of tokens and passwords), not data about
-# the person.
-SECRET_COLUMNS = frozenset({"token_hash", "nonce_hash", "password_hash", "key"})
 ERASED_NAME = "Erased person"
 
 
@@ -73,63 +66,6 @@ def erased_email(person_id: int) -> str:
 
 def is_erased(person: Person) -> bool:
     return person.email == erased_email(person.id)
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    action: str  # deleted | pseudonymised | kept
-    rows: int
-    why: str = ""
-
-
-Exporter = Callable[[AsyncSession, Person], Awaitable[list[dict[str, Any]]]]
-Eraser = Callable[[AsyncSession, Person, datetime], Awaitable[Outcome]]
-
-
-@dataclass(frozen=True, slots=True)
-class Holding:
-    name: str
-    purpose: str
-    retention: str
-    export: Exporter
-    erase: Eraser
-
-
-def row_dict(obj: DeclarativeBase) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for col in obj.__table__.columns:
-        if col.key in SECRET_COLUMNS:
-            continue
-        value = getattr(obj, col.key)
-        out[col.key] = value.isoformat() if isinstance(value, datetime) else value
-    return out
-
-
-async def _rows(s: AsyncSession, stmt: Select[Any]) -> list[dict[str, Any]]:
-    return [row_dict(x) for x in (await s.scalars(stmt))]
-
-
-def _by_person(model: Any) -> Exporter:
-    async def export(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
-        return await _rows(s, select(model).where(model.person_id == p.id).order_by(model.id))
-
-    return export
-
-
-def _delete_by_person(model: Any) -> Eraser:
-    async def erase(s: AsyncSession, p: Person, now: datetime) -> Outcome:
-        result = await s.execute(delete(model).where(model.person_id == p.id))
-        return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
-
-    return erase
-
-
-def _kept(model: Any, why: str) -> Eraser:
-    async def erase(s: AsyncSession, p: Person, now: datetime) -> Outcome:
-        n = await s.scalar(select(func.count()).select_from(model).where(model.person_id == p.id))
-        return Outcome("kept", int(n or 0), why)
-
-    return erase
 
 
 async def _export_mail_pref(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
@@ -294,70 +230,6 @@ async def _export_answers(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
 
 async def _erase_answers(s: AsyncSession, p: Person, now: datetime) -> Outcome:
     result = await s.execute(delete(ResponseItem).where(_answers_of(p)))
-    return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
-
-
-# -- pathways: peer support, messages to leaders, self-help hosts and reports ----------------
-
-
-async def _export_messages(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
-    return await _rows(
-        s, select(LeaderMessage).where(LeaderMessage.sender_id == p.id).order_by(LeaderMessage.id)
-    )
-
-
-async def _erase_messages(s: AsyncSession, p: Person, now: datetime) -> Outcome:
-    result = await s.execute(delete(LeaderMessage).where(LeaderMessage.sender_id == p.id))
-    return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
-
-
-async def _export_hosted(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
-    return await _rows(
-        s,
-        select(MeetingReport)
-        .where(MeetingReport.host_id == p.id)
-        .order_by(MeetingReport.session_id),
-    )
-
-
-async def _erase_hosted(s: AsyncSession, p: Person, now: datetime) -> Outcome:
-    n = await s.scalar(
-        select(func.count()).select_from(MeetingReport).where(MeetingReport.host_id == p.id)
-    )
-    return Outcome(
-        "kept", int(n or 0), "the group's meeting record stays, its host under the pseudonym"
-    )
-
-
-async def _export_hosts(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
-    return await _rows(
-        s, select(SessionHost).where(SessionHost.person_id == p.id).order_by(SessionHost.session_id)
-    )
-
-
-async def _erase_hosts(s: AsyncSession, p: Person, now: datetime) -> Outcome:
-    n = await s.scalar(
-        select(func.count()).select_from(SessionHost).where(SessionHost.person_id == p.id)
-    )
-    return Outcome("kept", int(n or 0), "who ran a held meeting stays, under the pseudonym")
-
-
-async def _export_peer(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
-    return await _rows(s, select(PeerSupporter).where(PeerSupporter.person_id == p.id))
-
-
-async def _export_offers(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
-    return await _rows(
-        s,
-        select(PeerOffer)
-        .where(or_(PeerOffer.person_id == p.id, PeerOffer.peer_id == p.id))
-        .order_by(PeerOffer.id),
-    )
-
-
-async def _erase_offers(s: AsyncSession, p: Person, now: datetime) -> Outcome:
-    result = await s.execute(delete(PeerOffer).where(PeerOffer.person_id == p.id))
-    await s.execute(update(PeerOffer).where(PeerOffer.peer_id == p.id).values(peer_id=None))
     return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
 
 
@@ -539,49 +411,7 @@ HOLDINGS: tuple[Holding, ...] = (
         _by_person(ResearchGrant),
         _delete_by_person(ResearchGrant),
     ),
-    Holding(
-        "peer_offers",
-        "offers of peer support made to you (with the Burnout Assessment Tool score that "
-        "prompted them, your answer and any reason), and the pathways you were the peer of",
-        "while the account exists",
-        _export_offers,
-        _erase_offers,
-    ),
-    Holding(
-        "peer_supporters",
-        "that you are a trained peer, with the availability you gave",
-        "while you are a trained peer",
-        _export_peer,
-        _delete_by_person(PeerSupporter),
-    ),
-    Holding(
-        "peer_evaluations",
-        "your short evaluations of peer-support conversations",
-        "while the account exists",
-        _by_person(PeerEvaluation),
-        _delete_by_person(PeerEvaluation),
-    ),
-    Holding(
-        "leader_messages",
-        "the private messages you sent your group's leaders between meetings",
-        "for the life of the group plus retention_attendance_days",
-        _export_messages,
-        _erase_messages,
-    ),
-    Holding(
-        "session_hosts",
-        "the self-help sessions you hosted",
-        "for the life of the group",
-        _export_hosts,
-        _erase_hosts,
-    ),
-    Holding(
-        "meeting_reports",
-        "the meeting reports you filed as a self-help host (what was covered, who was there)",
-        "for the life of the group",
-        _export_hosted,
-        _erase_hosted,
-    ),
+    *PATHWAY_HOLDINGS,
     Holding(
         "privacy_requests",
         "your requests to export or erase your data, and how they were carried out",
