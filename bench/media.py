@@ -31,7 +31,6 @@ import json
 import multiprocessing as mp
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import time
@@ -45,6 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._host import cpu_seconds, cpu_split, cpus, host_cpu, loadavg, pin, udp_rcvbuf_errors
 from bench.media_baseline import BaselineEngine
+from bench.media_janus import report as janus_report
+from bench.media_janus import run_janus
+from bench.media_janus import unavailable as janus_unavailable
+from bench.media_receivers import StreamCounter, count_only, stream_figures
 from server.bots.client import MediaClient
 from server.bots.synthetic import EncodedClip, encode_tone, encode_video
 from server.media.ice import IceSettings
@@ -52,7 +55,6 @@ from server.media.sfu import AiortcMediaEngine, SfuSettings
 from server.media.shard import PipeWriter
 
 NETNS_ENV = "HC_BENCH_NETNS"
-_RTP = struct.Struct("!BBHII")
 
 
 # --- the server process ----------------------------------------------------------------------
@@ -127,52 +129,6 @@ async def _serve(conns: list[Connection], mode: str) -> None:
 
 
 # --- the load generator processes -------------------------------------------------------------
-class StreamCounter:
-    __slots__ = ("first", "frames", "high", "kind", "packets")
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.packets = 0
-        self.frames = 0
-        self.first: int | None = None
-        self.high = 0  # extended highest sequence number
-
-    def add(self, seq: int, marker: bool) -> None:
-        self.packets += 1
-        if marker:
-            self.frames += 1
-        if self.first is None:
-            self.first = self.high = seq
-            return
-        low = self.high & 0xFFFF
-        delta = (seq - low) & 0xFFFF
-        if delta < 0x8000:
-            self.high += delta
-
-    def expected(self) -> int:
-        return 0 if self.first is None else self.high - self.first + 1
-
-
-def count_only(client: MediaClient, counters: dict[int, StreamCounter], video_pt: set[int]) -> None:
-    """Replace the client's RTP handling after SRTP by a header counter (no parse, no decode)."""
-    transceivers = client.pc.getTransceivers()
-    if not transceivers:
-        return
-    dtls = transceivers[0].receiver.transport
-    if getattr(dtls, "_bench_counting", False):
-        return
-
-    async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
-        _b0, b1, seq, _ts, ssrc = _RTP.unpack_from(data)
-        c = counters.get(ssrc)
-        if c is None:
-            c = counters[ssrc] = StreamCounter("video" if (b1 & 0x7F) in video_pt else "audio")
-        c.add(seq, bool(b1 & 0x80))
-
-    dtls._handle_rtp_data = handle_rtp_data
-    dtls._bench_counting = True
-
-
 async def _generate(
     inbox: asyncio.Queue[Any],
     to_server: PipeWriter,
@@ -326,17 +282,6 @@ def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, Enco
     window = t1 - t0
     fwd = srv1["forwarded"] - srv0["forwarded"]
     cpu = cpu1 - cpu0
-    fps: list[float] = []
-    audio_pps: list[float] = []
-    lost = expected = 0
-    for key, b in st1.items():
-        a = st0.get(key, (b[0], 0, 0, 0))
-        if b[0] == "video":
-            fps.append((b[2] - a[2]) / window)
-        else:
-            audio_pps.append((b[1] - a[1]) / window)
-        expected += b[3] - a[3]
-        lost += (b[3] - a[3]) - (b[1] - a[1])
     verifier_fps = [(b - a) / window for a, b in zip(dec0, dec1, strict=False)]
     return {
         "mode": mode,
@@ -347,12 +292,8 @@ def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, Enco
         "server_cpu_pct": 100 * cpu / window,
         "us_per_packet": 1e6 * cpu / fwd if fwd else float("inf"),
         "received_pps": (srv1["received"] - srv0["received"]) / window,
-        "video_streams": len(fps),
-        "min_receiver_fps": min(fps) if fps else 0.0,
-        "median_receiver_fps": sorted(fps)[len(fps) // 2] if fps else 0.0,
-        "min_audio_pps": min(audio_pps) if audio_pps else 0.0,
+        **stream_figures(st0, st1, window),
         "verifier_decoded_fps": verifier_fps,
-        "loss_pct": 100 * max(0, lost) / expected if expected else 0.0,
         "udp_rcvbuf_drops": drops,
         "server_system_share": (split1[1] - split0[1])
         / max(1e-9, (split1[0] - split0[0]) + (split1[1] - split0[1])),
@@ -419,6 +360,7 @@ def main() -> None:
         help="pin load generators to CPU 1 (default: any CPU; the SFU is on CPU 0)",
     )
     parser.add_argument("--profile", help="py-spy raw (collapsed) stacks of the SFU to this file")
+    parser.add_argument("--no-janus", action="store_true", help="skip the Janus column")
     parser.add_argument("--no-netns", action="store_true", help="run on the host's loopback")
     args = parser.parse_args()
     if not args.no_netns and os.environ.get(NETNS_ENV) != "1":
@@ -492,6 +434,14 @@ def main() -> None:
               f"(baseline: {base_rooms:.3f} full rooms per core)")  # fmt: skip
         result["baseline_us_per_packet"] = round(base["us_per_packet"], 1)
         result["baseline_ratio"] = round(ratio, 1)
+    why_not = "--no-janus" if args.no_janus else janus_unavailable()
+    if why_not is None:
+        jan = run_janus(args.rooms, args.participants, clips, args.warmup, args.seconds,
+                        args.generators, 1 if args.pin_generators else None)  # fmt: skip
+        result.update(janus_report(jan, sfu, room_pps_nominal, args.fps))
+    else:
+        print(f"Janus column skipped: {why_not}")
+        result.update(janus_us_per_forwarded_packet=None, janus_rooms_per_core=None)
     print(json.dumps(result))
 
 

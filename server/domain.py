@@ -64,15 +64,8 @@ class AuditOutcome(StrEnum):
     REFUSED = "refused"
 
 
-# Group sizes per protocol (min members, max members; leaders not counted).
-# Balint: 8-12 (001). Dynamic group therapy: 13 members took part (003); we allow 6-13.
-# Peer support: 1:1, one colleague with one trained peer (002).
-GROUP_SIZE: dict[ProtocolKind, tuple[int, int]] = {
-    ProtocolKind.BALINT: (8, 12),
-    ProtocolKind.DYNAMIC: (6, 13),
-    ProtocolKind.PEER_SUPPORT: (1, 1),
-    ProtocolKind.SELF_HELP: (3, 12),  # server/protocols/self_help.py TABLE
-}
+# Group sizes, series rules, session lengths and phases per protocol: the protocol's table
+# (server/protocols, docs/protocols.md), the one source.
 
 
 class RemovalReason(StrEnum):

@@ -3,6 +3,8 @@ lives in ``server/scheduling`` (``/api/groups/{group_id}/enrolments``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,13 +14,14 @@ from server.api.routing import Router
 from server.api.schemas import GroupIn, GroupOut, GroupPatch, MembershipOut
 from server.db.models import Group, Membership, Organisation, Person
 from server.domain import (
-    GROUP_SIZE,
     STAFF_ROLES,
     AuditOutcome,
     GroupRole,
     MembershipStatus,
+    ProtocolKind,
 )
 from server.errors import Conflict, NotFound, UserError
+from server.protocols.registry import spec_for
 
 router = Router("groups")
 
@@ -59,12 +62,43 @@ async def _group(ctx: Ctx, s: AsyncSession, action: str, *, staff_only: bool) ->
     return group, staff
 
 
-def _validate_sizes(protocol_min: int, protocol_max: int, capacity: int, min_members: int) -> None:
-    if capacity > protocol_max:
-        raise UserError(f"this protocol allows at most {protocol_max} members", field="capacity")
+def _checked(
+    protocol: ProtocolKind,
+    capacity: int,
+    min_members: int,
+    old: dict[str, Any],
+    new: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Sizes and settings checked against the protocol's table (server/protocols): the group's
+    settings after the change, or a UserError naming the field and the allowed range. Keys a
+    newer version no longer knows are dropped; a ``null`` resets a setting to its default."""
+    spec = spec_for(protocol)
+    members = spec.rules.members
+    if not 1 <= capacity <= members.high:
+        raise UserError(
+            f"capacity must be 1-{members.high} for a {protocol.value} group, not {capacity}",
+            field="capacity",
+            allowed=f"1-{members.high}",
+        )
     if min_members > capacity:
         raise UserError("min_members cannot exceed capacity", field="min_members")
-    del protocol_min
+    new = new or {}
+    spec.check_settings(new)
+    merged = {**old, **new}
+    return {k: v for k, v in merged.items() if v is not None and k in spec.settings}
+
+
+async def _refused(ctx: Ctx, action: str, target: str, exc: UserError) -> UserError:
+    """Audit a refused change of a group (nothing was changed) and return the error."""
+    await audit.record_now(
+        ctx.sessionmaker,
+        actor_id=ctx.me().id,
+        action=action,
+        target=target,
+        outcome=AuditOutcome.REFUSED,
+        details={"fields": exc.details.get("fields", {}), "message": exc.message},
+    )
+    return exc
 
 
 @router.get(
@@ -95,14 +129,17 @@ async def list_groups(ctx: Ctx) -> list[GroupOut]:
 )
 async def create_group(ctx: Ctx, body: GroupIn) -> GroupOut:
     org_id = ctx.path_int("org_id")
-    lo, hi = GROUP_SIZE[body.protocol]
-    capacity = body.capacity or hi
-    min_members = body.min_members or lo
-    _validate_sizes(lo, hi, capacity, min_members)
+    members = spec_for(body.protocol).rules.members
+    capacity = body.capacity or members.default
+    min_members = body.min_members or min(members.low, capacity)
     async with ctx.sessionmaker() as s:
         if await s.get(Organisation, org_id) is None:
             raise NotFound("no such organisation")
         await ctx.require_org_role(s, org_id, STAFF_ROLES, action="group.create")
+    try:
+        settings = _checked(body.protocol, capacity, min_members, {}, body.settings)
+    except UserError as exc:
+        raise await _refused(ctx, "group.create", f"organisation:{org_id}", exc) from None
     async with ctx.sessionmaker() as s, s.begin():
         group = Group(
             organisation_id=org_id,
@@ -110,7 +147,7 @@ async def create_group(ctx: Ctx, body: GroupIn) -> GroupOut:
             protocol=body.protocol,
             capacity=capacity,
             min_members=min_members,
-            settings=body.settings.model_dump(exclude_none=True),
+            settings=settings,
         )
         s.add(group)
         await s.flush()
@@ -141,17 +178,20 @@ async def get_group(ctx: Ctx) -> GroupOut:
 async def patch_group(ctx: Ctx, body: GroupPatch) -> GroupOut:
     async with ctx.sessionmaker() as s, s.begin():
         group, _ = await _group(ctx, s, "group.update", staff_only=True)
-        lo, hi = GROUP_SIZE[group.protocol]
         capacity = body.capacity or group.capacity
         min_members = body.min_members or group.min_members
-        _validate_sizes(lo, hi, capacity, min_members)
+        try:
+            settings = _checked(
+                group.protocol, capacity, min_members, group.settings, body.settings
+            )
+        except UserError as exc:
+            raise await _refused(ctx, "group.update", f"group:{group.id}", exc) from None
         if capacity < await member_count(s, group.id):
             raise Conflict("the group has more members than that; withdraw some first")
         if body.name:
             group.name = body.name
         group.capacity, group.min_members = capacity, min_members
-        if body.settings is not None:
-            group.settings = {**group.settings, **body.settings.model_dump(exclude_none=True)}
+        group.settings = settings
         await audit.record(
             s,
             actor_id=ctx.me().id,

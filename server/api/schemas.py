@@ -168,12 +168,14 @@ class InvitationOut(Out):
 
 
 # --- groups
-class GroupSettings(In):
-    sitback_minutes: int | None = Field(None, ge=15, le=20)
-    auto_advance: bool | None = None
-    session_minutes: int | None = Field(None, ge=30, le=180)
-    questions_floor: Literal["hands", "open"] | None = None
-    sitback_presenter_video: bool | None = None
+# A group's protocol settings: which keys and values are allowed is the protocol's table
+# (server/protocols, docs/protocols.md), checked by the groups API; here only the shape.
+# ``null`` resets a setting to the protocol's default.
+SettingName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+GroupSettings = Annotated[
+    dict[SettingName, bool | int | Annotated[str, StringConstraints(max_length=64)] | None],
+    Field(max_length=32),
+]
 
 
 class GroupIn(In):
@@ -181,7 +183,7 @@ class GroupIn(In):
     protocol: ProtocolKind
     capacity: int | None = Field(None, ge=1, le=16)
     min_members: int | None = Field(None, ge=1, le=16)
-    settings: GroupSettings = Field(default_factory=GroupSettings)
+    settings: GroupSettings = Field(default_factory=dict)
 
 
 class GroupPatch(In):

@@ -134,7 +134,7 @@ class Group(Base):
     protocol: Mapped[ProtocolKind] = mapped_column(_enum(ProtocolKind, "protocol_kind"))
     capacity: Mapped[int] = mapped_column(Integer)  # maximum members (leaders not counted)
     min_members: Mapped[int] = mapped_column(Integer)
-    # Protocol options: sitback_minutes, auto_advance, session_minutes, questions_floor...
+    # Protocol settings, checked against the protocol's table (docs/protocols.md)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

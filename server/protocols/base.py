@@ -8,13 +8,13 @@ milliseconds since the Unix epoch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
 
 from server.domain import ProtocolKind
-from server.errors import UserError
+
+from .table import Basis
 
 MINUTE_MS = 60_000
 
@@ -29,6 +29,7 @@ class Capability(StrEnum):
     MODERATE = "moderate"  # floor commands: call on, set the floor, lower someone's hand
     PRESENT = "present"  # may be chosen as the presenter (a case-bringing member)
     NOTE = "note"  # leaders' private notes
+    STAND_IN = "stand_in"  # may take over leading while the leader is away (rooms/continuity.py)
 
 
 class Role(StrEnum):
@@ -66,12 +67,21 @@ class CommandName(StrEnum):
     SET_FLOOR = "set_floor"
     RAISE_HAND = "hand.raise"
     LOWER_HAND = "hand.lower"
+    HAND_OVER = "hand_over"
+
+
+class LeadReason(StrEnum):
+    """Why a co-leader stands in for the leader (``ProtocolState.stand_in``)."""
+
+    LEADER_LOST = "leader_lost"  # no leader present for longer than the takeover time
+    HANDED_OVER = "handed_over"  # a leader handed over explicitly
 
 
 # Sent with the ``protocol.command`` event (the hands have events of their own), in this order.
 LEADER_COMMANDS: tuple[CommandName, ...] = tuple(
     c for c in CommandName if c not in (CommandName.RAISE_HAND, CommandName.LOWER_HAND)
 )
+
 
 LEADERS: frozenset[Role] = frozenset({Role.LEADER, Role.CO_LEADER})
 EVERYONE: frozenset[Role] = frozenset(Role)
@@ -98,7 +108,13 @@ class PhaseSpec:
     presenter_changeable: bool = False  # the presenter may be chosen (or changed) in this phase
     requires_presenter: bool = False  # the phase cannot be entered without a presenter
     setting: str | None = None
-    note: str = ""  # what the source study says, for readers checking the table
+    note: str = ""  # the source: what the study says (``basis`` study) or why (product)
+    basis: Basis = Basis.PRODUCT  # where default_min and the bounds come from
+    floor_setting: str | None = None  # the group setting (a Floor word) choosing default_floor
+    presenter_video_setting: str | None = None  # flag: false cuts the presenter's video here
+    only_in: str | None = None  # the phase exists only in this ``format`` of the protocol
+    flex: bool = False  # takes up the booked length the other phases leave (one per format)
+    ends_unled: bool = False  # with nobody who can lead present, ends at its maximum
 
     @property
     def timed(self) -> bool:
@@ -111,11 +127,21 @@ class ProtocolConfig:
 
     durations_s: tuple[tuple[str, int], ...]
     auto_advance: bool = False
+    floors: tuple[tuple[str, str], ...] = ()  # phase -> Floor word, where a setting chose it
+    video_off: tuple[str, ...] = ()  # phases in which the presenter's video is cut
+    skipped: tuple[str, ...] = ()  # phases not in this group's format
+    format: str = ""
 
     def duration_ms(self, phase: StrEnum) -> int | None:
         for name, seconds in self.durations_s:
             if name == phase.value:
                 return seconds * 1000
+        return None
+
+    def floor(self, phase: StrEnum) -> Floor | None:
+        for name, floor in self.floors:
+            if name == phase.value:
+                return Floor(floor)
         return None
 
 
@@ -141,6 +167,9 @@ class ProtocolState:
     hands: tuple[int, ...] = ()
     called_on: int | None = None
     ended: bool = False
+    stand_in: int | None = None  # a co-leader leading in the leader's place
+    lead_reason: LeadReason | None = None  # why, while ``stand_in`` is set
+    lead_by: int | None = None  # who handed over (None: the server, after the leader was lost)
 
     @property
     def paused(self) -> bool:
@@ -268,6 +297,44 @@ class LowerHand(ActorCommand):
 
 
 @dataclass(frozen=True, slots=True)
+class HandOver(ActorCommand):
+    """Hand leading to ``person_id`` (a co-leader who may stand in), or back (``back``: the
+    person is a leader, and the stand-in ends)."""
+
+    person_id: int
+    back: bool = False
+    eligible: bool = True  # the room found the person may stand in (or, ``back``, leads)
+    name: ClassVar[str] = CommandName.HAND_OVER
+
+
+@dataclass(frozen=True, slots=True)
+class StandIn(Command):
+    """Posted by the room: the leader has been away too long; ``person_id`` leads meanwhile."""
+
+    person_id: int
+    required: ClassVar[Capability | None] = None
+    name: ClassVar[str] = "stand_in"
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderBack(Command):
+    """Posted by the room: a leader is present again and leads; the stand-in ends."""
+
+    required: ClassVar[Capability | None] = None
+    name: ClassVar[str] = "leader_back"
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseUnled(Command):
+    """Posted by the room when nobody who can lead is present: a phase that ``ends_unled``
+    ends at its maximum (the presenter's microphone comes back)."""
+
+    epoch: int
+    required: ClassVar[Capability | None] = None
+    name: ClassVar[str] = "release_unled"
+
+
+@dataclass(frozen=True, slots=True)
 class TimerFired(Command):
     """Posted by the room's timer when a phase's planned end is reached."""
 
@@ -315,109 +382,11 @@ class Ended(Effect):
     pass
 
 
-# --- the table --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class LeadChanged(Effect):
+    stand_in: int | None
+    reason: LeadReason | None
 
 
-@dataclass(frozen=True)
-class ProtocolSpec:
-    """A protocol: its phases in order (first is the waiting room, last the closed room)."""
-
-    kind: ProtocolKind
-    phase_enum: type[StrEnum]
-    phases: tuple[PhaseSpec, ...]
-    default_total_min: int
-    uses_presenter: bool
-    co_leaders_lead: bool  # co-leaders hold the same phase commands as the leader
-    description: str = ""
-    _by_phase: Mapping[StrEnum, PhaseSpec] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_phase", {p.phase: p for p in self.phases})
-        if set(self._by_phase) != set(self.phase_enum):
-            raise ValueError(f"{self.kind}: the table must list every phase exactly once")
-        for row in self.phases:
-            if row.timed:
-                assert row.min_min is not None and row.max_min is not None
-                assert row.default_min is not None
-                if not row.min_min <= row.default_min <= row.max_min:
-                    raise ValueError(f"{self.kind}/{row.phase}: default outside its bounds")
-
-    @property
-    def waiting(self) -> StrEnum:
-        return self.phases[0].phase
-
-    @property
-    def closed(self) -> StrEnum:
-        return self.phases[-1].phase
-
-    def row(self, phase: StrEnum) -> PhaseSpec:
-        return self._by_phase[phase]
-
-    def index(self, phase: StrEnum) -> int:
-        return self.phases.index(self._by_phase[phase])
-
-    def next(self, phase: StrEnum) -> StrEnum | None:
-        i = self.index(phase)
-        return self.phases[i + 1].phase if i + 1 < len(self.phases) else None
-
-    def previous(self, phase: StrEnum) -> StrEnum | None:
-        i = self.index(phase)
-        return self.phases[i - 1].phase if i > 0 else None
-
-    def parse_phase(self, value: str) -> StrEnum:
-        return self.phase_enum(value)
-
-    def config(self, settings: Mapping[str, object] | None = None) -> ProtocolConfig:
-        """Build the per-group configuration from group settings, refusing out-of-bounds values.
-
-        Recognised keys: each row's ``setting`` (minutes), ``auto_advance`` (bool).
-        """
-        settings = settings or {}
-        durations: list[tuple[str, int]] = []
-        for row in self.phases:
-            if not row.timed:
-                continue
-            assert row.default_min is not None and row.min_min is not None
-            assert row.max_min is not None
-            minutes: object = row.default_min
-            if row.setting is not None and settings.get(row.setting) is not None:
-                minutes = settings[row.setting]
-            if isinstance(minutes, bool) or not isinstance(minutes, int):
-                raise UserError(
-                    f"{row.setting} must be a whole number of minutes",
-                    field=f"settings.{row.setting}",
-                )
-            if not row.min_min <= minutes <= row.max_min:
-                raise UserError(
-                    f"{row.setting or row.phase.value} must be between {row.min_min} and "
-                    f"{row.max_min} minutes, not {minutes}",
-                    field=f"settings.{row.setting or row.phase.value}",
-                )
-            durations.append((row.phase.value, minutes * 60))
-        auto = settings.get("auto_advance", False)
-        if not isinstance(auto, bool):
-            raise UserError("auto_advance must be true or false", field="settings.auto_advance")
-        return ProtocolConfig(durations_s=tuple(durations), auto_advance=auto)
-
-    def initial(self, config: ProtocolConfig, now_ms: int) -> ProtocolState:
-        first = self.phases[0]
-        return ProtocolState(
-            protocol=self.kind,
-            config=config,
-            phase=first.phase,
-            epoch=0,
-            phase_started_at_ms=now_ms,
-            phase_duration_ms=config.duration_ms(first.phase),
-            floor=first.default_floor,
-        )
-
-    def may_speak(self, state: ProtocolState, role: Role, person_id: int) -> bool:
-        """The phase rule: may a person with ``role`` speak now? (No other rule cuts a mic.)"""
-        if state.ended:
-            return False
-        row = self.row(state.phase)
-        if role in row.speakers:
-            return True
-        if role in row.floor_roles:
-            return state.floor is Floor.OPEN or state.called_on == person_id
-        return False
+# The table itself (``ProtocolSpec``) lives in ``spec.py``; re-exported here for its readers.
+from .spec import ProtocolSpec as ProtocolSpec  # noqa: E402

@@ -6,7 +6,7 @@ from typing import Any
 
 from server.domain import ProtocolKind
 
-from .base import Floor, ProtocolConfig, ProtocolState
+from .base import Floor, LeadReason, ProtocolConfig, ProtocolState
 from .registry import spec_for
 
 CODEC_VERSION = 1
@@ -19,6 +19,10 @@ def state_to_json(state: ProtocolState) -> dict[str, Any]:
         "config": {
             "durations_s": [[name, seconds] for name, seconds in state.config.durations_s],
             "auto_advance": state.config.auto_advance,
+            "floors": [[name, floor] for name, floor in state.config.floors],
+            "video_off": list(state.config.video_off),
+            "skipped": list(state.config.skipped),
+            "format": state.config.format,
         },
         "phase": state.phase.value,
         "epoch": state.epoch,
@@ -32,6 +36,9 @@ def state_to_json(state: ProtocolState) -> dict[str, Any]:
         "hands": list(state.hands),
         "called_on": state.called_on,
         "ended": state.ended,
+        "stand_in": state.stand_in,
+        "lead_reason": None if state.lead_reason is None else state.lead_reason.value,
+        "lead_by": state.lead_by,
     }
 
 
@@ -46,6 +53,11 @@ def state_from_json(data: dict[str, Any]) -> ProtocolState:
         config=ProtocolConfig(
             durations_s=tuple((str(n), int(s)) for n, s in config["durations_s"]),
             auto_advance=bool(config["auto_advance"]),
+            # (absent from states saved before issue 15: then none)
+            floors=tuple((str(n), str(f)) for n, f in config.get("floors", [])),
+            video_off=tuple(str(n) for n in config.get("video_off", [])),
+            skipped=tuple(str(n) for n in config.get("skipped", [])),
+            format=str(config.get("format", "")),
         ),
         phase=spec.parse_phase(data["phase"]),
         epoch=int(data["epoch"]),
@@ -59,6 +71,9 @@ def state_from_json(data: dict[str, Any]) -> ProtocolState:
         hands=tuple(int(h) for h in data["hands"]),
         called_on=_opt_int(data["called_on"]),
         ended=bool(data["ended"]),
+        stand_in=_opt_int(data.get("stand_in")),
+        lead_reason=None if data.get("lead_reason") is None else LeadReason(data["lead_reason"]),
+        lead_by=_opt_int(data.get("lead_by")),
     )
 
 

@@ -5,13 +5,15 @@ Two psychiatrists as co-therapists with equal rights (``co_leaders_lead``), week
 | phase         | minutes (min-max) | may always speak | by the floor | floor |
 |---------------|-------------------|------------------|--------------|-------|
 | waiting       | untimed           | everyone         |              |       |
-| check_in      | 15 (5-25)         | leaders          | members      | hands |
-| open_floor    | 60 (30-75)        | everyone         |              |       |
-| closing_round | 15 (5-25)         | leaders          | members      | hands |
+| check_in*     | 15 (5-25)         | leaders          | members      | hands |
+| open_floor    | 90 (45-120)†      | everyone         |              |       |
+| closing_round*| 15 (5-25)         | leaders          | members      | hands |
 | closed        | untimed           | nobody           |              |       |
 
-The opening check-in and the closing round are rounds: the therapists call on each member in
-turn (or open the floor). The open floor is free conversation, as in the study.
+The study's format (``format: free``, the default) is the therapists' free discussion: the
+open floor takes the whole booked session. * Only in the product's variant ``format: rounds``:
+an opening check-in and a closing round, in which the therapists call on each member in turn
+(or open the floor). † Takes what the other phases leave of the booked length.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .base import (
     ProtocolSpec,
     Role,
 )
+from .table import Basis, Bound, Rules, Setting, SettingKind
 
 
 class Phase(StrEnum):
@@ -40,6 +43,8 @@ class Phase(StrEnum):
 
 
 _MEMBERS = frozenset({Role.MEMBER})
+FREE = "free"  # the study's format: the therapists' free discussion
+ROUNDS = "rounds"  # the product's variant: a check-in and a closing round around it
 
 PHASES: tuple[PhaseSpec, ...] = (
     PhaseSpec(Phase.WAITING, None, None, None, EVERYONE, note="lobby"),
@@ -52,16 +57,19 @@ PHASES: tuple[PhaseSpec, ...] = (
         _MEMBERS,
         Floor.HANDS,
         setting="check_in_minutes",
-        note="opening round: each member in turn",
+        note="the product's variant (format 'rounds'): an opening round, each member in turn",
+        only_in=ROUNDS,
     ),
     PhaseSpec(
         Phase.OPEN_FLOOR,
-        60,
-        30,
-        75,
+        90,
+        45,
+        120,
         EVERYONE,
-        setting="open_floor_minutes",
-        note="the therapists facilitate and invite feelings into words",
+        note="003: the therapists lead the discussion, facilitate interactions and invite "
+        "members to put feelings into words; it takes the booked 1.5 hours (less any rounds)",
+        basis=Basis.STUDY,
+        flex=True,
     ),
     PhaseSpec(
         Phase.CLOSING_ROUND,
@@ -72,17 +80,40 @@ PHASES: tuple[PhaseSpec, ...] = (
         _MEMBERS,
         Floor.HANDS,
         setting="closing_minutes",
-        note="closing round: each member in turn",
+        note="the product's variant (format 'rounds'): a closing round, each member in turn",
+        only_in=ROUNDS,
     ),
     PhaseSpec(Phase.CLOSED, None, None, None, NOBODY, note="the session has ended"),
+)
+
+RULES = Rules(
+    members=Bound(
+        6, 13, 13, Basis.STUDY, "003: thirteen members took part (at least 6: product choice)"
+    ),
+    sessions=Bound(
+        1, 18, 16, Basis.STUDY, "003: weekly over four months (up to 18 sessions; 16 planned)"
+    ),
+    per_week=Bound(1, 1, 1, Basis.STUDY, "003: virtual meetings were held once per week"),
+    length=Bound(60, 120, 90, Basis.STUDY, "003: each meeting 1.5 hours"),
+    settings=(
+        Setting(
+            "format",
+            SettingKind.CHOICE,
+            FREE,
+            Basis.STUDY,
+            "003: the therapists' free discussion ('free'); 'rounds' adds a check-in and a "
+            "closing round, the product's variant",
+            choices=(FREE, ROUNDS),
+        ),
+    ),
 )
 
 SPEC = ProtocolSpec(
     kind=ProtocolKind.DYNAMIC,
     phase_enum=Phase,
     phases=PHASES,
-    default_total_min=90,
+    rules=RULES,
     uses_presenter=False,
     co_leaders_lead=True,
-    description="Dynamic group therapy: check-in, open floor, closing round; two co-therapists",
+    description="Dynamic group therapy: the therapists' free discussion; two co-therapists",
 )

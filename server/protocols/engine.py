@@ -27,7 +27,12 @@ from .base import (
     Effect,
     End,
     Ended,
+    Floor,
     Forget,
+    HandOver,
+    LeadChanged,
+    LeaderBack,
+    LeadReason,
     LowerHand,
     Overran,
     Pause,
@@ -36,10 +41,12 @@ from .base import (
     ProtocolSpec,
     ProtocolState,
     RaiseHand,
+    ReleaseUnled,
     Resume,
     Role,
     SetFloor,
     SetPresenter,
+    StandIn,
     TimerFired,
 )
 
@@ -69,7 +76,7 @@ def _enter(spec: ProtocolSpec, state: ProtocolState, phase: StrEnum, now_ms: int
         paused_at_ms=None,
         paused_ms=0,
         overrun=False,
-        floor=row.default_floor,
+        floor=state.config.floor(phase) or row.default_floor,
         called_on=None,
         hands=() if ended else state.hands,
         ended=ended,
@@ -119,12 +126,13 @@ def apply(spec: ProtocolSpec, state: ProtocolState, command: Command, now_ms: in
     if state.protocol is not spec.kind:
         raise ValueError(f"state of {state.protocol} given to {spec.kind}")
     _check_capability(state, command)
-    if state.ended and not isinstance(command, TimerFired | Forget | LowerHand):
+    system = TimerFired | Forget | LowerHand | StandIn | LeaderBack | ReleaseUnled
+    if state.ended and not isinstance(command, system):
         raise _refuse(state, command, "the session has ended")
 
     match command:
         case Advance():
-            target = spec.next(state.phase)
+            target = spec.next(state.phase, state.config.skipped)
             if target is None:  # pragma: no cover - closed is terminal and caught above
                 raise _refuse(state, command, "this is the last phase")
             if spec.row(target).requires_presenter and state.presenter_id is None:
@@ -132,7 +140,7 @@ def apply(spec: ProtocolSpec, state: ProtocolState, command: Command, now_ms: in
             return _enter(spec, state, target, now_ms)
 
         case Back():
-            target = spec.previous(state.phase)
+            target = spec.previous(state.phase, state.config.skipped)
             if target is None:
                 raise _refuse(state, command, "this is the first phase")
             return _enter(spec, state, target, now_ms)
@@ -220,7 +228,7 @@ def apply(spec: ProtocolSpec, state: ProtocolState, command: Command, now_ms: in
             deadline = state.deadline_ms()
             if epoch != state.epoch or deadline is None or now_ms < deadline or state.overrun:
                 return state, []  # stale or early: nothing to do
-            target = spec.next(state.phase)
+            target = spec.next(state.phase, state.config.skipped)
             if (
                 state.config.auto_advance
                 and target is not None
@@ -228,6 +236,12 @@ def apply(spec: ProtocolSpec, state: ProtocolState, command: Command, now_ms: in
             ):
                 return _enter(spec, state, target, now_ms)
             return replace(state, overrun=True), [Overran(state.phase)]
+
+        case HandOver() | StandIn() | LeaderBack():
+            return _lead(state, command)
+
+        case ReleaseUnled(epoch=epoch):
+            return _release_unled(spec, state, epoch, now_ms)
 
         case Forget(person_id=person_id):
             return (
@@ -240,3 +254,50 @@ def apply(spec: ProtocolSpec, state: ProtocolState, command: Command, now_ms: in
             )
 
     raise _refuse(state, command, "unknown command")  # pragma: no cover
+
+
+def _lead(state: ProtocolState, command: HandOver | StandIn | LeaderBack) -> Result:
+    """Who leads: a co-leader standing in for the leader, or the leader (no stand-in)."""
+    match command:
+        case HandOver(actor=actor, person_id=person_id, back=back, eligible=eligible):
+            if not eligible:
+                raise _refuse(state, command, "that person cannot lead this group")
+            if back:
+                if state.stand_in is None:
+                    raise _refuse(state, command, "the leader leads already")
+                new = replace(state, stand_in=None, lead_reason=None, lead_by=actor.person_id)
+            else:
+                if person_id == state.stand_in:
+                    raise _refuse(state, command, "that co-leader leads already")
+                new = replace(
+                    state,
+                    stand_in=person_id,
+                    lead_reason=LeadReason.HANDED_OVER,
+                    lead_by=actor.person_id,
+                )
+        case StandIn(person_id=person_id):
+            new = replace(
+                state, stand_in=person_id, lead_reason=LeadReason.LEADER_LOST, lead_by=None
+            )
+        case LeaderBack():
+            new = replace(state, stand_in=None, lead_reason=None, lead_by=None)
+    if new.stand_in == state.stand_in and new.lead_reason == state.lead_reason:
+        return state, []
+    log.info("%s lead: stand-in %s -> %s", state.protocol.value, state.stand_in, new.stand_in)
+    return new, [LeadChanged(new.stand_in, new.lead_reason)]
+
+
+def _release_unled(spec: ProtocolSpec, state: ProtocolState, epoch: int, now_ms: int) -> Result:
+    """Nobody who can lead is present: a phase that ends unled ends at its maximum (a pause
+    nobody can lift counts as running time), and the next phase opens its floor."""
+    row = spec.row(state.phase)
+    if state.ended or epoch != state.epoch or not row.ends_unled or row.max_min is None:
+        return state, []
+    if now_ms < state.phase_started_at_ms + state.paused_ms + row.max_min * MINUTE_MS:
+        return state, []
+    target = spec.next(state.phase, state.config.skipped)
+    assert target is not None
+    new, effects = _enter(spec, state, target, now_ms)
+    if spec.row(target).floor_roles:
+        new = replace(new, floor=Floor.OPEN)  # nobody is there to call on anyone
+    return new, effects

@@ -3,11 +3,11 @@
 | phase        | minutes (min-max) | may always speak |
 |--------------|-------------------|------------------|
 | waiting      | untimed           | both             |
-| conversation | 60 (45-60)        | both             |
+| conversation | 60 (45-60)*       | both             |
 | closed       | untimed           | nobody           |
 
-The trained peer holds the leader role; the colleague is the one member
-(``session_minutes`` in the group settings sets the conversation's length).
+The trained peer holds the leader role; the colleague is the one member. The conversation
+takes the session's booked length (45-60 minutes; the study gives none).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .base import (
     PhaseSpec,
     ProtocolSpec,
 )
+from .table import Basis, Bound, Rules
 
 
 class Phase(StrEnum):
@@ -38,8 +39,8 @@ PHASES: tuple[PhaseSpec, ...] = (
         45,
         60,
         EVERYONE,
-        setting="session_minutes",
-        note="open conversation between peer and colleague",
+        note="the study gives no length: the conversation takes the booked length, 45-60 min",
+        flex=True,
     ),
     PhaseSpec(Phase.CLOSED, None, None, None, NOBODY, note="the conversation has ended"),
 )
@@ -48,7 +49,18 @@ SPEC = ProtocolSpec(
     kind=ProtocolKind.PEER_SUPPORT,
     phase_enum=Phase,
     phases=PHASES,
-    default_total_min=60,
+    rules=Rules(
+        members=Bound(1, 1, 1, Basis.STUDY, "002: one-to-one conversations with a trained peer"),
+        sessions=Bound(
+            1,
+            3,
+            3,
+            Basis.STUDY,
+            "002: three conversations were offered; some preferred to start with one",
+        ),
+        per_week=Bound(1, 2, 1, Basis.PRODUCT, "the study gives no cadence (two months)"),
+        length=Bound(45, 60, 60, Basis.PRODUCT, "the study gives no length"),
+    ),
     uses_presenter=False,
     co_leaders_lead=True,
     description="Peer-support conversation, 1:1",

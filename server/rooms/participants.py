@@ -136,7 +136,7 @@ def snapshot(
         "server_time_ms": now_ms,
         "session_id": str(info.session_id),
         "protocol": spec.kind.value,
-        "phases": [row.phase.value for row in spec.phases],
+        "phases": [r.phase.value for r in spec.phases if r.phase not in state.config.skipped],
         "phase": state.phase.value,
         "phase_started_at_ms": state.phase_started_at_ms,
         "phase_duration_ms": state.phase_duration_ms,
@@ -152,4 +152,6 @@ def snapshot(
         "participants": people,
         "capacity": info.capacity,
         "ended": state.ended,
+        "stand_in": None if state.stand_in is None else str(state.stand_in),
+        "lead_reason": None if state.lead_reason is None else state.lead_reason.value,
     }

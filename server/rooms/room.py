@@ -44,6 +44,7 @@ from .commands import (
     Tick,
     WindowClosed,
 )
+from .continuity import Continuity
 from .life import SessionLife, tell_closed
 from .media_link import MediaLink
 from .outages import Outages
@@ -103,12 +104,14 @@ class Room:
         self.outages = Outages(clock, restored)  # docs/attendance.md
         if restored is None:
             self.version = 0
-            self.state = self.spec.initial(self.spec.config(info.settings), clock.now_ms())
+            config = self.spec.config(info.settings, info.duration_minutes)
+            self.state = self.spec.initial(config, clock.now_ms())
             self._restored = False
         else:
             self.version, data = restored
             self.state, self.participants, self._note_version = restore(data)
             self._restored = True
+        self.continuity = Continuity(self.spec, self.state, info, self._timers, store, broadcaster)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -192,6 +195,8 @@ class Room:
         reply = command.reply
         try:
             result = await self._handle(command)
+            for c in self.continuity.review(self.state, self.participants, self._clock.now_ms()):
+                self._apply(c)  # leader continuity (continuity.py)
             self._check_abandoned()
             await self._commit()
         except CircleError as exc:
@@ -246,10 +251,8 @@ class Room:
                 p = self.participants[person_id]  # its media died: a fresh connection
                 await self._media.restart(self.spec, self.state, p, self._clock.now_ms())
                 return {}
-            case MediaLost():
-                return {}  # someone already gone
-            case WindowClosed():
-                return {}  # _check_abandoned decides
+            case MediaLost() | WindowClosed():
+                return {}  # someone already gone; or _check_abandoned decides
             case Refresh():
                 return await self._refresh()
         raise UserError(f"unknown room command {type(command).__name__}")
@@ -487,6 +490,7 @@ class Room:
         snap = self._snapshot(now)
         self._last_snapshot = snap
         await self._out.snapshot(self.info.session_id, snap)
+        await self.continuity.announce(self.state)
         if self.state.ended and change is Change.END:
             await self._out.to_room(self.info.session_id, "room.ended", {"reason": "ended"})
         if self.life.closing is not None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from server.errors import UserError
 from server.protocols import base as pb
 
+from .capabilities import ROLE_CAPABILITIES
 from .commands import Act, Verb
 
 # (person_id or None) -> (person_id, role): resolves a target already checked to be in the room
@@ -49,6 +50,14 @@ def to_command(c: Act, actor: pb.Actor, resolve: Resolve, first_hand_role: pb.Ro
             return pb.SetFloor(actor, c.floor)
         case Verb.RAISE_HAND:
             return pb.RaiseHand(actor)
+        case Verb.HAND_OVER:
+            target = resolve(c.target)
+            if target is None:
+                raise UserError("hand_over needs person_id", field="person_id")
+            caps = ROLE_CAPABILITIES[target[1]]
+            back = pb.Capability.LEAD in caps  # to a leader: hand back
+            eligible = back or pb.Capability.STAND_IN in caps
+            return pb.HandOver(actor, target[0], back, eligible)
         case Verb.LOWER_HAND:
             target = resolve(c.target)
             return pb.LowerHand(actor, None if target is None else target[0])

@@ -86,6 +86,7 @@ async def preview(s: AsyncSession, group_id: int, spec: SeriesSpec, now: datetim
         min_members=group.min_members,
         capacity=group.capacity,
         now=now,
+        settings=group.settings,
     )
     problems += await leader_conflicts(
         s, group_id, [(o.index, o.starts_at, o.ends_at) for o in occurrences]

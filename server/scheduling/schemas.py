@@ -48,6 +48,7 @@ class ProblemOut(BaseModel):
     code: str
     message: str
     session_index: int | None = None
+    field: str | None = None  # the request field to change to clear it
 
 
 class PreviewSessionOut(BaseModel):

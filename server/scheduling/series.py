@@ -7,6 +7,7 @@ No I/O here; ``now`` is passed in.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -17,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from server.domain import ProtocolKind
 from server.errors import UserError, validation_fields
+from server.protocols.registry import spec_for
+from server.protocols.table import Rules
 
 MAX_SESSIONS = 52
 FIRST_YEAR, LAST_YEAR = 2000, 2200  # dates outside are typos (and would overflow arithmetic)
@@ -157,31 +160,12 @@ def generate(spec: SeriesSpec) -> list[Occurrence]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Protocol rules and the preview checks that need no database.
+# Protocol rules (the protocol's table, server/protocols) and the preview checks that need no
+# database.
 
 
-@dataclass(frozen=True, slots=True)
-class ProtocolRules:
-    sessions_min: int
-    sessions_max: int
-    max_weekdays: int  # meetings per week
-    members_min: int
-    members_max: int
-    default_duration: int
-
-
-RULES: dict[ProtocolKind, ProtocolRules] = {
-    # 001: groups of 8-12, 1 h, 2-3 times a week, 6-8 sessions.
-    ProtocolKind.BALINT: ProtocolRules(6, 8, 3, 8, 12, 60),
-    # 003: weekly 90 min over about four months (up to 16 sessions).
-    ProtocolKind.DYNAMIC: ProtocolRules(1, 16, 1, 4, 15, 90),
-    # 002: three 1:1 conversations with a trained peer.
-    # Booked one conversation at a time by the peer-support pathway (server/pathways): the
-    # first as a series of one, then up to two more (the study's three conversations).
-    ProtocolKind.PEER_SUPPORT: ProtocolRules(1, 3, 2, 1, 1, 60),
-    # 000 gives no numbers: server/protocols/self_help.py TABLE (the product's choices).
-    ProtocolKind.SELF_HELP: ProtocolRules(1, 52, 1, 3, 12, 90),
-}
+def rules_for(protocol: ProtocolKind) -> Rules:
+    return spec_for(protocol).rules
 
 
 class ProblemKind(StrEnum):
@@ -226,16 +210,15 @@ def check_rules(
     min_members: int,
     capacity: int,
     now: datetime,
+    settings: Mapping[str, object] | None = None,
 ) -> list[Problem]:
-    """Refusals and warnings that follow from the spec, the protocol and the member count."""
-    rules = RULES[protocol]
+    """Refusals and warnings that follow from the spec, the protocol's table, the group's
+    settings and the member count."""
+    rules = rules_for(protocol)
     problems: list[Problem] = []
-    if not rules.sessions_min <= spec.sessions <= rules.sessions_max:
-        span = (
-            f"{rules.sessions_min}"
-            if rules.sessions_min == rules.sessions_max
-            else f"{rules.sessions_min}-{rules.sessions_max}"
-        )
+    problems += cadence_and_plan(spec, protocol, settings or {})
+    if not rules.sessions.allows(spec.sessions):
+        span = rules.sessions.span
         problems.append(
             Problem(
                 ProblemKind.REFUSE,
@@ -244,12 +227,12 @@ def check_rules(
                 field="sessions",
             )
         )
-    if len(spec.weekdays) > rules.max_weekdays:
+    if len(spec.weekdays) > rules.per_week.high:
         problems.append(
             Problem(
                 ProblemKind.REFUSE,
                 "too_many_weekdays",
-                f"a {protocol.value} group meets at most {rules.max_weekdays} time(s) a week",
+                f"a {protocol.value} group meets at most {rules.per_week.high} time(s) a week",
                 field="weekdays",
             )
         )
@@ -264,8 +247,8 @@ def check_rules(
                     field="start_date",
                 )
             )
-    floor = max(rules.members_min, min_members)
-    ceiling = min(rules.members_max, capacity)
+    floor = max(rules.members.low, min_members)
+    ceiling = min(rules.members.high, capacity)
     if members > ceiling:
         problems.append(
             Problem(
@@ -284,6 +267,33 @@ def check_rules(
                 field="members",
             )
         )
+    return problems
+
+
+def cadence_and_plan(
+    spec: SeriesSpec, protocol: ProtocolKind, settings: Mapping[str, object]
+) -> list[Problem]:
+    """What the protocol's table says of the pattern and the booked length: a series meeting
+    less often than the protocol's ``per_week.low`` warns (or is refused, when the group's
+    ``cadence`` setting says ``refuse``); a length the phase plan does not fit warns."""
+    table = spec_for(protocol)
+    values = table.check_settings({k: v for k, v in settings.items() if k in table.settings})
+    problems: list[Problem] = []
+    per_week = table.rules.per_week
+    if len(spec.weekdays) < per_week.low:
+        refuse = "cadence" in table.settings and table.setting(values, "cadence") == "refuse"
+        problems.append(
+            Problem(
+                ProblemKind.REFUSE if refuse else ProblemKind.WARN,
+                "cadence",
+                f"a {protocol.value} group meets {per_week.span} times a week "
+                f"({per_week.source}); this series meets {len(spec.weekdays)} time(s) a week",
+                field="weekdays",
+            )
+        )
+    plan = table.plan(values, spec.duration_minutes).problem()
+    if plan is not None:
+        problems.append(Problem(ProblemKind.WARN, "phase_plan", plan, field="duration_minutes"))
     return problems
 
 
@@ -316,15 +326,15 @@ def placement_problems(
     meetings per (local, Monday-first) week, and no two sessions overlapping. ``changed``
     (session indexes) limits the week and overlap problems to weeks and pairs a change
     touched, so an old irregularity does not block an unrelated change."""
-    rules = RULES[protocol]
+    rules = rules_for(protocol)
     touched = changed if changed is not None else {x.index for x in slots}
     problems: list[Problem] = []
-    if len(slots) > rules.sessions_max:
+    if len(slots) > rules.sessions.high:
         problems.append(
             Problem(
                 ProblemKind.REFUSE,
                 "session_count",
-                f"a {protocol.value} series has at most {rules.sessions_max} sessions; "
+                f"a {protocol.value} series has at most {rules.sessions.high} sessions; "
                 f"this would make {len(slots)}",
                 field="date",
             )
@@ -334,12 +344,12 @@ def placement_problems(
         iso = x.local_start.isocalendar()
         weeks.setdefault((iso.year, iso.week), []).append(x)
     for (year, week), inweek in sorted(weeks.items()):
-        if len(inweek) > rules.max_weekdays and touched & {x.index for x in inweek}:
+        if len(inweek) > rules.per_week.high and touched & {x.index for x in inweek}:
             problems.append(
                 Problem(
                     ProblemKind.REFUSE,
                     "too_many_per_week",
-                    f"a {protocol.value} group meets at most {rules.max_weekdays} time(s) a "
+                    f"a {protocol.value} group meets at most {rules.per_week.high} time(s) a "
                     f"week; week {week} of {year} would have {len(inweek)}",
                     max(touched & {x.index for x in inweek}),
                     field="date",

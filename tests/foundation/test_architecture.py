@@ -44,10 +44,20 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "rooms": frozenset({"audit", "db", "lifecycle", "media", "protocols", "session_status"}),
     "signaling": frozenset({"appkeys", "auth", "media", "protocols", "rooms"}),
     "notify": frozenset({"appkeys", "db"}),
-    "api": frozenset({"appkeys", "audit", "auth", "db", "lifecycle", "notify"}),
+    "api": frozenset({"appkeys", "audit", "auth", "db", "lifecycle", "notify", "protocols"}),
     # Feature packages: REST on the api package's Router, notices through notify.
     "scheduling": frozenset(
-        {"api", "appkeys", "audit", "auth", "db", "lifecycle", "notify", "session_status"}
+        {
+            "api",
+            "appkeys",
+            "audit",
+            "auth",
+            "db",
+            "lifecycle",
+            "notify",
+            "protocols",
+            "session_status",
+        }
     ),
     # A person's data across every package's tables: export, erasure, retention.
     "privacy": frozenset(

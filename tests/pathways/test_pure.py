@@ -1,6 +1,5 @@
 """The pathways' pure rules, table by table: peer ranking, conversation booking, host rotation,
-the offer rule, and the self-help protocol's numbers against its one table (and the tables of
-scheduling and group sizes that repeat them)."""
+the offer rule; and the protocol numbers this package and its docs rely on."""
 
 from __future__ import annotations
 
@@ -9,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from server.domain import GROUP_SIZE, ProtocolKind
+from server.domain import ProtocolKind
 from server.pathways.conversations import MAX_CONVERSATIONS, check_booking
 from server.pathways.hosts import rotation
 from server.pathways.matching import Candidate, rank
 from server.pathways.models import OfferStatus
 from server.pathways.offers import OfferRule
-from server.protocols import self_help, spec_for
+from server.protocols import spec_for
 from server.questionnaires.submitted import Submitted
-from server.scheduling.series import RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,38 +104,17 @@ def test_offer_rule_at_or_above_the_cutoff_only() -> None:
     assert not rule.triggers(_sub("phq9", 27.0))
 
 
-def test_self_help_numbers_come_from_its_one_table() -> None:
-    t = self_help.TABLE
-    spec = spec_for(ProtocolKind.SELF_HELP)
-    meeting = spec.row(self_help.Phase.MEETING)
-    assert (meeting.default_min, meeting.min_min, meeting.max_min) == (
-        t["session_minutes"],
-        t["session_minutes_min"],
-        t["session_minutes_max"],
-    )
-    assert spec.default_total_min == t["session_minutes"] and not spec.uses_presenter
-    assert GROUP_SIZE[ProtocolKind.SELF_HELP] == (t["members_min"], t["members_max"])
-    r = RULES[ProtocolKind.SELF_HELP]
-    assert (r.sessions_min, r.sessions_max, r.max_weekdays) == (
-        t["sessions_min"],
-        t["sessions_max"],
-        t["per_week_max"],
-    )
-    assert (r.members_min, r.members_max, r.default_duration) == (
-        t["members_min"],
-        t["members_max"],
-        t["session_minutes"],
-    )
-    assert set(t) <= set(self_help.SOURCES)  # every number says where it comes from
+def test_self_help_numbers_in_this_pages_docs_are_its_tables() -> None:
+    """docs/pathways.md repeats the self-help table's numbers (docs/protocols.md is checked
+    against the table by tests/protocols/test_protocol_tables.py)."""
+    r = spec_for(ProtocolKind.SELF_HELP).rules
     doc = (ROOT / "docs" / "pathways.md").read_text(encoding="utf-8")
-    assert f"{t['members_min']}-{t['members_max']} members" in doc
-    assert (
-        f"{t['session_minutes']} minutes ({t['session_minutes_min']}-{t['session_minutes_max']})"
-        in doc
-    )
-    assert f"up to {t['sessions_max']} sessions" in doc
+    assert f"{r.members.low}-{r.members.high} members" in doc
+    assert f"{r.length.default} minutes ({r.length.low}-{r.length.high})" in doc
+    assert f"up to {r.sessions.high} sessions" in doc and r.per_week.high == 1
 
 
 def test_peer_support_books_one_to_three() -> None:
-    r = RULES[ProtocolKind.PEER_SUPPORT]
-    assert (r.sessions_min, r.sessions_max) == (1, MAX_CONVERSATIONS) == (1, 3)
+    r = spec_for(ProtocolKind.PEER_SUPPORT).rules
+    assert (r.sessions.low, r.sessions.high) == (1, MAX_CONVERSATIONS) == (1, 3)
+    assert (r.length.low, r.length.high) == (45, 60)  # what ConversationIn accepts

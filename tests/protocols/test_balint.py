@@ -99,9 +99,9 @@ def test_presentation_needs_a_presenter() -> None:
     [
         (P.WAITING, True, True, True),
         (P.PRESENTATION, True, False, True),
-        (P.QUESTIONS, True, False, True),  # hands floor: members speak when called on
+        (P.QUESTIONS, True, True, True),  # the seed's free floor (default)
         (P.SIT_BACK, False, True, True),
-        (P.RETURN, True, False, True),
+        (P.RETURN, True, True, True),
         (P.OPEN, True, True, True),
         (P.CLOSED, False, False, False),
     ],
@@ -116,8 +116,16 @@ def test_who_speaks_in_each_phase(
     assert speaks(state, CO_LEADER, GroupRole.CO_LEADER) is leader
 
 
+@pytest.mark.parametrize("phase", [P.QUESTIONS, P.RETURN])
+def test_raised_hands_floor_is_the_groups_choice(phase: balint.Phase) -> None:
+    assert at_phase(phase).floor is Floor.OPEN  # 001: others are welcome to ask
+    state = at_phase(phase, questions_floor="hands")
+    assert state.floor is Floor.HANDS
+    assert not speaks(state, OTHER) and speaks(state, PRESENTER)
+
+
 def test_questions_by_hand_or_open_floor() -> None:
-    state = at_phase(P.QUESTIONS)
+    state = at_phase(P.QUESTIONS, questions_floor="hands")
     assert state.floor is Floor.HANDS
     state = run(state, RaiseHand(actor(SPEC, state, OTHER)))
     assert not speaks(state, OTHER)

@@ -16,7 +16,7 @@ from .helpers import T0
 @pytest.mark.parametrize("spec", PROTOCOLS.values(), ids=lambda s: s.kind.value)
 def test_defaults_add_up_to_the_session_and_sit_within_bounds(spec: ProtocolSpec) -> None:
     total = 0
-    for row in spec.phases:
+    for row in spec.active_rows(spec.formats[0]):
         if row.timed:
             assert row.min_min is not None and row.max_min is not None
             assert row.default_min is not None
@@ -44,7 +44,7 @@ def test_balint_table() -> None:
     assert pres.speakers == LEADERS | {Role.PRESENTER}
     assert Role.MEMBER not in pres.floor_roles
     questions = spec.row(P.QUESTIONS)
-    assert questions.floor_roles == {Role.MEMBER} and questions.default_floor is Floor.HANDS
+    assert questions.floor_roles == {Role.MEMBER} and questions.default_floor is Floor.OPEN
     ret = spec.row(P.RETURN)
     assert Role.PRESENTER in ret.speakers and Role.MEMBER not in ret.speakers
     assert spec.row(P.OPEN).speakers == frozenset(Role)
@@ -53,7 +53,12 @@ def test_balint_table() -> None:
 def test_dynamic_and_peer_support_tables() -> None:
     assert dynamic.SPEC.default_total_min == 90
     assert dynamic.SPEC.co_leaders_lead and not dynamic.SPEC.uses_presenter
-    assert [r.phase.value for r in dynamic.SPEC.phases] == [
+    assert [r.phase.value for r in dynamic.SPEC.active_rows("free")] == [
+        "waiting",
+        "open_floor",
+        "closed",
+    ]
+    assert [r.phase.value for r in dynamic.SPEC.active_rows("rounds")] == [
         "waiting",
         "check_in",
         "open_floor",
@@ -103,11 +108,13 @@ def test_balint_config_refuses_out_of_bounds_settings(settings: dict[str, object
         balint.SPEC.config(settings)
 
 
-def test_peer_support_length_from_settings() -> None:
-    config = peer_support.SPEC.config({"session_minutes": 45})
+def test_peer_support_length_from_the_booked_length() -> None:
+    config = peer_support.SPEC.config({}, 45)
     assert config.duration_ms(peer_support.Phase.CONVERSATION) == 45 * 60_000
-    with pytest.raises(UserError):
-        peer_support.SPEC.config({"session_minutes": 90})
+    plan = peer_support.SPEC.plan({}, 90)  # held to its 60 minutes; the preview warns
+    assert plan.minutes == ((peer_support.Phase.CONVERSATION, 60),) and not plan.fits
+    with pytest.raises(UserError, match="session_minutes is not a setting"):
+        peer_support.SPEC.check_settings({"session_minutes": 50})
 
 
 def test_initial_state_is_the_waiting_room() -> None:

@@ -56,6 +56,7 @@ async def test_join_acks_with_a_snapshot_and_attaches(env: Env) -> None:
 
 
 async def test_balint_sit_back_cuts_the_presenter(env: Env) -> None:
+    env.store.add_session(SESSION, settings={"questions_floor": "hands"})
     await full_room(env)
     await env.act(PRESENTER, Verb.RAISE_HAND)
     await env.act(LEADER, Verb.ACCEPT_HAND)

@@ -136,7 +136,8 @@ def test_protocol_rules() -> None:
         "too_many_weekdays": ProblemKind.REFUSE
     }
     assert _codes(ProtocolKind.DYNAMIC, 10, sessions=16, weekdays=["TH"]) == {}
-    assert _codes(ProtocolKind.DYNAMIC, 10, sessions=17, weekdays=["TH"]) == {
+    assert _codes(ProtocolKind.DYNAMIC, 10, sessions=18, weekdays=["TH"]) == {}
+    assert _codes(ProtocolKind.DYNAMIC, 10, sessions=19, weekdays=["TH"]) == {
         "session_count": ProblemKind.REFUSE
     }
     assert _codes(ProtocolKind.PEER_SUPPORT, 1, sessions=3) == {}

@@ -63,8 +63,13 @@ async def test_full_balint_session(server: Server) -> None:
     unmute = await other.call("mic.set", {"muted": False})
     assert unmute["error"]["code"] == "protocol"
 
-    # questions by raised hand: the co-leader calls on the asker
+    # questions by raised hand: the floor is open by default (the seed's), the co-leader sets
+    # it to hands and calls on the asker
     assert (await leader.call("protocol.command", {"command": "advance"}))["ok"]
+    snap = await asker.until(lambda s: s["phase"] == "questions")
+    assert snap["floor"] == "open" and not person(snap, other.person_id)["muted_by_rule"]
+    ok = await co.call("protocol.command", {"command": "set_floor", "floor": "hands"})
+    assert ok["ok"], ok
     assert (await asker.call("hand.raise", {}))["ok"]
     await co.until(lambda s: s["hands"] == [str(asker.person_id)])
     ok = await co.call(
@@ -105,11 +110,11 @@ async def test_full_balint_session(server: Server) -> None:
     snap = await leader.until(lambda s: s["overrun"])
     assert snap["phase"] == "sit_back"
 
-    # return: the presenter speaks first
+    # return: the presenter comes back; members by the floor (open by default)
     assert (await leader.call("protocol.command", {"command": "advance"}))["ok"]
     snap = await presenter.until(lambda s: s["phase"] == "return")
     assert not person(snap, presenter.person_id)["muted_by_rule"]
-    assert person(snap, other.person_id)["muted_by_rule"]
+    assert snap["floor"] == "open" and not person(snap, other.person_id)["muted_by_rule"]
     assert (await presenter.call("mic.set", {"muted": False}))["ok"]
 
     # open processing, then the end

@@ -145,7 +145,7 @@ async def test_dynamic_therapy_co_therapists_have_equal_rights(sqlite_url: str, 
             group = await s.get(Group, server.world.group_id)
             assert group is not None
             group.protocol = ProtocolKind.DYNAMIC
-            group.settings = {}
+            group.settings = {"format": "rounds"}  # the product's variant, with rounds
         await db.dispose()
         w = server.world
         co = server.peer(w.co_leader, GroupRole.CO_LEADER)

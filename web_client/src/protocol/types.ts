@@ -54,6 +54,9 @@ export interface Snapshot {
   participants: Participant[];
   you: You;
   ended: boolean;
+  /** A co-leader leading in the leader's place (leader continuity), when the server sends it. */
+  stand_in?: string | null;
+  lead_reason?: "leader_lost" | "handed_over" | null;
 }
 
 export interface Agreement {
@@ -86,7 +89,8 @@ export type LeaderCommandName =
   | "accept_hand"
   | "call_on"
   | "adjust"
-  | "set_floor";
+  | "set_floor"
+  | "hand_over";
 
 export interface LeaderCommand {
   command: LeaderCommandName;
@@ -281,6 +285,8 @@ export function parseSnapshot(x: unknown, selfId: string | null = null): Snapsho
     overrun: bool(x, "overrun"),
     presenter_id: optStr(x, "presenter_id"),
     called_on: optStr(x, "called_on"),
+    stand_in: optStr(x, "stand_in"),
+    lead_reason: x["lead_reason"] === "leader_lost" || x["lead_reason"] === "handed_over" ? x["lead_reason"] : null,
     floor: x["floor"] === "open" ? "open" : "hands",
     hands: Array.isArray(hands) ? hands.map((h) => String(h)) : [],
     participants,

@@ -11,6 +11,7 @@ import { LeaderConsole } from "./console";
 import { type JoinMode, acquireMedia, classifyMediaError } from "./devices";
 import { h, setAttr, setText, show } from "./dom";
 import { type Feedback, errorText } from "./feedback";
+import { leadNotice } from "../i18n/parts/formats";
 import { Gallery } from "./gallery";
 import { icon, setIconLabel } from "./icons";
 import { PhaseBanner, askText, heldText, phaseName } from "./phase-banner";
@@ -60,6 +61,7 @@ export class RoomScreen implements Screen {
   private readonly footer: HTMLElement;
   private console: LeaderConsole | null = null;
   private lastPhase: string | null = null;
+  private lastStandIn: string | null | undefined = undefined;
   private lastHeld = false;
   private muting = false;
   private wasReconnecting = false;
@@ -207,6 +209,9 @@ export class RoomScreen implements Screen {
     if (held && !this.lastHeld && this.lastPhase !== null) this.ctx.feedback.announce(heldText(this.i18n, s, me));
     this.lastHeld = held;
     this.lastPhase = s.phase;
+    const standIn = s.stand_in ?? null; // leader continuity (issue 15): who leads meanwhile
+    if (this.lastStandIn !== undefined && this.lastStandIn !== standIn) this.ctx.feedback.toast(leadNotice(this.i18n, s));
+    this.lastStandIn = standIn;
   }
 
   /** After joining with audio only or to listen only, tell the server once. */

@@ -1,0 +1,84 @@
+"""What the benchmark's bots count of what they receive: RTP headers after SRTP, no decoding
+(frames = marker bits, loss = sequence gaps), and the receiver-side figures between two
+snapshots. Shared by bench/media.py (our SFU) and bench/media_janus.py (Janus)."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from server.bots.client import MediaClient
+
+_RTP = struct.Struct("!BBHII")
+
+
+class StreamCounter:
+    __slots__ = ("first", "frames", "high", "kind", "packets")
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.packets = 0
+        self.frames = 0
+        self.first: int | None = None
+        self.high = 0  # extended highest sequence number
+
+    def add(self, seq: int, marker: bool) -> None:
+        self.packets += 1
+        if marker:
+            self.frames += 1
+        if self.first is None:
+            self.first = self.high = seq
+            return
+        low = self.high & 0xFFFF
+        delta = (seq - low) & 0xFFFF
+        if delta < 0x8000:
+            self.high += delta
+
+    def expected(self) -> int:
+        return 0 if self.first is None else self.high - self.first + 1
+
+
+def count_only(
+    client: MediaClient | Any, counters: dict[int, StreamCounter], video_pt: set[int]
+) -> None:
+    """Replace the client's RTP handling after SRTP by a header counter (no parse, no decode)."""
+    transceivers = client.pc.getTransceivers()
+    if not transceivers:
+        return
+    dtls = transceivers[0].receiver.transport
+    if getattr(dtls, "_bench_counting", False):
+        return
+
+    async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
+        _b0, b1, seq, _ts, ssrc = _RTP.unpack_from(data)
+        c = counters.get(ssrc)
+        if c is None:
+            c = counters[ssrc] = StreamCounter("video" if (b1 & 0x7F) in video_pt else "audio")
+        c.add(seq, bool(b1 & 0x80))
+
+    dtls._handle_rtp_data = handle_rtp_data
+    dtls._bench_counting = True
+
+
+def stream_figures(st0: dict[str, Any], st1: dict[str, Any], window: float) -> dict[str, Any]:
+    """Receiver-side figures between two snapshots of the bots' stream counters."""
+    fps: list[float] = []
+    audio_pps: list[float] = []
+    lost = expected = received = 0
+    for key, b in st1.items():
+        a = st0.get(key, (b[0], 0, 0, 0))
+        if b[0] == "video":
+            fps.append((b[2] - a[2]) / window)
+        else:
+            audio_pps.append((b[1] - a[1]) / window)
+        expected += b[3] - a[3]
+        received += b[1] - a[1]
+        lost += (b[3] - a[3]) - (b[1] - a[1])
+    return {
+        "video_streams": len(fps),
+        "min_receiver_fps": min(fps) if fps else 0.0,
+        "median_receiver_fps": sorted(fps)[len(fps) // 2] if fps else 0.0,
+        "min_audio_pps": min(audio_pps) if audio_pps else 0.0,
+        "delivered_pps": received / window,
+        "loss_pct": 100 * max(0, lost) / expected if expected else 0.0,
+    }
