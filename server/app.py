@@ -12,7 +12,17 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import text
 
-from server import api, attendance, notify, privacy, questionnaires, scheduling, scores, signaling
+from server import (
+    api,
+    attendance,
+    notify,
+    pathways,
+    privacy,
+    questionnaires,
+    scheduling,
+    scores,
+    signaling,
+)
 from server.api import headers
 from server.api.http import csrf_cookie_middleware, error_middleware
 from server.appkeys import (
@@ -68,6 +78,7 @@ PLUGINS: tuple[Callable[[web.Application], None], ...] = (
     scores.setup,
     questionnaires.setup,
     questionnaire_forms.setup,  # the answering side: after scheduling and the instruments
+    pathways.setup,  # listens to submitted questionnaires: after the answering side
 )
 
 

@@ -9,6 +9,7 @@ class ProtocolKind(StrEnum):
     BALINT = "balint"
     DYNAMIC = "dynamic"  # dynamic (supportive psychodynamic) group therapy
     PEER_SUPPORT = "peer_support"  # 1:1 peer-support conversation
+    SELF_HELP = "self_help"  # peer-led self-help group, the host rotates per session (000)
 
 
 class OrgRole(StrEnum):

@@ -10,7 +10,9 @@ from sqlalchemy import MetaData
 
 import server.attendance.models
 import server.auth.spent
+import server.db.hosts
 import server.notify.models
+import server.pathways.models
 import server.privacy.models
 import server.questionnaires.form_models
 import server.questionnaires.models
@@ -21,7 +23,9 @@ from server.db.models import Base
 TABLE_MODULES = (
     server.attendance.models,
     server.auth.spent,
+    server.db.hosts,
     server.notify.models,
+    server.pathways.models,
     server.privacy.models,
     server.questionnaires.form_models,
     server.questionnaires.models,

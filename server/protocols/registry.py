@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 from server.domain import ProtocolKind
 
-from . import balint, dynamic, engine, peer_support
+from . import balint, dynamic, engine, peer_support, self_help
 from .base import Command, Effect, ProtocolSpec, ProtocolState
 
 PROTOCOLS: Mapping[ProtocolKind, ProtocolSpec] = MappingProxyType(
@@ -15,6 +15,7 @@ PROTOCOLS: Mapping[ProtocolKind, ProtocolSpec] = MappingProxyType(
         ProtocolKind.BALINT: balint.SPEC,
         ProtocolKind.DYNAMIC: dynamic.SPEC,
         ProtocolKind.PEER_SUPPORT: peer_support.SPEC,
+        ProtocolKind.SELF_HELP: self_help.SPEC,
     }
 )
 

@@ -61,7 +61,17 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     ),
     # A person's data across every package's tables: export, erasure, retention.
     "privacy": frozenset(
-        {"api", "appkeys", "attendance", "audit", "db", "notify", "questionnaires", "scheduling"}
+        {
+            "api",
+            "appkeys",
+            "attendance",
+            "audit",
+            "db",
+            "notify",
+            "pathways",
+            "questionnaires",
+            "scheduling",
+        }
     ),
     # Attendance records derived from the rooms' events (and outages); excuses, corrections.
     "attendance": frozenset({"api", "appkeys", "audit", "db", "rooms"}),
@@ -71,6 +81,12 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     # the answering side: forms, form links (auth's token scheme), triggers registered with
     # scheduling, mail through notify.
     "questionnaires": frozenset({"api", "appkeys", "audit", "auth", "db", "notify", "scheduling"}),
+    # Pathways: peer support (offers heard through the questionnaires' submission port,
+    # matching, conversations booked through scheduling), messages to leaders, self-help hosts
+    # and meeting reports.
+    "pathways": frozenset(
+        {"api", "appkeys", "audit", "db", "notify", "questionnaires", "scheduling"}
+    ),
 }
 
 # Composition roots wire packages together: they may import anything, and only other
