@@ -1,7 +1,7 @@
 """pathways: peer-support offers, trained peers, evaluations, messages to leaders, meeting reports, session hosts
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0013
 Create Date: 2026-12-06 18:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0011'
-down_revision: str | None = '0008'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
