@@ -17,6 +17,7 @@ from server import (
     attendance,
     coaching,
     notify,
+    pathways,
     privacy,
     questionnaires,
     scheduling,
@@ -86,6 +87,7 @@ PLUGINS: tuple[Callable[[web.Application], None], ...] = (
     questionnaires.setup,
     questionnaire_forms.setup,  # the answering side: after scheduling and the instruments
     coaching.setup,  # coaching calls after workshops: books through scheduling
+    pathways.setup,  # listens to submitted questionnaires: after the answering side
 )
 
 

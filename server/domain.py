@@ -11,6 +11,7 @@ class ProtocolKind(StrEnum):
     PEER_SUPPORT = "peer_support"  # 1:1 peer-support conversation
     WORKSHOP = "workshop"  # resilience workshop with breakouts (server/protocols/workshop.py)
     COACHING = "coaching"  # the 1:1 coaching call offered after a workshop
+    SELF_HELP = "self_help"  # peer-led self-help group, the host rotates per session (000)
 
 
 class OrgRole(StrEnum):

@@ -76,6 +76,9 @@ class ErrorCode(StrEnum):
     FOREIGN_FORM = "foreign_form"  # a form's access token used on another form
     INCOMPLETE = "incomplete"  # submitted with required items unanswered (details.fields)
     SUBMITTED = "submitted"  # the form was already submitted
+    # coordinator pages (undo, bulk invitations)
+    NOT_CANCELLED = "not_cancelled"  # restore asked for a session that is not cancelled
+    IMPORT_REFUSED = "import_refused"  # a CSV of people with bad rows (details.rows)
 
 
 class CircleError(Exception):

@@ -12,6 +12,7 @@ expect, so a cancelled or ended session stays so.
         |  \\________________start_________________/^                          ^
         |------------ cancel (until live) ------------> cancelled              |
         \\-- close (never went live, past the window) --------------------------/
+    cancelled --restore (a coordinator's undo, before the planned start)--> scheduled
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Change(StrEnum):
     ABANDON = "abandon"  # empty past its window: no one ended it (room or scheduler)
     CANCEL = "cancel"  # a coordinator, until the session goes live
     MOVE = "move"  # a coordinator, until the session goes live: back to scheduled
+    RESTORE = "restore"  # a coordinator undoes a cancellation before the planned start
 
 
 LIVE_OR_BEFORE = frozenset({S.SCHEDULED, S.OPEN, S.LIVE})
@@ -57,6 +59,7 @@ TRANSITIONS: dict[Change, tuple[frozenset[SessionStatus], SessionStatus]] = {
     Change.ABANDON: (LIVE_OR_BEFORE, S.ENDED),
     Change.CANCEL: (NOT_LIVE_YET, S.CANCELLED),
     Change.MOVE: (NOT_LIVE_YET, S.SCHEDULED),
+    Change.RESTORE: (frozenset({S.CANCELLED}), S.SCHEDULED),
 }
 
 FINAL = frozenset({S.ENDED, S.CANCELLED})

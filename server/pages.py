@@ -24,3 +24,9 @@ def sign_in_page(public_url: str, token: str) -> str:
 
 def confirm_page(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/app/#confirm={token}"
+
+
+def pathways_page(public_url: str, fragment: str = "") -> str:
+    """The pathways page (peer-support offer, message to the leaders, meeting report)."""
+    tail = f"#{fragment}" if fragment else ""
+    return f"{public_url.rstrip('/')}/app/pathways.html{tail}"

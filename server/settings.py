@@ -199,6 +199,11 @@ class Settings(BaseModel):
     # Questionnaires
     instruments_dir: Path | None = None  # the organisation's instrument files; default var/instruments
 
+    # Pathways (docs/pathways.md): a BAT total (mean 1-5) at or above the cut-off queues one
+    # offer of peer support; conversations are booked within the window after the match.
+    peer_support_bat_cutoff: float = Field(2.59, ge=1.0, le=5.0)
+    peer_support_window_days: int = Field(61, ge=7, le=365)
+
     # Privacy: how long personal data is kept (docs/privacy.md)
     retention_outbox_days: int = Field(30, ge=1, le=3650)
     retention_links_days: int = Field(7, ge=1, le=3650)

@@ -4,7 +4,7 @@ import { defineConfig } from "vite";
 
 // Built into dist/ and served by the aiohttp server under /app/.
 // Entries: the member/leader app (index.html), the coordinator pages, the attendance and
-// scores page, the questionnaire pages and the outcomes page.
+// scores page, the questionnaire pages, the outcomes page and the pathways page.
 export default defineConfig({
   base: "/app/",
   build: {
@@ -19,6 +19,7 @@ export default defineConfig({
         questionnaires: resolve(import.meta.dirname, "questionnaires.html"),
         outcomes: resolve(import.meta.dirname, "outcomes.html"),
         attendance: resolve(import.meta.dirname, "attendance.html"),
+        pathways: resolve(import.meta.dirname, "pathways.html"),
       },
     },
   },

@@ -38,7 +38,7 @@ class AttendanceRecordRow(Base):
     reconnects: Mapped[int] = mapped_column(Integer, default=0)
     first_in: Mapped[datetime | None] = mapped_column()
     last_out: Mapped[datetime | None] = mapped_column()
-    led: Mapped[bool] = mapped_column(default=False)  # present as leader or co-leader
+    led: Mapped[bool] = mapped_column(default=False)  # present as leader, co-leader or the session's host
 
 
 class AttendanceExcuse(Base):

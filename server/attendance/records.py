@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.attendance.derive import Event, Rules, derive, held_window
 from server.attendance.models import AttendanceExcuse, AttendanceRecordRow
 from server.db.engine import Database
+from server.db.hosts import SessionHost
 from server.db.models import AttendanceEvent, Membership, ScheduledSession
 from server.domain import GroupRole, MembershipStatus, SessionStatus
 from server.rooms.models import SessionOutage
@@ -87,6 +88,7 @@ async def _rebuild_batch(conn: AsyncConnection, ids: list[int], rules: Rules) ->
     outages: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
     excused: set[tuple[int, int]] = set()
     expected: dict[int, list[tuple[int, GroupRole, datetime]]] = defaultdict(list)
+    hosts: dict[int, int] = {}  # session -> the host who ran a peer-led meeting
     held_ids = [s.id for s in sessions]
     if held_ids:
         for sid, pid, kind, at in await conn.execute(
@@ -112,6 +114,12 @@ async def _rebuild_batch(conn: AsyncConnection, ids: list[int], rules: Rules) ->
             )
         ):
             excused.add((sid, pid))
+        for sid, pid in await conn.execute(
+            select(SessionHost.session_id, SessionHost.person_id).where(
+                SessionHost.session_id.in_(held_ids)
+            )
+        ):
+            hosts[sid] = pid
         groups = {s.group_id for s in sessions}
         for gid, pid, role, created in await conn.execute(
             select(
@@ -149,7 +157,8 @@ async def _rebuild_batch(conn: AsyncConnection, ids: list[int], rules: Rules) ->
                     "reconnects": d.reconnects,
                     "first_in": _dt(d.first_in_ms),
                     "last_out": _dt(d.last_out_ms),
-                    "led": roles[pid] in LEADING and d.seconds_present > 0,
+                    "led": (roles[pid] in LEADING or hosts.get(s.id) == pid)
+                    and d.seconds_present > 0,
                 }
             )
     await conn.execute(delete(AttendanceRecordRow).where(AttendanceRecordRow.session_id.in_(ids)))

@@ -11,7 +11,9 @@ from sqlalchemy import MetaData
 import server.attendance.models
 import server.auth.spent
 import server.coaching.models
+import server.db.hosts
 import server.notify.models
+import server.pathways.models
 import server.privacy.models
 import server.questionnaires.form_models
 import server.questionnaires.models
@@ -23,7 +25,9 @@ TABLE_MODULES = (
     server.attendance.models,
     server.auth.spent,
     server.coaching.models,
+    server.db.hosts,
     server.notify.models,
+    server.pathways.models,
     server.privacy.models,
     server.questionnaires.form_models,
     server.questionnaires.models,

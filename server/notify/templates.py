@@ -31,6 +31,7 @@ class Kind(StrEnum):
     RETIMED = "retimed"  # the rest of a series moved to a new weekly pattern: one summary
     CANCELLED_REST = "cancelled_rest"  # the rest of a series cancelled: one summary
     SIGN_IN_LINK = "sign_in_link"  # an admin made a one-click sign-in link (the link is not in it)
+    RESTORED = "restored"  # a cancelled session was restored (a coordinator's undo)
 
 
 # Also the questionnaire mails, each with a single-use link to one form (server/questionnaires).
@@ -53,7 +54,8 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
         ),
         Kind.BOOKED: (
             "You are booked: {title}",
-            "Dear {name},\n\n{title} ({group}) begins on {when} ({tz}).\n"
+            "Dear {name},\n\n{title} ({group}) begins on {when} ({tz}). Its sessions:\n"
+            "{sessions}\n"
             "Please confirm that you will take part: {confirm}\n"
             "The first session: {link}\n",
         ),
@@ -81,6 +83,11 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
             "Extra session: {group} on {when}",
             "Dear {name},\n\na make-up session of {title} ({group}) is booked for {when} "
             "({tz}).\n{link}\n",
+        ),
+        Kind.RESTORED: (
+            "Back on: {group} session {index} on {when}",
+            "Dear {name},\n\nsession {index} of {title} ({group}) on {when} ({tz}) is not "
+            "cancelled after all: it takes place as planned.\n{link}\n",
         ),
         Kind.ENROLLED: (
             "Welcome to {group}",
@@ -125,7 +132,8 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
         ),
         Kind.BOOKED: (
             "نوبت شما ثبت شد: {title}",
-            "{name} گرامی،\n\n{title} ({group}) از {when} ({tz}) آغاز می‌شود.\n"
+            "{name} گرامی،\n\n{title} ({group}) از {when} ({tz}) آغاز می‌شود. جلسه‌های آن:\n"
+            "{sessions}\n"
             "لطفاً شرکت خود را تأیید کنید: {confirm}\n"
             "نخستین جلسه: {link}\n",
         ),
@@ -152,6 +160,11 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
             "جلسه جبرانی: {group} در {when}",
             "{name} گرامی،\n\nیک جلسه جبرانی از {title} ({group}) برای {when} ({tz}) ثبت شد.\n"
             "{link}\n",
+        ),
+        Kind.RESTORED: (
+            "برگزار می‌شود: جلسه {index} {group} در {when}",
+            "{name} گرامی،\n\nلغو جلسه {index} از {title} ({group}) در {when} ({tz}) برداشته "
+            "شد: این جلسه طبق برنامه برگزار می‌شود.\n{link}\n",
         ),
         Kind.ENROLLED: (
             "به {group} خوش آمدید",
@@ -195,7 +208,8 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
         ),
         Kind.BOOKED: (
             "Je bent ingeschreven: {title}",
-            "Beste {name},\n\n{title} ({group}) begint op {when} ({tz}).\n"
+            "Beste {name},\n\n{title} ({group}) begint op {when} ({tz}). De sessies:\n"
+            "{sessions}\n"
             "Bevestig alsjeblieft dat je meedoet: {confirm}\n"
             "De eerste sessie: {link}\n",
         ),
@@ -223,6 +237,11 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
             "Inhaalsessie: {group} op {when}",
             "Beste {name},\n\ner is een inhaalsessie van {title} ({group}) gepland op {when} "
             "({tz}).\n{link}\n",
+        ),
+        Kind.RESTORED: (
+            "Gaat toch door: sessie {index} van {group} op {when}",
+            "Beste {name},\n\nsessie {index} van {title} ({group}) op {when} ({tz}) gaat toch "
+            "door, zoals gepland.\n{link}\n",
         ),
         Kind.ENROLLED: (
             "Welkom bij {group}",

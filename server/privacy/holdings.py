@@ -3,7 +3,8 @@ with why it is held, for how long, and how it is exported and erased.
 
 This table is the one answer to "what do you hold about me": the export walks it, erasure
 walks it, and docs/privacy.md lists the same names (a test checks). A package that adds a
-table holding personal data adds its row here.
+table holding personal data adds its row here (or in a module of rows listed here, as the
+pathways' are in holdings_pathways.py; the shared helpers are in holding.py).
 
 Erasure keeps the ``people`` row as a pseudonym (no name, address, profession or password):
 attendance and accepted agreements stay attached to it, so a group's records and statistics
@@ -13,14 +14,11 @@ audit details, reasons) is deleted.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase
 
 from server.attendance.models import (
     AttendanceCorrection,
@@ -43,6 +41,12 @@ from server.db.models import (
     SeriesConfirmation,
 )
 from server.notify.models import OutboxMessage
+from server.privacy.holding import Holding, Outcome, row_dict
+from server.privacy.holding import by_person as _by_person
+from server.privacy.holding import delete_by_person as _delete_by_person
+from server.privacy.holding import kept as _kept
+from server.privacy.holding import rows as _rows
+from server.privacy.holdings_pathways import PATHWAY_HOLDINGS
 from server.privacy.models import PrivacyRequest
 from server.questionnaires.form_models import FormAssignment, FormMailPref, SafetyAlert
 from server.questionnaires.models import (
@@ -54,9 +58,6 @@ from server.questionnaires.models import (
 )
 from server.scheduling.models import CalendarToken, Dispatch
 
-# Columns never exported: they are secrets (hashes of tokens and passwords), not data about
-# the person.
-SECRET_COLUMNS = frozenset({"token_hash", "nonce_hash", "password_hash", "key"})
 ERASED_NAME = "Erased person"
 
 
@@ -66,63 +67,6 @@ def erased_email(person_id: int) -> str:
 
 def is_erased(person: Person) -> bool:
     return person.email == erased_email(person.id)
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    action: str  # deleted | pseudonymised | kept
-    rows: int
-    why: str = ""
-
-
-Exporter = Callable[[AsyncSession, Person], Awaitable[list[dict[str, Any]]]]
-Eraser = Callable[[AsyncSession, Person, datetime], Awaitable[Outcome]]
-
-
-@dataclass(frozen=True, slots=True)
-class Holding:
-    name: str
-    purpose: str
-    retention: str
-    export: Exporter
-    erase: Eraser
-
-
-def row_dict(obj: DeclarativeBase) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for col in obj.__table__.columns:
-        if col.key in SECRET_COLUMNS:
-            continue
-        value = getattr(obj, col.key)
-        out[col.key] = value.isoformat() if isinstance(value, datetime) else value
-    return out
-
-
-async def _rows(s: AsyncSession, stmt: Select[Any]) -> list[dict[str, Any]]:
-    return [row_dict(x) for x in (await s.scalars(stmt))]
-
-
-def _by_person(model: Any) -> Exporter:
-    async def export(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
-        return await _rows(s, select(model).where(model.person_id == p.id).order_by(model.id))
-
-    return export
-
-
-def _delete_by_person(model: Any) -> Eraser:
-    async def erase(s: AsyncSession, p: Person, now: datetime) -> Outcome:
-        result = await s.execute(delete(model).where(model.person_id == p.id))
-        return Outcome("deleted", int(getattr(result, "rowcount", 0) or 0))
-
-    return erase
-
-
-def _kept(model: Any, why: str) -> Eraser:
-    async def erase(s: AsyncSession, p: Person, now: datetime) -> Outcome:
-        n = await s.scalar(select(func.count()).select_from(model).where(model.person_id == p.id))
-        return Outcome("kept", int(n or 0), why)
-
-    return erase
 
 
 async def _export_mail_pref(s: AsyncSession, p: Person) -> list[dict[str, Any]]:
@@ -476,6 +420,7 @@ HOLDINGS: tuple[Holding, ...] = (
         _by_person(ResearchGrant),
         _delete_by_person(ResearchGrant),
     ),
+    *PATHWAY_HOLDINGS,
     Holding(
         "privacy_requests",
         "your requests to export or erase your data, and how they were carried out",

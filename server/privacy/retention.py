@@ -25,6 +25,7 @@ from server.db.models import (
     ScheduledSession,
 )
 from server.notify.models import OutboxMessage, OutboxStatus
+from server.pathways.models import LeaderMessage
 from server.scheduling.models import CalendarToken
 
 log = logging.getLogger("circle.privacy")
@@ -107,6 +108,11 @@ async def sweep(s: AsyncSession, policy: RetentionPolicy, now: datetime) -> dict
     )
     out["attendance_events"] = _count(
         await s.execute(delete(AttendanceEvent).where(AttendanceEvent.session_id.in_(old_sessions)))
+    )
+    # Messages to a group's leaders follow the same rule as its attendance.
+    old_groups = select(last_end.c.group_id).where(last_end.c.last < cutoff)
+    out["leader_messages"] = _count(
+        await s.execute(delete(LeaderMessage).where(LeaderMessage.group_id.in_(old_groups)))
     )
     changed = {k: v for k, v in out.items() if v}
     if changed:

@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 from server.domain import ProtocolKind
 
-from . import balint, coaching, dynamic, engine, peer_support, workshop
+from . import balint, coaching, dynamic, engine, peer_support, self_help, workshop
 from .base import Command, Effect, ProtocolSpec, ProtocolState
 
 PROTOCOLS: Mapping[ProtocolKind, ProtocolSpec] = MappingProxyType(
@@ -17,6 +17,7 @@ PROTOCOLS: Mapping[ProtocolKind, ProtocolSpec] = MappingProxyType(
         ProtocolKind.PEER_SUPPORT: peer_support.SPEC,
         ProtocolKind.WORKSHOP: workshop.SPEC,
         ProtocolKind.COACHING: coaching.SPEC,
+        ProtocolKind.SELF_HELP: self_help.SPEC,
     }
 )
 

@@ -43,6 +43,7 @@ from server.questionnaires.forms import Answer, form_state, save_answer, submit
 from server.questionnaires.links import redeem_form_link, verify_access
 from server.questionnaires.registry import Registry
 from server.questionnaires.safety import meets_rule, raise_alert
+from server.questionnaires.submitted import SUBMITTED_KEY, Submitted
 
 router = Router("questionnaires")
 ACCESS_HEADER = "X-Form-Access"
@@ -158,6 +159,21 @@ async def submit_form(ctx: Ctx) -> SubmitOut:
     async with ctx.sessionmaker() as s, s.begin():
         a = await load_form(ctx, s, ctx.path_int("form_id"), "form.submit")
         responses = await submit(s, a, registry, now)
+        for listener in ctx.request.app.get(SUBMITTED_KEY, []):
+            for r in responses:
+                if r.person_id is None:
+                    continue
+                sub = Submitted(
+                    response_id=r.id,
+                    person_id=r.person_id,
+                    organisation_id=r.organisation_id,
+                    series_id=r.series_id,
+                    instrument=r.instrument,
+                    timepoint=r.timepoint.value,
+                    total=(r.scores or {}).get("total"),
+                    locale=r.locale,
+                )
+                await listener(s, sub, _notifier(ctx), now)
         return SubmitOut(state=form_state(responses, now))
 
 

@@ -9,6 +9,9 @@
 
 (1) granted by protocols whose co-leaders have equal rights (dynamic therapy, peer support),
 and to the one co-leader standing in for the leader (``stand_in``: server/rooms/continuity.py).
+
+The host of a peer-led session (self-help groups, ``server.db.hosts``) is a member who holds
+``lead`` and ``moderate`` for that session only: a capability grant, not a role.
 The phase then revokes ``speak`` from whoever its table does not let speak now (the presenter
 in sit-back, members during the presentation or before they are called on), and everything but
 ``show_video`` once the session has ended; a group may also cut the presenter's video in
@@ -51,12 +54,23 @@ def session_role(state: ProtocolState, person_id: int, group_role: GroupRole) ->
     return _GROUP_TO_ROLE[group_role]
 
 
+HOST_CAPABILITIES: frozenset[Capability] = frozenset({C.LEAD, C.MODERATE})
+
+
 def effective(
-    spec: ProtocolSpec, state: ProtocolState, person_id: int, group_role: GroupRole
+    spec: ProtocolSpec,
+    state: ProtocolState,
+    person_id: int,
+    group_role: GroupRole,
+    *,
+    hosting: bool = False,
 ) -> frozenset[Capability]:
-    """What ``person_id`` may do right now: the role's row, then the protocol's grants/revokes."""
+    """What ``person_id`` may do right now: the role's row (plus the host's grant for this
+    session), then the protocol's grants/revokes."""
     role = session_role(state, person_id, group_role)
     caps = set(ROLE_CAPABILITIES[role])
+    if hosting:
+        caps |= HOST_CAPABILITIES
     if role is Role.CO_LEADER and (spec.co_leaders_lead or state.stand_in == person_id):
         caps.add(C.LEAD)
     if not spec.may_speak(state, role, person_id):

@@ -37,6 +37,7 @@ class Participant:
     media_sent: tuple[bool, bool, frozenset[str] | None] | None = None
     sender: SignalSender | None = field(default=None, repr=False)  # media events, while present
     media_restarts: list[int] = field(default_factory=list)  # ms of recent media re-adds
+    hosting: bool = False  # hosts this session of a peer-led group (SessionInfo.host_id)
 
     @property
     def in_room(self) -> bool:
@@ -50,6 +51,7 @@ class Participant:
             "presence": self.presence.value,
             "self_muted": self.self_muted,
             "camera_off": self.camera_off,
+            "hosting": self.hosting,
         }
 
     @classmethod
@@ -61,6 +63,7 @@ class Participant:
             presence=Presence(data["presence"]),
             self_muted=bool(data["self_muted"]),
             camera_off=bool(data["camera_off"]),
+            hosting=bool(data.get("hosting", False)),
         )
 
 
@@ -93,7 +96,7 @@ def restored(data: JSON) -> tuple[ProtocolState, dict[int, Participant], int]:
 
 def media_rights(spec: ProtocolSpec, state: ProtocolState, p: Participant) -> tuple[bool, bool]:
     """What the media engine forwards for ``p``: the rule's rights, less their own mute."""
-    caps = effective(spec, state, p.person_id, p.group_role)
+    caps = effective(spec, state, p.person_id, p.group_role, hosting=p.hosting)
     return (
         Capability.SPEAK in caps and not p.self_muted,
         Capability.SHOW_VIDEO in caps and not p.camera_off,
@@ -113,7 +116,7 @@ def snapshot(
     hands = set(state.hands)
     people = []
     for p in participants.values():
-        caps = effective(spec, state, p.person_id, p.group_role)
+        caps = effective(spec, state, p.person_id, p.group_role, hosting=p.hosting)
         people.append(
             {
                 "person_id": str(p.person_id),
@@ -124,6 +127,7 @@ def snapshot(
                 "self_muted": p.self_muted,
                 "camera_off": p.camera_off,
                 "hand_raised": p.person_id in hands,
+                "hosting": p.hosting,
                 "capabilities": sorted(c.value for c in caps),
             }
         )

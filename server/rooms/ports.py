@@ -79,6 +79,7 @@ class SessionInfo:
     duration_minutes: int
     agreement_version: str
     planned_sessions: int | None
+    host_id: int | None = None  # the host of a peer-led session (server.db.hosts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -289,6 +289,7 @@ class Room:
         p.presence = Presence.PRESENT
         p.sid = c.sid
         p.media_sent = None
+        p.hosting = self.info.host_id == c.person_id  # leads this session only (self-help)
         await self._out.attach(
             self.info.session_id, c.sid, leader=c.group_role is not GroupRole.MEMBER
         )
@@ -346,7 +347,7 @@ class Room:
 
     def _act(self, c: Act) -> JSON:
         p = self._actor(c)
-        actor = pb.Actor(p.person_id, effective(self.spec, self.state, p.person_id, p.group_role))
+        actor = pb.Actor(p.person_id, effective(self.spec, self.state, p.person_id, p.group_role, hosting=p.hosting))
         self._apply(to_command(c, actor, self._resolve, self._first_hand_role()))
         return {}
 
@@ -367,7 +368,7 @@ class Room:
         return {}
 
     def _rule_allows(self, p: Participant, cap: pb.Capability, what: str, command: str) -> None:
-        if cap not in effective(self.spec, self.state, p.person_id, p.group_role):
+        if cap not in effective(self.spec, self.state, p.person_id, p.group_role, hosting=p.hosting):
             phase = self.state.phase.value
             raise ProtocolError(
                 f"{what} is off by the group's rule in phase {phase}.",
@@ -377,7 +378,7 @@ class Room:
 
     async def _note(self, c: Note) -> JSON:
         p = self._actor(c)
-        if pb.Capability.NOTE not in effective(self.spec, self.state, p.person_id, p.group_role):
+        if pb.Capability.NOTE not in effective(self.spec, self.state, p.person_id, p.group_role, hosting=p.hosting):
             raise PermissionDenied("Only the group's leaders keep notes.", command="leader.note")
         self._note_version += 1
         self._current_note = {

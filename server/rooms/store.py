@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from server import audit
 from server.db.engine import Database
+from server.db.hosts import SessionHost
 from server.db.models import (
     AgreementAcceptance,
     AttendanceEvent,
@@ -112,6 +113,7 @@ class SqlRoomStore:
                     .where(ScheduledSession.id == session_id)
                 )
             ).first()
+            host = await s.get(SessionHost, session_id) if row is not None else None
         if row is None:
             raise NotFound(f"session {session_id} does not exist")
         session, group, series = row
@@ -128,6 +130,7 @@ class SqlRoomStore:
             duration_minutes=session.duration_minutes,
             agreement_version=series.agreement_version if series is not None else "1",
             planned_sessions=series.planned_sessions if series is not None else None,
+            host_id=host.person_id if host is not None else None,
         )
 
     async def load_state(self, session_id: int) -> tuple[int, JSON] | None:

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from server.appkeys import API_ROUTERS_KEY, DB_KEY, SETTINGS_KEY
 from server.notify import NOTIFIER_KEY
+from server.scheduling import api_coord, api_roster
 from server.scheduling.api import CONFIG_KEY, SERVICE_KEY, router
 from server.scheduling.handlers import HANDLERS_KEY, DispatchHandlers
 from server.scheduling.plan import SchedulingConfig
@@ -26,7 +27,7 @@ def setup(app: web.Application) -> None:
     # Features register their dispatch handlers here in their own setup(app), which runs after
     # this one and before the service starts (server.scheduling.handlers).
     app[HANDLERS_KEY] = DispatchHandlers()
-    app[API_ROUTERS_KEY].append(router)
+    app[API_ROUTERS_KEY].extend([router, api_coord.router, api_roster.router])
 
     async def _service_ctx(app: web.Application) -> AsyncIterator[None]:
         service = SchedulingService(

@@ -18,6 +18,7 @@ from server.errors import Gone, NotFound, Unauthenticated
 from server.notify.models import OutboxMessage, OutboxStatus
 from server.notify.templates import REDACTED_BODY, SECRET_KINDS, person_zone
 from server.scheduling import booking, changes, enrolment, ics
+from server.scheduling.calendars import config_for
 from server.scheduling.plan import SchedulingConfig
 from server.scheduling.schemas import (
     CancelIn,
@@ -93,11 +94,15 @@ async def _series(ctx: Ctx, s: AsyncSession, series_id: int, action: str) -> Ser
     return series
 
 
-async def _session_group(ctx: Ctx, s: AsyncSession, session_id: int, action: str) -> None:
+async def _session_group(
+    ctx: Ctx, s: AsyncSession, session_id: int, action: str
+) -> SchedulingConfig:
+    """Check the caller may change the session; the planning config of its group."""
     sess = await s.get(ScheduledSession, session_id)
     if sess is None:
         raise NotFound("no such session")
     await _staff_group(ctx, s, sess.group_id, action)
+    return await config_for(s, sess.group_id, _cfg(ctx))
 
 
 async def _series_out(
@@ -193,8 +198,8 @@ async def _changed(ctx: Ctx, session_ids: list[int]) -> list[SessionOut]:
 async def move_session(ctx: Ctx, body: MoveIn) -> SessionOut:
     sid = ctx.path_int("session_id")
     async with ctx.sessionmaker() as s, s.begin():
-        await _session_group(ctx, s, sid, "session.move")
-        await changes.move_session(s, sid, body, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now())
+        cfg = await _session_group(ctx, s, sid, "session.move")
+        await changes.move_session(s, sid, body, actor_id=ctx.me().id, cfg=cfg, now=_now())
     return (await _changed(ctx, [sid]))[0]
 
 
@@ -209,8 +214,8 @@ async def move_session(ctx: Ctx, body: MoveIn) -> SessionOut:
 async def cancel_session(ctx: Ctx, body: CancelIn) -> SessionOut:
     sid = ctx.path_int("session_id")
     async with ctx.sessionmaker() as s, s.begin():
-        await _session_group(ctx, s, sid, "session.cancel")
-        await changes.cancel_session(s, sid, body, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now())
+        cfg = await _session_group(ctx, s, sid, "session.cancel")
+        await changes.cancel_session(s, sid, body, actor_id=ctx.me().id, cfg=cfg, now=_now())
     return (await _changed(ctx, [sid]))[0]
 
 
@@ -224,10 +229,8 @@ async def cancel_session(ctx: Ctx, body: CancelIn) -> SessionOut:
 async def change_rest(ctx: Ctx, body: RestIn) -> list[SessionOut]:
     sid = ctx.path_int("session_id")
     async with ctx.sessionmaker() as s, s.begin():
-        await _session_group(ctx, s, sid, "series.change_rest")
-        rest = await changes.change_rest(
-            s, sid, body, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now()
-        )
+        cfg = await _session_group(ctx, s, sid, "series.change_rest")
+        rest = await changes.change_rest(s, sid, body, actor_id=ctx.me().id, cfg=cfg, now=_now())
     return await _changed(ctx, [x.id for x in rest])
 
 
@@ -242,10 +245,8 @@ async def change_rest(ctx: Ctx, body: RestIn) -> list[SessionOut]:
 async def cancel_rest(ctx: Ctx, body: CancelIn) -> list[SessionOut]:
     sid = ctx.path_int("session_id")
     async with ctx.sessionmaker() as s, s.begin():
-        await _session_group(ctx, s, sid, "series.cancel_rest")
-        rest = await changes.cancel_rest(
-            s, sid, body, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now()
-        )
+        cfg = await _session_group(ctx, s, sid, "series.cancel_rest")
+        rest = await changes.cancel_rest(s, sid, body, actor_id=ctx.me().id, cfg=cfg, now=_now())
     return await _changed(ctx, [x.id for x in rest])
 
 
@@ -260,9 +261,10 @@ async def cancel_rest(ctx: Ctx, body: CancelIn) -> list[SessionOut]:
 async def add_makeup(ctx: Ctx, body: MoveIn) -> SessionOut:
     series_id = ctx.path_int("series_id")
     async with ctx.sessionmaker() as s, s.begin():
-        await _series(ctx, s, series_id, "session.makeup")
+        series = await _series(ctx, s, series_id, "session.makeup")
+        cfg = await config_for(s, series.group_id, _cfg(ctx))
         sess = await changes.add_makeup(
-            s, series_id, body, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now()
+            s, series_id, body, actor_id=ctx.me().id, cfg=cfg, now=_now()
         )
     return (await _changed(ctx, [sess.id]))[0]
 
@@ -285,7 +287,7 @@ async def enrol(ctx: Ctx, body: EnrolIn) -> EnrolOut:
             body.person_id,
             role=body.role,
             actor_id=ctx.me().id,
-            cfg=_cfg(ctx),
+            cfg=await config_for(s, group_id, _cfg(ctx)),
             now=_now(),
         )
         out = EnrolOut(person_id=m.person_id, status=m.status)
@@ -303,7 +305,12 @@ async def withdraw(ctx: Ctx) -> EnrolOut:
     async with ctx.sessionmaker() as s, s.begin():
         await _staff_group(ctx, s, group_id, "group.withdraw")
         promoted = await enrolment.withdraw(
-            s, group_id, person_id, actor_id=ctx.me().id, cfg=_cfg(ctx), now=_now()
+            s,
+            group_id,
+            person_id,
+            actor_id=ctx.me().id,
+            cfg=await config_for(s, group_id, _cfg(ctx)),
+            now=_now(),
         )
         session_ids = await group_session_ids(s, group_id)
     await remove_from_rooms(ctx, person_id, session_ids, RemovalReason.WITHDRAWN)
@@ -408,23 +415,38 @@ async def feed(ctx: Ctx) -> bytes:
     "/api/organisations/{org_id}/outbox",
     query=OutboxQuery,
     response=list[OutboxOut],
-    summary="What was sent, is queued or failed (coordinators); failures first",
+    summary="Messages to people (coordinators), failures first; `delivery` says whether each "
+    "was e-mailed or only kept here (no mail server configured)",
 )
 async def outbox(ctx: Ctx, query: OutboxQuery) -> list[OutboxOut]:
     org_id = ctx.path_int("org_id")
     async with ctx.sessionmaker() as s:
         await ctx.require_org_role(s, org_id, STAFF_ROLES, action="outbox.read")
-        q = select(OutboxMessage).where(OutboxMessage.organisation_id == org_id)
+        q = (
+            select(OutboxMessage, Person.display_name)
+            .outerjoin(Person, Person.id == OutboxMessage.person_id)
+            .where(OutboxMessage.organisation_id == org_id)
+        )
         if query.status is not None:
             q = q.where(OutboxMessage.status == query.status)
         q = q.order_by(
             (OutboxMessage.status == OutboxStatus.FAILED).desc(), OutboxMessage.id.desc()
         ).limit(query.limit)
-        return [_outbox_out(m) for m in await s.scalars(q)]
+        return [_outbox_out(m, name) for m, name in await s.execute(q)]
 
 
-def _outbox_out(m: OutboxMessage) -> OutboxOut:
-    out = OutboxOut.model_validate(m, from_attributes=True)
+def _delivery(m: OutboxMessage) -> str:
+    if m.status is OutboxStatus.FAILED:
+        return "failed"
+    if m.channel == "outbox":  # the embedded default: nothing leaves the server
+        return "not_emailed"
+    return "emailed" if m.status is OutboxStatus.SENT else "pending"
+
+
+def _outbox_out(m: OutboxMessage, name: str | None = None) -> OutboxOut:
+    out = OutboxOut.model_validate(m, from_attributes=True).model_copy(
+        update={"recipient_name": name, "delivery": _delivery(m)}
+    )
     # A password-reset link is the person's alone: coordinators never read it, even queued.
     return out.model_copy(update={"body": REDACTED_BODY}) if m.kind in SECRET_KINDS else out
 

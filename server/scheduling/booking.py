@@ -14,6 +14,7 @@ from server.db.models import Group, ScheduledSession, Series
 from server.domain import AuditOutcome
 from server.errors import Conflict
 from server.notify.templates import Kind
+from server.scheduling.calendars import config_for, holidays
 from server.scheduling.models import Purpose
 from server.scheduling.plan import SchedulingConfig, notice
 from server.scheduling.series import (
@@ -21,11 +22,12 @@ from server.scheduling.series import (
     Problem,
     ProblemKind,
     SeriesSpec,
+    Skipped,
     Slot,
     check_rules,
     fields_of,
-    generate,
     placement_problems,
+    plan_days,
 )
 from server.scheduling.store import (
     get_group,
@@ -46,6 +48,7 @@ class Preview:
     occurrences: list[Occurrence]
     problems: list[Problem]
     members: int
+    skipped: list[Skipped]
 
     @property
     def refusals(self) -> list[Problem]:
@@ -71,12 +74,14 @@ class Preview:
                 for o in self.occurrences
             ],
             "problems": [p.to_wire() for p in self.problems],
+            "skipped": [x.to_wire() for x in self.skipped],
         }
 
 
 async def preview(s: AsyncSession, group_id: int, spec: SeriesSpec, now: datetime) -> Preview:
     group = await get_group(s, group_id)
-    occurrences = generate(spec)
+    closed = await holidays(s, group.organisation_id, spec.start_date)
+    occurrences, skipped = plan_days(spec, closed)
     people = await roster(s, group_id)
     problems = check_rules(
         spec,
@@ -97,7 +102,17 @@ async def preview(s: AsyncSession, group_id: int, spec: SeriesSpec, now: datetim
     problems += [
         p for p in placement_problems(group.protocol, slots) if p.code == "sessions_overlap"
     ]
-    return Preview(group, spec, occurrences, problems, len(people.members))
+    if not people.leaders:
+        problems.append(
+            Problem(
+                ProblemKind.WARN,
+                "no_leader",
+                "nobody in this group is leader or co-leader: make someone leader before the "
+                "first session",
+                field="members",
+            )
+        )
+    return Preview(group, spec, occurrences, problems, len(people.members), skipped)
 
 
 async def book(
@@ -126,13 +141,14 @@ async def book(
             fields=fields_of(pv.refusals),
             problems=[p.to_wire() for p in pv.problems],
         )
+    cfg = await config_for(s, group_id, cfg)
     lobby = spec.lobby_minutes if spec.lobby_minutes is not None else cfg.lobby_minutes
     series = Series(
         group_id=group_id,
         title=spec.title,
         timezone=spec.timezone,
         planned_sessions=spec.sessions,
-        pattern=spec.model_dump(mode="json"),
+        pattern=spec.model_dump(mode="json") | {"skipped": [x.to_wire() for x in pv.skipped]},
         created_by=actor_id,
         created_at=now,
     )
@@ -155,8 +171,10 @@ async def book(
     await s.flush()
     people = await roster(s, group_id)
     planned = [p for x in sessions for p in plan_for(x, sessions, people, cfg, now)]
+    # The booking notice lists every session's time, not only the first.
+    every = {"kind": Kind.BOOKED.value, "sessions": [x.id for x in sessions]}
     planned += [
-        notice(times(sessions[0]), pid, Purpose.CHANGE_NOTICE, now, {"kind": Kind.BOOKED.value})
+        notice(times(sessions[0]), pid, Purpose.CHANGE_NOTICE, now, every)
         for pid in people.everyone
     ]
     await insert_dispatches(s, planned)

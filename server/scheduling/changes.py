@@ -20,6 +20,7 @@ from server.domain import AuditOutcome, SessionStatus
 from server.errors import Conflict, ErrorCode, NotFound, UserError
 from server.lifecycle import Change, may
 from server.notify.templates import Kind
+from server.scheduling.calendars import holidays
 from server.scheduling.models import Purpose
 from server.scheduling.plan import PlannedDispatch, SchedulingConfig, notice
 from server.scheduling.series import (
@@ -438,7 +439,8 @@ async def change_rest(
         duration_minutes=duration,
         timezone=first.timezone,
     )
-    occurrences = generate(spec)
+    org = (await get_group(s, first.group_id)).organisation_id
+    occurrences = generate(spec, await holidays(s, org, spec.start_date))  # skips them too
     if occurrences[0].starts_at <= now:
         raise UserError("the new pattern starts in the past", code="in_past", field="start_date")
     moving = [x.id for x in rest]

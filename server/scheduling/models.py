@@ -1,13 +1,14 @@
 """Scheduling tables: due dispatches, calendar feed tokens (the outbox is
-``server/notify/models.py``, series confirmations ``server/db/models.py``)."""
+``server/notify/models.py``, series confirmations ``server/db/models.py``), organisations'
+booking zone and holidays, groups' reminder timing."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.models import Base, _enum, utcnow
@@ -83,3 +84,40 @@ class CalendarToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class OrganisationCalendar(Base):
+    """An organisation's scheduling defaults: the zone its coordinators book in by default."""
+
+    __tablename__ = "organisation_calendars"
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    timezone: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrganisationHoliday(Base):
+    """A day on which no session of the organisation's series is booked: a series that falls on
+    it skips it and gets a session at its end instead."""
+
+    __tablename__ = "organisation_holidays"
+    __table_args__ = (UniqueConstraint("organisation_id", "day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    day: Mapped[date] = mapped_column(Date)
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class GroupReminders(Base):
+    """A group's own reminder timing (minutes before each session); the ``reminder_offsets_minutes``
+    setting applies to groups without a row."""
+
+    __tablename__ = "group_reminders"
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    offsets_minutes: Mapped[list[int]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

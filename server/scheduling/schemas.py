@@ -26,6 +26,12 @@ class SeriesIn(In):
     duration_minutes: int
     timezone: str = Field(description="IANA name, e.g. Europe/Amsterdam", max_length=64)
     lobby_minutes: int | None = None
+    exclude_dates: list[str] | None = Field(
+        None,
+        max_length=100,
+        description="YYYY-MM-DD local dates to skip; each skipped session moves to the end "
+        "(the organisation's holidays are skipped too)",
+    )
 
 
 MoveIn = changes.MoveRequest
@@ -60,11 +66,18 @@ class PreviewSessionOut(BaseModel):
     duration_minutes: int
 
 
+class SkippedOut(BaseModel):
+    date: str = Field(description="YYYY-MM-DD, a pattern day the series does not meet on")
+    reason: Literal["excluded", "holiday"]
+    name: str = Field(description="the holiday's name; empty for an excluded date")
+
+
 class PreviewOut(BaseModel):
     ok: bool
     members: int
     sessions: list[PreviewSessionOut]
     problems: list[ProblemOut]
+    skipped: list[SkippedOut] = Field(default_factory=list)
 
 
 class SessionOut(BaseModel):
@@ -134,3 +147,9 @@ class OutboxOut(BaseModel):
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    recipient_name: str | None = Field(None, description="the person's display name")
+    delivery: Literal["emailed", "not_emailed", "pending", "failed"] = Field(
+        "pending",
+        description="not_emailed: kept in the outbox only, no mail server is configured "
+        "(status says sent: the outbox is its destination); emailed: handed to the SMTP server",
+    )

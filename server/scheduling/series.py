@@ -22,6 +22,7 @@ from server.protocols.registry import spec_for
 from server.protocols.table import Rules
 
 MAX_SESSIONS = 52
+MAX_EXCLUSIONS = 100
 FIRST_YEAR, LAST_YEAR = 2000, 2200  # dates outside are typos (and would overflow arithmetic)
 
 
@@ -73,6 +74,18 @@ class SeriesSpec(BaseModel):
     duration_minutes: int = Field(ge=15, le=8 * 60)
     timezone: str = Field(min_length=1, max_length=64)
     lobby_minutes: int | None = Field(None, ge=0, le=240)
+    exclude_dates: list[date] = Field(
+        default_factory=list,
+        max_length=MAX_EXCLUSIONS,
+        description="local dates the series skips; each skipped session moves to the end",
+    )
+
+    @field_validator("exclude_dates")
+    @classmethod
+    def _exclusions(cls, v: list[date]) -> list[date]:
+        for d in v:
+            check_year(d)
+        return sorted(set(v))
 
     @field_validator("weekdays")
     @classmethod
@@ -145,18 +158,50 @@ def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
     return utc
 
 
-def generate(spec: SeriesSpec) -> list[Occurrence]:
-    """The sessions of ``spec``: the first ``spec.sessions`` pattern days from start_date on."""
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A pattern day the series does not meet on: excluded by the coordinator, or a holiday of
+    the organisation (``name`` says which)."""
+
+    day: date
+    reason: str  # "excluded" | "holiday"
+    name: str = ""
+
+    def to_wire(self) -> dict[str, str]:
+        return {"date": self.day.isoformat(), "reason": self.reason, "name": self.name}
+
+
+def generate(spec: SeriesSpec, holidays: dict[date, str] | None = None) -> list[Occurrence]:
+    """The sessions of ``spec``: the first ``spec.sessions`` pattern days from start_date on,
+    skipping its excluded dates and the organisation's ``holidays`` (so a skipped session
+    moves to the end of the series)."""
+    return plan_days(spec, holidays)[0]
+
+
+def plan_days(
+    spec: SeriesSpec, holidays: dict[date, str] | None = None
+) -> tuple[list[Occurrence], list[Skipped]]:
+    """:func:`generate` with the pattern days it skipped."""
     zone = load_zone(spec.timezone)
     days = {d.number for d in spec.weekdays}
+    excluded = set(spec.exclude_dates)
+    closed = holidays or {}
     out: list[Occurrence] = []
+    skipped: list[Skipped] = []
     day = spec.start_date
     while len(out) < spec.sessions:
         if day.weekday() in days:
-            utc = local_to_utc(day, spec.local_time, zone)
-            out.append(Occurrence(len(out) + 1, utc.astimezone(zone), utc, spec.duration_minutes))
+            if day in excluded:
+                skipped.append(Skipped(day, "excluded"))
+            elif day in closed:
+                skipped.append(Skipped(day, "holiday", closed[day]))
+            else:
+                utc = local_to_utc(day, spec.local_time, zone)
+                out.append(
+                    Occurrence(len(out) + 1, utc.astimezone(zone), utc, spec.duration_minutes)
+                )
         day += timedelta(days=1)
-    return out
+    return out, skipped
 
 
 # ---------------------------------------------------------------------------------------------

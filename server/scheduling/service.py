@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.models import Membership
 from server.notify.mailer import DeliveryResult, Mailer, Notifier
+from server.scheduling.calendars import config_for
 from server.scheduling.dispatcher import Dispatcher, Fired, Listener, SweepResult
 from server.scheduling.handlers import DispatchHandlers
 from server.scheduling.ics import calendar_attachments
@@ -221,7 +222,7 @@ class SchedulingService:
                 )
             for group_id in changed:
                 async with self._sm() as s, s.begin():
-                    await reconcile_group(s, group_id, self.cfg, now)
+                    await reconcile_group(s, group_id, await config_for(s, group_id, self.cfg), now)
             self._roster_since = now
             return len(changed)
 

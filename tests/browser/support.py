@@ -48,6 +48,7 @@ def _newest_source_mtime() -> float:
         WEB / "questionnaires.html",
         WEB / "outcomes.html",
         WEB / "attendance.html",
+        WEB / "pathways.html",
         WEB / "vite.config.ts",
         WEB / "package.json",
     ]

@@ -130,6 +130,23 @@ def server(tmp_path: Path, built_client: Path) -> Iterator[tuple[Server, World]]
     srv.stop()
 
 
+def set_jalali(page: Any, scope: Any, label: str, iso: str) -> None:
+    """Choose ``iso`` (Gregorian) in a Persian date entry: its Solar Hijri day, month, year."""
+    y, m, d = page.evaluate(
+        """(iso) => {
+            const f = new Intl.DateTimeFormat("en-u-ca-persian-nu-latn",
+              { timeZone: "UTC", year: "numeric", month: "numeric", day: "numeric" });
+            const p = f.formatToParts(Date.parse(iso + "T00:00:00Z"));
+            return ["year", "month", "day"].map((t) => Number(p.find((x) => x.type === t).value));
+        }""",
+        iso,
+    )
+    group = scope.get_by_role("group", name=label)
+    group.get_by_label(f"{label}: سال").select_option(str(y))
+    group.get_by_label(f"{label}: ماه").select_option(str(m))
+    group.get_by_label(f"{label}: روز").select_option(str(d))
+
+
 def next_monday(weeks: int = 2) -> date:
     today = datetime.now(UTC).date()
     return today + timedelta(days=7 * weeks - today.weekday())
@@ -179,9 +196,9 @@ def test_coordinator_books_a_series_through_the_pages(
 
     card = page.locator("section.series").filter(has_text="Balint winter")
     card.wait_for()
-    assert card.locator("tbody tr").count() == 7
+    assert card.locator("tbody[data-session]").count() == 7
     # The group's time (Amsterdam) beside the coordinator's own (from their profile).
-    first_row = card.locator("tbody tr").first
+    first_row = card.locator("tbody[data-session]").first
     assert "19:00 (Europe/Amsterdam)" in first_row.inner_text()
     booked = srv.sessions()
     assert len(booked) == 7
@@ -190,13 +207,19 @@ def test_coordinator_books_a_series_through_the_pages(
 
     # Move the first session to the Tuesday at 18:00.
     target = booked[0][0]
-    row = card.locator(f"tr[data-session='{target}']")
+    row = card.locator(f"tbody[data-session='{target}']")
     new_day = (booked[0][1].astimezone(ams) + timedelta(days=1)).date().isoformat()
     row.get_by_label("New date for session 1").fill(new_day)
     row.get_by_label("New time for session 1").fill("18:00")
     row.get_by_role("button", name="Move").click()
+    # A confirmation names who will be told (everyone active in the group).
+    dialog = page.get_by_test_id("confirm-dialog")
+    dialog.get_by_role("heading", name="Move session 1?").wait_for()
+    assert dialog.locator("li").count() == 10  # eight members, the leader, the co-leader
+    dialog.get_by_test_id("confirm-yes").click()
+    page.get_by_test_id("flash").filter(has_text="Session 1 moved").wait_for()
     # The group's time is shown through Intl; its <time datetime> carries the wall time.
-    card.locator(f"tr[data-session='{target}'] time[datetime='{new_day}T18:00']").wait_for()
+    card.locator(f"tbody[data-session='{target}'] time[datetime='{new_day}T18:00']").wait_for()
     moved = {i: (t, q) for i, t, q in srv.sessions()}
     assert moved[target][1] == 1
     assert moved[target][0].astimezone(ams).strftime("%Y-%m-%d %H:%M") == f"{new_day} 18:00"
@@ -211,8 +234,10 @@ def test_coordinator_books_a_series_through_the_pages(
     card.get_by_label("Make-up date").fill(last_day)
     card.get_by_label("Make-up time").fill("19:00")
     card.get_by_role("button", name="Add make-up session").click()
-    card.locator("tbody tr").nth(7).wait_for()
-    assert "make-up" in card.locator("tbody tr").nth(7).inner_text()
+    page.get_by_test_id("flash").filter(has_text="Make-up session added").wait_for()
+    card = page.locator("section.series").filter(has_text="Balint winter")
+    card.locator("tbody[data-session]").nth(7).wait_for()
+    assert "make-up" in card.locator("tbody[data-session]").nth(7).inner_text()
     assert len(srv.sessions()) == 8
     assert axe_violations(page, "coordinator-group") == []
     screenshot(page, "coordinator-booked")
@@ -241,6 +266,7 @@ def test_coordinator_pages_in_persian_right_to_left(
     page.get_by_label("گذرواژه").fill(PASSWORD)
     page.get_by_role("button", name="ورود").click()
     page.get_by_role("heading", name="گروه‌ها").wait_for()
+    page.get_by_test_id("mail-banner").filter(has_text="ارسال نشد").wait_for()
     html = page.locator("html")
     assert html.get_attribute("dir") == "rtl"
     assert html.get_attribute("lang") == "fa"
@@ -249,7 +275,8 @@ def test_coordinator_pages_in_persian_right_to_left(
 
     form = page.locator("form[aria-labelledby=book]")
     form.get_by_label("عنوان").fill("Balint winter")
-    form.get_by_label("تاریخ نخستین جلسه").fill(next_monday().isoformat())
+    # Date entry in the calendar the page shows: Solar Hijri day, month and year.
+    set_jalali(page, form, "تاریخ نخستین جلسه", next_monday().isoformat())
     form.get_by_label("منطقهٔ زمانی گروه").fill("Europe/Amsterdam")
     # Refused with the reason in Persian (the server words it in English; the code is known).
     form.get_by_role("button", name="پیش‌نمایش").click()
@@ -259,8 +286,8 @@ def test_coordinator_pages_in_persian_right_to_left(
     page.get_by_role("heading", name="پیش‌نمایش: آمادهٔ رزرو").wait_for()
     form.get_by_role("button", name="رزرو دوره").click()
     card = page.locator("section.series").filter(has_text="Balint winter")
-    card.locator("tbody tr").first.wait_for()
-    first = card.locator("tbody tr").first.inner_text()
+    card.locator("tbody[data-session]").first.wait_for()
+    first = card.locator("tbody[data-session]").first.inner_text()
     assert "۱۹:۰۰" in first, first  # Persian digits, the group's wall time
     assert "برنامه‌ریزی‌شده" in first, first
 
@@ -272,8 +299,8 @@ def test_coordinator_pages_in_persian_right_to_left(
                            c.querySelectorAll("select, option").forEach((x) => x.remove());
                            return c.textContent.trim(); })"""
     )
-    # Names that stay as they are: the seed's and this test's, the file type, IANA zone names.
-    kept = ["Balint winter", "Balint A", "(.ics)", "IANA", "Asia/Tehran", "Europe/Amsterdam"]
+    # Names that stay as they are: the seed's and this test's, file types, IANA zone names.
+    kept = ["Balint winter", "Balint A", "(.ics)", "CSV", "IANA", "Asia/Tehran", "Europe/Amsterdam"]
 
     def rest(t: str) -> str:
         for k in kept:

@@ -69,6 +69,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
             "coaching",
             "db",
             "notify",
+            "pathways",
             "questionnaires",
             "scheduling",
         }
@@ -84,6 +85,12 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     # Coaching calls after a workshop: offers from attendance, booked through scheduling.
     "coaching": frozenset(
         {"api", "appkeys", "attendance", "audit", "db", "protocols", "scheduling"}
+    ),
+    # Pathways: peer support (offers heard through the questionnaires' submission port,
+    # matching, conversations booked through scheduling), messages to leaders, self-help hosts
+    # and meeting reports.
+    "pathways": frozenset(
+        {"api", "appkeys", "audit", "db", "notify", "questionnaires", "scheduling"}
     ),
 }
 

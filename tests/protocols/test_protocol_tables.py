@@ -117,6 +117,16 @@ EXPECTED: dict[ProtocolKind, dict[str, Any]] = {
         "co_leaders_lead": True,
         "ends_unled": set(),
     },
+    ProtocolKind.SELF_HELP: {  # 000 gives no numbers: every one is the product's
+        "members": (3, 12, 12, P),
+        "sessions": (1, 52, 12, P),
+        "per_week": (1, 1, 1, P),
+        "length": (30, 120, 90, P),
+        "phases": {"meeting": (90, 30, 120, P, True, None)},
+        "settings": {"auto_advance": (False, P), "takeover_seconds": (30, P)},
+        "co_leaders_lead": True,
+        "ends_unled": set(),
+    },
 }
 
 

@@ -18,14 +18,21 @@ export interface Member {
 export interface Person { id: number; display_name: string; email: string }
 export interface SeriesIn {
   title: string; sessions: number; weekdays: Weekday[]; local_time: string;
-  start_date: string; duration_minutes: number; timezone: string;
+  start_date: string; duration_minutes: number; timezone: string; exclude_dates?: string[];
 }
 export interface Problem { kind: "refuse" | "warn"; code: string; message: string; session_index?: number | null }
 export interface PreviewSession {
   index: number; starts_at: number; local: string; weekday: string; utc_offset: string;
   duration_minutes: number;
 }
-export interface Preview { ok: boolean; members: number; sessions: PreviewSession[]; problems: Problem[] }
+export interface Skipped { date: string; reason: "excluded" | "holiday"; name: string }
+export interface Preview { ok: boolean; members: number; sessions: PreviewSession[]; problems: Problem[]; skipped: Skipped[] }
+export interface Holiday { date: string; name: string }
+export interface OrgCalendar { timezone: string | null; holidays: Holiday[] }
+export interface Reminders { offsets_minutes: number[]; default: boolean }
+export interface RowProblem { row: number; field: string; message: string }
+export interface ImportResult { created: number; enrolled: number; waiting: number; people: { row: number; person_id: number; new: boolean; status: string }[] }
+export interface OutboxStatus { mail_configured: boolean; not_emailed: number; queued: number; failed: number }
 export interface Session {
   id: number; series_id: number | null; index: number; starts_at: string; local_start: string;
   my_local_start: string; timezone: string; duration_minutes: number; status: string;
@@ -39,8 +46,9 @@ export interface Confirmation {
   person_id: number; display_name: string; role: string; status: string; confirmed_at: string | null;
 }
 export interface OutboxMessage {
-  id: number; to_address: string; locale: string; kind: string; subject: string;
+  id: number; to_address: string; locale: string; kind: string; subject: string; body: string;
   status: string; attempts: number; last_error: string | null; created_at: string;
+  recipient_name: string | null; delivery: "emailed" | "not_emailed" | "pending" | "failed";
 }
 
 const client = new Api(
@@ -64,18 +72,28 @@ export const api = {
     call<Group>("POST", `/api/organisations/${org}/groups`, { name, protocol }),
   people: (org: number) => call<Person[]>("GET", `/api/organisations/${org}/people`),
   members: (group: number) => call<Member[]>("GET", `/api/groups/${group}/members`),
-  enrol: (group: number, personId: number) =>
-    call<{ person_id: number; status: string }>("POST", `/api/groups/${group}/enrolments`, { person_id: personId }),
+  enrol: (group: number, personId: number, role = "member") =>
+    call<{ person_id: number; status: string }>("POST", `/api/groups/${group}/enrolments`, { person_id: personId, role }),
+  setRole: (group: number, personId: number, role: string) =>
+    call<{ person_id: number; role: string }>("PATCH", `/api/groups/${group}/enrolments/${personId}`, { role }),
+  importCsv: (group: number, csv: string) => call<ImportResult>("POST", `/api/groups/${group}/import`, { csv }),
+  reminders: (group: number) => call<Reminders>("GET", `/api/groups/${group}/reminders`),
+  setReminders: (group: number, offsets: number[] | null) =>
+    call<Reminders>("PUT", `/api/groups/${group}/reminders`, { offsets_minutes: offsets }),
+  calendar: (org: number) => call<OrgCalendar>("GET", `/api/organisations/${org}/calendar`),
+  setCalendar: (org: number, body: OrgCalendar) => call<OrgCalendar>("PUT", `/api/organisations/${org}/calendar`, body),
+  outboxStatus: (org: number) => call<OutboxStatus>("GET", `/api/organisations/${org}/outbox/status`),
+  restore: (session: number) => call<Session>("POST", `/api/sessions/${session}/restore`),
   withdraw: (group: number, personId: number) =>
     call("DELETE", `/api/groups/${group}/enrolments/${personId}`),
   invite: (personId: number) => call<{ url: string }>("POST", `/api/people/${personId}/invitation`),
   preview: (group: number, body: SeriesIn) => call<Preview>("POST", `/api/groups/${group}/series/preview`, body),
   book: (group: number, body: SeriesIn) => call<Series>("POST", `/api/groups/${group}/series`, body),
   series: (group: number) => call<Series[]>("GET", `/api/groups/${group}/series`),
-  move: (session: number, date: string, localTime: string) =>
-    call<Session>("POST", `/api/sessions/${session}/move`, { date, local_time: localTime }),
-  cancel: (session: number) => call<Session>("POST", `/api/sessions/${session}/cancel`),
-  cancelRest: (session: number) => call<Session[]>("POST", `/api/sessions/${session}/cancel-rest`),
+  move: (session: number, date: string, localTime: string, note?: string) =>
+    call<Session>("POST", `/api/sessions/${session}/move`, note ? { date, local_time: localTime, note } : { date, local_time: localTime }),
+  cancel: (session: number, reason?: string) => call<Session>("POST", `/api/sessions/${session}/cancel`, reason ? { reason } : {}),
+  cancelRest: (session: number, reason?: string) => call<Session[]>("POST", `/api/sessions/${session}/cancel-rest`, reason ? { reason } : {}),
   changeRest: (session: number, weekdays: Weekday[], localTime: string, startDate: string) =>
     call<Session[]>("POST", `/api/sessions/${session}/rest`, { weekdays, local_time: localTime, start_date: startDate }),
   makeup: (series: number, date: string, localTime: string) =>

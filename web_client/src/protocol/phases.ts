@@ -5,6 +5,7 @@ export const PHASE_ORDER: Readonly<Record<string, readonly string[]>> = {
   balint: ["waiting", "presentation", "questions", "sit_back", "return", "open", "closed"],
   dynamic: ["waiting", "check_in", "open_floor", "closing_round", "closed"],
   peer_support: ["waiting", "conversation", "closed"],
+  self_help: ["waiting", "meeting", "closed"],
 };
 
 export interface PhasePosition {

@@ -21,6 +21,8 @@ export interface Participant {
   camera_off: boolean;
   hand_raised: boolean;
   speaking: boolean;
+  /** Hosts this session of a peer-led (self-help) group: leads it, for this session only. */
+  hosting?: boolean;
   /** What the room grants this person right now (server: rooms/capabilities.py). */
   capabilities: string[];
 }
@@ -266,6 +268,7 @@ function parseParticipant(x: unknown): Participant {
     camera_off: bool(x, "camera_off"),
     hand_raised: bool(x, "hand_raised"),
     speaking: bool(x, "speaking"),
+    hosting: bool(x, "hosting"),
     capabilities: strings(x["capabilities"]),
   };
 }

@@ -24,6 +24,7 @@ import { type Screen, SimpleScreen } from "./screen";
 import { attendanceApi } from "../attendance/api";
 import { sessionListScreen, waitScreen } from "./sessions";
 import { clearRejoin, loadRejoin, saveRejoin } from "./storage";
+import { COORDINATOR_PAGE, coordinatorLink, isStaff } from "../coordinator/links";
 
 export class App {
   private readonly api = new Api(
@@ -64,7 +65,7 @@ export class App {
       api: this.api,
       show: (screen, rerender) => this.show(screen, rerender),
       showSimple: (title, ...content) => this.showSimple(title, ...content),
-      signedIn: () => void this.start(),
+      signedIn: () => void this.start(true),
     });
     this.applyLocale();
     window.addEventListener("pagehide", () => this.room?.media.close());
@@ -76,7 +77,8 @@ export class App {
     });
   }
 
-  async start(): Promise<void> {
+  /** ``signedIn``: just signed in (a one-click link or the form); staff go to their pages. */
+  async start(signedIn = false): Promise<void> {
     const fragment = parseAuthFragment(window.location.hash);
     if (fragment !== null) {
       // A link's token must not stay in the address bar, the history or a bookmark.
@@ -96,6 +98,10 @@ export class App {
         return;
       }
       this.showError(e);
+      return;
+    }
+    if (signedIn && isStaff(this.me.roles) && !this.params.get("session")) {
+      window.location.assign(COORDINATOR_PAGE);
       return;
     }
     this.i18n = this.makeI18n(this.me.locale, this.me.timezone);
@@ -133,6 +139,7 @@ export class App {
     this.header.replaceChildren(
       h("a", { class: "skip", href: "#main", text: this.i18n.t("app.skip") }),
       h("span", { class: "brand with-icon" }, icon("circle"), this.i18n.t("app.name")),
+      coordinatorLink(this.i18n, this.me?.roles) ?? "",
       h("span", { class: "topbar-lang" }, h("label", { for: selectId, text: this.i18n.t("app.language") }), select),
     );
   }
