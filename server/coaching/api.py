@@ -27,19 +27,19 @@ def _clean(v: str) -> str:
     return v.strip() or ""
 
 
-class DeclineIn(BaseModel):
+class CoachingDeclineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Annotated[str, StringConstraints(max_length=500), AfterValidator(_clean)] | None = None
 
 
-class BookIn(BaseModel):
+class CoachingBookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     date: date
     time: time
     timezone: Annotated[str, Field(min_length=1, max_length=64)]
 
 
-class OfferOut(BaseModel):
+class CoachingOfferOut(BaseModel):
     id: int
     workshop_session_id: int
     status: str
@@ -53,10 +53,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _out(s: AsyncSession, offer: CoachingOffer) -> OfferOut:
+async def _out(s: AsyncSession, offer: CoachingOffer) -> CoachingOfferOut:
     coach = None if offer.coach_id is None else await s.get(Person, offer.coach_id)
     call = None if offer.session_id is None else await s.get(ScheduledSession, offer.session_id)
-    return OfferOut(
+    return CoachingOfferOut(
         id=offer.id,
         workshop_session_id=offer.workshop_session_id,
         status=offer.status.value,
@@ -76,10 +76,10 @@ async def _offer(ctx: Ctx, s: AsyncSession) -> CoachingOffer:
 
 @router.get(
     "/api/me/coaching",
-    response=list[OfferOut],
+    response=list[CoachingOfferOut],
     summary="My coaching offers after workshops (optional: each can be declined)",
 )
-async def my_offers(ctx: Ctx) -> list[OfferOut]:
+async def my_offers(ctx: Ctx) -> list[CoachingOfferOut]:
     async with ctx.sessionmaker() as s:
         rows = await s.scalars(
             select(CoachingOffer)
@@ -91,11 +91,11 @@ async def my_offers(ctx: Ctx) -> list[OfferOut]:
 
 @router.post(
     "/api/me/coaching/{offer_id}/decline",
-    body=DeclineIn,
-    response=OfferOut,
+    body=CoachingDeclineIn,
+    response=CoachingOfferOut,
     summary="No, thank you: decline a coaching call (a booked one is cancelled)",
 )
-async def decline_offer(ctx: Ctx, body: DeclineIn) -> OfferOut:
+async def decline_offer(ctx: Ctx, body: CoachingDeclineIn) -> CoachingOfferOut:
     async with ctx.sessionmaker() as s, s.begin():
         offer = await _offer(ctx, s)
         if offer.person_id != ctx.me().id:
@@ -107,11 +107,11 @@ async def decline_offer(ctx: Ctx, body: DeclineIn) -> OfferOut:
 
 @router.post(
     "/api/coaching/{offer_id}/book",
-    body=BookIn,
-    response=OfferOut,
+    body=CoachingBookIn,
+    response=CoachingOfferOut,
     summary="Book the 1-hour coaching call (the coach, or a coordinator of the organisation)",
 )
-async def book_offer(ctx: Ctx, body: BookIn) -> OfferOut:
+async def book_offer(ctx: Ctx, body: CoachingBookIn) -> CoachingOfferOut:
     async with ctx.sessionmaker() as s, s.begin():
         offer = await _offer(ctx, s)
         me = ctx.me()
