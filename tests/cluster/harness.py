@@ -1,8 +1,9 @@
 """A cluster on loopback (deploy/local-cluster.sh: N nodes behind HAProxy, PostgreSQL, Redis) and
 clients that behave like the browser's room client (web_client/src/protocol/room-client.ts):
-a fresh join token for every connection attempt, socket.io's reconnection delay after a drop
-(1 s doubling to 5 s, each scaled by 0.5-1.5), and the same back-off after a transient refusal
-(``room_moving``, ``wrong_node``, ``timeout``, ...) instead of giving up."""
+a fresh join token for every connection attempt, the page's socket.io reconnection delay after
+a drop (0.5 s doubling to 4 s, web_client/src/ui/app.ts) and the room client's back-off after a
+transient refusal (``room_moving``, ``wrong_node``, ``timeout``, ...: 1 s doubling to 5 s), each
+scaled by 0.5-1.5, instead of giving up."""
 
 from __future__ import annotations
 
@@ -30,8 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 TRANSIENT = {"room_moving", "wrong_node", "timeout", "internal", "unavailable", "rate_limited"}
 
 
-def backoff_s(attempt: int) -> float:
-    return float(min(5.0, 1.0 * 2**attempt) * (0.5 + random.random()))
+def backoff_s(attempt: int, *, refused: bool) -> float:
+    first, most = (1.0, 5.0) if refused else (0.5, 4.0)
+    return float(min(most, first * 2**attempt) * (0.5 + random.random()))
 
 
 @dataclass
@@ -210,7 +212,7 @@ class Member:
                 if code not in TRANSIENT and code != "connect_error":
                     self.failed = code
                     return
-            await asyncio.sleep(backoff_s(attempt))
+            await asyncio.sleep(backoff_s(attempt, refused=code is not None))
             attempt = 0 if code is None else attempt + 1
 
     async def _session(self) -> str | None:
