@@ -117,6 +117,11 @@ class Room:
         return str(self.info.session_id)
 
     @property
+    def lease_lost(self) -> bool:
+        """It stopped because another process runs the room now (a fenced save refused)."""
+        return self._lease_lost
+
+    @property
     def done(self) -> bool:
         return self._task is not None and self._task.done()
 

@@ -273,6 +273,7 @@ async def test_b_c_kill_9_takeover_and_return(setup: Setup, rooms: list[Room]) -
     # (b) kill -9 of the owner, held down
     cluster.hold(i)
     killed = time.monotonic()
+    killed_wall_ms = time.time_ns() // 1_000_000
     cluster.signal(i, signal.SIGKILL)
     back = await asyncio.gather(*(m.rejoined_after(killed, 10) for m in sit.everyone))
     after = await sit.leader.until(lambda s: s["phase"] == "sit_back", wait_s=1)
@@ -286,6 +287,18 @@ async def test_b_c_kill_9_takeover_and_return(setup: Setup, rooms: list[Room]) -
     assert after["phase_ends_at_ms"] == snap["phase_ends_at_ms"]
     new_owner = await cluster.owner(sit.session_id)
     assert new_owner not in (None, owner)
+    # Attendance gets the true disconnect time (the dead node's last heartbeat, at most a
+    # second or two before the kill), not the time the room came back elsewhere.
+    stamped = await cluster.rows(
+        "SELECT person_id, at FROM attendance_events WHERE session_id = $1 "
+        "AND kind = 'disconnect' AND at >= to_timestamp($2::float8 / 1000)",
+        sit.session_id,
+        killed_wall_ms - 5_000,
+    )
+    assert {r["person_id"] for r in stamped} >= {m.person_id for m in sit.everyone}, stamped
+    for r in stamped:
+        at_ms = int(r["at"].timestamp() * 1000)
+        assert killed_wall_ms - 3_000 <= at_ms <= killed_wall_ms + 500, (at_ms, killed_wall_ms)
 
     # (c) the node returns: a new joiner and reconnects of the room succeed
     cluster.release(i)
@@ -295,10 +308,13 @@ async def test_b_c_kill_9_takeover_and_return(setup: Setup, rooms: list[Room]) -
     newcomer.start()
     try:
         await asyncio.wait_for(newcomer.joined.wait(), 15)
-        for m in sit.everyone:  # each drops and reconnects
-            assert m.sio is not None
+        for m in sit.everyone:  # each drops and reconnects (the room may be moving back)
+            sio = None
+            while sio is None:
+                await asyncio.wait_for(m.joined.wait(), 15)
+                sio = m.sio
             dropped = time.monotonic()
-            await m.sio.eio.disconnect(abort=True)
+            await sio.disconnect()
             await m.rejoined_after(dropped, 15)
         final = await newcomer.until(
             lambda s: all(

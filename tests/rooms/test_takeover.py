@@ -5,6 +5,7 @@ PostgreSQL; the other processes are fakes of :class:`server.rooms.ports.Peers`."
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -186,3 +187,50 @@ async def test_only_one_of_two_nodes_takes_a_dead_holders_lease(db_url: str, db:
     assert await store.claim(sid, "node-b", 30_000, dead="node-a") is None
     # node-c also found node-a dead, a moment later: the lease changed hands meanwhile
     assert await store.claim(sid, "node-c", 30_000, dead="node-a") == "node-b"
+
+
+async def test_a_holder_taken_for_dead_stops_and_lets_its_connections_go(
+    db_url: str, db: Database
+) -> None:
+    """Its heartbeat was lost (Redis unreachable from it) while it ran: another node took the
+    room; its next change is fenced off, and its connections are closed so they reconnect to
+    the new owner (never a second copy)."""
+    w = await seed(db_url, members=2)
+    clock = ManualClock(time.time_ns() // 1_000_000)
+    peers = FakePeers()
+    a, b = node(db, peers, "node-a", clock), node(db, peers, "node-b", clock)
+    let_go: list[int] = []
+
+    async def closed(session_id: int) -> None:
+        let_go.append(session_id)
+
+    a.on_handed_over = closed
+    await a.start()
+    await b.start()
+    try:
+        await _join(a, w)
+        stale = a.peek(w.session_id)
+        assert stale is not None
+        peers.dead.add("node-a")
+        await b.get(w.session_id)
+        with pytest.raises(Conflict):
+            await stale.submit(
+                Join(
+                    person_id=w.members[1],
+                    sid="sid-2",
+                    display_name="Member",
+                    group_role=GroupRole.MEMBER,
+                    agreement_accepted=True,
+                )
+            )
+        await stale.wait_closed()
+        for _ in range(100):  # the reaper runs right after the room's task ends
+            if let_go:
+                break
+            await asyncio.sleep(0.02)
+        assert let_go == [w.session_id]
+        assert a.peek(w.session_id) is None
+        assert await _holder(db, w.session_id) == "node-b"
+    finally:
+        await a.stop()
+        await b.stop()
