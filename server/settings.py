@@ -205,9 +205,7 @@ class Settings(BaseModel):
     smtp_starttls: bool = True
 
     # Questionnaires
-    instruments_dir: Path | None = (
-        None  # the organisation's instrument files; default var/instruments
-    )
+    instruments_dir: Path | None = None  # the organisation's instrument files; default var/instruments
 
     # Privacy: how long personal data is kept (docs/privacy.md)
     retention_outbox_days: int = Field(30, ge=1, le=3650)
