@@ -257,7 +257,9 @@ class Member:
         except socketio.exceptions.ConnectionError:
             with contextlib.suppress(Exception):
                 await sio.disconnect()
-            return str(refused.get("code", "connect_error"))
+            detail = refused.get("data")
+            code = detail.get("code") if isinstance(detail, dict) else None
+            return str(code or "connect_error")
         try:
             joined = await self._enter(sio)
         except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
