@@ -55,7 +55,7 @@ class Cluster:
     lines: list[str] = field(default_factory=list)
 
     @classmethod
-    def start(cls, n: int, db_url: str, env: dict[str, str], wait_s: float = 120) -> Cluster:
+    def start(cls, n: int, db_url: str, env: dict[str, str], wait_s: float = 240) -> Cluster:
         proc = subprocess.Popen(
             ["bash", str(ROOT / "deploy" / "local-cluster.sh"), str(n)],
             env=env,
@@ -121,7 +121,7 @@ class Cluster:
             await asyncio.sleep(0.05)
         raise AssertionError(f"process {pid} still runs after {wait_s} s")
 
-    async def wait_ready(self, i: int, wait_s: float = 60) -> None:
+    async def wait_ready(self, i: int, wait_s: float = 120) -> None:
         """Node ``i`` is up again (a new process) and answers /readyz."""
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
