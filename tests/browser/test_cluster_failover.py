@@ -32,7 +32,12 @@ from tests.conftest import (
 )
 from tests.foundation.seed import invitation
 
-pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.timeout(600),
+]
 
 
 def run(coro: Any) -> Any:

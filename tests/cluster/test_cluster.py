@@ -49,7 +49,7 @@ from tests.foundation.seed import World, seed, session_cookie
 
 from .harness import ROOT, Cluster, Member
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(600)]
 
 MIN = 60_000
 NODES = 3
