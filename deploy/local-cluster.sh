@@ -19,7 +19,8 @@
 #   Any other CIRCLE_* setting reaches every node (CIRCLE_ROOM_LEASE_S, CIRCLE_DRAIN_S, ...).
 #
 # What it prints (one fact per line, for people and for tests/cluster):
-#   dir <path>                the working directory: node logs <path>/node<i>.log
+#   dir <path>                the working directory: node logs <path>/node<i>.log, the proxy's
+#                             state socket <path>/haproxy.sock ("show stat")
 #   node <i> <url> <node_id>  each node, directly (bypassing the proxy)
 #   proxy <url>               the proxy: use this one
 #   ready                     every node and the proxy answer /readyz
@@ -121,8 +122,10 @@ for i in $(seq 1 "$N"); do
 done
 
 # The reference configuration with this run's bind address and servers.
-awk -v bind="    bind 127.0.0.1:$PROXY_PORT" -v servers="$SERVERS" '
+awk -v bind="    bind 127.0.0.1:$PROXY_PORT" -v servers="$SERVERS" \
+    -v stats="    stats socket $DIR/haproxy.sock mode 600 level user" '
     /^[[:space:]]*bind[[:space:]]/ { print bind; next }
+    /^[[:space:]]*stats socket[[:space:]]/ { print stats; next }
     /^[[:space:]]*server[[:space:]]/ { if (!done) { printf "%s", servers; done = 1 } next }
     { print }
 ' "$HERE/haproxy.cfg" >"$DIR/haproxy.cfg"

@@ -130,6 +130,33 @@ class Cluster:
             await asyncio.sleep(0.2)
         raise AssertionError(f"node {i} not ready: {self.log(i)[-2000:]}")
 
+    async def proxy_sees(self, i: int, status: str, wait_s: float = 30) -> None:
+        """Until the proxy's health checks have node ``i`` in ``status`` (UP, DOWN)."""
+        deadline = time.monotonic() + wait_s
+        found = None
+        while time.monotonic() < deadline:
+            found = await self.proxy_status(i)
+            if found == status:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"the proxy has node {i} {found}, not {status}")
+
+    async def proxy_status(self, i: int) -> str | None:
+        reader, writer = await asyncio.open_unix_connection(str(self.dir / "haproxy.sock"))
+        try:
+            writer.write(b"show stat\n")
+            await writer.drain()
+            text = (await reader.read()).decode()
+        finally:
+            writer.close()
+        lines = [line for line in text.splitlines() if line]
+        header = lines[0].lstrip("# ").split(",")
+        for line in lines[1:]:
+            row = dict(zip(header, line.split(","), strict=False))
+            if row.get("svname") == f"node{i}":
+                return row.get("status", "").split(" ")[0]
+        return None
+
     def log(self, i: int) -> str:
         return (self.dir / f"node{i}.log").read_text(errors="replace")
 

@@ -225,7 +225,7 @@ async def test_a_rolling_restart_keeps_every_room(setup: Setup, rooms: list[Room
         adjusted += 1
         drains.append(await cluster.wait_exit(pid, 35))
         await cluster.wait_ready(i)
-        await asyncio.sleep(2.5)  # the proxy's rise: the node is back in the ring
+        await cluster.proxy_sees(i, "UP")  # back in the proxy's ring
         for room in rooms:
             old = before[room.session_id]
             await _all_back(
@@ -305,7 +305,7 @@ async def test_b_c_kill_9_takeover_and_return(setup: Setup, rooms: list[Room]) -
     # (c) the node returns: a new joiner and reconnects of the room succeed
     cluster.release(i)
     await cluster.wait_ready(i)
-    await asyncio.sleep(2.5)  # back in the proxy's ring
+    await cluster.proxy_sees(i, "UP")  # back in the proxy's ring
     newcomer = Member(cluster.proxy, setup.world.member_ids[6], sit.session_id, GroupRole.MEMBER)
     newcomer.start()
     try:
