@@ -225,6 +225,8 @@ class RoomManager:
         does not run here."""
         room = self._rooms.get(session_id)
         if room is None:
+            if session_id not in self._starting:  # a lease left behind (a failed release)
+                await self._release(session_id)
             return False
         self._handed[session_id] = time.monotonic()
         del self._rooms[session_id]

@@ -234,3 +234,23 @@ async def test_a_holder_taken_for_dead_stops_and_lets_its_connections_go(
     finally:
         await a.stop()
         await b.stop()
+
+
+async def test_a_lease_left_behind_by_a_live_node_is_given_up_when_asked(
+    db_url: str, db: Database
+) -> None:
+    w = await seed(db_url, members=1)
+    clock = ManualClock(time.time_ns() // 1_000_000)
+    peers = FakePeers()
+    a, b = node(db, peers, "node-a", clock), node(db, peers, "node-b", clock)
+    await a.start()
+    await b.start()
+    try:
+        # node-a holds the lease but runs no room (its release failed earlier)
+        assert await SqlRoomStore(db).claim(w.session_id, "node-a", 30_000) is None
+        room = await b.get(w.session_id)
+        assert not room.done
+        assert await _holder(db, w.session_id) == "node-b"
+    finally:
+        await a.stop()
+        await b.stop()
