@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,16 +63,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from server.cli_ops import latest_demo_session
 
         attach_demo_bots(app, settings, args.demo_bots, lambda: latest_demo_session(settings))
+    from server.signaling import SIGNALING_KEY
+    from server.signaling.drain import install_sigterm
+
+    install_sigterm(app, SIGNALING_KEY)  # SIGTERM drains (docs/deployment.md)
     print(f"Healers' Circle serving on {settings.public_url} (Ctrl-C to stop)", flush=True)
     web.run_app(
         app,
+        shutdown_timeout=5,  # the websockets are closed by then; other requests are short
         host=settings.host,
         port=settings.port,
         print=None,
         access_log=None if settings.log_level != "DEBUG" else logging.getLogger("aiohttp.access"),
         access_log_format='%t "%r" %s %b %Tfs',  # no client address (docs/privacy.md)
     )
-    return 0
+    # Everything is closed and saved by now (the app's cleanup ran). Skip the interpreter's
+    # final garbage collection of every loaded module: seconds on a busy host, and a drained
+    # node should be gone within drain_s (docs/deployment.md).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

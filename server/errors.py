@@ -79,6 +79,7 @@ class ErrorCode(StrEnum):
     # coordinator pages (undo, bulk invitations)
     NOT_CANCELLED = "not_cancelled"  # restore asked for a session that is not cancelled
     IMPORT_REFUSED = "import_refused"  # a CSV of people with bad rows (details.rows)
+    ROOM_MOVING = "room_moving"  # a cluster moves the room between processes: retry (issue 17)
 
 
 class CircleError(Exception):
