@@ -76,6 +76,8 @@ class ErrorCode(StrEnum):
     FOREIGN_FORM = "foreign_form"  # a form's access token used on another form
     INCOMPLETE = "incomplete"  # submitted with required items unanswered (details.fields)
     SUBMITTED = "submitted"  # the form was already submitted
+    PRESENTER_REQUIRED = "presenter_required"  # advance into a phase that needs a presenter
+    PRESENTER_LOCKED = "presenter_locked"  # choosing a presenter after the presentation
 
 
 class CircleError(Exception):
