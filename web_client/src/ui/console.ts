@@ -6,6 +6,7 @@ import type { I18n } from "../i18n";
 import { phasePosition } from "../protocol/phases";
 import type { RoomClient } from "../protocol/room-client";
 import type { LeaderCommand, Snapshot } from "../protocol/types";
+import { advanceGuard, consoleRights, floorHolder, presenterGuard } from "../protocol/room-view";
 import { canLead, canModerate, canNote, handQueue } from "../protocol/view";
 import { h, replaceChildrenKeepFocus, setText, show, uid } from "./dom";
 import { type Feedback, confirmDialog, errorText } from "./feedback";
@@ -31,6 +32,12 @@ export class LeaderConsole {
   private readonly noteBox: HTMLElement;
   private readonly noteArea: HTMLTextAreaElement;
   private readonly noteStatus: HTMLElement;
+  private readonly advanceWhy: HTMLElement;
+  private readonly presenterWhy: HTMLElement;
+  private readonly presenterSetBtn: HTMLButtonElement;
+  private readonly floorHolderText: HTMLElement;
+  private readonly takeBackBtn: HTMLButtonElement;
+  private readonly rightsText: HTMLElement;
   private noteDirty = false;
   private snap: Snapshot | null = null;
 
@@ -55,12 +62,16 @@ export class LeaderConsole {
       "data-testid": "console-end",
       class: "btn btn-danger",
     });
+    const advanceWhyId = uid("advance-why");
+    this.advanceWhy = h("p", { id: advanceWhyId, class: "why with-icon", "data-testid": "console-advance-why", hidden: true });
+    this.advanceBtn.setAttribute("aria-describedby", advanceWhyId);
     this.phaseBox = h(
       "div",
       { class: "console-group", role: "group", "aria-label": t("console.phase") },
       this.backBtn,
       this.advanceBtn,
       this.pauseBtn,
+      this.advanceWhy,
     );
     this.timeBox = h(
       "div",
@@ -81,8 +92,14 @@ export class LeaderConsole {
     );
 
     const selId = uid("presenter");
+    const presenterWhyId = uid("presenter-why");
     this.presenterText = h("p", { class: "console-presenter" });
-    this.presenterSelect = h("select", { id: selId });
+    this.presenterSelect = h("select", { id: selId, "aria-describedby": presenterWhyId });
+    this.presenterWhy = h("p", { id: presenterWhyId, class: "why", "data-testid": "console-presenter-why", hidden: true });
+    this.presenterSetBtn = btn(t("console.presenter.set"), () => this.choosePresenter(), {
+      "data-testid": "console-set-presenter",
+      "aria-describedby": presenterWhyId,
+    });
     this.presenterBox = h(
       "div",
       { class: "console-choose" },
@@ -91,22 +108,29 @@ export class LeaderConsole {
         "div",
         { class: "row" },
         this.presenterSelect,
-        btn(t("console.presenter.set"), () => this.choosePresenter(), { "data-testid": "console-set-presenter" }),
+        this.presenterSetBtn,
       ),
+      this.presenterWhy,
     );
     this.handsList = h("ol", { class: "hands", "data-testid": "console-hands" });
     this.handsEmpty = h("p", { class: "muted", text: t("console.hands.none") });
 
     this.floorHands = btn(t("console.floor.hands"), () => this.send({ command: "set_floor", floor: "hands" }));
     this.floorOpen = btn(t("console.floor.open"), () => this.send({ command: "set_floor", floor: "open" }));
+    this.floorHolderText = h("p", { class: "console-floor-holder", "data-testid": "console-floor-holder" });
+    this.takeBackBtn = btn(t("console.floor.takeback"), () => this.send({ command: "call_on", clear: true }), {
+      "data-testid": "console-take-back",
+    });
     this.floorBox = h(
       "section",
       { class: "console-section" },
       h("h3", { text: t("console.floor") }),
       h("div", { class: "console-group", role: "group", "aria-label": t("console.floor") }, this.floorHands, this.floorOpen),
+      h("div", { class: "row" }, this.floorHolderText, this.takeBackBtn),
     );
 
-    this.rosterHeading = h("h3");
+    this.rosterHeading = h("summary");
+    this.rightsText = h("p", { class: "console-rights small", "data-testid": "console-rights", hidden: true });
     this.rosterList = h("ul", { class: "roster", "data-testid": "console-roster" });
 
     const noteId = uid("note");
@@ -134,8 +158,9 @@ export class LeaderConsole {
 
     this.el = h(
       "aside",
-      { class: "console", "aria-labelledby": "console-h", "data-testid": "leader-console" },
+      { class: "console", "aria-labelledby": "console-h", "data-testid": "leader-console", id: "leader-console", tabindex: "-1" },
       h("h2", { id: "console-h", text: t("console.title") }),
+      this.rightsText,
       h("section", { class: "console-section" }, h("h3", { text: t("console.phase") }), this.phaseBox, this.timeBox),
       h(
         "section",
@@ -148,7 +173,8 @@ export class LeaderConsole {
         this.presenterBox,
       ),
       this.floorBox,
-      h("section", { class: "console-section" }, this.rosterHeading, this.rosterList),
+      // The roster folds away (the gallery shows everyone) so the console fits a 1280x800 screen.
+      h("details", { class: "console-section console-roster" }, this.rosterHeading, this.rosterList),
       this.noteBox,
     );
     const note = client.note;
@@ -176,7 +202,10 @@ export class LeaderConsole {
     setText(this.advanceBtn, next ? t("console.advance", { phase: next }) : t("console.advance.plain"));
     setText(this.backBtn, prev ? t("console.back", { phase: prev }) : t("console.back.plain"));
     this.backBtn.disabled = s.ended || pos.previous === null || s.phase === "waiting";
-    this.advanceBtn.disabled = s.ended || pos.next === null;
+    const advanceWhy = advanceGuard(s);
+    this.advanceBtn.disabled = pos.next === null || advanceWhy !== null;
+    show(this.advanceWhy, advanceWhy !== null && lead);
+    if (advanceWhy) setText(this.advanceWhy, t(advanceWhy));
     setText(this.pauseBtn, s.paused ? t("console.resume") : t("console.pause"));
     this.pauseBtn.setAttribute("aria-pressed", String(s.paused));
     show(this.phaseBox, lead);
@@ -185,6 +214,26 @@ export class LeaderConsole {
     show(this.advanceBtn, pos.next !== null && pos.next !== "closed");
     show(this.timeBox, lead);
     show(this.presenterBox, lead);
+    const presenterWhy = presenterGuard(s);
+    this.presenterSetBtn.disabled = presenterWhy !== null;
+    this.presenterSelect.disabled = presenterWhy !== null;
+    show(this.presenterWhy, presenterWhy !== null);
+    if (presenterWhy) setText(this.presenterWhy, t(presenterWhy));
+    // Who has the floor, and taking it back (call_on {clear: true}).
+    const holder = floorHolder(s);
+    setText(
+      this.floorHolderText,
+      holder ? t("console.floor.holder", { name: holder.person.display_name }) : t("console.floor.nobody"),
+    );
+    show(this.takeBackBtn, holder !== null && moderate);
+    if (holder) this.takeBackBtn.setAttribute("aria-label", t("console.floor.takeback.label", { name: holder.person.display_name }));
+    // A co-leader is told what they may do here (the leader sees every control).
+    const rights = consoleRights(s);
+    show(this.rightsText, !rights.lead);
+    if (!rights.lead) {
+      const list = [rights.moderate ? t("console.rights.moderate") : "", rights.note ? t("console.rights.note") : ""].filter(Boolean);
+      setText(this.rightsText, t("console.rights", { list: list.length ? list.join(this.i18n.locale === "fa" ? "؛ " : "; ") : t("console.rights.none") }));
+    }
     show(this.floorBox, moderate);
     this.floorHands.setAttribute("aria-pressed", String(s.floor === "hands"));
     this.floorOpen.setAttribute("aria-pressed", String(s.floor === "open"));
