@@ -150,6 +150,7 @@ export class Gallery {
 
   layout(): void {
     const gallery = this.el;
+    if (!gallery.isConnected) return;
     const n = Math.max(1, this.tiles.size);
     const style = getComputedStyle(gallery);
     const pad = parseFloat(style.paddingInlineStart || "0") + parseFloat(style.paddingInlineEnd || "0");

@@ -92,7 +92,6 @@ export class RoomScreen implements Screen {
     this.status = new RoomStatus(i18n, ctx.feedback, Date.parse(ctx.session.starts_at));
     this.gallery = new Gallery(i18n, ctx.media, () => this.ctx.local.stream, () => this.footer);
     this.gallery.onAutoplayBlocked(() => show(this.soundBtn, true));
-    this.gallery.setLayout(defaultLayout(window.innerWidth));
     this.devices = new DevicePanel({
       i18n,
       feedback: ctx.feedback,
@@ -200,6 +199,8 @@ export class RoomScreen implements Screen {
     this.micBtn.setAttribute("aria-describedby", "shortcut-hint");
     this.body = h("div", { class: "room-body" }, this.gallery.el);
     this.footer = h("div", { class: "room-footer" }, this.heldNote, this.listenNote, controls, hint);
+    this.gallery.setLayout(defaultLayout(window.innerWidth));
+    this.layoutBtn.setAttribute("aria-pressed", String(this.gallery.layoutMode === "focus"));
     this.el = h(
       "div",
       { class: "room", "data-testid": "room" },
