@@ -438,3 +438,312 @@ def test_focus_layout_spotlights_the_presenter_without_clipping(
     assert page.locator('[data-testid="spotlight"] li.tile').get_attribute("data-person") == "4"
     clean(page, f"room16-focus-{size}-{locale}")
     page.context.close()
+
+
+# ---- 2. devices, shortcuts, focus, the skip link ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_camera_browser(playwright_driver: Any) -> Any:
+    """Chromium with two fake cameras (and its fake microphones), to switch between."""
+    from tests.browser.support import CHROMIUM, GRANTING_ARGS
+
+    args = [
+        "--use-fake-device-for-media-stream=device-count=2"
+        if a == "--use-fake-device-for-media-stream"
+        else a
+        for a in GRANTING_ARGS
+    ]
+    b = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    yield b
+    b.close()
+
+
+OWN_CAMERA = (
+    "() => document.querySelector('li.tile.self video')?.srcObject?.getVideoTracks()[0]"
+    "?.getSettings().deviceId ?? ''"
+)
+
+
+@pytest.mark.parametrize(("size", "locale"), [("phone", "en"), ("desktop", "fa")])
+def test_switch_camera_and_microphone_in_the_room_and_test_the_speaker(
+    two_camera_browser: Any, rs: RoomServer, size: str, locale: str
+) -> None:
+    page = person_page(two_camera_browser, rs, "3", PHONE if size == "phone" else DESKTOP, locale)
+    # Pre-join: the speaker can be tested before joining.
+    page.get_by_test_id("speaker-test").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=speaker-status]').textContent.length > 0"
+    )
+    join(page)
+    page.wait_for_function(f"{OWN_CAMERA} !== ''")
+    before = page.evaluate(OWN_CAMERA)
+    page.get_by_test_id("devices-open").click()
+    dialog = page.get_by_test_id("devices")
+    dialog.wait_for()
+    cams = page.get_by_test_id("device-cam")
+    options = cams.locator("option").evaluate_all("os => os.map(o => o.value)")
+    assert len(options) == 2, options
+    other = next(o for o in options if o != before)
+    cams.select_option(other)
+    page.wait_for_function(f"{OWN_CAMERA} === '{other}'")
+    status = page.get_by_test_id("device-status")
+    assert status.inner_text().startswith("Camera switched" if locale == "en" else "دوربین به")
+    # The old camera was stopped; a reload keeps the new one.
+    record = page.evaluate("() => JSON.parse(sessionStorage.getItem('circle.rejoin'))")
+    assert other in str(record), record
+    mics = page.get_by_test_id("device-mic")
+    mic_options = mics.locator("option").evaluate_all("os => os.map(o => o.value)")
+    if len(mic_options) > 1:
+        current = mics.evaluate("s => s.value")
+        target = next(o for o in mic_options if o not in (current, "default"))
+        mics.select_option(target)
+        page.wait_for_function(
+            "() => /Microphone switched|میکروفون به/.test(document.querySelector('[data-testid=device-status]').textContent)"
+        )
+    # The speaker: chosen where the browser allows it, always testable.
+    page.get_by_test_id("device-test").click()
+    page.wait_for_function(
+        "() => /short tone|صدای کوتاه/.test(document.querySelector('[data-testid=device-status]').textContent)"
+    )
+    clean(page, f"room16-devices-{size}-{locale}")
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    page.context.close()
+
+
+def test_mute_shortcut_and_push_to_talk_are_announced(browser: Any, rs: RoomServer) -> None:
+    rs.room.phase = "open"
+    page = person_page(browser, rs, "3", DESKTOP)
+    join(page)
+    mic = page.get_by_test_id("mic")
+    assert mic.get_attribute("aria-keyshortcuts") == "M"
+    hint = page.get_by_test_id("shortcut-hint")
+    assert "hold Space to talk" in hint.inner_text()
+    page.locator("body").click(position={"x": 5, "y": 200})
+    page.keyboard.press("m")
+    announced(page, "Microphone muted.")
+    page.wait_for_function("() => document.querySelector('[data-testid=mic]').dataset.state === 'muted'")
+    assert rs.sent("3", "mic.set")[-1] == {"muted": True}
+    # Push-to-talk: Space held opens the microphone, releasing it closes it again.
+    page.keyboard.down("Space")
+    announced(page, "Talking while you hold Space.")
+    page.wait_for_function("() => document.querySelector('[data-testid=mic]').dataset.state === 'live'")
+    page.keyboard.up("Space")
+    announced(page, "Muted again.")
+    page.wait_for_function("() => document.querySelector('[data-testid=mic]').dataset.state === 'muted'")
+    assert [d["muted"] for d in rs.sent("3", "mic.set")][-3:] == [True, False, True]
+    # Typing in a field is never a shortcut.
+    page.keyboard.press("m")
+    announced(page, "Microphone on: the group can hear you.")
+    assert rs.sent("3", "mic.set")[-1] == {"muted": False}
+    page.context.close()
+
+
+def test_leader_console_is_one_skip_link_away_and_tiles_are_focusable(
+    browser: Any, rs: RoomServer
+) -> None:
+    rs.room.phase = "questions"
+    rs.room.presenter = "4"
+    page = person_page(browser, rs, "1", DESKTOP)
+    join(page)
+    page.get_by_test_id("leader-console").wait_for()
+    # The first two stops of the page are "Skip to content" and "Skip to the leader console".
+    first = page.evaluate(
+        """() => [...document.querySelectorAll('a[href], button, select, textarea, input, [tabindex]')]
+             .filter(e => e.tabIndex >= 0).slice(0, 2).map(e => e.getAttribute('href'))"""
+    )
+    assert first == ["#main", "#leader-console"], first
+    page.locator("header a.skip").first.focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.dataset.testid") == "skip-console"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "leader-console"
+    # Every tile can take the keyboard focus and reads as one summary.
+    focusable = page.evaluate(
+        "() => [...document.querySelectorAll('li.tile')].every(t => t.tabIndex === 0 && t.getAttribute('aria-label'))"
+    )
+    assert focusable
+    page.context.close()
+
+
+# ---- 3. being called on, and the presenter told so ----------------------------------------
+
+FLOOR_TEXT = {
+    "en": ("You have the floor: the group can hear you.", "The leader took the floor back."),
+    "fa": ("نوبت صحبت با شماست: گروه صدای شما را می‌شنود.", "رهبر نوبت صحبت را پس گرفت."),
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "fa"])
+def test_called_on_member_hears_they_have_the_floor_and_the_leader_takes_it_back(
+    browser: Any, rs: RoomServer, locale: str
+) -> None:
+    room = rs.room
+    room.phase, room.presenter = "questions", "4"
+    member = person_page(browser, rs, "3", PHONE, locale)
+    join(member)
+    other = person_page(browser, rs, "5", DESKTOP)
+    join(other)
+    leader = person_page(browser, rs, "1", DESKTOP)
+    join(leader)
+    member.get_by_test_id("hand").click()
+    leader.locator('[data-key="callon-3"]').click()
+    mine, taken = FLOOR_TEXT[locale]
+    line = member.get_by_test_id("floor-line")
+    line.wait_for()
+    assert line.inner_text().strip() == mine
+    announced(member, mine)
+    member.wait_for_function("() => document.querySelector('[data-testid=mic]').dataset.state === 'live'")
+    # Everyone sees who has the floor.
+    other.get_by_test_id("floor-line").wait_for()
+    assert other.get_by_test_id("floor-line").inner_text().strip() == "Sara Member has the floor."
+    holder = leader.get_by_test_id("console-floor-holder")
+    assert holder.inner_text() == "Sara Member has the floor."
+    screenshot(member, f"room16-floor-mine-phone-{locale}")
+    assert axe_violations(member, f"room16-floor-mine-phone-{locale}") == []
+    take_back = leader.get_by_test_id("console-take-back")
+    assert take_back.get_attribute("aria-label") == "Take the floor back from Sara Member"
+    take_back.click()
+    announced(member, taken)
+    line.wait_for(state="hidden")
+    assert {"command": "call_on", "clear": True} in rs.sent("1", "protocol.command")
+    member.wait_for_function("() => document.querySelector('[data-testid=mic]').dataset.state === 'held'")
+    leader.wait_for_function(
+        "() => !document.querySelector('[data-testid=console-take-back]').checkVisibility()"
+    )
+    clean(leader, f"room16-floor-leader-{locale}")
+    for p in (member, other, leader):
+        p.context.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "fa"])
+def test_accepted_presenter_is_told_and_not_offered_to_present(
+    browser: Any, rs: RoomServer, locale: str
+) -> None:
+    member = person_page(browser, rs, "3", PHONE, locale)
+    join(member)
+    hand = member.get_by_test_id("hand")
+    assert hand.inner_text() == ("Raise hand to present" if locale == "en" else "بالا بردن دست برای ارائه")
+    hand.click()
+    leader = person_page(browser, rs, "1", DESKTOP)
+    join(leader)
+    leader.locator('[data-key="accept-3"]').click()
+    notice = member.get_by_test_id("presenter-notice")
+    notice.wait_for()
+    told = (
+        "You are the presenter. The leader starts the presentation when the group is ready."
+        if locale == "en"
+        else "شما ارائه‌دهنده هستید. رهبر وقتی گروه آماده باشد ارائه را آغاز می‌کند."
+    )
+    assert notice.inner_text() == told
+    announced(member, told)
+    assert not hand.is_visible()
+    clean(member, f"room16-presenter-told-{locale}")
+    for p in (member, leader):
+        p.context.close()
+
+
+# ---- 4. the group agreement on the pre-join page ------------------------------------------
+
+
+def test_agreement_is_shown_and_accepted_on_the_prejoin_page(browser: Any, rs: RoomServer) -> None:
+    rs.agreement = {"version": "2", "planned_sessions": 6}
+    page = person_page(browser, rs, "3", PHONE)
+    section = page.get_by_test_id("prejoin-agreement")
+    section.wait_for()
+    paras = section.locator("[data-testid=agreement-text] p").all_inner_texts()
+    assert len(paras) >= 5, paras
+    assert any("This series has 6 sessions" in p for p in paras), paras
+    assert any("Balint group" in p for p in paras), paras
+    assert not any("As a leader" in p for p in paras)
+    # The agreement comes before the ways in.
+    a = section.bounding_box()
+    b = page.get_by_test_id("join-full").bounding_box()
+    assert a is not None and b is not None and a["y"] < b["y"]
+    page.wait_for_function("() => !document.querySelector('[data-testid=join-full]').disabled")
+    page.get_by_test_id("join-full").click()
+    needed = page.get_by_test_id("agreement-needed")
+    needed.wait_for()
+    assert needed.inner_text() == "Tick “I agree to the group agreement” to join."
+    assert page.evaluate("() => document.activeElement.dataset.testid") == "agreement-check"
+    assert rs.sent("3", "hello") == []  # nothing joined before agreeing
+    clean(page, "room16-agreement-prejoin-phone-en")
+    page.get_by_label("I agree to the group agreement").check()
+    page.get_by_test_id("join-full").click()
+    page.locator('[data-testid="room"][data-state="joined"]').wait_for()
+    assert rs.sent("3", "agreement.accept") == [{"version": "2"}]
+    # No second agreement screen was shown.
+    assert page.get_by_test_id("agreement").count() == 0
+    page.context.close()
+
+
+@pytest.mark.parametrize(("locale", "n", "expected"), [("fa", 6, "۶ جلسه"), ("nl", 1, "1 sessie;")])
+def test_agreement_in_the_person_s_language_with_leader_wording(
+    browser: Any, rs: RoomServer, locale: str, n: int, expected: str
+) -> None:
+    rs.agreement = {"version": "1", "planned_sessions": n}
+    page = person_page(browser, rs, "1", DESKTOP, locale)
+    section = page.get_by_test_id("prejoin-agreement")
+    section.wait_for()
+    text = section.inner_text()
+    assert expected in text, text
+    leader_intro = {
+        "fa": "شما به‌عنوان رهبر این گروه",
+        "nl": "Als begeleider van deze groep",
+    }[locale]
+    assert leader_intro in text
+    assert "Group agreement" not in text and "session" not in text.replace("sessie", "")
+    clean(page, f"room16-agreement-leader-{locale}")
+    page.context.close()
+
+
+# ---- 5. the waiting room ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", ["en", "fa"])
+def test_waiting_room_says_when_who_and_the_leader_s_next_step(
+    browser: Any, rs: RoomServer, locale: str
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    rs.starts_in = timedelta(minutes=4, seconds=30)
+    rs.room.people["4"].present = False
+    member = person_page(browser, rs, "3", PHONE, locale)
+    join(member)
+    leader = person_page(browser, rs, "1", DESKTOP, locale)
+    join(leader)
+    start = session_at(now() + rs.starts_in)["starts_at"]
+    from datetime import datetime
+
+    zone = ZoneInfo("Asia/Tehran" if locale == "fa" else "Europe/Amsterdam")
+    local = datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(zone)
+    hhmm = f"{local:%H:%M}"
+    digits = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+    starts = member.get_by_test_id("waiting-starts").inner_text()
+    if locale == "en":
+        assert starts == f"Starts at {hhmm} (in 5 min)", starts
+    else:
+        assert hhmm.translate(digits) in starts and "۵ دقیقهٔ دیگر" in starts, starts
+    here = member.get_by_test_id("waiting-here").inner_text()
+    assert "Dr. Hanna Leader" in here and "Sara Member" in here and "Amir Rahimi" not in here
+    assert not member.get_by_test_id("waiting-next").is_visible()  # members have no next step
+    nxt = leader.get_by_test_id("waiting-next")
+    nxt.wait_for()
+    assert nxt.inner_text() == (
+        "Next step: choose a presenter, then press Next."
+        if locale == "en"
+        else "گام بعد: یک ارائه‌دهنده انتخاب کنید، سپس «بعدی» را بزنید."
+    )
+    # With a presenter chosen, the next step is the Next button itself.
+    leader.get_by_test_id("console-set-presenter").click()
+    leader.wait_for_function(
+        "() => !document.querySelector('[data-testid=console-advance]').disabled"
+    )
+    assert (
+        "Next: Presentation" if locale == "en" else "بعدی"
+    ) in leader.get_by_test_id("waiting-next").inner_text()
+    clean(member, f"room16-waiting-member-{locale}")
+    clean(leader, f"room16-waiting-leader-{locale}")
+    for p in (member, leader):
+        p.context.close()

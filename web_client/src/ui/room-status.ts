@@ -41,7 +41,9 @@ export class RoomStatus {
     this.el = h("div", { class: "room-status" }, this.floorEl, this.presenterEl, this.waitingEl);
   }
 
-  update(s: Snapshot, nowMs: number): void {
+  /** Returns true when it announced something (the floor or the presenter) just now. */
+  update(s: Snapshot, nowMs: number): boolean {
+    let said = false;
     const t = this.i18n.t.bind(this.i18n);
     // The floor, for everyone; the person who has it hears it said.
     const holder = floorHolder(s);
@@ -52,8 +54,13 @@ export class RoomStatus {
     }
     const floorKey = holder ? holder.person.person_id : null;
     if (this.lastFloor !== undefined && floorKey !== this.lastFloor) {
-      if (holder?.mine) this.feedback.announce(t("room.floor.mine"));
-      else if (this.lastFloor === s.you.person_id) this.feedback.announce(t("room.floor.taken"));
+      if (holder?.mine) {
+        this.feedback.announce(t("room.floor.mine"));
+        said = true;
+      } else if (this.lastFloor === s.you.person_id) {
+        this.feedback.announce(t("room.floor.taken"));
+        said = true;
+      }
     }
     this.lastFloor = floorKey;
 
@@ -61,13 +68,16 @@ export class RoomStatus {
     const presenterNow = iAmPresenter(s) && s.phase === "waiting";
     show(this.presenterEl, presenterNow);
     if (presenterNow) setText(this.presenterEl, t("room.presenter.you"));
-    if (this.lastPresenter !== null && presenterNow && !this.lastPresenter) this.feedback.announce(t("room.presenter.you"));
+    if (this.lastPresenter !== null && presenterNow && !this.lastPresenter) {
+      this.feedback.announce(t("room.presenter.you"));
+      said = true;
+    }
     this.lastPresenter = presenterNow;
 
     // The waiting room.
     const waiting = s.phase === "waiting" && !s.ended;
     show(this.waitingEl, waiting);
-    if (!waiting) return;
+    if (!waiting) return said;
     const time = this.i18n.time(this.startsAtMs);
     setText(
       this.startsEl,
@@ -85,5 +95,6 @@ export class RoomStatus {
       const label = next ? t("console.advance", { phase: phaseName(this.i18n, next) }) : t("console.advance.plain");
       setText(this.nextEl, t("room.waiting.next.press_next", { next: label }));
     }
+    return said;
   }
 }

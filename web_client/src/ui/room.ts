@@ -271,7 +271,7 @@ export class RoomScreen implements Screen {
       });
     }
     this.banner.update(s, me);
-    this.status.update(s, Date.now());
+    const said = this.status.update(s, Date.now());
     this.el.dataset["phase"] = s.phase;
     this.renderControls(s, me, held);
     this.gallery.render(s);
@@ -283,7 +283,8 @@ export class RoomScreen implements Screen {
         this.i18n.t("room.phase.changed", { phase: phaseName(this.i18n, s.phase), ask: askText(this.i18n, s, me) }),
       );
     }
-    if (held && !this.lastHeld && this.lastPhase !== null) this.ctx.feedback.announce(heldText(this.i18n, s, me));
+    // (Taking the floor back already said that the microphone is off again.)
+    if (held && !this.lastHeld && this.lastPhase !== null && !said) this.ctx.feedback.announce(heldText(this.i18n, s, me));
     this.lastHeld = held;
     this.lastPhase = s.phase;
   }
