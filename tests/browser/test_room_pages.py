@@ -316,17 +316,22 @@ class RoomServer:
 
     def stop(self) -> None:
         async def down() -> None:
+            for sid in list(self.room.sids):
+                with contextlib.suppress(Exception):
+                    await self.sio.disconnect(sid, namespace="/room")
             if self._runner is not None:
                 await self._runner.cleanup()
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
 
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(down(), self._loop).result(15)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        # Socket.IO's ping and writer tasks outlive closed pages: end them before closing.
+        tasks = asyncio.all_tasks(self._loop)
+        for t in tasks:
+            t.cancel()
+        with contextlib.suppress(Exception):
+            self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
         self._loop.close()
 
 
@@ -747,3 +752,113 @@ def test_waiting_room_says_when_who_and_the_leader_s_next_step(
     clean(leader, f"room16-waiting-leader-{locale}")
     for p in (member, leader):
         p.context.close()
+
+
+# ---- 6. refusals in the person's language; buttons that cannot succeed ---------------------
+
+
+@pytest.mark.parametrize(("size", "locale"), [("desktop", "en"), ("phone", "fa")])
+def test_refusal_reason_reaches_the_leader_and_impossible_buttons_say_why(
+    browser: Any, rs: RoomServer, size: str, locale: str
+) -> None:
+    room = rs.room
+    page = person_page(browser, rs, "1", DESKTOP if size == "desktop" else PHONE, locale)
+    join(page)
+    if size == "phone":
+        page.get_by_test_id("console-open").click()
+    advance = page.get_by_test_id("console-advance")
+    why = page.get_by_test_id("console-advance-why")
+    # No presenter yet: Next is disabled, with the reason beside it.
+    assert advance.is_disabled()
+    first = "Choose a presenter first." if locale == "en" else "ابتدا یک ارائه‌دهنده انتخاب کنید."
+    assert why.inner_text().strip().endswith(first)
+    page.get_by_test_id("console-set-presenter").click()
+    page.wait_for_function("() => !document.querySelector('[data-testid=console-advance]').disabled")
+    # Meanwhile the presenter left the choice (another leader, a stale page): the server's
+    # refusal reaches this leader in their language.
+    room.presenter = None
+    advance.click()
+    toast = page.locator(".toast-error")
+    toast.wait_for()
+    assert toast.inner_text() == first
+    if size == "phone":
+        page.get_by_test_id("console-close").click()
+    # Toasts never cover the room's controls.
+    assert not boxes_overlap(toast.bounding_box(), page.locator("nav.controls").bounding_box())
+    screenshot(page, f"room16-refusal-{size}-{locale}")
+    # After the presentation, "Make presenter" is disabled and says why.
+    room.presenter, room.phase = "4", "questions"
+    rs.run(rs.broadcast())
+    if size == "phone":
+        page.get_by_test_id("console-open").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=console-set-presenter]').disabled")
+    locked = page.get_by_test_id("console-presenter-why")
+    assert locked.inner_text() == (
+        "The presenter can only be chosen before the presentation ends."
+        if locale == "en"
+        else "ارائه‌دهنده را فقط پیش از پایان ارائه می‌توان انتخاب کرد."
+    )
+    clean(page, f"room16-console-locked-{size}-{locale}")
+    page.context.close()
+
+
+# ---- 7. the console: fits 1280x800, one tap away on phones, the co-leader's rights ----------
+
+
+@pytest.mark.parametrize("phase", ["waiting", "questions"])
+def test_console_fits_1280x800_without_inner_scroll(
+    browser: Any, rs: RoomServer, phase: str
+) -> None:
+    room = rs.room
+    room.phase, room.hands = phase, ["3", "5"]
+    room.presenter = None if phase == "waiting" else "4"
+    page = person_page(browser, rs, "1", DESKTOP)
+    join(page)
+    console = page.get_by_test_id("leader-console")
+    console.wait_for()
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=console-hands] li').length === 2")
+    sizes = console.evaluate("e => [e.scrollHeight, e.clientHeight]")
+    assert sizes[0] <= sizes[1] + 1, f"console scrolls inside: {sizes}"
+    page_height = page.evaluate("() => document.documentElement.scrollHeight")
+    assert page_height <= DESKTOP["height"], page_height
+    # Every console control is on the screen.
+    box = page.get_by_test_id("console-note-save").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= DESKTOP["height"]
+    clean(page, f"room16-console-desktop-{phase}-en")
+    page.context.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "fa"])
+def test_phone_console_is_one_tap_away_and_the_co_leader_sees_their_rights(
+    browser: Any, rs: RoomServer, locale: str
+) -> None:
+    room = rs.room
+    room.phase, room.presenter, room.hands = "questions", "4", ["3"]
+    page = person_page(browser, rs, "2", PHONE, locale)
+    join(page)
+    console = page.get_by_test_id("leader-console")
+    opener = page.get_by_test_id("console-open")
+    # The opener sits in the pinned controls, on the first screen, wherever the page is.
+    assert not console.is_visible()
+    page.mouse.wheel(0, 2000)
+    box = opener.bounding_box()
+    assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"]
+    opener.click()
+    console.wait_for()
+    assert opener.get_attribute("aria-expanded") == "true"
+    rights = page.get_by_test_id("console-rights")
+    assert rights.inner_text() == (
+        "As co-leader you can: call on raised hands and set the floor; write the leaders' "
+        "private note. The leader moves the phases and keeps the time."
+        if locale == "en"
+        else "شما به‌عنوان کمک‌رهبر می‌توانید: به دست‌های بالا نوبت صحبت بدهید و شیوهٔ صحبت را "
+        "تعیین کنید؛ یادداشت خصوصی رهبران را بنویسید. رهبر مرحله‌ها را پیش می‌برد و زمان را نگه می‌دارد."
+    )
+    # No phase controls for a co-leader; calling on is there.
+    assert not page.get_by_test_id("console-advance").is_visible()
+    assert page.locator('[data-key="callon-3"]').is_visible()
+    clean(page, f"room16-console-phone-coleader-{locale}")
+    page.get_by_test_id("console-close").click()
+    console.wait_for(state="hidden")
+    assert page.evaluate("() => document.activeElement.dataset.testid") == "console-open"
+    page.context.close()

@@ -8,7 +8,7 @@ import type { RoomClient } from "../protocol/room-client";
 import type { LeaderCommand, Snapshot } from "../protocol/types";
 import { advanceGuard, consoleRights, floorHolder, presenterGuard } from "../protocol/room-view";
 import { canLead, canModerate, canNote, handQueue } from "../protocol/view";
-import { h, replaceChildrenKeepFocus, setText, show, uid } from "./dom";
+import { h, replaceChildrenKeepFocus, setText, show, srOnly, uid } from "./dom";
 import { type Feedback, confirmDialog, errorText } from "./feedback";
 import { icon } from "./icons";
 
@@ -33,6 +33,8 @@ export class LeaderConsole {
   private readonly noteArea: HTMLTextAreaElement;
   private readonly noteStatus: HTMLElement;
   private readonly advanceWhy: HTMLElement;
+  private readonly endBtn: HTMLButtonElement;
+  private readonly presenterLabel: HTMLElement;
   private readonly presenterWhy: HTMLElement;
   private readonly presenterSetBtn: HTMLButtonElement;
   private readonly floorHolderText: HTMLElement;
@@ -58,7 +60,7 @@ export class LeaderConsole {
       "data-testid": "console-back",
     });
     this.pauseBtn = btn(t("console.pause"), () => this.togglePause(), { "data-testid": "console-pause" });
-    const endBtn = btn(t("console.end"), () => void this.end(), {
+    this.endBtn = btn(t("console.end"), () => void this.end(), {
       "data-testid": "console-end",
       class: "btn btn-danger",
     });
@@ -70,12 +72,12 @@ export class LeaderConsole {
       { class: "console-group", role: "group", "aria-label": t("console.phase") },
       this.backBtn,
       this.advanceBtn,
-      this.pauseBtn,
       this.advanceWhy,
     );
     this.timeBox = h(
       "div",
       { class: "console-group", role: "group", "aria-label": t("console.time") },
+      this.pauseBtn,
       btn(t("console.shorten1"), () => this.send({ command: "adjust", seconds: -60 }), {
         title: t("console.shorten1.label"),
         "data-testid": "console-shorten1",
@@ -88,7 +90,6 @@ export class LeaderConsole {
         title: t("console.extend5.label"),
         "data-testid": "console-extend5",
       }),
-      endBtn,
     );
 
     const selId = uid("presenter");
@@ -103,7 +104,7 @@ export class LeaderConsole {
     this.presenterBox = h(
       "div",
       { class: "console-choose" },
-      h("label", { for: selId, text: t("console.presenter.choose") }),
+      (this.presenterLabel = h("label", { for: selId, text: t("console.presenter.choose") })),
       h(
         "div",
         { class: "row" },
@@ -124,8 +125,12 @@ export class LeaderConsole {
     this.floorBox = h(
       "section",
       { class: "console-section" },
-      h("h3", { text: t("console.floor") }),
-      h("div", { class: "console-group", role: "group", "aria-label": t("console.floor") }, this.floorHands, this.floorOpen),
+      h(
+        "div",
+        { class: "console-group console-floor" },
+        h("h3", { text: t("console.floor") }),
+        h("div", { class: "console-group", role: "group", "aria-label": t("console.floor") }, this.floorHands, this.floorOpen),
+      ),
       h("div", { class: "row" }, this.floorHolderText, this.takeBackBtn),
     );
 
@@ -137,7 +142,7 @@ export class LeaderConsole {
     const noteHelpId = uid("note-help");
     this.noteArea = h("textarea", {
       id: noteId,
-      rows: 4,
+      rows: 2,
       // No maxlength: it counts UTF-16 units (an emoji as two); sendNote checks characters.
       "aria-describedby": noteHelpId,
       "data-testid": "console-note",
@@ -159,13 +164,20 @@ export class LeaderConsole {
     this.el = h(
       "aside",
       { class: "console", "aria-labelledby": "console-h", "data-testid": "leader-console", id: "leader-console", tabindex: "-1" },
-      h("h2", { id: "console-h", text: t("console.title") }),
+      h("div", { class: "console-head" }, h("h2", { id: "console-h", text: t("console.title") }), this.endBtn),
       this.rightsText,
-      h("section", { class: "console-section" }, h("h3", { text: t("console.phase") }), this.phaseBox, this.timeBox),
       h(
         "section",
         { class: "console-section" },
-        h("h3", { text: t("console.presenter") }),
+        h("h3", { class: "sr-only", text: t("console.phase") }),
+        this.phaseBox,
+        this.timeBox,
+      ),
+      h(
+        "section",
+        { class: "console-section" },
+        // "Presenter: Amir" says it; the heading is there for screen-reader navigation.
+        h("h3", { class: "sr-only", text: t("console.presenter") }),
         this.presenterText,
         h("h4", { text: t("console.hands") }),
         this.handsEmpty,
@@ -213,10 +225,14 @@ export class LeaderConsole {
     // "End session…" (with its confirmation) is for.
     show(this.advanceBtn, pos.next !== null && pos.next !== "closed");
     show(this.timeBox, lead);
+    show(this.endBtn, lead);
     show(this.presenterBox, lead);
     const presenterWhy = presenterGuard(s);
     this.presenterSetBtn.disabled = presenterWhy !== null;
     this.presenterSelect.disabled = presenterWhy !== null;
+    // After the presentation the choice is gone: the disabled button and its reason remain.
+    show(this.presenterSelect, presenterWhy === null);
+    show(this.presenterLabel, presenterWhy === null);
     show(this.presenterWhy, presenterWhy !== null);
     if (presenterWhy) setText(this.presenterWhy, t(presenterWhy));
     // Who has the floor, and taking it back (call_on {clear: true}).
@@ -273,10 +289,10 @@ export class LeaderConsole {
               type: "button",
               class: "btn btn-small",
               "data-key": `accept-${p.person_id}`,
-              "aria-label": t("console.hand.accept", { name: p.display_name }),
-              text: t("console.hand.accept.short"),
+              // The name follows for screen readers, so the accessible name starts with
+              // the visible text (axe: label-content-name-mismatch).
               onclick: () => this.send({ command: "accept_hand", person_id: p.person_id }),
-            }),
+            }, t("console.hand.accept.short"), srOnly(` (${p.display_name})`)),
           );
         }
         if (moderate && !choosing && s.floor === "hands") {

@@ -380,7 +380,9 @@ export class RoomScreen implements Screen {
         onclick: () => this.toggleConsole(false),
       });
       this.console.el.prepend(back);
-      this.body.append(this.console.el);
+      // A column of the room beside banner, gallery and controls (room.css), so it has the
+      // room's whole height; on phones a sheet opened from the controls.
+      this.el.append(this.console.el);
       this.el.classList.add("with-console");
       show(this.consoleBtn, true);
       const skip = h("a", {
