@@ -83,6 +83,7 @@ def test_phone_member_switches_camera_is_called_on_and_the_leader_takes_the_floo
         timeout=40,
     )
     page.get_by_test_id("devices-open").click()
+    page.get_by_test_id("devices").wait_for()  # shown once the devices are listed
     cams = page.get_by_test_id("device-cam")
     other = next(
         o for o in cams.locator("option").evaluate_all("os => os.map(o => o.value)") if o != before
@@ -91,11 +92,16 @@ def test_phone_member_switches_camera_is_called_on_and_the_leader_takes_the_floo
     page.wait_for_function(f"{OWN_CAMERA} === '{other}'")
     page.keyboard.press("Escape")
     frames = leader.inbound(member.id).get("video", {}).get("frames", 0)
-    wait_until(
-        lambda: leader.inbound(member.id).get("video", {}).get("frames", 0) > frames + 10,
-        what="video from the new camera at the leader",
-        timeout=30,
-    )
+    try:
+        wait_until(
+            lambda: leader.inbound(member.id).get("video", {}).get("frames", 0) > frames + 10,
+            what="video from the new camera at the leader",
+            timeout=30,
+        )
+    except AssertionError as exc:
+        raise AssertionError(
+            f"{exc}: member {member.diagnose()}, leader {leader.diagnose()}"
+        ) from None
     assert page.evaluate("() => (window.__pcs || []).length") == 1  # no renegotiation
 
     # The leader chooses the presenter and moves on to the questions.
