@@ -39,7 +39,10 @@ describe("layout", () => {
     expect(spotlight(open, "1", "2")).toBe("1");
     // my own voice does not move the spotlight to me; nobody speaking keeps the last one
     expect(spotlight(open, "3", "2")).toBe("2");
-    expect(spotlight(open, null, null)).toBe("1"); // first other person in tile order (leader)
+    expect(spotlight(open, null, null)).toBe("2"); // the presenter
+    expect(spotlight({ ...open, presenter_id: null }, null, null)).toBe("1"); // first other (leader)
+    // having the floor myself does not put my own face large
+    expect(spotlight(snapshot({ phase: "questions", presenter_id: "2", called_on: "3" }), "3", null)).toBe("2");
     // someone who left is never spotlighted
     const left = snapshot({ phase: "presentation", presenter_id: "2", participants: [participant("1", { role: "leader" }), participant("2", { presence: "left" }), participant("3")] });
     expect(spotlight(left, null, "2")).toBe("1");

@@ -20,15 +20,18 @@ const PRESENTER_PHASES: ReadonlySet<string> = new Set(["presentation", "return"]
 
 /**
  * Who is shown large in the focus layout: the presenter while presenting and on return; else
- * whoever has the floor; else the active speaker (not oneself); else whoever was large before
- * (no jumping when nobody speaks); else the first other person in tile order.
+ * whoever has the floor; else the active speaker; else whoever was large before (no jumping
+ * when nobody speaks); else the presenter; else the first other person in tile order. Never
+ * oneself (one's own voice or floor does not put one's own face large), unless alone.
  */
 export function spotlight(s: Snapshot, speakerId: string | null, previous: string | null): string | null {
   const present = new Set(s.participants.filter((p) => p.presence !== "left").map((p) => p.person_id));
   if (PRESENTER_PHASES.has(s.phase) && s.presenter_id !== null && present.has(s.presenter_id)) return s.presenter_id;
-  if (s.called_on !== null && present.has(s.called_on)) return s.called_on;
-  if (speakerId !== null && speakerId !== s.you.person_id && present.has(speakerId)) return speakerId;
-  if (previous !== null && present.has(previous)) return previous;
+  const me = s.you.person_id;
+  if (s.called_on !== null && s.called_on !== me && present.has(s.called_on)) return s.called_on;
+  if (speakerId !== null && speakerId !== me && present.has(speakerId)) return speakerId;
+  if (previous !== null && previous !== me && present.has(previous)) return previous;
+  if (s.presenter_id !== null && s.presenter_id !== me && present.has(s.presenter_id)) return s.presenter_id;
   const order = tileOrder(s.participants);
   return (order.find((p) => p.person_id !== s.you.person_id) ?? order[0])?.person_id ?? null;
 }

@@ -3,13 +3,13 @@
 // anything the server decides (phase, who may speak).
 
 import type { I18n } from "../i18n";
-import type { MediaSession, TrackLike } from "../protocol/media";
+import type { MediaSession } from "../protocol/media";
 import type { RoomClient, RoomState } from "../protocol/room-client";
 import { type Layout, defaultLayout, handOffer } from "../protocol/room-view";
 import type { Participant, SessionSummary, Snapshot } from "../protocol/types";
 import { type MicControl, camControl, micControl, micHeldByRoom, self, showsConsole } from "../protocol/view";
 import { LeaderConsole } from "./console";
-import { type DeviceChoice, type JoinMode, acquireMedia, classifyMediaError } from "./devices";
+import type { DeviceChoice, JoinMode } from "./devices";
 import { h, setAttr, setText, show } from "./dom";
 import { type Feedback, errorText } from "./feedback";
 import { Gallery } from "./gallery";
