@@ -496,8 +496,11 @@ def test_switch_camera_and_microphone_in_the_room_and_test_the_speaker(
     other = next(o for o in options if o != before)
     cams.select_option(other)
     page.wait_for_function(f"{OWN_CAMERA} === '{other}'")
-    status = page.get_by_test_id("device-status")
-    assert status.inner_text().startswith("Camera switched" if locale == "en" else "دوربین به")
+    switched = "Camera switched" if locale == "en" else "دوربین به"
+    page.wait_for_function(
+        "(t) => document.querySelector('[data-testid=device-status]').textContent.startsWith(t)",
+        arg=switched,
+    )
     # The old camera was stopped; a reload keeps the new one.
     record = page.evaluate("() => JSON.parse(sessionStorage.getItem('circle.rejoin'))")
     assert other in str(record), record
