@@ -239,7 +239,8 @@ def test_whole_balint_session(browser: Any, live_server: LiveServer) -> None:
 
     # A member volunteers; the leader accepts the raised hand as presenter.
     m0.page.get_by_test_id("hand").click()
-    accept = leader.page.get_by_role("button", name=f"Accept {m0.name} as presenter")
+    # The visible text first, then the name (axe: label-content-name-mismatch).
+    accept = leader.page.get_by_role("button", name=f"Accept as presenter ({m0.name})")
     accept.wait_for()
     leader.shot("console-hand-raised")
     accept.click()
