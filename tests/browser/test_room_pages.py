@@ -404,8 +404,15 @@ def test_focus_layout_spotlights_the_presenter_without_clipping(
     join(page)
     gallery = page.get_by_test_id("gallery")
     if size == "desktop":
-        # Desktops start in the grid and can choose the speaker view.
+        # Desktops too show the presenter large while presenting; the grid is a click away,
+        # and the speaker view a click back.
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=gallery]').dataset.layout === 'focus'"
+        )
+        page.get_by_test_id("layout").click()
         assert gallery.get_attribute("data-layout") == "grid"
+        assert page.get_by_test_id("layout").get_attribute("aria-pressed") == "false"
+        assert page.locator(".gallery-grid li.tile").count() == 5
         page.get_by_test_id("layout").click()
     page.wait_for_function(
         "() => document.querySelector('[data-testid=gallery]').dataset.layout === 'focus'"

@@ -140,6 +140,8 @@ def test_leader_console_is_one_skip_link_away_and_tiles_are_focusable(
     page = person_page(browser, rs, "1", DESKTOP)
     join(page)
     page.get_by_test_id("leader-console").wait_for()
+    # Outside the presentation and the return, desktops show the grid.
+    assert page.get_by_test_id("gallery").get_attribute("data-layout") == "grid"
     # The first two stops of the page are "Skip to content" and "Skip to the leader console".
     first = page.evaluate(
         """() => [...document.querySelectorAll('a[href], button, select, textarea, input, [tabindex]')]

@@ -4,6 +4,7 @@ import {
   agreementParagraphs,
   consoleRights,
   defaultLayout,
+  layoutFor,
   floorHolder,
   handOffer,
   leaderNextStep,
@@ -24,6 +25,16 @@ describe("layout", () => {
     expect(defaultLayout(390)).toBe("focus");
     expect(defaultLayout(760)).toBe("focus");
     expect(defaultLayout(1280)).toBe("grid");
+  });
+
+  it("shows the presenter large while presenting and on return, on every screen, unless chosen", () => {
+    const pres = snapshot({ phase: "presentation", presenter_id: "2" });
+    expect(layoutFor(1280, pres, null)).toBe("focus");
+    expect(layoutFor(1280, { ...pres, phase: "return" }, null)).toBe("focus");
+    expect(layoutFor(1280, { ...pres, phase: "questions" }, null)).toBe("grid");
+    expect(layoutFor(390, { ...pres, phase: "questions" }, null)).toBe("focus");
+    expect(layoutFor(1280, pres, "grid")).toBe("grid");
+    expect(layoutFor(1280, { ...pres, presenter_id: null }, null)).toBe("grid");
   });
 
   it("spotlights the presenter in presentation and return, whoever speaks", () => {

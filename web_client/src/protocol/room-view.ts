@@ -19,6 +19,19 @@ export function defaultLayout(viewportWidth: number): Layout {
 const PRESENTER_PHASES: ReadonlySet<string> = new Set(["presentation", "return"]);
 
 /**
+ * The layout to show: the person's own choice when they made one; otherwise the focus layout
+ * while a presenter presents or returns (the presenter spotlighted on every screen size), and
+ * the screen's default the rest of the time.
+ */
+export function layoutFor(viewportWidth: number, s: Snapshot, chosen: Layout | null): Layout {
+  if (chosen !== null) return chosen;
+  if (PRESENTER_PHASES.has(s.phase) && s.presenter_id !== null) return "focus";
+  return defaultLayout(viewportWidth);
+}
+
+
+
+/**
  * Who is shown large in the focus layout: the presenter while presenting and on return; else
  * whoever has the floor; else the active speaker; else whoever was large before (no jumping
  * when nobody speaks); else the presenter; else the first other person in tile order. Never

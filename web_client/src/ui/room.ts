@@ -5,7 +5,7 @@
 import type { I18n } from "../i18n";
 import type { MediaSession } from "../protocol/media";
 import type { RoomClient, RoomState } from "../protocol/room-client";
-import { type Layout, defaultLayout, handOffer } from "../protocol/room-view";
+import { type Layout, defaultLayout, handOffer, layoutFor } from "../protocol/room-view";
 import type { Participant, SessionSummary, Snapshot } from "../protocol/types";
 import { type MicControl, camControl, micControl, micHeldByRoom, self, showsConsole } from "../protocol/view";
 import { LeaderConsole } from "./console";
@@ -68,6 +68,8 @@ export class RoomScreen implements Screen {
   private readonly keys: RoomKeys;
   private readonly actions: RoomActions;
   private console: LeaderConsole | null = null;
+  /** The layout the person chose with the button (null: follow the screen and the phase). */
+  private chosenLayout: Layout | null = null;
   private lastPhase: string | null = null;
   private lastHeld = false;
   private wasReconnecting = false;
@@ -273,6 +275,7 @@ export class RoomScreen implements Screen {
     this.banner.update(s, me);
     const said = this.status.update(s, Date.now());
     this.el.dataset["phase"] = s.phase;
+    this.applyLayout(s);
     this.renderControls(s, me, held);
     this.gallery.render(s);
     this.renderConsole(s);
@@ -403,9 +406,16 @@ export class RoomScreen implements Screen {
   // ---- layout, console, devices, keys ----
 
   private toggleLayout(): void {
-    const next: Layout = this.gallery.layoutMode === "focus" ? "grid" : "focus";
-    this.gallery.setLayout(next);
-    this.layoutBtn.setAttribute("aria-pressed", String(next === "focus"));
+    this.chosenLayout = this.gallery.layoutMode === "focus" ? "grid" : "focus";
+    const s = this.ctx.client.snapshot;
+    if (s) this.applyLayout(s);
+    else this.gallery.setLayout(this.chosenLayout);
+    this.layoutBtn.setAttribute("aria-pressed", String(this.gallery.layoutMode === "focus"));
+  }
+
+  private applyLayout(s: Snapshot): void {
+    this.gallery.setLayout(layoutFor(window.innerWidth, s, this.chosenLayout));
+    this.layoutBtn.setAttribute("aria-pressed", String(this.gallery.layoutMode === "focus"));
   }
 
   /** Open or close the console (a sheet on phones; on wider screens it is always there). */
