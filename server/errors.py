@@ -80,6 +80,8 @@ class ErrorCode(StrEnum):
     NOT_CANCELLED = "not_cancelled"  # restore asked for a session that is not cancelled
     IMPORT_REFUSED = "import_refused"  # a CSV of people with bad rows (details.rows)
     ROOM_MOVING = "room_moving"  # a cluster moves the room between processes: retry (issue 17)
+    PRESENTER_REQUIRED = "presenter_required"  # advance into a phase that needs a presenter
+    PRESENTER_LOCKED = "presenter_locked"  # choosing a presenter after the presentation
 
 
 class CircleError(Exception):

@@ -215,6 +215,16 @@ class MembershipOut(Out):
 
 
 # --- sessions
+class AgreementRefOut(Out):
+    """The group agreement of a session's series, for the pre-join page: the client words it
+    from its catalogues (per protocol, role and language) before anything is joined."""
+
+    version: str
+    planned_sessions: int
+    # Whether I accepted this version already (the room then does not ask again).
+    accepted: bool
+
+
 class SessionSummaryOut(Out):
     id: int
     group_id: int
@@ -230,6 +240,8 @@ class SessionSummaryOut(Out):
     role: GroupRole | None
     # Whether I confirmed taking part in the session's series (None: no series, or not asked).
     series_confirmed: bool | None = None
+    # The series' group agreement (None for a session outside a series: nothing to accept).
+    agreement: AgreementRefOut | None = None
 
 
 class JoinTokenOut(Out):

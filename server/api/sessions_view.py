@@ -7,8 +7,15 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.api.schemas import SessionSummaryOut
-from server.db.models import Group, Membership, ScheduledSession, SeriesConfirmation
+from server.api.schemas import AgreementRefOut, SessionSummaryOut
+from server.db.models import (
+    AgreementAcceptance,
+    Group,
+    Membership,
+    ScheduledSession,
+    Series,
+    SeriesConfirmation,
+)
 from server.domain import GroupRole, MembershipStatus
 
 
@@ -18,6 +25,7 @@ def session_out(
     role: GroupRole | None,
     *,
     series_confirmed: bool | None = None,
+    agreement: AgreementRefOut | None = None,
 ) -> SessionSummaryOut:
     return SessionSummaryOut(
         id=sess.id,
@@ -33,6 +41,7 @@ def session_out(
         lobby_opens_at=sess.starts_at - timedelta(minutes=sess.lobby_minutes),
         role=role,
         series_confirmed=series_confirmed,
+        agreement=agreement,
     )
 
 
@@ -40,13 +49,27 @@ async def sessions_of(
     s: AsyncSession, person_id: int, *, limit: int = 50
 ) -> list[SessionSummaryOut]:
     rows = await s.execute(
-        select(ScheduledSession, Group, Membership.role, SeriesConfirmation.id)
+        select(
+            ScheduledSession,
+            Group,
+            Membership.role,
+            SeriesConfirmation.id,
+            Series,
+            AgreementAcceptance.id,
+        )
         .join(Group, Group.id == ScheduledSession.group_id)
         .join(Membership, Membership.group_id == Group.id)
         .outerjoin(
             SeriesConfirmation,
             (SeriesConfirmation.series_id == ScheduledSession.series_id)
             & (SeriesConfirmation.person_id == person_id),
+        )
+        .outerjoin(Series, Series.id == ScheduledSession.series_id)
+        .outerjoin(
+            AgreementAcceptance,
+            (AgreementAcceptance.series_id == ScheduledSession.series_id)
+            & (AgreementAcceptance.person_id == person_id)
+            & (AgreementAcceptance.version == Series.agreement_version),
         )
         .where(Membership.person_id == person_id, Membership.status == MembershipStatus.ACTIVE)
         .order_by(ScheduledSession.starts_at)
@@ -62,6 +85,15 @@ async def sessions_of(
                 if sess.series_id is not None and role is GroupRole.MEMBER
                 else None
             ),
+            agreement=(
+                AgreementRefOut(
+                    version=series.agreement_version,
+                    planned_sessions=series.planned_sessions,
+                    accepted=accepted is not None,
+                )
+                if series is not None
+                else None
+            ),
         )
-        for sess, group, role, confirmation in rows.all()
+        for sess, group, role, confirmation, series, accepted in rows.all()
     ]

@@ -12,7 +12,7 @@ import logging
 from dataclasses import replace
 from enum import StrEnum
 
-from server.errors import PermissionDenied, ProtocolError
+from server.errors import ErrorCode, PermissionDenied, ProtocolError
 
 from .base import (
     MINUTE_MS,
@@ -55,9 +55,14 @@ log = logging.getLogger(__name__)
 Result = tuple[ProtocolState, list[Effect]]
 
 
-def _refuse(state: ProtocolState, command: Command, why: str) -> ProtocolError:
+def _refuse(
+    state: ProtocolState, command: Command, why: str, code: ErrorCode | None = None
+) -> ProtocolError:
+    """``code``: a finer reason than ``protocol`` where the person can act on it (the web
+    client words it in their language)."""
     return ProtocolError(
         f"{command.name} is not possible in phase {state.phase.value}: {why}",
+        code=code,
         phase=state.phase.value,
         command=command.name,
     )
@@ -106,7 +111,12 @@ def _check_presenter_target(
     if not spec.uses_presenter:
         raise _refuse(state, command, f"the {spec.kind.value} protocol has no presenter")
     if not spec.row(state.phase).presenter_changeable:
-        raise _refuse(state, command, "the presenter is chosen before the presentation ends")
+        raise _refuse(
+            state,
+            command,
+            "the presenter is chosen before the presentation ends",
+            ErrorCode.PRESENTER_LOCKED,
+        )
     if role is not Role.MEMBER and role is not Role.PRESENTER:
         raise _refuse(state, command, "the presenter must be a member of the group")
 
@@ -136,7 +146,9 @@ def apply(spec: ProtocolSpec, state: ProtocolState, command: Command, now_ms: in
             if target is None:  # pragma: no cover - closed is terminal and caught above
                 raise _refuse(state, command, "this is the last phase")
             if spec.row(target).requires_presenter and state.presenter_id is None:
-                raise _refuse(state, command, "choose a presenter first")
+                raise _refuse(
+                    state, command, "choose a presenter first", ErrorCode.PRESENTER_REQUIRED
+                )
             return _enter(spec, state, target, now_ms)
 
         case Back():

@@ -18,13 +18,21 @@ def check_agreement(info: SessionInfo, accepted: bool) -> None:
 
 
 def agreement_text(info: SessionInfo) -> str:
+    """The English wording, paragraphs separated by a blank line. The member's app words the
+    agreement itself from its catalogues (per protocol, role and language; the facts come with
+    /api/me/sessions); this text is for other clients (bots) and older pages."""
+    n = info.planned_sessions
     sessions = (
-        f"This series has {info.planned_sessions} sessions; you mean to come to all of them and "
-        "tell the leader when you cannot."
-        if info.planned_sessions
+        (
+            "This series has 1 session; you mean to come to it"
+            if n == 1
+            else f"This series has {n} sessions; you mean to come to all of them"
+        )
+        + " and tell the leader when you cannot."
+        if n
         else "You mean to come to the sessions of this group and tell the leader when you cannot."
     )
-    return "\n".join(
+    return "\n\n".join(
         [
             f"Group agreement, version {info.agreement_version}",
             "1. Confidentiality: what is said in this group stays in this group. You do not "

@@ -134,10 +134,12 @@ class Person:
         self.page.get_by_test_id("signin").get_by_role("button").click()
 
     def join(self, how: str = "join-full") -> None:
+        # The group agreement is on the pre-join page: agreed there, before joining.
+        self.page.get_by_test_id(how).wait_for()
+        box = self.page.get_by_test_id("agreement-check")
+        if box.count():
+            box.check()
         self.page.get_by_test_id(how).click()
-        agree = self.page.get_by_test_id("agreement").get_by_role("button").first
-        agree.wait_for()
-        agree.click()
         self.wait_joined()
 
     def wait_joined(self) -> None:
@@ -237,7 +239,8 @@ def test_whole_balint_session(browser: Any, live_server: LiveServer) -> None:
 
     # A member volunteers; the leader accepts the raised hand as presenter.
     m0.page.get_by_test_id("hand").click()
-    accept = leader.page.get_by_role("button", name=f"Accept {m0.name} as presenter")
+    # The visible text first, then the name (axe: label-content-name-mismatch).
+    accept = leader.page.get_by_role("button", name=f"Accept as presenter ({m0.name})")
     accept.wait_for()
     leader.shot("console-hand-raised")
     accept.click()

@@ -1,4 +1,5 @@
 import "./ui/styles.css";
+import "./ui/room.css";
 import { App } from "./ui/app";
 
 const root = document.getElementById("app");

@@ -121,6 +121,8 @@ export interface LeaderCommand {
   person_id?: string;
   seconds?: number;
   floor?: Floor;
+  /** With `call_on`: take the floor back from whoever has it. */
+  clear?: boolean;
 }
 
 export interface TrackInfo {
@@ -189,6 +191,15 @@ export interface SessionSummary {
   series_id?: string | number | null;
   /** Whether I confirmed the series (null: no series, or I am not asked, e.g. a leader). */
   series_confirmed?: boolean | null;
+  /** The series' group agreement (absent or null outside a series: nothing to accept). */
+  agreement?: AgreementRef | null;
+}
+
+/** What the pre-join page needs to word the group agreement and know whether it is accepted. */
+export interface AgreementRef {
+  version: string;
+  planned_sessions: number;
+  accepted: boolean;
 }
 
 /** The answer to `POST /api/series/{id}/confirm`: `new` is false when it was confirmed before. */

@@ -15,6 +15,7 @@ import type { Me, SessionSummary } from "../protocol/types";
 import { CircleError } from "../protocol/types";
 import { type DeviceChoice, type JoinMode, acquireMedia, stopStream } from "./devices";
 import { AccountScreens } from "./account";
+import { agreementBody } from "./agreement";
 import { h } from "./dom";
 import { icon } from "./icons";
 import { Feedback, errorText } from "./feedback";
@@ -47,6 +48,8 @@ export class App {
     stream: MediaStream | null;
     mode: JoinMode;
     choice: DeviceChoice;
+    /** The agreement version agreed to on the pre-join page (accepted for the person on hello). */
+    agreedVersion: string | null;
   } | null = null;
   private rerender: () => void = () => undefined;
   private readonly account: AccountScreens;
@@ -251,7 +254,7 @@ export class App {
 
   private showPrejoin(s: SessionSummary, choice: DeviceChoice): void {
     const screen = new PrejoinScreen(this.i18n, s, choice, (r) => {
-      void this.enterRoom(s, r.mode, r.stream, r.choice);
+      void this.enterRoom(s, r.mode, r.stream, r.choice, r.agreedVersion);
     });
     this.show(screen, () => this.showPrejoin(s, choice));
   }
@@ -271,7 +274,13 @@ export class App {
     await this.enterRoom(s, mode, stream, choice);
   }
 
-  private async enterRoom(s: SessionSummary, mode: JoinMode, stream: MediaStream | null, choice: DeviceChoice): Promise<void> {
+  private async enterRoom(
+    s: SessionSummary,
+    mode: JoinMode,
+    stream: MediaStream | null,
+    choice: DeviceChoice,
+    agreedVersion: string | null = null,
+  ): Promise<void> {
     const client = new RoomClient({
       socketFactory: (auth) =>
         io("/room", {
@@ -312,7 +321,7 @@ export class App {
     // After a rejoin the server either keeps our media (nothing to do) or offers a new peer
     // connection, which MediaSession recognises by its new ICE/DTLS identity.
     client.events.on("state", (e) => this.onRoomState(e.to, e.error));
-    this.room = { client, media, stream, mode, choice };
+    this.room = { client, media, stream, mode, choice, agreedVersion };
     saveRejoin(s.id, mode, choice);
     this.showRoom();
     await client.start();
@@ -330,6 +339,12 @@ export class App {
       session: s,
       feedback: this.feedback,
       onLeave: () => undefined,
+      choice: room.choice,
+      onChoice: (choice) => {
+        room.choice = choice;
+        saveRejoin(s.id, room.mode, choice);
+      },
+      setSkip: (link) => this.setSkip(link),
       onLocalMedia: (local) => {
         // A device turned on in the room: stop it on leaving, and keep it on a reload.
         room.stream = local.stream;
@@ -342,6 +357,13 @@ export class App {
 
   private onRoomState(to: string, error: CircleError | null): void {
     if (to === "agreement") {
+      const room = this.room;
+      const ag = room?.client.agreement;
+      if (room && ag && room.agreedVersion !== null && room.agreedVersion === ag.version) {
+        // Agreed on the pre-join page, to this very version: no second screen.
+        room.client.acceptAgreement().catch((e: unknown) => this.showError(e, () => void this.route()));
+        return;
+      }
       this.showAgreement();
       return;
     }
@@ -383,7 +405,7 @@ export class App {
       "section",
       { class: "card", "data-testid": "agreement" },
       h("h1", { text: t("agreement.title") }),
-      h("div", { class: "agreement-text" }, ...ag.text.split(/\n{2,}/).map((para) => h("p", { text: para }))),
+      agreementBody(this.i18n, this.session?.agreement?.version === ag.version ? this.session : null, ag.text),
       h(
         "div",
         { class: "actions" },
@@ -399,6 +421,14 @@ export class App {
       ),
     );
     this.show(new SimpleScreen(el, t("agreement.title")), () => this.showAgreement());
+  }
+
+  /** A second skip link (the room's, to the leader console) right after "Skip to content". */
+  private setSkip(link: HTMLElement | null): void {
+    this.header.querySelector(".skip-extra")?.remove();
+    if (!link) return;
+    link.classList.add("skip-extra");
+    this.header.querySelector(".skip")?.after(link);
   }
 
   private closeRoom(): void {

@@ -6,8 +6,9 @@ import type { I18n } from "../i18n";
 import { phasePosition } from "../protocol/phases";
 import type { RoomClient } from "../protocol/room-client";
 import type { LeaderCommand, Snapshot } from "../protocol/types";
+import { advanceGuard, consoleRights, floorHolder, presenterGuard } from "../protocol/room-view";
 import { canLead, canModerate, canNote, handQueue } from "../protocol/view";
-import { h, replaceChildrenKeepFocus, setText, show, uid } from "./dom";
+import { h, replaceChildrenKeepFocus, setText, show, srOnly, uid } from "./dom";
 import { type Feedback, confirmDialog, errorText } from "./feedback";
 import { icon } from "./icons";
 
@@ -31,6 +32,14 @@ export class LeaderConsole {
   private readonly noteBox: HTMLElement;
   private readonly noteArea: HTMLTextAreaElement;
   private readonly noteStatus: HTMLElement;
+  private readonly advanceWhy: HTMLElement;
+  private readonly endBtn: HTMLButtonElement;
+  private readonly presenterLabel: HTMLElement;
+  private readonly presenterWhy: HTMLElement;
+  private readonly presenterSetBtn: HTMLButtonElement;
+  private readonly floorHolderText: HTMLElement;
+  private readonly takeBackBtn: HTMLButtonElement;
+  private readonly rightsText: HTMLElement;
   private noteDirty = false;
   private snap: Snapshot | null = null;
 
@@ -51,20 +60,24 @@ export class LeaderConsole {
       "data-testid": "console-back",
     });
     this.pauseBtn = btn(t("console.pause"), () => this.togglePause(), { "data-testid": "console-pause" });
-    const endBtn = btn(t("console.end"), () => void this.end(), {
+    this.endBtn = btn(t("console.end"), () => void this.end(), {
       "data-testid": "console-end",
       class: "btn btn-danger",
     });
+    const advanceWhyId = uid("advance-why");
+    this.advanceWhy = h("p", { id: advanceWhyId, class: "why with-icon", "data-testid": "console-advance-why", hidden: true });
+    this.advanceBtn.setAttribute("aria-describedby", advanceWhyId);
     this.phaseBox = h(
       "div",
       { class: "console-group", role: "group", "aria-label": t("console.phase") },
       this.backBtn,
       this.advanceBtn,
-      this.pauseBtn,
+      this.advanceWhy,
     );
     this.timeBox = h(
       "div",
       { class: "console-group", role: "group", "aria-label": t("console.time") },
+      this.pauseBtn,
       btn(t("console.shorten1"), () => this.send({ command: "adjust", seconds: -60 }), {
         title: t("console.shorten1.label"),
         "data-testid": "console-shorten1",
@@ -77,43 +90,59 @@ export class LeaderConsole {
         title: t("console.extend5.label"),
         "data-testid": "console-extend5",
       }),
-      endBtn,
     );
 
     const selId = uid("presenter");
+    const presenterWhyId = uid("presenter-why");
     this.presenterText = h("p", { class: "console-presenter" });
-    this.presenterSelect = h("select", { id: selId });
+    this.presenterSelect = h("select", { id: selId, "aria-describedby": presenterWhyId });
+    this.presenterWhy = h("p", { id: presenterWhyId, class: "why", "data-testid": "console-presenter-why", hidden: true });
+    this.presenterSetBtn = btn(t("console.presenter.set"), () => this.choosePresenter(), {
+      "data-testid": "console-set-presenter",
+      "aria-describedby": presenterWhyId,
+    });
     this.presenterBox = h(
       "div",
       { class: "console-choose" },
-      h("label", { for: selId, text: t("console.presenter.choose") }),
+      (this.presenterLabel = h("label", { for: selId, text: t("console.presenter.choose") })),
       h(
         "div",
         { class: "row" },
         this.presenterSelect,
-        btn(t("console.presenter.set"), () => this.choosePresenter(), { "data-testid": "console-set-presenter" }),
+        this.presenterSetBtn,
       ),
+      this.presenterWhy,
     );
     this.handsList = h("ol", { class: "hands", "data-testid": "console-hands" });
     this.handsEmpty = h("p", { class: "muted", text: t("console.hands.none") });
 
     this.floorHands = btn(t("console.floor.hands"), () => this.send({ command: "set_floor", floor: "hands" }));
     this.floorOpen = btn(t("console.floor.open"), () => this.send({ command: "set_floor", floor: "open" }));
+    this.floorHolderText = h("p", { class: "console-floor-holder", "data-testid": "console-floor-holder" });
+    this.takeBackBtn = btn(t("console.floor.takeback"), () => this.send({ command: "call_on", clear: true }), {
+      "data-testid": "console-take-back",
+    });
     this.floorBox = h(
       "section",
       { class: "console-section" },
-      h("h3", { text: t("console.floor") }),
-      h("div", { class: "console-group", role: "group", "aria-label": t("console.floor") }, this.floorHands, this.floorOpen),
+      h(
+        "div",
+        { class: "console-group console-floor" },
+        h("h3", { text: t("console.floor") }),
+        h("div", { class: "console-group", role: "group", "aria-label": t("console.floor") }, this.floorHands, this.floorOpen),
+      ),
+      h("div", { class: "row" }, this.floorHolderText, this.takeBackBtn),
     );
 
-    this.rosterHeading = h("h3");
+    this.rosterHeading = h("summary");
+    this.rightsText = h("p", { class: "console-rights small", "data-testid": "console-rights", hidden: true });
     this.rosterList = h("ul", { class: "roster", "data-testid": "console-roster" });
 
     const noteId = uid("note");
     const noteHelpId = uid("note-help");
     this.noteArea = h("textarea", {
       id: noteId,
-      rows: 4,
+      rows: 2,
       // No maxlength: it counts UTF-16 units (an emoji as two); sendNote checks characters.
       "aria-describedby": noteHelpId,
       "data-testid": "console-note",
@@ -134,13 +163,21 @@ export class LeaderConsole {
 
     this.el = h(
       "aside",
-      { class: "console", "aria-labelledby": "console-h", "data-testid": "leader-console" },
-      h("h2", { id: "console-h", text: t("console.title") }),
-      h("section", { class: "console-section" }, h("h3", { text: t("console.phase") }), this.phaseBox, this.timeBox),
+      { class: "console", "aria-labelledby": "console-h", "data-testid": "leader-console", id: "leader-console", tabindex: "-1" },
+      h("div", { class: "console-head" }, h("h2", { id: "console-h", text: t("console.title") }), this.endBtn),
+      this.rightsText,
       h(
         "section",
         { class: "console-section" },
-        h("h3", { text: t("console.presenter") }),
+        h("h3", { class: "sr-only", text: t("console.phase") }),
+        this.phaseBox,
+        this.timeBox,
+      ),
+      h(
+        "section",
+        { class: "console-section" },
+        // "Presenter: Amir" says it; the heading is there for screen-reader navigation.
+        h("h3", { class: "sr-only", text: t("console.presenter") }),
         this.presenterText,
         h("h4", { text: t("console.hands") }),
         this.handsEmpty,
@@ -148,7 +185,8 @@ export class LeaderConsole {
         this.presenterBox,
       ),
       this.floorBox,
-      h("section", { class: "console-section" }, this.rosterHeading, this.rosterList),
+      // The roster folds away (the gallery shows everyone) so the console fits a 1280x800 screen.
+      h("details", { class: "console-section console-roster" }, this.rosterHeading, this.rosterList),
       this.noteBox,
     );
     const note = client.note;
@@ -176,7 +214,10 @@ export class LeaderConsole {
     setText(this.advanceBtn, next ? t("console.advance", { phase: next }) : t("console.advance.plain"));
     setText(this.backBtn, prev ? t("console.back", { phase: prev }) : t("console.back.plain"));
     this.backBtn.disabled = s.ended || pos.previous === null || s.phase === "waiting";
-    this.advanceBtn.disabled = s.ended || pos.next === null;
+    const advanceWhy = advanceGuard(s);
+    this.advanceBtn.disabled = pos.next === null || advanceWhy !== null;
+    show(this.advanceWhy, advanceWhy !== null && lead);
+    if (advanceWhy) setText(this.advanceWhy, t(advanceWhy));
     setText(this.pauseBtn, s.paused ? t("console.resume") : t("console.pause"));
     this.pauseBtn.setAttribute("aria-pressed", String(s.paused));
     show(this.phaseBox, lead);
@@ -184,7 +225,31 @@ export class LeaderConsole {
     // "End session…" (with its confirmation) is for.
     show(this.advanceBtn, pos.next !== null && pos.next !== "closed");
     show(this.timeBox, lead);
+    show(this.endBtn, lead);
     show(this.presenterBox, lead);
+    const presenterWhy = presenterGuard(s);
+    this.presenterSetBtn.disabled = presenterWhy !== null;
+    this.presenterSelect.disabled = presenterWhy !== null;
+    // After the presentation the choice is gone: the disabled button and its reason remain.
+    show(this.presenterSelect, presenterWhy === null);
+    show(this.presenterLabel, presenterWhy === null);
+    show(this.presenterWhy, presenterWhy !== null);
+    if (presenterWhy) setText(this.presenterWhy, t(presenterWhy));
+    // Who has the floor, and taking it back (call_on {clear: true}).
+    const holder = floorHolder(s);
+    setText(
+      this.floorHolderText,
+      holder ? t("console.floor.holder", { name: holder.person.display_name }) : t("console.floor.nobody"),
+    );
+    show(this.takeBackBtn, holder !== null && moderate);
+    if (holder) this.takeBackBtn.setAttribute("aria-label", t("console.floor.takeback.label", { name: holder.person.display_name }));
+    // A co-leader is told what they may do here (the leader sees every control).
+    const rights = consoleRights(s);
+    show(this.rightsText, !rights.lead);
+    if (!rights.lead) {
+      const list = [rights.moderate ? t("console.rights.moderate") : "", rights.note ? t("console.rights.note") : ""].filter(Boolean);
+      setText(this.rightsText, t("console.rights", { list: list.length ? list.join(this.i18n.locale === "fa" ? "؛ " : "; ") : t("console.rights.none") }));
+    }
     show(this.floorBox, moderate);
     this.floorHands.setAttribute("aria-pressed", String(s.floor === "hands"));
     this.floorOpen.setAttribute("aria-pressed", String(s.floor === "open"));
@@ -224,10 +289,10 @@ export class LeaderConsole {
               type: "button",
               class: "btn btn-small",
               "data-key": `accept-${p.person_id}`,
-              "aria-label": t("console.hand.accept", { name: p.display_name }),
-              text: t("console.hand.accept.short"),
+              // The name follows for screen readers, so the accessible name starts with
+              // the visible text (axe: label-content-name-mismatch).
               onclick: () => this.send({ command: "accept_hand", person_id: p.person_id }),
-            }),
+            }, t("console.hand.accept.short"), srOnly(` (${p.display_name})`)),
           );
         }
         if (moderate && !choosing && s.floor === "hands") {

@@ -106,3 +106,60 @@ export class LevelMeter {
     this.ctx = null;
   }
 }
+
+/** Audio outputs (speakers, headsets); empty where the browser does not list them. */
+export async function listOutputs(): Promise<MediaDeviceInfo[]> {
+  const all = (await navigator.mediaDevices?.enumerateDevices?.()) ?? [];
+  return all.filter((d) => d.kind === "audiooutput");
+}
+
+/** Whether this browser lets a page choose the speaker (HTMLMediaElement.setSinkId). */
+export function canChooseSpeaker(): boolean {
+  return typeof HTMLMediaElement !== "undefined" && "setSinkId" in HTMLMediaElement.prototype;
+}
+
+type SinkElement = HTMLMediaElement & { setSinkId?: (id: string) => Promise<void> };
+
+/** Play sound from `el` on the speaker `sinkId` ("" is the system default). */
+export async function setSink(el: HTMLMediaElement, sinkId: string): Promise<void> {
+  const m = el as SinkElement;
+  if (m.setSinkId) await m.setSinkId(sinkId);
+}
+
+/** A short, gentle test tone (a 440 Hz sine with soft edges) as a WAV file in memory. */
+export function toneWav(seconds = 0.8, rate = 16_000): Blob {
+  const n = Math.floor(seconds * rate);
+  const buf = new ArrayBuffer(44 + n * 2);
+  const v = new DataView(buf);
+  const str = (o: number, s: string): void => {
+    for (let i = 0; i < s.length; i++) v.setUint8(o + i, s.charCodeAt(i));
+  };
+  str(0, "RIFF");
+  v.setUint32(4, 36 + n * 2, true);
+  str(8, "WAVEfmt ");
+  v.setUint32(16, 16, true);
+  v.setUint16(20, 1, true); // PCM
+  v.setUint16(22, 1, true); // mono
+  v.setUint32(24, rate, true);
+  v.setUint32(28, rate * 2, true);
+  v.setUint16(32, 2, true);
+  v.setUint16(34, 16, true);
+  str(36, "data");
+  v.setUint32(40, n * 2, true);
+  const fade = rate * 0.05;
+  for (let i = 0; i < n; i++) {
+    const edge = Math.min(1, i / fade, (n - i) / fade);
+    v.setInt16(44 + i * 2, Math.round(Math.sin((2 * Math.PI * 440 * i) / rate) * 0.3 * edge * 32767), true);
+  }
+  return new Blob([buf], { type: "audio/wav" });
+}
+
+/** Play the test tone on `sinkId`; resolves when it has started (the element is returned). */
+export async function playTestTone(sinkId: string): Promise<HTMLAudioElement> {
+  const url = URL.createObjectURL(toneWav());
+  const audio = new Audio(url);
+  audio.addEventListener("ended", () => URL.revokeObjectURL(url), { once: true });
+  await setSink(audio, sinkId);
+  await audio.play();
+  return audio;
+}

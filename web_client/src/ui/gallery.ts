@@ -1,11 +1,15 @@
 // The room's gallery: one tile per person in a stable order, each with its media, laid out
-// to fill the space left by the banner and the controls.
+// to fill the space left by the banner and the controls. Two layouts: the grid (everyone the
+// same size) and the focus layout (one person large, a strip of the others), which phones use
+// by default (room-view.ts decides who is large).
 
 import type { I18n } from "../i18n";
 import type { MediaSession, TrackLike } from "../protocol/media";
 import { isSitBack } from "../protocol/phases";
 import type { Snapshot } from "../protocol/types";
+import { type Layout, spotlight } from "../protocol/room-view";
 import { gridColumns, tileOrder } from "../protocol/view";
+import { setSink } from "./devices";
 import { h } from "./dom";
 import { Tile } from "./tile";
 
@@ -16,8 +20,14 @@ function asTracks(tracks: (TrackLike | null)[]): MediaStreamTrack[] {
 export class Gallery {
   readonly el: HTMLElement;
   private readonly grid: HTMLUListElement;
+  private readonly spot: HTMLUListElement;
+  private readonly strip: HTMLUListElement;
   private readonly tiles = new Map<string, Tile>();
   private order: string[] = [];
+  private mode: Layout = "grid";
+  private spotId: string | null = null;
+  private last: Snapshot | null = null;
+  private sinkId = "";
   /** Who the server says is speaking (besides a participant's own `speaking` flag). */
   speakerId: string | null = null;
 
@@ -30,7 +40,38 @@ export class Gallery {
     private readonly footer: () => HTMLElement,
   ) {
     this.grid = h("ul", { class: "gallery-grid" });
-    this.el = h("section", { class: "gallery", "aria-label": i18n.t("room.gallery"), "data-testid": "gallery" }, this.grid);
+    this.spot = h("ul", { class: "gallery-spot", "data-testid": "spotlight" });
+    this.strip = h("ul", { class: "gallery-strip", "aria-label": i18n.t("room.layout.strip"), "data-testid": "strip" });
+    this.el = h(
+      "section",
+      { class: "gallery", "aria-label": i18n.t("room.gallery"), "data-testid": "gallery", "data-layout": "grid" },
+      this.grid,
+      this.spot,
+      this.strip,
+    );
+    this.applyMode();
+  }
+
+  get layoutMode(): Layout {
+    return this.mode;
+  }
+
+  /** Switch between the grid and the focus layout (the tiles keep their media). */
+  setLayout(mode: Layout): void {
+    if (mode === this.mode) return;
+    this.mode = mode;
+    this.applyMode();
+    this.order = [];
+    if (this.last) this.render(this.last);
+    this.layout();
+  }
+
+  private applyMode(): void {
+    const focus = this.mode === "focus";
+    this.el.dataset["layout"] = this.mode;
+    this.grid.hidden = focus;
+    this.spot.hidden = !focus;
+    this.strip.hidden = !focus;
   }
 
   /** Called when a tile's media may not play without a click (the browser's autoplay rule). */
@@ -39,6 +80,7 @@ export class Gallery {
   }
 
   render(s: Snapshot): void {
+    this.last = s;
     const people = tileOrder(s.participants);
     const ids = people.map((p) => p.person_id);
     for (const [id, tile] of this.tiles) {
@@ -54,6 +96,7 @@ export class Gallery {
       if (!tile) {
         tile = new Tile(this.i18n, p.person_id);
         this.tiles.set(p.person_id, tile);
+        if (this.sinkId) void setSink(tile.video, this.sinkId).catch(() => undefined);
       }
       const isSelf = p.person_id === s.you.person_id;
       if (isSelf) {
@@ -71,13 +114,33 @@ export class Gallery {
         calledOn: s.called_on === p.person_id,
       });
     }
-    if (ids.join("|") !== this.order.join("|")) {
-      this.order = ids;
-      this.grid.replaceChildren(...ids.map((id) => this.tiles.get(id)?.el).filter((e): e is HTMLLIElement => !!e));
+    const focus = this.mode === "focus";
+    this.spotId = focus ? spotlight(s, this.speakerId, this.spotId) : null;
+    for (const [id, tile] of this.tiles) tile.el.classList.toggle("spot", id === this.spotId);
+    const arrangement = [this.mode, this.spotId ?? "", ...ids];
+    if (arrangement.join("|") !== this.order.join("|")) {
+      this.order = arrangement;
+      const els = (list: string[]): HTMLLIElement[] =>
+        list.map((id) => this.tiles.get(id)?.el).filter((e): e is HTMLLIElement => !!e);
+      if (focus) {
+        this.grid.replaceChildren();
+        this.spot.replaceChildren(...els(ids.filter((id) => id === this.spotId)));
+        this.strip.replaceChildren(...els(ids.filter((id) => id !== this.spotId)));
+      } else {
+        this.spot.replaceChildren();
+        this.strip.replaceChildren();
+        this.grid.replaceChildren(...els(ids));
+      }
       // Moving a media element pauses it: start them again.
       this.playAll();
       this.layout();
     }
+  }
+
+  /** Play every tile's sound on the speaker `sinkId` ("" is the system default). */
+  async setSpeaker(sinkId: string): Promise<void> {
+    await Promise.all([...this.tiles.values()].map((tile) => setSink(tile.video, sinkId)));
+    this.sinkId = sinkId;
   }
 
   /** Start every paused media element (after a click that allows sound). */
@@ -87,6 +150,7 @@ export class Gallery {
 
   layout(): void {
     const gallery = this.el;
+    if (!gallery.isConnected) return;
     const n = Math.max(1, this.tiles.size);
     const style = getComputedStyle(gallery);
     const pad = parseFloat(style.paddingInlineStart || "0") + parseFloat(style.paddingInlineEnd || "0");
@@ -107,6 +171,7 @@ export class Gallery {
     } else if (gallery.style.height !== "") {
       gallery.style.height = "";
     }
+    if (this.mode === "focus") return; // the focus layout is sized by styles.css
     const aspect = narrow ? 4 / 3 : 16 / 9;
     const cols = gridColumns(n, w, (hgt * aspect) / (16 / 9));
     const rows = Math.ceil(n / cols);

@@ -18,6 +18,9 @@ const PATHS = {
   warning: "M12 3l10 18H2z M12 10v4 M12 17v.5",
   refresh: "M20 12a8 8 0 1 1-2.3-5.6 M20 4v5h-5",
   floor: "M4 6h16v9H9l-5 4z",
+  spotlight: "M3 4h18v11H3z M4 18h4v2H4z M10 18h4v2h-4z M16 18h4v2h-4z",
+  settings: "M4 6h10 M18 6h2 M16 4v4 M4 12h4 M12 12h8 M10 10v4 M4 18h12 M20 18h0 M18 16v4",
+  console: "M4 5h16v14H4z M8 9h8 M8 13h8 M8 17h5",
   circle: "M9 5a7 7 0 1 0 0 14a7 7 0 1 0 0-14z M15 5a7 7 0 1 0 0 14a7 7 0 1 0 0-14z",
 } as const;
 

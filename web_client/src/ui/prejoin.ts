@@ -1,5 +1,6 @@
-// The pre-join check: camera preview, microphone level, device choice, clear messages when
-// permission is denied or no device exists, and three ways in (full, audio only, listen only).
+// The pre-join check: camera preview, microphone level, device choice, a speaker test, clear
+// messages when permission is denied or no device exists, the group agreement (before "Join",
+// to agree to once per version), and three ways in (full, audio only, listen only).
 
 import type { I18n } from "../i18n";
 import type { SessionSummary } from "../protocol/types";
@@ -9,10 +10,14 @@ import {
   LevelMeter,
   type MediaProblem,
   acquireMedia,
+  canChooseSpeaker,
   classifyMediaError,
   listDevices,
+  listOutputs,
+  playTestTone,
   stopStream,
 } from "./devices";
+import { agreementBody } from "./agreement";
 import { h, setText, show, uid } from "./dom";
 import { icon } from "./icons";
 import type { Screen } from "./screen";
@@ -21,6 +26,8 @@ export interface PrejoinResult {
   mode: JoinMode;
   stream: MediaStream | null;
   choice: DeviceChoice;
+  /** The agreement version the person agreed to on this page (null: none to agree to here). */
+  agreedVersion: string | null;
 }
 
 export class PrejoinScreen implements Screen {
@@ -39,13 +46,17 @@ export class PrejoinScreen implements Screen {
   private readonly joinAudio: HTMLButtonElement;
   private readonly joinListen: HTMLButtonElement;
   private readonly avBlock: HTMLElement;
+  private readonly speakerSelect: HTMLSelectElement;
+  private readonly speakerStatus: HTMLElement;
+  private readonly agreeBox: HTMLInputElement | null = null;
+  private readonly agreeNeeded: HTMLElement;
   private choice: DeviceChoice;
   private heardSomething = false;
   private destroyed = false;
 
   constructor(
     private readonly i18n: I18n,
-    session: SessionSummary,
+    private readonly session: SessionSummary,
     initial: DeviceChoice,
     private readonly onJoin: (r: PrejoinResult) => void,
   ) {
@@ -90,6 +101,16 @@ export class PrejoinScreen implements Screen {
       text: t("prejoin.join.listen"),
       onclick: () => this.join("listen"),
     });
+    const speakerId = uid("speaker");
+    this.speakerSelect = h("select", { id: speakerId, "data-testid": "prejoin-speaker" });
+    this.speakerStatus = h("p", { class: "small", role: "status", "data-testid": "speaker-status" });
+    const speakerTest = h("button", {
+      type: "button",
+      class: "btn",
+      "data-testid": "speaker-test",
+      text: t("room.devices.test"),
+      onclick: () => void this.testSpeaker(),
+    });
     this.avBlock = h(
       "div",
       { class: "prejoin-av" },
@@ -104,8 +125,30 @@ export class PrejoinScreen implements Screen {
         this.levelText,
         h("label", { for: videoId, text: t("prejoin.camera") }),
         this.videoSelect,
+        h("label", { for: speakerId, text: t("room.devices.speaker") }),
+        h("div", { class: "row" }, this.speakerSelect, speakerTest),
+        this.speakerStatus,
       ),
     );
+    // The group agreement, before the ways in: agreed here once per version.
+    const ag = session.agreement ?? null;
+    this.agreeNeeded = h("p", { class: "problem small", role: "alert", hidden: true, "data-testid": "agreement-needed" });
+    let agreement: HTMLElement | null = null;
+    if (ag) {
+      const boxId = uid("agree");
+      if (!ag.accepted) this.agreeBox = h("input", { type: "checkbox", id: boxId, "data-testid": "agreement-check" });
+      agreement = h(
+        "section",
+        { class: "agreement", "aria-labelledby": `${boxId}-h`, "data-testid": "prejoin-agreement" },
+        h("h2", { id: `${boxId}-h`, text: t("agreement.title") }),
+        agreementBody(i18n, session),
+        this.agreeBox
+          ? h("p", { class: "agree-line" }, this.agreeBox, h("label", { for: boxId, text: t("agreement.check") }))
+          : h("p", { class: "muted small", text: t("agreement.accepted") }),
+        this.agreeNeeded,
+      );
+      this.agreeBox?.addEventListener("change", () => show(this.agreeNeeded, false));
+    }
     this.el = h(
       "section",
       { class: "card prejoin", "aria-labelledby": "prejoin-h" },
@@ -114,6 +157,7 @@ export class PrejoinScreen implements Screen {
       this.askingText,
       this.problemBox,
       this.avBlock,
+      agreement,
       h("div", { class: "actions" }, this.joinFull, this.joinAudio, this.joinListen),
       h("p", { class: "muted small with-icon" }, icon("lock"), t("prejoin.privacy")),
     );
@@ -215,6 +259,14 @@ export class PrejoinScreen implements Screen {
     };
     fill(this.audioSelect, audio, currentAudio);
     fill(this.videoSelect, video, currentVideo);
+    const outputs = canChooseSpeaker() ? (await listOutputs()).filter((d) => d.deviceId !== "default" && d.deviceId !== "") : [];
+    this.speakerSelect.replaceChildren(
+      h("option", { value: "", text: this.i18n.t("room.devices.default") }),
+      ...outputs.map((d, i) =>
+        h("option", { value: d.deviceId, text: d.label || `${this.i18n.t("room.devices.speaker")} ${this.i18n.number(i + 1)}` }),
+      ),
+    );
+    this.speakerSelect.disabled = outputs.length === 0;
     this.choice = { audioId: currentAudio, videoId: currentVideo };
   }
 
@@ -226,7 +278,24 @@ export class PrejoinScreen implements Screen {
     void this.check();
   }
 
+  private async testSpeaker(): Promise<void> {
+    const t = this.i18n.t.bind(this.i18n);
+    try {
+      await playTestTone(this.speakerSelect.value);
+      setText(this.speakerStatus, t("room.devices.testing"));
+    } catch {
+      setText(this.speakerStatus, t("room.turnon.other"));
+    }
+  }
+
   private join(mode: JoinMode): void {
+    if (this.agreeBox && !this.agreeBox.checked) {
+      // Agree first: said next to the box, which gets the focus.
+      setText(this.agreeNeeded, this.i18n.t("agreement.needed"));
+      show(this.agreeNeeded, true);
+      this.agreeBox.focus();
+      return;
+    }
     const stream = this.stream;
     if (stream) {
       if (mode !== "full") for (const t of stream.getVideoTracks()) t.stop();
@@ -239,7 +308,8 @@ export class PrejoinScreen implements Screen {
     this.video.srcObject = null;
     for (const b of [this.joinFull, this.joinAudio, this.joinListen]) b.disabled = true;
     setText(this.joinFull, this.i18n.t("prejoin.joining"));
-    this.onJoin({ mode, stream: kept, choice: this.choice });
+    const ag = this.session.agreement ?? null;
+    this.onJoin({ mode, stream: kept, choice: this.choice, agreedVersion: ag && this.agreeBox ? ag.version : null });
   }
 
   private stopMedia(): void {

@@ -3,19 +3,24 @@
 // anything the server decides (phase, who may speak).
 
 import type { I18n } from "../i18n";
-import type { MediaSession, TrackLike } from "../protocol/media";
+import type { MediaSession } from "../protocol/media";
 import type { RoomClient, RoomState } from "../protocol/room-client";
+import { type Layout, defaultLayout, handOffer, layoutFor } from "../protocol/room-view";
 import type { Participant, SessionSummary, Snapshot } from "../protocol/types";
-import { camControl, micControl, micHeldByRoom, self, showsConsole } from "../protocol/view";
+import { type MicControl, camControl, micControl, micHeldByRoom, self, showsConsole } from "../protocol/view";
 import { BreakoutPanel } from "./breakouts";
 import { LeaderConsole } from "./console";
-import { type JoinMode, acquireMedia, classifyMediaError } from "./devices";
+import type { DeviceChoice, JoinMode } from "./devices";
 import { h, setAttr, setText, show } from "./dom";
 import { type Feedback, errorText } from "./feedback";
 import { leadNotice } from "../i18n/parts/formats";
 import { Gallery } from "./gallery";
 import { icon, setIconLabel } from "./icons";
 import { PhaseBanner, askText, heldText, phaseName } from "./phase-banner";
+import { RoomActions } from "./room-actions";
+import { DevicePanel } from "./room-devices";
+import { RoomKeys } from "./room-keys";
+import { RoomStatus } from "./room-status";
 import type { Screen } from "./screen";
 
 export interface LocalMedia {
@@ -33,13 +38,11 @@ export interface RoomContext {
   onLeave: () => void;
   /** A device was turned on in the room: the app keeps the stream (to stop it) and the mode. */
   onLocalMedia?: (local: LocalMedia) => void;
-}
-
-/** The join mode that matches the tracks now held (a camera without a microphone stays "listen"). */
-function modeOf(stream: MediaStream | null): JoinMode {
-  const audio = (stream?.getAudioTracks().length ?? 0) > 0;
-  const video = (stream?.getVideoTracks().length ?? 0) > 0;
-  return audio && video ? "full" : audio ? "audio" : "listen";
+  /** The devices chosen (pre-join or in the room), kept for a reload. */
+  choice?: DeviceChoice;
+  onChoice?: (choice: DeviceChoice) => void;
+  /** Put a second skip link (to the leader console) beside the page's first; null removes it. */
+  setSkip?: (link: HTMLElement | null) => void;
 }
 
 export class RoomScreen implements Screen {
@@ -52,7 +55,6 @@ export class RoomScreen implements Screen {
   private readonly heldNote: HTMLElement;
   private readonly heldTextEl: HTMLElement;
   private readonly listenNote: HTMLElement;
-  private readonly acquiring = new Set<"audio" | "video">();
   private destroyed = false;
   private readonly micBtn: HTMLButtonElement;
   private readonly camBtn: HTMLButtonElement;
@@ -60,12 +62,20 @@ export class RoomScreen implements Screen {
   private readonly soundBtn: HTMLButtonElement;
   private readonly body: HTMLElement;
   private readonly footer: HTMLElement;
+  private readonly status: RoomStatus;
+  private readonly layoutBtn: HTMLButtonElement;
+  private readonly devicesBtn: HTMLButtonElement;
+  private readonly consoleBtn: HTMLButtonElement;
+  private readonly devices: DevicePanel;
+  private readonly keys: RoomKeys;
+  private readonly actions: RoomActions;
   private console: LeaderConsole | null = null;
   private readonly breakouts: BreakoutPanel; // ui/breakouts.ts
+  /** The layout the person chose with the button (null: follow the screen and the phase). */
+  private chosenLayout: Layout | null = null;
   private lastPhase: string | null = null;
   private lastStandIn: string | null | undefined = undefined;
   private lastHeld = false;
-  private muting = false;
   private wasReconnecting = false;
   private initialSync = false;
   private readonly unsubscribe: (() => void)[] = [];
@@ -80,8 +90,35 @@ export class RoomScreen implements Screen {
 
     this.connBanner = h("div", { class: "conn-banner", role: "status", hidden: true, "data-testid": "conn-banner" });
     this.banner = new PhaseBanner(i18n);
+    this.actions = new RoomActions(ctx, {
+      rerender: () => this.rerender(),
+      destroyed: () => this.destroyed,
+      focusNote: (which) => (which === "held" ? this.heldNote : this.listenNote).focus(),
+    });
+    this.status = new RoomStatus(i18n, ctx.feedback, Date.parse(ctx.session.starts_at));
     this.gallery = new Gallery(i18n, ctx.media, () => this.ctx.local.stream, () => this.footer);
     this.gallery.onAutoplayBlocked(() => show(this.soundBtn, true));
+    this.devices = new DevicePanel({
+      i18n,
+      feedback: ctx.feedback,
+      media: ctx.media,
+      stream: () => this.ctx.local.stream,
+      choice: ctx.choice ?? { audioId: null, videoId: null },
+      onChoice: (c) => this.ctx.onChoice?.(c),
+      setSpeaker: (id) => this.gallery.setSpeaker(id),
+      changed: () => {
+        // My own tile shows the new camera.
+        const s = this.ctx.client.snapshot;
+        if (s) this.gallery.render(s);
+      },
+    });
+    this.keys = new RoomKeys({
+      i18n,
+      mic: () => this.micState(),
+      toggleMute: () => this.onMic(),
+      talk: (open) => this.talk(open),
+      announce: (text) => this.ctx.feedback.announce(text),
+    });
 
     this.heldTextEl = h("span");
     this.heldNote = h(
@@ -103,7 +140,13 @@ export class RoomScreen implements Screen {
       icon("info"),
       t("held.listenonly"),
     );
-    this.micBtn = h("button", { type: "button", class: "ctl", "data-testid": "mic", onclick: () => void this.onMic() });
+    this.micBtn = h("button", {
+      type: "button",
+      class: "ctl",
+      "data-testid": "mic",
+      "aria-keyshortcuts": "M",
+      onclick: () => void this.onMic(),
+    });
     this.camBtn = h("button", { type: "button", class: "ctl", "data-testid": "cam", onclick: () => void this.onCam() });
     this.handBtn = h("button", { type: "button", class: "ctl", "data-testid": "hand", onclick: () => void this.onHand() });
     this.soundBtn = h("button", {
@@ -120,24 +163,58 @@ export class RoomScreen implements Screen {
       onclick: () => void this.leave(),
     });
     setIconLabel(leaveBtn, "leave", t("room.leave"));
+    this.layoutBtn = h("button", {
+      type: "button",
+      class: "ctl",
+      "data-testid": "layout",
+      onclick: () => this.toggleLayout(),
+    });
+    setIconLabel(this.layoutBtn, "spotlight", t("room.layout.focus"));
+    this.devicesBtn = h("button", {
+      type: "button",
+      class: "ctl",
+      "data-testid": "devices-open",
+      "aria-haspopup": "dialog",
+      onclick: () => void this.devices.open(),
+    });
+    setIconLabel(this.devicesBtn, "settings", t("room.devices"));
+    // Phones: the console is a sheet over the room, one tap away in the pinned controls.
+    this.consoleBtn = h("button", {
+      type: "button",
+      class: "ctl ctl-console",
+      hidden: true,
+      "data-testid": "console-open",
+      "aria-controls": "leader-console",
+      "aria-expanded": "false",
+      onclick: () => this.toggleConsole(),
+    });
+    setIconLabel(this.consoleBtn, "console", t("room.console.open"));
     const controls = h(
       "nav",
       { class: "controls", "aria-label": t("room.controls") },
       this.micBtn,
       this.camBtn,
       this.handBtn,
+      this.consoleBtn,
+      this.devicesBtn,
+      this.layoutBtn,
       this.soundBtn,
       leaveBtn,
     );
     this.breakouts = new BreakoutPanel(i18n, ctx.client, ctx.feedback);
+    const hint = h("p", { class: "shortcut-hint small", id: "shortcut-hint", "data-testid": "shortcut-hint", text: t("room.shortcuts") });
+    this.micBtn.setAttribute("aria-describedby", "shortcut-hint");
     this.body = h("div", { class: "room-body" }, this.gallery.el);
-    this.footer = h("div", { class: "room-footer" }, this.heldNote, this.listenNote, controls);
+    this.footer = h("div", { class: "room-footer" }, this.heldNote, this.listenNote, controls, hint);
+    this.gallery.setLayout(defaultLayout(window.innerWidth));
+    this.layoutBtn.setAttribute("aria-pressed", String(this.gallery.layoutMode === "focus"));
     this.el = h(
       "div",
       { class: "room", "data-testid": "room" },
       this.connBanner,
       this.banner.el,
       this.breakouts.el,
+      this.status.el,
       this.body,
       this.footer,
     );
@@ -169,6 +246,9 @@ export class RoomScreen implements Screen {
     window.clearInterval(this.timer);
     this.resize?.disconnect();
     this.gallery.destroy();
+    this.keys.destroy();
+    this.devices.destroy();
+    this.ctx.setSkip?.(null);
   }
 
   // ---- state ----
@@ -193,13 +273,15 @@ export class RoomScreen implements Screen {
     const held = micHeldByRoom(s);
     if (me) {
       this.ctx.media.setMuteState({
-        selfMuted: me.self_muted || this.muting,
+        selfMuted: me.self_muted || this.actions.muting,
         ruleMuted: held,
         cameraOff: me.camera_off,
       });
     }
     this.banner.update(s, me);
+    const said = this.status.update(s, Date.now());
     this.el.dataset["phase"] = s.phase;
+    this.applyLayout(s);
     this.renderControls(s, me, held);
     this.gallery.render(s);
     this.renderConsole(s);
@@ -211,7 +293,8 @@ export class RoomScreen implements Screen {
         this.i18n.t("room.phase.changed", { phase: phaseName(this.i18n, s.phase), ask: askText(this.i18n, s, me) }),
       );
     }
-    if (held && !this.lastHeld && this.lastPhase !== null) this.ctx.feedback.announce(heldText(this.i18n, s, me));
+    // (Taking the floor back already said that the microphone is off again.)
+    if (held && !this.lastHeld && this.lastPhase !== null && !said) this.ctx.feedback.announce(heldText(this.i18n, s, me));
     this.lastHeld = held;
     this.lastPhase = s.phase;
     const standIn = s.stand_in ?? null; // leader continuity (issue 15): who leads meanwhile
@@ -257,12 +340,12 @@ export class RoomScreen implements Screen {
     else if (mic === "held") setIconLabel(this.micBtn, "micOff", t("room.mic.held"));
     else if (mic === "muted") setIconLabel(this.micBtn, "micOff", t("room.mic.unmute"));
     else setIconLabel(this.micBtn, "mic", t("room.mic.mute"));
-    this.micBtn.disabled = mic === "held-listening" || this.acquiring.has("audio");
+    this.micBtn.disabled = mic === "held-listening" || this.actions.acquiring.has("audio");
     setAttr(this.micBtn, "aria-disabled", mic === "held" ? "true" : null);
     setAttr(
       this.micBtn,
       "aria-describedby",
-      mic === "held" ? "held-note" : mic === "held-listening" ? "listen-note" : null,
+      mic === "held" ? "held-note" : mic === "held-listening" ? "listen-note" : "shortcut-hint",
     );
     setAttr(this.micBtn, "aria-pressed", mic === "muted" || mic === "live" ? String(selfMuted) : null);
     this.micBtn.classList.toggle("held", mic === "held");
@@ -276,14 +359,19 @@ export class RoomScreen implements Screen {
     if (cam === "turn-on") setIconLabel(this.camBtn, "camera", t("room.cam.turnon"));
     else if (cam === "off") setIconLabel(this.camBtn, "cameraOff", t("room.cam.on"));
     else setIconLabel(this.camBtn, "camera", t("room.cam.off"));
-    this.camBtn.disabled = this.acquiring.has("video");
+    this.camBtn.disabled = this.actions.acquiring.has("video");
     setAttr(this.camBtn, "aria-pressed", cam === "turn-on" ? null : String(camOff));
     this.camBtn.dataset["state"] = cam;
 
     const raised = me?.hand_raised ?? false;
-    const mayRaise = s.you.capabilities.includes("raise_hand") || raised;
-    show(this.handBtn, mayRaise);
-    setIconLabel(this.handBtn, "hand", raised ? t("room.hand.lower") : t("room.hand.raise"));
+    // The accepted presenter is not offered "Raise hand to present".
+    const offer = handOffer(s);
+    show(this.handBtn, offer !== "hidden");
+    setIconLabel(
+      this.handBtn,
+      "hand",
+      raised ? t("room.hand.lower") : offer === "present" ? t("room.hand.present") : t("room.hand.raise"),
+    );
     setAttr(this.handBtn, "aria-pressed", String(raised));
     this.handBtn.dataset["state"] = raised ? "raised" : "lowered";
   }
@@ -298,98 +386,73 @@ export class RoomScreen implements Screen {
     }
     if (!this.console) {
       this.console = new LeaderConsole(this.i18n, this.ctx.client, this.ctx.feedback);
-      this.body.append(this.console.el);
+      const back = h("button", {
+        type: "button",
+        class: "btn console-close",
+        "data-testid": "console-close",
+        text: this.i18n.t("room.console.close"),
+        onclick: () => this.toggleConsole(false),
+      });
+      this.console.el.prepend(back);
+      // A column of the room beside banner, gallery and controls (room.css), so it has the
+      // room's whole height; on phones a sheet opened from the controls.
+      this.el.append(this.console.el);
       this.el.classList.add("with-console");
+      show(this.consoleBtn, true);
+      const skip = h("a", {
+        class: "skip",
+        href: "#leader-console",
+        "data-testid": "skip-console",
+        text: this.i18n.t("room.skip.console"),
+        onclick: (ev: Event) => {
+          ev.preventDefault();
+          this.toggleConsole(true);
+        },
+      });
+      this.ctx.setSkip?.(skip);
     }
     this.console.update(s);
   }
 
-  // ---- actions ----
+  // ---- layout, console, devices, keys ----
 
-  private async onMic(): Promise<void> {
+  private toggleLayout(): void {
+    this.chosenLayout = this.gallery.layoutMode === "focus" ? "grid" : "focus";
     const s = this.ctx.client.snapshot;
-    if (!s) return;
-    const me = self(s);
-    if (!me) return;
-    if (!this.hasLocal("audio")) {
-      // Listening only: turn a microphone on, unless the room holds microphones right now.
-      if (micHeldByRoom(s)) this.listenNote.focus();
-      else await this.turnOn("audio");
-      return;
-    }
-    if (micHeldByRoom(s)) {
-      // Ask anyway: the server decides. While its rule holds, it refuses and nothing changes.
-      this.heldNote.focus();
-      await this.ctx.client.setMic(false).catch(() => undefined);
-      return;
-    }
-    if (!me.self_muted) {
-      // Muting takes effect locally at once; the server confirms.
-      this.muting = true;
-      this.ctx.media.setMuteState({ selfMuted: true, ruleMuted: false, cameraOff: me.camera_off });
-      try {
-        await this.ctx.client.setMic(true);
-      } catch {
-        // refusal already reported
-      } finally {
-        this.muting = false;
-      }
-    } else {
-      await this.ctx.client.setMic(false).catch(() => undefined);
-    }
+    if (s) this.applyLayout(s);
+    else this.gallery.setLayout(this.chosenLayout);
+    this.layoutBtn.setAttribute("aria-pressed", String(this.gallery.layoutMode === "focus"));
   }
 
-  private async onCam(): Promise<void> {
-    const s = this.ctx.client.snapshot;
-    const me = s ? self(s) : null;
-    if (!me) return;
-    if (!this.hasLocal("video")) {
-      await this.turnOn("video");
-      return;
-    }
-    const off = !me.camera_off;
-    if (off) this.ctx.media.setMuteState({ selfMuted: me.self_muted, ruleMuted: me.muted_by_rule, cameraOff: true });
-    await this.ctx.client.setCamera(off).catch(() => undefined);
+  private applyLayout(s: Snapshot): void {
+    this.gallery.setLayout(layoutFor(window.innerWidth, s, this.chosenLayout));
+    this.layoutBtn.setAttribute("aria-pressed", String(this.gallery.layoutMode === "focus"));
   }
 
-  private hasLocal(kind: "audio" | "video"): boolean {
-    const stream = this.ctx.local.stream;
-    return ((kind === "audio" ? stream?.getAudioTracks() : stream?.getVideoTracks())?.length ?? 0) > 0;
+  /** Open or close the console (a sheet on phones; on wider screens it is always there). */
+  private toggleConsole(open = !this.el.classList.contains("console-open")): void {
+    const el = this.console?.el;
+    if (!el) return;
+    this.el.classList.toggle("console-open", open);
+    this.consoleBtn.setAttribute("aria-expanded", String(open));
+    if (open) el.focus();
+    else this.consoleBtn.focus();
   }
 
-  /**
-   * Turn on a device after joining without it: ask the browser for it, put it on our existing
-   * upstream sender (replaceTrack, no renegotiation: MediaSession.addLocalTrack), then ask the
-   * server to unmute / show the camera. The track stays disabled until the server's snapshot
-   * says so, and the room's rule still holds it.
-   */
-  private async turnOn(kind: "audio" | "video"): Promise<void> {
-    if (this.acquiring.has(kind)) return;
-    this.acquiring.add(kind);
-    this.rerender();
-    try {
-      const got = await acquireMedia({ audio: kind === "audio", video: kind === "video" }, { audioId: null, videoId: null });
-      const track = (kind === "audio" ? got.stream.getAudioTracks() : got.stream.getVideoTracks())[0];
-      if (!track) throw new DOMException("no track", "NotFoundError");
-      if (this.destroyed) {
-        track.stop();
-        return;
-      }
-      const local = this.ctx.local;
-      if (local.stream) local.stream.addTrack(track);
-      else local.stream = new MediaStream([track]);
-      local.mode = modeOf(local.stream);
-      this.ctx.onLocalMedia?.(local);
-      await this.ctx.media.addLocalTrack(kind, track as unknown as TrackLike);
-      if (kind === "audio") await this.ctx.client.setMic(false).catch(() => undefined);
-      else await this.ctx.client.setCamera(false).catch(() => undefined);
-      this.ctx.feedback.announce(this.i18n.t(kind === "audio" ? "room.mic.turnedon" : "room.cam.turnedon"));
-    } catch (e) {
-      this.ctx.feedback.toast(this.i18n.t(`room.turnon.${classifyMediaError(e)}`), "error");
-    } finally {
-      this.acquiring.delete(kind);
-      this.rerender();
-    }
+  private micState(): MicControl | null {
+    return this.actions.micState();
+  }
+
+  private talk(open: boolean): Promise<void> {
+    return this.actions.talk(open);
+  }
+
+  private onMic(): Promise<void> {
+    return this.actions.onMic();
+  }
+
+  private onCam(): Promise<void> {
+    return this.actions.onCam();
   }
 
   private rerender(): void {

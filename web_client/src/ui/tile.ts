@@ -1,9 +1,11 @@
 // One person's tile in the gallery: video (or initials), name, role and status badges.
-// Status is always carried by text and shape, never by colour alone.
+// Status is always carried by text and shape, never by colour alone: badges are icons whose
+// text is there for screen readers (and as a tooltip), so they never cover a face or a name.
+// Tiles are focusable; each reads as one summary.
 
 import type { I18n, MessageKey } from "../i18n";
 import type { Participant } from "../protocol/types";
-import { h, setAttr, setText, show } from "./dom";
+import { h, setAttr, setText, show, srOnly } from "./dom";
 import { type IconName, icon } from "./icons";
 
 export interface TileState {
@@ -44,7 +46,7 @@ export class Tile {
     this.overlay = h("div", { class: "tile-overlay", hidden: true });
     this.el = h(
       "li",
-      { class: "tile", "data-person": personId },
+      { class: "tile", "data-person": personId, tabindex: "0" },
       h("div", { class: "tile-media" }, this.video, this.avatar, this.overlay),
       h("div", { class: "tile-caption" }, this.nameEl, this.roleEl, this.badges),
     );
@@ -87,7 +89,7 @@ export class Tile {
       this.badges.dataset["sig"] = sig;
       this.badges.replaceChildren(
         ...badges.map(([cls, ic, text]) =>
-          h("span", { class: `badge badge-${cls}` }, icon(ic), text),
+          h("span", { class: `badge badge-${cls}`, title: text }, icon(ic), srOnly(text)),
         ),
       );
     }
