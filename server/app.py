@@ -12,7 +12,17 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import text
 
-from server import api, attendance, notify, privacy, questionnaires, scheduling, scores, signaling
+from server import (
+    api,
+    attendance,
+    metrics_http,
+    notify,
+    privacy,
+    questionnaires,
+    scheduling,
+    scores,
+    signaling,
+)
 from server.api import headers
 from server.api.http import csrf_cookie_middleware, error_middleware
 from server.appkeys import (
@@ -28,6 +38,7 @@ from server.attendance.records import rebuild_after_end
 from server.auth.ratelimit import LoginLimiter
 from server.db import migrate
 from server.db.engine import Database
+from server.logs import request_id_middleware
 from server.media import wiring as media_wiring
 from server.pages import session_page
 from server.questionnaires import wiring as questionnaire_forms
@@ -68,6 +79,7 @@ PLUGINS: tuple[Callable[[web.Application], None], ...] = (
     scores.setup,
     questionnaires.setup,
     questionnaire_forms.setup,  # the answering side: after scheduling and the instruments
+    metrics_http.setup,  # GET /metrics (reads the rooms, the pool and the backlogs)
 )
 
 
@@ -209,7 +221,7 @@ def create_app(settings: Settings) -> web.Application:
     if not settings.secret_key:
         raise ValueError("settings.secret_key is required (see server.settings.ensure_secret)")
     app = web.Application(
-        middlewares=[csrf_cookie_middleware, error_middleware],
+        middlewares=[request_id_middleware, csrf_cookie_middleware, error_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS_KEY] = settings
