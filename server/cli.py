@@ -270,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     from server import cli_questionnaires
 
     cli_questionnaires.register(sub, _settings)
+    from server import cli_cluster
+
+    cli_cluster.register(sub, _settings)
     return p
 
 
