@@ -41,6 +41,16 @@ def scrub(text: str) -> str:
     return _EMAIL.sub(HIDDEN, text)
 
 
+# Loggers that put personal data in their DEBUG lines: aiosqlite logs every statement with its
+# parameters (names, e-mail addresses, room state). They never go below INFO, at any log_level.
+PARAMETER_LOGGERS = ("aiosqlite",)
+
+
+def quiet_parameter_loggers() -> None:
+    for name in PARAMETER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
+
+
 def bind_session(session_id: int) -> None:
     """Mark the lines logged from here on (in this task) as about ``session_id``."""
     SESSION_ID.set(session_id)
