@@ -50,7 +50,8 @@ from server.scheduling.dispatcher import Fired
 from server.settings import Settings
 from server.signaling import CLOCK_KEY, SIGNALING_KEY
 from server.signaling.broadcaster import SioBroadcaster
-from server.signaling.context import NAMESPACE
+from server.signaling.cluster import ClusterLink, let_go
+from server.signaling.context import NAMESPACE, Services
 from server.signaling.edge import make_sio
 from server.signaling.removal import RemovalFanout
 
@@ -94,6 +95,15 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     svc.sessionmaker = app[DB_KEY].sessionmaker
     svc.store = SqlRoomStore(app[DB_KEY], owner=node_id)
     svc.media = app.get(MEDIA_KEY)
+    if settings.redis_url is not None:  # a cluster: heartbeats, handovers, refreshes
+        svc.cluster = ClusterLink(
+            svc,
+            settings.redis_url,
+            settings.redis_channel,
+            node_id,
+            ttl_s=settings.heartbeat_ttl_s,
+        )
+        await svc.cluster.start()
     manager = RoomManager(
         svc.store,
         SioBroadcaster(svc.sio, NAMESPACE),
@@ -103,7 +113,10 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
         node_id=node_id,
         lease_ms=settings.room_lease_s * 1000,
         on_ended=functools.partial(rebuild_after_end, app[DB_KEY], Rules.from_settings(settings)),
+        peers=svc.cluster,
+        handover_wait_ms=int(settings.handover_wait_s * 1000),
     )
+    manager.on_handed_over = functools.partial(_let_go, svc)
     svc.manager = manager
     await manager.start()
     if svc.media is not None:
@@ -122,6 +135,13 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
             svc.media.set_media_lost_handler(None)
         await manager.stop()
         svc.conns.clear()
+        if svc.cluster is not None:
+            await svc.cluster.stop()
+            svc.cluster = None
+
+
+async def _let_go(svc: Services, session_id: int) -> None:
+    await let_go(svc, session_id)
 
 
 async def _media_lost(manager: RoomManager, room_id: str, participant_id: str) -> None:
@@ -137,19 +157,22 @@ async def _media_lost(manager: RoomManager, room_id: str, participant_id: str) -
 async def _rooms_hear_scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     """A session's start, close, move or cancel reaches its room if it runs on this node (a
     room on another node learns at its next fenced save)."""
-    manager = app[SIGNALING_KEY].manager
+    svc = app[SIGNALING_KEY]
     service = app.get(SERVICE_KEY)
-    if manager is not None and service is not None:
-        service.add_listener(functools.partial(_tell_room, manager))
+    if svc.manager is not None and service is not None:
+        service.add_listener(functools.partial(_tell_room, svc))
     yield
 
 
-async def _tell_room(manager: RoomManager, fired: Fired) -> None:
-    if fired.person_id is not None:
+async def _tell_room(svc: Services, fired: Fired) -> None:
+    """Here, or (a cluster) on whichever process runs the room."""
+    if fired.person_id is not None or svc.manager is None:
         return
-    room = manager.peek(fired.session_id)
+    room = svc.manager.peek(fired.session_id)
     if room is not None:
         room.post(Refresh())
+    elif svc.cluster is not None:
+        await svc.cluster.refresh(fired.session_id)
 
 
 def app_version() -> str:
@@ -171,6 +194,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    if request.app[SIGNALING_KEY].draining:  # first thing on SIGTERM: out of the proxy's ring
+        return web.json_response({"status": "draining"}, status=503)
     db = request.app[DB_KEY]
     try:
         async with db.engine.connect() as conn:

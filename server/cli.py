@@ -67,9 +67,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from server.cli_ops import latest_demo_session
 
         attach_demo_bots(app, settings, args.demo_bots, lambda: latest_demo_session(settings))
+    from server.signaling import SIGNALING_KEY
+    from server.signaling.drain import install_sigterm
+
+    install_sigterm(app, SIGNALING_KEY)  # SIGTERM drains (docs/deployment.md)
     print(f"Healers' Circle serving on {settings.public_url} (Ctrl-C to stop)", flush=True)
     web.run_app(
         app,
+        shutdown_timeout=5,  # the websockets are closed by then; other requests are short
         host=settings.host,
         port=settings.port,
         print=None,

@@ -76,6 +76,7 @@ class ErrorCode(StrEnum):
     FOREIGN_FORM = "foreign_form"  # a form's access token used on another form
     INCOMPLETE = "incomplete"  # submitted with required items unanswered (details.fields)
     SUBMITTED = "submitted"  # the form was already submitted
+    ROOM_MOVING = "room_moving"  # a cluster moves the room between processes: retry (issue 17)
 
 
 class CircleError(Exception):

@@ -164,6 +164,14 @@ class Settings(BaseModel):
     reconnect_grace_s: int = Field(60, ge=0, le=3600)
     node_id: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@-]+$")
     room_lease_s: int = Field(30, ge=5, le=600)
+    # A cluster (redis_url set): a node whose heartbeat is this old is dead and its rooms are
+    # taken over at once; a connection waits this long for a room to be handed over to its
+    # node; SIGTERM drains within drain_s, the first drain_notice_s with /readyz failing only
+    # (so the proxy stops sending connections here before the rooms move).
+    heartbeat_ttl_s: float = Field(3.0, ge=1.0, le=60.0)
+    handover_wait_s: float = Field(8.0, ge=1.0, le=60.0)
+    drain_s: float = Field(30.0, ge=1.0, le=600.0)
+    drain_notice_s: float = Field(2.0, ge=0.0, le=60.0)
     room_event_rate: float = Field(20.0, ge=1.0, le=10_000.0)
     room_event_burst: int = Field(60, ge=1, le=100_000)
     room_sockets_per_person: int = Field(2, ge=1, le=20)

@@ -137,9 +137,11 @@ class MemoryRoomStore:
     async def lease_holder(self, session_id: int) -> str | None:
         return self.leases.get(session_id)
 
-    async def claim(self, session_id: int, owner: str, ttl_ms: int) -> str | None:
+    async def claim(
+        self, session_id: int, owner: str, ttl_ms: int, *, dead: str | None = None
+    ) -> str | None:
         holder = self.leases.get(session_id)
-        if holder is None or holder == owner:
+        if holder is None or holder in (owner, dead):
             self.leases[session_id] = owner
             return None
         return holder

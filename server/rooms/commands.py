@@ -103,7 +103,10 @@ class GraceOver(RoomCommand):
 
 @dataclass(kw_only=True)
 class Stop(RoomCommand):
-    pass
+    """Save and stop. ``handover``: another process takes the room over now, so its present
+    members are disconnected (and reconnect there), not gone."""
+
+    handover: bool = False
 
 
 @dataclass(kw_only=True)

@@ -7,6 +7,15 @@ leases of live rooms are renewed every third of ``lease_ms``; a room whose lease
 process stalled past it and another took over) is stopped here at once. A room that closes by
 itself (ended and empty, cancelled, or empty past its window) is retired at once by its reaper:
 its lease released, its media room closed.
+
+In a cluster (``peers`` given: the other processes, their heartbeats and a way to ask them) a
+room is never refused to a connection that reached the "wrong" process: the room moves to it.
+A live holder is asked to hand the room over (it saves the room, gives its lease up and sends
+its members here); a holder whose heartbeat has stopped (killed, crashed) loses the lease at
+once, by a compare-and-set on that holder, so of two processes taking over only one wins. A
+holder that is alive but slow keeps beating and is never robbed; only its lease running out
+(``lease_ms``) lets another take it. While the room moves, the connection waits (at most
+``handover_wait_ms``) and is then refused with ``room_moving``, which clients retry.
 """
 
 from __future__ import annotations
@@ -14,13 +23,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from server.domain import SessionStatus
 from server.errors import Conflict, ErrorCode
 from server.media.port import MediaEngine
 
-from .ports import Clock, RoomBroadcaster, RoomStore, SessionClosed, SessionInfo, SystemClock
+from .ports import (
+    Clock,
+    Peers,
+    RoomBroadcaster,
+    RoomStore,
+    SessionClosed,
+    SessionInfo,
+    SystemClock,
+)
 from .room import Room
 
 log = logging.getLogger(__name__)
@@ -38,6 +56,8 @@ class RoomManager:
         node_id: str = "local",
         lease_ms: int = 30_000,
         on_ended: Callable[[int], Awaitable[None]] | None = None,
+        peers: Peers | None = None,
+        handover_wait_ms: int = 8000,
     ) -> None:
         self.store = store
         self.clock: Clock = clock or SystemClock()
@@ -53,6 +73,14 @@ class RoomManager:
         self._on_ended = on_ended  # told once an ended room has closed (attendance rebuild)
         self._down_since: dict[int, int] = {}  # rooms a crashed earlier run left: since when
         self._reapers: dict[int, asyncio.Task[None]] = {}
+        self.peers = peers
+        self.handover_wait_ms = handover_wait_ms
+        # Rooms this process handed to another just now (monotonic s): not taken back at once
+        # by a late event of a connection that was still closing here.
+        self._handed: dict[int, float] = {}
+        self.draining = False  # no new rooms: the process is stopping (server.signaling.drain)
+        # Told after a room was handed over (its connections here are closed then).
+        self.on_handed_over: Callable[[int], Awaitable[None]] | None = None
 
     async def start(self) -> None:
         self._closed = False
@@ -92,9 +120,10 @@ class RoomManager:
         room = self.peek(session_id)
         if room is not None:
             return room.info
-        holder = await self.store.lease_holder(session_id)
-        if holder is not None and holder != self.node_id:
-            raise _wrong_node(session_id, holder)
+        if self.peers is None:
+            holder = await self.store.lease_holder(session_id)
+            if holder is not None and holder != self.node_id:
+                raise _wrong_node(session_id, holder)
         return await self.store.load_session(session_id)
 
     def peek(self, session_id: int) -> Room | None:
@@ -108,8 +137,11 @@ class RoomManager:
             return room
         if room is not None:  # it closed by itself (ended and empty): release what it held
             await self._retire(session_id, room)
-        if self._closed:
-            raise RuntimeError("the room manager is stopped")
+        if self._closed or self.draining:
+            raise _moving(session_id, "this process is stopping")
+        handed = self._handed.get(session_id)
+        if handed is not None and time.monotonic() - handed < 3:
+            raise _moving(session_id, "it was just handed to another process")
         pending = self._starting.get(session_id)
         if pending is not None:
             return await asyncio.shield(pending)
@@ -145,16 +177,82 @@ class RoomManager:
         if info.status is SessionStatus.CANCELLED:  # nothing to open: no lease, no media room
             raise SessionClosed(session_id, info.status)
         holder = await self.store.claim(session_id, self.node_id, self.lease_ms)
+        last_seen: int | None = None
         if holder is not None:
-            raise _wrong_node(session_id, holder)
+            if self.peers is None:
+                raise _wrong_node(session_id, holder)
+            last_seen = await self._take_over(session_id, holder, self.peers)
+        self._handed.pop(session_id, None)
         try:
-            room = await self._build(session_id, info)
+            room = await self._build(session_id, info, last_seen)
         except BaseException:
             await self._release(session_id)
             raise
         return room
 
-    async def _build(self, session_id: int, info: SessionInfo) -> Room:
+    async def _take_over(self, session_id: int, holder: str, peers: Peers) -> int | None:
+        """Get the lease ``holder`` has: at once from a dead holder (returns when it was last
+        seen alive), else by asking it to hand the room over and waiting for the release."""
+        deadline = time.monotonic() + self.handover_wait_ms / 1000
+        asked: str | None = None
+        while True:
+            if not await peers.alive(holder):
+                seen = await peers.last_seen_ms(holder)
+                found = await self.store.claim(session_id, self.node_id, self.lease_ms, dead=holder)
+                if found is None:
+                    log.warning("room %s: took it over from %s (no heartbeat)", session_id, holder)
+                    return seen
+                holder = found
+                continue
+            if asked != holder:
+                await peers.ask_handover(session_id, holder, self.node_id)
+                asked = holder
+            if time.monotonic() > deadline:
+                raise _moving(session_id, f"{holder} has not handed it over yet")
+            await asyncio.sleep(0.05)
+            found = await self.store.claim(session_id, self.node_id, self.lease_ms)
+            if found is None:
+                log.info("room %s: handed over by %s", session_id, holder)
+                return None
+            holder = found
+
+    async def hand_over(self, session_id: int) -> bool:
+        """Another process asks for the room (the proxy sends its members there), or this one
+        is draining: save it with its members reconnecting (no leave for anyone), give the
+        lease up, and let the connections here go (``on_handed_over``). False when the room
+        does not run here."""
+        room = self._rooms.get(session_id)
+        if room is None:
+            return False
+        self._handed[session_id] = time.monotonic()
+        del self._rooms[session_id]
+        reaper = self._reapers.pop(session_id, None)
+        if reaper is not None:
+            reaper.cancel()
+        await room.stop(handover=True)
+        await self._release(session_id)
+        log.info("room %s handed over", session_id)
+        if self.on_handed_over is not None:
+            try:
+                await self.on_handed_over(session_id)
+            except Exception:
+                log.exception(
+                    "room %s: closing its connections after the handover failed", session_id
+                )
+        await self._ended(session_id, room)
+        return True
+
+    async def hand_over_all(self) -> int:
+        """Drain: no new rooms here, every live room handed over; how many were."""
+        self.draining = True
+        count = 0
+        for session_id in list(self._rooms):
+            count += await self.hand_over(session_id)
+        return count
+
+    async def _build(
+        self, session_id: int, info: SessionInfo, last_seen: int | None = None
+    ) -> Room:
         restored = await self.store.load_state(session_id)
         room = Room(
             info,
@@ -166,6 +264,7 @@ class RoomManager:
             restored=restored,
         )
         room.outages.down_since = self._down_since.pop(session_id, None)
+        room.outages.last_seen = last_seen
         await room.start()
         await room.outages.record(self.store, session_id)  # the outage it came back from
         log.info("room %s started (%s)", session_id, "restored" if restored else "new")
@@ -214,6 +313,14 @@ class RoomManager:
     @property
     def rooms(self) -> dict[int, Room]:
         return {k: r for k, r in self._rooms.items() if not r.done}
+
+
+def _moving(session_id: int, why: str) -> Conflict:
+    log.info("room %s is moving between processes (%s)", session_id, why)
+    return Conflict(
+        "This session's room is moving to another server; reconnecting.",
+        code=ErrorCode.ROOM_MOVING,
+    )
 
 
 def _wrong_node(session_id: int, holder: str) -> Conflict:

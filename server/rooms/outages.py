@@ -29,6 +29,8 @@ class Outages:
         self.stopped_at: int | None = data.get("stopped_at_ms")  # a graceful stop, not back yet
         self.saved_at: int | None = data.get("saved_at_ms")  # the last saved change
         self.down_since: int | None = None  # set by the manager: a crash it recorded
+        # set by the manager: the crashed holder's last heartbeat, when it took the room over
+        self.last_seen: int | None = None
         self._pending: tuple[int, int | None, OutageCause] | None = None
 
     def stamp(self, data: JSON) -> JSON:
@@ -38,16 +40,21 @@ class Outages:
             data["stopped_at_ms"] = self.stopped_at
         return data
 
-    def stop(self, participants: dict[int, Participant]) -> list[AttendanceRecord]:
-        """A graceful stop: the present members leave now, keeping their place."""
+    def stop(
+        self, participants: dict[int, Participant], *, handover: bool = False
+    ) -> list[AttendanceRecord]:
+        """A graceful stop: the present members leave now, keeping their place. Handed over
+        to another process (a cluster), they are disconnected now instead: they reconnect
+        there within moments, so nobody left."""
         now = self._clock.now_ms()
         self.stopped_at = now
         self._pending = (now, None, OutageCause.STOP)
+        kind = AttendanceKind.DISCONNECT if handover else AttendanceKind.LEAVE
         out = []
         for p in participants.values():
             if p.presence is Presence.PRESENT:
                 p.presence, p.sid, p.sender = Presence.RECONNECTING, None, None
-                out.append(AttendanceRecord(p.person_id, AttendanceKind.LEAVE, now, SERVER_STOPPED))
+                out.append(AttendanceRecord(p.person_id, kind, now, SERVER_STOPPED))
         return out
 
     def resume(self, participants: dict[int, Participant]) -> list[AttendanceRecord]:
@@ -58,8 +65,9 @@ class Outages:
             self._pending = (down, now, OutageCause.STOP)
         elif self.down_since is not None:  # a crash the manager recorded at start-up
             down = self.down_since
-        else:  # a crash, taken over by another process: from the last saved change
-            down = self.saved_at if self.saved_at is not None else now
+        else:  # a crash, taken over by another process: from its last heartbeat or change
+            known = [t for t in (self.saved_at, self.last_seen) if t is not None and t <= now]
+            down = max(known) if known else now
             self._pending = (down, now, OutageCause.CRASH)
         self.stopped_at = None
         out = []

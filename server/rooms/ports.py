@@ -63,6 +63,23 @@ class RoomBroadcaster(Protocol):
     async def drop(self, sid: str, reason: str) -> None: ...
 
 
+class Peers(Protocol):
+    """The other server processes, as far as rooms need them (a cluster; None alone)."""
+
+    async def alive(self, node_id: str) -> bool:
+        """Is ``node_id``'s process running (its heartbeat fresh)? A live process whose event
+        loop is slow still beats; only a dead one stops."""
+        ...
+
+    async def last_seen_ms(self, node_id: str) -> int | None:
+        """When ``node_id`` last beat (wall clock ms), if known: a crashed owner's true end."""
+        ...
+
+    async def ask_handover(self, session_id: int, holder: str, to: str) -> None:
+        """Ask ``holder`` to save the room, give its lease up and send its members over."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class SessionInfo:
     """What a room needs to know about its scheduled session, read once when it starts."""
@@ -145,9 +162,12 @@ class RoomStore(Protocol):
 
     async def display_name(self, person_id: int) -> str: ...
 
-    async def claim(self, session_id: int, owner: str, ttl_ms: int) -> str | None:
+    async def claim(
+        self, session_id: int, owner: str, ttl_ms: int, *, dead: str | None = None
+    ) -> str | None:
         """Take or renew the room's lease for ``owner``: None when it is ours now, else the
-        owner that holds it (a lease past its time is taken over)."""
+        owner that holds it (a lease past its time is taken over, and so is one still held
+        by ``dead``, a node whose heartbeat has stopped)."""
         ...
 
     async def release(self, session_id: int, owner: str) -> None:

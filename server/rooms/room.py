@@ -130,9 +130,9 @@ class Room:
         self._arm_window()
         self._task = asyncio.create_task(self._run(), name=f"room-{self.room_id}")
 
-    async def stop(self) -> None:
+    async def stop(self, *, handover: bool = False) -> None:
         if self._task is not None and not self._task.done():
-            await self._queue.put(Stop())
+            await self._queue.put(Stop(handover=handover))
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._timers.stop()
@@ -167,7 +167,9 @@ class Room:
                 command = await self._queue.get()
                 if isinstance(command, Stop):
                     if not self.state.ended:  # a graceful stop
-                        self._attendance += self.outages.stop(self.participants)
+                        self._attendance += self.outages.stop(
+                            self.participants, handover=command.handover
+                        )
                         self._dirty = True
                         await self.outages.record(self._store, self.info.session_id, self._commit())
                     break

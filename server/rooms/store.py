@@ -208,10 +208,18 @@ class SqlRoomStore:
                 f"room {session_id} is now run by {holder or 'no process'}; this copy stops"
             )
 
-    async def claim(self, session_id: int, owner: str, ttl_ms: int) -> str | None:
-        """One statement: insert the lease, or take it over if it is ours or has run out."""
+    async def claim(
+        self, session_id: int, owner: str, ttl_ms: int, *, dead: str | None = None
+    ) -> str | None:
+        """One statement: insert the lease, or take it over if it is ours or has run out, or
+        (``dead``) if that node still holds it: a compare-and-set on the holder the caller
+        found dead, so of two nodes taking over only one wins, and a lease that changed hands
+        meanwhile is not taken."""
         now = datetime.now(UTC)
         until = now + timedelta(milliseconds=ttl_ms)
+        takeable = or_(RoomLease.owner == owner, RoomLease.lease_until < now)
+        if dead is not None:
+            takeable = or_(takeable, RoomLease.owner == dead)
         async with self._engine.begin() as conn:
             dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
             stmt = dialect.insert(RoomLease).values(
@@ -220,7 +228,7 @@ class SqlRoomStore:
             stmt = stmt.on_conflict_do_update(
                 index_elements=[RoomLease.session_id],
                 set_={"owner": owner, "lease_until": until},
-                where=or_(RoomLease.owner == owner, RoomLease.lease_until < now),
+                where=takeable,
             ).returning(RoomLease.owner)
             if (await conn.execute(stmt)).first() is not None:
                 return None

@@ -13,6 +13,7 @@ from server.domain import RemovalReason
 from server.rooms.ports import Clock, SystemClock
 
 from . import media, participant, protocol, session
+from .cluster import let_go
 from .context import NAMESPACE, EventTable, Services
 from .edge import PACKET_MAX_CHARS, EdgeServer
 from .namespace import RoomNamespace
@@ -63,6 +64,10 @@ async def _close_connections(app: web.Application) -> None:
     (a Socket.IO disconnect would tell them not to). Without this aiohttp would wait for the
     open websockets until its shutdown timeout."""
     svc = app[SIGNALING_KEY]
+    if svc.manager is not None and svc.cluster is not None:
+        # A cluster: the rooms go on elsewhere (a drain did this already, see drain.py).
+        await svc.manager.hand_over_all()
+        await let_go(svc)
     if svc.manager is not None:
         await svc.manager.stop()
     svc.conns.clear()

@@ -21,6 +21,7 @@ from .models import Payload
 from .ratelimit import EVENT_BURST, EVENT_RATE, EventBudget
 
 if TYPE_CHECKING:
+    from .cluster import ClusterLink
     from .removal import RemovalFanout
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ class Services:
     event_burst: float = EVENT_BURST
     sessionmaker: async_sessionmaker[AsyncSession] | None = None  # the shared database
     fanout: RemovalFanout | None = None  # removals to and from other processes (Redis)
+    cluster: ClusterLink | None = None  # heartbeats, handovers, refreshes (Redis)
+    draining: bool = False  # SIGTERM: not ready, no new connections, rooms handed over
     sockets_per_person: int = 2
     # One event budget per person in a room, shared by their connections.
     budgets: dict[tuple[int, int], EventBudget] = field(default_factory=dict)

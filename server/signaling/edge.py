@@ -171,9 +171,10 @@ class _GuardedWebSocket(aiohttp_driver.WebSocket):  # type: ignore[misc]
         await self.close_with_reason("malformed Engine.IO frame")
         return None  # python-engineio ends the connection as if the client had closed it
 
-    async def close_with_reason(self, reason: str) -> None:
-        """Close with 1008 (policy violation) and ``reason`` (cut to the 123 bytes allowed)."""
-        await self._sock.close(code=1008, message=reason.encode()[:123])
+    async def close_with_reason(self, reason: str, code: int = 1008) -> None:
+        """Close with ``code`` (1008: policy violation) and ``reason`` (cut to the 123 bytes
+        allowed)."""
+        await self._sock.close(code=code, message=reason.encode()[:123])
 
 
 class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]

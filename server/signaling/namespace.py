@@ -18,6 +18,7 @@ from server.auth.spent import spend
 from server.auth.tokens import verify_join_token
 from server.errors import (
     CircleError,
+    Conflict,
     ErrorCode,
     PayloadTooLarge,
     ProtocolError,
@@ -79,6 +80,11 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def _connect(self, sid: str, environ: Any, auth: Any = None) -> None:
         try:
+            if self.svc.draining:
+                raise Conflict(
+                    "This server is stopping; reconnecting to another.",
+                    code=ErrorCode.ROOM_MOVING,
+                )
             token = auth.get("token") if isinstance(auth, dict) else None
             if not isinstance(token, str):
                 raise Unauthenticated("A join token is required (auth: {token}).")

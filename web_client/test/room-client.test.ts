@@ -167,6 +167,54 @@ describe("RoomClient", () => {
     expect(h.socket.tokens).toEqual(["token-1", "token-2", "token-3"]);
   });
 
+  it("keeps retrying with back-off and fresh tokens while the room moves between servers", async () => {
+    await h.client.start();
+    await flush();
+    h.socket.transportDrop();
+    // The room's server stopped: the connection is refused for now, three times.
+    h.socket.connectResult = () => h.socket.serverRefuse("room_moving", "moving");
+    for (let i = 0; i < 3; i += 1) {
+      h.socket.connect();
+      await flush();
+      expect(h.client.state).toBe("reconnecting");
+    }
+    const waits = h.timers.filter((t) => t.ms !== 10_000).map((t) => t.ms);
+    // 1 s, 2 s, 4 s, each scaled by 0.5-1.5
+    expect(waits[0]).toBeGreaterThanOrEqual(500);
+    expect(waits[0]).toBeLessThanOrEqual(1500);
+    expect(waits[2]).toBeGreaterThanOrEqual(2000);
+    expect(waits[2]).toBeLessThanOrEqual(6000);
+    h.socket.connectResult = () => h.socket.serverAccept();
+    h.timers.at(-1)?.fn();
+    await flush();
+    expect(h.client.state).toBe("joined");
+    expect(new Set(h.socket.tokens).size).toBe(h.socket.tokens.length); // a fresh token each time
+    expect(h.client.error).toBeNull();
+  });
+
+  it("retries a join refused for now (wrong_node, room_moving) instead of stopping", async () => {
+    let refusals = 2;
+    const base = h.socket.autoReply;
+    h.socket.autoReply = (event, payload) => {
+      if (event === "join" && refusals > 0) {
+        refusals -= 1;
+        return { ok: false, error: { code: refusals ? "wrong_node" : "room_moving", message: "moving" } };
+      }
+      return base?.(event, payload);
+    };
+    await h.client.start();
+    await flush();
+    expect(h.client.state).toBe("reconnecting");
+    h.timers.at(-1)?.fn();
+    await flush();
+    expect(h.client.state).toBe("reconnecting");
+    h.timers.at(-1)?.fn();
+    await flush();
+    expect(h.client.state).toBe("joined");
+    expect(h.states).not.toContain("failed");
+    expect(h.socket.tokens).toEqual(["token-1", "token-2", "token-3"]);
+  });
+
   it("fails when the server refuses for good (not enrolled)", async () => {
     h.socket.connectResult = () => h.socket.serverRefuse("forbidden", "not enrolled");
     await h.client.start();

@@ -73,12 +73,31 @@ export interface RoomClientOptions {
   log?: (msg: string) => void;
   /** Wait before retrying after the server refused a stale token (ms). */
   retryDelayMs?: number;
+  /** After a transient refusal (a room moving between servers, ...): the first wait (ms),
+   * doubled per attempt up to `maxRetryDelayMs`, each scaled by 0.5-1.5 (`random`). */
+  maxRetryDelayMs?: number;
+  random?: () => number;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
 }
 
 const TOKEN_CODES = new Set(["unauthenticated", "gone", "invalid", "expired", "token_used"]);
 const MAX_TOKEN_RETRIES = 3;
+/**
+ * Refusals that say "not now" rather than "not you": the room is moving between servers (a
+ * failover, a rolling restart, a node that came back), the server is busy or the answer was
+ * lost. The client keeps retrying (with back-off, a fresh join token each time) instead of
+ * giving up; the person sees "reconnecting".
+ */
+export const TRANSIENT_CODES = new Set([
+  "room_moving",
+  "wrong_node",
+  "timeout",
+  "internal",
+  "unavailable",
+  "rate_limited",
+  "connect_error",
+]);
 
 export class RoomClient {
   readonly events = new Emitter<RoomEvents>();
@@ -86,7 +105,10 @@ export class RoomClient {
 
   private readonly socket: SocketLike;
   private readonly opts: Required<
-    Pick<RoomClientOptions, "ackTimeoutMs" | "now" | "log" | "retryDelayMs" | "setTimer" | "clearTimer">
+    Pick<
+      RoomClientOptions,
+      "ackTimeoutMs" | "now" | "log" | "retryDelayMs" | "maxRetryDelayMs" | "random" | "setTimer" | "clearTimer"
+    >
   > &
     RoomClientOptions;
   private stateValue: RoomState = "idle";
@@ -96,6 +118,7 @@ export class RoomClient {
   private pendingAgreement: Agreement | null = null;
   private firstToken: string | null = null;
   private tokenRetries = 0;
+  private transientRetries = 0;
   private everJoined = false;
   private noteValue: RoomNote | null = null;
   /** Media answers and candidates produced before the join is acknowledged. */
@@ -107,6 +130,8 @@ export class RoomClient {
       now: () => Date.now(),
       log: () => undefined,
       retryDelayMs: 1000,
+      maxRetryDelayMs: 5000,
+      random: () => Math.random(),
       setTimer: (fn, ms) => setTimeout(fn, ms),
       clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
       ...options,
@@ -350,17 +375,28 @@ export class RoomClient {
       await this.join();
     } catch (e) {
       const err = toCircleError(e);
-      if (err.code === "timeout") {
-        // The connection is unhealthy: let socket.io reconnect and try again.
-        this.opts.log("hello/join timed out; reconnecting");
+      if (TRANSIENT_CODES.has(err.code)) {
+        // Not now (the room is moving, the answer was lost): a new connection, later.
+        this.opts.log(`hello/join refused for now (${err.code}); reconnecting`);
         this.socket.disconnect();
         this.setState("reconnecting");
-        this.socket.connect();
+        this.retryLater();
         return;
       }
       this.fail(err);
       this.socket.disconnect();
     }
+  }
+
+  /** Connect again after the back-off for the next transient attempt (a fresh join token). */
+  private retryLater(): void {
+    const n = this.transientRetries;
+    this.transientRetries += 1;
+    const base = Math.min(this.opts.maxRetryDelayMs, this.opts.retryDelayMs * 2 ** n);
+    const delay = Math.round(base * (0.5 + this.opts.random()));
+    this.opts.setTimer(() => {
+      if (!this.isFinal()) this.socket.connect();
+    }, delay);
   }
 
   private async join(): Promise<void> {
@@ -380,6 +416,7 @@ export class RoomClient {
       this.onEnded();
       return;
     }
+    this.transientRetries = 0;
     this.setState("joined");
     this.events.emit("snapshot", snap);
     if (rejoin) this.events.emit("rejoined", snap);
@@ -434,6 +471,11 @@ export class RoomClient {
       this.opts.setTimer(() => {
         if (!this.isFinal()) this.socket.connect();
       }, this.opts.retryDelayMs * this.tokenRetries);
+      return;
+    }
+    if (TRANSIENT_CODES.has(code)) {
+      this.setState("reconnecting");
+      this.retryLater();
       return;
     }
     this.fail(new CircleError(code, message));
