@@ -7,11 +7,14 @@ It reads what every node writes anyway, with the same configuration as ``circle 
 the rooms' leases in the database (``room_leases``: owner, valid until; renewed every third
 of ``room_lease_s``, so a lease's age is ``room_lease_s`` minus what is left of it), each
 room's last saved change (``room_states.updated_at``) and session status, and, when
-``redis_url`` is set, the nodes' heartbeats in Redis (keys ``<redis_channel>:node:<node_id>``
-holding the time of the last beat in milliseconds since the epoch). Exit code 0 when every
-live room has a valid lease and every node with rooms beats; 1 when a room's lease ran out
-(nobody runs it until a member reconnects) or a node with rooms has no fresh heartbeat; 2 when
-the database is not migrated.
+``redis_url`` is set, the nodes' heartbeats in Redis (server/signaling/cluster.py): a node is
+alive while its key ``<redis_channel>:node:<node_id>`` exists (it expires ``heartbeat_ttl_s``
+after the last beat), and ``<redis_channel>:seen:<node_id>`` keeps the time of its last beat
+(milliseconds since the epoch) for a day, so a dead node is listed with the age of its last
+beat. Exit code 0 when every live room has a valid lease and every node holding rooms is
+alive; 1 when a room's lease ran out (nobody runs it until a member reconnects) or a node
+holding rooms has no heartbeat (its rooms move at the next reconnect); 2 when the database is
+not migrated.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ from server.db.models import RoomLease, RoomState, ScheduledSession
 from server.settings import Settings
 
 SettingsLoader = Callable[[argparse.Namespace], Settings]
-HEARTBEAT_KEY = "{channel}:node:*"  # the nodes' heartbeats (see the module docstring)
-HEARTBEAT_STALE_S = 10.0  # a node whose last beat is older than this is reported stale
+ALIVE_KEY = "{channel}:node:"  # + node id: exists while the node beats (module docstring)
+SEEN_KEY = "{channel}:seen:"  # + node id: its last beat, ms since the epoch
 
 
 @dataclass(slots=True)
@@ -53,7 +56,8 @@ class RoomRow:
 class NodeRow:
     node: str
     rooms: list[int] = field(default_factory=list)
-    heartbeat_age_s: float | None = None  # None: no heartbeat found
+    heartbeat_age_s: float | None = None  # since its last beat; None: none known
+    alive: bool | None = None  # its heartbeat key exists; None: not read (no Redis)
 
 
 @dataclass(slots=True)
@@ -64,14 +68,8 @@ class Status:
 
     @property
     def healthy(self) -> bool:
-        stale = [
-            n
-            for n in self.nodes
-            if n.rooms
-            and self.heartbeats == "redis"
-            and (n.heartbeat_age_s is None or n.heartbeat_age_s > HEARTBEAT_STALE_S)
-        ]
-        return not stale and not any(r.expired for r in self.rooms)
+        dead = [n for n in self.nodes if n.rooms and n.alive is False]
+        return not dead and not any(r.expired for r in self.rooms)
 
     def as_json(self) -> str:
         return json.dumps(
@@ -88,7 +86,8 @@ class Status:
         lines = [f"nodes ({len(self.nodes)}; heartbeats: {self.heartbeats}):"]
         for n in self.nodes:
             beat = "-" if n.heartbeat_age_s is None else f"{n.heartbeat_age_s:.1f} s ago"
-            lines.append(f"  {n.node:<24} rooms {len(n.rooms):>4}   heartbeat {beat}")
+            state = {True: "alive", False: "DEAD", None: ""}[n.alive]
+            lines.append(f"  {n.node:<24} rooms {len(n.rooms):>4}   last beat {beat}  {state}")
         if not self.nodes:
             lines.append("  (none)")
         lines.append(f"rooms ({len(self.rooms)}):")
@@ -146,26 +145,34 @@ async def read_leases(db: Database, lease_s: float, now: datetime) -> list[RoomR
     return out
 
 
-async def read_heartbeats(redis_url: str, channel: str, now_ms: int) -> dict[str, float]:
-    """node id -> seconds since its last heartbeat."""
+async def read_heartbeats(
+    redis_url: str, channel: str, now_ms: int
+) -> dict[str, tuple[float | None, bool]]:
+    """node id -> (seconds since its last beat, alive)."""
     import redis.asyncio as aioredis
 
     client = aioredis.from_url(redis_url, socket_timeout=5)
+    alive_prefix, seen_prefix = ALIVE_KEY.format(channel=channel), SEEN_KEY.format(channel=channel)
     try:
-        pattern = HEARTBEAT_KEY.format(channel=channel)
-        prefix = pattern[:-1]
-        found: dict[str, float] = {}
-        async for key in client.scan_iter(match=pattern, count=500):
-            raw = await client.get(key)
-            name = (key.decode() if isinstance(key, bytes) else str(key))[len(prefix) :]
+        alive = {
+            _text(k)[len(alive_prefix) :]
+            async for k in client.scan_iter(match=alive_prefix + "*", count=500)
+        }
+        found: dict[str, tuple[float | None, bool]] = {n: (None, True) for n in alive}
+        async for key in client.scan_iter(match=seen_prefix + "*", count=500):
+            node = _text(key)[len(seen_prefix) :]
             try:
-                beat_ms = int(float(raw.decode() if isinstance(raw, bytes) else str(raw)))
+                beat_ms = int(float(_text(await client.get(key))))
             except (TypeError, ValueError):
                 continue
-            found[name] = round(max(0.0, (now_ms - beat_ms) / 1000), 3)
+            found[node] = (round(max(0.0, (now_ms - beat_ms) / 1000), 3), node in alive)
         return found
     finally:
         await client.aclose()
+
+
+def _text(raw: object) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
 async def cluster_status(settings: Settings, now: datetime | None = None) -> Status | None:
@@ -178,7 +185,7 @@ async def cluster_status(settings: Settings, now: datetime | None = None) -> Sta
         rooms = await read_leases(db, settings.room_lease_s, now)
     finally:
         await db.dispose()
-    beats: dict[str, float] = {}
+    beats: dict[str, tuple[float | None, bool]] = {}
     source = "no redis_url"
     if settings.redis_url is not None:
         try:
@@ -188,13 +195,14 @@ async def cluster_status(settings: Settings, now: datetime | None = None) -> Sta
             source = "redis"
         except Exception as exc:  # the leases still tell most of the story
             source = f"unreadable ({type(exc).__name__})"
-    nodes: dict[str, NodeRow] = {
-        name: NodeRow(name, heartbeat_age_s=age) for name, age in beats.items()
+    nodes = {
+        name: NodeRow(name, heartbeat_age_s=age, alive=up) for name, (age, up) in beats.items()
     }
     for r in rooms:
-        nodes.setdefault(r.node, NodeRow(r.node, heartbeat_age_s=beats.get(r.node))).rooms.append(
-            r.session_id
-        )
+        if r.node not in nodes:
+            reading = source == "redis"
+            nodes[r.node] = NodeRow(r.node, alive=False if reading else None)
+        nodes[r.node].rooms.append(r.session_id)
     return Status(
         nodes=sorted(nodes.values(), key=lambda n: n.node), rooms=rooms, heartbeats=source
     )

@@ -70,9 +70,13 @@ class Metrics:
         )
         self.takeovers = Counter(
             "circle_lease_takeovers",
-            "Rooms this process opened whose lease another process held before",
+            "Rooms this process took over from another: from a dead node (no heartbeat) or "
+            "handed over by a live one (the proxy sent the members here, or it drained)",
+            ["how"],
             registry=r,
         )
+        for how in ("dead", "handover"):
+            self.takeovers.labels(how)
         self.loop_lag = Gauge(
             "circle_event_loop_lag_seconds",
             "How late the event loop ran a timer in the last sampling period (max)",
@@ -121,8 +125,8 @@ class Metrics:
         await emitting
         self.fanout_seconds.observe(time.perf_counter() - start)
 
-    def lease_taken_over(self) -> None:
-        self.takeovers.inc()
+    def lease_taken_over(self, how: str) -> None:
+        self.takeovers.labels(how).inc()
 
 
 # The process's one set (see the module docstring: a process is what Prometheus scrapes).

@@ -26,7 +26,6 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from aiohttp import web
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -55,7 +54,7 @@ OUTBOX_WAITING = (OutboxStatus.QUEUED, OutboxStatus.RETRY, OutboxStatus.SENDING)
 @dataclass
 class Scraper:
     """What /metrics keeps between scrapes: media totals per room (so the process totals only
-    grow), the event-loop samples, the audit throttle, and an optional drain-state reader."""
+    grow), the event-loop samples and the audit throttle."""
 
     metrics: Metrics
     media_seen: dict[str, tuple[int, int, int]] = field(default_factory=dict)
@@ -63,7 +62,6 @@ class Scraper:
     lag_samples: deque[float] = field(default_factory=lambda: deque(maxlen=LOOP_WINDOW))
     last_audit_at: float = float("-inf")
     refused_since_audit: int = 0
-    draining: Any = None  # a callable -> bool, set by the process lifecycle when it drains
 
 
 SCRAPER_KEY = web.AppKey("circle.metrics.scraper", Scraper)
@@ -182,8 +180,9 @@ def _room_levels(app: web.Application, scraper: Scraper) -> Iterator[Metric]:
         people.add_metric([presence.value], n)
     yield people
     yield _gauge("circle_connections", "Room connections held by this process", len(svc.conns))
-    draining = scraper.draining() if callable(scraper.draining) else False
-    yield _gauge("circle_draining", "1 while this process drains before it stops", int(draining))
+    yield _gauge(
+        "circle_draining", "1 while this process drains before it stops", int(svc.draining)
+    )
     lag = max(scraper.lag_samples, default=0.0)
     scraper.metrics.loop_lag.set(lag)
     yield from _media_totals(app, scraper, [r.room_id for r in rooms.values()])

@@ -49,28 +49,40 @@ def circle(*args: str, db_url: str, tmp_path: Path, **env: str) -> subprocess.Co
 async def test_live_rooms_their_nodes_and_lease_ages(sqlite_url: str, tmp_path: Path) -> None:
     world = await seed(sqlite_url, members=1)
     clock = ManualClock(time.time_ns() // 1_000_000)
-    a = Server(world, tmp_path / "a", clock, None, settings={"node_id": "node-a"})
+    require_redis()
+    redis_url, channel = "redis://127.0.0.1:6379/0", f"test-cluster-{uuid.uuid4().hex[:8]}"
+    a = Server(
+        world,
+        tmp_path / "a",
+        clock,
+        None,
+        redis_url=redis_url,
+        settings={"node_id": "node-a", "redis_channel": channel},
+    )
     await a.start()
     try:
         leader = a.peer(world.leader, GroupRole.LEADER)
         await leader.enter()
-        settings = make_settings(sqlite_url, tmp_path)
+        settings = make_settings(sqlite_url, tmp_path, redis_url=redis_url, redis_channel=channel)
         status = await cluster_status(settings)
-        assert status is not None and status.healthy
-        assert [(n.node, n.rooms) for n in status.nodes] == [("node-a", [world.session_id])]
+        assert status is not None and status.healthy and status.heartbeats == "redis"
+        (node,) = status.nodes
+        assert (node.node, node.rooms, node.alive) == ("node-a", [world.session_id], True)
+        assert node.heartbeat_age_s is not None and node.heartbeat_age_s < 3  # beats every 1 s
         (room,) = status.rooms
         assert room.node == "node-a" and room.status == "open"
         assert 0 <= room.lease_age_s < 5 and 25 < room.lease_left_s <= 30
         assert room.saved_age_s is not None and 0 <= room.saved_age_s < 5
-        assert status.heartbeats == "no redis_url"
 
         # The command itself, as an operator runs it.
-        r = circle("cluster", "status", db_url=sqlite_url, tmp_path=tmp_path)
+        env = {"REDIS_URL": redis_url, "CIRCLE_REDIS_CHANNEL": channel}
+        r = circle("cluster", "status", db_url=sqlite_url, tmp_path=tmp_path, **env)
         assert r.returncode == 0, r.stderr
         assert "node-a" in r.stdout and f"session {world.session_id}" in r.stdout
-        r = circle("cluster", "status", "--json", db_url=sqlite_url, tmp_path=tmp_path)
+        r = circle("cluster", "status", "--json", db_url=sqlite_url, tmp_path=tmp_path, **env)
         body = json.loads(r.stdout)
         assert body["ok"] is True and body["rooms"][0]["node"] == "node-a"
+        assert body["nodes"][0]["alive"] is True
     finally:
         await leader.close()
         await a.stop()
@@ -116,20 +128,30 @@ async def test_heartbeats_from_redis(sqlite_url: str, tmp_path: Path) -> None:
     client = aioredis.from_url(redis_url)
     now_ms = int(now.timestamp() * 1000)
     try:
+        # node-1 beats (its key lives heartbeat_ttl_s), node-2 is alive without rooms, node-3
+        # died 40 s ago (its key expired; its last beat stays).
+        for node, ago in (("node-1", 1500), ("node-2", 300), ("node-3", 40_000)):
+            await client.set(f"{channel}:seen:{node}", str(now_ms - ago), ex=60)
         await client.set(f"{channel}:node:node-1", str(now_ms - 1500), ex=60)
         await client.set(f"{channel}:node:node-2", str(now_ms - 300), ex=60)
         settings = make_settings(sqlite_url, tmp_path, redis_url=redis_url, redis_channel=channel)
         status = await cluster_status(settings, now=now)
         assert status is not None and status.heartbeats == "redis" and status.healthy
-        ages = {n.node: (n.heartbeat_age_s, n.rooms) for n in status.nodes}
-        assert ages == {"node-1": (1.5, [world.session_id]), "node-2": (0.3, [])}
+        ages = {n.node: (n.heartbeat_age_s, n.alive, n.rooms) for n in status.nodes}
+        assert ages == {
+            "node-1": (1.5, True, [world.session_id]),
+            "node-2": (0.3, True, []),
+            "node-3": (40.0, False, []),
+        }
         assert status.rooms[0].lease_age_s == 10.0
 
-        # The node with the room stops beating: reported, not healthy.
-        await client.set(f"{channel}:node:node-1", str(now_ms - 30_000), ex=60)
+        # The node holding the room stops beating (its key expires): reported, not healthy.
+        await client.delete(f"{channel}:node:node-1")
+        await client.set(f"{channel}:seen:{'node-1'}", str(now_ms - 30_000), ex=60)
         status = await cluster_status(settings, now=now)
         assert status is not None and not status.healthy
-        assert "30.0 s ago" in status.as_text()
+        assert "30.0 s ago  DEAD" in status.as_text()
     finally:
-        await client.delete(f"{channel}:node:node-1", f"{channel}:node:node-2")
+        keys = [f"{channel}:{kind}:node-{i}" for kind in ("node", "seen") for i in (1, 2, 3)]
+        await client.delete(*keys)
         await client.aclose()
