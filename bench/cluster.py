@@ -55,6 +55,7 @@ from bench.signaling import Client, drive_room  # noqa: E402
 from bench.signaling_servers import CLIENTS_PER_ROOM, NS, SECRET, seed  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+IDLE_WINDOW_S = 3.0
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -245,6 +246,11 @@ def spread(
         p.start()
     clients = sum(results.get(timeout=300)[1] for _ in procs)
     pids = cluster.pids()
+    # The nodes' cost with every client connected and nothing happening (pings, heartbeats,
+    # lease renewals, the Redis listeners), so the per-delivery figure can leave it out.
+    idle0, t_idle = sum(cpu_seconds(pid) for pid in pids), time.monotonic()
+    time.sleep(IDLE_WINDOW_S)
+    idle_rate = (sum(cpu_seconds(pid) for pid in pids) - idle0) / (time.monotonic() - t_idle)
     cpu0 = sum(cpu_seconds(pid) for pid in pids)
     t0 = time.monotonic()
     events["go"].set()
@@ -267,6 +273,10 @@ def spread(
         "cpu_s": cpu,
         "window_s": window,
         "cpu_us_per_delivery": cpu * 1e6 / deliveries if deliveries else float("nan"),
+        "idle_cpu_per_s": idle_rate,
+        "marginal_us_per_delivery": (cpu - idle_rate * window) * 1e6 / deliveries
+        if deliveries
+        else float("nan"),
     }
 
 
@@ -533,6 +543,10 @@ async def one_failure(
     return {"back_s": back_s, "exit_s": exit_s, "dropped": dropped_n, "victim": victim}
 
 
+def _s(seconds: float | None) -> str:
+    return "not within 60 s" if seconds is None else f"{seconds:.2f} s"
+
+
 def _zombie(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -591,7 +605,9 @@ def main() -> None:
                     f"{figures['changes']} changes; fan-out to 12 p50 {figures['p50']:.1f} ms, "
                     f"p99 {figures['p99']:.1f} ms; node CPU {figures['cpu_s']:.2f} s in "
                     f"{figures['window_s']:.1f} s = {figures['cpu_us_per_delivery']:.0f} us "
-                    f"per delivery",
+                    f"per delivery; idle nodes use {figures['idle_cpu_per_s'] * 100:.1f} % of "
+                    f"a core, so {figures['marginal_us_per_delivery']:.0f} us per delivery "
+                    "above idle",
                     flush=True,
                 )
                 if n == max(counts) and n >= 2 and opts.trials > 0:
@@ -609,7 +625,7 @@ def main() -> None:
         ratio = f["cpu_us_per_delivery"] / base if base else float("nan")
         print(
             f"nodes {f['nodes']}: {f['cpu_us_per_delivery']:.0f} us of node CPU per delivery "
-            f"({ratio:.2f} x one node)"
+            f"({ratio:.2f} x the first), {f['marginal_us_per_delivery']:.0f} us above idle"
         )
     takeovers = fail.get("takeover_s", [])
     if fail:
@@ -617,7 +633,7 @@ def main() -> None:
             f"takeover after kill -9 over {len(takeovers)} trials ({fail['failed']} not back "
             f"within 60 s): p50 {pct(takeovers, 0.5):.2f} s, max "
             f"{max(takeovers, default=float('nan')):.2f} s; drain: exit after "
-            f"{fail.get('drain_s')} s, members back after {fail.get('drain_back_s')} s; "
+            f"{_s(fail.get('drain_s'))}, members back after {_s(fail.get('drain_back_s'))}; "
             f"{fail['changes_acked']} phase changes acknowledged, lost {fail['lost']}, doubled "
             f"{fail['doubled']}; refusals seen by members: {fail['refusals']}"
         )
@@ -629,6 +645,9 @@ def main() -> None:
         "fanout_p99_ms": round(last.get("p99", float("nan")), 2),
         "cpu_us_per_delivery": {
             str(f["nodes"]): round(f["cpu_us_per_delivery"], 1) for f in spreads
+        },
+        "marginal_us_per_delivery": {
+            str(f["nodes"]): round(f["marginal_us_per_delivery"], 1) for f in spreads
         },
         "fanout_p99_ms_by_nodes": {str(f["nodes"]): round(f["p99"], 2) for f in spreads},
         "takeover_p50_s": round(pct(takeovers, 0.5), 2) if takeovers else None,
