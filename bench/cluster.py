@@ -15,7 +15,8 @@ deploy/haproxy.cfg), each on a fresh database that is dropped afterwards.
    has the new snapshot. Server CPU is the sum over the node processes (/proc/<pid>/stat)
    over the window, divided by the deliveries (changes x 12).
 2. **Takeover** (N = 3, ``--trials`` times): members that behave like the browser client (a
-   fresh join token per attempt, socket.io-client's back-off: 1 s doubling to 5 s, +-50 %)
+   fresh join token per attempt, the web client's back-off from
+   web_client/src/protocol/room-client.ts: 1 s doubling to 5 s, each x0.5-1.5)
    sit in ``--failover-rooms`` rooms; the node owning most of them (``room_leases``) is held
    down (its supervisor does not restart it) and killed with SIGKILL. Takeover time: from
    the kill until the last member that lost its connection is back in its room (join
@@ -36,6 +37,7 @@ import contextlib
 import json
 import multiprocessing as mp
 import os
+import queue
 import random
 import signal
 import subprocess
@@ -56,6 +58,7 @@ from bench.signaling_servers import CLIENTS_PER_ROOM, NS, SECRET, seed  # noqa: 
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 IDLE_WINDOW_S = 3.0
+PROXY_SETTLE_S = 4.0
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -199,22 +202,27 @@ async def load_worker_main(
     results.put(("joined", sum(len(room) for room in clients)))
     while not events["go"].is_set():  # noqa: ASYNC110 (a multiprocessing event)
         await asyncio.sleep(0.05)
-    for room, r in zip(clients, rooms, strict=True):
-        await room[0].sio.call(
-            "protocol.command",
-            {"command": "set_presenter", "person_id": str(r["people"][1])},
-            namespace=NS,
-            timeout=30,
-        )
     stop_at = time.monotonic() + opts["rounds"] * opts["interval"] * 1.5 + 60
-    lat = await asyncio.gather(
-        *(
-            drive_room("app", room, opts["rounds"], opts["interval"], "", stop_at)
-            for room in clients
-        )
-    )
+    failed: list[str] = []
+
+    async def drive(room: list[Client], r: dict[str, Any]) -> list[float]:
+        """One room; a room whose connections were closed under it (these load clients do
+        not reconnect) stops and is counted, the others go on."""
+        try:
+            await room[0].sio.call(
+                "protocol.command",
+                {"command": "set_presenter", "person_id": str(r["people"][1])},
+                namespace=NS,
+                timeout=30,
+            )
+            return await drive_room("app", room, opts["rounds"], opts["interval"], "", stop_at)
+        except Exception as exc:
+            failed.append(type(exc).__name__)
+            return []
+
+    lat = await asyncio.gather(*(drive(room, r) for room, r in zip(clients, rooms, strict=True)))
     held = sum(1 for room in clients for c in room if c.sio.connected)
-    results.put(("done", [x for r in lat for x in r], held))
+    results.put(("done", [x for r in lat for x in r], held, failed))
     for room in clients:
         for c in room:
             with contextlib.suppress(Exception):
@@ -225,6 +233,17 @@ def load_worker(*args: Any, cpus: set[int]) -> None:
     pin(cpus)
     raise_fd_limit()
     asyncio.run(load_worker_main(*args))
+
+
+def collect(results: Any, procs: list[Any], limit_s: float) -> Any:
+    """The next result, or SystemExit when every worker died or the time is up."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(queue.Empty):
+            return results.get(timeout=1)
+        if not any(p.is_alive() for p in procs):
+            raise SystemExit("every client process has exited")
+    raise SystemExit("the client processes did not report in time")
 
 
 def spread(
@@ -244,7 +263,7 @@ def spread(
     ]
     for p in procs:
         p.start()
-    clients = sum(results.get(timeout=300)[1] for _ in procs)
+    clients = sum(collect(results, procs, 300)[1] for _ in procs)
     pids = cluster.pids()
     # The nodes' cost with every client connected and nothing happening (pings, heartbeats,
     # lease renewals, the Redis listeners), so the per-delivery figure can leave it out.
@@ -254,7 +273,7 @@ def spread(
     cpu0 = sum(cpu_seconds(pid) for pid in pids)
     t0 = time.monotonic()
     events["go"].set()
-    done = [results.get(timeout=opts.rounds * opts.interval * 2 + 300) for _ in procs]
+    done = [collect(results, procs, opts.rounds * opts.interval * 2 + 300) for _ in procs]
     cpu = sum(cpu_seconds(pid) for pid in pids) - cpu0
     window = time.monotonic() - t0
     for p in procs:
@@ -267,6 +286,7 @@ def spread(
         "nodes": len(cluster.nodes),
         "clients": clients,
         "held": sum(d[2] for d in done),
+        "rooms_failed": [x for d in done for x in d[3]],
         "changes": len(latencies),
         "p50": pct(latencies, 0.5),
         "p99": pct(latencies, 0.99),
@@ -284,7 +304,7 @@ def spread(
 
 
 class Member:
-    """A browser-like member: a fresh token per attempt; socket.io-client's back-off after a
+    """A browser-like member: a fresh token per attempt; the web client's back-off after a
     lost connection or a refusal; hello, join, and back in again after every drop."""
 
     def __init__(self, proxy: str, session_id: int, person_id: int, leader: bool) -> None:
@@ -377,7 +397,7 @@ class Refused(Exception):
 
 
 def backoff(attempt: int) -> float:
-    """socket.io-client's defaults: 1 s doubling up to 5 s, randomised by +-50 %."""
+    """The web client's (room-client.ts): 1 s doubling up to 5 s, each x0.5-1.5."""
     base = min(5.0, 1.0 * 2 ** max(0, attempt - 1))
     return base * random.uniform(0.5, 1.5)
 
@@ -598,8 +618,13 @@ def main() -> None:
             cluster = start_cluster(n, db_url, f"bench-{tag}")
             try:
                 pin_nodes(cluster, server_cpus)
+                # The proxy's checks bring a node up after two passes a second apart: until
+                # every node is in its ring, sessions would hash differently (and move).
+                time.sleep(PROXY_SETTLE_S)
                 figures = spread(cluster, rooms, opts, load_cpus)
                 spreads.append(figures)
+                if figures["rooms_failed"]:
+                    print(f"  rooms stopped early: {figures['rooms_failed']}", flush=True)
                 print(
                     f"{n} node(s): {figures['clients']} clients, {figures['held']} held, "
                     f"{figures['changes']} changes; fan-out to 12 p50 {figures['p50']:.1f} ms, "
