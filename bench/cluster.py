@@ -194,11 +194,29 @@ async def load_worker_main(
     ]
     sem = asyncio.Semaphore(20)
 
-    async def enter(c: Client) -> None:
-        async with sem:
-            await c.enter()
+    async def enter(room: list[Client], i: int, r: dict[str, Any]) -> None:
+        """As the web client does: a refused or failed join is tried again, with a fresh
+        token and back-off (a room may be moving while the proxy's ring settles)."""
+        for attempt in range(1, 8):
+            async with sem:
+                try:
+                    await room[i].enter()
+                    return
+                except Exception:
+                    with contextlib.suppress(Exception):
+                        await room[i].sio.disconnect()
+            await asyncio.sleep(backoff(attempt))
+            sid, pid = r["session_id"], r["people"][i]
+            room[i] = Client("app", room[i].url, str(sid), mint(pid, sid, i == 0))
+        await room[i].enter()
 
-    await asyncio.gather(*(enter(c) for room in clients for c in room))
+    await asyncio.gather(
+        *(
+            enter(room, i, r)
+            for room, r in zip(clients, rooms, strict=True)
+            for i in range(len(room))
+        )
+    )
     results.put(("joined", sum(len(room) for room in clients)))
     while not events["go"].is_set():  # noqa: ASYNC110 (a multiprocessing event)
         await asyncio.sleep(0.05)
