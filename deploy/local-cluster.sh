@@ -15,10 +15,12 @@
 #   CLUSTER_CMD    how to run the server (default: `circle` on PATH, else .venv/bin/circle,
 #                  else `python3 -m server`)
 #   CLUSTER_RESTART_DELAY  seconds before a node that exited is started again (default 1)
+#   CLUSTER_READY_S        how long to wait for the nodes and the proxy to be ready (default 180)
 #   Any other CIRCLE_* setting reaches every node (CIRCLE_ROOM_LEASE_S, CIRCLE_DRAIN_S, ...).
 #
 # What it prints (one fact per line, for people and for tests/cluster):
-#   dir <path>                the working directory: node logs <path>/node<i>.log
+#   dir <path>                the working directory: node logs <path>/node<i>.log, the proxy's
+#                             state socket <path>/haproxy.sock ("show stat")
 #   node <i> <url> <node_id>  each node, directly (bypassing the proxy)
 #   proxy <url>               the proxy: use this one
 #   ready                     every node and the proxy answer /readyz
@@ -120,8 +122,10 @@ for i in $(seq 1 "$N"); do
 done
 
 # The reference configuration with this run's bind address and servers.
-awk -v bind="    bind 127.0.0.1:$PROXY_PORT" -v servers="$SERVERS" '
+awk -v bind="    bind 127.0.0.1:$PROXY_PORT" -v servers="$SERVERS" \
+    -v stats="    stats socket $DIR/haproxy.sock mode 600 level user" '
     /^[[:space:]]*bind[[:space:]]/ { print bind; next }
+    /^[[:space:]]*stats socket[[:space:]]/ { print stats; next }
     /^[[:space:]]*server[[:space:]]/ { if (!done) { printf "%s", servers; done = 1 } next }
     { print }
 ' "$HERE/haproxy.cfg" >"$DIR/haproxy.cfg"
@@ -153,15 +157,19 @@ haproxy -db -f "$DIR/haproxy.cfg" >"$DIR/haproxy.log" 2>&1 &
 echo $! >"$DIR/haproxy.pid"
 PIDS+=($!)
 
-wait_ready() {  # url: until it answers /readyz with 200 (60 s at most)
-    local deadline=$((SECONDS + 60))
+wait_ready() {  # url, log: until it answers /readyz with 200 (CLUSTER_READY_S, default 180 s)
+    local deadline=$((SECONDS + ${CLUSTER_READY_S:-180}))
     until curl -fsS -o /dev/null "$1/readyz" 2>/dev/null; do
-        if ((SECONDS >= deadline)); then echo "not ready: $1 (see $DIR)" >&2; return 1; fi
+        if ((SECONDS >= deadline)); then
+            echo "not ready: $1" >&2
+            tail -n 20 "$2" >&2 2>/dev/null || true
+            return 1
+        fi
         sleep 0.2
     done
 }
-for i in $(seq 1 "$N"); do wait_ready "http://127.0.0.1:${PORTS[i]}"; done
-wait_ready "$PROXY_URL"
+for i in $(seq 1 "$N"); do wait_ready "http://127.0.0.1:${PORTS[i]}" "$DIR/node$i.log"; done
+wait_ready "$PROXY_URL" "$DIR/haproxy.log"
 echo "proxy $PROXY_URL"
 echo "ready"
 

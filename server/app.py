@@ -155,8 +155,8 @@ async def _media_lost(manager: RoomManager, room_id: str, participant_id: str) -
 
 
 async def _rooms_hear_scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-    """A session's start, close, move or cancel reaches its room if it runs on this node (a
-    room on another node learns at its next fenced save)."""
+    """A session's start, close, move or cancel reaches its room at once: here, or through
+    Redis on the node that runs it (without Redis, a room elsewhere learns at its next save)."""
     svc = app[SIGNALING_KEY]
     service = app.get(SERVICE_KEY)
     if svc.manager is not None and service is not None:

@@ -168,7 +168,9 @@ class RoomManager:
         try:
             await room.wait_closed()
             if self._rooms.get(session_id) is room:
-                await self._retire(session_id, room)
+                await self._retire(session_id, room, release=not room.lease_lost)
+                if room.lease_lost:
+                    await self._lost(session_id)
         finally:
             if self._reapers.get(session_id) is asyncio.current_task():
                 del self._reapers[session_id]
@@ -226,6 +228,8 @@ class RoomManager:
         does not run here."""
         room = self._rooms.get(session_id)
         if room is None:
+            if session_id not in self._starting:  # a lease left behind (a failed release)
+                await self._release(session_id)
             return False
         self._handed[session_id] = time.monotonic()
         del self._rooms[session_id]
@@ -244,6 +248,17 @@ class RoomManager:
                 )
         await self._ended(session_id, room)
         return True
+
+    async def _lost(self, session_id: int) -> None:
+        """Another process runs the room now (this one was taken for dead, or stalled past
+        its lease): in a cluster its connections here go, to reconnect to the new owner."""
+        if self.peers is None or self.on_handed_over is None:
+            return
+        self._handed[session_id] = time.monotonic()
+        try:
+            await self.on_handed_over(session_id)
+        except Exception:
+            log.exception("room %s: closing its connections failed", session_id)
 
     async def hand_over_all(self) -> int:
         """Drain: no new rooms here, every live room handed over; how many were."""
@@ -312,6 +327,7 @@ class RoomManager:
                     # Another process took the room over: this copy must not go on.
                     log.error("room %s: lease lost to %s; stopping this copy", session_id, holder)
                     await self._retire(session_id, room, release=False)
+                    await self._lost(session_id)
 
     @property
     def rooms(self) -> dict[int, Room]:

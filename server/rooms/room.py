@@ -97,7 +97,7 @@ class Room:
         self._last_snapshot: JSON = {}
         # changes pending in the current command
         self._dirty = False
-        self._lease_lost = False  # a fenced save found another process running the room
+        self.lease_lost = False  # a fenced save found another process running the room (it stops)
         self._attendance: list[AttendanceRecord] = []
         self.participants: dict[int, Participant] = {}
         self.outages = Outages(clock, restored)  # docs/attendance.md
@@ -166,15 +166,14 @@ class Room:
             while True:
                 command = await self._queue.get()
                 if isinstance(command, Stop):
-                    if not self.state.ended:  # a graceful stop
-                        self._attendance += self.outages.stop(
-                            self.participants, handover=command.handover
-                        )
+                    if not self.state.ended:  # a graceful stop, or a handover to another node
+                        stopped = self.outages.stop(self.participants, handover=command.handover)
+                        self._attendance += stopped
                         self._dirty = True
                         await self.outages.record(self._store, self.info.session_id, self._commit())
                     break
                 await self._one(command)
-                if self._lease_lost:
+                if self.lease_lost:
                     log.error("room %s: another process runs it now; this copy stops", self.room_id)
                     break
                 if self.life.closing is not None:
@@ -199,7 +198,7 @@ class Room:
         except CircleError as exc:
             self._discard_pending()
             if isinstance(exc, LeaseLost):
-                self._lease_lost = True
+                self.lease_lost = True
             elif isinstance(exc, SessionClosed):
                 self.life.closed_under(exc)  # cancelled or ended by someone else: tell, stop
                 await tell_closed(self._out, self.info.session_id, exc.code)

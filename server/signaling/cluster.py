@@ -123,11 +123,18 @@ class ClusterLink:
     # --- Peers -------------------------------------------------------------------------------
 
     async def alive(self, node_id: str) -> bool:
+        """Dead only when it has beaten before and stopped: a node never seen beating (one
+        without Redis, or a version before heartbeats, during a rolling upgrade) keeps its
+        rooms until their leases run out."""
         try:
-            return bool(await self._redis.exists(self._node_key(node_id)))
+            beating, seen = (
+                await self._redis.exists(self._node_key(node_id)),
+                await self._redis.exists(self._seen_key(node_id)),
+            )
         except Exception:
             log.warning("heartbeat of %s unreadable; taken as alive", node_id)
             return True  # never rob a holder we cannot see
+        return bool(beating) or not seen
 
     async def last_seen_ms(self, node_id: str) -> int | None:
         try:

@@ -4,7 +4,8 @@
    refused with ``room_moving`` (clients retry); for ``drain_notice_s`` nothing else changes,
    so the proxy's health check takes the process out of its ring while members carry on;
 2. every live room is handed over: saved with its members reconnecting (a disconnect at the
-   true time, no leave), its lease given up;
+   true time, no leave), its lease given up (a process without Redis, alone, stops its rooms
+   as before: docs/attendance.md);
 3. every websocket is closed with 1012 (service restart), which browsers honour at once:
    socket.io reconnects through the proxy to the process that now takes the room;
 4. the process stops (as on SIGINT). Whatever is left at ``drain_s`` is cut short.
@@ -34,8 +35,11 @@ async def drain(svc: Services, notice_s: float) -> tuple[int, int]:
     log.warning("draining: readiness off, handing rooms over in %.1f s", notice_s)
     await asyncio.sleep(notice_s)
     rooms = 0
-    if svc.manager is not None:
+    if svc.manager is not None and svc.cluster is not None:
         rooms = await svc.manager.hand_over_all()
+    elif svc.manager is not None:  # alone: nobody takes the rooms over; a graceful stop
+        rooms = len(svc.manager.rooms)
+        await svc.manager.stop()
     closed = await let_go(svc)
     return rooms, closed
 

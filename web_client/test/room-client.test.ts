@@ -215,6 +215,33 @@ describe("RoomClient", () => {
     expect(h.socket.tokens).toEqual(["token-1", "token-2", "token-3"]);
   });
 
+  it("keeps retrying while no join token can be fetched for a passing reason", async () => {
+    let failing = 5;
+    h = makeHarness();
+    await h.client.start();
+    await flush();
+    const provider = h.client as unknown as { opts: { tokenProvider: () => Promise<string> } };
+    const real = provider.opts.tokenProvider;
+    provider.opts.tokenProvider = async () => {
+      if (failing > 0) {
+        failing -= 1;
+        throw new CircleError("error", "Failed to fetch");
+      }
+      return real();
+    };
+    h.socket.transportDrop();
+    h.socket.connectResult = (token) =>
+      token === "" ? h.socket.serverRefuse("unauthenticated", "no token") : h.socket.serverAccept();
+    for (let i = 0; i < 6 && h.client.state !== "joined"; i += 1) {
+      h.timers.filter((t) => t.ms !== 10_000).at(-1)?.fn();
+      if (i === 0) h.socket.connect();
+      await flush();
+      await flush();
+    }
+    expect(h.states).not.toContain("failed");
+    expect(h.client.state).toBe("joined");
+  });
+
   it("fails when the server refuses for good (not enrolled)", async () => {
     h.socket.connectResult = () => h.socket.serverRefuse("forbidden", "not enrolled");
     await h.client.start();

@@ -118,6 +118,8 @@ export class RoomClient {
   private pendingAgreement: Agreement | null = null;
   private firstToken: string | null = null;
   private tokenRetries = 0;
+  /** The last join token could not be fetched for a passing reason (network, 5xx). */
+  private tokenUnavailable = false;
   private transientRetries = 0;
   private everJoined = false;
   private noteValue: RoomNote | null = null;
@@ -297,7 +299,10 @@ export class RoomClient {
     }
     // Join tokens live five minutes: every reconnection attempt asks for a fresh one.
     this.opts.tokenProvider().then(
-      (token) => cb({ token }),
+      (token) => {
+        this.tokenUnavailable = false;
+        cb({ token });
+      },
       (e: unknown) => {
         const err = toCircleError(e);
         this.opts.log(`token refresh failed: ${err.code}`);
@@ -305,6 +310,9 @@ export class RoomClient {
           this.fail(err);
           this.socket.disconnect();
         }
+        // Anything else (the network, a server between two others) passes: the refusal of
+        // the empty token that follows is retried like any transient one.
+        this.tokenUnavailable = true;
         cb({ token: "" });
       },
     );
@@ -465,17 +473,17 @@ export class RoomClient {
       return;
     }
     // Refused by the server.
+    if (this.tokenUnavailable || TRANSIENT_CODES.has(code)) {
+      this.setState("reconnecting");
+      this.retryLater();
+      return;
+    }
     if (TOKEN_CODES.has(code) && this.tokenRetries < MAX_TOKEN_RETRIES) {
       this.tokenRetries += 1;
       this.setState("reconnecting");
       this.opts.setTimer(() => {
         if (!this.isFinal()) this.socket.connect();
       }, this.opts.retryDelayMs * this.tokenRetries);
-      return;
-    }
-    if (TRANSIENT_CODES.has(code)) {
-      this.setState("reconnecting");
-      this.retryLater();
       return;
     }
     this.fail(new CircleError(code, message));
