@@ -16,6 +16,7 @@ from server import (
     api,
     attendance,
     coaching,
+    metrics_http,
     notify,
     pathways,
     privacy,
@@ -40,6 +41,7 @@ from server.auth.ratelimit import LoginLimiter
 from server.coaching.service import offer_after_workshop
 from server.db import migrate
 from server.db.engine import Database
+from server.logs import request_id_middleware
 from server.media import wiring as media_wiring
 from server.pages import session_page
 from server.questionnaires import wiring as questionnaire_forms
@@ -89,6 +91,7 @@ PLUGINS: tuple[Callable[[web.Application], None], ...] = (
     questionnaire_forms.setup,  # the answering side: after scheduling and the instruments
     coaching.setup,  # coaching calls after workshops: books through scheduling
     pathways.setup,  # listens to submitted questionnaires: after the answering side
+    metrics_http.setup,  # GET /metrics (reads the rooms, the pool and the backlogs)
 )
 
 
@@ -254,7 +257,7 @@ def create_app(settings: Settings) -> web.Application:
     if not settings.secret_key:
         raise ValueError("settings.secret_key is required (see server.settings.ensure_secret)")
     app = web.Application(
-        middlewares=[csrf_cookie_middleware, error_middleware],
+        middlewares=[request_id_middleware, csrf_cookie_middleware, error_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS_KEY] = settings

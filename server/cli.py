@@ -7,11 +7,13 @@ import asyncio
 import getpass
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from server.errors import CircleError
+from server.logs import quiet_parameter_loggers, use_json
 from server.settings import ConfigError, Settings, ensure_secret, load_settings
 
 EXIT_USAGE = 2
@@ -54,6 +56,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print("error: the database is not migrated; run: circle db upgrade", file=sys.stderr)
         return EXIT_USAGE
     logging.getLogger().setLevel(settings.log_level)
+    quiet_parameter_loggers()  # SQL parameters (names, addresses) never reach the log
+    if settings.log_format == "json":  # one JSON object a line (server/logs.py)
+        use_json(settings.node_id or f"{socket.gethostname()[:150]}:{settings.port}")
     if settings.log_level == "DEBUG":
         for noisy in NOISY_LOGGERS:
             logging.getLogger(noisy).setLevel(logging.DEBUG)
@@ -278,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     from server import cli_questionnaires
 
     cli_questionnaires.register(sub, _settings)
+    from server import cli_cluster
+
+    cli_cluster.register(sub, _settings)
     return p
 
 

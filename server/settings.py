@@ -128,6 +128,8 @@ class Settings(BaseModel):
     port: int = Field(8080, ge=1, le=65535)
     public_url: str = "http://127.0.0.1:8080"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object a line (server/logs.py)
+    metrics_token: str | None = Field(None, min_length=32, repr=False)  # /metrics bearer
     var_dir: Path = DEFAULT_VAR_DIR
     web_root: Path | None = None  # built web client; default web_client/dist if present
 
@@ -205,7 +207,9 @@ class Settings(BaseModel):
     smtp_starttls: bool = True
 
     # Questionnaires
-    instruments_dir: Path | None = None  # the organisation's instrument files; default var/instruments
+    instruments_dir: Path | None = (
+        None  # the organisation's instrument files; default var/instruments
+    )
 
     # Pathways (docs/pathways.md): a BAT total (mean 1-5) at or above the cut-off queues one
     # offer of peer support; conversations are booked within the window after the match.

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from server.domain import SessionStatus
 from server.errors import Conflict, ErrorCode
 from server.media.port import MediaEngine
+from server.metrics import METRICS
 
 from .ports import (
     Clock,
@@ -203,6 +204,7 @@ class RoomManager:
                 found = await self.store.claim(session_id, self.node_id, self.lease_ms, dead=holder)
                 if found is None:
                     log.warning("room %s: took it over from %s (no heartbeat)", session_id, holder)
+                    METRICS.lease_taken_over("dead")
                     return seen
                 holder = found
                 continue
@@ -215,6 +217,7 @@ class RoomManager:
             found = await self.store.claim(session_id, self.node_id, self.lease_ms)
             if found is None:
                 log.info("room %s: handed over by %s", session_id, holder)
+                METRICS.lease_taken_over("handover")
                 return None
             holder = found
 

@@ -25,6 +25,7 @@ from server.db.models import (
 from server.domain import AuditOutcome, SessionStatus
 from server.errors import NotFound
 from server.lifecycle import FINAL, Change
+from server.metrics import METRICS
 from server.rooms.models import OutageCause, SessionOutage
 from server.session_status import write_status
 
@@ -189,6 +190,7 @@ class SqlRoomStore:
                         for a in attendance
                     ],
                 )
+        METRICS.presence_saved(a.kind for a in attendance)
         return status
 
     async def _check_going_on(self, conn: AsyncConnection, session_id: int) -> None:

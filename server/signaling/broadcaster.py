@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socketio
 
+from server.metrics import METRICS
 from server.rooms.ports import JSON
 
 
@@ -35,8 +36,9 @@ class SioBroadcaster:
         await self._sio.leave_room(sid, leaders_name(session_id), namespace=self._ns)
 
     async def snapshot(self, session_id: int, payload: JSON) -> None:
-        await self._sio.emit(
-            "room.snapshot", payload, room=room_name(session_id), namespace=self._ns
+        room = room_name(session_id)
+        await METRICS.timed_fanout(
+            self._sio.emit("room.snapshot", payload, room=room, namespace=self._ns)
         )
 
     async def to_leaders(self, session_id: int, event: str, payload: JSON) -> None:

@@ -27,6 +27,8 @@ from server.errors import (
     UserError,
     error_body,
 )
+from server.logs import bind_session
+from server.metrics import METRICS
 from server.rooms.commands import Disconnect
 from server.rooms.ports import JSON
 
@@ -72,7 +74,9 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             if event == "connect":
                 return await self._connect(*args)
             return await self._disconnect(args[0])
-        return await self._dispatch(args[0], event, args[1:])
+        return await METRICS.observe_event(
+            event, self.events, self._dispatch(args[0], event, args[1:])
+        )
 
     async def _connect(self, sid: str, environ: Any, auth: Any = None) -> None:
         try:
@@ -89,6 +93,7 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 await spend(self.svc.sessionmaker, claims.token_id, claims.expires_at)
         except CircleError as exc:
             body = exc.to_wire()
+            METRICS.refused(body["code"], "connect")
             raise socketio.exceptions.ConnectionRefusedError(body["message"], body) from None
         svc = self.svc
         # At most sockets_per_person connections of one person in one room (a phone and a
@@ -157,6 +162,7 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             conn = self.svc.conns.get(sid)
             if conn is None:
                 raise Unauthenticated("Not connected with a join token.")
+            bind_session(conn.session_id)  # for the log lines of this event (server/logs.py)
             await self._charge(conn, event)
             spec = self.events.get(event) if isinstance(event, str) else None
             if spec is None:

@@ -32,6 +32,10 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "pages": frozenset(),
     "settings": frozenset(),
     "db": frozenset(),
+    # The process's Prometheus counters: a leaf that rooms and signaling call in one line.
+    "metrics": frozenset(),
+    # Structured (JSON) log lines with request and session ids; the request-id middleware.
+    "logs": frozenset(),
     # The session's life: the pure status table and join window, and its one writer.
     "lifecycle": frozenset(),
     "session_status": frozenset({"db", "lifecycle"}),
@@ -41,8 +45,10 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "protocols": frozenset(),
     "media": frozenset({"appkeys"}),
     "bots": frozenset({"media"}),
-    "rooms": frozenset({"audit", "db", "lifecycle", "media", "protocols", "session_status"}),
-    "signaling": frozenset({"appkeys", "auth", "media", "protocols", "rooms"}),
+    "rooms": frozenset(
+        {"audit", "db", "lifecycle", "media", "metrics", "protocols", "session_status"}
+    ),
+    "signaling": frozenset({"appkeys", "auth", "logs", "media", "metrics", "protocols", "rooms"}),
     "notify": frozenset({"appkeys", "db"}),
     "api": frozenset({"appkeys", "audit", "auth", "db", "lifecycle", "notify", "protocols"}),
     # Feature packages: REST on the api package's Router, notices through notify.
@@ -105,6 +111,8 @@ COMPOSERS = frozenset(
         "server.cli_ops",
         "server.cli_questionnaires",
         "server.doctor",
+        "server.metrics_http",  # /metrics reads the rooms, the pool, the outbox, the dispatches
+        "server.cli_cluster",
         "server.db.model_registry",  # every package's tables, for Alembic and the tests
         "server.db.migrations",
     }
