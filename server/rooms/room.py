@@ -21,6 +21,7 @@ from server.protocols import base as pb
 from server.protocols.engine import apply
 from server.protocols.registry import spec_for
 
+from . import own_devices as own
 from .admission import check_open, check_place, window_of
 from .agreement import check_agreement
 from .audits import audit_end, audit_refusal
@@ -348,38 +349,26 @@ class Room:
 
     def _act(self, c: Act) -> JSON:
         p = self._actor(c)
-        actor = pb.Actor(p.person_id, effective(self.spec, self.state, p.person_id, p.group_role, hosting=p.hosting))
+        actor = pb.Actor(p.person_id, self._caps(p))
         self._apply(to_command(c, actor, self._resolve, self._first_hand_role()))
         return {}
 
     def _set_mic(self, c: SetMic) -> JSON:
         p = self._actor(c)
-        if not c.muted:
-            self._rule_allows(p, pb.Capability.SPEAK, "Your microphone", "mic.set")
-        self._dirty |= p.self_muted != c.muted
-        p.self_muted = c.muted
+        self._dirty |= own.set_mic(p, c.muted, self._caps(p), self.state.phase.value)
         return {}
 
     def _set_cam(self, c: SetCam) -> JSON:
         p = self._actor(c)
-        if not c.off:
-            self._rule_allows(p, pb.Capability.SHOW_VIDEO, "Video", "cam.set")
-        self._dirty |= p.camera_off != c.off
-        p.camera_off = c.off
+        self._dirty |= own.set_cam(p, c.off, self._caps(p), self.state.phase.value)
         return {}
 
-    def _rule_allows(self, p: Participant, cap: pb.Capability, what: str, command: str) -> None:
-        if cap not in effective(self.spec, self.state, p.person_id, p.group_role, hosting=p.hosting):
-            phase = self.state.phase.value
-            raise ProtocolError(
-                f"{what} is off by the group's rule in phase {phase}.",
-                phase=phase,
-                command=command,
-            )
+    def _caps(self, p: Participant) -> frozenset[pb.Capability]:
+        return effective(self.spec, self.state, p.person_id, p.group_role, hosting=p.hosting)
 
     async def _note(self, c: Note) -> JSON:
         p = self._actor(c)
-        if pb.Capability.NOTE not in effective(self.spec, self.state, p.person_id, p.group_role, hosting=p.hosting):
+        if pb.Capability.NOTE not in self._caps(p):
             raise PermissionDenied("Only the group's leaders keep notes.", command="leader.note")
         self._note_version += 1
         self._current_note = {
@@ -440,14 +429,11 @@ class Room:
             self._dirty = True
         return {}
 
-    def _record(
-        self, person_id: int, kind: AttendanceKind, at_ms: int, reason: str | None = None
-    ) -> None:
-        self._attendance.append(AttendanceRecord(person_id, kind, at_ms, reason))
+    def _record(self, person: int, kind: AttendanceKind, at: int, why: str | None = None) -> None:
+        self._attendance.append(AttendanceRecord(person, kind, at, why))
 
     def _discard_pending(self) -> None:
-        # Handlers validate before they mutate, so a refusal leaves nothing half-done; anything
-        # recorded so far belongs to no change.
+        # Handlers validate before they mutate: what was recorded so far belongs to no change.
         self._attendance.clear()
         self.life.change = None
         self._dirty = False
