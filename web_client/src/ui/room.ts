@@ -12,6 +12,7 @@ import { type JoinMode, acquireMedia, classifyMediaError } from "./devices";
 import { h, setAttr, setText, show } from "./dom";
 import { type Feedback, errorText } from "./feedback";
 import { Gallery } from "./gallery";
+import { MediaStatus } from "./media-status";
 import { icon, setIconLabel } from "./icons";
 import { PhaseBanner, askText, heldText, phaseName } from "./phase-banner";
 import type { Screen } from "./screen";
@@ -45,6 +46,7 @@ export class RoomScreen implements Screen {
   readonly title: string;
   private readonly i18n: I18n;
   private readonly connBanner: HTMLElement;
+  private readonly mediaStatus: MediaStatus;
   private readonly banner: PhaseBanner;
   private readonly gallery: Gallery;
   private readonly heldNote: HTMLElement;
@@ -75,6 +77,7 @@ export class RoomScreen implements Screen {
     this.title = t("room.title", { group: ctx.session.group_name });
 
     this.connBanner = h("div", { class: "conn-banner", role: "status", hidden: true, "data-testid": "conn-banner" });
+    this.mediaStatus = new MediaStatus(i18n, ctx.media, ctx.feedback);
     this.banner = new PhaseBanner(i18n);
     this.gallery = new Gallery(i18n, ctx.media, () => this.ctx.local.stream, () => this.footer);
     this.gallery.onAutoplayBlocked(() => show(this.soundBtn, true));
@@ -131,6 +134,7 @@ export class RoomScreen implements Screen {
       "div",
       { class: "room", "data-testid": "room" },
       this.connBanner,
+      this.mediaStatus.el,
       this.banner.el,
       this.body,
       this.footer,
@@ -160,6 +164,7 @@ export class RoomScreen implements Screen {
   destroy(): void {
     this.destroyed = true;
     for (const off of this.unsubscribe) off();
+    this.mediaStatus.destroy();
     window.clearInterval(this.timer);
     this.resize?.disconnect();
     this.gallery.destroy();
