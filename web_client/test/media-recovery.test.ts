@@ -32,7 +32,7 @@ class ManualTimers implements Timers {
   }
 }
 
-const POLICY = { disconnectedRestartMs: 12_000, restartTimeoutMs: 15_000, maxRestarts: 3 };
+const POLICY = { disconnectedRestartMs: 12_000, restartTimeoutMs: 5_000, maxRestarts: 3 };
 
 function recovery() {
   const timers = new ManualTimers();
@@ -67,8 +67,15 @@ describe("MediaRecovery", () => {
     t.r.onState("new"); // the fresh connection is on its way
     t.r.onState("connecting");
     expect(t.r.health).toBe("reconnecting");
-    t.timers.advance(15_000);
+    t.timers.advance(5_000);
     expect(t.restarts()).toBe(2);
+    t.timers.advance(9_999); // twice as long before the next one
+    expect(t.restarts()).toBe(2);
+    t.timers.advance(1);
+    expect(t.restarts()).toBe(3);
+    t.timers.advance(60_000); // the limit: no more, and the person is told
+    expect(t.restarts()).toBe(3);
+    expect(t.r.health).toBe("lost");
     t.r.onState("connected");
     expect(t.r.health).toBe("ok");
     expect(t.timers.pending).toBe(0);

@@ -8,8 +8,11 @@
 //   `disconnectedRestartMs`: ask the server for a fresh connection.
 // - "failed": ask the server for a fresh connection at once.
 // - A fresh connection that does not reach "connected" within `restartTimeoutMs`: ask again,
-//   at most `maxRestarts` times in a row (the server allows 5 in 5 minutes); after that the
-//   health is "lost" (only a reload rejoins).
+//   waiting twice as long each time (5, 10, 20, 40 s: a fresh connection made while the path
+//   is still down starts its own retransmission back-off, so trying again soon after finds a
+//   returning path quickly, while a long outage does not use up the server's budget), at most
+//   `maxRestarts` times in a row (the server allows 5 in 5 minutes); after that the health is
+//   "lost" (only a reload rejoins).
 // - "connected": health "ok", the count starts over.
 //
 // An ICE restart proper (new credentials on the same connection) needs the offerer to restart,
@@ -35,7 +38,7 @@ export interface RecoveryPolicy {
 
 export const DEFAULT_RECOVERY: RecoveryPolicy = {
   disconnectedRestartMs: 12_000,
-  restartTimeoutMs: 15_000,
+  restartTimeoutMs: 5_000,
   maxRestarts: 5,
 };
 
@@ -91,7 +94,7 @@ export class MediaRecovery {
     }
     this.restarts += 1;
     this.restart();
-    this.arm(this.policy.restartTimeoutMs);
+    this.arm(this.policy.restartTimeoutMs * 2 ** (this.restarts - 1));
   }
 
   private arm(ms: number): void {
