@@ -11,12 +11,16 @@ Packets are forwarded without depacketizing: each subscriber slot (:class:`DownT
 its SSRC, payload type, sequence-number and timestamp offsets; only the 12-byte RTP header is
 rewritten. Header extensions are not forwarded (the SSRCs are signalled in the SDP).
 
-Loss is repaired without RTX (RFC 4585 generic NACK, retransmission on the media SSRC): a
-video up-track keeps its last :data:`HISTORY_SIZE` packets; a subscriber's NACK for one of its
-sequence numbers is mapped back through that subscriber's offsets and answered from the
-history (at most :data:`RETRANSMIT_PER_S` per subscriber and second); a gap in what a
-publisher sends is NACKed upstream at once, and the late packet, when it comes, is forwarded
-in its place.
+Loss is repaired with NACK (RFC 4585) and RTX (RFC 4588) where negotiated: a video up-track
+keeps its last :data:`HISTORY_SIZE` packets; a subscriber's NACK for one of its sequence
+numbers is mapped back through that subscriber's offsets and answered from the history (at
+most :data:`RETRANSMIT_PER_S` per subscriber and second), on the slot's RTX SSRC with the
+original sequence number in front (or on the media SSRC without RTX); a gap in what a
+publisher sends is NACKed upstream at once, and the late packet (or its RTX, unwrapped), when
+it comes, is forwarded in its place. A longer gap asks the publisher for a keyframe.
+
+The gate comes first on every path: a publisher's RTX is dropped like its media while the
+track is disabled, and a disabled track's history is never resent.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from server.media import passthrough
 logger = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("!BBHII")
+_OSN = struct.Struct("!H")  # RTX: the original sequence number before the payload
 _TS_STEP = {"audio": 960, "video": 3000}  # one 20 ms Opus frame / one 30 fps video frame
 KEYFRAME_MIN_INTERVAL_S = 0.3
 SSRC_TAKEOVER_S = 1.0
@@ -122,6 +127,9 @@ class DownTrack:
         "resync_ts",
         "retransmitted",
         "rtx_count",
+        "rtx_payload_type",
+        "rtx_seq",
+        "rtx_ssrc",
         "rtx_window",
         "sender",
         "seq_off",
@@ -142,6 +150,11 @@ class DownTrack:
         self.ssrc = passthrough.sender_ssrc(sender)
         self.out = passthrough.RtpOut(sender)
         self.payload_type = payload_type
+        # RTX (RFC 4588) when the subscriber negotiated it: resends go on their own SSRC
+        # and sequence numbers, the original sequence number in front of the payload.
+        self.rtx_payload_type = -1
+        self.rtx_ssrc = passthrough.sender_rtx_ssrc(sender)
+        self.rtx_seq = random.randrange(0, 65536)
         self.mid: str | None = None
         self.ready = False
         self.source: UpTrack | None = None
@@ -192,6 +205,8 @@ class DownTrack:
         src = self.source
         if src is None or src.history is None or self.resync_seq or not self.ready:
             return
+        if not src.enabled:
+            return  # the gate holds for resends too
         last = self.last_seq
         if (last - out_seq) & 0xFFFF > (last - self.epoch_seq) & 0xFFFF:
             return  # before the current stream epoch, or not sent yet
@@ -208,8 +223,16 @@ class DownTrack:
         self.rtx_count += 1
         _, ts, b1_marker, payload = entry
         out_ts = (ts + self.ts_off) & 0xFFFFFFFF
-        data = _HEADER.pack(0x80, b1_marker | self.payload_type, out_seq, out_ts, self.ssrc)
-        data += payload
+        if self.rtx_payload_type >= 0:
+            rtx_seq = self.rtx_seq
+            self.rtx_seq = (rtx_seq + 1) & 0xFFFF
+            data = _HEADER.pack(
+                0x80, b1_marker | self.rtx_payload_type, rtx_seq, out_ts, self.rtx_ssrc
+            )
+            data += _OSN.pack(out_seq) + payload
+        else:
+            data = _HEADER.pack(0x80, b1_marker | self.payload_type, out_seq, out_ts, self.ssrc)
+            data += payload
         sent = self.out.send(data)
         if sent is None:
             sent = await passthrough.send_rtp(self.sender, data)
@@ -235,6 +258,8 @@ class UpTrack:
         self.kind = kind
         self.receiver = receiver
         self.payload_type = payload_type
+        self.rtx_payload_type = -1  # video: the publisher's RTX payload type, if negotiated
+        self.rtx_received = 0  # resends from the publisher, unwrapped and forwarded as media
         self.enabled = True
         self.downs: list[DownTrack] = []
         self.ssrc: int | None = None
@@ -280,10 +305,36 @@ class UpTrack:
         if down in self.downs:
             self.downs.remove(down)
 
+    async def on_rtx(self, rtx: RtpPacket) -> None:
+        """A resend (RFC 4588) from the publisher: the gate comes first, as for every
+        packet, then the original packet goes through :meth:`on_packet` (which checks the
+        gate again, polices and fills its hole)."""
+        if not self.enabled:
+            self.dropped += len(self.downs)
+            self._gated = True
+            return
+        payload = rtx.payload
+        if self.ssrc is None or len(payload) <= 2:
+            return  # nothing to repair yet, or padding
+        self.rtx_received += 1
+        original = RtpPacket(
+            payload_type=self.payload_type,
+            marker=rtx.marker,
+            sequence_number=_OSN.unpack_from(payload)[0],
+            timestamp=rtx.timestamp,
+            ssrc=self.ssrc,
+            payload=payload[2:],
+        )
+        await self.on_packet(original)
+
     async def on_packet(self, packet: RtpPacket) -> None:
         payload = packet.payload
-        if packet.payload_type != self.payload_type or not payload:
-            return  # padding, RTX or a codec we did not negotiate
+        if packet.payload_type != self.payload_type:
+            if packet.payload_type == self.rtx_payload_type >= 0:
+                await self.on_rtx(packet)
+            return  # or a codec we did not negotiate
+        if not payload:
+            return  # padding
         video = self.kind == "video"
         now = time.monotonic()
         if packet.ssrc != self.ssrc:
@@ -361,6 +412,10 @@ class UpTrack:
                         lost = [(top + i) & 0xFFFF for i in range(1, gap)]
                         self.nacks_sent += len(lost)
                         await passthrough.send_nack(self.receiver, packet.ssrc, lost)
+                    elif gap > MAX_NACK_GAP:
+                        # Too much lost to repair packet by packet (a cut path, a burst):
+                        # ask for a keyframe now rather than wait for every subscriber's PLI.
+                        self._pli_pending = True
         size = len(payload)
         forwarded = 0
         starving = False

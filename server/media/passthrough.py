@@ -133,6 +133,11 @@ def sender_ssrc(sender: RTCRtpSender) -> int:
     return int(sender._ssrc)
 
 
+def sender_rtx_ssrc(sender: RTCRtpSender) -> int:
+    """The SSRC aiortc announces for the sender's RTX stream (``a=ssrc-group:FID``)."""
+    return int(sender._rtx_ssrc)
+
+
 async def send_rtp(sender: RTCRtpSender, data: bytes) -> bool:
     """SRTP-protect and send one RTP packet on the sender's transport.
 
@@ -350,6 +355,7 @@ def check_hooks() -> None:
     sender_src = inspect.getsource(RTCRtpSender)
     _require("self._send_keyframe()" in sender_src, "RTCRtpSender._send_keyframe on PLI")
     _require("await self._retransmit(seq)" in sender_src, "RTCRtpSender._retransmit on NACK")
+    _require("self._rtx_ssrc = random32()" in sender_src, "RTCRtpSender._rtx_ssrc")
     _require(
         list(inspect.signature(RTCRtpReceiver._send_rtcp_nack).parameters)
         == ["self", "media_ssrc", "lost"],

@@ -35,6 +35,7 @@ def install(
     monkeypatch.setattr(passthrough, "send_pli", send_pli)
     monkeypatch.setattr(passthrough, "send_nack", send_nack)
     monkeypatch.setattr(passthrough, "sender_ssrc", lambda sender: 4242)
+    monkeypatch.setattr(passthrough, "sender_rtx_ssrc", lambda sender: 4343)
     monkeypatch.setattr(passthrough, "RtpOut", FakeOut)
     monkeypatch.setattr(passthrough, "on_keyframe_request", lambda sender, cb: None)
     monkeypatch.setattr(passthrough, "on_nack", lambda sender, cb: None)
