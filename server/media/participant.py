@@ -25,7 +25,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from server.errors import UserError
 from server.media import passthrough
-from server.media.forwarding import DownTrack, UpTrack
+from server.media.forwarding import DownTrack, ReceiverLink, UpTrack
 from server.media.ice import IpNetwork, filter_sdp_candidates, is_allowed_address, parse_candidate
 from server.media.passthrough import gather_on
 from server.media.port import MAX_CANDIDATE_BYTES, MAX_SDP_BYTES, IceCandidate, SignalSender
@@ -147,6 +147,7 @@ class MediaParticipant:
         self.slots: dict[str, Slot] = {}  # publisher id -> slot
         self._free: list[Slot] = []
         self.refused_candidates = 0
+        self.link = ReceiverLink()  # this participant's downlink: feedback -> video layers
         self.up: dict[str, UpTrack] = {}
         self._up_transceivers: dict[str, RTCRtpTransceiver] = {}
         for kind in KINDS:
@@ -197,7 +198,10 @@ class MediaParticipant:
             prefer_codec(t)
             passthrough.tap_receiver(t.receiver, None)  # never decode on a downstream slot
             transceivers[kind] = t
-            downs[kind] = DownTrack(self.id, kind, t.sender, -1)
+            down = downs[kind] = DownTrack(self.id, kind, t.sender, -1)
+            down.link = self.link
+            self.link.downs.append(down)
+            passthrough.on_feedback(t.sender, self.link.on_loss, self.link.on_remb)
         return Slot(transceivers, downs)
 
     def track_list(self) -> list[dict[str, Any]]:

@@ -40,3 +40,4 @@ def install(
     monkeypatch.setattr(passthrough, "on_keyframe_request", lambda sender, cb: None)
     monkeypatch.setattr(passthrough, "on_nack", lambda sender, cb: None)
     monkeypatch.setattr(passthrough, "count_sent", lambda *a: None)
+    monkeypatch.setattr(passthrough, "on_feedback", lambda *a: None)
