@@ -36,8 +36,10 @@ HISTORY_SIZE = 256  # video packets kept per publisher for retransmission (~3 s 
 _HISTORY_MASK = HISTORY_SIZE - 1
 RETRANSMIT_PER_S = 64  # per subscriber slot: a NACK storm cannot turn into a flood
 REPORT_MIN_INTERVAL_S = 0.5  # receiver reports of several slots arrive together
+WIRE_OVERHEAD = 50  # bytes per packet besides the payload: RTP 12, SRTP tag 10, UDP 8, IP 20
+SENT_WINDOW_S = 2.0  # the sending rate a report is judged against: over about this long
 AUDIO_SHARE = 1.0  # audio is taken out of the estimate first, in full
-HEADROOM = 0.85  # video gets this share of what is left (RTP/SRTP/UDP overhead, RTX)
+HEADROOM = 0.92  # video gets this share of what is left (its packet overhead, RTX)
 
 
 class DownTrack:
@@ -249,41 +251,55 @@ class DownTrack:
 
 
 class ReceiverLink:
-    """One receiver's link: feedback in, a layer target for each layered video slot out."""
+    """One receiver's link: feedback in, a layer target for each layered video slot out.
+
+    Rates are counted on the wire (payload plus WIRE_OVERHEAD per packet: RTP, SRTP, UDP,
+    IP), which matters for audio: a 32 kbps Opus stream costs about 52 kbps."""
 
     def __init__(self) -> None:
         self.downs: list[DownTrack] = []
         self.estimate = LinkEstimate()
         self.target = MAX_TID
-        self._loss = 0.0
+        self._loss = {"audio": 0.0, "video": 0.0}
         self._at = -1.0
-        self._octets = 0
-        self._audio_octets = 0
         self.audio_bps = 0.0
+        # (time, audio wire bytes, video wire bytes) at evaluations, about SENT_WINDOW_S
+        self._samples: list[tuple[float, int, int]] = []
 
-    def on_loss(self, fraction: float) -> None:
+    def on_loss(self, fraction: float, kind: str = "video") -> None:
         """A receiver report's fraction lost for one of this receiver's streams."""
-        self._loss = max(self._loss, fraction)
+        self._loss[kind] = max(self._loss.get(kind, 0.0), fraction)
         self._evaluate()
 
     def on_remb(self, bitrate: int) -> None:
         self.estimate.on_remb(float(bitrate))
         self._evaluate()
 
+    def _wire(self, kind: str) -> int:
+        return sum(d.octets + WIRE_OVERHEAD * d.packets for d in self.downs if d.kind == kind)
+
     def _evaluate(self) -> None:
         now = time.monotonic()
-        octets = sum(d.octets for d in self.downs)
-        audio = sum(d.octets for d in self.downs if d.kind == "audio")
-        if self._at < 0:
-            self._at, self._octets, self._audio_octets, self._loss = now, octets, audio, 0.0
+        if self._at >= 0 and now - self._at < REPORT_MIN_INTERVAL_S:
             return
-        elapsed = now - self._at
-        if elapsed < REPORT_MIN_INTERVAL_S:
+        samples = self._samples
+        samples.append((now, self._wire("audio"), self._wire("video")))
+        while len(samples) > 2 and now - samples[1][0] >= SENT_WINDOW_S:
+            samples.pop(0)
+        first = self._at < 0
+        self._at = now
+        t0, a0, v0 = samples[0]
+        span = now - t0
+        if first or span < REPORT_MIN_INTERVAL_S:
             return
-        sent_bps = (octets - self._octets) * 8 / elapsed
-        self.audio_bps = (audio - self._audio_octets) * 8 / elapsed
-        self.estimate.on_report(self._loss, sent_bps)
-        self._at, self._octets, self._audio_octets, self._loss = now, octets, audio, 0.0
+        audio_bps = (samples[-1][1] - a0) * 8 / span
+        video_bps = (samples[-1][2] - v0) * 8 / span
+        la, lv = self._loss["audio"], self._loss["video"]
+        self._loss = {"audio": 0.0, "video": 0.0}
+        self.audio_bps = audio_bps
+        sent = audio_bps + video_bps
+        delivered = audio_bps * (1 - la) + video_bps * (1 - lv)
+        self.estimate.on_report(max(la, lv), sent, now, delivered_bps=delivered)
         self.allocate()
 
     def allocate(self) -> None:

@@ -132,6 +132,9 @@ class LayerFilter:
             self.switches += 1
 
 
+RATE_SMOOTHING = 0.3  # weight of the newest window in a layer's rate
+
+
 @dataclass(slots=True)
 class LayerRates:
     """A publisher's measured bitrate per temporal layer (bits per second, over windows of
@@ -148,7 +151,11 @@ class LayerRates:
         self._bytes[min(tid, MAX_TID)] += size
         elapsed = now - self._since
         if elapsed >= self.window_s:
-            self.rates = [b * 8 / elapsed for b in self._bytes]
+            fresh = [b * 8 / elapsed for b in self._bytes]
+            if any(self.rates):  # smoothed: a key frame in one window is not the rate
+                a = RATE_SMOOTHING
+                fresh = [a * f + (1 - a) * r for f, r in zip(fresh, self.rates, strict=True)]
+            self.rates = fresh
             self._bytes = [0] * (MAX_TID + 1)
             self._since = now
 
@@ -163,6 +170,11 @@ LOSS_HIGH = 0.10
 LOSS_LOW = 0.02
 GROWTH = 1.08
 MAX_ESTIMATE_BPS = 10_000_000
+MIN_ESTIMATE_BPS = 50_000
+DECREASE_HOLD_S = 3.0  # reports lag a queue drain: after a decrease, let its effect show
+DECREASE_MARGIN = 0.95
+PROBE_GROWTH = 1.02  # with some random loss (2-10 %), creep up ...
+CAPACITY_MEMORY_S = 6.0  # ... but not past the capacity an overload showed, for this long
 
 
 @dataclass(slots=True)
@@ -174,14 +186,39 @@ class LinkEstimate:
     estimate_bps: float = MAX_ESTIMATE_BPS
     remb_bps: float = MAX_ESTIMATE_BPS
     last_loss: float = 0.0
+    capacity_bps: float = 0.0  # what got through in the last overload (0: none seen)
+    _decreased_at: float = -1e9
 
-    def on_report(self, loss_fraction: float, sent_bps: float) -> None:
+    def on_report(
+        self,
+        loss_fraction: float,
+        sent_bps: float,
+        now: float = 0.0,
+        *,
+        delivered_bps: float | None = None,
+    ) -> None:
+        """Overloaded: down to what got through (sent minus lost, with a margin), at most
+        once per DECREASE_HOLD_S, and remember that as the link's capacity for a while;
+        otherwise up (fast when clean, slowly with random loss), never past that capacity
+        while it is remembered."""
         self.last_loss = loss_fraction
+        if now - self._decreased_at > CAPACITY_MEMORY_S:
+            self.capacity_bps = 0.0
         if loss_fraction > LOSS_HIGH and sent_bps > 0:
-            self.estimate_bps = min(self.estimate_bps, sent_bps * (1 - 0.5 * loss_fraction))
-        elif loss_fraction < LOSS_LOW:
-            base = min(self.estimate_bps, max(sent_bps, 1.0) * 1.5)
-            self.estimate_bps = min(MAX_ESTIMATE_BPS, base * GROWTH)
+            if now - self._decreased_at >= DECREASE_HOLD_S:
+                if delivered_bps is None:
+                    delivered_bps = sent_bps * (1 - loss_fraction)
+                delivered = max(MIN_ESTIMATE_BPS, delivered_bps)
+                self.capacity_bps = delivered
+                self.estimate_bps = min(self.estimate_bps, delivered * DECREASE_MARGIN)
+                self._decreased_at = now
+            return
+        # Growing past what is sent is harmless: a decrease starts from what was sent.
+        growth = GROWTH if loss_fraction < LOSS_LOW else PROBE_GROWTH
+        grown = min(MAX_ESTIMATE_BPS, max(self.estimate_bps, MIN_ESTIMATE_BPS) * growth)
+        if self.capacity_bps:
+            grown = min(grown, max(self.capacity_bps * DECREASE_MARGIN, self.estimate_bps))
+        self.estimate_bps = grown
 
     def on_remb(self, bitrate_bps: float) -> None:
         self.remb_bps = max(0.0, bitrate_bps)

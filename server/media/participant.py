@@ -10,6 +10,7 @@ changes only mark the connection for one more round once the answer is in.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -201,7 +202,9 @@ class MediaParticipant:
             down = downs[kind] = DownTrack(self.id, kind, t.sender, -1)
             down.link = self.link
             self.link.downs.append(down)
-            passthrough.on_feedback(t.sender, self.link.on_loss, self.link.on_remb)
+            passthrough.on_feedback(
+                t.sender, functools.partial(self.link.on_loss, kind=kind), self.link.on_remb
+            )
         return Slot(transceivers, downs)
 
     def track_list(self) -> list[dict[str, Any]]:

@@ -152,12 +152,16 @@ def test_link_estimate_and_layer_choice() -> None:
     assert pick_layer(100_000, rates) == NO_VIDEO
     assert pick_layer(0, LayerRates()) == MAX_TID  # nothing measured yet
     est = LinkEstimate()
-    est.on_report(0.15, 700_000)  # a queue overflowing: down below what was sent
-    assert est.available_bps == pytest.approx(700_000 * 0.925)
-    est.on_report(0.03, 500_000)  # 3 % random loss: hold
-    assert est.available_bps == pytest.approx(700_000 * 0.925)
-    est.on_report(0.0, 500_000)  # clean: grow, but from what is really sent
-    assert est.available_bps == pytest.approx(min(647_500, 750_000) * 1.08)
+    est.on_report(0.15, 700_000, now=10.0)  # a queue overflowing: down to what got through
+    after = 700_000 * 0.85 * 0.95
+    assert est.available_bps == pytest.approx(after)
+    est.on_report(0.30, 300_000, now=12.0)  # a late report of the same overload: held
+    assert est.available_bps == pytest.approx(after)
+    est.on_report(0.03, 500_000, now=12.5)  # 3 % random loss: creep, not past the capacity
+    assert est.available_bps == pytest.approx(after)
+    assert est.capacity_bps == pytest.approx(700_000 * 0.85)
+    est.on_report(0.0, 400_000, now=40.0)  # capacity forgotten; clean: grow from what is sent
+    assert est.available_bps == pytest.approx(after * 1.08)
     est.on_remb(200_000)
     assert est.available_bps == 200_000
 
@@ -183,7 +187,10 @@ async def test_receiver_link_puts_audio_first(monkeypatch: pytest.MonkeyPatch) -
     link.estimate.estimate_bps = 600_000
     link.audio_bps = 0
     link.allocate()
-    assert video.layers is not None and video.layers.target == 1  # 600k * 0.85 = 510k
-    link.audio_bps = 100_000  # audio is taken out first: (600k - 100k) * 0.85 = 425k
+    assert video.layers is not None and video.layers.target == 1  # 600k * 0.92 = 552k
+    link.audio_bps = 150_000  # audio is taken out first: (600k - 150k) * 0.92 = 414k
     link.allocate()
     assert video.layers.target == 0
+    link.audio_bps = 400_000  # not even layer 0 fits: no video, audio keeps going
+    link.allocate()
+    assert video.layers.target == NO_VIDEO
