@@ -257,8 +257,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "layer_kbps": [round(r / 1000) for r in rates.rates] if rates else None,
         "relay_down": dataclasses.asdict(relay.down.counters) if relay else None,
     }
-    for c in clients.values():
-        await c.stop()
+    for client in clients.values():
+        await client.stop()
     await engine.stop()
     if relay is not None:
         await relay.stop()
