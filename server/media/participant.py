@@ -148,6 +148,7 @@ class MediaParticipant:
         self.slots: dict[str, Slot] = {}  # publisher id -> slot
         self._free: list[Slot] = []
         self.refused_candidates = 0
+        self._candidates_ended = False
         self.link = ReceiverLink()  # this participant's downlink: feedback -> video layers
         self.up: dict[str, UpTrack] = {}
         self._up_transceivers: dict[str, RTCRtpTransceiver] = {}
@@ -303,9 +304,13 @@ class MediaParticipant:
         text = candidate.candidate
         if not isinstance(text, str) or len(text) > MAX_CANDIDATE_BYTES:
             raise UserError("malformed ICE candidate")
-        if not text.strip():  # end-of-candidates
-            await self.pc.addIceCandidate(None)
-            return
+        if not text.strip():  # end-of-candidates: lets ICE declare failure (then a restart)
+            if not self._candidates_ended:
+                self._candidates_ended = True
+                await self.pc.addIceCandidate(None)
+            return  # said twice: nothing more to do
+        if self._candidates_ended:
+            raise UserError("ICE candidate after end-of-candidates")
         parsed = parse_candidate(text)
         if not is_allowed_address(parsed.host, self._networks):
             self.refused_candidates += 1
