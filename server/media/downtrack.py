@@ -52,6 +52,8 @@ class DownTrack:
         "kind",
         "last_seq",
         "last_ts",
+        "layer_dropped_before",
+        "layer_switches_before",
         "layers",
         "link",
         "mid",
@@ -115,6 +117,8 @@ class DownTrack:
         # Layered video (VP8 temporal layers): which layers this receiver gets, and the maps
         # that keep its numbering continuous while layers are dropped (created on first use).
         self.layers: LayerFilter | None = None
+        self.layer_dropped_before = 0  # counts of earlier streams on this slot
+        self.layer_switches_before = 0
         self.link: ReceiverLink | None = None
         self.out_map: list[tuple[int, int, int, bytes] | None] | None = None
         self.off_hist: list[tuple[int, int] | None] | None = None
@@ -128,6 +132,9 @@ class DownTrack:
         self.resync_seq = True
         self.resync_ts = True
         self.waiting_keyframe = self.kind == "video"
+        if self.layers is not None:
+            self.layer_dropped_before += self.layers.dropped
+            self.layer_switches_before += self.layers.switches
         self.layers = None
         self.out_map = None
         self.off_hist = None

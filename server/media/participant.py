@@ -326,6 +326,18 @@ class MediaParticipant:
         rtc.sdpMLineIndex = candidate.sdp_mline_index
         await self.pc.addIceCandidate(rtc)
 
+    def layer_counts(self) -> tuple[int, int]:
+        """(video packets this receiver did not get for its link, layer switches) so far."""
+        dropped = switches = 0
+        for slot in [*self.slots.values(), *self._free]:
+            down = slot.downs["video"]
+            dropped += down.layer_dropped_before
+            switches += down.layer_switches_before
+            if down.layers is not None:
+                dropped += down.layers.dropped
+                switches += down.layers.switches
+        return dropped, switches
+
     def set_capabilities(self, *, may_speak: bool, may_show_video: bool) -> None:
         self.up["audio"].enabled = may_speak
         self.up["video"].enabled = may_show_video

@@ -119,6 +119,9 @@ async def test_a_weak_receiver_gets_fewer_layers_and_a_continuous_stream() -> No
     await weak.retransmit(seqs(weak)[-2])
     assert sent(weak)[-1] == lost
     assert weak.layers.switches == 1 and full.layers is not None and full.layers.switches == 0
+    assert weak.layers.dropped == 3 * 2 * 3  # frames 5-7, 9-11, 13-15: two packets each
+    weak.rebind(up)  # a new stream on the slot: the counts are kept
+    assert (weak.layer_dropped_before, weak.layer_switches_before) == (18, 1)
 
 
 def test_switching_up_waits_for_a_sync_frame_or_a_keyframe() -> None:
