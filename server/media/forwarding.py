@@ -11,38 +11,56 @@ Packets are forwarded without depacketizing: each subscriber slot (:class:`DownT
 its SSRC, payload type, sequence-number and timestamp offsets; only the 12-byte RTP header is
 rewritten. Header extensions are not forwarded (the SSRCs are signalled in the SDP).
 
-Loss is repaired without RTX (RFC 4585 generic NACK, retransmission on the media SSRC): a
-video up-track keeps its last :data:`HISTORY_SIZE` packets; a subscriber's NACK for one of its
-sequence numbers is mapped back through that subscriber's offsets and answered from the
-history (at most :data:`RETRANSMIT_PER_S` per subscriber and second); a gap in what a
-publisher sends is NACKed upstream at once, and the late packet, when it comes, is forwarded
-in its place.
+Loss is repaired with NACK (RFC 4585) and RTX (RFC 4588) where negotiated: a video up-track
+keeps its last :data:`HISTORY_SIZE` packets; a subscriber's NACK for one of its sequence
+numbers is mapped back through that subscriber's offsets and answered from the history (at
+most :data:`RETRANSMIT_PER_S` per subscriber and second), on the slot's RTX SSRC with the
+original sequence number in front (or on the media SSRC without RTX); a gap in what a
+publisher sends is NACKed upstream at once, and the late packet (or its RTX, unwrapped), when
+it comes, is forwarded in its place. A longer gap asks the publisher for a keyframe.
+
+The gate comes first on every path: a publisher's RTX is dropped like its media while the
+track is disabled, and a disabled track's history is never resent.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import struct
 import time
 from collections.abc import Callable
 
-from aiortc import RTCRtpReceiver, RTCRtpSender, clock
+from aiortc import RTCRtpReceiver, clock
 from aiortc.rtp import RtpPacket
 
 from server.media import passthrough
+from server.media.downtrack import (
+    _HISTORY_MASK,
+    HISTORY_SIZE,
+    RETRANSMIT_PER_S,
+    DownTrack,
+    ReceiverLink,
+)
+from server.media.layers import LayerRates, Vp8Info, parse_vp8
 
 logger = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("!BBHII")
+_OSN = struct.Struct("!H")  # RTX: the original sequence number before the payload
+__all__ = [
+    "HISTORY_SIZE",
+    "RETRANSMIT_PER_S",
+    "DownTrack",
+    "ReceiverLink",
+    "UpTrack",
+    "is_vp8_keyframe_start",
+    "video_bitrate_cap",
+]
 _TS_STEP = {"audio": 960, "video": 3000}  # one 20 ms Opus frame / one 30 fps video frame
 KEYFRAME_MIN_INTERVAL_S = 0.3
 SSRC_TAKEOVER_S = 1.0
 REMB_INTERVAL_S = 1.0
-HISTORY_SIZE = 256  # video packets kept per publisher for retransmission (~3 s at 600 kbps)
-_HISTORY_MASK = HISTORY_SIZE - 1
 MAX_NACK_GAP = 32  # a longer upstream gap is a restart or a burst that a keyframe repairs
-RETRANSMIT_PER_S = 64  # per subscriber slot: a NACK storm cannot turn into a flood
 # Ingress policing per publisher track (payload bytes per second, burst): far above what a
 # browser sends under our REMB caps (Opus tops out at 510 kbps; video is capped at 1.5 Mbps
 # and a keyframe burst fits), but a modified client cannot make the SFU multiply a flood by
@@ -102,124 +120,6 @@ def estimate_audio_level(packet: RtpPacket) -> int:
     return 30 if len(packet.payload) > _OPUS_SPEECH_BYTES else 127
 
 
-class DownTrack:
-    """A subscriber's sendonly slot for one kind. ``ready`` once the subscriber's answer
-    covering it has been applied; ``source`` is the up-track currently bound to it."""
-
-    __slots__ = (
-        "dropped",
-        "epoch_seq",
-        "kind",
-        "last_seq",
-        "last_ts",
-        "mid",
-        "octets",
-        "out",
-        "packets",
-        "payload_type",
-        "ready",
-        "resync_seq",
-        "resync_ts",
-        "retransmitted",
-        "rtx_count",
-        "rtx_window",
-        "sender",
-        "seq_off",
-        "skipped",
-        "source",
-        "ssrc",
-        "subscriber_id",
-        "ts_off",
-        "waiting_keyframe",
-    )
-
-    def __init__(
-        self, subscriber_id: str, kind: str, sender: RTCRtpSender, payload_type: int
-    ) -> None:
-        self.subscriber_id = subscriber_id
-        self.kind = kind
-        self.sender = sender
-        self.ssrc = passthrough.sender_ssrc(sender)
-        self.out = passthrough.RtpOut(sender)
-        self.payload_type = payload_type
-        self.mid: str | None = None
-        self.ready = False
-        self.source: UpTrack | None = None
-        self.last_seq = random.randrange(0, 32768)
-        self.last_ts = random.randrange(0, 2**32)
-        self.resync_seq = True
-        self.resync_ts = True
-        self.seq_off = 0
-        self.ts_off = 0
-        self.waiting_keyframe = kind == "video"
-        self.packets = 0
-        self.octets = 0
-        self.dropped = 0
-        self.skipped = 0
-        self.epoch_seq = 0  # our first sequence number since the last resync
-        self.retransmitted = 0
-        self.rtx_window = 0.0
-        self.rtx_count = 0
-        passthrough.on_keyframe_request(sender, self.request_keyframe)
-        passthrough.on_nack(sender, self.retransmit)
-
-    def rebind(self, source: UpTrack | None) -> None:
-        """Attach to another publisher (or none): the next packet restarts the stream."""
-        self.source = source
-        self.ready = False
-        self.resync_seq = True
-        self.resync_ts = True
-        self.waiting_keyframe = self.kind == "video"
-
-    def seq_offset_resync(self, seq: int) -> None:
-        """Continue our sequence numbers without a gap from incoming ``seq`` on."""
-        self.seq_off = (self.last_seq + 1 - seq) & 0xFFFF
-        self.epoch_seq = (self.last_seq + 1) & 0xFFFF
-        self.resync_seq = False
-
-    def ts_offset_resync(self, ts: int, step: int) -> None:
-        self.ts_off = (self.last_ts + step - ts) & 0xFFFFFFFF
-        self.resync_ts = False
-
-    def request_keyframe(self) -> None:
-        """Called on a PLI/FIR from the subscriber: ask the publisher, rate-limited."""
-        if self.source is not None:
-            self.source.request_keyframe()
-
-    async def retransmit(self, out_seq: int) -> None:
-        """Called per sequence number of a NACK from the subscriber: resend that packet from
-        the publisher's history if it is one we sent under the current offsets."""
-        src = self.source
-        if src is None or src.history is None or self.resync_seq or not self.ready:
-            return
-        if src.audience is not None and self.subscriber_id not in src.audience:
-            return  # not in the publisher's audience (another breakout group)
-        last = self.last_seq
-        if (last - out_seq) & 0xFFFF > (last - self.epoch_seq) & 0xFFFF:
-            return  # before the current stream epoch, or not sent yet
-        in_seq = (out_seq - self.seq_off) & 0xFFFF
-        entry = src.history[in_seq & _HISTORY_MASK]
-        if entry is None or entry[0] != in_seq:
-            return  # too old, or never received: the publisher was asked when it went missing
-        now = time.monotonic()
-        if now - self.rtx_window >= 1.0:
-            self.rtx_window = now
-            self.rtx_count = 0
-        if self.rtx_count >= RETRANSMIT_PER_S:
-            return
-        self.rtx_count += 1
-        _, ts, b1_marker, payload = entry
-        out_ts = (ts + self.ts_off) & 0xFFFFFFFF
-        data = _HEADER.pack(0x80, b1_marker | self.payload_type, out_seq, out_ts, self.ssrc)
-        data += payload
-        sent = self.out.send(data)
-        if sent is None:
-            sent = await passthrough.send_rtp(self.sender, data)
-        if sent:
-            self.retransmitted += 1
-            src.retransmitted += 1
-
-
 class UpTrack:
     """A publisher's incoming audio or video, fanned out to :class:`DownTrack` s."""
 
@@ -237,6 +137,8 @@ class UpTrack:
         self.kind = kind
         self.receiver = receiver
         self.payload_type = payload_type
+        self.rtx_payload_type = -1  # video: the publisher's RTX payload type, if negotiated
+        self.rtx_received = 0  # resends from the publisher, unwrapped and forwarded as media
         self.enabled = True
         # Who may receive this track (subscriber ids); None: every subscriber. Breakout groups
         # narrow it; like ``enabled`` it is read by every packet.
@@ -268,6 +170,8 @@ class UpTrack:
         self._budget = self._police_burst
         self._budget_at = 0.0
         self.retransmitted = 0  # packets resent to subscribers from the history
+        # video with VP8 temporal layers (L1T3): what each layer costs, once one is seen
+        self.layer_rates: LayerRates | None = None
         self._rtcp_ssrc = rtcp_ssrc
         self._last_remb = 0.0
         self.sink = passthrough.tap_receiver(receiver, self.on_packet, replace=True)
@@ -298,10 +202,36 @@ class UpTrack:
         if down in self.downs:
             self.downs.remove(down)
 
+    async def on_rtx(self, rtx: RtpPacket) -> None:
+        """A resend (RFC 4588) from the publisher: the gate comes first, as for every
+        packet, then the original packet goes through :meth:`on_packet` (which checks the
+        gate again, polices and fills its hole)."""
+        if not self.enabled:
+            self.dropped += len(self.downs)
+            self._gated = True
+            return
+        payload = rtx.payload
+        if self.ssrc is None or len(payload) <= 2:
+            return  # nothing to repair yet, or padding
+        self.rtx_received += 1
+        original = RtpPacket(
+            payload_type=self.payload_type,
+            marker=rtx.marker,
+            sequence_number=_OSN.unpack_from(payload)[0],
+            timestamp=rtx.timestamp,
+            ssrc=self.ssrc,
+            payload=payload[2:],
+        )
+        await self.on_packet(original)
+
     async def on_packet(self, packet: RtpPacket) -> None:
         payload = packet.payload
-        if packet.payload_type != self.payload_type or not payload:
-            return  # padding, RTX or a codec we did not negotiate
+        if packet.payload_type != self.payload_type:
+            if packet.payload_type == self.rtx_payload_type >= 0:
+                await self.on_rtx(packet)
+            return  # or a codec we did not negotiate
+        if not payload:
+            return  # padding
         video = self.kind == "video"
         now = time.monotonic()
         if packet.ssrc != self.ssrc:
@@ -361,8 +291,18 @@ class UpTrack:
         b1_marker = 0x80 if packet.marker else 0
         in_order = True
         keyframe = False
+        info: Vp8Info | None = None
         if video:
             keyframe = is_vp8_keyframe_start(payload)
+            if len(payload) > 1 and payload[0] & 0x80 and payload[1] & 0x20:  # X, T: layers
+                info = parse_vp8(payload)
+                if info is not None and info.tid is not None:
+                    rates = self.layer_rates
+                    if rates is None:
+                        rates = self.layer_rates = LayerRates()
+                    rates.add(info.tid, len(payload), now)
+                else:
+                    info = None
             history = self.history
             if history is not None:
                 history[seq & _HISTORY_MASK] = (seq, ts, b1_marker, payload)
@@ -379,6 +319,10 @@ class UpTrack:
                         lost = [(top + i) & 0xFFFF for i in range(1, gap)]
                         self.nacks_sent += len(lost)
                         await passthrough.send_nack(self.receiver, packet.ssrc, lost)
+                    elif gap > MAX_NACK_GAP:
+                        # Too much lost to repair packet by packet (a cut path, a burst):
+                        # ask for a keyframe now rather than wait for every subscriber's PLI.
+                        self._pli_pending = True
         size = len(payload)
         forwarded = 0
         starving = False
@@ -400,6 +344,10 @@ class UpTrack:
                 d.seq_offset_resync(seq)
             if d.resync_ts:
                 d.ts_offset_resync(ts, self._ts_step)
+            if info is not None:  # temporal layers: this receiver may get fewer of them
+                if await d.send_layered(seq, ts, b1_marker, payload, info, in_order):
+                    forwarded += 1
+                continue
             out_seq = (seq + d.seq_off) & 0xFFFF
             out_ts = (ts + d.ts_off) & 0xFFFFFFFF
             data = pack(0x80, b1_marker | d.payload_type, out_seq, out_ts, d.ssrc) + payload

@@ -10,6 +10,7 @@ changes only mark the connection for one more round once the answer is in.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -25,7 +26,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from server.errors import UserError
 from server.media import passthrough
-from server.media.forwarding import DownTrack, UpTrack
+from server.media.forwarding import DownTrack, ReceiverLink, UpTrack
 from server.media.ice import IpNetwork, filter_sdp_candidates, is_allowed_address, parse_candidate
 from server.media.passthrough import gather_on
 from server.media.port import MAX_CANDIDATE_BYTES, MAX_SDP_BYTES, IceCandidate, SignalSender
@@ -62,12 +63,15 @@ class IdleTrack(MediaStreamTrack):
 
 
 def prefer_codec(transceiver: RTCRtpTransceiver) -> None:
-    """One codec on every leg (no transcoding): Opus for audio, VP8 without RTX for video."""
-    mime = CODEC_MIME[transceiver.kind].lower()
+    """One codec on every leg (no transcoding): Opus for audio, VP8 with RTX (RFC 4588)
+    for video."""
+    wanted = {CODEC_MIME[transceiver.kind].lower()}
+    if transceiver.kind == "video":
+        wanted.add("video/rtx")
     codecs = [
         c
         for c in RTCRtpSender.getCapabilities(transceiver.kind).codecs
-        if c.mimeType.lower() == mime
+        if c.mimeType.lower() in wanted
     ]
     transceiver.setCodecPreferences(codecs)
 
@@ -77,6 +81,35 @@ def negotiated_payload_type(transceiver: RTCRtpTransceiver) -> int:
     if not codecs or codecs[0].payloadType is None:
         return -1
     return int(codecs[0].payloadType)
+
+
+def negotiated_rtx_payload_type(transceiver: RTCRtpTransceiver) -> int:
+    """The RTX payload type whose ``apt`` is the negotiated media codec, or -1 if none."""
+    media = negotiated_payload_type(transceiver)
+    for c in transceiver._codecs or []:
+        if c.mimeType.lower() == "video/rtx" and str(c.parameters.get("apt")) == str(media):
+            return int(c.payloadType) if c.payloadType is not None else -1
+    return -1
+
+
+# What the server, as the receiver of every microphone, asks of the browsers' Opus encoders
+# (RFC 7587): in-band FEC (a lost 20 ms frame is rebuilt from the next packet) and DTX
+# (silence costs a packet every 400 ms instead of 50 a second). aiortc offers Opus without
+# an fmtp line, and never encodes or decodes it here, so the line is added to the offer.
+OPUS_FMTP = "minptime=10;useinbandfec=1;usedtx=1"
+
+
+def with_opus_fmtp(sdp: str) -> str:
+    """Add ``a=fmtp:<pt> OPUS_FMTP`` after each Opus rtpmap that has no fmtp of its own."""
+    lines = sdp.split("\r\n")
+    out: list[str] = []
+    for line in lines:
+        out.append(line)
+        if line.startswith("a=rtpmap:") and line.lower().endswith(" opus/48000/2"):
+            pt = line[len("a=rtpmap:") :].split(" ", 1)[0]
+            if f"a=fmtp:{pt} " not in sdp:
+                out.append(f"a=fmtp:{pt} {OPUS_FMTP}")
+    return "\r\n".join(out)
 
 
 class Slot:
@@ -115,6 +148,8 @@ class MediaParticipant:
         self.slots: dict[str, Slot] = {}  # publisher id -> slot
         self._free: list[Slot] = []
         self.refused_candidates = 0
+        self._candidates_ended = False
+        self.link = ReceiverLink()  # this participant's downlink: feedback -> video layers
         self.up: dict[str, UpTrack] = {}
         self._up_transceivers: dict[str, RTCRtpTransceiver] = {}
         for kind in KINDS:
@@ -165,7 +200,12 @@ class MediaParticipant:
             prefer_codec(t)
             passthrough.tap_receiver(t.receiver, None)  # never decode on a downstream slot
             transceivers[kind] = t
-            downs[kind] = DownTrack(self.id, kind, t.sender, -1)
+            down = downs[kind] = DownTrack(self.id, kind, t.sender, -1)
+            down.link = self.link
+            self.link.downs.append(down)
+            passthrough.on_feedback(
+                t.sender, functools.partial(self.link.on_loss, kind=kind), self.link.on_remb
+            )
         return Slot(transceivers, downs)
 
     def track_list(self) -> list[dict[str, Any]]:
@@ -201,7 +241,7 @@ class MediaParticipant:
             self._buffers_set = True
         self._offered = [s for s in self.slots.values()]
         payload: dict[str, Any] = {
-            "sdp": self.pc.localDescription.sdp,
+            "sdp": with_opus_fmtp(self.pc.localDescription.sdp),
             "type": "offer",
             "tracks": self.track_list(),
         }
@@ -225,6 +265,7 @@ class MediaParticipant:
             raise UserError("malformed SDP answer") from exc
         for kind, t in self._up_transceivers.items():
             self.up[kind].payload_type = negotiated_payload_type(t)
+            self.up[kind].rtx_payload_type = negotiated_rtx_payload_type(t)
         for slot in self._offered:
             if slot.publisher_id is None:
                 continue
@@ -232,6 +273,7 @@ class MediaParticipant:
                 t = slot.transceivers[kind]
                 down = slot.downs[kind]
                 down.payload_type = negotiated_payload_type(t)
+                down.rtx_payload_type = negotiated_rtx_payload_type(t)
                 down.mid = t.mid
                 down.ready = down.payload_type >= 0
                 down.request_keyframe()
@@ -262,9 +304,13 @@ class MediaParticipant:
         text = candidate.candidate
         if not isinstance(text, str) or len(text) > MAX_CANDIDATE_BYTES:
             raise UserError("malformed ICE candidate")
-        if not text.strip():  # end-of-candidates
-            await self.pc.addIceCandidate(None)
-            return
+        if not text.strip():  # end-of-candidates: lets ICE declare failure (then a restart)
+            if not self._candidates_ended:
+                self._candidates_ended = True
+                await self.pc.addIceCandidate(None)
+            return  # said twice: nothing more to do
+        if self._candidates_ended:
+            raise UserError("ICE candidate after end-of-candidates")
         parsed = parse_candidate(text)
         if not is_allowed_address(parsed.host, self._networks):
             self.refused_candidates += 1
@@ -279,6 +325,18 @@ class MediaParticipant:
         rtc.sdpMid = candidate.sdp_mid
         rtc.sdpMLineIndex = candidate.sdp_mline_index
         await self.pc.addIceCandidate(rtc)
+
+    def layer_counts(self) -> tuple[int, int]:
+        """(video packets this receiver did not get for its link, layer switches) so far."""
+        dropped = switches = 0
+        for slot in [*self.slots.values(), *self._free]:
+            down = slot.downs["video"]
+            dropped += down.layer_dropped_before
+            switches += down.layer_switches_before
+            if down.layers is not None:
+                dropped += down.layers.dropped
+                switches += down.layers.switches
+        return dropped, switches
 
     def set_capabilities(
         self, *, may_speak: bool, may_show_video: bool, audience: frozenset[str] | None = None

@@ -35,7 +35,15 @@ import aioice.ice
 import aiortc
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpSrPacket,
+    RtpPacket,
+    pack_remb_fci,
+    unpack_remb_fci,
+)
 
 AIORTC_VERSION = "1.16.0"
 AIOICE_VERSION = "0.13.0"
@@ -131,6 +139,34 @@ async def send_nack(receiver: RTCRtpReceiver, media_ssrc: int, lost: list[int]) 
 
 def sender_ssrc(sender: RTCRtpSender) -> int:
     return int(sender._ssrc)
+
+
+def on_feedback(
+    sender: RTCRtpSender, on_loss: Callable[[float], None], on_remb: Callable[[int], None]
+) -> None:
+    """Hear a subscriber's congestion feedback for this sender: the fraction lost of each
+    receiver report block about its SSRC, and REMB; aiortc's own handling still runs."""
+    original = sender._handle_rtcp_packet
+    ssrc = int(sender._ssrc)
+
+    async def handle(packet: Any) -> None:
+        if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+            for report in packet.reports:
+                if report.ssrc == ssrc:
+                    on_loss(report.fraction_lost / 256)
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            with contextlib.suppress(ValueError):
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                if ssrc in ssrcs:
+                    on_remb(int(bitrate))
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+
+def sender_rtx_ssrc(sender: RTCRtpSender) -> int:
+    """The SSRC aiortc announces for the sender's RTX stream (``a=ssrc-group:FID``)."""
+    return int(sender._rtx_ssrc)
 
 
 async def send_rtp(sender: RTCRtpSender, data: bytes) -> bool:
@@ -350,6 +386,11 @@ def check_hooks() -> None:
     sender_src = inspect.getsource(RTCRtpSender)
     _require("self._send_keyframe()" in sender_src, "RTCRtpSender._send_keyframe on PLI")
     _require("await self._retransmit(seq)" in sender_src, "RTCRtpSender._retransmit on NACK")
+    _require("self._rtx_ssrc = random32()" in sender_src, "RTCRtpSender._rtx_ssrc")
+    _require(
+        list(inspect.signature(RTCRtpSender._handle_rtcp_packet).parameters) == ["self", "packet"],
+        "RTCRtpSender._handle_rtcp_packet(packet)",
+    )
     _require(
         list(inspect.signature(RTCRtpReceiver._send_rtcp_nack).parameters)
         == ["self", "media_ssrc", "lost"],

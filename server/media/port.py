@@ -53,7 +53,10 @@ class RoomMediaStats:
     ``dropped_packets`` counts packets a capability gate kept from a subscriber;
     ``retransmitted_packets`` counts packets resent to subscribers on their NACKs and
     ``nack_requests`` the packets asked of publishers again after a gap;
-    ``policed_packets`` counts packets over a publisher's ingress budget (not forwarded).
+    ``policed_packets`` counts packets over a publisher's ingress budget (not forwarded);
+    ``rtx_received`` counts publishers' RTX resends unwrapped and forwarded as media;
+    ``layer_dropped_packets`` counts video packets a receiver did not get because its link
+    carries fewer temporal layers, and ``layer_switches`` the changes of those layers.
     """
 
     room_id: str
@@ -68,6 +71,9 @@ class RoomMediaStats:
     retransmitted_packets: int = 0
     nack_requests: int = 0
     policed_packets: int = 0
+    rtx_received: int = 0
+    layer_dropped_packets: int = 0
+    layer_switches: int = 0
 
 
 class MediaEngine(Protocol):

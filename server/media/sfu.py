@@ -76,6 +76,9 @@ class MediaRoom:
         self.gone_retransmitted = 0
         self.gone_nacks = 0
         self.gone_policed = 0
+        self.gone_rtx_received = 0
+        self.gone_layer_dropped = 0
+        self.gone_layer_switches = 0
 
     async def _publish_speaker(self, speaker: str | None) -> None:
         caps = self.capabilities.get(speaker) if speaker is not None else None
@@ -96,6 +99,10 @@ class MediaRoom:
             self.gone_retransmitted += up.retransmitted
             self.gone_nacks += up.nacks_sent
             self.gone_policed += up.policed
+            self.gone_rtx_received += up.rtx_received
+        dropped, switches = p.layer_counts()
+        self.gone_layer_dropped += dropped
+        self.gone_layer_switches += switches
 
 
 class AiortcMediaEngine:
@@ -256,6 +263,8 @@ class AiortcMediaEngine:
             room.gone_keyframes,
         )
         rtx, nacks, policed = room.gone_retransmitted, room.gone_nacks, room.gone_policed
+        rtx_in = room.gone_rtx_received
+        layer_dropped, layer_switches = room.gone_layer_dropped, room.gone_layer_switches
         for p in room.participants.values():
             caps = room.capabilities.get(p.id, Capabilities())
             ups = p.up.values()
@@ -270,6 +279,10 @@ class AiortcMediaEngine:
             rtx += sum(u.retransmitted for u in ups)
             nacks += sum(u.nacks_sent for u in ups)
             policed += sum(u.policed for u in ups)
+            rtx_in += sum(u.rtx_received for u in ups)
+            dropped_l, switches_l = p.layer_counts()
+            layer_dropped += dropped_l
+            layer_switches += switches_l
             per.append(
                 ParticipantMediaStats(
                     participant_id=p.id,
@@ -294,6 +307,9 @@ class AiortcMediaEngine:
             retransmitted_packets=rtx,
             nack_requests=nacks,
             policed_packets=policed,
+            rtx_received=rtx_in,
+            layer_dropped_packets=layer_dropped,
+            layer_switches=layer_switches,
         )
 
     def set_media_lost_handler(self, handler: MediaLost | None) -> None:

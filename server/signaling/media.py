@@ -2,17 +2,19 @@
 
 The room adds a participant to the engine when they join (handing it a sender for
 ``media.offer``), removes them when they leave or drop, and tells it who may speak and show
-video on every change. Here only the client's answers and ICE candidates pass through.
+video on every change. Here only the client's answers and ICE candidates pass through, and
+its request for a fresh connection when its own failed (``media.restart``).
 """
 
 from __future__ import annotations
 
 from server.errors import Conflict, ErrorCode, PermissionDenied
 from server.media.port import IceCandidate, MediaEngine
+from server.rooms.commands import MediaLost
 from server.rooms.ports import JSON
 
 from .context import Conn, Event, EventTable, Services
-from .models import MediaAnswer, MediaCandidate
+from .models import Empty, MediaAnswer, MediaCandidate
 from .session import require_joined
 
 
@@ -44,7 +46,17 @@ async def candidate(svc: Services, conn: Conn, p: MediaCandidate) -> JSON:
     return {}
 
 
+async def restart(svc: Services, conn: Conn, p: Empty) -> JSON:
+    """The client's media connection failed (ICE or DTLS) and did not heal: the room gives
+    it a fresh one, as when the engine notices a lost connection itself (rights first, at
+    most MEDIA_RESTARTS_MAX in MEDIA_RESTART_WINDOW_MS per person)."""
+    await _engine(svc, conn, "media.restart")
+    room = await svc.room_of(conn)
+    return await room.submit(MediaLost(person_id=conn.person_id))
+
+
 EVENTS: EventTable = {
     "media.answer": Event(MediaAnswer, answer),
     "media.candidate": Event(MediaCandidate, candidate),
+    "media.restart": Event(Empty, restart),
 }

@@ -159,14 +159,17 @@ describe("MediaSession", () => {
     expect(h.answers).toHaveLength(2);
   });
 
-  it("trickles local candidates and skips the end-of-candidates marker", async () => {
+  it("trickles local candidates, then tells the server they are complete (once)", async () => {
     const h = harness();
     await h.media.handleOffer({ sdp: offerSdp([["0", "audio"]]), type: "offer", tracks: [] });
     const pc = h.peers[0]!;
     pc.onicecandidate?.({ candidate: { candidate: "candidate:1 1 udp 9 127.0.0.1 4000 typ host", sdpMid: "0", sdpMLineIndex: 0 } });
     pc.onicecandidate?.({ candidate: { candidate: "", sdpMid: "0", sdpMLineIndex: 0 } });
     pc.onicecandidate?.({ candidate: null });
-    expect(h.candidates).toEqual([{ candidate: "candidate:1 1 udp 9 127.0.0.1 4000 typ host", sdpMid: "0", sdpMLineIndex: 0 }]);
+    expect(h.candidates).toEqual([
+      { candidate: "candidate:1 1 udp 9 127.0.0.1 4000 typ host", sdpMid: "0", sdpMLineIndex: 0 },
+      { candidate: "" },
+    ]);
   });
 
   it("adds remote candidates to the peer after the offer", async () => {

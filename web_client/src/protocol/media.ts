@@ -7,6 +7,7 @@
 // replaceTrack, so switching device or turning the camera on later needs no renegotiation.
 
 import { Emitter } from "./emitter";
+import { type MediaHealth, MediaRecovery, type RecoveryPolicy, type Timers, browserTimers } from "./media-recovery";
 import type { IceCandidateWire, IceConfig, IceServer, MediaOffer, TrackInfo } from "./types";
 
 export interface TrackLike {
@@ -49,7 +50,10 @@ export type PeerFactory = (config: IceConfig) => PeerLike;
 /** The outbound side of signaling (implemented by RoomClient). */
 export interface MediaSignal {
   sendAnswer(sdp: string): void;
+  /** A trickled candidate; `candidate: ""` tells the server ours are complete. */
   sendCandidate(c: IceCandidateWire): void;
+  /** Ask the server for a fresh media connection (ours failed and did not heal). */
+  requestMediaRestart?(): void;
 }
 
 export interface RemoteMedia {
@@ -62,6 +66,9 @@ export interface MediaEvents {
   /** The full set of remote people and their tracks after each negotiation. */
   remote: Map<string, RemoteMedia>;
   connection: string;
+  /** "reconnecting" while the media connection is broken and being repaired (shown to the
+   * person), "lost" when repairs gave up, "ok" again once it is connected. */
+  health: MediaHealth;
   error: Error;
 }
 
@@ -93,6 +100,7 @@ export class MediaSession {
   private upstream = new Map<"audio" | "video", TransceiverLike>();
   private closed = false;
   private identity: string | null = null;
+  private readonly recovery: MediaRecovery;
 
   constructor(
     private readonly factory: PeerFactory,
@@ -100,7 +108,26 @@ export class MediaSession {
     private readonly selfId: () => string | null,
     private iceServers: IceServer[] = [],
     private readonly log: (msg: string) => void = () => undefined,
-  ) {}
+    recovery: { timers?: Timers; policy?: RecoveryPolicy } = {},
+  ) {
+    this.recovery = new MediaRecovery(
+      () => {
+        this.log("media connection broken; asking the server for a fresh one");
+        this.signal.requestMediaRestart?.();
+      },
+      (health) => {
+        this.log(`media ${health}`);
+        this.events.emit("health", health);
+      },
+      recovery.timers ?? browserTimers,
+      recovery.policy,
+    );
+  }
+
+  /** "ok", "reconnecting" (shown to the person) or "lost". */
+  get health(): MediaHealth {
+    return this.recovery.health;
+  }
 
   get peer(): PeerLike | null {
     return this.pc;
@@ -147,6 +174,7 @@ export class MediaSession {
 
   close(): void {
     this.closed = true;
+    this.recovery.stop();
     this.reset();
   }
 
@@ -212,15 +240,23 @@ export class MediaSession {
     const pc = this.factory(config ?? { iceServers: this.iceServers, iceTransportPolicy: "all" });
     pc.onicecandidate = (ev) => {
       const c = ev.candidate;
-      if (!c || c.candidate === "") return; // end of candidates
+      if (!c) {
+        // Gathering is complete: tell the server, so that its ICE agent can declare failure
+        // (and its media restart run) instead of waiting for more candidates forever.
+        if (this.pc === pc) this.signal.sendCandidate({ candidate: "" });
+        return;
+      }
+      if (c.candidate === "") return; // the legacy per-generation marker: the null event follows
       const wire: IceCandidateWire = { candidate: c.candidate };
       if (c.sdpMid !== null) wire.sdpMid = c.sdpMid;
       if (c.sdpMLineIndex !== null) wire.sdpMLineIndex = c.sdpMLineIndex;
       this.signal.sendCandidate(wire);
     };
     pc.onconnectionstatechange = () => {
+      if (this.pc !== pc) return;
       this.log(`peer connection ${pc.connectionState}`);
       this.events.emit("connection", pc.connectionState);
+      this.recovery.onState(pc.connectionState);
     };
     this.pc = pc;
     return pc;

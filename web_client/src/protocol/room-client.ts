@@ -229,6 +229,10 @@ export class RoomClient {
   sendCandidate(c: IceCandidateWire): void {
     this.sendMedia("media.candidate", { ...c });
   }
+  /** Our media connection failed and did not heal: ask the room for a fresh one. */
+  requestMediaRestart(): void {
+    this.sendMedia("media.restart", {});
+  }
 
   /**
    * The server may offer media while it is still processing our join; it accepts answers

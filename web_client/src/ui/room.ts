@@ -15,6 +15,7 @@ import { h, setAttr, setText, show } from "./dom";
 import { type Feedback, errorText } from "./feedback";
 import { leadNotice } from "../i18n/parts/formats";
 import { Gallery } from "./gallery";
+import { MediaStatus } from "./media-status";
 import { icon, setIconLabel } from "./icons";
 import { PhaseBanner, askText, heldText, phaseName } from "./phase-banner";
 import { RoomActions } from "./room-actions";
@@ -50,6 +51,7 @@ export class RoomScreen implements Screen {
   readonly title: string;
   private readonly i18n: I18n;
   private readonly connBanner: HTMLElement;
+  private readonly mediaStatus: MediaStatus;
   private readonly banner: PhaseBanner;
   private readonly gallery: Gallery;
   private readonly heldNote: HTMLElement;
@@ -89,6 +91,7 @@ export class RoomScreen implements Screen {
     this.title = t("room.title", { group: ctx.session.group_name });
 
     this.connBanner = h("div", { class: "conn-banner", role: "status", hidden: true, "data-testid": "conn-banner" });
+    this.mediaStatus = new MediaStatus(i18n, ctx.media, ctx.feedback);
     this.banner = new PhaseBanner(i18n);
     this.actions = new RoomActions(ctx, {
       rerender: () => this.rerender(),
@@ -212,6 +215,7 @@ export class RoomScreen implements Screen {
       "div",
       { class: "room", "data-testid": "room" },
       this.connBanner,
+      this.mediaStatus.el,
       this.banner.el,
       this.breakouts.el,
       this.status.el,
@@ -243,6 +247,7 @@ export class RoomScreen implements Screen {
   destroy(): void {
     this.destroyed = true;
     for (const off of this.unsubscribe) off();
+    this.mediaStatus.destroy();
     window.clearInterval(this.timer);
     this.resize?.disconnect();
     this.gallery.destroy();

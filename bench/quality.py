@@ -1,0 +1,300 @@
+"""Quality on a bad network: one receiver behind a lossy, slow, capped link; everyone else fine.
+
+    .venv/bin/python bench/quality.py [--seconds 20] [--loss 0.03] [--rtt-ms 150] [--cap-kbps 600]
+
+One room on the in-process SFU (``AiortcMediaEngine``), all on loopback in a private network
+namespace (``unshare -rn``, unless --no-netns):
+* ``pub`` publishes 640x360@30 VP8 with temporal layers (L1T3: layer 0 at 7.5 fps, layers 0-1
+  at 15, all at 30; encoded once with libvpx, packetized with the layer fields a browser sets)
+  and Opus;
+* ``weak`` receives through the impairment relay (bench/impair.py), in both directions:
+  ``--loss`` random loss, half of ``--rtt-ms`` delay each way plus 5 ms jitter, and a
+  ``--cap-kbps`` cap with a 200 ms queue. It decodes ``pub``'s video with aiortc's own
+  receiver (which NACKs and takes RTX) and records when each frame is decoded, and when each
+  audio packet arrives;
+* ``ok1`` and ``ok2`` receive directly and count ``pub``'s frames.
+
+Reported after a warm-up: the longest time without a decoded frame at ``weak``
+(``receiver_freeze_max_s``), the longest gap between audio packets at ``weak``
+(``audio_gap_max_ms``; one lost 20 ms packet makes a 40 ms gap), the lowest frame rate of
+``pub``'s video at the other receivers (``others_min_fps``), the layer switches made for
+``weak`` (``layer_switches``) and the layer it ended on. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import fractions
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from typing import Any
+
+import av
+from aiortc import rtcrtpsender
+from aiortc.codecs import get_encoder
+
+from bench.impair import Impairment, ImpairmentRelay
+from server.bots.client import MediaClient
+from server.bots.synthetic import VIDEO_CLOCK, EncodedClip, encode_tone, render_pattern
+from server.media.ice import IceSettings
+from server.media.sfu import AiortcMediaEngine, SfuSettings
+
+NETNS_ENV = "HC_QUALITY_NETNS"
+ROOM = "quality"
+PATTERN = (0, 2, 1, 2)  # libvpx ts_layering_mode 3: the temporal layer of frame i
+PACKET_MAX = 1200
+
+
+def encode_layered(
+    width: int = 640, height: int = 360, fps: int = 30, frames: int = 120, kbps: int = 600
+) -> tuple[EncodedClip, dict[bytes, tuple[int, bool]]]:
+    """VP8 with three temporal layers (cumulative targets 40/60/100 % of ``kbps``, the split
+    libwebrtc uses for L1T3), a key
+    frame every ``frames`` (the clip loops on it); returns the clip and each frame's
+    (layer, sync) for the packetizer."""
+    ctx = av.CodecContext.create("libvpx", "w")
+    ctx.width, ctx.height, ctx.pix_fmt = width, height, "yuv420p"
+    ctx.time_base = fractions.Fraction(1, fps)
+    ctx.framerate = fractions.Fraction(fps, 1)
+    ctx.bit_rate = kbps * 1000
+    ctx.gop_size = frames
+    rates = f"{kbps * 4 // 10},{kbps * 6 // 10},{kbps}"
+    ctx.options = {
+        "deadline": "realtime",
+        "cpu-used": "8",
+        "lag-in-frames": "0",
+        "minrate": f"{kbps}k",  # constant bitrate, as a browser's encoder under a target
+        "maxrate": f"{kbps}k",
+        "ts-parameters": (
+            f"ts_number_layers=3:ts_target_bitrate={rates}:ts_rate_decimator=4,2,1:"
+            "ts_periodicity=4:ts_layer_id=0,2,1,2:ts_layering_mode=3"
+        ),
+    }
+    out: list[bytes] = []
+    keys: list[bool] = []
+    layers: dict[bytes, tuple[int, bool]] = {}
+    for i in range(frames):
+        frame = av.VideoFrame.from_ndarray(render_pattern("pub", width, height, i, fps), "rgb24")
+        frame = frame.reformat(format="yuv420p")
+        frame.pts = i
+        for pkt in ctx.encode(frame):
+            data = bytes(pkt)
+            n = len(out)
+            tid = PATTERN[n % 4]
+            out.append(data)
+            keys.append(bool(pkt.is_keyframe))
+            # layer 1 and the first layer-2 frame of a period refer to layer 0 only
+            layers[data] = (tid, tid > 0 and n % 4 != 3)
+    return EncodedClip("video", tuple(out), VIDEO_CLOCK // fps, VIDEO_CLOCK, tuple(keys)), layers
+
+
+class LayeredPacker:
+    """Stands in for aiortc's VP8 packetizer on the publisher: the payload descriptor gets a
+    15-bit picture id, TL0PICIDX and TID/Y, as a browser sending L1T3 writes them."""
+
+    def __init__(self, layers: dict[bytes, tuple[int, bool]]) -> None:
+        self.layers = layers
+        self.picture_id = 0
+        self.tl0 = 0
+
+    def pack(self, packet: Any) -> tuple[list[bytes], int]:
+        data = bytes(packet)
+        tid, sync = self.layers.get(data, (0, False))
+        if tid == 0:
+            self.tl0 = (self.tl0 + 1) & 0xFF
+        pid = self.picture_id
+        self.picture_id = (pid + 1) & 0x7FFF
+        tail = bytes([0x80 | (pid >> 8), pid & 0xFF, self.tl0, (tid << 6) | (0x20 if sync else 0)])
+        payloads = []
+        for pos in range(0, len(data), PACKET_MAX):
+            b0 = 0x90 if pos == 0 else 0x80  # X, and S on the first packet
+            payloads.append(bytes([b0, 0xE0]) + tail + data[pos : pos + PACKET_MAX])
+        ts = int(packet.pts * packet.time_base * VIDEO_CLOCK)
+        return payloads, ts & 0xFFFFFFFF
+
+
+class Probe(MediaClient):
+    """A receiver that records when things arrive: decoded frames of ``pub``'s video (if it
+    decodes) and audio packets, in monotonic seconds."""
+
+    def __init__(self, pid: str, *, decode: bool, **kw: Any) -> None:
+        super().__init__(
+            pid, audio=kw.pop("audio"), video=None, decode_from=("pub",) if decode else ()
+        )
+        self.frame_times: list[float] = []
+        self.audio_times: list[float] = []
+        self.video_packets = 0
+
+    def _watch(self, receiver: Any, person: str, kind: str) -> None:
+        if person == "pub" and kind == "audio":
+            from server.media import passthrough
+
+            times = self.audio_times
+
+            async def tap(packet: Any) -> None:
+                times.append(time.monotonic())
+
+            passthrough.tap_receiver(receiver, tap, replace=True)
+            return
+        super()._watch(receiver, person, kind)
+
+    async def _consume(self, track: Any, key: int) -> None:
+        while True:
+            await track.recv()
+            self.frame_times.append(time.monotonic())
+
+
+def strip_candidates(sdp: str) -> str:
+    """The weak client's answer without its own candidates: the server learns its address
+    only from checks that come through the relay (peer-reflexive)."""
+    lines = [
+        ln for ln in sdp.split("\r\n") if not ln.startswith(("a=candidate:", "a=end-of-candidates"))
+    ]
+    return "\r\n".join(lines)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    clip, layers = encode_layered(kbps=args.video_kbps)
+    audio = encode_tone(seconds=2.0)
+    original = get_encoder
+
+    def encoder_for(codec: Any) -> Any:
+        if codec.mimeType.lower() == "video/vp8":
+            return LayeredPacker(layers)
+        return original(codec)
+
+    rtcrtpsender.get_encoder = encoder_for  # type: ignore[attr-defined]
+    engine = AiortcMediaEngine(SfuSettings(ice=IceSettings.loopback()))
+    await engine.start()
+    await engine.open_room(ROOM)
+    half = args.rtt_ms / 2
+    link = Impairment(
+        delay_ms=half,
+        jitter_ms=5,
+        loss=args.loss,
+        rate_bps=args.cap_kbps * 1000,
+        queue_ms=args.queue_ms,
+    )
+    relay: ImpairmentRelay | None = None
+    clients: dict[str, MediaClient] = {}
+
+    async def join(pid: str, client: MediaClient, weak: bool = False) -> None:
+        clients[pid] = client
+
+        async def deliver(answer: str) -> None:
+            await engine.handle_answer(ROOM, pid, strip_candidates(answer) if weak else answer)
+
+        if weak:
+            inner = client.handle_offer
+
+            async def via_relay(payload: dict[str, Any]) -> str:
+                nonlocal relay
+                m = re.search(
+                    r"a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host", payload["sdp"]
+                )
+                assert m, "no loopback candidate in the offer"
+                if relay is None:
+                    relay = ImpairmentRelay(
+                        ("127.0.0.1", int(m.group(1))), up=link, down=link, seed=1
+                    )
+                    await relay.start()
+                sdp = payload["sdp"].replace(f" {m.group(1)} typ host", f" {relay.port} typ host")
+                return await inner({**payload, "sdp": sdp})
+
+            client.handle_offer = via_relay  # type: ignore[method-assign]
+        client.start(deliver)
+        await engine.add_participant(ROOM, pid, client.signal)
+
+    pub = MediaClient("pub", audio=audio, video=clip)
+    weak = Probe("weak", decode=True, audio=audio)
+    oks = [Probe(f"ok{i}", decode=False, audio=audio) for i in (1, 2)]
+    await join("pub", pub)
+    await join("weak", weak, weak=True)
+    for c in oks:
+        await join(c.id, c)
+    deadline = time.monotonic() + 30
+    while any(c.pc.connectionState != "connected" for c in clients.values()):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"not connected: {[c.pc.connectionState for c in clients.values()]}")
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(args.warmup)
+    start = time.monotonic()
+    ok_frames0 = [c.frames_from("pub", "video") for c in oks]
+    await asyncio.sleep(args.seconds)
+    end = time.monotonic()
+    ok_fps = [
+        (c.frames_from("pub", "video") - f0) / (end - start)
+        for c, f0 in zip(oks, ok_frames0, strict=True)
+    ]
+
+    def max_gap(times: list[float]) -> float:
+        inside = [t for t in times if start <= t <= end]
+        points = [start, *inside, end]
+        return max(b - a for a, b in itertools.pairwise(points))
+
+    part = engine._rooms[ROOM].participants["weak"]
+    down = part.slots["pub"].downs["video"]
+    rates = engine._rooms[ROOM].participants["pub"].up["video"].layer_rates
+    result = {
+        "receiver_freeze_max_s": round(max_gap(weak.frame_times), 3),
+        "audio_gap_max_ms": round(max_gap(weak.audio_times) * 1000, 1),
+        "others_min_fps": round(min(ok_fps), 1),
+        "layer_switches": down.layers.switches if down.layers else 0,
+        "weak_layer": down.layers.current if down.layers else None,
+        "weak_fps": round(
+            len([t for t in weak.frame_times if start <= t <= end]) / (end - start), 1
+        ),
+        "weak_estimate_kbps": round(part.link.estimate.available_bps / 1000),
+        "weak_audio_kbps": round(part.link.audio_bps / 1000),
+        "layer_kbps": [round(r / 1000) for r in rates.rates] if rates else None,
+        "relay_down": dataclasses.asdict(relay.down.counters) if relay else None,
+    }
+    for client in clients.values():
+        await client.stop()
+    await engine.stop()
+    if relay is not None:
+        await relay.stop()
+    return result
+
+
+def reexec_in_namespace() -> None:
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        sys.exit("bench/quality.py: unshare(1) not found; use --no-netns to run on host loopback")
+    env = dict(os.environ, **{NETNS_ENV: "1"})
+    cmd = " ".join([sys.executable, *map(repr, sys.argv)])
+    proc = subprocess.run([unshare, "-rn", "sh", "-c", f"ip link set lo up && exec {cmd}"], env=env)
+    sys.exit(proc.returncode)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=8.0)
+    parser.add_argument("--loss", type=float, default=0.03)
+    parser.add_argument("--rtt-ms", type=float, default=150.0)
+    parser.add_argument("--cap-kbps", type=int, default=600)
+    parser.add_argument("--video-kbps", type=int, default=600)
+    parser.add_argument("--queue-ms", type=float, default=500.0)
+    parser.add_argument("--no-netns", action="store_true", help="run on the host's loopback")
+    args = parser.parse_args()
+    if not args.no_netns and os.environ.get(NETNS_ENV) != "1":
+        reexec_in_namespace()
+    result = asyncio.run(run(args))
+    for key, value in result.items():
+        print(f"{key}: {value}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,336 @@
+"""A subscriber's sendonly slot (:class:`DownTrack`): its own SSRC, payload type and offsets,
+NACK answers (with RTX when negotiated) and, for layered video, the temporal layers this one
+receiver gets (``server/media/layers.py``) with its numbering kept continuous.
+
+:class:`ReceiverLink` is one receiver's link: its RTCP feedback (loss in receiver reports,
+REMB) becomes a bitrate estimate, and the estimate a layer target for each of its layered
+video slots; audio is always counted first.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+import time
+from typing import TYPE_CHECKING
+
+from aiortc import RTCRtpSender, clock
+
+from server.media import passthrough
+from server.media.layers import (
+    MAX_TID,
+    NO_VIDEO,
+    LayerFilter,
+    LinkEstimate,
+    Vp8Info,
+    pick_layer,
+    rewrite_picture_id,
+)
+
+if TYPE_CHECKING:
+    from server.media.forwarding import UpTrack
+
+_HEADER = struct.Struct("!BBHII")
+_OSN = struct.Struct("!H")  # RTX: the original sequence number before the payload
+HISTORY_SIZE = 256  # video packets kept per publisher for retransmission (~3 s at 600 kbps)
+_HISTORY_MASK = HISTORY_SIZE - 1
+RETRANSMIT_PER_S = 64  # per subscriber slot: a NACK storm cannot turn into a flood
+REPORT_MIN_INTERVAL_S = 0.5  # receiver reports of several slots arrive together
+WIRE_OVERHEAD = 50  # bytes per packet besides the payload: RTP 12, SRTP tag 10, UDP 8, IP 20
+SENT_WINDOW_S = 2.0  # the sending rate a report is judged against: over about this long
+AUDIO_SHARE = 1.0  # audio is taken out of the estimate first, in full
+HEADROOM = 0.92  # video gets this share of what is left (its packet overhead, RTX)
+
+
+class DownTrack:
+    """A subscriber's sendonly slot for one kind. ``ready`` once the subscriber's answer
+    covering it has been applied; ``source`` is the up-track currently bound to it."""
+
+    __slots__ = (
+        "dropped",
+        "epoch_seq",
+        "kind",
+        "last_seq",
+        "last_ts",
+        "layer_dropped_before",
+        "layer_switches_before",
+        "layers",
+        "link",
+        "mid",
+        "octets",
+        "off_hist",
+        "out",
+        "out_map",
+        "packets",
+        "payload_type",
+        "ready",
+        "resync_seq",
+        "resync_ts",
+        "retransmitted",
+        "rtx_count",
+        "rtx_payload_type",
+        "rtx_seq",
+        "rtx_ssrc",
+        "rtx_window",
+        "sender",
+        "seq_off",
+        "skipped",
+        "source",
+        "ssrc",
+        "subscriber_id",
+        "ts_off",
+        "waiting_keyframe",
+    )
+
+    def __init__(
+        self, subscriber_id: str, kind: str, sender: RTCRtpSender, payload_type: int
+    ) -> None:
+        self.subscriber_id = subscriber_id
+        self.kind = kind
+        self.sender = sender
+        self.ssrc = passthrough.sender_ssrc(sender)
+        self.out = passthrough.RtpOut(sender)
+        self.payload_type = payload_type
+        # RTX (RFC 4588) when the subscriber negotiated it: resends go on their own SSRC
+        # and sequence numbers, the original sequence number in front of the payload.
+        self.rtx_payload_type = -1
+        self.rtx_ssrc = passthrough.sender_rtx_ssrc(sender)
+        self.rtx_seq = random.randrange(0, 65536)
+        self.mid: str | None = None
+        self.ready = False
+        self.source: UpTrack | None = None
+        self.last_seq = random.randrange(0, 32768)
+        self.last_ts = random.randrange(0, 2**32)
+        self.resync_seq = True
+        self.resync_ts = True
+        self.seq_off = 0
+        self.ts_off = 0
+        self.waiting_keyframe = kind == "video"
+        self.packets = 0
+        self.octets = 0
+        self.dropped = 0
+        self.skipped = 0
+        self.epoch_seq = 0  # our first sequence number since the last resync
+        self.retransmitted = 0
+        self.rtx_window = 0.0
+        self.rtx_count = 0
+        # Layered video (VP8 temporal layers): which layers this receiver gets, and the maps
+        # that keep its numbering continuous while layers are dropped (created on first use).
+        self.layers: LayerFilter | None = None
+        self.layer_dropped_before = 0  # counts of earlier streams on this slot
+        self.layer_switches_before = 0
+        self.link: ReceiverLink | None = None
+        self.out_map: list[tuple[int, int, int, bytes] | None] | None = None
+        self.off_hist: list[tuple[int, int] | None] | None = None
+        passthrough.on_keyframe_request(sender, self.request_keyframe)
+        passthrough.on_nack(sender, self.retransmit)
+
+    def rebind(self, source: UpTrack | None) -> None:
+        """Attach to another publisher (or none): the next packet restarts the stream."""
+        self.source = source
+        self.ready = False
+        self.resync_seq = True
+        self.resync_ts = True
+        self.waiting_keyframe = self.kind == "video"
+        if self.layers is not None:
+            self.layer_dropped_before += self.layers.dropped
+            self.layer_switches_before += self.layers.switches
+        self.layers = None
+        self.out_map = None
+        self.off_hist = None
+
+    def seq_offset_resync(self, seq: int) -> None:
+        """Continue our sequence numbers without a gap from incoming ``seq`` on."""
+        self.seq_off = (self.last_seq + 1 - seq) & 0xFFFF
+        self.epoch_seq = (self.last_seq + 1) & 0xFFFF
+        self.resync_seq = False
+
+    def ts_offset_resync(self, ts: int, step: int) -> None:
+        self.ts_off = (self.last_ts + step - ts) & 0xFFFFFFFF
+        self.resync_ts = False
+
+    def request_keyframe(self) -> None:
+        """Called on a PLI/FIR from the subscriber: ask the publisher, rate-limited."""
+        if self.source is not None:
+            self.source.request_keyframe()
+
+    async def retransmit(self, out_seq: int) -> None:
+        """Called per sequence number of a NACK from the subscriber: resend that packet from
+        the publisher's history if it is one we sent under the current offsets."""
+        src = self.source
+        if src is None or src.history is None or self.resync_seq or not self.ready:
+            return
+        if not src.enabled:
+            return  # the gate holds for resends too
+        if src.audience is not None and self.subscriber_id not in src.audience:
+            return  # not in the publisher's audience (another breakout group)
+        last = self.last_seq
+        if (last - out_seq) & 0xFFFF > (last - self.epoch_seq) & 0xFFFF:
+            return  # before the current stream epoch, or not sent yet
+        if self.out_map is not None:  # layers dropped: look up what went out under out_seq
+            entry = self.out_map[out_seq & _HISTORY_MASK]
+        else:
+            in_seq = (out_seq - self.seq_off) & 0xFFFF
+            entry = src.history[in_seq & _HISTORY_MASK]
+            if entry is not None and entry[0] != in_seq:
+                entry = None
+        if entry is None or (self.out_map is not None and entry[0] != out_seq):
+            return  # too old, or never received: the publisher was asked when it went missing
+        now = time.monotonic()
+        if now - self.rtx_window >= 1.0:
+            self.rtx_window = now
+            self.rtx_count = 0
+        if self.rtx_count >= RETRANSMIT_PER_S:
+            return
+        self.rtx_count += 1
+        _, ts, b1_marker, payload = entry
+        out_ts = (ts + self.ts_off) & 0xFFFFFFFF
+        if self.rtx_payload_type >= 0:
+            rtx_seq = self.rtx_seq
+            self.rtx_seq = (rtx_seq + 1) & 0xFFFF
+            data = _HEADER.pack(
+                0x80, b1_marker | self.rtx_payload_type, rtx_seq, out_ts, self.rtx_ssrc
+            )
+            data += _OSN.pack(out_seq) + payload
+        else:
+            data = _HEADER.pack(0x80, b1_marker | self.payload_type, out_seq, out_ts, self.ssrc)
+            data += payload
+        sent = self.out.send(data)
+        if sent is None:
+            sent = await passthrough.send_rtp(self.sender, data)
+        if sent:
+            self.retransmitted += 1
+            src.retransmitted += 1
+
+    async def send_layered(
+        self, seq: int, ts: int, b1_marker: int, payload: bytes, info: Vp8Info, in_order: bool
+    ) -> bool:
+        """Forward one packet of a layered stream, or drop it if its layer is above what
+        this receiver gets; the receiver's sequence numbers and picture ids stay continuous.
+        Returns whether it was sent."""
+        layers = self.layers
+        if layers is None:
+            layers = self.layers = LayerFilter()
+            if self.link is not None:
+                layers.target = self.link.target
+            self.out_map = [None] * HISTORY_SIZE
+            self.off_hist = [None] * HISTORY_SIZE
+        off_hist = self.off_hist
+        assert off_hist is not None
+        if in_order:
+            top = (self.last_seq - self.seq_off) & 0xFFFF  # the last incoming seq we mapped
+            gap = (seq - top) & 0xFFFF
+            if 1 < gap <= 32:  # holes: remember the offset their late packets will use
+                for i in range(1, gap):
+                    h = (top + i) & 0xFFFF
+                    off_hist[h & _HISTORY_MASK] = (h, self.seq_off)
+            if not layers.forward(info):
+                self.seq_off = (self.seq_off - 1) & 0xFFFF  # no hole where the packet was
+                return False
+            off = self.seq_off
+        else:
+            known = off_hist[seq & _HISTORY_MASK]
+            tid = info.tid if info.tid is not None else 0
+            if known is None or known[0] != seq or tid > layers.current:
+                return False  # a late packet of a frame this receiver does not get
+            off = known[1]
+        if layers.pid_offset:
+            payload = rewrite_picture_id(payload, info, layers.pid_offset)
+        out_seq = (seq + off) & 0xFFFF
+        out_ts = (ts + self.ts_off) & 0xFFFFFFFF
+        data = _HEADER.pack(0x80, b1_marker | self.payload_type, out_seq, out_ts, self.ssrc)
+        sent = self.out.send(data + payload)
+        if sent is None:
+            sent = await passthrough.send_rtp(self.sender, data + payload)
+        if not sent:
+            return False
+        out_map = self.out_map
+        assert out_map is not None
+        out_map[out_seq & _HISTORY_MASK] = (out_seq, ts, b1_marker, payload)
+        if in_order:
+            self.last_seq = out_seq
+            self.last_ts = out_ts
+        self.packets += 1
+        self.octets += len(payload)
+        if not self.packets & 15:
+            passthrough.count_sent(
+                self.sender, self.packets, self.octets, out_ts, clock.current_ntp_time()
+            )
+        return True
+
+
+class ReceiverLink:
+    """One receiver's link: feedback in, a layer target for each layered video slot out.
+
+    Rates are counted on the wire (payload plus WIRE_OVERHEAD per packet: RTP, SRTP, UDP,
+    IP), which matters for audio: a 32 kbps Opus stream costs about 52 kbps."""
+
+    def __init__(self) -> None:
+        self.downs: list[DownTrack] = []
+        self.estimate = LinkEstimate()
+        self.target = MAX_TID
+        self._loss = {"audio": 0.0, "video": 0.0}
+        self._at = -1.0
+        self.audio_bps = 0.0
+        # (time, audio wire bytes, video wire bytes) at evaluations, about SENT_WINDOW_S
+        self._samples: list[tuple[float, int, int]] = []
+
+    def on_loss(self, fraction: float, kind: str = "video") -> None:
+        """A receiver report's fraction lost for one of this receiver's streams."""
+        self._loss[kind] = max(self._loss.get(kind, 0.0), fraction)
+        self._evaluate()
+
+    def on_remb(self, bitrate: int) -> None:
+        self.estimate.on_remb(float(bitrate))
+        self._evaluate()
+
+    def _wire(self, kind: str) -> int:
+        return sum(d.octets + WIRE_OVERHEAD * d.packets for d in self.downs if d.kind == kind)
+
+    def _evaluate(self) -> None:
+        now = time.monotonic()
+        if self._at >= 0 and now - self._at < REPORT_MIN_INTERVAL_S:
+            return
+        samples = self._samples
+        samples.append((now, self._wire("audio"), self._wire("video")))
+        while len(samples) > 2 and now - samples[1][0] >= SENT_WINDOW_S:
+            samples.pop(0)
+        first = self._at < 0
+        self._at = now
+        t0, a0, v0 = samples[0]
+        span = now - t0
+        if first or span < REPORT_MIN_INTERVAL_S:
+            return
+        audio_bps = (samples[-1][1] - a0) * 8 / span
+        video_bps = (samples[-1][2] - v0) * 8 / span
+        la, lv = self._loss["audio"], self._loss["video"]
+        self._loss = {"audio": 0.0, "video": 0.0}
+        self.audio_bps = audio_bps
+        sent = audio_bps + video_bps
+        delivered = audio_bps * (1 - la) + video_bps * (1 - lv)
+        self.estimate.on_report(max(la, lv), sent, now, delivered_bps=delivered)
+        self.allocate()
+
+    def allocate(self) -> None:
+        """Audio first, then an equal share of the rest for each layered video stream."""
+        layered = [
+            d
+            for d in self.downs
+            if d.kind == "video" and d.ready and d.source is not None
+            and d.source.layer_rates is not None
+        ]  # fmt: skip
+        if not layered:
+            return
+        budget = (self.estimate.available_bps - AUDIO_SHARE * self.audio_bps) * HEADROOM
+        share = budget / len(layered)
+        for d in layered:
+            src = d.source
+            assert src is not None and src.layer_rates is not None
+            target = pick_layer(share, src.layer_rates)
+            self.target = target
+            layers = d.layers
+            if layers is None or layers.target == target:
+                continue
+            if layers.target == NO_VIDEO:
+                src.request_keyframe()  # video back on: it starts with a key frame
+            layers.target = target

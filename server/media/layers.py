@@ -1,0 +1,240 @@
+"""Per-receiver adaptation with VP8 temporal layers (pure: no I/O, time passed in).
+
+A browser that sends VP8 with ``scalabilityMode: 'L1T3'`` marks every packet with its temporal
+layer (the T bit and TID of the payload descriptor, RFC 7741): layer 0 alone is 7.5 fps,
+layers 0-1 are 15 fps, all three 30 fps, and a layer never depends on a higher one. The unit
+can therefore drop layers for one receiver without touching anyone else's stream, and without
+decoding: :func:`parse_vp8` reads the descriptor, :class:`LayerFilter` (one per video slot)
+decides per packet and rewrites the picture id so the receiver sees a continuous stream (the
+sequence numbers are made continuous by the forwarder), and :class:`LinkEstimate` (one per
+receiver) turns the receiver's RTCP feedback into the bitrate its link carries.
+
+Switching: down at the start of any frame; up only at the start of a frame with the layer-sync
+bit (it references layer 0 only) or a key frame, so nothing forwarded refers to a frame the
+receiver never got.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_TID = 2  # L1T3
+NO_VIDEO = -1  # a layer target below layer 0: no video at all (audio first)
+
+
+@dataclass(frozen=True, slots=True)
+class Vp8Info:
+    """What the forwarder needs from one packet's VP8 payload descriptor."""
+
+    tid: int | None  # temporal layer, None when the descriptor has no T bit
+    sync: bool  # Y: the frame depends on layer 0 only
+    frame_start: bool  # S bit with partition 0: the first packet of a frame
+    keyframe: bool
+    pid_at: int  # offset of the picture id in the payload, -1 if none
+    pid_long: bool  # 15-bit picture id (M bit), else 7-bit
+
+
+def parse_vp8(payload: bytes) -> Vp8Info | None:
+    """Read the VP8 payload descriptor (RFC 7741 section 4.2); None if it is malformed."""
+    n = len(payload)
+    if n < 1:
+        return None
+    b0 = payload[0]
+    frame_start = bool(b0 & 0x10) and (b0 & 0x07) == 0
+    i = 1
+    tid: int | None = None
+    sync = False
+    pid_at = -1
+    pid_long = False
+    if b0 & 0x80:
+        if n < 2:
+            return None
+        x = payload[1]
+        i = 2
+        if x & 0x80:  # I: picture id
+            if n <= i:
+                return None
+            pid_at = i
+            pid_long = bool(payload[i] & 0x80)
+            i += 2 if pid_long else 1
+        if x & 0x40:  # L: TL0PICIDX
+            i += 1
+        if x & 0x30:  # T or K: TID/Y/KEYIDX byte
+            if n <= i:
+                return None
+            if x & 0x20:
+                tid = payload[i] >> 6
+                sync = bool(payload[i] & 0x20)
+            i += 1
+    if n <= i:
+        return None
+    keyframe = frame_start and (payload[i] & 0x01) == 0
+    return Vp8Info(tid, sync, frame_start, keyframe, pid_at, pid_long)
+
+
+def rewrite_picture_id(payload: bytes, info: Vp8Info, offset: int) -> bytes:
+    """The payload with its picture id lowered by ``offset`` (modulo its width)."""
+    if info.pid_at < 0 or offset == 0:
+        return payload
+    out = bytearray(payload)
+    at = info.pid_at
+    if info.pid_long:
+        pid = ((out[at] & 0x7F) << 8) | out[at + 1]
+        pid = (pid - offset) & 0x7FFF
+        out[at] = 0x80 | (pid >> 8)
+        out[at + 1] = pid & 0xFF
+    else:
+        out[at] = (out[at] - offset) & 0x7F
+    return bytes(out)
+
+
+class LayerFilter:
+    """One receiver's view of one layered video stream: which packets it gets.
+
+    ``target`` is the highest temporal layer this receiver should get (NO_VIDEO for none);
+    ``current`` the one it gets now. ``forward(info)`` says whether a packet goes out, and
+    keeps ``pid_offset`` (frames dropped so far) for :func:`rewrite_picture_id`."""
+
+    __slots__ = ("_dropping", "current", "dropped", "pid_offset", "switches", "target")
+
+    def __init__(self) -> None:
+        self.target = MAX_TID
+        self.current = MAX_TID
+        self.pid_offset = 0
+        self.dropped = 0
+        self.switches = 0
+        self._dropping = False  # the frame in progress is being dropped
+
+    def forward(self, info: Vp8Info) -> bool:
+        tid = info.tid if info.tid is not None else 0
+        if info.frame_start:
+            self._switch(info, tid)
+            self._dropping = tid > self.current
+            if self._dropping:
+                self.pid_offset += 1  # one frame fewer for this receiver
+        if self._dropping:
+            self.dropped += 1
+            return False
+        return True
+
+    def _switch(self, info: Vp8Info, tid: int) -> None:
+        target = self.target
+        if target == self.current:
+            return
+        if target < self.current:
+            self.current = target  # down: at any frame start
+            self.switches += 1
+        elif info.keyframe:
+            self.current = target  # a key frame depends on nothing
+            self.switches += 1
+        elif info.sync and self.current >= 0 and tid == self.current + 1 <= target:
+            self.current = tid  # up one layer at a frame that needs only layer 0
+            self.switches += 1
+
+
+RATE_SMOOTHING = 0.3  # weight of the newest window in a layer's rate
+
+
+@dataclass(slots=True)
+class LayerRates:
+    """A publisher's measured bitrate per temporal layer (bits per second, over windows of
+    ``window_s``), to know what each layer costs a receiver."""
+
+    window_s: float = 1.0
+    rates: list[float] = field(default_factory=lambda: [0.0] * (MAX_TID + 1))
+    _bytes: list[int] = field(default_factory=lambda: [0] * (MAX_TID + 1))
+    _since: float = -1.0
+
+    def add(self, tid: int, size: int, now: float) -> None:
+        if self._since < 0:
+            self._since = now
+        self._bytes[min(tid, MAX_TID)] += size
+        elapsed = now - self._since
+        if elapsed >= self.window_s:
+            fresh = [b * 8 / elapsed for b in self._bytes]
+            if any(self.rates):  # smoothed: a key frame in one window is not the rate
+                a = RATE_SMOOTHING
+                fresh = [a * f + (1 - a) * r for f, r in zip(fresh, self.rates, strict=True)]
+            self.rates = fresh
+            self._bytes = [0] * (MAX_TID + 1)
+            self._since = now
+
+    def cumulative(self, tid: int) -> float:
+        """Bits per second of layers 0..tid."""
+        return sum(self.rates[: tid + 1]) if tid >= 0 else 0.0
+
+
+# Loss-based estimation, as in the loss half of Google's congestion control: above 10 % loss
+# the link is overloaded (a queue overflows), under 2 % it may carry more, in between hold.
+LOSS_HIGH = 0.10
+LOSS_LOW = 0.02
+GROWTH = 1.08
+MAX_ESTIMATE_BPS = 10_000_000
+MIN_ESTIMATE_BPS = 50_000
+DECREASE_HOLD_S = 3.0  # reports lag a queue drain: after a decrease, let its effect show
+DECREASE_MARGIN = 0.95
+PROBE_GROWTH = 1.02  # with some random loss (2-10 %), creep up ...
+CAPACITY_MEMORY_S = 6.0  # ... but not past the capacity an overload showed, for this long
+
+
+@dataclass(slots=True)
+class LinkEstimate:
+    """What one receiver's link carries, from its RTCP receiver reports (fraction lost per
+    stream) and REMB when the receiver sends it. ``sent_bps`` is what the unit sent it over
+    the last report interval (measured by the caller)."""
+
+    estimate_bps: float = MAX_ESTIMATE_BPS
+    remb_bps: float = MAX_ESTIMATE_BPS
+    last_loss: float = 0.0
+    capacity_bps: float = 0.0  # what got through in the last overload (0: none seen)
+    _decreased_at: float = -1e9
+
+    def on_report(
+        self,
+        loss_fraction: float,
+        sent_bps: float,
+        now: float = 0.0,
+        *,
+        delivered_bps: float | None = None,
+    ) -> None:
+        """Overloaded: down to what got through (sent minus lost, with a margin), at most
+        once per DECREASE_HOLD_S, and remember that as the link's capacity for a while;
+        otherwise up (fast when clean, slowly with random loss), never past that capacity
+        while it is remembered."""
+        self.last_loss = loss_fraction
+        if now - self._decreased_at > CAPACITY_MEMORY_S:
+            self.capacity_bps = 0.0
+        if loss_fraction > LOSS_HIGH and sent_bps > 0:
+            if now - self._decreased_at >= DECREASE_HOLD_S:
+                if delivered_bps is None:
+                    delivered_bps = sent_bps * (1 - loss_fraction)
+                delivered = max(MIN_ESTIMATE_BPS, delivered_bps)
+                self.capacity_bps = delivered
+                self.estimate_bps = min(self.estimate_bps, delivered * DECREASE_MARGIN)
+                self._decreased_at = now
+            return
+        # Growing past what is sent is harmless: a decrease starts from what was sent.
+        growth = GROWTH if loss_fraction < LOSS_LOW else PROBE_GROWTH
+        grown = min(MAX_ESTIMATE_BPS, max(self.estimate_bps, MIN_ESTIMATE_BPS) * growth)
+        if self.capacity_bps:
+            grown = min(grown, max(self.capacity_bps * DECREASE_MARGIN, self.estimate_bps))
+        self.estimate_bps = grown
+
+    def on_remb(self, bitrate_bps: float) -> None:
+        self.remb_bps = max(0.0, bitrate_bps)
+
+    @property
+    def available_bps(self) -> float:
+        return min(self.estimate_bps, self.remb_bps)
+
+
+def pick_layer(budget_bps: float, rates: LayerRates) -> int:
+    """The highest temporal layer whose cumulative bitrate fits ``budget_bps`` (NO_VIDEO if
+    not even layer 0 does). Before any rate is known, everything."""
+    if not any(rates.rates):
+        return MAX_TID
+    best = NO_VIDEO
+    for tid in range(MAX_TID + 1):
+        if rates.cumulative(tid) <= budget_bps:
+            best = tid
+    return best

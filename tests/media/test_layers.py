@@ -1,0 +1,199 @@
+"""Per-receiver VP8 temporal layers at the forwarding point (no network): the descriptor is
+read, one receiver gets fewer layers while another gets all, each sees continuous sequence
+numbers and picture ids, NACKs map back through the layer drops, and switching waits for a
+frame it can decode from."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import pytest
+from aiortc.rtp import RtpPacket
+
+from server.media.forwarding import DownTrack, ReceiverLink, UpTrack
+from server.media.layers import (
+    MAX_TID,
+    NO_VIDEO,
+    LayerFilter,
+    LayerRates,
+    LinkEstimate,
+    parse_vp8,
+    pick_layer,
+    rewrite_picture_id,
+)
+from tests.media import fakes as fake_objects
+
+PATTERN = (0, 2, 1, 2)  # L1T3: the temporal layer of frame i is PATTERN[i % 4]
+
+
+def descriptor(pid: int, tid: int, *, sync: bool, start: bool = True, key: bool = False) -> bytes:
+    """X=1, I (15-bit picture id), L (TL0PICIDX), T (TID, Y), then a VP8 payload header."""
+    b0 = 0x80 | (0x10 if start else 0)
+    x = 0x80 | 0x40 | 0x20
+    tidy = (tid << 6) | (0x20 if sync else 0)
+    vp8 = bytes([0x00 if key else 0x01]) if start else b"\x55"
+    return bytes([b0, x, 0x80 | (pid >> 8) & 0x7F, pid & 0xFF, 7, tidy]) + vp8 + b"data"
+
+
+def frame_packets(i: int, seq: int, per_frame: int = 2, key: bool = False) -> list[RtpPacket]:
+    tid = PATTERN[i % 4]
+    sync = tid > 0 and i % 4 != 3  # the last T2 frame of a period refers to the T1 frame
+    return [
+        RtpPacket(
+            payload_type=96,
+            sequence_number=(seq + k) & 0xFFFF,
+            timestamp=i * 3000,
+            ssrc=7,
+            marker=k == per_frame - 1,
+            payload=descriptor(1000 + i, tid, sync=sync, start=k == 0, key=key and k == 0),
+        )
+        for k in range(per_frame)
+    ]
+
+
+@pytest.fixture(autouse=True)
+def fakes(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_objects.install(monkeypatch)
+
+
+def sent(down: DownTrack) -> list[bytes]:
+    out: Any = down.out
+    return out.sent  # type: ignore[no-any-return]
+
+
+def seqs(down: DownTrack) -> list[int]:
+    return [struct.unpack("!H", d[2:4])[0] for d in sent(down)]
+
+
+def pids(down: DownTrack) -> list[int]:
+    out = []
+    for d in sent(down):
+        info = parse_vp8(d[12:])
+        if info is not None and info.frame_start:
+            out.append(((d[12 + info.pid_at] & 0x7F) << 8) | d[13 + info.pid_at])
+    return out
+
+
+def test_descriptor_is_read() -> None:
+    info = parse_vp8(descriptor(300, 2, sync=True, key=False))
+    assert info is not None
+    assert (info.tid, info.sync, info.frame_start, info.keyframe) == (2, True, True, False)
+    assert info.pid_long and info.pid_at == 2
+    key = parse_vp8(descriptor(5, 0, sync=False, key=True))
+    assert key is not None and key.keyframe
+    assert parse_vp8(b"\x90") is None  # truncated
+    plain = parse_vp8(bytes([0x10, 0x00]))  # no extension: no layers
+    assert plain is not None and plain.tid is None
+    moved = rewrite_picture_id(descriptor(1, 0, sync=False), info, 3)
+    assert ((moved[2] & 0x7F) << 8 | moved[3]) == 0x7FFE  # wraps in 15 bits
+
+
+async def test_a_weak_receiver_gets_fewer_layers_and_a_continuous_stream() -> None:
+    up = UpTrack("pub", "video", receiver=object(), payload_type=96)  # type: ignore[arg-type]
+    full = DownTrack("full", "video", sender=object(), payload_type=96)  # type: ignore[arg-type]
+    weak = DownTrack("weak", "video", sender=object(), payload_type=96)  # type: ignore[arg-type]
+    for d in (full, weak):
+        up.add_down(d)
+        d.ready = True
+    seq = 100
+    for i in range(4):  # the first period at full rate for both
+        for p in frame_packets(i, seq, key=i == 0):
+            await up.on_packet(p)
+        seq += 2
+    assert weak.layers is not None
+    weak.layers.target = 0  # 7.5 fps for this receiver only
+    for i in range(4, 16):
+        for p in frame_packets(i, seq):
+            await up.on_packet(p)
+        seq += 2
+    assert len(sent(full)) == 32
+    assert len(sent(weak)) == 8 + 3 * 2  # 4 frames, then only the T0 frames (4, 8, 12)
+    for d in (full, weak):  # no gap in either receiver's numbering or picture ids
+        s = seqs(d)
+        assert s == [(s[0] + k) & 0xFFFF for k in range(len(s))]
+        p = pids(d)
+        assert p == list(range(p[0], p[0] + len(p)))
+    # a NACK from the weak receiver maps back through the drops to the right packet
+    lost = sent(weak)[-2]
+    await weak.retransmit(seqs(weak)[-2])
+    assert sent(weak)[-1] == lost
+    assert weak.layers.switches == 1 and full.layers is not None and full.layers.switches == 0
+    assert weak.layers.dropped == 3 * 2 * 3  # frames 5-7, 9-11, 13-15: two packets each
+    weak.rebind(up)  # a new stream on the slot: the counts are kept
+    assert (weak.layer_dropped_before, weak.layer_switches_before) == (18, 1)
+
+
+def test_switching_up_waits_for_a_sync_frame_or_a_keyframe() -> None:
+    f = LayerFilter()
+    f.target = f.current = 0
+    info = [
+        parse_vp8(descriptor(i, PATTERN[i % 4], sync=PATTERN[i % 4] and i % 4 != 3))
+        for i in range(8)
+    ]
+    assert all(x is not None for x in info)
+    f.target = 2
+    got = [f.forward(x) for x in info if x is not None]
+    # frame 0 (T0) yes; frame 1 (T2, sync) needs T1 first: no; frame 2 (T1, sync): up to 1;
+    # frame 3 (T2, not sync): no; frame 5 (T2, sync): up to 2; then everything
+    assert got == [True, False, True, False, True, True, True, True]
+    assert f.current == 2 and f.switches == 2
+    f.target = NO_VIDEO  # no video at all; back only on a key frame
+    assert not f.forward(info[0])  # type: ignore[arg-type]
+    f.target = 2
+    assert not f.forward(info[2])  # type: ignore[arg-type]
+    key = parse_vp8(descriptor(9, 0, sync=False, key=True))
+    assert key is not None and f.forward(key) and f.current == 2
+
+
+def test_link_estimate_and_layer_choice() -> None:
+    rates = LayerRates()
+    rates.rates = [300_000.0, 150_000.0, 150_000.0]  # T0 7.5 fps, +T1 15 fps, +T2 30 fps
+    assert pick_layer(700_000, rates) == 2
+    assert pick_layer(500_000, rates) == 1
+    assert pick_layer(320_000, rates) == 0
+    assert pick_layer(100_000, rates) == NO_VIDEO
+    assert pick_layer(0, LayerRates()) == MAX_TID  # nothing measured yet
+    est = LinkEstimate()
+    est.on_report(0.15, 700_000, now=10.0)  # a queue overflowing: down to what got through
+    after = 700_000 * 0.85 * 0.95
+    assert est.available_bps == pytest.approx(after)
+    est.on_report(0.30, 300_000, now=12.0)  # a late report of the same overload: held
+    assert est.available_bps == pytest.approx(after)
+    est.on_report(0.03, 500_000, now=12.5)  # 3 % random loss: creep, not past the capacity
+    assert est.available_bps == pytest.approx(after)
+    assert est.capacity_bps == pytest.approx(700_000 * 0.85)
+    est.on_report(0.0, 400_000, now=40.0)  # capacity forgotten; clean: grow from what is sent
+    assert est.available_bps == pytest.approx(after * 1.08)
+    est.on_remb(200_000)
+    assert est.available_bps == 200_000
+
+
+async def test_receiver_link_puts_audio_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    up = UpTrack("pub", "video", receiver=object(), payload_type=96)  # type: ignore[arg-type]
+    link = ReceiverLink()
+    video = DownTrack("w", "video", sender=object(), payload_type=96)  # type: ignore[arg-type]
+    audio = DownTrack("w", "audio", sender=object(), payload_type=111)  # type: ignore[arg-type]
+    up.add_down(video)
+    audio.source = up  # any source: only its octets count
+    for d in (video, audio):
+        d.link = link
+        link.downs.append(d)
+        d.ready = True
+    seq = 0
+    for i in range(4):
+        for p in frame_packets(i, seq, key=i == 0):
+            await up.on_packet(p)
+        seq += 2
+    assert up.layer_rates is not None
+    up.layer_rates.rates = [300_000.0, 150_000.0, 150_000.0]
+    link.estimate.estimate_bps = 600_000
+    link.audio_bps = 0
+    link.allocate()
+    assert video.layers is not None and video.layers.target == 1  # 600k * 0.92 = 552k
+    link.audio_bps = 150_000  # audio is taken out first: (600k - 150k) * 0.92 = 414k
+    link.allocate()
+    assert video.layers.target == 0
+    link.audio_bps = 400_000  # not even layer 0 fits: no video, audio keeps going
+    link.allocate()
+    assert video.layers.target == NO_VIDEO
