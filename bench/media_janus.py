@@ -5,8 +5,8 @@ Janus is only a benchmark reference here (never a dependency of the product). Ea
 publishes through one peer connection (the bot offers, Janus answers: Janus's publishers must
 offer) and subscribes to the room's other eleven feeds through one multistream subscriber
 connection (Janus offers, the bot answers), the way Janus's own demo does it. Janus has no
-counter of forwarded packets over its plain API, so the forwarded rate is what the bots
-received (the same figure as our SFU's counter when nothing is lost; loss is printed).
+counter of forwarded packets over its plain API, so the forwarded rate is the sequence-number
+span the bots saw on each stream Janus numbered (what it sent, whether it arrived or not).
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ class JanusSession:
         self._poller: asyncio.Task[None] | None = None
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        body = {**body, "transaction": uuid.uuid4().hex}
+        body = {"transaction": uuid.uuid4().hex, **body}
         async with self._http.post(self._url + path, json=body) as resp:
             reply: dict[str, Any] = await resp.json(content_type=None)
         if reply.get("janus") == "error":
@@ -177,12 +177,23 @@ class JanusSession:
     async def message(
         self, handle: int, body: dict[str, Any], jsep: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """An asynchronous plugin request: the answer comes as an event on the long poll."""
-        msg: dict[str, Any] = {"janus": "message", "body": body}
+        """An asynchronous plugin request: its answer is the event on the long poll that
+        carries the request's transaction (other events, such as new publishers, are not)."""
+        transaction = uuid.uuid4().hex
+        msg: dict[str, Any] = {"janus": "message", "body": body, "transaction": transaction}
         if jsep is not None:
             msg["jsep"] = jsep
         await self._post(f"/{self.id}/{handle}", msg)
-        return await asyncio.wait_for(self._events[handle].get(), 30)
+        deadline = time.monotonic() + 30
+        while True:
+            left = deadline - time.monotonic()
+            ev = await asyncio.wait_for(self._events[handle].get(), max(0.01, left))
+            if ev.get("transaction") != transaction:
+                continue
+            data = ev.get("plugindata", {}).get("data", {})
+            if "error" in data:
+                raise RuntimeError(f"janus: {data['error']}")
+            return ev
 
     async def _poll(self) -> None:
         while True:
@@ -358,7 +369,7 @@ def report(
     print(
         f"Janus {JANUS_VERSION} VideoRoom, same bots, clip and pinning (CPU 0), window {jan['window_s']:.1f}s:"
     )
-    print(f"  delivered {jan['forwarded_pps']:.0f} pps; janus CPU {jan['server_cpu_pct']:.1f}% of one core "
+    print(f"  forwarded {jan['forwarded_pps']:.0f} pps (delivered {jan['delivered_pps']:.0f}); janus CPU {jan['server_cpu_pct']:.1f}% of one core "
           f"-> {jan['us_per_packet']:.1f} us per forwarded packet, {rooms_per_core:.2f} full rooms per core")  # fmt: skip
     print(f"  receivers: {jan['video_streams']} video streams, min {jan['min_receiver_fps']:.1f} fps, "
           f"median {jan['median_receiver_fps']:.1f} fps, loss {jan['loss_pct']:.3f}%")  # fmt: skip
@@ -454,13 +465,15 @@ def run_janus(rooms: int, participants: int, clips: tuple[EncodedClip, EncodedCl
         server.stop()
     window = t1 - t0
     figures = stream_figures(st0, st1, window)
-    delivered = figures["delivered_pps"] * window
+    # Janus numbers each subscriber stream itself: the sequence span the bots saw is what Janus
+    # sent (received or lost on the way), the fair counterpart of our SFU's forwarded counter.
+    sent = figures["expected_pps"] * window
     cpu = cpu1 - cpu0
     return {
         "mode": "janus",
         "window_s": window,
-        "forwarded_pps": figures["delivered_pps"],
+        "forwarded_pps": figures["expected_pps"],
         "server_cpu_pct": 100 * cpu / window,
-        "us_per_packet": 1e6 * cpu / delivered if delivered else float("inf"),
+        "us_per_packet": 1e6 * cpu / sent if sent else float("inf"),
         **figures,
     }

@@ -80,5 +80,6 @@ def stream_figures(st0: dict[str, Any], st1: dict[str, Any], window: float) -> d
         "median_receiver_fps": sorted(fps)[len(fps) // 2] if fps else 0.0,
         "min_audio_pps": min(audio_pps) if audio_pps else 0.0,
         "delivered_pps": received / window,
+        "expected_pps": expected / window,  # what the sender numbered: sent, lost or not
         "loss_pct": 100 * max(0, lost) / expected if expected else 0.0,
     }
