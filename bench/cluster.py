@@ -16,7 +16,8 @@ deploy/haproxy.cfg), each on a fresh database that is dropped afterwards.
    over the window, divided by the deliveries (changes x 12).
 2. **Takeover** (N = 3, ``--trials`` times): members that behave like the browser client (a
    fresh join token per attempt, the web client's back-off from
-   web_client/src/protocol/room-client.ts: 1 s doubling to 5 s, each x0.5-1.5)
+   web_client/src/protocol/retry-policy.json: 0.5 s doubling to 2 s for 8 attempts, then up
+   to 10 s, each x0.5-1.5)
    sit in ``--failover-rooms`` rooms; the node owning most of them (``room_leases``) is held
    down (its supervisor does not restart it) and killed with SIGKILL. Takeover time: from
    the kill until the last member that lost its connection is back in its room (join
@@ -53,6 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._host import cpu_seconds, pct, pin, raise_fd_limit  # noqa: E402
+from bench.retry_policy import retry_delay_s  # noqa: E402
 from bench.signaling import Client, drive_room  # noqa: E402
 from bench.signaling_servers import CLIENTS_PER_ROOM, NS, SECRET, seed  # noqa: E402
 
@@ -415,9 +417,9 @@ class Refused(Exception):
 
 
 def backoff(attempt: int) -> float:
-    """The web client's (room-client.ts): 1 s doubling up to 5 s, each x0.5-1.5."""
-    base = min(5.0, 1.0 * 2 ** max(0, attempt - 1))
-    return base * random.uniform(0.5, 1.5)
+    """The web client's wait before its ``attempt``-th retry (1 for the first):
+    bench/retry_policy.py, from web_client/src/protocol/retry-policy.json."""
+    return retry_delay_s(attempt - 1)
 
 
 @dataclass

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -204,23 +206,68 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+class Readiness:
+    """The last database probe behind ``/readyz``, so that the proxy's check (every second or
+    faster from each proxy) costs a dictionary read, not two queries: a node whose event loop
+    is busy still answers at once instead of timing the check out and being taken out of the
+    ring with its rooms (deploy/haproxy.cfg). The database (reachable, migrated to this code's
+    revision) is probed again at most every ``MAX_AGE_S`` (``FAILED_MAX_AGE_S`` after a failed
+    probe), by one request at a time, bounded by ``PROBE_TIMEOUT_S``."""
+
+    MAX_AGE_S = 5.0
+    FAILED_MAX_AGE_S = 1.0  # a failed probe is tried again sooner: back in the ring sooner
+    PROBE_TIMEOUT_S = 2.0
+
+    def __init__(self) -> None:
+        self.at = -1e9
+        self.status = 503
+        self.body: dict[str, object] = {"status": "unavailable", "database": False}
+        self.lock = asyncio.Lock()
+
+    def _fresh(self) -> bool:
+        age = self.MAX_AGE_S if self.status == 200 else self.FAILED_MAX_AGE_S
+        return time.monotonic() - self.at < age
+
+    async def answer(self, db: Database) -> tuple[int, dict[str, object]]:
+        if self._fresh():
+            return self.status, self.body
+        async with self.lock:
+            if not self._fresh():  # not probed while we waited
+                self.status, self.body = await self._probe(db)
+                self.at = time.monotonic()
+        return self.status, self.body
+
+    async def _probe(self, db: Database) -> tuple[int, dict[str, object]]:
+        async def query() -> str | None:
+            async with db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return await migrate.current_revision(db)
+
+        try:
+            current = await asyncio.wait_for(query(), self.PROBE_TIMEOUT_S)
+        except Exception as exc:
+            log.warning("readiness: database unreachable: %s", exc or type(exc).__name__)
+            return 503, {"status": "unavailable", "database": False}
+        head = migrate.head_revision()
+        ok = current == head
+        body: dict[str, object] = {
+            "status": "ok" if ok else "unavailable",
+            "database": True,
+            "migrations": current,
+        }
+        if not ok:
+            body["expected"] = head
+        return (200 if ok else 503), body
+
+
+READINESS_KEY = web.AppKey("readiness", Readiness)
+
+
 async def readyz(request: web.Request) -> web.Response:
     if request.app[SIGNALING_KEY].draining:  # first thing on SIGTERM: out of the proxy's ring
         return web.json_response({"status": "draining"}, status=503)
-    db = request.app[DB_KEY]
-    try:
-        async with db.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        current = await migrate.current_revision(db)
-    except Exception as exc:
-        log.warning("readiness: database unreachable: %s", exc)
-        return web.json_response({"status": "unavailable", "database": False}, status=503)
-    head = migrate.head_revision()
-    ok = current == head
-    body = {"status": "ok" if ok else "unavailable", "database": True, "migrations": current}
-    if not ok:
-        body["expected"] = head
-    return web.json_response(body, status=200 if ok else 503)
+    status, body = await request.app[READINESS_KEY].answer(request.app[DB_KEY])
+    return web.json_response(body, status=status)
 
 
 def _static_routes(app: web.Application, root: Path | None) -> None:
@@ -276,6 +323,7 @@ def create_app(settings: Settings) -> web.Application:
     for setup in PLUGINS:
         setup(app)
     app.router.add_get("/healthz", healthz)
+    app[READINESS_KEY] = Readiness()
     app.router.add_get("/readyz", readyz)
     api.mount(app, app[API_ROUTERS_KEY], version=app_version(), server_url=settings.public_url)
     _static_routes(app, settings.effective_web_root)

@@ -1,16 +1,15 @@
 """A cluster on loopback (deploy/local-cluster.sh: N nodes behind HAProxy, PostgreSQL, Redis) and
 clients that behave like the browser's room client (web_client/src/protocol/room-client.ts):
-a fresh join token for every connection attempt, the page's socket.io reconnection delay after
-a drop (0.5 s doubling to 4 s, web_client/src/ui/app.ts) and the room client's back-off after a
-transient refusal (``room_moving``, ``wrong_node``, ``timeout``, ...: 1 s doubling to 5 s), each
-scaled by 0.5-1.5, instead of giving up."""
+a fresh join token for every connection attempt and, after a drop or a transient refusal
+(``room_moving``, ``wrong_node``, ``timeout``, ...), the web client's back-off instead of giving
+up (bench/retry_policy.py reads web_client/src/protocol/retry-policy.json: 0.5 s doubling to
+2 s for 8 attempts, then up to 10 s, each x0.5-1.5)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
-import random
 import signal
 import subprocess
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import asyncpg
 import socketio
 
+from bench.retry_policy import retry_delay_s
 from server.auth.tokens import mint_join_token
 from server.domain import GroupRole
 from tests.conftest import SECRET
@@ -32,8 +32,10 @@ TRANSIENT = {"room_moving", "wrong_node", "timeout", "internal", "unavailable", 
 
 
 def backoff_s(attempt: int, *, refused: bool) -> float:
-    first, most = (1.0, 5.0) if refused else (0.5, 4.0)
-    return float(min(most, first * 2**attempt) * (0.5 + random.random()))
+    """The browser's wait: the page's socket.io reconnection after a drop and the room
+    client's back-off after a refusal follow the same schedule (retry-policy.json)."""
+    del refused
+    return retry_delay_s(attempt)
 
 
 @dataclass

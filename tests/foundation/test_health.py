@@ -15,6 +15,30 @@ async def test_healthz_and_readyz(live, api_factory):
     assert status == 200 and body["database"] is True and body["migrations"]
 
 
+async def test_readyz_answers_the_proxy_from_its_last_probe(live, api_factory, monkeypatch):
+    """The proxy's frequent checks do no database work: a probe's answer holds for MAX_AGE_S,
+    then the database is asked again (and a failure answers 503 naming the database)."""
+    from server import app as app_module
+
+    api = api_factory(live)
+    assert (await api.get("/readyz"))[0] == 200
+    calls = 0
+
+    async def broken(db: Database) -> str | None:
+        nonlocal calls
+        calls += 1
+        raise OSError("database gone")
+
+    monkeypatch.setattr(app_module.migrate, "current_revision", broken)
+    for _ in range(5):
+        assert (await api.get("/readyz"))[0] == 200
+    assert calls == 0
+    live.app[app_module.READINESS_KEY].at -= app_module.Readiness.MAX_AGE_S
+    status, body = await api.get("/readyz")
+    assert status == 503 and body["database"] is False and calls == 1
+    assert (await api.get("/readyz"))[0] == 503 and calls == 1  # the failure is cached too
+
+
 async def test_readyz_reports_unmigrated_database(tmp_path: Path, api_factory):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     db = Database(url)  # creates the file, no schema

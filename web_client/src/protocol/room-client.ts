@@ -4,6 +4,7 @@
 
 import { ServerClock } from "./clock";
 import { Emitter } from "./emitter";
+import { RETRY_POLICY, retryDelayMs, type RetryPolicy } from "./retry-policy";
 import {
   type Agreement,
   CircleError,
@@ -73,9 +74,9 @@ export interface RoomClientOptions {
   log?: (msg: string) => void;
   /** Wait before retrying after the server refused a stale token (ms). */
   retryDelayMs?: number;
-  /** After a transient refusal (a room moving between servers, ...): the first wait (ms),
-   * doubled per attempt up to `maxRetryDelayMs`, each scaled by 0.5-1.5 (`random`). */
-  maxRetryDelayMs?: number;
+  /** After a transient refusal (a room moving between servers, ...): the back-off schedule
+   * (retry-policy.json: 0.5 s doubling to 2 s for 8 attempts, then up to 10 s; x0.5-1.5). */
+  retryPolicy?: RetryPolicy;
   random?: () => number;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
@@ -107,7 +108,7 @@ export class RoomClient {
   private readonly opts: Required<
     Pick<
       RoomClientOptions,
-      "ackTimeoutMs" | "now" | "log" | "retryDelayMs" | "maxRetryDelayMs" | "random" | "setTimer" | "clearTimer"
+      "ackTimeoutMs" | "now" | "log" | "retryDelayMs" | "retryPolicy" | "random" | "setTimer" | "clearTimer"
     >
   > &
     RoomClientOptions;
@@ -132,7 +133,7 @@ export class RoomClient {
       now: () => Date.now(),
       log: () => undefined,
       retryDelayMs: 1000,
-      maxRetryDelayMs: 5000,
+      retryPolicy: RETRY_POLICY,
       random: () => Math.random(),
       setTimer: (fn, ms) => setTimeout(fn, ms),
       clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
@@ -404,8 +405,7 @@ export class RoomClient {
   private retryLater(): void {
     const n = this.transientRetries;
     this.transientRetries += 1;
-    const base = Math.min(this.opts.maxRetryDelayMs, this.opts.retryDelayMs * 2 ** n);
-    const delay = Math.round(base * (0.5 + this.opts.random()));
+    const delay = retryDelayMs(n, this.opts.random, this.opts.retryPolicy);
     this.opts.setTimer(() => {
       if (!this.isFinal()) this.socket.connect();
     }, delay);

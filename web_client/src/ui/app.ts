@@ -9,6 +9,7 @@ import { parseAuthFragment } from "../protocol/account";
 import { Api, csrfCookie } from "../protocol/api";
 import { MediaSession, type PeerLike } from "../protocol/media";
 import { RoomClient, type SocketLike } from "../protocol/room-client";
+import { RETRY_POLICY } from "../protocol/retry-policy";
 import { SeriesConfirmations } from "../protocol/confirm";
 import { availability, pickSession } from "../protocol/schedule";
 import type { Me, SessionSummary } from "../protocol/types";
@@ -291,8 +292,10 @@ export class App {
           query: { session: String(s.id) },
           // The server accepts websockets only (server/signaling/edge.py).
           transports: ["websocket"],
-          reconnectionDelay: 500,
-          reconnectionDelayMax: 4000,
+          // A dropped connection (its server died or drained) is retried on the same schedule
+          // as a transient refusal: soon, and often enough to be back within a takeover.
+          reconnectionDelay: RETRY_POLICY.first_ms,
+          reconnectionDelayMax: RETRY_POLICY.fast_cap_ms,
         }) as unknown as SocketLike,
       tokenProvider: async () => (await this.api.joinToken(s.id)).token,
       log: (m) => console.debug(`[circle] ${m}`),
