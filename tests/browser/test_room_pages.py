@@ -65,6 +65,7 @@ class Room:
     accepted: set[str] = field(default_factory=set)
     agreement_required: bool = False
     stand_in: str | None = None  # leader continuity: a co-leader leading (hand_over)
+    breakouts: list[list[str]] | None = None  # the room split into breakout groups
 
     def held(self, p: Person) -> bool:
         if p.role in LEADERS:
@@ -121,6 +122,14 @@ class Room:
             "ended": self.phase == "closed",
             "stand_in": self.stand_in,
             "lead_reason": "handed_over" if self.stand_in else None,
+            "breakouts": None
+            if self.breakouts is None
+            else {
+                "groups": self.breakouts,
+                "started_at_ms": t,
+                "ends_at_ms": t + 15 * 60_000,
+                "remaining_ms": 15 * 60_000,
+            },
         }
 
 
