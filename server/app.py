@@ -45,6 +45,8 @@ from server.db import migrate
 from server.db.engine import Database
 from server.logs import request_id_middleware
 from server.media import wiring as media_wiring
+from server.notify import NOTIFIER_KEY
+from server.notify.mailer import Notifier
 from server.pages import session_page
 from server.questionnaires import wiring as questionnaire_forms
 from server.rooms.commands import MediaLost, Refresh
@@ -63,10 +65,13 @@ from server.signaling.removal import RemovalFanout
 log = logging.getLogger("circle.app")
 
 
-async def _after_end(db: Database, rules: Rules, session_id: int) -> None:
-    """An ended room has closed: its attendance is final; then a workshop's coaching offers."""
+async def _after_end(
+    db: Database, rules: Rules, notifier: Notifier, public_url: str, session_id: int
+) -> None:
+    """An ended room has closed: its attendance is final; then a workshop's coaching offers
+    (each mailed to its person)."""
     await rebuild_after_end(db, rules, session_id)
-    await offer_after_workshop(db, session_id)
+    await offer_after_workshop(db, session_id, notifier, public_url)
 
 
 def _rooms_setup(app: web.Application) -> None:
@@ -125,7 +130,13 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
         grace_s=settings.reconnect_grace_s,
         node_id=node_id,
         lease_ms=settings.room_lease_s * 1000,
-        on_ended=functools.partial(_after_end, app[DB_KEY], Rules.from_settings(settings)),
+        on_ended=functools.partial(
+            _after_end,
+            app[DB_KEY],
+            Rules.from_settings(settings),
+            app[NOTIFIER_KEY],
+            settings.public_url,
+        ),
         peers=svc.cluster,
         handover_wait_ms=int(settings.handover_wait_s * 1000),
     )

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import audit
 from server.api.context import Ctx
 from server.api.routing import Router
-from server.api.schemas import GroupIn, GroupOut, GroupPatch, MembershipOut
+from server.api.schemas import GroupIn, GroupOut, GroupPatch, MembershipOut, ProtocolOut
 from server.db.models import Group, Membership, Organisation, Person
 from server.domain import (
     STAFF_ROLES,
@@ -99,6 +99,26 @@ async def _refused(ctx: Ctx, action: str, target: str, exc: UserError) -> UserEr
         details={"fields": exc.details.get("fields", {}), "message": exc.message},
     )
     return exc
+
+
+@router.get(
+    "/api/protocols",
+    response=list[ProtocolOut],
+    summary="The group kinds and their member bounds (for the coordinator's create form)",
+)
+async def list_protocols(ctx: Ctx) -> list[ProtocolOut]:
+    out = []
+    for kind in ProtocolKind:
+        members = spec_for(kind).rules.members
+        out.append(
+            ProtocolOut(
+                protocol=kind,
+                members_low=members.low,
+                members_high=members.high,
+                members_default=members.default,
+            )
+        )
+    return out
 
 
 @router.get(

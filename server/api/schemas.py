@@ -186,6 +186,17 @@ class GroupIn(In):
     settings: GroupSettings = Field(default_factory=dict)
 
 
+class ProtocolOut(Out):
+    """A group kind's member bounds from its protocol table (server/protocols): a group takes
+    ``members_low``-``members_high`` members (leaders not counted); ``members_default`` is the
+    capacity a new group gets when none is given."""
+
+    protocol: ProtocolKind
+    members_low: int
+    members_high: int
+    members_default: int
+
+
 class GroupPatch(In):
     name: Title | None = None
     capacity: int | None = Field(None, ge=1, le=16)

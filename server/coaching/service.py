@@ -14,9 +14,12 @@ from server.attendance.models import AttendanceRecordRow, AttendanceStatus
 from server.audit import record
 from server.coaching.models import CoachingOffer, OfferStatus
 from server.db.engine import Database
-from server.db.models import Group, Membership, ScheduledSession
+from server.db.models import Group, Membership, Person, ScheduledSession
 from server.domain import AuditOutcome, GroupRole, MembershipStatus, ProtocolKind
 from server.errors import Conflict, UserError
+from server.notify.mailer import Notifier
+from server.notify.outbox import Notice, enqueue
+from server.notify.templates import Kind, pick_locale, render
 from server.protocols import coaching, workshop
 from server.scheduling.booking import book as book_series
 from server.scheduling.changes import cancel_session
@@ -30,9 +33,17 @@ OFFER_DAYS = workshop.TABLE["coaching_offer_days"].default  # booked within this
 CALL_MINUTES = coaching.SPEC.rules.length.default
 
 
-async def offer_after_workshop(db: Database, session_id: int) -> int:
+async def offer_after_workshop(
+    db: Database,
+    session_id: int,
+    notifier: Notifier | None = None,
+    public_url: str = "",
+    now: datetime | None = None,
+) -> int:
     """A workshop session ended and its attendance is final: one offer per member who took
-    part (leaders excluded), the workshop's leader as coach. Idempotent; returns how many new."""
+    part (leaders excluded), the workshop's leader as coach. Idempotent; returns how many new.
+    With a ``notifier``, each new offer's person gets one notice (in the offer's transaction,
+    so the mail exists if and only if the offer does)."""
     async with db.sessionmaker() as s, s.begin():
         sess = await s.get(ScheduledSession, session_id)
         if sess is None:
@@ -75,8 +86,54 @@ async def offer_after_workshop(db: Database, session_id: int) -> int:
                     status=OfferStatus.OFFERED,
                 )
             )
+        if notifier is not None and new and coach is not None:
+            await _tell(
+                s, notifier, group, coach, new, public_url, now or datetime.now().astimezone()
+            )
     log.info("workshop session %s: %d coaching offers", session_id, len(new))
     return len(new)
+
+
+async def _tell(
+    s: AsyncSession,
+    notifier: Notifier,
+    group: Group,
+    coach_id: int,
+    person_ids: list[int],
+    public_url: str,
+    now: datetime,
+) -> None:
+    """One notice per newly offered person, in their language, through the outbox."""
+    coach = await s.get(Person, coach_id)
+    assert coach is not None
+    notices = []
+    for pid in person_ids:
+        person = await s.get(Person, pid)
+        if person is None:  # pragma: no cover (attendance rows refer to people)
+            continue
+        locale = pick_locale(person.locale)
+        subject, body = render(
+            Kind.COACHING_OFFER,
+            locale,
+            name=person.display_name,
+            group=group.name,
+            minutes=CALL_MINUTES,
+            coach=coach.display_name,
+            days=OFFER_DAYS,
+            link=f"{public_url.rstrip('/')}/app/",
+        )
+        notices.append(
+            Notice(
+                kind=Kind.COACHING_OFFER.value,
+                to_address=person.email,
+                locale=locale,
+                subject=subject,
+                body=body,
+                person_id=person.id,
+                organisation_id=group.organisation_id,
+            )
+        )
+    await enqueue(s, notices, notifier, now)
 
 
 async def decline(

@@ -32,6 +32,7 @@ class Kind(StrEnum):
     CANCELLED_REST = "cancelled_rest"  # the rest of a series cancelled: one summary
     SIGN_IN_LINK = "sign_in_link"  # an admin made a one-click sign-in link (the link is not in it)
     RESTORED = "restored"  # a cancelled session was restored (a coordinator's undo)
+    COACHING_OFFER = "coaching_offer"  # after a workshop: the 1:1 coaching call is offered
 
 
 # Also the questionnaire mails, each with a single-use link to one form (server/questionnaires).
@@ -123,6 +124,13 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
             "reaches you from them, not by this e-mail.\n\nIf you did not expect this, tell "
             "your coordinator.\n",
         ),
+        Kind.COACHING_OFFER: (
+            "A coaching call is offered to you after {group}",
+            "Dear {name},\n\nthank you for taking part in {group}. A one-to-one coaching call "
+            "of {minutes} minutes with {coach} is offered to you; it is optional. {coach} or "
+            "your coordinator books it with you within {days} days of the workshop.\n\n"
+            'If you do not want it, say "No, thank you" on your sessions page:\n{link}\n',
+        ),
     },
     "fa": {
         Kind.REMINDER: (
@@ -198,6 +206,14 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
             "حساب شما در Healers' Circle ساخته است. این پیوند فقط یک بار و تا {until} کار "
             "می‌کند و از طرف خود آنان به دست شما می‌رسد، نه با این ایمیل.\n\nاگر انتظارش را "
             "نداشتید، به هماهنگ‌کنندهٔ خود خبر دهید.\n",
+        ),
+        Kind.COACHING_OFFER: (
+            "پس از {group} یک جلسهٔ مربیگری به شما پیشنهاد می‌شود",
+            "{name} گرامی،\n\nاز شرکت شما در {group} سپاسگزاریم. یک جلسهٔ مربیگری فردی "
+            "{minutes} دقیقه‌ای با {coach} به شما پیشنهاد می‌شود؛ شرکت در آن اختیاری است. "
+            "{coach} یا هماهنگ‌کنندهٔ شما تا {days} روز پس از کارگاه زمان آن را با شما "
+            "تعیین می‌کند.\n\nاگر آن را نمی‌خواهید، در صفحهٔ جلسه‌های خود «نه، متشکرم» را "
+            "بزنید:\n{link}\n",
         ),
     },
     "nl": {
@@ -276,6 +292,13 @@ _T: dict[str, dict[Kind, tuple[str, str]]] = {
             "voor je Healers' Circle-account gemaakt. Die werkt één keer, tot {until}, en bereikt "
             "je via hen, niet via deze e-mail.\n\nHad je dit niet verwacht? Laat het je "
             "coördinator weten.\n",
+        ),
+        Kind.COACHING_OFFER: (
+            "Na {group} krijg je een coachingsgesprek aangeboden",
+            "Beste {name},\n\nbedankt voor je deelname aan {group}. Je krijgt een persoonlijk "
+            "coachingsgesprek van {minutes} minuten met {coach} aangeboden; het is vrijwillig. "
+            "{coach} of je coördinator plant het met je binnen {days} dagen na de workshop.\n\n"
+            'Wil je het niet? Kies dan "Nee, dank je" op je pagina met sessies:\n{link}\n',
         ),
     },
 }

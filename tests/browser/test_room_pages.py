@@ -64,6 +64,8 @@ class Room:
     events: list[tuple[str, str, Any]] = field(default_factory=list)  # (person, event, data)
     accepted: set[str] = field(default_factory=set)
     agreement_required: bool = False
+    stand_in: str | None = None  # leader continuity: a co-leader leading (hand_over)
+    breakouts: list[list[str]] | None = None  # the room split into breakout groups
 
     def held(self, p: Person) -> bool:
         if p.role in LEADERS:
@@ -80,7 +82,8 @@ class Room:
         if p.role == "leader":
             return ["lead", "moderate", "note", "speak", "show_video"]
         if p.role == "co_leader":
-            return ["moderate", "note", "speak", "show_video"]
+            lead = ["lead"] if p.pid == self.stand_in else []
+            return [*lead, "moderate", "note", "speak", "show_video"]
         return ["raise_hand", "show_video"] + ([] if self.held(p) else ["speak"])
 
     def snapshot(self, you: str) -> dict[str, Any]:
@@ -117,6 +120,16 @@ class Room:
             ],
             "you": {"person_id": you, "capabilities": self.caps(self.people[you])},
             "ended": self.phase == "closed",
+            "stand_in": self.stand_in,
+            "lead_reason": "handed_over" if self.stand_in else None,
+            "breakouts": None
+            if self.breakouts is None
+            else {
+                "groups": self.breakouts,
+                "started_at_ms": t,
+                "ends_at_ms": t + 15 * 60_000,
+                "remaining_ms": 15 * 60_000,
+            },
         }
 
 
@@ -301,6 +314,9 @@ class RoomServer:
             return {"ok": True}
         if cmd == "set_floor":
             room.floor = str(d.get("floor"))
+            return {"ok": True}
+        if cmd == "hand_over" and target in room.people:
+            room.stand_in = None if room.people[target].role == "leader" else target
             return {"ok": True}
         return refusal("protocol", f"{cmd} is not scripted")
 

@@ -88,9 +88,10 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     # the answering side: forms, form links (auth's token scheme), triggers registered with
     # scheduling, mail through notify.
     "questionnaires": frozenset({"api", "appkeys", "audit", "auth", "db", "notify", "scheduling"}),
-    # Coaching calls after a workshop: offers from attendance, booked through scheduling.
+    # Coaching calls after a workshop: offers from attendance (each mailed through notify),
+    # booked through scheduling.
     "coaching": frozenset(
-        {"api", "appkeys", "attendance", "audit", "db", "protocols", "scheduling"}
+        {"api", "appkeys", "attendance", "audit", "db", "notify", "protocols", "scheduling"}
     ),
     # Pathways: peer support (offers heard through the questionnaires' submission port,
     # matching, conversations booked through scheduling), messages to leaders, self-help hosts

@@ -5,7 +5,9 @@
 import { Api, csrfCookie } from "../protocol/api";
 
 export type Weekday = "MO" | "TU" | "WE" | "TH" | "FR" | "SA" | "SU";
-export type Protocol = "balint" | "dynamic" | "peer_support";
+export type Protocol = "balint" | "dynamic" | "peer_support" | "workshop" | "coaching" | "self_help";
+/** A group kind's member bounds from its protocol table (`GET /api/protocols`). */
+export interface ProtocolBounds { protocol: Protocol; members_low: number; members_high: number; members_default: number }
 
 export interface Organisation { id: number; name: string }
 export interface Group {
@@ -67,6 +69,7 @@ export const api = {
     call<{ id: number; display_name: string; organisation_id: number; roles: string[]; locale: string | null; timezone: string | null }>("GET", "/api/me"),
   login: (email: string, password: string) => call("POST", "/api/auth/login", { email, password }),
   organisations: () => call<Organisation[]>("GET", "/api/organisations"),
+  protocols: () => call<ProtocolBounds[]>("GET", "/api/protocols"),
   groups: (org: number) => call<Group[]>("GET", `/api/organisations/${org}/groups`),
   createGroup: (org: number, name: string, protocol: Protocol) =>
     call<Group>("POST", `/api/organisations/${org}/groups`, { name, protocol }),

@@ -14,6 +14,9 @@ const DEFAULTS: Record<string, { sessions: number; duration: number }> = {
   balint: { sessions: 8, duration: 60 },
   dynamic: { sessions: 16, duration: 90 },
   peer_support: { sessions: 3, duration: 60 },
+  workshop: { sessions: 1, duration: 210 },
+  self_help: { sessions: 12, duration: 90 },
+  coaching: { sessions: 1, duration: 60 },
 };
 
 export function bookingForm(page: Page, group: Group, zone: string, hasLeader: boolean): HTMLElement {

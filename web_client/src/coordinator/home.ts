@@ -2,12 +2,21 @@
 // zone and holidays) and the outbox (kind in words, recipient, the message itself).
 
 import { h } from "../ui/dom";
-import { api, type Group, type OrgCalendar, type OutboxStatus } from "./api";
+import { api, type Group, type OrgCalendar, type OutboxStatus, type Protocol, type ProtocolBounds } from "./api";
 import { dateField, showDate } from "./dates";
 import { type Page, field, head, label, when } from "./page";
 import { zonePicker } from "./ui";
 
-const PROTOCOLS = ["balint", "dynamic", "peer_support"] as const;
+// Coaching groups are made by the system (server/coaching: one per accepted offer after a
+// workshop, with the workshop's leader as coach), never from this form.
+const MADE_BY_SYSTEM: ReadonlySet<Protocol> = new Set<Protocol>(["coaching"]);
+
+/** The member bounds of a kind, in words (the protocol table, `GET /api/protocols`). */
+export function boundsText(page: Page, b: ProtocolBounds): string {
+  return b.members_high === 1
+    ? page.t("coord.groups.bounds.one")
+    : page.t("coord.groups.bounds", { low: page.i18n.number(b.members_low), high: page.i18n.number(b.members_high), default: page.i18n.number(b.members_default) });
+}
 
 /** "Not sent: no mail server configured", prominent, when nothing leaves the server. */
 export function mailBanner(page: Page, st: OutboxStatus, link = true): HTMLElement | null {
@@ -22,12 +31,22 @@ export function mailBanner(page: Page, st: OutboxStatus, link = true): HTMLEleme
 
 export async function homePage(page: Page, zone: string): Promise<HTMLElement[]> {
   const t = page.t.bind(page);
-  const [groups, st, cal] = await Promise.all([api.groups(page.org), api.outboxStatus(page.org), api.calendar(page.org)]);
+  const [groups, st, cal, kinds] = await Promise.all([api.groups(page.org), api.outboxStatus(page.org), api.calendar(page.org), api.protocols()]);
   const name = h("input", { name: "group-name", required: true, maxlength: 200 });
-  const protocol = h("select", { name: "protocol" }, ...PROTOCOLS.map((v) => h("option", { value: v, text: t(`coord.protocol.${v}`) })));
+  const creatable = kinds.filter((k) => !MADE_BY_SYSTEM.has(k.protocol));
+  const bounds = h("small", { id: "protocol-bounds", "data-testid": "protocol-bounds", "aria-live": "polite" });
+  const protocol = h("select", { name: "protocol", "aria-describedby": "protocol-bounds" },
+    ...creatable.map((k) => h("option", { value: k.protocol, text: label(page.i18n, "coord.protocol.", k.protocol) })));
+  const showBounds = (): void => {
+    const k = creatable.find((x) => x.protocol === protocol.value);
+    bounds.textContent = k ? boundsText(page, k) : "";
+  };
+  protocol.addEventListener("change", showBounds);
+  showBounds();
   const form = h(
     "form", { class: "card wide", "aria-labelledby": "new-group" },
-    h("h2", { id: "new-group", text: t("coord.groups.new") }), field(t("coord.groups.name"), name), field(t("coord.groups.method"), protocol),
+    h("h2", { id: "new-group", text: t("coord.groups.new") }), field(t("coord.groups.name"), name),
+    h("label", { class: "field" }, h("span", { text: t("coord.groups.method") }), protocol, bounds),
     h("button", { type: "submit", class: "btn btn-primary", text: t("coord.groups.create") }),
   );
   form.addEventListener("submit", (ev) => {

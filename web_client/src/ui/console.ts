@@ -11,6 +11,7 @@ import { canLead, canModerate, canNote, handQueue } from "../protocol/view";
 import { h, replaceChildrenKeepFocus, setText, show, srOnly, uid } from "./dom";
 import { type Feedback, confirmDialog, errorText } from "./feedback";
 import { icon } from "./icons";
+import { handOverTargets } from "../i18n/parts/formats";
 
 export class LeaderConsole {
   readonly el: HTMLElement;
@@ -40,6 +41,10 @@ export class LeaderConsole {
   private readonly floorHolderText: HTMLElement;
   private readonly takeBackBtn: HTMLButtonElement;
   private readonly rightsText: HTMLElement;
+  private readonly handBox: HTMLElement;
+  private readonly handSelect: HTMLSelectElement;
+  private readonly handBtn: HTMLButtonElement;
+  private readonly handWhy: HTMLElement;
   private noteDirty = false;
   private snap: Snapshot | null = null;
 
@@ -134,6 +139,24 @@ export class LeaderConsole {
       h("div", { class: "row" }, this.floorHolderText, this.takeBackBtn),
     );
 
+    // Leader continuity (issue 15): hand leading to a co-leader present, or back to the leader.
+    const handSelId = uid("handover");
+    const handWhyId = uid("handover-why");
+    this.handSelect = h("select", { id: handSelId, "aria-describedby": handWhyId, "data-testid": "console-handover-to" });
+    this.handWhy = h("p", { id: handWhyId, class: "why", "data-testid": "console-handover-why", hidden: true });
+    this.handBtn = btn(t("formats.handover"), () => this.handOver(), {
+      "data-testid": "console-handover",
+      "aria-describedby": handWhyId,
+    });
+    // Inside the folded roster (whom to hand to is who is here): the console must fit 1280x800.
+    this.handBox = h(
+      "div",
+      { class: "console-choose", "data-testid": "console-handover-box" },
+      h("label", { for: handSelId, text: t("formats.handover.to") }),
+      h("div", { class: "row" }, this.handSelect, this.handBtn),
+      this.handWhy,
+    );
+
     this.rosterHeading = h("summary");
     this.rightsText = h("p", { class: "console-rights small", "data-testid": "console-rights", hidden: true });
     this.rosterList = h("ul", { class: "roster", "data-testid": "console-roster" });
@@ -186,7 +209,7 @@ export class LeaderConsole {
       ),
       this.floorBox,
       // The roster folds away (the gallery shows everyone) so the console fits a 1280x800 screen.
-      h("details", { class: "console-section console-roster" }, this.rosterHeading, this.rosterList),
+      h("details", { class: "console-section console-roster" }, this.rosterHeading, this.rosterList, this.handBox),
       this.noteBox,
     );
     const note = client.note;
@@ -331,6 +354,38 @@ export class LeaderConsole {
       }),
     );
     show(this.noteBox, canNote(s));
+    this.updateHandOver(s, lead);
+  }
+
+  private updateHandOver(s: Snapshot, lead: boolean): void {
+    const t = this.i18n.t.bind(this.i18n);
+    const targets = handOverTargets(s);
+    show(this.handBox, lead && !s.ended);
+    const none = targets.length === 0;
+    this.handBtn.disabled = none;
+    this.handSelect.disabled = none;
+    show(this.handSelect, !none);
+    show(this.handWhy, none);
+    if (none) setText(this.handWhy, t(s.stand_in ? "formats.handover.noleader" : "formats.handover.none"));
+    const selected = this.handSelect.value;
+    const sig = targets.map((x) => `${x.person_id}:${x.back ? 1 : 0}:${x.display_name}`).join("|");
+    if (this.handSelect.dataset["sig"] !== sig) {
+      this.handSelect.dataset["sig"] = sig;
+      this.handSelect.replaceChildren(
+        ...targets.map((x) =>
+          h("option", {
+            value: x.person_id,
+            text: x.back ? t("formats.handover.back", { name: x.display_name }) : x.display_name,
+          }),
+        ),
+      );
+      if (targets.some((x) => x.person_id === selected)) this.handSelect.value = selected;
+    }
+  }
+
+  private handOver(): void {
+    const id = this.handSelect.value;
+    if (id) void this.send({ command: "hand_over", person_id: id });
   }
 
   private async send(cmd: LeaderCommand): Promise<void> {

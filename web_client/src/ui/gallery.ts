@@ -91,6 +91,10 @@ export class Gallery {
     }
     const remote = this.media.remoteMedia;
     const sitBack = isSitBack(s.protocol, s.phase);
+    // While split into breakout groups: -1 is the main room.
+    const groups = s.breakouts?.groups ?? null;
+    const groupOf = (id: string): number => (groups ? groups.findIndex((g) => g.includes(id)) : -1);
+    const mine = groupOf(s.you.person_id);
     for (const p of people) {
       let tile = this.tiles.get(p.person_id);
       if (!tile) {
@@ -112,6 +116,7 @@ export class Gallery {
         sittingBack: sitBack && p.person_id === s.presenter_id,
         speaking: p.speaking || this.speakerId === p.person_id,
         calledOn: s.called_on === p.person_id,
+        away: !groups || isSelf || groupOf(p.person_id) === mine ? null : groupOf(p.person_id) >= 0 ? "group" : "main",
       });
     }
     const focus = this.mode === "focus";

@@ -15,6 +15,9 @@ export interface TileState {
   sittingBack: boolean;
   speaking: boolean;
   calledOn: boolean;
+  /** While the room is split (breakouts): where this person is, seen from me, if not with me.
+   * Their media does not reach me (the server gates it), so the tile is dimmed and says so. */
+  away?: "group" | "main" | null;
 }
 
 function initials(name: string): string {
@@ -94,8 +97,13 @@ export class Tile {
       );
     }
     const reconnecting = p.presence === "reconnecting";
-    show(this.overlay, reconnecting);
+    const away = s.away ?? null;
+    const awayText = away ? t(away === "group" ? "tile.away.group" : "tile.away.main") : "";
+    show(this.overlay, reconnecting || away !== null);
     if (reconnecting) setText(this.overlay, t("tile.reconnecting"));
+    else if (away) setText(this.overlay, awayText);
+    this.el.classList.toggle("away", away !== null);
+    this.el.dataset["away"] = away ?? "";
 
     const hasVideo = !p.camera_off && this.tracks.some((tr) => tr.kind === "video");
     this.el.classList.toggle("no-video", !hasVideo);
@@ -108,7 +116,7 @@ export class Tile {
     this.el.dataset["sittingBack"] = String(s.sittingBack);
     this.el.dataset["mutedByRule"] = String(p.muted_by_rule);
     // One accessible summary per tile.
-    const summary = [name, role, s.isPresenter ? t("tile.presenter") : "", ...badges.map((b) => b[2])]
+    const summary = [name, role, s.isPresenter ? t("tile.presenter") : "", awayText, ...badges.map((b) => b[2])]
       .filter(Boolean)
       .join(", ");
     setAttr(this.el, "aria-label", summary);

@@ -30,6 +30,7 @@ export const en = {
   "coord.kind.cancelled_rest": "Rest of series cancelled",
   "coord.kind.sign_in_link": "Sign-in link made",
   "coord.kind.restored": "Session restored",
+  "coord.kind.coaching_offer": "Coaching call offered",
   "coord.kind.form_open": "Questionnaire",
   "coord.kind.form_reminder": "Questionnaire reminder",
   "coord.members.add": "Add someone to the group",
@@ -105,6 +106,11 @@ export const en = {
   "coord.reminders.days": "{n} day(s)",
   "coord.reminders.hours": "{n} hour(s)",
   "coord.reminders.minutes": "{n} minutes",
+  "coord.protocol.workshop": "Resilience workshop",
+  "coord.protocol.self_help": "Peer-led self-help group",
+  "coord.protocol.coaching": "Coaching call after a workshop",
+  "coord.groups.bounds": "{low}-{high} members (leaders not counted). A new group takes up to {default}.",
+  "coord.groups.bounds.one": "One-to-one: one member and one leader.",
 } as const;
 
 export type Keys = keyof typeof en;
@@ -138,6 +144,7 @@ export const fa: Record<Keys, string> = {
   "coord.kind.cancelled_rest": "باقی دوره لغو شد",
   "coord.kind.sign_in_link": "پیوند ورود ساخته شد",
   "coord.kind.restored": "جلسه بازگردانده شد",
+  "coord.kind.coaching_offer": "پیشنهاد جلسهٔ مربیگری",
   "coord.kind.form_open": "پرسشنامه",
   "coord.kind.form_reminder": "یادآوری پرسشنامه",
   "coord.members.add": "افزودن کسی به گروه",
@@ -213,6 +220,11 @@ export const fa: Record<Keys, string> = {
   "coord.reminders.days": "{n} روز",
   "coord.reminders.hours": "{n} ساعت",
   "coord.reminders.minutes": "{n} دقیقه",
+  "coord.protocol.workshop": "کارگاه تاب‌آوری",
+  "coord.protocol.self_help": "گروه خودیاری به میزبانی اعضا",
+  "coord.protocol.coaching": "تماس مربیگری پس از کارگاه",
+  "coord.groups.bounds": "{low} تا {high} عضو (رهبران شمرده نمی‌شوند). گروه تازه حداکثر {default} عضو می‌پذیرد.",
+  "coord.groups.bounds.one": "یک‌به‌یک: یک عضو و یک رهبر.",
 };
 
 export const nl: Record<Keys, string> = {
@@ -244,6 +256,7 @@ export const nl: Record<Keys, string> = {
   "coord.kind.cancelled_rest": "Rest van de reeks afgelast",
   "coord.kind.sign_in_link": "Aanmeldlink gemaakt",
   "coord.kind.restored": "Sessie hersteld",
+  "coord.kind.coaching_offer": "Coachingsgesprek aangeboden",
   "coord.kind.form_open": "Vragenlijst",
   "coord.kind.form_reminder": "Herinnering vragenlijst",
   "coord.members.add": "Iemand aan de groep toevoegen",
@@ -319,4 +332,9 @@ export const nl: Record<Keys, string> = {
   "coord.reminders.days": "{n} dag(en)",
   "coord.reminders.hours": "{n} uur",
   "coord.reminders.minutes": "{n} minuten",
+  "coord.protocol.workshop": "Veerkrachtworkshop",
+  "coord.protocol.self_help": "Door leden geleide zelfhulpgroep",
+  "coord.protocol.coaching": "Coachingsgesprek na een workshop",
+  "coord.groups.bounds": "{low}-{high} leden (leiders niet meegeteld). Een nieuwe groep neemt er tot {default} op.",
+  "coord.groups.bounds.one": "Eén-op-één: één lid en één leider.",
 };

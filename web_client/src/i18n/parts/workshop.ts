@@ -38,6 +38,8 @@ export const en = {
   "coaching.booked": "Your coaching call with {coach} ({minutes} minutes): {date} at {time}.",
   "coaching.declined": "You declined the coaching call.",
   "coaching.decline": "No, thank you",
+  "tile.away.group": "In another group",
+  "tile.away.main": "In the main room",
 } as const;
 
 export type Keys = keyof typeof en;
@@ -79,6 +81,8 @@ export const fa: Record<Keys, string> = {
   "coaching.booked": "جلسهٔ مربیگری شما با {coach} ({minutes} دقیقه): {date} ساعت {time}.",
   "coaching.declined": "شما جلسهٔ مربیگری را نپذیرفتید.",
   "coaching.decline": "نه، متشکرم",
+  "tile.away.group": "در گروه دیگری است",
+  "tile.away.main": "در اتاق اصلی است",
 };
 
 export const nl: Record<Keys, string> = {
@@ -118,4 +122,6 @@ export const nl: Record<Keys, string> = {
   "coaching.booked": "Je coachingsgesprek met {coach} ({minutes} minuten): {date} om {time}.",
   "coaching.declined": "Je hebt het coachingsgesprek afgeslagen.",
   "coaching.decline": "Nee, dank je",
+  "tile.away.group": "In een ander groepje",
+  "tile.away.main": "In de hoofdruimte",
 };
