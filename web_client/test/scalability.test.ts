@@ -2,8 +2,10 @@ import { describe, expect, it } from "vitest";
 import { MediaSession } from "../src/protocol/media";
 import {
   type CodecCapabilityLike,
+  type MediaCapabilitiesLike,
   requestTemporalLayers,
   supportsTemporalLayers,
+  temporalLayerSupport,
   withTemporalLayers,
 } from "../src/protocol/scalability";
 import { FakePeer, FakeTrack, offerSdp } from "./fakes";
@@ -20,14 +22,51 @@ const L1T3_NOT_VP8: CodecCapabilityLike[] = [
 ];
 
 describe("supportsTemporalLayers", () => {
-  it("only when the browser's VP8 encoder lists L1T3", () => {
+  it("what the VP8 capability lists, or null when it lists no modes", () => {
     expect(supportsTemporalLayers(VP8_L1T3)).toBe(true);
     expect(supportsTemporalLayers([{ mimeType: "VIDEO/vp8", scalabilityModes: ["L1T3"] }])).toBe(true);
-    expect(supportsTemporalLayers(VP8_NO_MODES)).toBe(false); // cannot say: one layer
     expect(supportsTemporalLayers(VP8_T2_ONLY)).toBe(false);
     expect(supportsTemporalLayers(L1T3_NOT_VP8)).toBe(false); // the server negotiates VP8 only
-    expect(supportsTemporalLayers([])).toBe(false);
-    expect(supportsTemporalLayers(null)).toBe(false);
+    expect(supportsTemporalLayers(VP8_NO_MODES)).toBeNull(); // Chromium 156: cannot say
+    expect(supportsTemporalLayers([])).toBeNull();
+    expect(supportsTemporalLayers(null)).toBeNull();
+  });
+});
+
+describe("temporalLayerSupport", () => {
+  function media(answer: boolean | Error) {
+    const asked: unknown[] = [];
+    const api: MediaCapabilitiesLike = {
+      encodingInfo: async (config) => {
+        asked.push(config);
+        if (answer instanceof Error) throw answer;
+        return { supported: answer };
+      },
+    };
+    return { api, asked };
+  }
+
+  it("codec capabilities first, then the media capabilities API for a VP8 L1T3 stream", async () => {
+    const yes = media(true);
+    expect(await temporalLayerSupport(VP8_T2_ONLY, yes.api)).toBe(false); // listed: decides
+    expect(yes.asked).toEqual([]);
+    expect(await temporalLayerSupport(VP8_NO_MODES, yes.api)).toBe(true);
+    expect(yes.asked).toEqual([
+      {
+        type: "webrtc",
+        video: {
+          contentType: "video/VP8",
+          width: 640,
+          height: 360,
+          bitrate: 600000,
+          framerate: 30,
+          scalabilityMode: "L1T3",
+        },
+      },
+    ]);
+    expect(await temporalLayerSupport(VP8_NO_MODES, media(false).api)).toBe(false);
+    expect(await temporalLayerSupport(VP8_NO_MODES, media(new TypeError("webrtc?")).api)).toBeNull();
+    expect(await temporalLayerSupport(null, null)).toBeNull();
   });
 });
 
@@ -67,29 +106,33 @@ describe("requestTemporalLayers", () => {
     };
   }
 
-  it("asks where supported and never rejects when the browser refuses", async () => {
+  it("asks unless the browser said no, and never rejects when it refuses", async () => {
     const ok = sender([{}]);
-    expect(await requestTemporalLayers(ok, VP8_L1T3)).toBe(true);
+    expect(await requestTemporalLayers(ok, true)).toBe(true);
     expect(ok.calls).toEqual([{ encodings: [{ scalabilityMode: "L1T3" }] }]);
+
+    const unknown = sender([{}]); // the browser could not say: asked anyway
+    expect(await requestTemporalLayers(unknown, null)).toBe(true);
 
     const log: string[] = [];
     const refused = sender([{}], new Error("OperationError: unsupported"));
-    expect(await requestTemporalLayers(refused, VP8_L1T3, (m) => log.push(m))).toBe(false);
+    expect(await requestTemporalLayers(refused, null, (m) => log.push(m))).toBe(false);
     expect(log[0]).toContain("refused");
 
     const unsupported = sender([{}]);
-    expect(await requestTemporalLayers(unsupported, VP8_NO_MODES)).toBe(false);
+    expect(await requestTemporalLayers(unsupported, false)).toBe(false);
     expect(unsupported.calls).toEqual([]);
 
-    expect(await requestTemporalLayers({}, VP8_L1T3)).toBe(false); // no setParameters at all
+    expect(await requestTemporalLayers({}, true)).toBe(false); // no setParameters at all
     const done = sender([{ scalabilityMode: "L1T3" }]);
-    expect(await requestTemporalLayers(done, VP8_L1T3)).toBe(true);
+    expect(await requestTemporalLayers(done, true)).toBe(true);
     expect(done.calls).toEqual([]);
   });
 });
 
 describe("MediaSession asks for temporal layers on its camera", () => {
-  function session(codecs: CodecCapabilityLike[] | null, refuse = false) {
+  function session(support: boolean | null, refuse = false) {
+    let queries = 0;
     const peers: FakePeer[] = [];
     const answers: string[] = [];
     const media = new MediaSession(
@@ -110,9 +153,14 @@ describe("MediaSession asks for temporal layers on its camera", () => {
       () => "3",
       [],
       () => undefined,
-      { videoCodecs: () => codecs },
+      {
+        temporalLayers: async () => {
+          queries += 1;
+          return support;
+        },
+      },
     );
-    return { media, peers, answers };
+    return { media, peers, answers, queries: () => queries };
   }
   const offer = {
     sdp: offerSdp([
@@ -131,7 +179,7 @@ describe("MediaSession asks for temporal layers on its camera", () => {
   };
 
   it("sets L1T3 on the upstream video sender only, once across renegotiations", async () => {
-    const h = session(VP8_L1T3);
+    const h = session(true);
     await h.media.setLocalTracks({ audio: new FakeTrack("audio", "mic"), video: new FakeTrack("video", "cam") });
     await h.media.handleOffer(offer);
     const [audio, video, downAudio, downVideo] = h.peers[0]!.transceivers;
@@ -143,10 +191,11 @@ describe("MediaSession asks for temporal layers on its camera", () => {
     await h.media.handleOffer(offer); // a renegotiation: already layered
     expect(h.answers).toHaveLength(2);
     expect(video!.sender.setCalls).toHaveLength(1);
+    expect(h.queries()).toBe(1); // the browser is asked once
   });
 
   it("also for a listen-only member whose camera comes later (the sender keeps the mode)", async () => {
-    const h = session(VP8_L1T3);
+    const h = session(true);
     await h.media.handleOffer(offer);
     const video = h.peers[0]!.transceivers[1]!;
     expect(video.sender.params.encodings).toEqual([{ scalabilityMode: "L1T3" }]);
@@ -155,12 +204,12 @@ describe("MediaSession asks for temporal layers on its camera", () => {
   });
 
   it("leaves the sender alone where unsupported, and answers even if the browser refuses", async () => {
-    const none = session(VP8_NO_MODES);
+    const none = session(false);
     await none.media.handleOffer(offer);
     expect(none.peers[0]!.transceivers[1]!.sender.setCalls).toEqual([]);
     expect(none.answers).toHaveLength(1);
 
-    const refusing = session(VP8_L1T3, true);
+    const refusing = session(null, true);
     const errors: Error[] = [];
     refusing.media.events.on("error", (e) => errors.push(e));
     await refusing.media.handleOffer(offer);

@@ -8,7 +8,12 @@
 
 import { Emitter } from "./emitter";
 import { type MediaHealth, MediaRecovery, type RecoveryPolicy, type Timers, browserTimers } from "./media-recovery";
-import { type LayeredSenderLike, type VideoCodecs, browserVideoCodecs, requestTemporalLayers } from "./scalability";
+import {
+  type LayeredSenderLike,
+  type TemporalLayerSupport,
+  browserTemporalLayerSupport,
+  requestTemporalLayers,
+} from "./scalability";
 import type { IceCandidateWire, IceConfig, IceServer, MediaOffer, TrackInfo } from "./types";
 
 export interface TrackLike {
@@ -102,7 +107,8 @@ export class MediaSession {
   private closed = false;
   private identity: string | null = null;
   private readonly recovery: MediaRecovery;
-  private readonly videoCodecs: VideoCodecs;
+  private readonly layerSupport: TemporalLayerSupport;
+  private layersSupported: Promise<boolean | null> | null = null;
 
   constructor(
     private readonly factory: PeerFactory,
@@ -110,9 +116,9 @@ export class MediaSession {
     private readonly selfId: () => string | null,
     private iceServers: IceServer[] = [],
     private readonly log: (msg: string) => void = () => undefined,
-    options: { timers?: Timers; policy?: RecoveryPolicy; videoCodecs?: VideoCodecs } = {},
+    options: { timers?: Timers; policy?: RecoveryPolicy; temporalLayers?: TemporalLayerSupport } = {},
   ) {
-    this.videoCodecs = options.videoCodecs ?? browserVideoCodecs;
+    this.layerSupport = options.temporalLayers ?? browserTemporalLayerSupport;
     this.recovery = new MediaRecovery(
       () => {
         this.log("media connection broken; asking the server for a fresh one");
@@ -330,6 +336,9 @@ export class MediaSession {
     // Our camera's sender exists (and has its encoding) once the answer is set: ask for
     // temporal layers so the server can thin our video for a weak receiver only.
     const video = this.upstream.get("video");
-    if (video) await requestTemporalLayers(video.sender, this.videoCodecs(), this.log);
+    if (video) {
+      this.layersSupported ??= this.layerSupport(); // asked once per session
+      await requestTemporalLayers(video.sender, await this.layersSupported, this.log);
+    }
   }
 }

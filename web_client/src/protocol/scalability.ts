@@ -3,10 +3,11 @@
 // touching anyone else's stream (docs/media.md, "Per-receiver adaptation").
 //
 // The server is the offerer, so the video sender comes from its offer and has one encoding;
-// once our answer is set, `setParameters` adds `scalabilityMode` to it. Only where the
-// browser says its VP8 encoder can do L1T3 (`RTCRtpSender.getCapabilities("video")` lists
-// `scalabilityModes`); a browser that does not say so keeps sending one layer, and a refused
-// `setParameters` changes nothing (media keeps flowing as before).
+// once our answer is set, `setParameters` adds `scalabilityMode` to it. Whether the browser
+// can: its VP8 codec capability's `scalabilityModes` where listed (Chromium 156 no longer
+// lists them), else `navigator.mediaCapabilities.encodingInfo` for a WebRTC VP8 L1T3 stream
+// (what Chromium answers). A browser that says no keeps sending one layer; one that cannot
+// say is asked anyway, and a refused `setParameters` changes nothing (media keeps flowing).
 
 export const TEMPORAL_LAYERS = "L1T3";
 
@@ -28,23 +29,68 @@ export interface LayeredSenderLike {
   setParameters?(p: SendParametersLike): Promise<void>;
 }
 
-/** The video codecs the browser can send, or null when it cannot say (not a browser). */
-export type VideoCodecs = () => readonly CodecCapabilityLike[] | null;
+/** Whether the browser can send VP8 with L1T3: true, false, or null when it cannot say. */
+export type TemporalLayerSupport = () => Promise<boolean | null>;
 
-export const browserVideoCodecs: VideoCodecs = () => {
-  if (typeof RTCRtpSender === "undefined" || typeof RTCRtpSender.getCapabilities !== "function") {
-    return null;
-  }
-  return RTCRtpSender.getCapabilities("video")?.codecs ?? null;
-};
-
-/** Whether the browser's VP8 encoder lists L1T3 (the one codec the server negotiates). */
-export function supportsTemporalLayers(codecs: readonly CodecCapabilityLike[] | null): boolean {
-  if (codecs === null) return false;
-  return codecs.some(
-    (c) => c.mimeType.toLowerCase() === "video/vp8" && (c.scalabilityModes ?? []).includes(TEMPORAL_LAYERS),
-  );
+/** What the codec capabilities say about VP8 L1T3; null when they list no modes for VP8. */
+export function supportsTemporalLayers(codecs: readonly CodecCapabilityLike[] | null): boolean | null {
+  const vp8 = (codecs ?? []).filter((c) => c.mimeType.toLowerCase() === "video/vp8");
+  const listed = vp8.filter((c) => c.scalabilityModes !== undefined);
+  if (listed.length === 0) return null;
+  return listed.some((c) => (c.scalabilityModes ?? []).includes(TEMPORAL_LAYERS));
 }
+
+export interface MediaCapabilitiesLike {
+  encodingInfo(config: {
+    type: "webrtc";
+    video: {
+      contentType: string;
+      width: number;
+      height: number;
+      bitrate: number;
+      framerate: number;
+      scalabilityMode: string;
+    };
+  }): Promise<{ supported: boolean }>;
+}
+
+/** Ask the codec capabilities first, then the media capabilities API; null if neither says. */
+export async function temporalLayerSupport(
+  codecs: readonly CodecCapabilityLike[] | null,
+  media: MediaCapabilitiesLike | null,
+): Promise<boolean | null> {
+  const listed = supportsTemporalLayers(codecs);
+  if (listed !== null) return listed;
+  if (media === null) return null;
+  try {
+    const info = await media.encodingInfo({
+      type: "webrtc",
+      video: {
+        contentType: "video/VP8",
+        width: 640,
+        height: 360,
+        bitrate: 600_000,
+        framerate: 30,
+        scalabilityMode: TEMPORAL_LAYERS,
+      },
+    });
+    return info.supported;
+  } catch {
+    return null; // the API does not know "webrtc" queries
+  }
+}
+
+export const browserTemporalLayerSupport: TemporalLayerSupport = () => {
+  const codecs =
+    typeof RTCRtpSender !== "undefined" && typeof RTCRtpSender.getCapabilities === "function"
+      ? (RTCRtpSender.getCapabilities("video")?.codecs ?? null)
+      : null;
+  const media =
+    typeof navigator !== "undefined" && navigator.mediaCapabilities
+      ? (navigator.mediaCapabilities as unknown as MediaCapabilitiesLike)
+      : null;
+  return temporalLayerSupport(codecs, media);
+};
 
 /**
  * The parameters to set for temporal layers, or null when there is nothing to do: no
@@ -58,17 +104,16 @@ export function withTemporalLayers(params: SendParametersLike): SendParametersLi
 }
 
 /**
- * Ask `sender` for temporal layers if the browser supports them. Resolves to whether the
- * sender now asks for L1T3; never rejects (a refusal is logged and leaves the sender as it was).
+ * Ask `sender` for temporal layers unless the browser said it cannot (`support` false).
+ * Resolves to whether the sender now asks for L1T3; never rejects (a refusal is logged and
+ * leaves the sender as it was).
  */
 export async function requestTemporalLayers(
   sender: LayeredSenderLike,
-  codecs: readonly CodecCapabilityLike[] | null,
+  support: boolean | null,
   log: (msg: string) => void = () => undefined,
 ): Promise<boolean> {
-  if (!supportsTemporalLayers(codecs) || !sender.getParameters || !sender.setParameters) {
-    return false;
-  }
+  if (support === false || !sender.getParameters || !sender.setParameters) return false;
   try {
     const params = sender.getParameters();
     const next = withTemporalLayers(params);
