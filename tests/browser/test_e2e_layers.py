@@ -20,18 +20,25 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench.impair import Impairment, ImpairmentRelay
 from server.media.downtrack import AUDIO_SHARE, HEADROOM
 from server.media.layers import MAX_TID, LinkEstimate
 from tests.browser.live import LiveServer
 from tests.browser.test_e2e_balint import Person, desktop, wait_until
+from tests.browser.test_e2e_media_cut import relayed_member
+from tests.media.test_turn import PORT, coturn  # noqa: F401  (the coturn fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.slow, pytest.mark.timeout(300)]
 
 WINDOW_S = 4.0
+# Towards the capped page: the leader's layers 0-2 cost about 100, 150 and 255 kbps (20 fps
+# fake camera), two Opus streams about 100 kbps on the wire: layer 0 and audio fit, 0-1 not.
+CAP_BPS = 260_000
 
 # The page's own video sender: frames encoded and the scalability mode it reports.
 OUTBOUND_VIDEO = """
@@ -193,5 +200,78 @@ def test_chromium_sends_layers_and_a_weak_receiver_gets_fewer(
         assert back_weak >= 0.8 * back_full, (back_full, back_weak)
         assert all(p.errors == [] for p in people)
     finally:
+        for p in people:
+            p.context.close()
+
+
+def test_a_capped_receiver_gets_fewer_frames_the_others_full(
+    browser: Any,
+    live_server: LiveServer,
+    coturn: Path,  # noqa: F811
+) -> None:
+    """The weak link made by the network: the weak member's page reaches the server only
+    through TURN, and its TURN traffic crosses the impairment relay with a rate cap towards
+    the page (as in test_e2e_media_cut.py). The unit's loss-based estimate, from that page's
+    own receiver reports, takes layers away from it alone."""
+    cast = live_server.start(members=2)
+    room_id = str(cast.session_id)
+    relay = ImpairmentRelay(("127.0.0.1", PORT))
+    relay_port = live_server.run(relay.start())
+    leader = desktop(browser, live_server, cast, cast.leader, "leader-cap")
+    strong_id, weak_id = cast.members
+    strong = desktop(browser, live_server, cast, strong_id, "strong-cap")
+    weak = relayed_member(browser, live_server, weak_id, cast.names[weak_id], relay_port)
+    people: list[Person] = [leader, strong, weak]
+    engine = live_server.engine
+
+    def on_loop(fn: Any) -> Any:
+        async def call() -> Any:
+            return fn()
+
+        return live_server.run(call())
+
+    def weak_layer() -> int:
+        link = engine._rooms[room_id].participants[weak.id].link
+        downs = [d for d in link.downs if d.kind == "video" and d.layers is not None]
+        return int(downs[0].layers.current) if downs else MAX_TID
+
+    def frames(p: Person) -> int:
+        return p.inbound(leader.id).get("video", {}).get("frames", 0)
+
+    def sent_frames() -> int:
+        out = leader.page.evaluate(OUTBOUND_VIDEO)
+        return out["frames"] if out else 0
+
+    try:
+        leader.join()
+        strong.join("join-audio")
+        weak.join("join-audio")
+        for p in (strong, weak):
+            decodes = functools.partial(lambda who: frames(who) > 60, p)
+            wait_until(decodes, 60, f"{p.tag} decodes the leader's video")
+        full = video_fps(sent_frames)
+        # the relay alone costs nothing: full rate once the page's decoder has settled
+        try:
+            wait_until(lambda: video_fps(lambda: frames(weak)) >= 0.8 * full, 30, "full rate")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: layer {on_loop(weak_layer)}, {full:.1f} fps") from None
+
+        cap = Impairment(rate_bps=CAP_BPS, queue_ms=200)
+        live_server._loop.call_soon_threadsafe(functools.partial(relay.set, down=cap))
+        wait_until(lambda: on_loop(weak_layer) < MAX_TID, 30, "fewer layers for the capped one")
+        time.sleep(3.0)
+        low_full = video_fps(sent_frames)
+        low_strong = video_fps(lambda: frames(strong))
+        low_weak = video_fps(lambda: frames(weak))
+        print(
+            f"cap {CAP_BPS} bps: leader {low_full:.1f} fps, strong {low_strong:.1f}, capped "
+            f"{low_weak:.1f} (layer now {on_loop(weak_layer)}); relay down "
+            f"{relay.down.counters}"
+        )
+        assert low_strong >= 0.8 * low_full, (low_full, low_strong)
+        assert low_weak <= 0.75 * low_full, (low_full, low_weak)
+        assert all(p.errors == [] for p in people)
+    finally:
+        live_server.run(relay.stop())
         for p in people:
             p.context.close()
