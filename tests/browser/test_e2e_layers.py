@@ -11,9 +11,13 @@ choice (``ReceiverLink.allocate`` -> ``pick_layer``) gives it layer 0 only. Its 
 the leader's video at about a quarter of the rate while the other member stays at full rate;
 when the estimate is released it climbs back.
 
-Not covered here: a weak link made by the network itself (bench/impair.py's rate cap) with a
-real browser; the loss-based estimate behind a cap is measured in bench/quality.py with aiortc
-publishers (docs/media.md)."""
+A second test makes the weak link with the network instead: that member's page reaches the
+server only through TURN, with a rate cap towards it in the impairment relay
+(bench/impair.py), and the unit's own loss-based estimate takes the layers away.
+
+Not covered: the tile-size rule (the issue's "best layer to a large tile": the unit does not
+know tile sizes), loss and delay on the weak link (bench/quality.py measures those with
+aiortc), and how long the capped member's video freezes while the estimate settles."""
 
 from __future__ import annotations
 
