@@ -175,6 +175,10 @@ DECREASE_HOLD_S = 3.0  # reports lag a queue drain: after a decrease, let its ef
 DECREASE_MARGIN = 0.95
 PROBE_GROWTH = 1.02  # with some random loss (2-10 %), creep up ...
 CAPACITY_MEMORY_S = 6.0  # ... but not past the capacity an overload showed, for this long
+# Nearly everything lost is a cut path (Wi-Fi gone for a while), not a narrow one: the first
+# report after it comes back says so. Not a capacity: the estimate holds (the page's media
+# recovery handles cuts; docs/media.md).
+CUT_LOSS = 0.9
 
 
 @dataclass(slots=True)
@@ -202,6 +206,8 @@ class LinkEstimate:
         otherwise up (fast when clean, slowly with random loss), never past that capacity
         while it is remembered."""
         self.last_loss = loss_fraction
+        if loss_fraction >= CUT_LOSS:
+            return
         if now - self._decreased_at > CAPACITY_MEMORY_S:
             self.capacity_bps = 0.0
         if loss_fraction > LOSS_HIGH and sent_bps > 0:

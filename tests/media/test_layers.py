@@ -169,6 +169,18 @@ def test_link_estimate_and_layer_choice() -> None:
     assert est.available_bps == 200_000
 
 
+def test_a_cut_path_is_not_a_narrow_one() -> None:
+    """The first report after a cut (Wi-Fi gone for 10 s) says nearly everything was lost:
+    the estimate holds, so video is back at once when the path is (test_e2e_media_cut)."""
+    est = LinkEstimate()
+    est.on_report(0.0, 800_000, now=1.0)
+    before = est.available_bps
+    est.on_report(0.99, 800_000, now=12.0)
+    assert est.available_bps == before and est.capacity_bps == 0.0
+    est.on_report(0.5, 800_000, now=13.0)  # half lost: an overload, down to what got through
+    assert est.available_bps == pytest.approx(800_000 * 0.5 * 0.95)
+
+
 async def test_receiver_link_puts_audio_first(monkeypatch: pytest.MonkeyPatch) -> None:
     up = UpTrack("pub", "video", receiver=object(), payload_type=96)  # type: ignore[arg-type]
     link = ReceiverLink()

@@ -2,6 +2,7 @@
 
 import type { AuthCallback, SocketLike } from "../src/protocol/room-client";
 import type { IceCandidateEventLike, PeerLike, TrackLike, TransceiverLike } from "../src/protocol/media";
+import type { SendParametersLike } from "../src/protocol/scalability";
 import type { IceCandidateWire } from "../src/protocol/types";
 
 export interface Emitted {
@@ -100,18 +101,42 @@ export class FakeTrack implements TrackLike {
   ) {}
 }
 
+export interface FakeSender {
+  track: TrackLike | null;
+  replaceTrack(t: TrackLike | null): Promise<void>;
+  /** What getParameters returns (a copy); encodings appear when the answer is set. */
+  params: SendParametersLike;
+  /** Every setParameters call, in order. */
+  setCalls: SendParametersLike[];
+  /** When set, setParameters rejects with it (a browser that refuses the mode). */
+  refuse: Error | null;
+  getParameters(): SendParametersLike;
+  setParameters(p: SendParametersLike): Promise<void>;
+}
+
 class FakeTransceiver implements TransceiverLike {
   direction = "recvonly";
-  readonly sender: { track: TrackLike | null; replaceTrack(t: TrackLike | null): Promise<void> };
+  readonly sender: FakeSender;
   readonly receiver: { track: TrackLike };
   constructor(
     readonly mid: string,
     kind: string,
   ) {
-    const sender = {
-      track: null as TrackLike | null,
+    const sender: FakeSender = {
+      track: null,
       async replaceTrack(t: TrackLike | null): Promise<void> {
         sender.track = t;
+      },
+      params: { encodings: [] },
+      setCalls: [],
+      refuse: null,
+      getParameters(): SendParametersLike {
+        return structuredClone(sender.params);
+      },
+      async setParameters(p: SendParametersLike): Promise<void> {
+        sender.setCalls.push(structuredClone(p));
+        if (sender.refuse) throw sender.refuse;
+        sender.params = structuredClone(p);
       },
     };
     this.sender = sender;
@@ -161,6 +186,12 @@ export class FakePeer implements PeerLike {
 
   async setLocalDescription(d: { type: string; sdp?: string }): Promise<void> {
     this.localAnswers.push(d.sdp ?? "");
+    // Like a browser: a sending transceiver has its one encoding once negotiated.
+    for (const t of this.transceivers) {
+      if (t.direction === "sendonly" && t.sender.params.encodings.length === 0) {
+        t.sender.params = { encodings: [{}] };
+      }
+    }
   }
 
   async addIceCandidate(c: IceCandidateWire): Promise<void> {

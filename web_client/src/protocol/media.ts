@@ -8,6 +8,12 @@
 
 import { Emitter } from "./emitter";
 import { type MediaHealth, MediaRecovery, type RecoveryPolicy, type Timers, browserTimers } from "./media-recovery";
+import {
+  type LayeredSenderLike,
+  type TemporalLayerSupport,
+  browserTemporalLayerSupport,
+  requestTemporalLayers,
+} from "./scalability";
 import type { IceCandidateWire, IceConfig, IceServer, MediaOffer, TrackInfo } from "./types";
 
 export interface TrackLike {
@@ -16,7 +22,7 @@ export interface TrackLike {
   enabled: boolean;
 }
 
-export interface SenderLike {
+export interface SenderLike extends LayeredSenderLike {
   readonly track: TrackLike | null;
   replaceTrack(track: TrackLike | null): Promise<void>;
 }
@@ -101,6 +107,8 @@ export class MediaSession {
   private closed = false;
   private identity: string | null = null;
   private readonly recovery: MediaRecovery;
+  private readonly layerSupport: TemporalLayerSupport;
+  private layersSupported: Promise<boolean | null> | null = null;
 
   constructor(
     private readonly factory: PeerFactory,
@@ -108,8 +116,9 @@ export class MediaSession {
     private readonly selfId: () => string | null,
     private iceServers: IceServer[] = [],
     private readonly log: (msg: string) => void = () => undefined,
-    recovery: { timers?: Timers; policy?: RecoveryPolicy } = {},
+    options: { timers?: Timers; policy?: RecoveryPolicy; temporalLayers?: TemporalLayerSupport } = {},
   ) {
+    this.layerSupport = options.temporalLayers ?? browserTemporalLayerSupport;
     this.recovery = new MediaRecovery(
       () => {
         this.log("media connection broken; asking the server for a fresh one");
@@ -119,8 +128,8 @@ export class MediaSession {
         this.log(`media ${health}`);
         this.events.emit("health", health);
       },
-      recovery.timers ?? browserTimers,
-      recovery.policy,
+      options.timers ?? browserTimers,
+      options.policy,
     );
   }
 
@@ -324,5 +333,12 @@ export class MediaSession {
     this.signal.sendAnswer(sdp);
     this.remote = remote;
     this.events.emit("remote", remote);
+    // Our camera's sender exists (and has its encoding) once the answer is set: ask for
+    // temporal layers so the server can thin our video for a weak receiver only.
+    const video = this.upstream.get("video");
+    if (video) {
+      this.layersSupported ??= this.layerSupport(); // asked once per session
+      await requestTemporalLayers(video.sender, await this.layersSupported, this.log);
+    }
   }
 }
