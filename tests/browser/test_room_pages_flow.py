@@ -96,7 +96,7 @@ def test_phone_member_switches_camera_is_called_on_and_the_leader_takes_the_floo
     )
     cams.select_option(other)
     page.wait_for_function(f"{OWN_CAMERA} === '{other}'")
-    assert page.evaluate(SENDER) == [other, True, "live"]
+    wait_until(lambda: page.evaluate(SENDER) == [other, True, "live"], what="new camera sent")
     assert "Camera switched" in page.get_by_test_id("device-status").inner_text()
     page.keyboard.press("Escape")
     assert page.evaluate("() => (window.__pcs || []).length") == 1  # no renegotiation
@@ -104,7 +104,7 @@ def test_phone_member_switches_camera_is_called_on_and_the_leader_takes_the_floo
 
     # The leader chooses the presenter and moves on to the questions.
     lp = leader.page
-    lp.locator(".console-choose select").select_option(presenter.id)
+    lp.get_by_test_id("console-presenter-select").select_option(presenter.id)
     lp.get_by_test_id("console-set-presenter").click()
     for phase in ("presentation", "questions"):
         lp.get_by_test_id("console-advance").click()

@@ -100,7 +100,7 @@ export class LeaderConsole {
     const selId = uid("presenter");
     const presenterWhyId = uid("presenter-why");
     this.presenterText = h("p", { class: "console-presenter" });
-    this.presenterSelect = h("select", { id: selId, "aria-describedby": presenterWhyId });
+    this.presenterSelect = h("select", { id: selId, "aria-describedby": presenterWhyId, "data-testid": "console-presenter-select" });
     this.presenterWhy = h("p", { id: presenterWhyId, class: "why", "data-testid": "console-presenter-why", hidden: true });
     this.presenterSetBtn = btn(t("console.presenter.set"), () => this.choosePresenter(), {
       "data-testid": "console-set-presenter",
