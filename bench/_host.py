@@ -6,7 +6,10 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+import shutil
 import socket
+import subprocess
+import sys
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -89,3 +92,15 @@ def udp_rcvbuf_errors() -> int:
         rows = [line.split() for line in f if line.startswith("Udp:")]
     header, values = rows[0], rows[1]
     return int(values[header.index("RcvbufErrors")])
+
+
+def reexec_in_namespace(flag: str, script: str) -> None:
+    """Run this benchmark again inside a private network namespace (``unshare -rn``, loopback
+    up), with ``flag`` set in the environment so the second run knows it is there."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        sys.exit(f"{script}: unshare(1) not found; use --no-netns to run on host loopback")
+    env = dict(os.environ, **{flag: "1"})
+    cmd = " ".join([sys.executable, *map(repr, sys.argv)])
+    proc = subprocess.run([unshare, "-rn", "sh", "-c", f"ip link set lo up && exec {cmd}"], env=env)
+    sys.exit(proc.returncode)

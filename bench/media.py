@@ -42,7 +42,16 @@ from aiortc.codecs.vpx import Vp8Encoder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._host import cpu_seconds, cpu_split, cpus, host_cpu, loadavg, pin, udp_rcvbuf_errors
+from bench._host import (
+    cpu_seconds,
+    cpu_split,
+    cpus,
+    host_cpu,
+    loadavg,
+    pin,
+    reexec_in_namespace,
+    udp_rcvbuf_errors,
+)
 from bench.media_baseline import BaselineEngine
 from bench.media_janus import report as janus_report
 from bench.media_janus import run_janus
@@ -330,16 +339,6 @@ async def _gen_with_control(conn: Connection, control: Connection, bots: list[tu
         await to_main.stop()
 
 
-def reexec_in_namespace() -> None:
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        sys.exit("bench/media.py: unshare(1) not found; use --no-netns to run on host loopback")
-    env = dict(os.environ, **{NETNS_ENV: "1"})
-    cmd = " ".join([sys.executable, *map(repr, sys.argv)])
-    proc = subprocess.run([unshare, "-rn", "sh", "-c", f"ip link set lo up && exec {cmd}"], env=env)
-    sys.exit(proc.returncode)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -364,7 +363,7 @@ def main() -> None:
     parser.add_argument("--no-netns", action="store_true", help="run on the host's loopback")
     args = parser.parse_args()
     if not args.no_netns and os.environ.get(NETNS_ENV) != "1":
-        reexec_in_namespace()
+        reexec_in_namespace(NETNS_ENV, "bench/media.py")
 
     t = time.monotonic()
     video = encode_video("bot", width=args.width, height=args.height, fps=args.fps,

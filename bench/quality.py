@@ -31,16 +31,18 @@ import itertools
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import av
 from aiortc import rtcrtpsender
 from aiortc.codecs import get_encoder
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._host import reexec_in_namespace
 from bench.impair import Impairment, ImpairmentRelay
 from server.bots.client import MediaClient
 from server.bots.synthetic import VIDEO_CLOCK, EncodedClip, encode_tone, render_pattern
@@ -265,16 +267,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def reexec_in_namespace() -> None:
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        sys.exit("bench/quality.py: unshare(1) not found; use --no-netns to run on host loopback")
-    env = dict(os.environ, **{NETNS_ENV: "1"})
-    cmd = " ".join([sys.executable, *map(repr, sys.argv)])
-    proc = subprocess.run([unshare, "-rn", "sh", "-c", f"ip link set lo up && exec {cmd}"], env=env)
-    sys.exit(proc.returncode)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -289,7 +281,7 @@ def main() -> None:
     parser.add_argument("--no-netns", action="store_true", help="run on the host's loopback")
     args = parser.parse_args()
     if not args.no_netns and os.environ.get(NETNS_ENV) != "1":
-        reexec_in_namespace()
+        reexec_in_namespace(NETNS_ENV, "bench/quality.py")
     result = asyncio.run(run(args))
     for key, value in result.items():
         print(f"{key}: {value}")
