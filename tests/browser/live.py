@@ -33,7 +33,13 @@ class Cast:
     session_id: int = 0
 
 
-async def seed(url: str, *, members: int, locales: dict[int, str] | None = None) -> Cast:
+async def seed(
+    url: str,
+    *,
+    members: int,
+    locales: dict[int, str] | None = None,
+    settings: dict[str, object] | None = None,
+) -> Cast:
     await migrate.upgrade(Database(url))
     db = Database(url)
     cast = Cast()
@@ -68,7 +74,7 @@ async def seed(url: str, *, members: int, locales: dict[int, str] | None = None)
                 protocol=ProtocolKind.BALINT,
                 capacity=12,
                 min_members=1,
-                settings={"sitback_minutes": 15, "auto_advance": False},
+                settings={"sitback_minutes": 15, "auto_advance": False, **(settings or {})},
             )
             s.add(group)
             await s.flush()
@@ -143,9 +149,16 @@ class LiveServer:
         await site.start()
         return url
 
-    def start(self, *, members: int, locales: dict[int, str] | None = None) -> Cast:
+    def start(
+        self,
+        *,
+        members: int,
+        locales: dict[int, str] | None = None,
+        settings: dict[str, object] | None = None,
+    ) -> Cast:
+        """Seed a Balint group (``settings`` added to its group settings) and serve it."""
         self._thread.start()
-        cast = self.run(seed(self.db_url, members=members, locales=locales))
+        cast = self.run(seed(self.db_url, members=members, locales=locales, settings=settings))
         self.url = self.run(self._start())
         return cast
 

@@ -122,6 +122,7 @@ def test_chromium_sends_layers_and_a_weak_receiver_gets_fewer(
         return out["frames"] if out else 0
 
     try:
+        leader.page.evaluate("() => localStorage.setItem('circle.temporalLayers', 'on')")
         leader.join()
         strong.join("join-audio")
         weak.join("join-audio")
@@ -247,6 +248,7 @@ def test_a_capped_receiver_gets_fewer_frames_the_others_full(
         return out["frames"] if out else 0
 
     try:
+        leader.page.evaluate("() => localStorage.setItem('circle.temporalLayers', 'on')")
         leader.join()
         strong.join("join-audio")
         weak.join("join-audio")

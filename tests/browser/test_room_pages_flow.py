@@ -56,7 +56,8 @@ def test_phone_member_switches_camera_is_called_on_and_the_leader_takes_the_floo
     # Everyone in the one browser with two fake cameras (one Chromium process, as in the
     # other end-to-end tests; a second process starved the member's video encoder here).
     browser = two_camera_browser
-    cast = live_server.start(members=2)
+    # Raised hands in questions and return (the seed's default is the free floor).
+    cast = live_server.start(members=2, settings={"questions_floor": "hands"})
     leader = desktop(browser, live_server, cast, cast.leader, "flow-leader")
     presenter_id, member_id = cast.members
     presenter = desktop(browser, live_server, cast, presenter_id, "flow-presenter")

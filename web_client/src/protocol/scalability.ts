@@ -80,7 +80,19 @@ export async function temporalLayerSupport(
   }
 }
 
+/** The switch that turns the browser's temporal layers on (off by default: docs/media.md). */
+export const TEMPORAL_LAYERS_SWITCH = "circle.temporalLayers";
+
+function switchedOn(): boolean {
+  try {
+    return typeof localStorage !== "undefined" && localStorage.getItem(TEMPORAL_LAYERS_SWITCH) === "on";
+  } catch {
+    return false;
+  }
+}
+
 export const browserTemporalLayerSupport: TemporalLayerSupport = () => {
+  if (!switchedOn()) return Promise.resolve(false);
   const codecs =
     typeof RTCRtpSender !== "undefined" && typeof RTCRtpSender.getCapabilities === "function"
       ? (RTCRtpSender.getCapabilities("video")?.codecs ?? null)
