@@ -49,6 +49,14 @@ def test_env_overrides_toml(tmp_path: Path):
         ({"CIRCLE_NODE_ID": ""}, "node_id"),
         ({"CIRCLE_ROOM_LEASE_S": "1"}, "room_lease_s"),
         ({"CIRCLE_PASSWORD_RESET_TTL_MINUTES": "0"}, "password_reset_ttl_minutes"),
+        ({"CIRCLE_LOG_FORMAT": "xml"}, "log_format"),
+        ({"CIRCLE_METRICS_TOKEN": "too-short"}, "metrics_token"),
+        ({"CIRCLE_HEARTBEAT_TTL_S": "0"}, "heartbeat_ttl_s"),
+        ({"CIRCLE_HANDOVER_WAIT_S": "soon"}, "handover_wait_s"),
+        ({"CIRCLE_DRAIN_S": "0.1"}, "drain_s"),
+        ({"CIRCLE_DRAIN_NOTICE_S": "-1"}, "drain_notice_s"),
+        ({"CIRCLE_PEER_SUPPORT_BAT_CUTOFF": "9"}, "peer_support_bat_cutoff"),
+        ({"CIRCLE_PEER_SUPPORT_WINDOW_DAYS": "1"}, "peer_support_window_days"),
     ],
 )
 def test_bad_values_name_the_key(env, needle):
