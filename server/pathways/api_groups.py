@@ -47,6 +47,17 @@ async def _staff(ctx: Ctx, s: AsyncSession, org_id: int) -> bool:
     return bool(await ctx.org_roles(s, org_id) & set(STAFF))
 
 
+async def _require_group_or_staff(
+    ctx: Ctx, s: AsyncSession, group: Group, action: str, target: str
+) -> None:
+    """The group's own people (any role) and the organisation's coordinators; others refused."""
+    if not (
+        await _staff(ctx, s, group.organisation_id)
+        or await ctx.group_role(s, group.id) is not None
+    ):
+        raise await ctx.refuse(action, target, "not your group")
+
+
 def _self_help(group: Group) -> None:
     if group.protocol is not ProtocolKind.SELF_HELP:
         raise Conflict("group: hosts and meeting reports belong to self-help groups", field="group")
@@ -140,11 +151,7 @@ async def put_host(ctx: Ctx, body: HostIn) -> HostOut:
         if sess is None:
             raise NotFound("no such session")
         group = await _group(ctx, s, sess.group_id)
-        if not (
-            await _staff(ctx, s, group.organisation_id)
-            or await ctx.group_role(s, group.id) is not None
-        ):
-            raise await ctx.refuse("session.host", f"session:{session_id}", "not your group")
+        await _require_group_or_staff(ctx, s, group, "session.host", f"session:{session_id}")
         _self_help(group)
         row = await hosts.set_host(s, sess, body.person_id, actor_id=ctx.me().id, now=_now())
         return await _host_out(s, row)
@@ -176,11 +183,7 @@ async def list_hosts(ctx: Ctx) -> list[HostOut]:
     group_id = ctx.path_int("group_id")
     async with ctx.sessionmaker() as s:
         group = await _group(ctx, s, group_id)
-        if not (
-            await _staff(ctx, s, group.organisation_id)
-            or await ctx.group_role(s, group_id) is not None
-        ):
-            raise await ctx.refuse("group.hosts", f"group:{group_id}", "not your group")
+        await _require_group_or_staff(ctx, s, group, "group.hosts", f"group:{group_id}")
         rows = await s.scalars(
             select(SessionHost)
             .join(ScheduledSession, ScheduledSession.id == SessionHost.session_id)
@@ -240,11 +243,7 @@ async def list_reports(ctx: Ctx) -> list[ReportOut]:
     group_id = ctx.path_int("group_id")
     async with ctx.sessionmaker() as s:
         group = await _group(ctx, s, group_id)
-        if not (
-            await _staff(ctx, s, group.organisation_id)
-            or await ctx.group_role(s, group_id) is not None
-        ):
-            raise await ctx.refuse("meeting_report.read", f"group:{group_id}", "not your group")
+        await _require_group_or_staff(ctx, s, group, "meeting_report.read", f"group:{group_id}")
         rows = await s.scalars(
             select(MeetingReport)
             .where(MeetingReport.group_id == group_id)
