@@ -123,7 +123,7 @@ class MediaView(Payload):
     """How big the page shows each remote person's tile (``media.view``)."""
 
     max_bytes: ClassVar[int] = 4096
-    tiles: Annotated[list[TileView], Field(max_length=MAX_VIEW_TILES)]
+    tiles: Annotated[list[TileView], Field(min_length=1, max_length=MAX_VIEW_TILES)]
 
     @field_validator("tiles")
     @classmethod

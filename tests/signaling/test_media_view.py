@@ -44,6 +44,7 @@ async def test_a_view_reaches_the_engine_and_replaces_the_last(media_server: Ser
         ({"tiles": [{"person_id": "7", "size": "small"}] * 2}, "tiles"),
         ({"tiles": [{"person_id": str(i), "size": "small"} for i in range(1, 66)]}, "tiles"),
         ({}, "tiles"),
+        ({"tiles": []}, "tiles"),  # nobody else: nothing to say
     ],
 )
 async def test_bad_views_are_refused_naming_the_field(
@@ -65,7 +66,7 @@ async def test_a_view_before_joining_is_refused_and_audited(media_server: Server
     member = server.peer(server.world.members[0])
     await member.connect()
     await member.call("hello", {"v": 1})
-    reply = await member.call("media.view", {"tiles": []})
+    reply = await member.call("media.view", {"tiles": [{"person_id": "1", "size": "large"}]})
     assert reply["error"]["code"] == "not_in_room", reply
     assert server.media is not None and server.media.views == {}
     rows = await server.db_rows(AuditEntry, action="signal.media.view")
