@@ -9,6 +9,7 @@ import pytest
 from server.media.forwarding import DownTrack, ReceiverLink, UpTrack
 from server.media.layers import MAX_TID
 from server.media.port import TILE_MAX_LAYER, TileSize
+from server.media.sfu import AiortcMediaEngine
 from tests.media import fakes as fake_objects
 from tests.media.test_layers import frame_packets
 
@@ -85,3 +86,26 @@ async def test_a_new_stream_starts_at_its_tile_cap() -> None:
             await d.source.on_packet(p)
     assert d.layers is not None and d.layers.target == 0 and d.layers.current == 0
     assert targets(downs) == {"a": 2}
+
+
+class _Receiver:
+    """What the engine's set_view touches of a participant: its link."""
+
+    def __init__(self) -> None:
+        self.link = ReceiverLink()
+
+
+async def test_the_engine_maps_a_view_to_caps_and_replaces_the_last() -> None:
+    engine = AiortcMediaEngine()
+    await engine.open_room("r")
+    try:
+        receiver = _Receiver()
+        engine._rooms["r"].participants["me"] = receiver  # type: ignore[assignment]
+        engine.set_view("r", "me", {"a": TileSize.LARGE, "b": TileSize.SMALL})
+        assert receiver.link.tile_caps == {"a": 2, "b": 1}
+        engine.set_view("r", "me", {"a": TileSize.HIDDEN})
+        assert receiver.link.tile_caps == {"a": 0}  # b no longer named: no cap
+        engine.set_view("r", "nobody", {"a": TileSize.SMALL})  # not connected: nothing
+        del engine._rooms["r"].participants["me"]
+    finally:
+        await engine.close_room("r")
