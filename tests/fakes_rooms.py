@@ -5,13 +5,20 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from server.domain import AuditOutcome, ProtocolKind, SessionStatus
 from server.errors import NotFound
 from server.lifecycle import FINAL, Change, may, settled, target
-from server.media.port import IceCandidate, MediaLostHandler, RoomMediaStats, SignalSender
+from server.media.port import (
+    IceCandidate,
+    MediaLostHandler,
+    RoomMediaStats,
+    SignalSender,
+    TileSize,
+)
 from server.rooms.models import OutageCause
 from server.rooms.ports import JSON, AttendanceRecord, SessionClosed, SessionInfo
 
@@ -244,6 +251,8 @@ class FakeMediaEngine:
     candidates: list[tuple[str, str, IceCandidate]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     credentials_until: dict[str, float | None] = field(default_factory=dict)
+    # each receiver's last reported view: publisher id -> tile size
+    views: dict[tuple[str, str], dict[str, TileSize]] = field(default_factory=dict)
     lost_handler: MediaLostHandler | None = None
 
     def set_media_lost_handler(self, handler: MediaLostHandler | None) -> None:
@@ -303,6 +312,9 @@ class FakeMediaEngine:
     ) -> None:
         self.rights[(room_id, participant_id)] = (may_speak, may_show_video)
         self.audiences[(room_id, participant_id)] = audience
+
+    def set_view(self, room_id: str, participant_id: str, tiles: Mapping[str, TileSize]) -> None:
+        self.views[(room_id, participant_id)] = dict(tiles)
 
     def stats(self, room_id: str) -> RoomMediaStats:
         return RoomMediaStats(room_id, len(self.participants.get(room_id, ())), 0, 0, 0, 0, 0, None)

@@ -211,8 +211,8 @@ class DownTrack:
         layers = self.layers
         if layers is None:
             layers = self.layers = LayerFilter()
-            if self.link is not None:
-                layers.target = self.link.target
+            if self.link is not None and self.source is not None:
+                layers.target = self.link.target_for(self.source.participant_id)
             self.out_map = [None] * HISTORY_SIZE
             self.off_hist = [None] * HISTORY_SIZE
         off_hist = self.off_hist
@@ -269,6 +269,9 @@ class ReceiverLink:
         self.downs: list[DownTrack] = []
         self.estimate = LinkEstimate()
         self.target = MAX_TID
+        self.remb_bps = 0  # the receiver's last REMB (not used: on_remb)
+        # publisher id -> the highest layer its tile needs (the page's view; absent: no cap)
+        self.tile_caps: dict[str, int] = {}
         self._loss = {"audio": 0.0, "video": 0.0}
         self._at = -1.0
         self.audio_bps = 0.0
@@ -281,8 +284,25 @@ class ReceiverLink:
         self._evaluate()
 
     def on_remb(self, bitrate: int) -> None:
-        self.estimate.on_remb(float(bitrate))
-        self._evaluate()
+        """Kept, not used: a browser's REMB for forwarded video is no capacity. We forward no
+        abs-send-time, so it guesses from RTP timestamps, and it never says more than about
+        1.5 times what it receives: as a cap it locked receivers out (less video, a lower
+        REMB, less video; the lost video after a reload in test_e2e_balint.py)."""
+        self.remb_bps = bitrate
+
+    def set_tile_cap(self, publisher_id: str, max_tid: int | None) -> None:
+        """The highest temporal layer this receiver needs of ``publisher_id`` for the size
+        its page shows that publisher's tile at (None: no cap); applied at once."""
+        if max_tid is None:
+            self.tile_caps.pop(publisher_id, None)
+        else:
+            self.tile_caps[publisher_id] = max_tid
+        self.allocate()
+
+    def target_for(self, publisher_id: str) -> int:
+        """The layer a new filter for ``publisher_id`` starts with."""
+        cap = self.tile_caps.get(publisher_id)
+        return self.target if cap is None else min(self.target, cap)
 
     def _wire(self, kind: str) -> int:
         return sum(d.octets + WIRE_OVERHEAD * d.packets for d in self.downs if d.kind == kind)
@@ -328,6 +348,9 @@ class ReceiverLink:
             assert src is not None and src.layer_rates is not None
             target = pick_layer(share, src.layer_rates)
             self.target = target
+            cap = self.tile_caps.get(src.participant_id)
+            if cap is not None:
+                target = min(target, cap)
             layers = d.layers
             if layers is None or layers.target == target:
                 continue

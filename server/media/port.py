@@ -7,8 +7,9 @@ participant's client only through the :data:`SignalSender` it was given on join,
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 # SignalSender(event, payload): deliver one server->client event (``media.offer``,
@@ -20,6 +21,24 @@ MediaLostHandler = Callable[[str, str], Awaitable[None]]
 
 MAX_SDP_BYTES = 64_000
 MAX_CANDIDATE_BYTES = 1_000
+
+
+class TileSize(StrEnum):
+    """How big a receiver's page shows one remote person's tile (the ``media.view`` word)."""
+
+    LARGE = "large"
+    SMALL = "small"
+    HIDDEN = "hidden"
+
+
+# The highest VP8 temporal layer a tile of each size needs (L1T3: layer 0 is a quarter of the
+# frame rate, layers 0-1 half, 0-2 all; docs/media.md, "Tile sizes"). A hidden tile keeps
+# layer 0 so that showing it again needs no key frame.
+TILE_MAX_LAYER: Mapping[TileSize, int] = {
+    TileSize.LARGE: 2,
+    TileSize.SMALL: 1,
+    TileSize.HIDDEN: 0,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +133,13 @@ class MediaEngine(Protocol):
         """What the participant may send, and to whom: ``audience`` names the participants
         who may receive their audio and video (``None``: everyone in the room; breakout
         groups narrow it, server/rooms/breakouts.py). Enforced at the forwarding point."""
+        ...
+
+    def set_view(self, room_id: str, participant_id: str, tiles: Mapping[str, TileSize]) -> None:
+        """How big ``participant_id``'s page shows each publisher's tile (publisher id ->
+        size; a publisher not named has no cap). Replaces the previous view; the receiver
+        gets at most :data:`TILE_MAX_LAYER` of each layered video (ids of people who send
+        none change nothing)."""
         ...
 
     def stats(self, room_id: str) -> RoomMediaStats: ...

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from aiortc import RTCPeerConnection
@@ -30,11 +30,13 @@ from server.media.ice import (
 )
 from server.media.participant import MediaParticipant
 from server.media.port import (
+    TILE_MAX_LAYER,
     IceCandidate,
     MediaLostHandler,
     ParticipantMediaStats,
     RoomMediaStats,
     SignalSender,
+    TileSize,
 )
 from server.media.speaker import SpeakerDetector, SpeakerTask
 
@@ -251,6 +253,16 @@ class AiortcMediaEngine:
             )
         if not may_speak or audience is not None:  # (a split: speakers are found afresh)
             room.detector.forget(participant_id)
+
+    def set_view(self, room_id: str, participant_id: str, tiles: Mapping[str, TileSize]) -> None:
+        p = self._room(room_id).participants.get(participant_id)
+        if p is None:
+            return  # not connected (yet): the page reports its view again on every offer
+        link = p.link
+        for publisher_id in set(link.tile_caps) - set(tiles):
+            link.set_tile_cap(publisher_id, None)
+        for publisher_id, size in tiles.items():
+            link.set_tile_cap(publisher_id, TILE_MAX_LAYER[size])
 
     def stats(self, room_id: str) -> RoomMediaStats:
         room = self._room(room_id)

@@ -29,12 +29,13 @@ import multiprocessing as mp
 import queue
 import threading
 import zlib
+from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
 from server import errors
 from server.errors import CircleError, ErrorCode, NotFound
-from server.media.port import IceCandidate, RoomMediaStats, SignalSender
+from server.media.port import IceCandidate, RoomMediaStats, SignalSender, TileSize
 from server.media.sfu import AiortcMediaEngine, MediaLost, SfuSettings
 
 logger = logging.getLogger(__name__)
@@ -149,6 +150,10 @@ class _Worker:
                     may_show_video=may_show_video,
                     audience=audience,
                 )
+        elif kind == "view":  # like caps: no reply, in order with the packets
+            _, room_id, pid, tiles = msg
+            with contextlib.suppress(CircleError):
+                self.engine.set_view(room_id, pid, {k: TileSize(v) for k, v in tiles.items()})
         elif kind == "call":
             task = asyncio.create_task(self._call(*msg[1:]))
             self.tasks.add(task)
@@ -295,6 +300,10 @@ class ShardedMediaEngine:
     ) -> None:
         handle = self._handle(room_id)
         handle.out.send(("caps", room_id, participant_id, may_speak, may_show_video, audience))
+
+    def set_view(self, room_id: str, participant_id: str, tiles: Mapping[str, TileSize]) -> None:
+        wire = {pid: str(size) for pid, size in tiles.items()}
+        self._handle(room_id).out.send(("view", room_id, participant_id, wire))
 
     def stats(self, room_id: str) -> RoomMediaStats:
         snapshot = self._handle(room_id).stats.get(room_id)

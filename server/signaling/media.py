@@ -3,18 +3,19 @@
 The room adds a participant to the engine when they join (handing it a sender for
 ``media.offer``), removes them when they leave or drop, and tells it who may speak and show
 video on every change. Here only the client's answers and ICE candidates pass through, and
-its request for a fresh connection when its own failed (``media.restart``).
+its request for a fresh connection when its own failed (``media.restart``), and how big it
+shows each remote tile (``media.view``).
 """
 
 from __future__ import annotations
 
 from server.errors import Conflict, ErrorCode, PermissionDenied
-from server.media.port import IceCandidate, MediaEngine
+from server.media.port import IceCandidate, MediaEngine, TileSize
 from server.rooms.commands import MediaLost
 from server.rooms.ports import JSON
 
 from .context import Conn, Event, EventTable, Services
-from .models import Empty, MediaAnswer, MediaCandidate
+from .models import Empty, MediaAnswer, MediaCandidate, MediaView
 from .session import require_joined
 
 
@@ -46,6 +47,15 @@ async def candidate(svc: Services, conn: Conn, p: MediaCandidate) -> JSON:
     return {}
 
 
+async def view(svc: Services, conn: Conn, p: MediaView) -> JSON:
+    """How big the page shows each remote tile: the engine sends a small or hidden tile
+    fewer temporal layers of that person's video (docs/media.md, "Tile sizes")."""
+    engine = await _engine(svc, conn, "media.view")
+    tiles: dict[str, TileSize] = {t.person_id: t.size for t in p.tiles}
+    engine.set_view(str(conn.session_id), str(conn.person_id), tiles)
+    return {}
+
+
 async def restart(svc: Services, conn: Conn, p: Empty) -> JSON:
     """The client's media connection failed (ICE or DTLS) and did not heal: the room gives
     it a fresh one, as when the engine notices a lost connection itself (rights first, at
@@ -59,4 +69,5 @@ EVENTS: EventTable = {
     "media.answer": Event(MediaAnswer, answer),
     "media.candidate": Event(MediaCandidate, candidate),
     "media.restart": Event(Empty, restart),
+    "media.view": Event(MediaView, view),
 }

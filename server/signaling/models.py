@@ -7,8 +7,17 @@ from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Annotated, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StringConstraints, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
+from server.media.port import TileSize
 from server.protocols.base import LEADER_COMMANDS, CommandName, Floor
 
 PROTOCOL_VERSION = 1
@@ -95,6 +104,36 @@ class LeaderNote(Payload):
 class MediaAnswer(Payload):
     max_bytes: ClassVar[int] = 70_000
     sdp: Annotated[str, StringConstraints(min_length=1, max_length=64_000)]
+
+
+TileSizeWord = Annotated[
+    TileSize,
+    PlainValidator(_one_of(TileSize, tuple(TileSize))),
+    WithJsonSchema({"type": "string", "enum": [t.value for t in TileSize]}),
+]
+MAX_VIEW_TILES = 64  # far above a room's size; the view names each remote person once
+
+
+class TileView(Payload):
+    person_id: PersonId
+    size: TileSizeWord
+
+
+class MediaView(Payload):
+    """How big the page shows each remote person's tile (``media.view``)."""
+
+    max_bytes: ClassVar[int] = 4096
+    tiles: Annotated[list[TileView], Field(min_length=1, max_length=MAX_VIEW_TILES)]
+
+    @field_validator("tiles")
+    @classmethod
+    def _once_each(cls, tiles: list[TileView]) -> list[TileView]:
+        seen: set[str] = set()
+        for t in tiles:
+            if t.person_id in seen:
+                raise ValueError(f"person_id {t.person_id} is named twice")
+            seen.add(t.person_id)
+        return tiles
 
 
 class MediaCandidate(Payload):

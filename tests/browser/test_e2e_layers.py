@@ -15,8 +15,8 @@ A second test makes the weak link with the network instead: that member's page r
 server only through TURN, with a rate cap towards it in the impairment relay
 (bench/impair.py), and the unit's own loss-based estimate takes the layers away.
 
-Not covered: the tile-size rule (the issue's "best layer to a large tile": the unit does not
-know tile sizes), loss and delay on the weak link (bench/quality.py measures those with
+Every page sends L1T3 by default. The tile-size rule (a large tile gets every layer, a small
+one fewer) is test_e2e_tiles.py. Not covered: loss and delay on the weak link (bench/quality.py measures those with
 aiortc), and how long the capped member's video freezes while the estimate settles."""
 
 from __future__ import annotations
@@ -122,7 +122,6 @@ def test_chromium_sends_layers_and_a_weak_receiver_gets_fewer(
         return out["frames"] if out else 0
 
     try:
-        leader.page.evaluate("() => localStorage.setItem('circle.temporalLayers', 'on')")
         leader.join()
         strong.join("join-audio")
         weak.join("join-audio")
@@ -248,7 +247,6 @@ def test_a_capped_receiver_gets_fewer_frames_the_others_full(
         return out["frames"] if out else 0
 
     try:
-        leader.page.evaluate("() => localStorage.setItem('circle.temporalLayers', 'on')")
         leader.join()
         strong.join("join-audio")
         weak.join("join-audio")

@@ -5,6 +5,8 @@ import {
   type MediaCapabilitiesLike,
   requestTemporalLayers,
   supportsTemporalLayers,
+  TEMPORAL_LAYERS_SWITCH,
+  temporalLayersWanted,
   temporalLayerSupport,
   withTemporalLayers,
 } from "../src/protocol/scalability";
@@ -218,5 +220,25 @@ describe("MediaSession asks for temporal layers on its camera", () => {
     expect(video.sender.params.encodings).toEqual([{}]);
     expect(refusing.answers).toHaveLength(1);
     expect(errors).toEqual([]);
+  });
+});
+
+describe("the temporal layers switch", () => {
+  const storage = (value: string | null) => ({
+    getItem: (key: string) => (key === TEMPORAL_LAYERS_SWITCH ? value : null),
+  });
+  it("is on by default and turned off only by 'off'", () => {
+    expect(temporalLayersWanted(storage(null))).toBe(true);
+    expect(temporalLayersWanted(null)).toBe(true);
+    expect(temporalLayersWanted(storage("on"))).toBe(true);
+    expect(temporalLayersWanted(storage("off"))).toBe(false);
+  });
+  it("keeps the default when storage refuses", () => {
+    const refusing = {
+      getItem: (): string | null => {
+        throw new Error("SecurityError");
+      },
+    };
+    expect(temporalLayersWanted(refusing)).toBe(true);
   });
 });

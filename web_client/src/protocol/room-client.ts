@@ -5,6 +5,7 @@
 import { ServerClock } from "./clock";
 import { Emitter } from "./emitter";
 import { RETRY_POLICY, retryDelayMs, type RetryPolicy } from "./retry-policy";
+import type { TileViewWire } from "./tile-view";
 import {
   type Agreement,
   CircleError,
@@ -178,6 +179,10 @@ export class RoomClient {
   /** Our media connection failed and did not heal: ask the room for a fresh one. */
   requestMediaRestart(): void {
     this.sendMedia("media.restart", {});
+  }
+  /** How big we show each remote tile (protocol/tile-view.ts). */
+  sendView(tiles: TileViewWire[]): void {
+    this.sendMedia("media.view", { tiles });
   }
 
   /**

@@ -80,19 +80,22 @@ export async function temporalLayerSupport(
   }
 }
 
-/** The switch that turns the browser's temporal layers on (off by default: docs/media.md). */
+/** The switch that turns the browser's temporal layers off ("off"; on by default: docs/media.md). */
 export const TEMPORAL_LAYERS_SWITCH = "circle.temporalLayers";
 
-function switchedOn(): boolean {
+/** Whether this page asks for temporal layers: yes unless the switch says "off". */
+export function temporalLayersWanted(storage: { getItem(key: string): string | null } | null): boolean {
   try {
-    return typeof localStorage !== "undefined" && localStorage.getItem(TEMPORAL_LAYERS_SWITCH) === "on";
+    return storage?.getItem(TEMPORAL_LAYERS_SWITCH) !== "off";
   } catch {
-    return false;
+    return true; // storage refused (privacy mode): the default
   }
 }
 
 export const browserTemporalLayerSupport: TemporalLayerSupport = () => {
-  if (!switchedOn()) return Promise.resolve(false);
+  if (!temporalLayersWanted(typeof localStorage === "undefined" ? null : localStorage)) {
+    return Promise.resolve(false);
+  }
   const codecs =
     typeof RTCRtpSender !== "undefined" && typeof RTCRtpSender.getCapabilities === "function"
       ? (RTCRtpSender.getCapabilities("video")?.codecs ?? null)

@@ -8,6 +8,7 @@ import type { MediaSession, TrackLike } from "../protocol/media";
 import { isSitBack } from "../protocol/phases";
 import type { Snapshot } from "../protocol/types";
 import { type Layout, spotlight } from "../protocol/room-view";
+import { type TileSize, tileSize } from "../protocol/tile-view";
 import { gridColumns, tileOrder } from "../protocol/view";
 import { setSink } from "./devices";
 import { h } from "./dom";
@@ -30,6 +31,8 @@ export class Gallery {
   private sinkId = "";
   /** Who the server says is speaking (besides a participant's own `speaking` flag). */
   speakerId: string | null = null;
+  /** Called whenever the tiles may have been laid out anew (their sizes may differ). */
+  onLayout: () => void = () => undefined;
 
   constructor(
     private readonly i18n: I18n,
@@ -154,6 +157,7 @@ export class Gallery {
   }
 
   layout(): void {
+    this.onLayout();
     const gallery = this.el;
     if (!gallery.isConnected) return;
     const n = Math.max(1, this.tiles.size);
@@ -184,6 +188,18 @@ export class Gallery {
     const tileW = Math.min((w - gap * (cols - 1)) / cols, ((hgt - gap * (rows - 1)) / rows) * aspect);
     this.grid.style.setProperty("--cols", String(cols));
     this.grid.style.setProperty("--tile-w", `${Math.max(120, Math.floor(tileW))}px`);
+  }
+
+  /** How big each remote tile is shown now (for `media.view`). */
+  measure(pageHidden: boolean): Map<string, TileSize> {
+    const me = this.last?.you.person_id;
+    const out = new Map<string, TileSize>();
+    for (const [id, tile] of this.tiles) {
+      if (id === me) continue;
+      const height = tile.el.isConnected ? tile.el.getBoundingClientRect().height : 0;
+      out.set(id, tileSize(height, pageHidden));
+    }
+    return out;
   }
 
   destroy(): void {

@@ -15,6 +15,7 @@ import { h, setAttr, setText, show } from "./dom";
 import { type Feedback, errorText } from "./feedback";
 import { leadNotice } from "../i18n/parts/formats";
 import { Gallery } from "./gallery";
+import { ViewReport } from "./view-report";
 import { MediaStatus } from "./media-status";
 import { icon, setIconLabel } from "./icons";
 import { PhaseBanner, askText, heldText, phaseName } from "./phase-banner";
@@ -54,6 +55,7 @@ export class RoomScreen implements Screen {
   private readonly mediaStatus: MediaStatus;
   private readonly banner: PhaseBanner;
   private readonly gallery: Gallery;
+  private readonly view: ViewReport;
   private readonly heldNote: HTMLElement;
   private readonly heldTextEl: HTMLElement;
   private readonly listenNote: HTMLElement;
@@ -101,6 +103,7 @@ export class RoomScreen implements Screen {
     this.status = new RoomStatus(i18n, ctx.feedback, Date.parse(ctx.session.starts_at));
     this.gallery = new Gallery(i18n, ctx.media, () => this.ctx.local.stream, () => this.footer);
     this.gallery.onAutoplayBlocked(() => show(this.soundBtn, true));
+    this.view = new ViewReport(this.gallery, ctx.client, ctx.media);
     this.devices = new DevicePanel({
       i18n,
       feedback: ctx.feedback,
@@ -250,6 +253,7 @@ export class RoomScreen implements Screen {
     this.mediaStatus.destroy();
     window.clearInterval(this.timer);
     this.resize?.disconnect();
+    this.view.destroy();
     this.gallery.destroy();
     this.keys.destroy();
     this.devices.destroy();
