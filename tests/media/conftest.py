@@ -32,15 +32,22 @@ def _media_items(session: pytest.Session) -> list[pytest.Item]:
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Before the first test: the batch, outside any test's own time limit (pytest-timeout's
+    timer of one test would otherwise cover the whole batch); each child test has its own."""
+    if netns.inside(NETNS_ENV) or session.config.option.collectonly or session.testsfailed:
+        return
+    ids = [it.nodeid for it in _media_items(session)]
+    session.stash[_BATCH] = netns.run_batch(
+        session.config, ids, NETNS_ENV, timeout_s=600 + 300 * len(ids)
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
     if netns.inside(NETNS_ENV) or item.get_closest_marker("media") is None:
         return None
-    stash = item.session.stash
-    if _BATCH not in stash:
-        ids = [it.nodeid for it in _media_items(item.session)]
-        # pytest-timeout stops a hung test after 300 s; the batch's own limit is a backstop.
-        stash[_BATCH] = netns.run_batch(item.config, ids, NETNS_ENV, timeout_s=600 + 300 * len(ids))
-    reports = stash[_BATCH].pop(item.nodeid, None)
+    reports = item.session.stash.get(_BATCH, {}).pop(item.nodeid, None)
     if reports is not None:
         netns.replay(item, reports)
     else:
