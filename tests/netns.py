@@ -39,6 +39,15 @@ def check_only_loopback(what: str) -> None:
         pytest.fail(f"{what} must run in a private network namespace, found {interfaces}")
 
 
+def leave_time_limit_to_child(item: pytest.Item) -> None:
+    """Cancel pytest-timeout's timer of ``item`` in this (parent) process: the child enforces
+    the test's own limit, and the parent's, started around the whole protocol, would also
+    cover a second attempt and abort the whole run with an INTERNALERROR."""
+    cancel = getattr(item.config.hook, "pytest_timeout_cancel_timer", None)
+    if cancel is not None:
+        cancel(item=item)
+
+
 def run_in_namespace(nodeid: str, env_name: str, *, timeout_s: int) -> tuple[str, str]:
     """Run ``nodeid`` in a fresh namespace: ("passed" | "failed" | "skipped", output)."""
     unshare = shutil.which("unshare")

@@ -51,6 +51,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if reports is not None:
         netns.replay(item, reports)
     else:
+        netns.leave_time_limit_to_child(item)
         outcome, text = netns.run_in_namespace(item.nodeid, NETNS_ENV, timeout_s=600)
         netns.report(item, outcome, text)
     # This item ran in a child process; tear down here what pytest's own protocol would have
