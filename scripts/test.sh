@@ -2,8 +2,11 @@
 # Install everything the tests need and run the whole suite: lint, types, the web client's
 # unit tests and build, then pytest (foundation, protocols, rooms, signaling, media in a
 # private network namespace, scheduling, browser tests in Debian's Chromium).
-# Extra arguments go to one pytest run instead of the default two. Under CI=true, PostgreSQL, Redis, Chromium and coturn are
-# required; elsewhere the tests that need them skip with the reason.
+# Extra arguments go to one pytest run instead of the default two. Under CI=true, PostgreSQL,
+# Redis, Chromium and coturn are required; elsewhere the tests that need them skip with the reason.
+# Steps that share nothing run side by side (lint and types beside the web client's build and
+# unit tests; the browser tests beside the other tests); each one's output is printed whole and
+# the run fails if any of them fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -14,15 +17,30 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --require-hashes -r requirements.lock
 .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
 
+LOGS=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$LOGS"' EXIT
+
+# Wait for background job $1 and print its log $2: its exit status is returned.
+finish() {
+  local rc=0
+  wait "$1" || rc=$?
+  cat "$2"
+  return "$rc"
+}
+
 npm --prefix web_client ci --no-audit --no-fund --loglevel=error
+# Lint and types read only the Python sources: they run while the web client builds.
+(.venv/bin/ruff check server tests bench && .venv/bin/mypy) >"$LOGS/lint" 2>&1 &
+lint=$!
 npm --prefix web_client run build
 npm --prefix web_client test
-
-.venv/bin/ruff check server tests bench
-.venv/bin/mypy
+echo "---- ruff and mypy ----"
+finish "$lint" "$LOGS/lint"
 
 # Browser tests drive Chromium through Playwright's synchronous API, which owns an event
-# loop of its own: they run in their own pytest process, after everything else.
+# loop of its own: they run in their own pytest process, beside the other tests (each test
+# makes its own databases, ports, Redis channels and temporary folders, so the two processes
+# share nothing but the machine).
 run_pytest() {
   set +e
   .venv/bin/python -m pytest "$@"
@@ -39,6 +57,9 @@ if [ "$#" -gt 0 ]; then
   exit $?
 fi
 rc=0
+run_pytest tests/browser >"$LOGS/browser" 2>&1 &
+browser=$!
 run_pytest --ignore=tests/browser || rc=$?
-run_pytest tests/browser || rc=$?
+echo "---- browser tests (tests/browser, run beside the tests above) ----"
+finish "$browser" "$LOGS/browser" || rc=$?
 exit "$rc"

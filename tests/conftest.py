@@ -12,6 +12,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,18 +97,58 @@ def pg_template() -> Iterator[str]:
     asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+class PgCopies:
+    """Copies of the migrated template, a fresh one for each test. CREATE and DROP DATABASE
+    wait mostly on PostgreSQL's disk writes, so one background thread makes the next copy and
+    drops the used ones while the tests run; an error there fails the session's teardown."""
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="pg-copies")
+        self.drops: list[Future[None]] = []
+        self.next = self.pool.submit(self._create)
+
+    def _create(self) -> str:
+        name = f"circle_t_{uuid.uuid4().hex[:12]}"
+        asyncio.run(_pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+        return name
+
+    def _drop(self, name: str) -> None:
+        asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def take(self) -> str:
+        name = self.next.result()
+        self.next = self.pool.submit(self._create)
+        return name
+
+    def give_back(self, name: str) -> None:
+        self.drops.append(self.pool.submit(self._drop, name))
+
+    def close(self) -> None:
+        try:
+            self.give_back(self.next.result())
+            for done in self.drops:
+                done.result()
+        finally:
+            self.pool.shutdown()
+
+
+@pytest.fixture(scope="session")
+def pg_copies(pg_template: str) -> Iterator[PgCopies]:
+    copies = PgCopies(pg_template)
+    yield copies
+    copies.close()
+
+
 def fresh_db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         target = tmp_path / "circle.db"
         shutil.copy(template, target)
         return f"sqlite:///{target}"
-    tmpl: str = request.getfixturevalue("pg_template")
-    name = f"circle_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{tmpl}"'))
-    request.addfinalizer(
-        lambda: asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    )
+    copies: PgCopies = request.getfixturevalue("pg_copies")
+    name = copies.take()
+    request.addfinalizer(lambda: copies.give_back(name))
     return _pg_url(name)
 
 

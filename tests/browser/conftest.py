@@ -71,6 +71,7 @@ def _inside() -> bool:
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
     if _inside() or item.get_closest_marker("media") is None:
         return None
+    netns.leave_time_limit_to_child(item)
     outcome, text = netns.run_in_namespace(item.nodeid, NETNS_ENV, timeout_s=900)
     if outcome == "failed" and netns.REFUSED not in text:
         # One more attempt for a whole-session browser run on a shared 2-core machine; the

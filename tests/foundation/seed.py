@@ -22,6 +22,16 @@ from server.domain import GroupRole, OrgRole, ProtocolKind, SessionStatus
 
 SECRET = "test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
 PASSWORD = "correct horse battery"
+_HASHES: dict[str, str] = {}
+
+
+async def password_hash(password: str = PASSWORD) -> str:
+    """The argon2 hash of ``password``, computed once per test process: every seeded person
+    may share it (it verifies the same password), and each argon2 hash costs a tenth of a
+    second of CPU or more."""
+    if password not in _HASHES:
+        _HASHES[password] = await hash_password(password)
+    return _HASHES[password]
 
 
 @dataclass
@@ -42,7 +52,7 @@ async def seed(
 ) -> World:
     db = Database(url)
     w = World()
-    pw = await hash_password(PASSWORD) if with_password else None
+    pw = await password_hash() if with_password else None
     try:
         async with db.sessionmaker() as s, s.begin():
             org = Organisation(name="St. Test", slug="st-test")

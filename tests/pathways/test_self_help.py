@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import select, update
 
 from server.attendance.models import AttendanceRecordRow
-from server.auth.passwords import hash_password
 from server.db.engine import Database
 from server.db.models import (
     Group,
@@ -31,7 +30,7 @@ from server.db.models import (
 from server.domain import GroupRole, OrgRole, ProtocolKind, SessionStatus
 from tests.conftest import Live
 from tests.fakes_rooms import ManualClock
-from tests.foundation.seed import PASSWORD
+from tests.foundation.seed import password_hash
 from tests.signaling.conftest import Peer, Server, World
 
 from .helpers import login
@@ -40,7 +39,7 @@ from .helpers import login
 async def _seed(url: str) -> tuple[World, list[int], int]:
     """A self-help group of four members (no leader), a coordinator, an outsider and two
     sessions starting now, still ``scheduled`` (hosts are chosen before a session opens)."""
-    pw = await hash_password(PASSWORD)
+    pw = await password_hash()
     db = Database(url)
     w = World(url)
     try:

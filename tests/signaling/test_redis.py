@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,13 @@ async def test_a_phase_change_through_redis(sqlite_url: str, tmp_path: Path) -> 
     require_redis()
     world = await seed(sqlite_url, members=2)
     server = Server(
-        world, tmp_path, ManualClock(time.time_ns() // 1_000_000), None, redis_url=REDIS_URL
+        world,
+        tmp_path,
+        ManualClock(time.time_ns() // 1_000_000),
+        None,
+        redis_url=REDIS_URL,
+        # A channel of its own: other test runs may share this Redis at the same time.
+        settings={"redis_channel": f"circle-test-{uuid.uuid4().hex[:8]}"},
     )
     await server.start()
     try:

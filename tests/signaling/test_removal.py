@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -210,8 +211,14 @@ async def _pair(url: str, tmp_path: Path) -> tuple[World, Server, Server]:
     require_redis()
     world = await seed(url, members=2)
     clock = ManualClock(time.time_ns() // 1_000_000)
-    a = Server(world, tmp_path / "a", clock, None, redis_url=REDIS_URL, settings={"node_id": "a"})
-    b = Server(world, tmp_path / "b", clock, None, redis_url=REDIS_URL, settings={"node_id": "b"})
+    # A channel of their own: other test runs may share this Redis at the same time.
+    common = {"redis_channel": f"circle-test-{uuid.uuid4().hex[:8]}"}
+    a = Server(
+        world, tmp_path / "a", clock, None, redis_url=REDIS_URL, settings={"node_id": "a", **common}
+    )
+    b = Server(
+        world, tmp_path / "b", clock, None, redis_url=REDIS_URL, settings={"node_id": "b", **common}
+    )
     await a.start()
     await b.start()
     return world, a, b
