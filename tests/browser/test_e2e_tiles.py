@@ -25,7 +25,6 @@ from tests.browser.test_e2e_layers import OUTBOUND_VIDEO, WINDOW_S
 
 pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.slow, pytest.mark.timeout(300)]
 
-FIGURES = Path("artifacts/browser/tile-rates.txt")
 HIDE_TAB = """
 () => {
   Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });

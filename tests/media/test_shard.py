@@ -7,7 +7,7 @@ import pytest
 from server.bots.client import MediaClient
 from server.errors import UserError
 from server.media.ice import IceSettings
-from server.media.port import IceCandidate
+from server.media.port import IceCandidate, TileSize
 from server.media.sfu import SfuSettings
 from server.media.shard import ShardedMediaEngine, shard_of
 from tests.media.harness import Clips, wait_until
@@ -51,6 +51,8 @@ async def test_sharded_engine_forwards_gates_and_refuses(clips: Clips) -> None:
             20,
             "media in both rooms",
         )
+        # a view crosses the pipe (the worker maps it to caps; nothing to answer)
+        engine.set_view(rooms[0], "x", {"y": TileSize.SMALL})
         # the gate works across the pipe
         engine.set_capabilities(rooms[0], "x", may_speak=False, may_show_video=True)
         await wait_until(

@@ -29,8 +29,13 @@ export class ViewReport {
     gallery.onLayout = () => this.schedule();
   }
 
-  /** Measure after the browser has laid the tiles out (next frame). */
+  /** Measure after the browser has laid the tiles out (next frame). A hidden tab runs no
+   * animation frames, and every tile is hidden then anyway: at once. */
   schedule(): void {
+    if (document.visibilityState === "hidden") {
+      this.reporter.report(this.gallery.measure(true));
+      return;
+    }
     if (this.frame !== null) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = null;
