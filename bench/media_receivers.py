@@ -1,4 +1,4 @@
-"""What the benchmark's bots count of what they receive: RTP headers after SRTP, no decoding
+"""What the benchmark's bots count of what they receive: clear SRTP headers, no decryption
 (frames = marker bits, loss = sequence gaps), and the receiver-side figures between two
 snapshots. Shared by bench/media.py (our SFU) and bench/media_janus.py (Janus)."""
 
@@ -41,23 +41,32 @@ class StreamCounter:
 def count_only(
     client: MediaClient | Any, counters: dict[int, StreamCounter], video_pt: set[int]
 ) -> None:
-    """Replace the client's RTP handling after SRTP by a header counter (no parse, no decode)."""
+    """Count the client's incoming RTP from the SRTP packet's clear header, in the socket's
+    ``datagram_received``: no decryption, parse or decode, and none of aiortc's receive tasks
+    (so one load generator process keeps up with more bots). RTCP, STUN and DTLS still take
+    aiortc's path."""
     transceivers = client.pc.getTransceivers()
     if not transceivers:
         return
-    dtls = transceivers[0].receiver.transport
-    if getattr(dtls, "_bench_counting", False):
-        return
+    connection = transceivers[0].receiver.transport.transport._connection
+    for protocol in list(connection._protocols):
+        if getattr(protocol, "_bench_counting", False) or not hasattr(protocol, "transport"):
+            continue
+        original = protocol.datagram_received
 
-    async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
-        _b0, b1, seq, _ts, ssrc = _RTP.unpack_from(data)
-        c = counters.get(ssrc)
-        if c is None:
-            c = counters[ssrc] = StreamCounter("video" if (b1 & 0x7F) in video_pt else "audio")
-        c.add(seq, bool(b1 & 0x80))
+        def datagram_received(data: bytes, addr: Any, _original: Any = original) -> None:
+            if len(data) >= 12 and 127 < data[0] < 192 and not 191 < data[1] < 209:
+                _b0, b1, seq, _ts, ssrc = _RTP.unpack_from(data)
+                c = counters.get(ssrc)
+                if c is None:
+                    kind = "video" if (b1 & 0x7F) in video_pt else "audio"
+                    c = counters[ssrc] = StreamCounter(kind)
+                c.add(seq, bool(b1 & 0x80))
+                return
+            _original(data, addr)
 
-    dtls._handle_rtp_data = handle_rtp_data
-    dtls._bench_counting = True
+        protocol.datagram_received = datagram_received
+        protocol._bench_counting = True
 
 
 def stream_figures(st0: dict[str, Any], st1: dict[str, Any], window: float) -> dict[str, Any]:

@@ -202,7 +202,7 @@ class DownTrack:
             self.retransmitted += 1
             src.retransmitted += 1
 
-    async def send_layered(
+    def send_layered(
         self, seq: int, ts: int, b1_marker: int, payload: bytes, info: Vp8Info, in_order: bool
     ) -> bool:
         """Forward one packet of a layered stream, or drop it if its layer is above what
@@ -241,7 +241,7 @@ class DownTrack:
         data = _HEADER.pack(0x80, b1_marker | self.payload_type, out_seq, out_ts, self.ssrc)
         sent = self.out.send(data + payload)
         if sent is None:
-            sent = await passthrough.send_rtp(self.sender, data + payload)
+            sent = passthrough.send_rtp_soon(self.sender, data + payload)
         if not sent:
             return False
         out_map = self.out_map

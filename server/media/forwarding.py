@@ -28,10 +28,11 @@ from __future__ import annotations
 import logging
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from aiortc import RTCRtpReceiver, clock
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
 from server.media import passthrough
 from server.media.downtrack import (
@@ -47,6 +48,9 @@ logger = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("!BBHII")
 _OSN = struct.Struct("!H")  # RTX: the original sequence number before the payload
+_SEQ_TS_SSRC = struct.Struct("!HII")
+_EXT = struct.Struct("!HH")  # header extension: profile, length in 32-bit words
+
 __all__ = [
     "HISTORY_SIZE",
     "RETRANSMIT_PER_S",
@@ -111,13 +115,13 @@ def is_vp8_keyframe_start(payload: bytes) -> bool:
     return (payload[i] & 0x01) == 0  # VP8 payload header: P bit clear on key frames
 
 
-def estimate_audio_level(packet: RtpPacket) -> int:
-    """Audio level in -dBov (0 loudest, 127 silence): the RFC 6464 header extension if the
-    sender set it, else a crude guess from the Opus packet size (DTX/comfort noise is tiny)."""
-    level = packet.extensions.audio_level
+def estimate_audio_level(level: int | None, payload: bytes) -> int:
+    """Audio level in -dBov (0 loudest, 127 silence): the RFC 6464 header extension's
+    ``level`` if the sender set it, else a crude guess from the Opus packet size (DTX/comfort
+    noise is tiny)."""
     if level is not None:
-        return int(level[1])
-    return 30 if len(packet.payload) > _OPUS_SPEECH_BYTES else 127
+        return level
+    return 30 if len(payload) > _OPUS_SPEECH_BYTES else 127
 
 
 class UpTrack:
@@ -153,6 +157,7 @@ class UpTrack:
         self._on_level = on_level
         self._ts_step = _TS_STEP[kind]
         self.received = 0
+        self.received_direct = 0  # datagrams that came by direct.receive_directly
         self.forwarded = 0
         self.forwarded_bytes = 0
         self.dropped = 0
@@ -174,7 +179,10 @@ class UpTrack:
         self.layer_rates: LayerRates | None = None
         self._rtcp_ssrc = rtcp_ssrc
         self._last_remb = 0.0
-        self.sink = passthrough.tap_receiver(receiver, self.on_packet, replace=True)
+        self._later: list[Coroutine[Any, Any, Any]] = []  # sends receive() asked for
+        self.sink = passthrough.tap_receiver(
+            receiver, self.on_packet, replace=True, direct=self.on_datagram
+        )
 
     def request_keyframe(self) -> None:
         if self.kind == "video":
@@ -202,39 +210,82 @@ class UpTrack:
         if down in self.downs:
             self.downs.remove(down)
 
-    async def on_rtx(self, rtx: RtpPacket) -> None:
-        """A resend (RFC 4588) from the publisher: the gate comes first, as for every
-        packet, then the original packet goes through :meth:`on_packet` (which checks the
-        gate again, polices and fills its hole)."""
-        if not self.enabled:
-            self.dropped += len(self.downs)
-            self._gated = True
-            return
-        payload = rtx.payload
-        if self.ssrc is None or len(payload) <= 2:
-            return  # nothing to repair yet, or padding
-        self.rtx_received += 1
-        original = RtpPacket(
-            payload_type=self.payload_type,
-            marker=rtx.marker,
-            sequence_number=_OSN.unpack_from(payload)[0],
-            timestamp=rtx.timestamp,
-            ssrc=self.ssrc,
-            payload=payload[2:],
-        )
-        await self.on_packet(original)
-
     async def on_packet(self, packet: RtpPacket) -> None:
-        payload = packet.payload
-        if packet.payload_type != self.payload_type:
-            if packet.payload_type == self.rtx_payload_type >= 0:
-                await self.on_rtx(packet)
+        """One packet as aiortc parsed it (its own receive path, and tests): the same
+        :meth:`receive`, then the rare sends it asked for (PLI, NACK, REMB) are awaited."""
+        level = packet.extensions.audio_level
+        self.receive(
+            packet.payload_type,
+            packet.marker,
+            packet.sequence_number,
+            packet.timestamp,
+            packet.ssrc,
+            packet.payload,
+            None if level is None else int(level[1]),
+        )
+        while self._later:
+            await self._later.pop(0)
+
+    def on_datagram(self, data: bytes, extensions: HeaderExtensionsMap) -> None:
+        """One decrypted RTP packet straight from the socket (``passthrough.receive_directly``):
+        a minimal parse (RFC 3550 header, CSRCs, extension block, padding), then
+        :meth:`receive`; the rare sends it asked for run as tasks."""
+        n = len(data)
+        if n < 12:
+            return
+        b0 = data[0]
+        b1 = data[1]
+        seq, ts, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
+        pos = 12 + 4 * (b0 & 0x0F)
+        level = None
+        if b0 & 0x10:  # header extension
+            if n < pos + 4:
+                return
+            profile, words = _EXT.unpack_from(data, pos)
+            end = pos + 4 + 4 * words
+            if self._on_level is not None and self.kind == "audio" and end <= n:
+                value = extensions.get(profile, data[pos + 4 : end]).audio_level
+                level = None if value is None else int(value[1])
+            pos = end
+        if b0 & 0x20:  # padding
+            pad = data[-1]
+            if not pad or pad > n - pos:
+                return
+            n -= pad
+        if pos > n:
+            return
+        self.received_direct += 1
+        self.receive(b1 & 0x7F, b1 >> 7, seq, ts, ssrc, data[pos:n], level)
+        if self._later:
+            later, self._later = self._later, []
+            for coro in later:
+                passthrough.soon(coro)
+
+    def receive(
+        self, pt: int, marker: int, seq: int, ts: int, ssrc: int, payload: bytes, level: int | None
+    ) -> None:
+        """The forwarding point, synchronous: no coroutine per packet. Sends that must wait
+        (PLI, NACK, REMB upstream; TURN-relayed packets) are queued on ``_later``."""
+        if pt != self.payload_type:
+            if pt == self.rtx_payload_type >= 0:
+                # A resend (RFC 4588) from the publisher: the gate comes first, as for every
+                # packet, then the original packet goes through here again (which checks the
+                # gate again, polices and fills its hole).
+                if not self.enabled:
+                    self.dropped += len(self.downs)
+                    self._gated = True
+                    return
+                if self.ssrc is None or len(payload) <= 2:
+                    return  # nothing to repair yet, or padding
+                self.rtx_received += 1
+                osn = _OSN.unpack_from(payload)[0]
+                self.receive(self.payload_type, marker, osn, ts, self.ssrc, payload[2:], None)
             return  # or a codec we did not negotiate
         if not payload:
             return  # padding
         video = self.kind == "video"
         now = time.monotonic()
-        if packet.ssrc != self.ssrc:
+        if ssrc != self.ssrc:
             # One stream per kind and publisher: a second SSRC (another transceiver, a
             # tampered answer) is ignored while the first is live; it takes over only after
             # the first has been silent for SSRC_TAKEOVER_S (a restarted sender).
@@ -248,7 +299,7 @@ class UpTrack:
             if self.history is not None:
                 self.history = [None] * HISTORY_SIZE
             self._top_seq = None
-            self.ssrc = packet.ssrc
+            self.ssrc = ssrc
             self.request_keyframe()
         self._last_packet_at = now
         self.received += 1
@@ -265,12 +316,12 @@ class UpTrack:
             self._pli_pending = False
             self._last_pli = now
             self.keyframe_requests += 1
-            await passthrough.send_pli(self.receiver, packet.ssrc)
+            self._later.append(passthrough.send_pli(self.receiver, ssrc))
 
         if self.max_bitrate and now - self._last_remb >= REMB_INTERVAL_S:
             self._last_remb = now
-            await passthrough.send_remb(
-                self.receiver, self._rtcp_ssrc, self.max_bitrate, packet.ssrc
+            self._later.append(
+                passthrough.send_remb(self.receiver, self._rtcp_ssrc, self.max_bitrate, ssrc)
             )
 
         if not self.enabled:  # the capability gate
@@ -284,11 +335,9 @@ class UpTrack:
                 d.waiting_keyframe = video
             self.request_keyframe()
         if not video and self._on_level is not None:
-            self._on_level(self.participant_id, estimate_audio_level(packet))
+            self._on_level(self.participant_id, estimate_audio_level(level, payload))
 
-        seq = packet.sequence_number
-        ts = packet.timestamp
-        b1_marker = 0x80 if packet.marker else 0
+        b1_marker = 0x80 if marker else 0
         in_order = True
         keyframe = False
         info: Vp8Info | None = None
@@ -318,7 +367,7 @@ class UpTrack:
                     if 1 < gap <= MAX_NACK_GAP:
                         lost = [(top + i) & 0xFFFF for i in range(1, gap)]
                         self.nacks_sent += len(lost)
-                        await passthrough.send_nack(self.receiver, packet.ssrc, lost)
+                        self._later.append(passthrough.send_nack(self.receiver, ssrc, lost))
                     elif gap > MAX_NACK_GAP:
                         # Too much lost to repair packet by packet (a cut path, a burst):
                         # ask for a keyframe now rather than wait for every subscriber's PLI.
@@ -345,7 +394,7 @@ class UpTrack:
             if d.resync_ts:
                 d.ts_offset_resync(ts, self._ts_step)
             if info is not None:  # temporal layers: this receiver may get fewer of them
-                if await d.send_layered(seq, ts, b1_marker, payload, info, in_order):
+                if d.send_layered(seq, ts, b1_marker, payload, info, in_order):
                     forwarded += 1
                 continue
             out_seq = (seq + d.seq_off) & 0xFFFF
@@ -353,7 +402,7 @@ class UpTrack:
             data = pack(0x80, b1_marker | d.payload_type, out_seq, out_ts, d.ssrc) + payload
             sent = d.out.send(data)
             if sent is None:
-                sent = await passthrough.send_rtp(d.sender, data)
+                sent = passthrough.send_rtp_soon(d.sender, data)
             if sent:
                 if in_order:
                     d.last_seq = out_seq

@@ -25,7 +25,7 @@ from aiortc import (
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from server.errors import UserError
-from server.media import passthrough
+from server.media import direct, passthrough
 from server.media.forwarding import DownTrack, ReceiverLink, UpTrack
 from server.media.ice import IpNetwork, filter_sdp_candidates, is_allowed_address, parse_candidate
 from server.media.passthrough import gather_on
@@ -233,6 +233,7 @@ class MediaParticipant:
         await self.pc.setLocalDescription(offer)
         if not self._buffers_set:
             passthrough.enlarge_socket_buffers(self.pc, SOCKET_BUFFER_BYTES)
+            direct.receive_directly(self.pc)  # before the address filter: it stays in front
             if not _allows_everything(self._networks):
                 networks = self._networks
                 passthrough.drop_datagrams_from(

@@ -23,20 +23,24 @@ tests/media/test_passthrough.py) fails loudly when any of these names moves.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
+import logging
 import queue
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 import aioice
 import aioice.ice
 import aiortc
+import pylibsrtp
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtp import (
     RTCP_PSFB_APP,
+    HeaderExtensionsMap,
     RtcpPsfbPacket,
     RtcpRrPacket,
     RtcpSrPacket,
@@ -54,7 +58,13 @@ _SENDER_OCTET_COUNT = "_RTCRtpSender__octet_count"
 _SENDER_RTP_TS = "_RTCRtpSender__rtp_timestamp"
 _SENDER_NTP_TS = "_RTCRtpSender__ntp_timestamp"
 
+DIRECT = "_hc_direct_handler"  # a tapped receiver's handler for direct.receive_directly
+_SENDING: set[asyncio.Task[Any]] = set()  # tasks started by soon() (a strong reference)
+logger = logging.getLogger(__name__)
+
 PacketHandler = Callable[[RtpPacket], Awaitable[None]]
+# a decrypted RTP packet and the transport's header extension map (for the audio level)
+DirectHandler = Callable[[bytes, HeaderExtensionsMap], None]
 
 
 class HookMissing(RuntimeError):
@@ -81,16 +91,24 @@ class FrameSink(queue.Queue[Any]):
 
 
 def tap_receiver(
-    receiver: RTCRtpReceiver, on_packet: PacketHandler | None, *, replace: bool = False
+    receiver: RTCRtpReceiver,
+    on_packet: PacketHandler | None,
+    *,
+    replace: bool = False,
+    direct: DirectHandler | None = None,
 ) -> FrameSink:
     """Install the forwarding tap on a receiver that has not started receiving yet.
 
     With ``replace`` the receiver's own per-packet work (statistics for receiver reports,
     NACK generation, bandwidth estimation, depacketizing, jitter buffer) is skipped entirely:
-    the SFU sends its own REMB cap and keyframe requests instead.
+    the SFU sends its own REMB cap and keyframe requests instead. ``direct`` is called by
+    ``direct.receive_directly`` with each decrypted packet of this receiver's SSRCs, ahead of
+    aiortc's receive tasks.
     """
     sink = FrameSink()
     setattr(receiver, _DECODER_QUEUE, sink)
+    if direct is not None:
+        setattr(receiver, DIRECT, direct)
     if on_packet is not None:
         original = receiver._handle_rtp_packet
 
@@ -103,6 +121,26 @@ def tap_receiver(
 
         receiver._handle_rtp_packet = handle_only if replace else handle  # type: ignore[method-assign]
     return sink
+
+
+def soon(coro: Coroutine[Any, Any, Any]) -> None:
+    """Run a send (RTCP upstream, a TURN-relayed packet) as its own task, for a synchronous
+    caller; a failure is logged."""
+    task = asyncio.ensure_future(coro)
+    _SENDING.add(task)
+    task.add_done_callback(_sent)
+
+
+def _sent(task: asyncio.Task[Any]) -> None:
+    _SENDING.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.info("send failed: %r", task.exception())
+
+
+def send_rtp_soon(sender: RTCRtpSender, data: bytes) -> bool:
+    """:func:`send_rtp` as a task (a TURN-relayed subscriber); counted as sent."""
+    soon(send_rtp(sender, data))
+    return True
 
 
 def decoder_queue(receiver: RTCRtpReceiver) -> Any:
@@ -193,17 +231,32 @@ def fast_protect(session: Any) -> Callable[[bytes], bytes | None]:
     """SRTP protect without pylibsrtp's per-call wrapper work (about 1 us of 2.5): the same
     libsrtp call on the session's own buffer. Falls back to ``session.protect`` if
     pylibsrtp's internals are not where we expect them. Returns None on an SRTP error."""
+    return _fast_srtp(session, "srtp_protect", session.protect)
+
+
+def fast_unprotect(session: Any) -> Callable[[bytes], bytes | None]:
+    """SRTP unprotect the same way (None: replayed, forged or malformed)."""
+
+    def slow(data: bytes) -> bytes | None:
+        try:
+            return session.unprotect(data)  # type: ignore[no-any-return]
+        except pylibsrtp.Error:
+            return None
+
+    return _fast_srtp(session, "srtp_unprotect", slow)
+
+
+def _fast_srtp(session: Any, name: str, fallback: Any) -> Callable[[bytes], bytes | None]:
     cdata = getattr(session, "_cdata", None)
     buffer = getattr(session, "_buffer", None)
     srtp = getattr(session, "_srtp", None)
     if cdata is None or buffer is None or srtp is None:
-        return session.protect  # type: ignore[no-any-return]
-    import pylibsrtp
+        return fallback  # type: ignore[no-any-return]
     from pylibsrtp._binding import ffi, lib  # type: ignore[import-not-found]
 
     handle = srtp[0]
     length = ffi.new("int *")
-    protect = lib.srtp_protect
+    process = getattr(lib, name)
     capacity = len(cdata) - int(pylibsrtp.SRTP_MAX_TRAILER_LEN)  # room for the trailer
 
     def run(data: bytes, _keep_alive: Any = session) -> bytes | None:
@@ -213,9 +266,9 @@ def fast_protect(session: Any) -> Callable[[bytes], bytes | None]:
             return None
         buffer[0:n] = data
         length[0] = n
-        if protect(handle, cdata, length) != 0:
+        if process(handle, cdata, length) != 0:
             return None
-        return bytes(buffer[0 : length[0]])
+        return buffer[0 : length[0]]  # type: ignore[no-any-return]
 
     return run
 
@@ -284,11 +337,19 @@ def count_sent(sender: RTCRtpSender, packets: int, octets: int, rtp_ts: int, ntp
     d[_SENDER_NTP_TS] = ntp
 
 
+def connections(pc: RTCPeerConnection) -> list[Any]:
+    """The aioice connections under ``pc``'s transceivers, each once."""
+    found: dict[int, Any] = {}
+    for transceiver in pc.getTransceivers():
+        connection = transceiver.receiver.transport.transport.iceGatherer._connection
+        found.setdefault(id(connection), connection)
+    return list(found.values())
+
+
 def gather_on(pc: RTCPeerConnection, addresses: Sequence[str]) -> None:
     """Make every ICE gatherer of ``pc`` gather host candidates on exactly ``addresses``
     (under the relay policy aioice passes none, and that is kept)."""
-    for transceiver in pc.getTransceivers():
-        connection: Any = transceiver.receiver.transport.transport.iceGatherer._connection
+    for connection in connections(pc):
         if getattr(connection, "_hc_gather_on", None) is None:
             _wrap_gathering(connection, list(addresses))
 
@@ -314,8 +375,7 @@ def drop_datagrams_from(pc: RTCPeerConnection, allowed: Callable[[str], bool]) -
     """Silently drop every datagram (STUN or media) reaching ``pc``'s host sockets from an
     address ``allowed`` refuses: such a source is never answered, never paired. Verdicts are
     cached per source address (bounded)."""
-    for transceiver in pc.getTransceivers():
-        connection: Any = transceiver.receiver.transport.transport.iceGatherer._connection
+    for connection in connections(pc):
         for protocol in list(getattr(connection, "_protocols", [])):
             if type(protocol) is aioice.ice.StunProtocol and not getattr(
                 protocol, "_hc_filtered", False
@@ -344,8 +404,7 @@ def _filter_protocol(protocol: Any, allowed: Callable[[str], bool]) -> None:
 def enlarge_socket_buffers(pc: RTCPeerConnection, size: int) -> None:
     """Give the connection's UDP sockets room for bursts (a video frame to many subscribers
     leaves in one go); the kernel caps the request at net.core.[rw]mem_max."""
-    for transceiver in pc.getTransceivers():
-        connection: Any = transceiver.receiver.transport.transport.iceGatherer._connection
+    for connection in connections(pc):
         for protocol in list(getattr(connection, "_protocols", [])):
             transport = getattr(protocol, "transport", None)
             sock = transport.get_extra_info("socket") if transport is not None else None
@@ -361,69 +420,67 @@ def _require(cond: bool, what: str) -> None:
         raise HookMissing(f"aiortc/aioice private hook moved: {what}")
 
 
+def _params(func: Any) -> list[str]:
+    return list(inspect.signature(func).parameters)
+
+
 def check_hooks() -> None:
     """Raise :class:`HookMissing` if any private name used above is gone or changed role."""
     _require(aiortc.__version__ == AIORTC_VERSION, f"aiortc {aiortc.__version__} != pinned")
     _require(aioice.__version__ == AIOICE_VERSION, f"aioice {aioice.__version__} != pinned")
-    recv_init = inspect.getsource(RTCRtpReceiver.__init__)
-    _require("self.__decoder_queue: queue.Queue" in recv_init, "RTCRtpReceiver.__decoder_queue")
-    recv_src = inspect.getsource(RTCRtpReceiver)
-    _require("self.__decoder_queue.put((codec, encoded_frame))" in recv_src, "decoder put")
-    _require("self.__decoder_queue,\n" in recv_src, "decoder thread reads the queue")
-    _require(
-        list(inspect.signature(RTCRtpReceiver._handle_rtp_packet).parameters)
-        == ["self", "packet", "arrival_time_ms"],
-        "RTCRtpReceiver._handle_rtp_packet(packet, arrival_time_ms)",
-    )
-    _require(hasattr(RTCRtpReceiver, "_send_rtcp_pli"), "RTCRtpReceiver._send_rtcp_pli")
-    _require(hasattr(RTCRtpReceiver, "_send_rtcp"), "RTCRtpReceiver._send_rtcp")
-    dtls_src = inspect.getsource(RTCDtlsTransport._handle_rtp_data)
-    _require("receiver._handle_rtp_packet(" in dtls_src, "dtls routes to _handle_rtp_packet")
-    send_src = inspect.getsource(RTCDtlsTransport._send_rtp)
-    _require("self._tx_srtp.protect(data)" in send_src, "RTCDtlsTransport._tx_srtp")
-    _require("self.transport._send(" in send_src, "RTCDtlsTransport sends via ICE transport")
-    _require(hasattr(State, "CONNECTED"), "rtcdtlstransport.State.CONNECTED")
-    sender_src = inspect.getsource(RTCRtpSender)
-    _require("self._send_keyframe()" in sender_src, "RTCRtpSender._send_keyframe on PLI")
-    _require("await self._retransmit(seq)" in sender_src, "RTCRtpSender._retransmit on NACK")
-    _require("self._rtx_ssrc = random32()" in sender_src, "RTCRtpSender._rtx_ssrc")
-    _require(
-        list(inspect.signature(RTCRtpSender._handle_rtcp_packet).parameters) == ["self", "packet"],
-        "RTCRtpSender._handle_rtcp_packet(packet)",
-    )
-    _require(
-        list(inspect.signature(RTCRtpReceiver._send_rtcp_nack).parameters)
-        == ["self", "media_ssrc", "lost"],
-        "RTCRtpReceiver._send_rtcp_nack(media_ssrc, lost)",
-    )
-    for name in ("__packet_count", "__octet_count", "__rtp_timestamp", "__ntp_timestamp"):
-        _require(f"self.{name} = " in sender_src, f"RTCRtpSender.{name}")
     conn = aioice.Connection
-    _require("_nominated" in inspect.getsource(conn.sendto), "aioice Connection._nominated")
-    _require(hasattr(aioice.ice.StunProtocol, "send_data"), "aioice StunProtocol")
-    _require("self.transport.sendto(data, addr)" in inspect.getsource(
-        aioice.ice.StunProtocol.send_data), "aioice StunProtocol.transport")  # fmt: skip
-    _require("pair.remote_addr" in inspect.getsource(conn.sendto), "CandidatePair.remote_addr")
-    import pylibsrtp
-
-    process_src = inspect.getsource(pylibsrtp.Session)
+    ice = aiortc.rtcicetransport
+    src = inspect.getsource
+    # (where, the text that must be there)
+    sources: list[tuple[Any, str]] = [
+        (RTCRtpReceiver.__init__, "self.__decoder_queue: queue.Queue"),
+        (RTCRtpReceiver, "self.__decoder_queue.put((codec, encoded_frame))"),
+        (RTCRtpReceiver, "self.__decoder_queue,\n"),
+        (RTCDtlsTransport._handle_rtp_data, "receiver._handle_rtp_packet("),
+        (RTCDtlsTransport._handle_rtp_data, "self._rtp_header_extensions_map"),
+        (RTCDtlsTransport._handle_rtp_data, "self._rtp_router.route_rtp(packet)"),
+        (RTCDtlsTransport._recv_next, "self._rx_srtp.unprotect(data)"),
+        (RTCDtlsTransport._recv_next, "first_byte > 127 and first_byte < 192"),
+        (aiortc.rtcdtlstransport.RtpRouter.route_rtp, "self.ssrc_table.get(packet.ssrc)"),
+        (aiortc.rtcdtlstransport.RtpRouter.route_rtp, "self.payload_type_table.get("),
+        (RTCDtlsTransport._send_rtp, "self._tx_srtp.protect(data)"),
+        (RTCDtlsTransport._send_rtp, "self.transport._send("),
+        (RTCRtpSender, "self._send_keyframe()"),
+        (RTCRtpSender, "await self._retransmit(seq)"),
+        (RTCRtpSender, "self._rtx_ssrc = random32()"),
+        (conn.sendto, "_nominated"),
+        (conn.sendto, "pair.remote_addr"),
+        (conn.data_received, "self._queue.put_nowait((data, component))"),
+        (aioice.ice.StunProtocol.send_data, "self.transport.sendto(data, addr)"),
+        (aioice.ice.StunProtocol.datagram_received, "self.receiver.data_received(data"),
+        (conn.gather_candidates, "self.get_component_candidates("),
+        (conn.gather_candidates, "self._transport_policy"),
+        (conn, "self._protocols"),
+        (ice.RTCIceGatherer.__init__, "self._connection = Connection("),
+        (ice.RTCIceTransport.__init__, "self._connection = gatherer._connection"),
+    ]
+    for name in ("__packet_count", "__octet_count", "__rtp_timestamp", "__ntp_timestamp"):
+        sources.append((RTCRtpSender, f"self.{name} = "))
     for needle in (
         "self._cdata = ffi.new(",
         "self._buffer = ffi.buffer(self._cdata)",
         "self._srtp = ffi.gc(",
         "func(self._srtp[0], self._cdata, len_p)",
         "SRTP_MAX_TRAILER_LEN",
+        "lib.srtp_protect",
+        "lib.srtp_unprotect",
     ):
-        _require(needle in process_src, f"pylibsrtp.Session: {needle}")
-    gather_src = inspect.getsource(conn.gather_candidates)
-    _require("self.get_component_candidates(" in gather_src, "aioice get_component_candidates")
-    _require("self._transport_policy" in gather_src, "aioice Connection._transport_policy")
-    _require("self._protocols" in inspect.getsource(conn), "aioice Connection._protocols")
-    _require(
-        "addresses" in inspect.signature(conn.get_component_candidates).parameters,
-        "get_component_candidates(addresses)",
-    )
-    gatherer_src = inspect.getsource(aiortc.rtcicetransport.RTCIceGatherer.__init__)
-    _require("self._connection = Connection(" in gatherer_src, "RTCIceGatherer._connection")
-    ice_src = inspect.getsource(aiortc.rtcicetransport.RTCIceTransport.__init__)
-    _require("self._connection = gatherer._connection" in ice_src, "RTCIceTransport._connection")
+        sources.append((pylibsrtp.Session, needle))
+    for where, needle in sources:
+        _require(needle in src(where), f"{getattr(where, '__qualname__', where)}: {needle}")
+    signatures = [
+        (RTCRtpReceiver._handle_rtp_packet, ["self", "packet", "arrival_time_ms"]),
+        (RTCRtpSender._handle_rtcp_packet, ["self", "packet"]),
+        (RTCRtpReceiver._send_rtcp_nack, ["self", "media_ssrc", "lost"]),
+    ]
+    for func, params in signatures:
+        _require(_params(func) == params, f"{func.__qualname__}({', '.join(params[1:])})")
+    _require(hasattr(RTCRtpReceiver, "_send_rtcp_pli"), "RTCRtpReceiver._send_rtcp_pli")
+    _require(hasattr(RTCRtpReceiver, "_send_rtcp"), "RTCRtpReceiver._send_rtcp")
+    _require(hasattr(State, "CONNECTED"), "rtcdtlstransport.State.CONNECTED")
+    _require("addresses" in _params(conn.get_component_candidates), "get_component_candidates")

@@ -1,0 +1,35 @@
+"""The receive shortcut (server/media/direct.py): once connected, publisher media reaches the
+forwarding point from the socket's ``datagram_received``, not through aiortc's receive tasks;
+and the room still gets everything."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.media.harness import ROOM, Clips, Harness, wait_until
+
+pytestmark = pytest.mark.media
+
+
+async def test_publisher_media_takes_the_direct_path(clips: Clips) -> None:
+    async with Harness(clips) as h:
+        pids = ["p00", "p01", "p02"]
+        for i, pid in enumerate(pids):
+            await h.join(pid, start_index=i)
+        await h.wait_connected(45)
+        await wait_until(
+            lambda: all(
+                h.clients[me].frames_from(other, kind) >= 20
+                for me in pids
+                for other in pids
+                if other != me
+                for kind in ("audio", "video")
+            ),
+            45,
+            "20 frames of each other publisher",
+        )
+        room = h.engine._rooms[ROOM]
+        for pid in pids:
+            for kind, up in room.participants[pid].up.items():
+                # all but a stream's first packets (before aiortc's router knew its SSRC)
+                assert up.received_direct > 0.9 * up.received, (pid, kind, up.received)
