@@ -53,6 +53,9 @@ async (personId) => {
       };
     }
   });
+  // Which connection and tracks these counters belong to: a media restart (a fresh peer
+  // connection) or new receiver tracks start counting from zero again.
+  out.key = { packets: (window.__pcs || []).length, frames: Object.keys(ids).sort().join(",") };
   return out;
 }
 """
@@ -159,6 +162,11 @@ class Person:
 
     def packets(self, person_id: str, kind: str) -> int:
         return self.inbound(person_id).get(kind, {}).get("packets", 0)
+
+    def counted(self, person_id: str, kind: str) -> tuple[Any, int]:
+        """(which connection and tracks, packets received on them) for one person's tile."""
+        stats = self.inbound(person_id)
+        return stats.get("key"), stats.get(kind, {}).get("packets", 0)
 
     def diagnose(self) -> Any:
         """Peer connection states and RTP counters, for failure messages."""
@@ -314,15 +322,28 @@ def test_whole_balint_session(browser: Any, live_server: LiveServer) -> None:
     assert "Sitting back" in leader.tile(m0.id).inner_text()
 
     # No audio packets from the presenter reach anyone; other members' audio still flows.
-    time.sleep(1.0)  # let packets already on the wire arrive
-    before = {p.tag: p.packets(m0.id, "audio") for p in (leader, m1, m2, co)}
-    control_before = leader.packets(m1.id, "audio")
-    # The presenter tries to unmute (the control is aria-disabled, but a person can click it).
-    m0.page.get_by_test_id("mic").click(force=True)
-    time.sleep(2.5)
-    after = {p.tag: p.packets(m0.id, "audio") for p in (leader, m1, m2, co)}
-    assert after == before, (before, after)
-    assert leader.packets(m1.id, "audio") > control_before
+    # Counters are compared on the same connection and tracks: if a page's media restarted
+    # in the window (a starved shared host), that window proves nothing and is measured again.
+    listeners = (leader, m1, m2, co)
+    for _ in range(3):
+        time.sleep(1.0)  # let packets already on the wire arrive
+        before = {p.tag: p.counted(m0.id, "audio") for p in listeners}
+        control_before = leader.counted(m1.id, "audio")
+        # The presenter tries to unmute (the control is aria-disabled, but a person can click it).
+        m0.page.get_by_test_id("mic").click(force=True)
+        time.sleep(2.5)
+        after = {p.tag: p.counted(m0.id, "audio") for p in listeners}
+        if all(after[tag][0] == before[tag][0] for tag in before):
+            break
+    else:
+        raise AssertionError(f"media kept restarting: {before} {after} {leader.diagnose()}")
+    assert after == before, (before, after, leader.diagnose())
+    # Another member's audio keeps reaching the leader (on one connection, counting up).
+    def member_heard() -> bool:
+        key, packets = leader.counted(m1.id, "audio")
+        return packets > (control_before[1] if key == control_before[0] else 0)
+
+    wait_until(member_heard, what="another member's audio at the leader in sit-back")
     assert m0.page.get_by_test_id("mic").get_attribute("data-state") == "held"
     assert note.is_visible()
 
