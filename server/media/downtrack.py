@@ -36,6 +36,7 @@ _OSN = struct.Struct("!H")  # RTX: the original sequence number before the paylo
 HISTORY_SIZE = 256  # video packets kept per publisher for retransmission (~3 s at 600 kbps)
 _HISTORY_MASK = HISTORY_SIZE - 1
 RETRANSMIT_PER_S = 64  # per subscriber slot: a NACK storm cannot turn into a flood
+RESEND_GUARD_S = 0.25  # a packet resent this recently is not resent again (about an RTT)
 REPORT_MIN_INTERVAL_S = 0.5  # receiver reports of several slots arrive together
 WIRE_OVERHEAD = 50  # bytes per packet besides the payload: RTP 12, SRTP tag 10, UDP 8, IP 20
 SENT_WINDOW_S = 2.0  # the sending rate a report is judged against: over about this long
@@ -71,6 +72,7 @@ class DownTrack:
         "packets",
         "payload_type",
         "ready",
+        "resent_at",
         "resync_seq",
         "resync_ts",
         "retransmitted",
@@ -86,6 +88,7 @@ class DownTrack:
         "ssrc",
         "subscriber_id",
         "ts_off",
+        "unanswered",
         "waiting_keyframe",
     )
 
@@ -119,6 +122,8 @@ class DownTrack:
         self.skipped = 0
         self.epoch_seq = 0  # our first sequence number since the last resync
         self.retransmitted = 0
+        self.unanswered = 0  # NACKed packets not resent (too old, never had, over the limit)
+        self.resent_at: list[tuple[int, float]] | None = None  # per out_seq slot, when
         self.rtx_window = 0.0
         self.rtx_count = 0
         self.keyframe_at = -1e9  # when this receiver's last PLI/FIR was passed on
@@ -190,14 +195,24 @@ class DownTrack:
             if entry is not None and entry[0] != in_seq:
                 entry = None
         if entry is None or (self.out_map is not None and entry[0] != out_seq):
+            self.unanswered += 1
             return  # too old, or never received: the publisher was asked when it went missing
         now = time.monotonic()
+        resent = self.resent_at
+        if resent is None:
+            resent = self.resent_at = [(-1, 0.0)] * HISTORY_SIZE
+        slot = out_seq & _HISTORY_MASK
+        if resent[slot][0] == out_seq and now - resent[slot][1] < RESEND_GUARD_S:
+            return  # resent a moment ago and still on its way: a repeated NACK (aiortc
+            # repeats every missing packet with each new gap) costs no budget
         if now - self.rtx_window >= 1.0:
             self.rtx_window = now
             self.rtx_count = 0
         if self.rtx_count >= RETRANSMIT_PER_S:
+            self.unanswered += 1
             return
         self.rtx_count += 1
+        resent[slot] = (out_seq, now)
         _, ts, b1_marker, payload = entry
         out_ts = (ts + self.ts_off) & 0xFFFFFFFF
         if self.rtx_payload_type >= 0:
@@ -356,7 +371,8 @@ class ReceiverLink:
         sent = audio_bps + video_bps
         delivered = audio_bps * (1 - la) + video_bps * (1 - lv)
         loss = 1 - delivered / sent if sent > 0 else max(la, lv)
-        self.estimate.on_report(loss, sent, now, delivered_bps=delivered)
+        video_off = self.target == NO_VIDEO
+        self.estimate.on_report(loss, sent, now, delivered_bps=delivered, video_off=video_off)
         self.allocate()
 
     def allocate(self) -> None:

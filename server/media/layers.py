@@ -245,6 +245,7 @@ class LinkEstimate:
         now: float = 0.0,
         *,
         delivered_bps: float | None = None,
+        video_off: bool = False,
     ) -> None:
         """Overloaded (loss above LOSS_HIGH, or a queue above DELAY_HIGH_S): down to what got
         through (sent minus lost, with a margin), at most once per DECREASE_HOLD_S, and
@@ -285,7 +286,7 @@ class LinkEstimate:
         grown = min(MAX_ESTIMATE_BPS, max(self.estimate_bps, MIN_ESTIMATE_BPS) * growth)
         if self.capacity_bps:
             grown = min(grown, max(self.capacity_bps * CAPACITY_MARGIN, self.estimate_bps))
-        if now - self._decreased_at < PROBE_AFTER_S:
+        if now - self._decreased_at < PROBE_AFTER_S and not video_off:  # audio alone: no test
             tested = max(self.estimate_bps, sent_bps * SENT_GROWTH_CAP, self.tested_bps)
             grown = min(grown, tested)
         self.estimate_bps = grown

@@ -259,6 +259,11 @@ def test_growth_waits_for_what_is_sent_after_an_overload() -> None:
     assert est.available_bps == pytest.approx(480_000 * GROWTH)  # < 1.25 x 450k
     est.on_report(0.0, 300_000, now=16.0)  # 15 s after the overload: probe again
     assert est.available_bps == pytest.approx(480_000 * GROWTH**2)
+    off = LinkEstimate()
+    off.on_report(0.5, 400_000, now=0.0)  # no video fits now: audio alone tests nothing,
+    for k in range(3):  # so the estimate grows to bring layer 0 back
+        off.on_report(0.0, 100_000, now=7.0 + k, video_off=True)
+    assert off.available_bps == pytest.approx(400_000 * 0.5 * DECREASE_MARGIN * GROWTH**3)
 
 
 def test_video_stays_on_at_layer_0_and_tile_caps_are_honoured() -> None:
