@@ -18,7 +18,10 @@ Reported after a warm-up: the longest time without a decoded frame at ``weak``
 (``receiver_freeze_max_s``), the longest gap between audio packets at ``weak``
 (``audio_gap_max_ms``; one lost 20 ms packet makes a 40 ms gap), the lowest frame rate of
 ``pub``'s video at the other receivers (``others_min_fps``), the layer switches made for
-``weak`` (``layer_switches``) and the layer it ended on. The last line is one JSON object.
+``weak`` (``layer_switches``; ``layer_shed`` of them for the pacer's backlog) and the layer
+it ended on, the link estimate's overloads, whether ``weak`` is paced, NACKed packets the SFU
+did not resend (``weak_unanswered``). ``--trace`` prints the estimate every second on stderr.
+The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -163,6 +166,28 @@ def strip_candidates(sdp: str) -> str:
     return "\r\n".join(lines)
 
 
+async def trace(engine: AiortcMediaEngine) -> None:
+    """Every second on stderr: the weak receiver's estimate, rates, queue and layer."""
+    t0 = time.monotonic()
+    while True:
+        await asyncio.sleep(1.0)
+        room = engine._rooms.get(ROOM)
+        if room is None or "weak" not in room.participants:
+            continue
+        link = room.participants["weak"].link
+        slot = room.participants["weak"].slots.get("pub")
+        layers = slot.downs["video"].layers if slot else None
+        pacer = link.pacer
+        print(
+            f"{time.monotonic() - t0:5.1f}s est {link.estimate.available_bps / 1000:5.0f}k"
+            f" audio {link.audio_bps / 1000:4.0f}k video {link.video_bps / 1000:4.0f}k"
+            f" loss {link.estimate.last_loss:.2f} qd {link.estimate.queue_delay_s * 1000:4.0f}ms"
+            f" layer {layers.target if layers else None}/{layers.current if layers else None}"
+            f" backlog {pacer.pacer.backlog_s(pacer.now()) * 1000 if pacer else 0:4.0f}ms",
+            file=sys.stderr,
+        )
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     clip, layers = encode_layered(kbps=args.video_kbps)
     audio = encode_tone(seconds=2.0)
@@ -227,6 +252,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if time.monotonic() > deadline:
             raise SystemExit(f"not connected: {[c.pc.connectionState for c in clients.values()]}")
         await asyncio.sleep(0.1)
+    if args.trace:
+        asyncio.get_running_loop().create_task(trace(engine))
     await asyncio.sleep(args.warmup)
     start = time.monotonic()
     ok_frames0 = [c.frames_from("pub", "video") for c in oks]
@@ -254,6 +281,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "weak_fps": round(
             len([t for t in weak.frame_times if start <= t <= end]) / (end - start), 1
         ),
+        "layer_shed": down.layers.shed if down.layers else 0,
+        "weak_retransmitted": down.retransmitted,
+        "weak_unanswered": down.unanswered,
+        "keyframe_requests": engine._rooms[ROOM].participants["pub"].up["video"].keyframe_requests,
+        "overloads": part.link.estimate.overloads,
+        "queue_delay_ms": round(part.link.estimate.queue_delay_s * 1000),
+        "paced": part.link.pacer is not None,
+        "pacer_refused": part.link.pacer.pacer.refused if part.link.pacer else 0,
         "weak_estimate_kbps": round(part.link.estimate.available_bps / 1000),
         "weak_audio_kbps": round(part.link.audio_bps / 1000),
         "layer_kbps": [round(r / 1000) for r in rates.rates] if rates else None,
@@ -278,6 +313,7 @@ def main() -> None:
     parser.add_argument("--cap-kbps", type=int, default=600)
     parser.add_argument("--video-kbps", type=int, default=600)
     parser.add_argument("--queue-ms", type=float, default=500.0)
+    parser.add_argument("--trace", action="store_true", help="the estimate every second")
     parser.add_argument("--no-netns", action="store_true", help="run on the host's loopback")
     args = parser.parse_args()
     if not args.no_netns and os.environ.get(NETNS_ENV) != "1":

@@ -26,6 +26,7 @@ from server.media.layers import (
     pick_layer,
     rewrite_picture_id,
 )
+from server.media.pacer import PacedOut, PaceDriver
 
 if TYPE_CHECKING:
     from server.media.forwarding import UpTrack
@@ -35,11 +36,17 @@ _OSN = struct.Struct("!H")  # RTX: the original sequence number before the paylo
 HISTORY_SIZE = 256  # video packets kept per publisher for retransmission (~3 s at 600 kbps)
 _HISTORY_MASK = HISTORY_SIZE - 1
 RETRANSMIT_PER_S = 64  # per subscriber slot: a NACK storm cannot turn into a flood
+RESEND_GUARD_S = 0.25  # a packet resent this recently is not resent again (about an RTT)
 REPORT_MIN_INTERVAL_S = 0.5  # receiver reports of several slots arrive together
 WIRE_OVERHEAD = 50  # bytes per packet besides the payload: RTP 12, SRTP tag 10, UDP 8, IP 20
 SENT_WINDOW_S = 2.0  # the sending rate a report is judged against: over about this long
 AUDIO_SHARE = 1.0  # audio is taken out of the estimate first, in full
 HEADROOM = 0.92  # video gets this share of what is left (its packet overhead, RTX)
+KEEP_T0 = 0.75  # video already on stays at layer 0 down to this share of its cost (paced)
+PACE_ON = 1.1  # pace while the estimate is below what would be sent times this
+PACE_OFF = 1.5  # stop pacing once it is this far above (and the queue is empty)
+PACE_FACTOR = 1.25  # video is paced at the estimate minus audio, times this (bursts drain)
+KEYFRAME_PER_RECEIVER_S = 1.0  # a receiver's PLI/FIR reach its publisher at most this often
 
 
 class DownTrack:
@@ -49,6 +56,7 @@ class DownTrack:
     __slots__ = (
         "dropped",
         "epoch_seq",
+        "keyframe_at",
         "kind",
         "last_seq",
         "last_ts",
@@ -64,6 +72,7 @@ class DownTrack:
         "packets",
         "payload_type",
         "ready",
+        "resent_at",
         "resync_seq",
         "resync_ts",
         "retransmitted",
@@ -79,6 +88,7 @@ class DownTrack:
         "ssrc",
         "subscriber_id",
         "ts_off",
+        "unanswered",
         "waiting_keyframe",
     )
 
@@ -89,7 +99,7 @@ class DownTrack:
         self.kind = kind
         self.sender = sender
         self.ssrc = passthrough.sender_ssrc(sender)
-        self.out = passthrough.RtpOut(sender)
+        self.out: passthrough.RtpOut | PacedOut = passthrough.RtpOut(sender)
         self.payload_type = payload_type
         # RTX (RFC 4588) when the subscriber negotiated it: resends go on their own SSRC
         # and sequence numbers, the original sequence number in front of the payload.
@@ -112,8 +122,11 @@ class DownTrack:
         self.skipped = 0
         self.epoch_seq = 0  # our first sequence number since the last resync
         self.retransmitted = 0
+        self.unanswered = 0  # NACKed packets not resent (too old, never had, over the limit)
+        self.resent_at: list[tuple[int, float]] | None = None  # per out_seq slot, when
         self.rtx_window = 0.0
         self.rtx_count = 0
+        self.keyframe_at = -1e9  # when this receiver's last PLI/FIR was passed on
         # Layered video (VP8 temporal layers): which layers this receiver gets, and the maps
         # that keep its numbering continuous while layers are dropped (created on first use).
         self.layers: LayerFilter | None = None
@@ -150,9 +163,16 @@ class DownTrack:
         self.resync_ts = False
 
     def request_keyframe(self) -> None:
-        """Called on a PLI/FIR from the subscriber: ask the publisher, rate-limited."""
-        if self.source is not None:
-            self.source.request_keyframe()
+        """Called on a PLI/FIR from the subscriber: ask the publisher, at most once per
+        KEYFRAME_PER_RECEIVER_S for this receiver (the publisher's own limit, for all its
+        receivers together, is in ``UpTrack``): one receiver cannot storm a sender."""
+        if self.source is None:
+            return
+        now = time.monotonic()
+        if now - self.keyframe_at < KEYFRAME_PER_RECEIVER_S:
+            return
+        self.keyframe_at = now
+        self.source.request_keyframe()
 
     async def retransmit(self, out_seq: int) -> None:
         """Called per sequence number of a NACK from the subscriber: resend that packet from
@@ -175,14 +195,24 @@ class DownTrack:
             if entry is not None and entry[0] != in_seq:
                 entry = None
         if entry is None or (self.out_map is not None and entry[0] != out_seq):
+            self.unanswered += 1
             return  # too old, or never received: the publisher was asked when it went missing
         now = time.monotonic()
+        resent = self.resent_at
+        if resent is None:
+            resent = self.resent_at = [(-1, 0.0)] * HISTORY_SIZE
+        slot = out_seq & _HISTORY_MASK
+        if resent[slot][0] == out_seq and now - resent[slot][1] < RESEND_GUARD_S:
+            return  # resent a moment ago and still on its way: a repeated NACK (aiortc
+            # repeats every missing packet with each new gap) costs no budget
         if now - self.rtx_window >= 1.0:
             self.rtx_window = now
             self.rtx_count = 0
         if self.rtx_count >= RETRANSMIT_PER_S:
+            self.unanswered += 1
             return
         self.rtx_count += 1
+        resent[slot] = (out_seq, now)
         _, ts, b1_marker, payload = entry
         out_ts = (ts + self.ts_off) & 0xFFFFFFFF
         if self.rtx_payload_type >= 0:
@@ -212,7 +242,8 @@ class DownTrack:
         if layers is None:
             layers = self.layers = LayerFilter()
             if self.link is not None and self.source is not None:
-                layers.target = self.link.target_for(self.source.participant_id)
+                cap = self.link.tile_cap(self.source.participant_id)
+                layers.target = min(self.link.target, cap)
             self.out_map = [None] * HISTORY_SIZE
             self.off_hist = [None] * HISTORY_SIZE
         off_hist = self.off_hist
@@ -224,7 +255,11 @@ class DownTrack:
                 for i in range(1, gap):
                     h = (top + i) & 0xFFFF
                     off_hist[h & _HISTORY_MASK] = (h, self.seq_off)
-            if not layers.forward(info):
+            limit = MAX_TID
+            out = self.out
+            if info.frame_start and type(out) is PacedOut:  # its backlog may shed this frame
+                limit = out.driver.pacer.layer_limit(out.driver.now())
+            if not layers.forward(info, limit):
                 self.seq_off = (self.seq_off - 1) & 0xFFFF  # no hole where the packet was
                 return False
             off = self.seq_off
@@ -239,14 +274,16 @@ class DownTrack:
         out_seq = (seq + off) & 0xFFFF
         out_ts = (ts + self.ts_off) & 0xFFFFFFFF
         data = _HEADER.pack(0x80, b1_marker | self.payload_type, out_seq, out_ts, self.ssrc)
+        # Kept even if it cannot go now (a full pacer, a full socket buffer): the receiver's
+        # NACK for the hole can still be answered.
+        out_map = self.out_map
+        assert out_map is not None
+        out_map[out_seq & _HISTORY_MASK] = (out_seq, ts, b1_marker, payload)
         sent = self.out.send(data + payload)
         if sent is None:
             sent = passthrough.send_rtp_soon(self.sender, data + payload)
         if not sent:
             return False
-        out_map = self.out_map
-        assert out_map is not None
-        out_map[out_seq & _HISTORY_MASK] = (out_seq, ts, b1_marker, payload)
         if in_order:
             self.last_seq = out_seq
             self.last_ts = out_ts
@@ -260,7 +297,8 @@ class DownTrack:
 
 
 class ReceiverLink:
-    """One receiver's link: feedback in, a layer target for each layered video slot out.
+    """One receiver's link: feedback in, a layer target for each layered video slot out, and
+    pacing (:mod:`server.media.pacer`) while the estimate is below what it would be sent.
 
     Rates are counted on the wire (payload plus WIRE_OVERHEAD per packet: RTP, SRTP, UDP,
     IP), which matters for audio: a 32 kbps Opus stream costs about 52 kbps."""
@@ -270,18 +308,27 @@ class ReceiverLink:
         self.estimate = LinkEstimate()
         self.target = MAX_TID
         self.remb_bps = 0  # the receiver's last REMB (not used: on_remb)
-        # publisher id -> the highest layer its tile needs (the page's view; absent: no cap)
-        self.tile_caps: dict[str, int] = {}
-        self._loss = {"audio": 0.0, "video": 0.0}
+        # fractions lost reported per kind since the last evaluation (one per stream report)
+        self._loss: dict[str, list[float]] = {"audio": [], "video": []}
         self._at = -1.0
         self.audio_bps = 0.0
+        self.video_bps = 0.0
         # (time, audio wire bytes, video wire bytes) at evaluations, about SENT_WINDOW_S
         self._samples: list[tuple[float, int, int]] = []
+        # publisher id -> the highest temporal layer its tile needs (the page's view; absent:
+        # no cap)
+        self.tile_caps: dict[str, int] = {}
+        self.pacer: PaceDriver | None = None
+        self.paced_periods = 0  # how often pacing was switched on
 
     def on_loss(self, fraction: float, kind: str = "video") -> None:
         """A receiver report's fraction lost for one of this receiver's streams."""
-        self._loss[kind] = max(self._loss.get(kind, 0.0), fraction)
+        self._loss.setdefault(kind, []).append(fraction)
         self._evaluate()
+
+    def on_rtt(self, rtt_s: float) -> None:
+        """A round trip measured from a receiver report about one of our sender reports."""
+        self.estimate.on_rtt(rtt_s, time.monotonic())
 
     def on_remb(self, bitrate: int) -> None:
         """Kept, not used: a browser's REMB for forwarded video is no capacity. We forward no
@@ -291,18 +338,16 @@ class ReceiverLink:
         self.remb_bps = bitrate
 
     def set_tile_cap(self, publisher_id: str, max_tid: int | None) -> None:
-        """The highest temporal layer this receiver needs of ``publisher_id`` for the size
-        its page shows that publisher's tile at (None: no cap); applied at once."""
+        """The highest temporal layer this receiver needs of ``publisher_id`` (its tile is
+        small), or None for no cap; :meth:`allocate` never picks above it."""
         if max_tid is None:
             self.tile_caps.pop(publisher_id, None)
         else:
-            self.tile_caps[publisher_id] = max_tid
+            self.tile_caps[publisher_id] = max(NO_VIDEO, min(MAX_TID, max_tid))
         self.allocate()
 
-    def target_for(self, publisher_id: str) -> int:
-        """The layer a new filter for ``publisher_id`` starts with."""
-        cap = self.tile_caps.get(publisher_id)
-        return self.target if cap is None else min(self.target, cap)
+    def tile_cap(self, publisher_id: str) -> int:
+        return self.tile_caps.get(publisher_id, MAX_TID)
 
     def _wire(self, kind: str) -> int:
         return sum(d.octets + WIRE_OVERHEAD * d.packets for d in self.downs if d.kind == kind)
@@ -323,37 +368,79 @@ class ReceiverLink:
             return
         audio_bps = (samples[-1][1] - a0) * 8 / span
         video_bps = (samples[-1][2] - v0) * 8 / span
-        la, lv = self._loss["audio"], self._loss["video"]
-        self._loss = {"audio": 0.0, "video": 0.0}
+        # Each stream's report counts alike within its kind: one stream's unlucky interval
+        # (6 of 50 packets at 3 % random loss) is not an overload of the whole link.
+        la, lv = (_mean(self._loss.get(k, [])) for k in ("audio", "video"))
+        self._loss = {"audio": [], "video": []}
         self.audio_bps = audio_bps
+        self.video_bps = video_bps
         sent = audio_bps + video_bps
         delivered = audio_bps * (1 - la) + video_bps * (1 - lv)
-        self.estimate.on_report(max(la, lv), sent, now, delivered_bps=delivered)
+        loss = 1 - delivered / sent if sent > 0 else max(la, lv)
+        video_off = self.target == NO_VIDEO
+        self.estimate.on_report(loss, sent, now, delivered_bps=delivered, video_off=video_off)
         self.allocate()
 
     def allocate(self) -> None:
-        """Audio first, then an equal share of the rest for each layered video stream."""
+        """Audio first, then an equal share of the rest for each layered video stream; pace
+        while the estimate is below what would be sent."""
         layered = [
             d
             for d in self.downs
             if d.kind == "video" and d.ready and d.source is not None
             and d.source.layer_rates is not None
         ]  # fmt: skip
-        if not layered:
+        available = self.estimate.available_bps
+        budget = (available - AUDIO_SHARE * self.audio_bps) * HEADROOM
+        full = 0.0
+        if layered:
+            share = budget / len(layered)
+            for d in layered:
+                src = d.source
+                assert src is not None and src.layer_rates is not None
+                rates = src.layer_rates
+                full += rates.cumulative(MAX_TID)
+                layers = d.layers
+                current = layers.target if layers is not None else self.target
+                target = pick_layer(share, rates)
+                if target == NO_VIDEO and current >= 0 and share >= rates.cumulative(0) * KEEP_T0:
+                    target = 0  # paced, layer 0 still fits: keep video (hysteresis)
+                target = min(target, self.tile_cap(src.participant_id))
+                self.target = target
+                if layers is None or layers.target == target:
+                    continue
+                if layers.target == NO_VIDEO:
+                    src.request_keyframe()  # video back on: it starts with a key frame
+                layers.target = target
+        self._pace(available, full / HEADROOM)
+
+    def _pace(self, available: float, layered_full_bps: float) -> None:
+        """Pacing on while the estimate is below what would be sent (with a margin), off
+        once it is well above and nothing is queued."""
+        want = self.audio_bps + max(self.video_bps, layered_full_bps)
+        driver = self.pacer
+        video_rate = (available - self.audio_bps) * PACE_FACTOR
+        if driver is None:
+            if want <= 0 or available >= want * PACE_ON:
+                return
+            driver = self.pacer = PaceDriver(video_rate)
+            self.paced_periods += 1
+        elif available >= want * PACE_OFF and driver.idle:
+            for d in self.downs:
+                if isinstance(d.out, PacedOut):
+                    d.out = d.out.inner
+            driver.close()
+            self.pacer = None
             return
-        budget = (self.estimate.available_bps - AUDIO_SHARE * self.audio_bps) * HEADROOM
-        share = budget / len(layered)
-        for d in layered:
-            src = d.source
-            assert src is not None and src.layer_rates is not None
-            target = pick_layer(share, src.layer_rates)
-            self.target = target
-            cap = self.tile_caps.get(src.participant_id)
-            if cap is not None:
-                target = min(target, cap)
-            layers = d.layers
-            if layers is None or layers.target == target:
-                continue
-            if layers.target == NO_VIDEO:
-                src.request_keyframe()  # video back on: it starts with a key frame
-            layers.target = target
+        driver.pacer.set_rate(video_rate)
+        for d in self.downs:
+            if d.kind == "video" and not isinstance(d.out, PacedOut):
+                d.out = PacedOut(d.out, d, driver)
+
+    def close(self) -> None:
+        if self.pacer is not None:
+            self.pacer.close()
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0

@@ -95,7 +95,7 @@ class LayerFilter:
     ``current`` the one it gets now. ``forward(info)`` says whether a packet goes out, and
     keeps ``pid_offset`` (frames dropped so far) for :func:`rewrite_picture_id`."""
 
-    __slots__ = ("_dropping", "current", "dropped", "pid_offset", "switches", "target")
+    __slots__ = ("_dropping", "current", "dropped", "pid_offset", "shed", "switches", "target")
 
     def __init__(self) -> None:
         self.target = MAX_TID
@@ -103,12 +103,15 @@ class LayerFilter:
         self.pid_offset = 0
         self.dropped = 0
         self.switches = 0
+        self.shed = 0  # of the switches down, those made for a pacer's backlog
         self._dropping = False  # the frame in progress is being dropped
 
-    def forward(self, info: Vp8Info) -> bool:
+    def forward(self, info: Vp8Info, limit: int = MAX_TID) -> bool:
+        """Whether this packet goes out. ``limit`` caps the layer for a frame starting now
+        (a pacer's backlog, :mod:`server.media.pacer`); back up only as for ``target``."""
         tid = info.tid if info.tid is not None else 0
         if info.frame_start:
-            self._switch(info, tid)
+            self._switch(info, tid, limit)
             self._dropping = tid > self.current
             if self._dropping:
                 self.pid_offset += 1  # one frame fewer for this receiver
@@ -117,13 +120,17 @@ class LayerFilter:
             return False
         return True
 
-    def _switch(self, info: Vp8Info, tid: int) -> None:
+    def _switch(self, info: Vp8Info, tid: int, limit: int) -> None:
         target = self.target
+        if limit < target:
+            target = max(limit, 0) if target >= 0 else target
         if target == self.current:
             return
         if target < self.current:
             self.current = target  # down: at any frame start
             self.switches += 1
+            if target < self.target:
+                self.shed += 1
         elif info.keyframe:
             self.current = target  # a key frame depends on nothing
             self.switches += 1
@@ -166,32 +173,70 @@ class LayerRates:
 
 # Loss-based estimation, as in the loss half of Google's congestion control: above 10 % loss
 # the link is overloaded (a queue overflows), under 2 % it may carry more, in between hold.
+# The loss is the receiver's whole downlink (every stream's report weighted alike, see
+# ReceiverLink), so 3 % random loss on a path never reads as an overload.
 LOSS_HIGH = 0.10
 LOSS_LOW = 0.02
 GROWTH = 1.08
 MAX_ESTIMATE_BPS = 10_000_000
 MIN_ESTIMATE_BPS = 50_000
 DECREASE_HOLD_S = 3.0  # reports lag a queue drain: after a decrease, let its effect show
-DECREASE_MARGIN = 0.95
+DECREASE_MARGIN = 0.85  # below what got through, so the queue that overflowed drains
 PROBE_GROWTH = 1.02  # with some random loss (2-10 %), creep up ...
 CAPACITY_MEMORY_S = 6.0  # ... but not past the capacity an overload showed, for this long
+CAPACITY_MARGIN = 0.95  # (that capacity times this)
 # Nearly everything lost is a cut path (Wi-Fi gone for a while), not a narrow one: the first
 # report after it comes back says so. Not a capacity: the estimate holds (the page's media
 # recovery handles cuts; docs/media.md).
 CUT_LOSS = 0.9
+# The delay half: the round trip from our sender reports and the receiver's answer to them
+# (RTCP RR LSR/DLSR) grows with the queue at the narrow link before it overflows. Its
+# excess over the smallest round trip of the last RTT_BASE_WINDOW_S is that queue.
+RTT_BASE_WINDOW_S = 30.0
+DELAY_HOLD_S = 0.04  # a queue this long: do not grow
+DELAY_HIGH_S = 0.1  # this long: an overload, down to what got through
+DELAY_SMOOTHING = 0.5
+DELAY_FRESH_S = 2.0  # a round trip older than this says nothing about the queue now
+DELAY_BACKOFF = 0.85  # a queue: down to this share of the estimate (or what got through)
+# A queue is ours only while we fill the estimate: sending less, a longer round trip is
+# someone else's traffic or a slow receiver, and only stops the growth.
+FILLED_SHARE = 0.8
+# Growth is capped at this multiple of what was sent (a receiver held at layer 0 has not
+# shown that its link carries layer 1) until PROBE_AFTER_S after the last overload.
+SENT_GROWTH_CAP = 1.25
+PROBE_AFTER_S = 15.0
 
 
 @dataclass(slots=True)
 class LinkEstimate:
     """What one receiver's link carries, from its RTCP receiver reports (fraction lost per
-    stream) and REMB when the receiver sends it. ``sent_bps`` is what the unit sent it over
-    the last report interval (measured by the caller)."""
+    stream, round trip) and REMB when the receiver sends it. ``sent_bps`` is what the unit
+    sent it over the last report interval (measured by the caller)."""
 
     estimate_bps: float = MAX_ESTIMATE_BPS
     remb_bps: float = MAX_ESTIMATE_BPS
     last_loss: float = 0.0
     capacity_bps: float = 0.0  # what got through in the last overload (0: none seen)
+    tested_bps: float = 0.0  # the same, not forgotten: the link has carried it
+    queue_delay_s: float = 0.0  # smoothed round trip above the base
+    overloads: int = 0  # decreases so far (loss or delay)
     _decreased_at: float = -1e9
+    _rtt_at: float = -1e9
+    _rtts: list[tuple[float, float]] = field(default_factory=list)  # (time, rtt), minima
+
+    def on_rtt(self, rtt_s: float, now: float) -> None:
+        """One round-trip sample; keeps the base (the window's minimum) and the queue."""
+        if not 0.0 <= rtt_s < 10.0:
+            return  # a report about a sender report we never sent, or a wrapped clock
+        rtts = self._rtts
+        while rtts and rtts[-1][1] >= rtt_s:
+            rtts.pop()  # a newer, smaller sample makes it irrelevant for the minimum
+        rtts.append((now, rtt_s))
+        while now - rtts[0][0] > RTT_BASE_WINDOW_S:
+            rtts.pop(0)
+        excess = rtt_s - rtts[0][1]
+        self.queue_delay_s += DELAY_SMOOTHING * (excess - self.queue_delay_s)
+        self._rtt_at = now
 
     def on_report(
         self,
@@ -200,30 +245,50 @@ class LinkEstimate:
         now: float = 0.0,
         *,
         delivered_bps: float | None = None,
+        video_off: bool = False,
     ) -> None:
-        """Overloaded: down to what got through (sent minus lost, with a margin), at most
-        once per DECREASE_HOLD_S, and remember that as the link's capacity for a while;
-        otherwise up (fast when clean, slowly with random loss), never past that capacity
+        """Overloaded (loss above LOSS_HIGH, or a queue above DELAY_HIGH_S): down to what got
+        through (sent minus lost, with a margin), at most once per DECREASE_HOLD_S, and
+        remember that as the link's capacity for a while; otherwise up (fast when clean,
+        slowly with random loss, not at all while a queue builds), never past that capacity
         while it is remembered."""
         self.last_loss = loss_fraction
         if loss_fraction >= CUT_LOSS:
             return
         if now - self._decreased_at > CAPACITY_MEMORY_S:
             self.capacity_bps = 0.0
-        if loss_fraction > LOSS_HIGH and sent_bps > 0:
+        fresh = now - self._rtt_at <= DELAY_FRESH_S
+        queue_s = self.queue_delay_s if fresh else 0.0
+        lossy = loss_fraction > LOSS_HIGH
+        filled = sent_bps >= FILLED_SHARE * self.estimate_bps
+        if not filled:
+            queue_s = 0.0  # not ours (see FILLED_SHARE)
+        queued = queue_s > DELAY_HIGH_S
+        if (lossy or queued) and sent_bps > 0:
             if now - self._decreased_at >= DECREASE_HOLD_S:
                 if delivered_bps is None:
                     delivered_bps = sent_bps * (1 - loss_fraction)
                 delivered = max(MIN_ESTIMATE_BPS, delivered_bps)
-                self.capacity_bps = delivered
-                self.estimate_bps = min(self.estimate_bps, delivered * DECREASE_MARGIN)
+                target = delivered * DECREASE_MARGIN
+                if not lossy:  # a queue, nothing lost: what is sent may be paced below it
+                    target = max(target, self.estimate_bps * DELAY_BACKOFF)
+                self.capacity_bps = self.tested_bps = max(delivered, target)
+                self.estimate_bps = min(self.estimate_bps, target)
                 self._decreased_at = now
+                self.overloads += 1
             return
-        # Growing past what is sent is harmless: a decrease starts from what was sent.
-        growth = GROWTH if loss_fraction < LOSS_LOW else PROBE_GROWTH
+        if queue_s > DELAY_HOLD_S:
+            return
+        # Some loss but no queue (when the round trip is known): random loss, not a full
+        # link, so it grows as on a clean one.
+        calm = fresh and queue_s < DELAY_HOLD_S / 2
+        growth = GROWTH if loss_fraction < LOSS_LOW or calm else PROBE_GROWTH
         grown = min(MAX_ESTIMATE_BPS, max(self.estimate_bps, MIN_ESTIMATE_BPS) * growth)
         if self.capacity_bps:
-            grown = min(grown, max(self.capacity_bps * DECREASE_MARGIN, self.estimate_bps))
+            grown = min(grown, max(self.capacity_bps * CAPACITY_MARGIN, self.estimate_bps))
+        if now - self._decreased_at < PROBE_AFTER_S and not video_off:  # audio alone: no test
+            tested = max(self.estimate_bps, sent_bps * SENT_GROWTH_CAP, self.tested_bps)
+            grown = min(grown, tested)
         self.estimate_bps = grown
 
     def on_remb(self, bitrate_bps: float) -> None:

@@ -204,7 +204,10 @@ class MediaParticipant:
             down.link = self.link
             self.link.downs.append(down)
             passthrough.on_feedback(
-                t.sender, functools.partial(self.link.on_loss, kind=kind), self.link.on_remb
+                t.sender,
+                functools.partial(self.link.on_loss, kind=kind),
+                self.link.on_remb,
+                self.link.on_rtt,
             )
         return Slot(transceivers, downs)
 
@@ -349,4 +352,5 @@ class MediaParticipant:
 
     async def close(self) -> None:
         self.closed = True
+        self.link.close()
         await self.pc.close()

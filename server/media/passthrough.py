@@ -29,6 +29,7 @@ import inspect
 import logging
 import queue
 import socket
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
@@ -57,6 +58,8 @@ _SENDER_PACKET_COUNT = "_RTCRtpSender__packet_count"
 _SENDER_OCTET_COUNT = "_RTCRtpSender__octet_count"
 _SENDER_RTP_TS = "_RTCRtpSender__rtp_timestamp"
 _SENDER_NTP_TS = "_RTCRtpSender__ntp_timestamp"
+_SENDER_LSR = "_RTCRtpSender__lsr"  # our last sender report, and when (time.time())
+_SENDER_LSR_TIME = "_RTCRtpSender__lsr_time"
 
 DIRECT = "_hc_direct_handler"  # a tapped receiver's handler for direct.receive_directly
 _SENDING: set[asyncio.Task[Any]] = set()  # tasks started by soon() (a strong reference)
@@ -180,10 +183,14 @@ def sender_ssrc(sender: RTCRtpSender) -> int:
 
 
 def on_feedback(
-    sender: RTCRtpSender, on_loss: Callable[[float], None], on_remb: Callable[[int], None]
+    sender: RTCRtpSender,
+    on_loss: Callable[[float], None],
+    on_remb: Callable[[int], None],
+    on_rtt: Callable[[float], None] | None = None,
 ) -> None:
     """Hear a subscriber's congestion feedback for this sender: the fraction lost of each
-    receiver report block about its SSRC, and REMB; aiortc's own handling still runs."""
+    receiver report block about its SSRC (and the round trip from its LSR/DLSR), and REMB;
+    aiortc's own handling still runs."""
     original = sender._handle_rtcp_packet
     ssrc = int(sender._ssrc)
 
@@ -192,6 +199,9 @@ def on_feedback(
             for report in packet.reports:
                 if report.ssrc == ssrc:
                     on_loss(report.fraction_lost / 256)
+                    d = sender.__dict__  # about our last sender report: the round trip
+                    if on_rtt is not None and report.lsr and report.lsr == d.get(_SENDER_LSR):
+                        on_rtt(time.time() - d[_SENDER_LSR_TIME] - report.dlsr / 65536)
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             with contextlib.suppress(ValueError):
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)
@@ -459,7 +469,9 @@ def check_hooks() -> None:
         (ice.RTCIceGatherer.__init__, "self._connection = Connection("),
         (ice.RTCIceTransport.__init__, "self._connection = gatherer._connection"),
     ]
-    for name in ("__packet_count", "__octet_count", "__rtp_timestamp", "__ntp_timestamp"):
+    for name in (
+        "__packet_count", "__octet_count", "__rtp_timestamp", "__ntp_timestamp", "__lsr", "__lsr_time"
+    ):
         sources.append((RTCRtpSender, f"self.{name} = "))
     for needle in (
         "self._cdata = ffi.new(",

@@ -11,8 +11,13 @@ from typing import Any
 import pytest
 from aiortc.rtp import RtpPacket
 
+from server.media.downtrack import KEYFRAME_PER_RECEIVER_S
 from server.media.forwarding import DownTrack, ReceiverLink, UpTrack
 from server.media.layers import (
+    CAPACITY_MARGIN,
+    DECREASE_MARGIN,
+    DELAY_BACKOFF,
+    GROWTH,
     MAX_TID,
     NO_VIDEO,
     LayerFilter,
@@ -156,15 +161,17 @@ def test_link_estimate_and_layer_choice() -> None:
     assert pick_layer(0, LayerRates()) == MAX_TID  # nothing measured yet
     est = LinkEstimate()
     est.on_report(0.15, 700_000, now=10.0)  # a queue overflowing: down to what got through
-    after = 700_000 * 0.85 * 0.95
+    after = 700_000 * 0.85 * DECREASE_MARGIN
     assert est.available_bps == pytest.approx(after)
     est.on_report(0.30, 300_000, now=12.0)  # a late report of the same overload: held
     assert est.available_bps == pytest.approx(after)
-    est.on_report(0.03, 500_000, now=12.5)  # 3 % random loss: creep, not past the capacity
-    assert est.available_bps == pytest.approx(after)
-    assert est.capacity_bps == pytest.approx(700_000 * 0.85)
-    est.on_report(0.0, 400_000, now=40.0)  # capacity forgotten; clean: grow from what is sent
-    assert est.available_bps == pytest.approx(after * 1.08)
+    for k in range(20):  # 3 % random loss, round trip unknown: creep, not past the capacity
+        est.on_report(0.03, 500_000, now=12.5 + 0.1 * k)
+    capacity = 700_000 * 0.85
+    assert est.capacity_bps == pytest.approx(capacity)
+    assert est.available_bps == pytest.approx(capacity * CAPACITY_MARGIN)
+    est.on_report(0.0, 400_000, now=40.0)  # capacity forgotten; clean: grow
+    assert est.available_bps == pytest.approx(capacity * CAPACITY_MARGIN * 1.08)
     est.on_remb(200_000)
     assert est.available_bps == 200_000
 
@@ -178,7 +185,7 @@ def test_a_cut_path_is_not_a_narrow_one() -> None:
     est.on_report(0.99, 800_000, now=12.0)
     assert est.available_bps == before and est.capacity_bps == 0.0
     est.on_report(0.5, 800_000, now=13.0)  # half lost: an overload, down to what got through
-    assert est.available_bps == pytest.approx(800_000 * 0.5 * 0.95)
+    assert est.available_bps == pytest.approx(800_000 * 0.5 * DECREASE_MARGIN)
 
 
 async def test_receiver_link_puts_audio_first(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -209,3 +216,99 @@ async def test_receiver_link_puts_audio_first(monkeypatch: pytest.MonkeyPatch) -
     link.audio_bps = 400_000  # not even layer 0 fits: no video, audio keeps going
     link.allocate()
     assert video.layers.target == NO_VIDEO
+
+
+def test_random_loss_with_no_queue_is_not_congestion() -> None:
+    """3 % random loss on a link whose round trip stays at its base: the estimate grows as on
+    a clean link; a queue building (the round trip up by more than DELAY_HIGH_S) is an
+    overload before anything is lost, and a queue of DELAY_HOLD_S stops the growth."""
+    est = LinkEstimate(estimate_bps=400_000)
+    for k in range(5):
+        est.on_rtt(0.150 + 0.002 * (k % 2), now=float(k))
+        est.on_report(0.03, 500_000, now=float(k))
+    assert est.available_bps == pytest.approx(400_000 * GROWTH**5)
+    assert est.overloads == 0
+    for k in range(5, 8):
+        est.on_rtt(0.200, now=float(k))  # about 45 ms of queue (smoothed): hold
+    held = est.available_bps
+    est.on_report(0.0, 500_000, now=8.0)
+    assert est.available_bps == held
+    for k in range(8, 12):
+        est.on_rtt(0.400, now=float(k))  # 250 ms of queue, no loss yet
+    est.on_report(0.0, 500_000, now=12.0)  # nothing lost: a share of the estimate
+    assert est.overloads == 1 and est.available_bps == pytest.approx(held * DELAY_BACKOFF)
+    est.on_report(0.0, 300_000, now=30.0)  # the last round trip is stale: no queue known
+    grown = held * DELAY_BACKOFF * GROWTH
+    assert est.available_bps == pytest.approx(grown)
+    est.on_rtt(0.600, now=31.0)
+    est.on_report(0.0, 100_000, now=31.0)  # a queue, but we send far less: not ours
+    assert est.available_bps == pytest.approx(grown * GROWTH) and est.overloads == 1
+
+
+def test_growth_waits_for_what_is_sent_after_an_overload() -> None:
+    """Held at layer 0 after an overload, the receiver has not shown its link carries more
+    than what got through then, or 1.25 x what it is sent now: the estimate grows to that,
+    not past it, until PROBE_AFTER_S."""
+    est = LinkEstimate()
+    est.on_report(0.2, 600_000, now=0.0)
+    assert est.available_bps == pytest.approx(480_000 * DECREASE_MARGIN)
+    for k in range(15):  # after the capacity memory (6 s), before PROBE_AFTER_S
+        est.on_report(0.0, 300_000, now=6.5 + 0.5 * k)
+    assert est.available_bps == pytest.approx(480_000)  # what got through; > 1.25 x 300k
+    est.on_report(0.0, 450_000, now=14.0)
+    assert est.available_bps == pytest.approx(480_000 * GROWTH)  # < 1.25 x 450k
+    est.on_report(0.0, 300_000, now=16.0)  # 15 s after the overload: probe again
+    assert est.available_bps == pytest.approx(480_000 * GROWTH**2)
+    off = LinkEstimate()
+    off.on_report(0.5, 400_000, now=0.0)  # no video fits now: audio alone tests nothing,
+    for k in range(3):  # so the estimate grows to bring layer 0 back
+        off.on_report(0.0, 100_000, now=7.0 + k, video_off=True)
+    assert off.available_bps == pytest.approx(400_000 * 0.5 * DECREASE_MARGIN * GROWTH**3)
+
+
+def test_video_stays_on_at_layer_0_and_tile_caps_are_honoured() -> None:
+    up = UpTrack("pub", "video", receiver=object(), payload_type=96)  # type: ignore[arg-type]
+    link = ReceiverLink()
+    video = DownTrack("w", "video", sender=object(), payload_type=96)  # type: ignore[arg-type]
+    up.add_down(video)
+    video.link = link
+    link.downs.append(video)
+    video.ready = True
+    video.layers = LayerFilter()
+    up.layer_rates = LayerRates()
+    up.layer_rates.rates = [300_000.0, 150_000.0, 150_000.0]
+    link.estimate.estimate_bps = 300_000  # 276k for video: layer 0 (300k) just short
+    link.allocate()
+    assert video.layers.target == 0  # video on: kept at layer 0 (paced), not switched off
+    link.estimate.estimate_bps = 200_000  # far below layer 0: no video
+    link.allocate()
+    assert video.layers.target == NO_VIDEO
+    link.estimate.estimate_bps = 300_000  # back on only once layer 0 fits
+    link.allocate()
+    assert video.layers.target == NO_VIDEO
+    link.estimate.estimate_bps = 1_000_000
+    link.allocate()
+    assert video.layers.target == 2
+    link.set_tile_cap("pub", 0)  # a small tile: layer 0 is enough
+    assert video.layers.target == 0
+    link.set_tile_cap("other", 1)  # another publisher's cap changes nothing here
+    assert video.layers.target == 0
+    link.set_tile_cap("pub", None)
+    assert video.layers.target == 2
+    link.close()
+
+
+def test_one_receiver_cannot_storm_its_publisher_with_keyframe_requests() -> None:
+    up = UpTrack("pub", "video", receiver=object(), payload_type=96)  # type: ignore[arg-type]
+    down = DownTrack("w", "video", sender=object(), payload_type=96)  # type: ignore[arg-type]
+    up.add_down(down)
+    up._pli_pending = False
+    down.request_keyframe()
+    assert up._pli_pending
+    up._pli_pending = False
+    for _ in range(20):  # a PLI flood within a second: none passed on
+        down.request_keyframe()
+    assert not up._pli_pending
+    down.keyframe_at -= KEYFRAME_PER_RECEIVER_S
+    down.request_keyframe()
+    assert up._pli_pending

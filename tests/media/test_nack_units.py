@@ -10,6 +10,7 @@ import pytest
 from aiortc.rtp import RtpPacket
 
 from server.media import forwarding
+from server.media.downtrack import RESEND_GUARD_S
 from server.media.forwarding import (
     HISTORY_SIZE,
     MAX_NACK_GAP,
@@ -128,14 +129,20 @@ async def test_history_is_bounded(fakes: Nacks) -> None:
     assert up.history is not None and len(up.history) == HISTORY_SIZE
 
 
-async def test_retransmissions_are_rate_limited(fakes: Nacks, monkeypatch) -> None:
+async def streamed(monkeypatch: Any, count: int) -> tuple[list[float], DownTrack, list[int]]:
+    """A key frame and ``count - 1`` packets forwarded on a clock the test moves; the clock,
+    the slot and the sequence numbers it sent."""
     now = [500.0]
     monkeypatch.setattr(forwarding.time, "monotonic", lambda: now[0])
     up, down = pair()
     await up.on_packet(packet(0, KEY))
-    for seq in range(1, 200):
+    for seq in range(1, count):
         await up.on_packet(packet(seq))
-    outs = [header(d)[0] for d in sent(down)]
+    return now, down, [header(d)[0] for d in sent(down)]
+
+
+async def test_retransmissions_are_rate_limited(fakes: Nacks, monkeypatch) -> None:
+    now, down, outs = await streamed(monkeypatch, 200)
     n = len(sent(down))
     for out_seq in outs:  # a storm of NACKs within one second
         await down.retransmit(out_seq)
@@ -143,6 +150,23 @@ async def test_retransmissions_are_rate_limited(fakes: Nacks, monkeypatch) -> No
     now[0] += 1.0
     await down.retransmit(outs[-1])
     assert len(sent(down)) - n == RETRANSMIT_PER_S + 1
+
+
+async def test_a_repeated_nack_is_not_resent_while_the_resend_is_on_its_way(
+    fakes: Nacks, monkeypatch
+) -> None:
+    """aiortc repeats every missing packet with each new gap: the repeats within
+    RESEND_GUARD_S neither resend nor use the budget, so a later hole is still repaired."""
+    now, down, outs = await streamed(monkeypatch, 100)
+    n = len(sent(down))
+    for _ in range(RETRANSMIT_PER_S * 2):
+        await down.retransmit(outs[10])
+    assert len(sent(down)) - n == 1
+    await down.retransmit(outs[20])  # a new hole in the same second: still answered
+    assert len(sent(down)) - n == 2 and down.unanswered == 0
+    now[0] += RESEND_GUARD_S
+    await down.retransmit(outs[10])  # its resend was lost too: asked again, resent again
+    assert len(sent(down)) - n == 3
 
 
 async def test_upstream_gap_is_nacked_and_the_late_packet_fills_it(fakes: Nacks) -> None:

@@ -124,7 +124,7 @@ async def test_subscriber_nack_is_answered_on_its_rtx_stream(seen: Seen) -> None
     assert ts == struct.unpack("!I", lost[4:8])[0]
     assert resent[12:14] == struct.pack("!H", out_seq)  # the original sequence number
     assert resent[14:] == lost[12:]
-    await down.retransmit(out_seq)
+    await down.retransmit((out_seq + 1) & 0xFFFF)  # another hole (a repeat would wait)
     again = sent(down)[-1]
     assert struct.unpack("!H", again[2:4])[0] == (seq + 1) & 0xFFFF  # RTX has its own numbering
 
