@@ -189,6 +189,11 @@ CAPACITY_MARGIN = 0.95  # (that capacity times this)
 # report after it comes back says so. Not a capacity: the estimate holds (the page's media
 # recovery handles cuts; docs/media.md).
 CUT_LOSS = 0.9
+# No report for this long: the path was cut (reports are lost with everything else). The
+# reports in the first AFTER_CUT_S after it returns still count the cut's losses in their
+# interval: a cut is not a narrow link, so their loss holds the estimate too.
+REPORT_GAP_S = 3.0
+AFTER_CUT_S = 2.5
 # The delay half: the round trip from our sender reports and the receiver's answer to them
 # (RTCP RR LSR/DLSR) grows with the queue at the narrow link before it overflows. Its
 # excess over the smallest round trip of the last RTT_BASE_WINDOW_S is that queue.
@@ -223,6 +228,8 @@ class LinkEstimate:
     _decreased_at: float = -1e9
     _rtt_at: float = -1e9
     _rtts: list[tuple[float, float]] = field(default_factory=list)  # (time, rtt), minima
+    _report_at: float | None = None
+    _holding_until: float = -1e9
 
     def on_rtt(self, rtt_s: float, now: float) -> None:
         """One round-trip sample; keeps the base (the window's minimum) and the queue."""
@@ -253,7 +260,10 @@ class LinkEstimate:
         slowly with random loss, not at all while a queue builds), never past that capacity
         while it is remembered."""
         self.last_loss = loss_fraction
-        if loss_fraction >= CUT_LOSS:
+        if self._report_at is not None and now - self._report_at > REPORT_GAP_S:
+            self._holding_until = now + AFTER_CUT_S  # a cut path has just come back
+        self._report_at = now
+        if loss_fraction >= CUT_LOSS or (now < self._holding_until and loss_fraction > LOSS_HIGH):
             return
         if now - self._decreased_at > CAPACITY_MEMORY_S:
             self.capacity_bps = 0.0

@@ -14,12 +14,14 @@ from aiortc.rtp import RtpPacket
 from server.media.downtrack import KEYFRAME_PER_RECEIVER_S
 from server.media.forwarding import DownTrack, ReceiverLink, UpTrack
 from server.media.layers import (
+    AFTER_CUT_S,
     CAPACITY_MARGIN,
     DECREASE_MARGIN,
     DELAY_BACKOFF,
     GROWTH,
     MAX_TID,
     NO_VIDEO,
+    REPORT_GAP_S,
     LayerFilter,
     LayerRates,
     LinkEstimate,
@@ -184,8 +186,26 @@ def test_a_cut_path_is_not_a_narrow_one() -> None:
     before = est.available_bps
     est.on_report(0.99, 800_000, now=12.0)
     assert est.available_bps == before and est.capacity_bps == 0.0
-    est.on_report(0.5, 800_000, now=13.0)  # half lost: an overload, down to what got through
+    # The next reports still count the cut's tail in their interval (a receiver's report
+    # covers about a second): they hold too, for AFTER_CUT_S after the gap in reports.
+    est.on_report(0.5, 800_000, now=12.0 + AFTER_CUT_S - 0.1)
+    assert est.available_bps == before and est.capacity_bps == 0.0
+    est.on_report(0.5, 800_000, now=12.0 + AFTER_CUT_S + 0.5)  # half lost: an overload
     assert est.available_bps == pytest.approx(800_000 * 0.5 * DECREASE_MARGIN)
+
+
+def test_a_report_after_a_silence_holds_even_below_the_cut_threshold() -> None:
+    """A 10 s cut whose first report back counts 60 % lost (half its interval was the cut):
+    not an overload. Without the gap rule the estimate fell to what got through and the
+    member's video stayed off for about 20 s after a 10 s cut (test_e2e_media_cut)."""
+    est = LinkEstimate()
+    est.on_report(0.0, 800_000, now=1.0)
+    before = est.available_bps
+    est.on_report(0.6, 800_000, now=1.0 + REPORT_GAP_S + 8.0)
+    assert est.available_bps == before and est.overloads == 0
+    # reports at the usual pace are judged as before
+    est.on_report(0.6, 800_000, now=1.0 + REPORT_GAP_S + 8.0 + AFTER_CUT_S + 0.5)
+    assert est.overloads == 1
 
 
 async def test_receiver_link_puts_audio_first(monkeypatch: pytest.MonkeyPatch) -> None:
