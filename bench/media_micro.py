@@ -6,7 +6,9 @@ One publisher's pre-protected SRTP packets (VP8-sized 1,100 bytes, Opus-sized 12
 through the ingress and the fan-out to 11 subscribers: header rewrite, SRTP protect (libsrtp,
 AES-CM + HMAC-SHA1), ``sendto`` on real UDP sockets to a sink on loopback (``--no-send``
 leaves the system call out, to see the Python and libsrtp part alone). Two ingresses, side by
-side in the same run:
+side in the same run (and with sends, three ways out for the direct path: a socket per
+subscriber with one ``sendto`` each; one shared socket with a loop of ``sendto``; one shared
+socket with one ``sendmmsg`` per incoming packet, ``udpmux.Batch``):
 
 * aiortc's path (the baseline): one event-loop step per datagram, an asyncio queue read by a
   task, ``Session.unprotect``, ``RtpPacket.parse``, ``await UpTrack.on_packet`` (aiortc's real
@@ -37,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from server.media import passthrough
 from server.media.forwarding import DownTrack, UpTrack
+from server.media.udpmux import Batch
 
 KEY = bytes(range(30))
 SUBSCRIBERS = 11
@@ -67,10 +70,13 @@ class _Sink:
 
 
 class _Out:
-    """``passthrough.RtpOut`` without a peer connection: protect, one ``sendto``."""
+    """``passthrough.RtpOut`` without a peer connection: protect, then one ``sendto`` on a
+    socket of its own, or (``batch`` set) queued on the one shared socket's
+    ``udpmux.Batch``, flushed once per incoming packet as ``udpmux.MuxSocket`` does."""
 
     sink: _Sink
     send_enabled = True
+    batch: Batch | None = None
 
     def __init__(self, sender: Any) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -83,6 +89,9 @@ class _Out:
         if protected is None:
             return False
         if self.send_enabled:
+            if self.batch is not None:
+                self.batch.pending.append((protected, self.sink.addr))
+                return True
             try:
                 self._sock.sendto(protected, self.sink.addr)
             except BlockingIOError:
@@ -109,7 +118,18 @@ def _stand_ins(sink: _Sink, send: bool) -> None:
     passthrough.count_sent = lambda *a: None
 
 
-async def _run(kind: str, size: int, packets: int, direct: bool, sink: _Sink) -> float:
+def _shared_batch(mode: str) -> Batch | None:
+    if mode == "own_sockets":
+        return None
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 22)
+    sock.setblocking(False)
+    return Batch(sock, use_sendmmsg=mode == "sendmmsg")
+
+
+async def _run(
+    kind: str, size: int, packets: int, direct: bool, sink: _Sink, mode: str = "own_sockets"
+) -> float:
     level = (lambda pid, lvl: None) if kind == "audio" else None
     up = UpTrack("pub", kind, receiver=object(), payload_type=96, on_level=level)  # type: ignore[arg-type]
     up._police_rate = up._police_burst = up._budget = 1e12  # measure forwarding, not policing
@@ -128,6 +148,7 @@ async def _run(kind: str, size: int, packets: int, direct: bool, sink: _Sink) ->
         for i in range(packets)
     ]  # fmt: skip
     extensions = HeaderExtensionsMap()
+    batch = _Out.batch = _shared_batch(mode)
     t0 = time.process_time()
     if direct:
         unprotect = passthrough.fast_unprotect(rx)
@@ -135,6 +156,8 @@ async def _run(kind: str, size: int, packets: int, direct: bool, sink: _Sink) ->
             clear = unprotect(data)
             if clear is not None:
                 up.on_datagram(clear, extensions)
+            if batch is not None:
+                batch.flush()
             if not i & 63:
                 sink.drain()
     else:
@@ -154,6 +177,9 @@ async def _run(kind: str, size: int, packets: int, direct: bool, sink: _Sink) ->
         await task
     cpu = time.process_time() - t0
     sink.drain()
+    if batch is not None:
+        assert batch.dropped == 0, f"{batch.dropped} datagrams dropped"
+    _Out.batch = None
     return 1e6 * cpu / max(1, up.forwarded)
 
 
@@ -168,13 +194,18 @@ def main() -> None:
     sink = _Sink()
     _stand_ins(sink, not args.no_send)
     result: dict[str, Any] = {"send": not args.no_send}
+    variants = [(False, "own_sockets"), (True, "own_sockets")]
+    if not args.no_send:  # the shared socket: a loop of sendto, and one sendmmsg per packet
+        variants += [(True, "shared_sendto"), (True, "sendmmsg")]
     for kind, size in (("video", 1100), ("audio", 120)):
-        for direct in (False, True):
+        for direct, mode in variants:
             runs = [
-                asyncio.run(_run(kind, size, args.packets, direct, sink))
+                asyncio.run(_run(kind, size, args.packets, direct, sink, mode))
                 for _ in range(args.rounds)
             ]
-            name = "direct" if direct else "aiortc_path"
+            name = ("direct" if direct else "aiortc_path") + (
+                "" if mode == "own_sockets" else f"_{mode}"
+            )
             best = min(runs)
             print(f"{kind} {size} B, {name}: {best:.2f} us per forwarded packet "
                   f"(best of {[round(r, 2) for r in runs]})")  # fmt: skip

@@ -194,6 +194,8 @@ class Settings(BaseModel):
     media_allowed_networks: list[str] = Field(default_factory=list)  # empty: public only
     media_host_addresses: list[str] = Field(default_factory=list)  # empty: every allowed
     media_workers: int = Field(1, ge=1, le=64)
+    # The UDP port of the media workers' shared sockets (worker i: port + i); 0: ephemeral
+    media_udp_port: int = Field(0, ge=0, le=65535)
 
     # Scheduling and notifications
     scheduler_enabled: bool = True
@@ -292,6 +294,15 @@ class Settings(BaseModel):
             except ValueError:
                 raise ValueError(f"{n!r} is not an IP address or network") from None
         return v
+
+    @model_validator(mode="after")
+    def _media_ports(self) -> Settings:
+        if self.media_udp_port and self.media_udp_port + self.media_workers - 1 > 65535:
+            raise ValueError(
+                f"media_udp_port: {self.media_udp_port} + {self.media_workers} media workers "
+                "runs past port 65535 (worker i listens on media_udp_port + i)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _https_cookies(self) -> Settings:

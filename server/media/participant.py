@@ -30,6 +30,7 @@ from server.media.forwarding import DownTrack, ReceiverLink, UpTrack
 from server.media.ice import IpNetwork, filter_sdp_candidates, is_allowed_address, parse_candidate
 from server.media.passthrough import gather_on
 from server.media.port import MAX_CANDIDATE_BYTES, MAX_SDP_BYTES, IceCandidate, SignalSender
+from server.media.udpmux import HostSockets, share_host_sockets
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,14 @@ CODEC_MIME = {"audio": "audio/opus", "video": "video/VP8"}
 
 def _allows_everything(networks: Sequence[IpNetwork]) -> bool:
     return all(any(n.prefixlen == 0 and n.version == v for n in networks) for v in (4, 6))
+
+
+def address_filter(networks: Sequence[IpNetwork]) -> Callable[[str], bool] | None:
+    """Whether a datagram's source host may reach the unit (None: every source may)."""
+    if _allows_everything(networks):
+        return None
+    chosen = tuple(networks)
+    return lambda host: is_allowed_address(host, chosen)
 
 
 class IdleTrack(MediaStreamTrack):
@@ -134,6 +143,7 @@ class MediaParticipant:
         offer_extras: Callable[[], dict[str, Any]],
         on_level: Callable[[str, int], None],
         on_lost: Callable[[MediaParticipant], Awaitable[None]],
+        host_sockets: HostSockets | None = None,
     ) -> None:
         self.room_id = room_id
         self.id = participant_id
@@ -164,7 +174,10 @@ class MediaParticipant:
                 on_level,
                 rtcp_ssrc=passthrough.sender_ssrc(t.sender),
             )
-        gather_on(pc, gather_addresses)
+        if host_sockets is not None:  # the worker's shared socket (udpmux.py)
+            share_host_sockets(passthrough.connections(pc), host_sockets)
+        else:
+            gather_on(pc, gather_addresses)
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -237,11 +250,9 @@ class MediaParticipant:
         if not self._buffers_set:
             passthrough.enlarge_socket_buffers(self.pc, SOCKET_BUFFER_BYTES)
             direct.receive_directly(self.pc)  # before the address filter: it stays in front
-            if not _allows_everything(self._networks):
-                networks = self._networks
-                passthrough.drop_datagrams_from(
-                    self.pc, lambda host: is_allowed_address(host, networks)
-                )
+            allowed = address_filter(self._networks)
+            if allowed is not None:  # sockets of its own (TURN; no shared socket)
+                passthrough.drop_datagrams_from(self.pc, allowed)
             self._buffers_set = True
         self._offered = [s for s in self.slots.values()]
         payload: dict[str, Any] = {

@@ -328,8 +328,12 @@ class RtpOut:
             self._dtls = None
             return None
         transport = pair.protocol.transport
+        shared = getattr(transport, "batch_sendto", None)  # udpmux: the worker's one socket
         sock = getattr(transport, "_sock", None)  # asyncio's datagram transport socket
-        self._sendto = sock.sendto if sock is not None else transport.sendto
+        if shared is not None:
+            self._sendto = shared
+        else:
+            self._sendto = sock.sendto if sock is not None else transport.sendto
         self._protect = fast_protect(dtls._tx_srtp)
         self._addr = pair.remote_addr
         self._conn = conn
@@ -387,8 +391,10 @@ def drop_datagrams_from(pc: RTCPeerConnection, allowed: Callable[[str], bool]) -
     cached per source address (bounded)."""
     for connection in connections(pc):
         for protocol in list(getattr(connection, "_protocols", [])):
-            if type(protocol) is aioice.ice.StunProtocol and not getattr(
-                protocol, "_hc_filtered", False
+            if (
+                type(protocol) is aioice.ice.StunProtocol
+                and not getattr(protocol, "_hc_filtered", False)
+                and not hasattr(protocol.transport, "batch_sendto")  # udpmux filters first
             ):
                 _filter_protocol(protocol, allowed)
 
@@ -468,6 +474,17 @@ def check_hooks() -> None:
         (conn, "self._protocols"),
         (ice.RTCIceGatherer.__init__, "self._connection = Connection("),
         (ice.RTCIceTransport.__init__, "self._connection = gatherer._connection"),
+        # server/media/udpmux.py: connections' host candidates on the worker's one socket
+        (aioice.ice.StunProtocol.__init__, "self.transactions: dict[bytes, stun.Transaction]"),
+        (aioice.ice.StunProtocol.connection_made, "self.transport = "),
+        (aioice.ice.StunProtocol.connection_lost, "self.receiver.protocol_lost(self)"),
+        (aioice.ice.StunProtocol.close, "await self.__closed"),
+        (conn.__init__, "self._local_username = local_username"),
+        (conn.get_component_candidates, "self._protocols += host_protocols"),
+        (conn.get_component_candidates, "for address in addresses:"),
+        (conn.close, "await protocol.close()"),
+        (conn.request_received, 'message.attributes["USERNAME"]'),
+        (conn, "self.stun_server"),
     ]
     for name in (
         "__packet_count", "__octet_count", "__rtp_timestamp", "__ntp_timestamp", "__lsr", "__lsr_time"
@@ -496,3 +513,7 @@ def check_hooks() -> None:
     _require(hasattr(RTCRtpReceiver, "_send_rtcp"), "RTCRtpReceiver._send_rtcp")
     _require(hasattr(State, "CONNECTED"), "rtcdtlstransport.State.CONNECTED")
     _require("addresses" in _params(conn.get_component_candidates), "get_component_candidates")
+    _require(
+        _params(aioice.ice.server_reflexive_candidate) == ["protocol", "stun_server"],
+        "aioice.ice.server_reflexive_candidate(protocol, stun_server)",
+    )

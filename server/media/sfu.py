@@ -28,7 +28,7 @@ from server.media.ice import (
     local_host_addresses,
     rtc_configuration,
 )
-from server.media.participant import MediaParticipant
+from server.media.participant import MediaParticipant, address_filter
 from server.media.port import (
     TILE_MAX_LAYER,
     IceCandidate,
@@ -39,6 +39,7 @@ from server.media.port import (
     TileSize,
 )
 from server.media.speaker import SpeakerDetector, SpeakerTask
+from server.media.udpmux import HostSockets
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ MediaLost = MediaLostHandler
 class SfuSettings:
     ice: IceSettings = field(default_factory=IceSettings)
     speaker_interval_s: float = 0.25
+    # Every connection's host candidates on one shared UDP socket per host address
+    # (``udpmux.py``) on this port; 0: one the OS picks. None: a socket per connection
+    # (aioice's own, as before the shared socket).
+    udp_port: int | None = 0
 
 
 @dataclass(slots=True)
@@ -126,6 +131,7 @@ class AiortcMediaEngine:
         self._lost: asyncio.Queue[tuple[str, str, MediaParticipant]] | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._gather_addresses: list[str] = []
+        self.host_sockets: HostSockets | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -139,6 +145,14 @@ class AiortcMediaEngine:
                 "media_allowed_networks or media_host_addresses say otherwise): media "
                 "connections fail unless the server uses TURN"
             )
+        if self.settings.udp_port is not None and self._gather_addresses:
+            sockets = HostSockets(
+                self._gather_addresses,
+                self.settings.udp_port,
+                address_filter(ice.allowed_networks),
+            )
+            await sockets.start()  # an OSError (port taken) stops the start: say so early
+            self.host_sockets = sockets
         self._lost = asyncio.Queue()
         self._reaper = asyncio.create_task(self._reap(), name="media-reaper")
 
@@ -150,6 +164,9 @@ class AiortcMediaEngine:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        sockets, self.host_sockets = self.host_sockets, None
+        if sockets is not None:
+            sockets.stop()
 
     async def open_room(self, room_id: str, credentials_until: float | None = None) -> None:
         if room_id in self._rooms:
@@ -191,6 +208,7 @@ class AiortcMediaEngine:
                 send=send,
                 pc=pc,
                 gather_addresses=self._gather_addresses,
+                host_sockets=self.host_sockets,
                 allowed_networks=ice.allowed_networks,
                 offer_extras=lambda: {
                     "ice": client_ice_config(ice, participant_id, self._now(), ttl())

@@ -2,7 +2,8 @@
 
 :class:`ShardedMediaEngine` is a ``MediaEngine`` for the main (signaling) process. It starts
 ``workers`` processes, each running its own :class:`~server.media.sfu.AiortcMediaEngine`
-with its own event loop and UDP sockets. A room lives in exactly one worker, chosen by a
+with its own event loop and its own shared UDP socket (``udpmux.py``; port ``udp_port +
+index`` when a port is configured). A room lives in exactly one worker, chosen by a
 stable hash of the room id (``shard_of``), so every call about a room goes to the same
 process and the room's media never crosses processes.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import logging
 import multiprocessing as mp
@@ -76,6 +78,15 @@ class PipeWriter:
 
 
 _STOP = object()
+
+
+def worker_settings(settings: SfuSettings, index: int) -> SfuSettings:
+    """Worker ``index``'s settings: its shared UDP socket on ``udp_port + index`` (a fixed
+    port range for firewalls), or an ephemeral one when ``udp_port`` is 0."""
+    port = settings.udp_port
+    if not port:
+        return settings
+    return dataclasses.replace(settings, udp_port=port + index)
 
 
 def shard_of(room_id: str, workers: int) -> int:
@@ -232,7 +243,7 @@ class ShardedMediaEngine:
             parent, child = ctx.Pipe()
             proc = ctx.Process(
                 target=worker_main,
-                args=(child, self.settings, self._stats_interval_s),
+                args=(child, worker_settings(self.settings, i), self._stats_interval_s),
                 name=f"media-worker-{i}",
                 daemon=True,
             )

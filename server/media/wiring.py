@@ -39,7 +39,7 @@ def setup(app: web.Application) -> None:
         raise ValueError("turn_uris is set but turn_secret is not (see docs/configuration.md)")
 
     # Whoever runs the rooms registers for lost media (server.signaling's rooms context).
-    sfu = SfuSettings(ice=ice_settings(settings))
+    sfu = SfuSettings(ice=ice_settings(settings), udp_port=settings.media_udp_port)
     if settings.media_workers > 1:
         # Rooms hashed onto worker processes, one room in exactly one (docs/media.md).
         app[MEDIA_KEY] = ShardedMediaEngine(sfu, workers=settings.media_workers)

@@ -1,0 +1,527 @@
+"""One UDP socket per media worker, shared by every peer connection's host candidates.
+
+aioice binds a socket per connection, so one incoming packet's copies to 11 subscribers leave
+through 11 sockets with 11 ``sendto`` calls. Here every connection of the worker announces the
+same host address and port (like mediasoup's WebRtcServer, LiveKit's UDP mux, Janus's single
+port), and :class:`MuxSocket` demultiplexes what arrives:
+
+1. the allowed-networks filter sees every datagram first (a refused source is dropped and
+   counted, never answered);
+2. a STUN request goes to the connection whose local ufrag is the first half of its USERNAME
+   (RFC 8445 7.2.2: ``<receiver's ufrag>:<sender's ufrag>``), and its source address is learnt
+   for that connection (aioice still checks MESSAGE-INTEGRITY: a request with a forged
+   username learns nothing more than a datagram to aioice's own per-connection socket could);
+3. a STUN response goes by its transaction id to the connection that sent the request;
+4. everything else (DTLS, SRTP, SRTCP) by its source address; an unknown source is dropped
+   and counted.
+
+Each connection gets an ordinary ``aioice.ice.StunProtocol`` whose transport is a
+:class:`MuxTransport` on the shared socket, so aioice's checks, consent freshness, pairing and
+``close()`` work unchanged, and ``direct.receive_directly`` and the address filter wrap its
+``datagram_received`` as they wrap a socket's own. TURN relayed candidates keep aioice's path.
+
+Sends made while one incoming datagram is handled (the forwarding point is synchronous, so
+that is every copy of a forwarded packet) are queued and leave together with one
+``sendmmsg`` when the datagram's handling returns (:class:`Batch`, ctypes on libc; a loop of
+``sendto`` where libc has no ``sendmmsg``). Sends at any other time (pacer timers, RTCP, STUN
+from aioice's tasks) go out at once.
+
+The private aioice names used here are checked by ``passthrough.check_hooks``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import errno
+import functools
+import logging
+import socket
+import struct
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+import aioice.ice
+from aioice.candidate import Candidate, candidate_foundation, candidate_priority
+from aioice.utils import random_string
+
+logger = logging.getLogger(__name__)
+
+STUN_COOKIE = b"\x21\x12\xa4\x42"
+STUN_USERNAME = 0x0006
+# STUN message classes (RFC 5389 6: bits C1 C0 of the message type)
+REQUEST, INDICATION, SUCCESS, ERROR = 0, 1, 2, 3
+MAX_BATCH = 64  # datagrams per sendmmsg call (one video packet to 63 receivers)
+SLOT_BYTES = 2048  # room per datagram in the batch buffer (an MTU-sized packet and more)
+SOCKET_BUFFER_BYTES = 4 << 20  # every connection's bursts share this one socket
+_VERDICTS_MAX = 256
+
+
+# --- pure helpers ------------------------------------------------------------------------------
+def stun_class(data: bytes) -> int | None:
+    """The STUN message class of ``data`` (REQUEST, INDICATION, SUCCESS, ERROR), or None if it
+    is not STUN (RFC 7983: STUN's first byte is 0-3; the magic cookie follows the length)."""
+    if len(data) < 20 or data[0] > 3 or data[4:8] != STUN_COOKIE:
+        return None
+    return ((data[0] & 0x01) << 1) | ((data[1] & 0x10) >> 4)
+
+
+def stun_local_ufrag(data: bytes) -> str | None:
+    """The receiver's ufrag from a STUN message's USERNAME (``"<ours>:<theirs>"``), or None."""
+    end = min(len(data), 20 + int.from_bytes(data[2:4], "big"))
+    pos = 20
+    while pos + 4 <= end:
+        kind = int.from_bytes(data[pos : pos + 2], "big")
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if kind == STUN_USERNAME:
+            value = data[pos + 4 : pos + 4 + length]
+            ours, colon, _ = value.partition(b":")
+            if not colon or not ours:
+                return None
+            try:
+                return ours.decode()
+            except UnicodeDecodeError:
+                return None
+        pos += 4 + length + (-length % 4)
+    return None
+
+
+def sockaddr(addr: tuple[Any, ...]) -> bytes:
+    """The C ``sockaddr_in``/``sockaddr_in6`` for ``(host, port)``."""
+    host, port = addr[0], addr[1]
+    if ":" in host:
+        return (
+            struct.pack("=H", socket.AF_INET6)
+            + struct.pack("!HI", port, 0)
+            + socket.inet_pton(socket.AF_INET6, host)
+            + struct.pack("=I", 0)
+        )
+    return (
+        struct.pack("=H", socket.AF_INET)
+        + struct.pack("!H", port)
+        + socket.inet_pton(socket.AF_INET, host)
+        + bytes(8)
+    )
+
+
+# --- sendmmsg ----------------------------------------------------------------------------------
+class _Iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+class _Msghdr(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_void_p),
+        ("namelen", ctypes.c_uint32),
+        ("iov", ctypes.c_void_p),
+        ("iovlen", ctypes.c_size_t),
+        ("control", ctypes.c_void_p),
+        ("controllen", ctypes.c_size_t),
+        ("flags", ctypes.c_int),
+    ]
+
+
+class _Mmsghdr(ctypes.Structure):
+    _fields_ = [("hdr", _Msghdr), ("len", ctypes.c_uint)]
+
+
+def _libc_sendmmsg() -> Any:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name, use_errno=True)
+        func = libc.sendmmsg
+    except (OSError, AttributeError):
+        return None
+    func.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int]
+    func.restype = ctypes.c_int
+    return func
+
+
+_SENDMMSG = _libc_sendmmsg()
+
+
+class Batch:
+    """Datagrams queued on one socket, sent with one ``sendmmsg`` by :meth:`flush` (or a loop
+    of ``sendto`` without it). A full socket buffer drops what did not fit, like a congested
+    link; counted in ``dropped``. ``use_sendmmsg=False`` forces the loop (tests, benchmarks)."""
+
+    def __init__(self, sock: socket.socket, *, use_sendmmsg: bool = True) -> None:
+        self._sock = sock
+        self._fd = sock.fileno()
+        self._sendmmsg: Any = _SENDMMSG if use_sendmmsg else None
+        self.pending: list[tuple[bytes, tuple[Any, ...]]] = []
+        self.calls = 0  # system calls made to send
+        self.sent = 0
+        self.dropped = 0
+        self._names: dict[tuple[Any, ...], tuple[Any, int]] = {}
+        self._msgs = (_Mmsghdr * MAX_BATCH)()
+        self._iovs = (_Iovec * MAX_BATCH)()
+        self._buf = ctypes.create_string_buffer(MAX_BATCH * SLOT_BYTES)
+        base = ctypes.addressof(self._buf)
+        self._slots = [base + i * SLOT_BYTES for i in range(MAX_BATCH)]
+        self._hdrs = [self._msgs[i].hdr for i in range(MAX_BATCH)]
+        self._iov_views = [self._iovs[i] for i in range(MAX_BATCH)]
+        for i in range(MAX_BATCH):
+            self._iov_views[i].base = self._slots[i]
+            self._hdrs[i].iov = ctypes.addressof(self._iovs[i])
+            self._hdrs[i].iovlen = 1
+
+    @property
+    def available(self) -> bool:
+        return self._sendmmsg is not None
+
+    def flush(self) -> None:
+        pending = self.pending
+        if not pending:
+            return
+        self.pending = []
+        if self._sendmmsg is None or len(pending) == 1:
+            for data, addr in pending:
+                self.send_now(data, addr)
+            return
+        for start in range(0, len(pending), MAX_BATCH):
+            self._send_many(pending[start : start + MAX_BATCH])
+
+    def send_now(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        self.calls += 1
+        try:
+            self._sock.sendto(data, addr)
+        except OSError:  # buffer full (dropped, as a congested link would) or unreachable
+            self.dropped += 1
+            return
+        self.sent += 1
+
+    def _send_many(self, items: list[tuple[bytes, tuple[Any, ...]]]) -> None:
+        memmove = ctypes.memmove
+        names = self._names
+        count = 0
+        for data, addr in items:
+            n = len(data)
+            if n > SLOT_BYTES:
+                self.send_now(data, addr)
+                continue
+            name = names.get(addr)
+            if name is None:
+                if len(names) > 4096:
+                    names.clear()
+                raw = sockaddr(addr)
+                buf = ctypes.create_string_buffer(raw, len(raw))
+                name = names[addr] = (buf, len(raw))
+            memmove(self._slots[count], data, n)
+            self._iov_views[count].len = n
+            hdr = self._hdrs[count]
+            hdr.name = ctypes.addressof(name[0])
+            hdr.namelen = name[1]
+            count += 1
+        done = 0
+        msgs = ctypes.addressof(self._msgs)
+        size = ctypes.sizeof(_Mmsghdr)
+        while done < count:
+            self.calls += 1
+            r = self._sendmmsg(self._fd, msgs + done * size, count - done, 0)
+            if r > 0:
+                done += r
+                self.sent += r
+                continue
+            err = ctypes.get_errno()
+            if err == errno.EINTR:
+                continue
+            if err in (errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS):
+                self.dropped += count - done  # the socket buffer is full: drop the rest
+                return
+            self.dropped += 1  # this one datagram failed (unreachable): skip it
+            done += 1
+
+
+# --- the shared socket -------------------------------------------------------------------------
+class MuxTransport(asyncio.DatagramTransport):
+    """One connection's view of the shared socket: what aioice's ``StunProtocol`` sends on."""
+
+    def __init__(self, mux: MuxSocket, protocol: Any) -> None:
+        super().__init__()
+        self._mux = mux
+        self._protocol = protocol
+        self._closing = False
+        self.batch_sendto = mux.send  # for passthrough.RtpOut's fast path
+
+    def sendto(self, data: Any, addr: Any = None) -> None:
+        if not self._closing:
+            self._mux.send(bytes(data), addr)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if name == "sockname":
+            return self._mux.sockname
+        return default  # no "socket": the shared socket's options are the worker's, not ours
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self._mux.detach(self._protocol)
+        asyncio.get_running_loop().call_soon(self._protocol.connection_lost, None)
+
+    def abort(self) -> None:
+        self.close()
+
+
+class MuxSocket(asyncio.DatagramProtocol):
+    """One bound UDP socket and its demultiplexer (see the module docstring)."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        allowed: Callable[[str], bool] | None,
+        *,
+        use_sendmmsg: bool = True,
+    ) -> None:
+        self.sock = sock
+        self.sockname: tuple[Any, ...] = sock.getsockname()
+        self.batch = Batch(sock, use_sendmmsg=use_sendmmsg)
+        self._allowed = allowed
+        self._verdicts: dict[str, bool] = {}
+        self._by_ufrag: dict[str, Any] = {}  # local ufrag -> StunProtocol
+        self._routes: dict[tuple[Any, ...], Any] = {}  # remote (host, port) -> StunProtocol
+        self._learnt: dict[Any, set[tuple[Any, ...]]] = {}  # protocol -> its routes
+        self._dispatching = False
+        self.transport: asyncio.DatagramTransport | None = None
+        # counters
+        self.filtered = 0  # from outside the allowed networks
+        self.unknown = 0  # no connection claims it (unknown ufrag, source or transaction)
+        self.received = 0
+
+    # asyncio
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        if not data:
+            return
+        host = addr[0]
+        if self._allowed is not None:
+            ok = self._verdicts.get(host)
+            if ok is None:
+                if len(self._verdicts) > _VERDICTS_MAX:
+                    self._verdicts.clear()
+                ok = self._verdicts[host] = self._allowed(host)
+            if not ok:
+                self.filtered += 1
+                return
+        key = (host, addr[1])
+        protocol = self._routes.get(key)
+        if data[0] < 4:  # perhaps STUN (RFC 7983)
+            kind = stun_class(data)
+            if kind == REQUEST:
+                ufrag = stun_local_ufrag(data)
+                protocol = self._by_ufrag.get(ufrag) if ufrag is not None else None
+                if protocol is not None:
+                    self._learn(key, protocol)
+            elif kind in (SUCCESS, ERROR) and (
+                protocol is None or data[8:20] not in protocol.transactions
+            ):
+                found = self._by_transaction(data[8:20])
+                if found is not None:
+                    protocol = found
+                    self._learn(key, protocol)
+        if protocol is None:
+            self.unknown += 1
+            return
+        self.received += 1
+        self._dispatching = True
+        try:
+            protocol.datagram_received(data, key)
+        finally:
+            self._dispatching = False
+            if self.batch.pending:
+                self.batch.flush()
+
+    def error_received(self, exc: Exception) -> None:
+        logger.debug("shared media socket %s: %r", self.sockname, exc)
+
+    # sending
+    def send(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        """Queue ``data`` for the batch while a datagram is being handled, else send it now.
+        Never raises: a full buffer drops the datagram (counted in ``batch.dropped``)."""
+        if self._dispatching:
+            self.batch.pending.append((data, addr))
+        else:
+            self.batch.send_now(data, addr)
+
+    # connections
+    def attach(self, connection: Any, component: int) -> Any:
+        """A ``StunProtocol`` for ``connection`` on this socket, with its host candidate."""
+        ufrag = connection.local_username
+        other = self._by_ufrag.get(ufrag)
+        if other is not None and other.receiver is not connection:
+            raise ValueError(f"ufrag {ufrag!r} is taken on {self.sockname}")
+        protocol = aioice.ice.StunProtocol(connection)
+        protocol.connection_made(MuxTransport(self, protocol))
+        host, port = self.sockname[0], self.sockname[1]
+        protocol.local_candidate = Candidate(
+            foundation=candidate_foundation("host", "udp", host),
+            component=component,
+            transport="udp",
+            priority=candidate_priority(component, "host"),
+            host=host,
+            port=port,
+            type="host",
+        )
+        self._by_ufrag[ufrag] = protocol
+        return protocol
+
+    def ufrag_taken(self, ufrag: str, connection: Any) -> bool:
+        other = self._by_ufrag.get(ufrag)
+        return other is not None and other.receiver is not connection
+
+    def detach(self, protocol: Any) -> None:
+        for key in self._learnt.pop(protocol, ()):
+            if self._routes.get(key) is protocol:
+                del self._routes[key]
+        ufrag = protocol.receiver.local_username
+        if self._by_ufrag.get(ufrag) is protocol:
+            del self._by_ufrag[ufrag]
+
+    @property
+    def connections(self) -> int:
+        return len(self._by_ufrag)
+
+    def _learn(self, key: tuple[Any, ...], protocol: Any) -> None:
+        old = self._routes.get(key)
+        if old is protocol:
+            return
+        if old is not None:
+            self._learnt.get(old, set()).discard(key)
+        self._routes[key] = protocol
+        self._learnt.setdefault(protocol, set()).add(key)
+
+    def _by_transaction(self, transaction_id: bytes) -> Any:
+        for protocol in self._by_ufrag.values():
+            if transaction_id in protocol.transactions:
+                return protocol
+        return None
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+class HostSockets:
+    """A media worker's shared sockets: one per host address, all on one port (``port`` 0:
+    the first is ephemeral and the others try to share its number)."""
+
+    def __init__(
+        self,
+        addresses: Sequence[str],
+        port: int,
+        allowed: Callable[[str], bool] | None,
+        *,
+        use_sendmmsg: bool = True,
+    ) -> None:
+        self._addresses = list(addresses)
+        self._port = port
+        self._allowed = allowed
+        self._use_sendmmsg = use_sendmmsg
+        self.sockets: list[MuxSocket] = []
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        port = self._port
+        for address in self._addresses:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            try:
+                for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+                    sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER_BYTES)
+                sock.bind((address, port))
+                sock.setblocking(False)
+                _, mux = await loop.create_datagram_endpoint(
+                    functools.partial(
+                        MuxSocket, sock, self._allowed, use_sendmmsg=self._use_sendmmsg
+                    ),
+                    sock=sock,
+                )
+            except BaseException:
+                sock.close()
+                self.stop()
+                raise
+            if port == 0:
+                port = mux.sockname[1]
+            self.sockets.append(mux)
+            logger.info("media: shared UDP socket on %s port %d", address, mux.sockname[1])
+
+    def stop(self) -> None:
+        for mux in self.sockets:
+            mux.close()
+        self.sockets.clear()
+
+    @property
+    def port(self) -> int:
+        return int(self.sockets[0].sockname[1]) if self.sockets else 0
+
+    def reserve_ufrag(self, connection: Any) -> None:
+        """Give ``connection`` a local ufrag no other connection on these sockets has (before
+        the offer carries it)."""
+        while any(m.ufrag_taken(connection.local_username, connection) for m in self.sockets):
+            connection._local_username = random_string(4)
+
+    def host_protocols(self, connection: Any, component: int) -> list[Any]:
+        self.reserve_ufrag(connection)
+        return [mux.attach(connection, component) for mux in self.sockets]
+
+    def counters(self) -> dict[str, int]:
+        out = {"filtered": 0, "unknown": 0, "received": 0, "calls": 0, "sent": 0, "dropped": 0}
+        for mux in self.sockets:
+            out["filtered"] += mux.filtered
+            out["unknown"] += mux.unknown
+            out["received"] += mux.received
+            out["calls"] += mux.batch.calls
+            out["sent"] += mux.batch.sent
+            out["dropped"] += mux.batch.dropped
+        return out
+
+
+def share_host_sockets(pc_connections: Sequence[Any], sockets: HostSockets) -> None:
+    """Make each aioice connection's host candidates the shared sockets instead of its own
+    (relay policy: none, as aioice; TURN and STUN still take aioice's path)."""
+    for connection in pc_connections:
+        if getattr(connection, "_hc_shared", None) is None:
+            _wrap_gathering(connection, sockets)
+
+
+def _wrap_gathering(connection: Any, sockets: HostSockets) -> None:
+    original = connection.get_component_candidates
+    sockets.reserve_ufrag(connection)
+
+    async def get_component_candidates(
+        component: int,
+        addresses: list[str],
+        timeout: int = 5,  # noqa: ASYNC109
+    ) -> list[Candidate]:
+        if connection._transport_policy == aioice.TransportPolicy.RELAY:
+            return await original(component=component, addresses=[], timeout=timeout)  # type: ignore[no-any-return]
+        host = sockets.host_protocols(connection, component)
+        connection._protocols += host
+        candidates = [p.local_candidate for p in host]
+        tasks = []
+        if connection.stun_server:  # server-reflexive candidates through the shared socket
+            tasks = [
+                asyncio.create_task(
+                    aioice.ice.server_reflexive_candidate(p, connection.stun_server)
+                )
+                for p in host
+                if ":" not in p.local_candidate.host
+            ]
+        # TURN (and nothing else: no host addresses) by aioice's own path
+        relayed = await original(component=component, addresses=[], timeout=timeout)
+        if tasks:
+            done, pending = await asyncio.wait(tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            candidates += [t.result()[0] for t in done if t.exception() is None]
+        return candidates + list(relayed)
+
+    connection.get_component_candidates = get_component_candidates
+    connection._hc_shared = sockets
