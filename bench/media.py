@@ -64,6 +64,12 @@ from server.media.sfu import AiortcMediaEngine, SfuSettings
 from server.media.shard import PipeWriter
 
 NETNS_ENV = "HC_BENCH_NETNS"
+# --sockets: how the SFU's connections send and receive (server/media/udpmux.py)
+SOCKETS: dict[str, dict[str, Any]] = {
+    "shared": {"udp_port": 0, "sendmmsg": False},  # one socket, a sendto per copy (default)
+    "shared-sendmmsg": {"udp_port": 0, "sendmmsg": True},  # one sendmmsg per incoming packet
+    "own": {"udp_port": None},  # a socket per connection (aioice's own, before udpmux)
+}
 
 
 # --- the server process ----------------------------------------------------------------------
@@ -75,8 +81,8 @@ def server_main(conns: list[Connection], mode: str, cpu: int) -> None:
 async def _serve(conns: list[Connection], mode: str) -> None:
     loop = asyncio.get_running_loop()
     engine: Any
-    if mode == "sfu":
-        engine = AiortcMediaEngine(SfuSettings(ice=IceSettings.loopback()))
+    if mode in SOCKETS:
+        engine = AiortcMediaEngine(SfuSettings(ice=IceSettings.loopback(), **SOCKETS[mode]))
     else:
         engine = BaselineEngine()
     await engine.start()
@@ -84,9 +90,12 @@ async def _serve(conns: list[Connection], mode: str) -> None:
     queues: list[asyncio.Queue[Any]] = []
 
     def counters() -> dict[str, int]:
-        if mode != "sfu":
+        if mode not in SOCKETS:
             return engine.counters()  # type: ignore[no-any-return]
         total = {"forwarded": 0, "received": 0, "dropped": 0}
+        if engine.host_sockets is not None:
+            for key, value in engine.host_sockets.counters().items():
+                total[f"socket_{key}"] = value
         for room_id in engine.room_ids():
             s = engine.stats(room_id)
             total["forwarded"] += s.forwarded_packets
@@ -311,7 +320,13 @@ def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, Enco
         "host_busy_pct": 100 * cpus() * (host1[0] - host0[0]) / max(1, host1[2] - host0[2]),
         "host_steal_pct": 100 * (host1[1] - host0[1]) / max(1, host1[2] - host0[2]),
         "loadavg_1m": loadavg(),
+        # the shared socket's counters over the window (0 without one)
+        **{k: srv1[k] - srv0.get(k, 0) for k in srv1 if k.startswith("socket_")},
+        **{k: 0 for k in SOCKET_KEYS if k not in srv1},
     }
+
+
+SOCKET_KEYS = ("socket_sent", "socket_calls", "socket_dropped", "socket_unknown", "socket_filtered")
 
 
 def _gen_entry(conn: Connection, control: Connection, bots: list[tuple[str, str, bool]],
@@ -339,6 +354,59 @@ async def _gen_with_control(conn: Connection, control: Connection, bots: list[tu
         await to_main.stop()
 
 
+def _report(
+    variant: str,
+    sfu: dict[str, Any],
+    args: argparse.Namespace,
+    room_pps_nominal: float,
+    video_pps: float,
+) -> dict[str, Any]:
+    room_pps = sfu["forwarded_pps"] / args.rooms
+    pps_per_core = 1e6 / sfu["us_per_packet"]
+    # a full room at full rate: 12 publishers x (video pps + 50 audio pps) x 11 subscribers
+    rooms_per_core = pps_per_core / room_pps_nominal
+    full_rate = sfu["min_receiver_fps"] >= 0.9 * args.fps
+    streams = args.rooms * args.participants * (args.participants - 1) * 2
+    print(f"SFU ({variant} sockets): {args.rooms} rooms x {args.participants} bots, "
+          f"window {sfu['window_s']:.1f}s")  # fmt: skip
+    print(f"  forwarded {sfu['forwarded_pps']:.0f} pps ({room_pps:.0f} per room), "
+          f"received {sfu['received_pps']:.0f} pps")  # fmt: skip
+    print(f"  server CPU {sfu['server_cpu_pct']:.1f}% of one core -> {sfu['us_per_packet']:.1f} us "
+          f"per forwarded packet ({100 * sfu['server_system_share']:.0f}% of it in the kernel), "
+          f"{sfu['server_cpu_pct'] / streams:.3f}% per forwarded stream")  # fmt: skip
+    print(f"  capacity: {pps_per_core:.0f} forwarded pps per core = {rooms_per_core:.2f} full rooms "
+          f"per core (a full room forwards {room_pps_nominal:.0f} pps: 12 x 11 x ({video_pps:.0f} "
+          f"video + 50 audio pps))")  # fmt: skip
+    if not full_rate:
+        print("  WARNING: receivers below full frame rate: the load generators or the shared host "
+              "saturated; the per-packet figure is the SFU's own cost at the load reached")  # fmt: skip
+    print(f"  receivers: {sfu['video_streams']} video streams, min {sfu['min_receiver_fps']:.1f} fps, "
+          f"median {sfu['median_receiver_fps']:.1f} fps, min audio {sfu['min_audio_pps']:.1f} pps, "
+          f"loss {sfu['loss_pct']:.3f}%; verifier decoded {sfu['verifier_decoded_fps']} fps")  # fmt: skip
+    print(f"  load generators CPU: {[round(x, 1) for x in sfu['generator_cpu_pct']]}%; "
+          f"kernel UDP receive-buffer drops in the window: {sfu['udp_rcvbuf_drops']}")  # fmt: skip
+    others = sfu["host_busy_pct"] - sfu["server_cpu_pct"] - sum(sfu["generator_cpu_pct"])
+    print(f"  machine during the window: {sfu['host_busy_pct']:.0f}% busy of {100 * cpus()}% "
+          f"({max(0.0, others):.0f}% outside this benchmark's processes), steal {sfu['host_steal_pct']:.1f}%, "
+          f"load average {sfu['loadavg_1m']:.2f}")  # fmt: skip
+    sent, calls = sfu["socket_sent"], sfu["socket_calls"]
+    if calls:
+        print(f"  shared socket: {sent / calls:.2f} datagrams per send system call, "
+              f"{sfu['socket_dropped']} dropped at send, {sfu['socket_unknown']} from unknown "
+              f"sources, {sfu['socket_filtered']} filtered")  # fmt: skip
+    return {
+        "rooms": args.rooms,
+        "participants": args.rooms * args.participants,
+        "forwarded_pps": round(sfu["forwarded_pps"]),
+        "forwarded_pps_per_core": round(pps_per_core),
+        "rooms_per_core": round(rooms_per_core, 2),
+        "sfu_cpu_pct": round(sfu["server_cpu_pct"], 1),
+        "us_per_forwarded_packet": round(sfu["us_per_packet"], 2),
+        "min_receiver_fps": round(sfu["min_receiver_fps"], 1),
+        "loss_pct": round(sfu["loss_pct"], 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -360,6 +428,12 @@ def main() -> None:
     )
     parser.add_argument("--profile", help="py-spy raw (collapsed) stacks of the SFU to this file")
     parser.add_argument("--no-janus", action="store_true", help="skip the Janus column")
+    parser.add_argument(
+        "--sockets",
+        default="shared",
+        help=f"comma-separated SFU variants run one after the other ({', '.join(SOCKETS)}); "
+        "the first one is compared with Janus",
+    )
     parser.add_argument("--no-netns", action="store_true", help="run on the host's loopback")
     args = parser.parse_args()
     if not args.no_netns and os.environ.get(NETNS_ENV) != "1":
@@ -378,46 +452,21 @@ def main() -> None:
     )
     room_pps_nominal = args.participants * (args.participants - 1) * (video_pps + 50)
 
-    sfu = run("sfu", args.rooms, args.participants, clips, args.warmup, args.seconds,
-              args.generators, args.profile, 1 if args.pin_generators else None)  # fmt: skip
-    room_pps = sfu["forwarded_pps"] / args.rooms
-    pps_per_core = 1e6 / sfu["us_per_packet"]
-    # a full room at full rate: 12 publishers x (video pps + 50 audio pps) x 11 subscribers
-    rooms_per_core = pps_per_core / room_pps_nominal
-    full_rate = sfu["min_receiver_fps"] >= 0.9 * args.fps
-    streams = args.rooms * args.participants * (args.participants - 1) * 2
-    print(f"SFU: {args.rooms} rooms x {args.participants} bots, window {sfu['window_s']:.1f}s")
-    print(f"  forwarded {sfu['forwarded_pps']:.0f} pps ({room_pps:.0f} per room), "
-          f"received {sfu['received_pps']:.0f} pps")  # fmt: skip
-    print(f"  server CPU {sfu['server_cpu_pct']:.1f}% of one core -> {sfu['us_per_packet']:.1f} us "
-          f"per forwarded packet ({100 * sfu['server_system_share']:.0f}% of it in the kernel), "
-          f"{sfu['server_cpu_pct'] / streams:.3f}% per forwarded stream")  # fmt: skip
-    print(f"  capacity: {pps_per_core:.0f} forwarded pps per core = {rooms_per_core:.2f} full rooms "
-          f"per core (a full room forwards {room_pps_nominal:.0f} pps: 12 x 11 x ({video_pps:.0f} "
-          f"video + 50 audio pps))")  # fmt: skip
-    if not full_rate:
-        print("  WARNING: receivers below full frame rate: the load generators or the shared host "
-              "saturated; the per-packet figure is the SFU's own cost at the load reached")  # fmt: skip
-    print(f"  receivers: {sfu['video_streams']} video streams, min {sfu['min_receiver_fps']:.1f} fps, "
-          f"median {sfu['median_receiver_fps']:.1f} fps, min audio {sfu['min_audio_pps']:.1f} pps, "
-          f"loss {sfu['loss_pct']:.3f}%; verifier decoded {sfu['verifier_decoded_fps']} fps")  # fmt: skip
-    print(f"  load generators CPU: {[round(x, 1) for x in sfu['generator_cpu_pct']]}%; "
-          f"kernel UDP receive-buffer drops in the window: {sfu['udp_rcvbuf_drops']}")  # fmt: skip
-    others = sfu["host_busy_pct"] - sfu["server_cpu_pct"] - sum(sfu["generator_cpu_pct"])
-    print(f"  machine during the window: {sfu['host_busy_pct']:.0f}% busy of {100 * cpus()}% "
-          f"({max(0.0, others):.0f}% outside this benchmark's processes), steal {sfu['host_steal_pct']:.1f}%, "
-          f"load average {sfu['loadavg_1m']:.2f}")  # fmt: skip
-    result: dict[str, Any] = {
-        "rooms": args.rooms,
-        "participants": args.rooms * args.participants,
-        "forwarded_pps": round(sfu["forwarded_pps"]),
-        "forwarded_pps_per_core": round(pps_per_core),
-        "rooms_per_core": round(rooms_per_core, 2),
-        "sfu_cpu_pct": round(sfu["server_cpu_pct"], 1),
-        "us_per_forwarded_packet": round(sfu["us_per_packet"], 2),
-        "min_receiver_fps": round(sfu["min_receiver_fps"], 1),
-        "loss_pct": round(sfu["loss_pct"], 3),
-    }
+    variants = [v for v in args.sockets.split(",") if v]
+    for v in variants:
+        if v not in SOCKETS:
+            parser.error(f"--sockets: {v!r} is not one of {', '.join(SOCKETS)}")
+    gen_cpu = 1 if args.pin_generators else None
+    runs = {}
+    for v in variants:
+        runs[v] = run(v, args.rooms, args.participants, clips, args.warmup, args.seconds,
+                      args.generators, args.profile, gen_cpu)  # fmt: skip
+    reports = {v: _report(v, r, args, room_pps_nominal, video_pps) for v, r in runs.items()}
+    sfu = runs[variants[0]]
+    result: dict[str, Any] = dict(reports[variants[0]])
+    result["sockets"] = variants[0]
+    if len(variants) > 1:
+        result["variants"] = reports
     if args.baseline_participants:
         base = run(
             "baseline", 1, args.baseline_participants, clips, args.warmup, args.seconds / 2, 1

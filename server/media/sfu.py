@@ -54,6 +54,9 @@ class SfuSettings:
     # (``udpmux.py``) on this port; 0: one the OS picks. None: a socket per connection
     # (aioice's own, as before the shared socket).
     udp_port: int | None = 0
+    # The shared socket sends one datagram's copies with one sendmmsg (through ctypes) instead
+    # of a loop of sendto: slower here (docs/media.md, "Shared socket"), so off by default.
+    sendmmsg: bool = False
 
 
 @dataclass(slots=True)
@@ -150,6 +153,7 @@ class AiortcMediaEngine:
                 self._gather_addresses,
                 self.settings.udp_port,
                 address_filter(ice.allowed_networks),
+                use_sendmmsg=self.settings.sendmmsg,
             )
             await sockets.start()  # an OSError (port taken) stops the start: say so early
             self.host_sockets = sockets

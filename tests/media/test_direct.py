@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import pytest
 
+from server.media import passthrough
+from server.media.ice import IceSettings
+from server.media.sfu import SfuSettings
 from tests.media.harness import ROOM, Clips, Harness, wait_until
 
 pytestmark = pytest.mark.media
 
 
-async def test_publisher_media_takes_the_direct_path(clips: Clips) -> None:
-    async with Harness(clips) as h:
+@pytest.mark.parametrize("udp_port", [0, None], ids=["shared-socket", "socket-per-connection"])
+async def test_publisher_media_takes_the_direct_path(clips: Clips, udp_port: int | None) -> None:
+    settings = SfuSettings(ice=IceSettings.loopback(), udp_port=udp_port)
+    async with Harness(clips, settings) as h:
         pids = ["p00", "p01", "p02"]
         for i, pid in enumerate(pids):
             await h.join(pid, start_index=i)
@@ -33,3 +38,17 @@ async def test_publisher_media_takes_the_direct_path(clips: Clips) -> None:
             for kind, up in room.participants[pid].up.items():
                 # all but a stream's first packets (before aiortc's router knew its SSRC)
                 assert up.received_direct > 0.9 * up.received, (pid, kind, up.received)
+        ports = {
+            protocol.local_candidate.port
+            for p in room.participants.values()
+            for conn in passthrough.connections(p.pc)
+            for protocol in conn._protocols
+        }
+        sockets = h.engine.host_sockets
+        if udp_port is None:
+            assert sockets is None and len(ports) == len(pids)  # a socket each
+        else:
+            assert sockets is not None and ports == {sockets.port}  # one port for the room
+            counters = sockets.counters()
+            assert counters["received"] > 0 and counters["sent"] > 0
+            assert counters["unknown"] == 0 and counters["dropped"] == 0
