@@ -39,6 +39,7 @@ import functools
 import logging
 import socket
 import struct
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -425,6 +426,8 @@ class HostSockets:
         self._allowed = allowed
         self._use_sendmmsg = use_sendmmsg
         self.sockets: list[MuxSocket] = []
+        # ufrag -> a connection that reserved it and has not gathered yet (or has)
+        self._reserved: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -462,13 +465,21 @@ class HostSockets:
         return int(self.sockets[0].sockname[1]) if self.sockets else 0
 
     def reserve_ufrag(self, connection: Any) -> None:
-        """Give ``connection`` a local ufrag no other connection on these sockets has (before
-        the offer carries it)."""
-        while any(m.ufrag_taken(connection.local_username, connection) for m in self.sockets):
+        """Give ``connection`` a local ufrag no other connection on these sockets has or has
+        reserved, and reserve it (call before any offer carries it: it may change it)."""
+
+        def taken(ufrag: str) -> bool:
+            holder = self._reserved.get(ufrag)
+            return (holder is not None and holder is not connection) or any(
+                m.ufrag_taken(ufrag, connection) for m in self.sockets
+            )
+
+        while taken(connection.local_username):
             connection._local_username = random_string(4)
+        self._reserved[connection.local_username] = connection
 
     def host_protocols(self, connection: Any, component: int) -> list[Any]:
-        self.reserve_ufrag(connection)
+        """The connection's host protocols, one per shared socket (its ufrag reserved)."""
         return [mux.attach(connection, component) for mux in self.sockets]
 
     def counters(self) -> dict[str, int]:

@@ -160,6 +160,13 @@ async def test_a_taken_ufrag_is_refused_and_reserve_picks_another(mux: MuxSocket
     sockets.reserve_ufrag(late)
     assert late.local_username != "same"
     mux.attach(late, 1)
+    # two connections made before either gathers: the second does not get the first's ufrag
+    first, second = FakeConnection("next"), FakeConnection("next")
+    sockets.reserve_ufrag(first)
+    sockets.reserve_ufrag(second)
+    assert first.local_username == "next" and second.local_username != "next"
+    sockets.reserve_ufrag(first)  # again: kept
+    assert first.local_username == "next"
 
 
 def _sinks(n: int) -> list[socket.socket]:
