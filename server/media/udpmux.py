@@ -35,13 +35,12 @@ import asyncio
 import ctypes
 import ctypes.util
 import errno
-import functools
 import logging
 import socket
 import struct
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any
 
 import aioice.ice
 from aioice.candidate import Candidate, candidate_foundation, candidate_priority
@@ -57,6 +56,8 @@ MAX_BATCH = 64  # datagrams per sendmmsg call (one video packet to 63 receivers)
 SLOT_BYTES = 2048  # room per datagram in the batch buffer (an MTU-sized packet and more)
 SOCKET_BUFFER_BYTES = 4 << 20  # every connection's bursts share this one socket
 _VERDICTS_MAX = 256
+READS_PER_WAKEUP = 64  # datagrams read per readiness callback before other callbacks run
+RECV_BYTES = 65536
 
 
 # --- pure helpers ------------------------------------------------------------------------------
@@ -269,7 +270,7 @@ class MuxTransport(asyncio.DatagramTransport):
         self.close()
 
 
-class MuxSocket(asyncio.DatagramProtocol):
+class MuxSocket:
     """One bound UDP socket and its demultiplexer (see the module docstring)."""
 
     def __init__(
@@ -288,15 +289,30 @@ class MuxSocket(asyncio.DatagramProtocol):
         self._routes: dict[tuple[Any, ...], Any] = {}  # remote (host, port) -> StunProtocol
         self._learnt: dict[Any, set[tuple[Any, ...]]] = {}  # protocol -> its routes
         self._dispatching = False
-        self.transport: asyncio.DatagramTransport | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         # counters
         self.filtered = 0  # from outside the allowed networks
         self.unknown = 0  # no connection claims it (unknown ufrag, source or transaction)
         self.received = 0
 
-    # asyncio
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
+    # reading: every datagram waiting, not one per event-loop wake-up as asyncio's datagram
+    # transport reads (with one socket for every connection, that would be a select() call
+    # per datagram)
+    def start_reading(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        loop.add_reader(self.sock.fileno(), self._read_ready)
+
+    def _read_ready(self) -> None:
+        recvfrom = self.sock.recvfrom
+        for _ in range(READS_PER_WAKEUP):
+            try:
+                data, addr = recvfrom(RECV_BYTES)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. an ICMP error queued on the socket
+                self.error_received(exc)
+                continue
+            self.datagram_received(data, addr)
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         if not data:
@@ -405,8 +421,10 @@ class MuxSocket(asyncio.DatagramProtocol):
         return None
 
     def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
+        if self._loop is not None:
+            self._loop.remove_reader(self.sock.fileno())
+            self._loop = None
+        self.sock.close()
 
 
 class HostSockets:
@@ -440,16 +458,12 @@ class HostSockets:
                     sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER_BYTES)
                 sock.bind((address, port))
                 sock.setblocking(False)
-                _, mux = await loop.create_datagram_endpoint(
-                    functools.partial(
-                        MuxSocket, sock, self._allowed, use_sendmmsg=self._use_sendmmsg
-                    ),
-                    sock=sock,
-                )
             except BaseException:
                 sock.close()
                 self.stop()
                 raise
+            mux = MuxSocket(sock, self._allowed, use_sendmmsg=self._use_sendmmsg)
+            mux.start_reading(loop)
             if port == 0:
                 port = mux.sockname[1]
             self.sockets.append(mux)

@@ -282,3 +282,38 @@ def test_sharded_workers_get_consecutive_ports() -> None:
     assert worker_settings(ephemeral, 2).udp_port == 0
     own = SfuSettings(udp_port=None)
     assert worker_settings(own, 1).udp_port is None
+
+
+async def test_every_waiting_datagram_is_read_in_one_wakeup() -> None:
+    """One socket carries every connection: reading one datagram per event-loop wake-up (as
+    asyncio's datagram transport does) would cost a select() call per datagram."""
+    sockets = HostSockets(["127.0.0.1"], 0, None)
+    await sockets.start()
+    browser = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    browser.bind(("127.0.0.1", 0))
+    try:
+        (mux,) = sockets.sockets
+        publisher = FakeConnection("pubr")
+        mux.attach(publisher, 1)
+        loop = asyncio.get_running_loop()
+        wakeups = 0
+        arrived = asyncio.Event()
+
+        def counting() -> None:
+            nonlocal wakeups
+            wakeups += 1
+            mux._read_ready()
+            if len(publisher.data) == 10:
+                arrived.set()
+
+        loop.remove_reader(mux.sock.fileno())
+        loop.add_reader(mux.sock.fileno(), counting)
+        browser.sendto(_request("pubr"), mux.sockname)
+        for i in range(10):
+            browser.sendto(RTP + bytes([i]), mux.sockname)
+        await asyncio.wait_for(arrived.wait(), 5)
+        assert wakeups == 1
+        assert publisher.data == [RTP + bytes([i]) for i in range(10)]
+    finally:
+        browser.close()
+        sockets.stop()
