@@ -15,7 +15,10 @@ aiortc decodes every incoming frame and its senders encode; an SFU wants neither
   on the nominated ICE pair (``RTCDtlsTransport._send_rtp`` semantics without its awaits);
 * sender report counters (``_RTCRtpSender__packet_count`` ...) so RTCP SRs stay truthful;
 * host candidates: aioice skips loopback; ``Connection.get_component_candidates`` is wrapped
-  per instance to gather on exactly the allowed addresses.
+  per instance to gather on exactly the allowed addresses (or, by ``udpmux.py``, to put them on
+  the worker's one shared socket: ``StunProtocol`` on a transport of ours, the connection's
+  ``_protocols`` and ``_local_username``, ``server_reflexive_candidate``);
+* the fast send path uses the shared socket's ``batch_sendto`` when the nominated pair is on it.
 
 aiortc and aioice are pinned exactly in pyproject.toml; :func:`check_hooks` (run by
 tests/media/test_passthrough.py) fails loudly when any of these names moves.
@@ -441,7 +444,8 @@ def _params(func: Any) -> list[str]:
 
 
 def check_hooks() -> None:
-    """Raise :class:`HookMissing` if any private name used above is gone or changed role."""
+    """Raise :class:`HookMissing` if any private name used above (and in ``direct.py`` and
+    ``udpmux.py``) is gone or changed role."""
     _require(aiortc.__version__ == AIORTC_VERSION, f"aiortc {aiortc.__version__} != pinned")
     _require(aioice.__version__ == AIOICE_VERSION, f"aioice {aioice.__version__} != pinned")
     conn = aioice.Connection
