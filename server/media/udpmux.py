@@ -283,6 +283,7 @@ class MuxSocket:
         self.sock = sock
         self.sockname: tuple[Any, ...] = sock.getsockname()
         self.batch = Batch(sock, use_sendmmsg=use_sendmmsg)
+        self._queueing = self.batch.available  # without sendmmsg nothing waits for a batch
         self._allowed = allowed
         self._verdicts: dict[str, bool] = {}
         self._by_ufrag: dict[str, Any] = {}  # local ufrag -> StunProtocol
@@ -303,16 +304,26 @@ class MuxSocket:
         loop.add_reader(self.sock.fileno(), self._read_ready)
 
     def _read_ready(self) -> None:
+        # With sendmmsg, what the whole burst of waiting datagrams sends leaves in one go.
+        outer = self._queueing and not self._dispatching
+        if outer:
+            self._dispatching = True
         recvfrom = self.sock.recvfrom
-        for _ in range(READS_PER_WAKEUP):
-            try:
-                data, addr = recvfrom(RECV_BYTES)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:  # e.g. an ICMP error queued on the socket
-                self.error_received(exc)
-                continue
-            self.datagram_received(data, addr)
+        try:
+            for _ in range(READS_PER_WAKEUP):
+                try:
+                    data, addr = recvfrom(RECV_BYTES)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError as exc:  # e.g. an ICMP error queued on the socket
+                    self.error_received(exc)
+                    continue
+                self.datagram_received(data, addr)
+        finally:
+            if outer:
+                self._dispatching = False
+                if self.batch.pending:
+                    self.batch.flush()
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         if not data:
@@ -347,6 +358,9 @@ class MuxSocket:
             self.unknown += 1
             return
         self.received += 1
+        if self._dispatching or not self._queueing:
+            protocol.datagram_received(data, key)
+            return
         self._dispatching = True
         try:
             protocol.datagram_received(data, key)
@@ -360,8 +374,9 @@ class MuxSocket:
 
     # sending
     def send(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        """Queue ``data`` for the batch while a datagram is being handled, else send it now.
-        Never raises: a full buffer drops the datagram (counted in ``batch.dropped``)."""
+        """With sendmmsg: queue ``data`` while datagrams are being handled (flushed when they
+        are), else send it now. Never raises: a full buffer drops the datagram (counted in
+        ``batch.dropped``)."""
         if self._dispatching:
             self.batch.pending.append((data, addr))
         else:

@@ -284,17 +284,29 @@ def test_sharded_workers_get_consecutive_ports() -> None:
     assert worker_settings(own, 1).udp_port is None
 
 
-async def test_every_waiting_datagram_is_read_in_one_wakeup() -> None:
+@pytest.mark.parametrize("use_sendmmsg", [True, False])
+async def test_every_waiting_datagram_is_read_in_one_wakeup(use_sendmmsg: bool) -> None:
     """One socket carries every connection: reading one datagram per event-loop wake-up (as
-    asyncio's datagram transport does) would cost a select() call per datagram."""
-    sockets = HostSockets(["127.0.0.1"], 0, None)
+    asyncio's datagram transport does) would cost a select() call per datagram. With sendmmsg,
+    what the burst sends leaves in one system call."""
+    if use_sendmmsg and udpmux._SENDMMSG is None:
+        pytest.skip("libc has no sendmmsg")
+    sink = _sinks(1)[0]
+    sockets = HostSockets(["127.0.0.1"], 0, None, use_sendmmsg=use_sendmmsg)
     await sockets.start()
     browser = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     browser.bind(("127.0.0.1", 0))
     try:
         (mux,) = sockets.sockets
         publisher = FakeConnection("pubr")
-        mux.attach(publisher, 1)
+        protocol = mux.attach(publisher, 1)
+        received = publisher.data_received
+
+        def forward(data: bytes, component: int) -> None:
+            received(data, component)
+            protocol.transport.sendto(data, sink.getsockname())
+
+        publisher.data_received = forward  # type: ignore[method-assign]
         loop = asyncio.get_running_loop()
         wakeups = 0
         arrived = asyncio.Event()
@@ -314,6 +326,9 @@ async def test_every_waiting_datagram_is_read_in_one_wakeup() -> None:
         await asyncio.wait_for(arrived.wait(), 5)
         assert wakeups == 1
         assert publisher.data == [RTP + bytes([i]) for i in range(10)]
+        assert [sink.recv(2048) for _ in range(10)] == publisher.data
+        assert mux.batch.calls == (1 if use_sendmmsg else 10)
     finally:
         browser.close()
+        sink.close()
         sockets.stop()
