@@ -71,8 +71,8 @@ class _Sink:
 
 class _Out:
     """``passthrough.RtpOut`` without a peer connection: protect, then one ``sendto`` on a
-    socket of its own, or (``batch`` set) queued on the one shared socket's
-    ``udpmux.Batch``, flushed once per incoming packet as ``udpmux.MuxSocket`` does."""
+    socket of its own, or (``batch`` set) on the one shared socket: a ``sendto`` each, or
+    queued on its ``udpmux.Batch`` and flushed once per incoming packet with ``sendmmsg``."""
 
     sink: _Sink
     send_enabled = True
@@ -89,8 +89,12 @@ class _Out:
         if protected is None:
             return False
         if self.send_enabled:
-            if self.batch is not None:
-                self.batch.pending.append((protected, self.sink.addr))
+            batch = self.batch
+            if batch is not None:
+                if batch.available:  # as udpmux.MuxSocket.send while a datagram is handled
+                    batch.pending.append((protected, self.sink.addr))
+                else:
+                    batch.send_now(protected, self.sink.addr)
                 return True
             try:
                 self._sock.sendto(protected, self.sink.addr)
