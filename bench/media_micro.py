@@ -8,7 +8,7 @@ AES-CM + HMAC-SHA1), ``sendto`` on real UDP sockets to a sink on loopback (``--n
 leaves the system call out, to see the Python and libsrtp part alone). Two ingresses, side by
 side in the same run (and with sends, three ways out for the direct path: a socket per
 subscriber with one ``sendto`` each; one shared socket with a loop of ``sendto``; one shared
-socket with one ``sendmmsg`` per incoming packet, ``udpmux.Batch``):
+socket with one ``sendmmsg`` per incoming packet, ``sendmany.Batch``):
 
 * aiortc's path (the baseline): one event-loop step per datagram, an asyncio queue read by a
   task, ``Session.unprotect``, ``RtpPacket.parse``, ``await UpTrack.on_packet`` (aiortc's real
@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from server.media import passthrough
 from server.media.forwarding import DownTrack, UpTrack
-from server.media.udpmux import Batch
+from server.media.sendmany import Batch
 
 KEY = bytes(range(30))
 SUBSCRIBERS = 11
@@ -72,7 +72,7 @@ class _Sink:
 class _Out:
     """``passthrough.RtpOut`` without a peer connection: protect, then one ``sendto`` on a
     socket of its own, or (``batch`` set) on the one shared socket: a ``sendto`` each, or
-    queued on its ``udpmux.Batch`` and flushed once per incoming packet with ``sendmmsg``."""
+    queued on its ``sendmany.Batch`` and flushed once per incoming packet with ``sendmmsg``."""
 
     sink: _Sink
     send_enabled = True

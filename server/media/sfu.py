@@ -54,8 +54,8 @@ class SfuSettings:
     # (``udpmux.py``) on this port; 0: one the OS picks. None: a socket per connection
     # (aioice's own, as before the shared socket).
     udp_port: int | None = 0
-    # The shared socket sends one datagram's copies with one sendmmsg (through ctypes) instead
-    # of a loop of sendto: slower here (docs/media.md, "Shared socket"), so off by default.
+    # The shared socket sends one read burst's copies with one sendmmsg (through ctypes)
+    # instead of a sendto each: no faster here (docs/media.md, "One socket per worker").
     sendmmsg: bool = False
 
 

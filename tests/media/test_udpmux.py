@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from aioice import stun
 
-from server.media import udpmux
+from server.media import sendmany, udpmux
+from server.media.sendmany import Batch
 from server.media.sfu import SfuSettings
 from server.media.shard import worker_settings
-from server.media.udpmux import Batch, HostSockets, MuxSocket, stun_class, stun_local_ufrag
+from server.media.udpmux import HostSockets, MuxSocket, stun_class, stun_local_ufrag
 
 RTP = bytes([0x80, 96]) + bytes(10) + b"media"
 DTLS = bytes([22, 0xFE, 0xFD]) + bytes(20)
@@ -181,7 +182,7 @@ def _sinks(n: int) -> list[socket.socket]:
 
 @pytest.mark.parametrize("use_sendmmsg", [True, False])
 def test_a_batch_reaches_every_receiver(use_sendmmsg: bool) -> None:
-    if use_sendmmsg and udpmux._SENDMMSG is None:
+    if use_sendmmsg and sendmany._SENDMMSG is None:
         pytest.skip("libc has no sendmmsg")
     sinks = _sinks(3)
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -203,7 +204,7 @@ def test_a_batch_reaches_every_receiver(use_sendmmsg: bool) -> None:
 
 
 def test_more_than_one_call_full_of_datagrams_all_arrive() -> None:
-    if udpmux._SENDMMSG is None:
+    if sendmany._SENDMMSG is None:
         pytest.skip("libc has no sendmmsg")
     (sink,) = _sinks(1)
     sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
@@ -211,7 +212,7 @@ def test_more_than_one_call_full_of_datagrams_all_arrive() -> None:
     sender.setblocking(False)
     try:
         batch = Batch(sender)
-        n = udpmux.MAX_BATCH + 5
+        n = sendmany.MAX_BATCH + 5
         for i in range(n):
             batch.pending.append((i.to_bytes(2, "big"), sink.getsockname()))
         batch.pending.append((b"big" * 1000, sink.getsockname()))  # past a slot: alone
@@ -227,7 +228,7 @@ def test_more_than_one_call_full_of_datagrams_all_arrive() -> None:
 async def test_sends_while_a_datagram_is_handled_leave_in_one_batch() -> None:
     """The forwarding point runs inside ``datagram_received``: every copy it sends is queued
     and leaves with one system call when the handling returns; sends at other times go at once."""
-    if udpmux._SENDMMSG is None:
+    if sendmany._SENDMMSG is None:
         pytest.skip("libc has no sendmmsg")
     sinks = _sinks(4)
     sockets = HostSockets(["127.0.0.1"], 0, None, use_sendmmsg=True)
@@ -289,7 +290,7 @@ async def test_every_waiting_datagram_is_read_in_one_wakeup(use_sendmmsg: bool) 
     """One socket carries every connection: reading one datagram per event-loop wake-up (as
     asyncio's datagram transport does) would cost a select() call per datagram. With sendmmsg,
     what the burst sends leaves in one system call."""
-    if use_sendmmsg and udpmux._SENDMMSG is None:
+    if use_sendmmsg and sendmany._SENDMMSG is None:
         pytest.skip("libc has no sendmmsg")
     sink = _sinks(1)[0]
     sockets = HostSockets(["127.0.0.1"], 0, None, use_sendmmsg=use_sendmmsg)
