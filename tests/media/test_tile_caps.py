@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from server.media.downtrack import UP_MARGIN
 from server.media.forwarding import DownTrack, ReceiverLink, UpTrack
 from server.media.layers import MAX_TID
 from server.media.port import TILE_MAX_LAYER, TileSize
@@ -63,8 +64,9 @@ async def test_tile_caps_apply_per_publisher_under_the_link() -> None:
     assert targets(downs) == {"a": 2, "b": 1}  # at once, without waiting for feedback
     link.set_tile_cap("a", TILE_MAX_LAYER[TileSize.HIDDEN])
     assert targets(downs) == {"a": 0, "b": 1}
-    # a weak link takes more than the tile does: the link wins (150k each: layers 0-1)
-    link.estimate.estimate_bps = 2 * 150_000 / 0.92
+    # a weak link takes more than the tile does: the link wins (150k each, with the headroom
+    # a layer up needs: layers 0-1)
+    link.estimate.estimate_bps = 2 * 150_000 * UP_MARGIN / 0.92 + 1
     link.set_tile_cap("a", TILE_MAX_LAYER[TileSize.LARGE])
     assert targets(downs) == {"a": 1, "b": 1}
     link.estimate.estimate_bps = 10_000_000
@@ -80,6 +82,7 @@ async def test_a_new_stream_starts_at_its_tile_cap() -> None:
     assert d.source is not None
     d.rebind(d.source)  # the slot starts again, now on this receiver's link
     d.link = link
+    link.downs.append(d)
     d.ready = True
     for i in range(4, 8):
         for p in frame_packets(i, 2 * i, key=i == 4):
