@@ -143,6 +143,12 @@ class Probe(MediaClient):
         self.audio_times: list[float] = []
         self._seen: set[int] = set()
 
+    def route_rtx(self) -> None:
+        """See :func:`route_rtx`; once connected (aiortc reads the RTX SSRCs then)."""
+        for t in self.pc.getTransceivers():
+            if t.kind == "video" and t.receiver.transport is not None:
+                route_rtx(t.receiver)
+
     @property
     def buffer(self) -> FrameBuffer | None:
         return self.buffers.get("pub")
@@ -158,7 +164,6 @@ class Probe(MediaClient):
             return
         self._seen.add(id(receiver))
         if kind == "video":
-            route_rtx(receiver)
             buffer = FrameBuffer(time.monotonic)
             self.buffers[person] = buffer
             setattr(receiver, "_RTCRtpReceiver__jitter_buffer", buffer)  # noqa: B010
@@ -285,6 +290,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if time.monotonic() > deadline:
             raise SystemExit(f"not connected: {[c.pc.connectionState for c in clients.values()]}")
         await asyncio.sleep(0.1)
+    for c in (weak, *oks):
+        c.route_rtx()
     t0 = time.monotonic()  # the origin of --trace's times and of weak_longest_freezes
     if args.trace:
         asyncio.get_running_loop().create_task(trace(engine, t0))

@@ -50,6 +50,9 @@ AUDIO_SHARE = 1.0  # audio is taken out of the estimate first, in full
 HEADROOM = 0.92  # video gets this share of what is left (its packet overhead, RTX)
 AUDIO_START_BPS = 50_000  # per audio slot on the wire, until audio is measured (Opus ~32k)
 KEEP_T0 = 0.75  # video already on stays at layer 0 down to this share of its cost (paced)
+# ... and to this share while the estimate is not known: a new receiver's joining asks the
+# publisher for key frames, which inflate layer 0's measured rate for a few seconds
+KEEP_T0_STARTING = 0.5
 UP_MARGIN = 1.15  # a layer up only when its share covers its cost times this (headroom)
 PROBE_SETTLE_S = 3.0  # the layers must hold this long before the estimate probes further
 PACE_ON = 1.1  # pace while the estimate is below what would be sent times this
@@ -350,7 +353,10 @@ class ReceiverLink:
 
     def on_rtt(self, rtt_s: float) -> None:
         """A round trip measured from a receiver report about one of our sender reports."""
+        failed = self.estimate.failed_probes
         self.estimate.on_rtt(rtt_s, time.monotonic())
+        if self.estimate.failed_probes != failed:
+            self.allocate()  # a probe that does not fit: its layer goes at once
 
     def on_remb(self, bitrate: int) -> None:
         """Kept, not used: a browser's REMB for forwarded video is no capacity. We forward no
@@ -451,10 +457,11 @@ class ReceiverLink:
                 target = 0  # a new receiver, a new publisher: nothing measured, start low
             if target > current:  # up only with headroom: the estimate must hold above it
                 target = max(current, pick_layer(share / UP_MARGIN, rates))
+            keep = KEEP_T0 if self.estimate.known else KEEP_T0_STARTING
             if (
                 target == NO_VIDEO
                 and current >= 0
-                and (share >= rates.cumulative(0) * KEEP_T0 or carried_share >= rates.cumulative(0))
+                and (share >= rates.cumulative(0) * keep or carried_share >= rates.cumulative(0))
             ):
                 target = 0  # paced, layer 0 still fits (or the link just carried it): keep it
             target = min(target, self.tile_cap(src.participant_id))

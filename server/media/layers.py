@@ -206,7 +206,9 @@ AFTER_CUT_S = 2.5
 # excess over the smallest round trip of the last RTT_BASE_WINDOW_S is that queue.
 RTT_BASE_WINDOW_S = 30.0
 DELAY_HOLD_S = 0.04  # a queue this long: do not grow
-DELAY_HIGH_S = 0.1  # this long: an overload, down to what got through
+DELAY_HIGH_S = 0.2  # this long: an overload, down to what got through (one RR round trip a
+# second per stream, taken in a loaded event loop, jitters by about 100 ms: 0.1 s cut video)
+PROBE_QUEUE_S = 0.1  # this long, soon after a probe: the probe did not fit
 DELAY_SMOOTHING = 0.5
 DELAY_FRESH_S = 2.0  # a round trip older than this says nothing about the queue now
 DELAY_BACKOFF = 0.85  # a queue: down to this share of the estimate (or what got through)
@@ -218,6 +220,7 @@ FILLED_SHARE = 0.8
 # what got through then, after it to what the next layer needs (one layer per probe).
 SENT_GROWTH_CAP = 1.25
 PROBE_AFTER_S = 15.0
+PROBE_WINDOW_S = 3.0  # a queue or loss this soon after a probe: back to before it
 
 
 @dataclass(slots=True)
@@ -241,6 +244,9 @@ class LinkEstimate:
     _report_at: float | None = None
     _holding_until: float = -1e9
     _queue_before: float = 0.0  # the queue at the last report
+    _probe_at: float = -1e9  # when the estimate last grew past what was tested (a probe)
+    _probe_from: float = 0.0  # the estimate before that probe
+    failed_probes: int = 0
 
     def on_rtt(self, rtt_s: float, now: float) -> None:
         """One round-trip sample; keeps the base (the window's minimum) and the queue."""
@@ -256,6 +262,8 @@ class LinkEstimate:
         excess = rtt_s - rtts[0][1]
         self.queue_delay_s += DELAY_SMOOTHING * (excess - self.queue_delay_s)
         self._rtt_at = now
+        if self.queue_delay_s > PROBE_QUEUE_S:
+            self.probe_failed(now)
 
     def on_report(
         self,
@@ -290,6 +298,8 @@ class LinkEstimate:
         filled = sent_bps >= FILLED_SHARE * self.estimate_bps
         if not filled:
             queue_s = 0.0  # not ours (see FILLED_SHARE)
+        if lossy and self.probe_failed(now):
+            return
         # a queue that is draining (smaller than at the last report) needs no decrease
         queued = queue_s > DELAY_HIGH_S and queue_s >= self._queue_before
         self._queue_before = queue_s
@@ -327,7 +337,22 @@ class LinkEstimate:
             grown = min(grown, tested)  # a queue (ours or not): no probe now
         elif probe_bps is not None:  # a probe: as far as the next layer up needs
             grown = min(grown, max(tested, probe_bps))
+            if grown > tested and now - self._probe_at > PROBE_WINDOW_S:
+                self._probe_from, self._probe_at = self.estimate_bps, now
         self.estimate_bps = grown
+
+    def probe_failed(self, now: float) -> bool:
+        """Whether a probe is on and has failed (a queue of PROBE_QUEUE_S in the round trip,
+        checked at each sample, or an overload): then the estimate goes back to where the
+        probe started, at the first sign, before the link's queue overflows, and no probe is
+        made for PROBE_AFTER_S."""
+        if now - self._probe_at > PROBE_WINDOW_S:
+            return False
+        self.estimate_bps = min(self.estimate_bps, self._probe_from)
+        self._probe_at = -1e9
+        self._decreased_at = now
+        self.failed_probes += 1
+        return True
 
     def on_remb(self, bitrate_bps: float) -> None:
         self.remb_bps = max(0.0, bitrate_bps)

@@ -19,6 +19,7 @@ from server.media.layers import (
     DECREASE_MARGIN,
     DELAY_BACKOFF,
     GROWTH,
+    KNOWN_REPORTS,
     MAX_TID,
     NO_VIDEO,
     REPORT_GAP_S,
@@ -211,6 +212,7 @@ def test_a_report_after_a_silence_holds_even_below_the_cut_threshold() -> None:
 async def test_receiver_link_puts_audio_first(monkeypatch: pytest.MonkeyPatch) -> None:
     up = UpTrack("pub", "video", receiver=object(), payload_type=96)  # type: ignore[arg-type]
     link = ReceiverLink()
+    link.estimate.reports = KNOWN_REPORTS  # past the start: the estimate is known
     video = DownTrack("w", "video", sender=object(), payload_type=96)  # type: ignore[arg-type]
     audio = DownTrack("w", "audio", sender=object(), payload_type=111)  # type: ignore[arg-type]
     up.add_down(video)
@@ -290,6 +292,7 @@ def test_growth_waits_for_what_is_sent_after_an_overload() -> None:
 def test_video_stays_on_at_layer_0_and_tile_caps_are_honoured() -> None:
     up = UpTrack("pub", "video", receiver=object(), payload_type=96)  # type: ignore[arg-type]
     link = ReceiverLink()
+    link.estimate.reports = KNOWN_REPORTS  # past the start: the estimate is known
     video = DownTrack("w", "video", sender=object(), payload_type=96)  # type: ignore[arg-type]
     up.add_down(video)
     video.link = link
