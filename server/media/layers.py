@@ -304,7 +304,9 @@ class LinkEstimate:
         queued = queue_s > DELAY_HIGH_S and queue_s >= self._queue_before
         self._queue_before = queue_s
         if (lossy or queued) and sent_bps > 0:
-            if now - self._decreased_at >= DECREASE_HOLD_S:
+            # With video off only audio is sent, and audio is never taken away: a decrease
+            # would change nothing now and keep video off longer afterwards.
+            if now - self._decreased_at >= DECREASE_HOLD_S and not video_off:
                 if delivered_bps is None:
                     delivered_bps = sent_bps * (1 - loss_fraction)
                 delivered = max(MIN_ESTIMATE_BPS, delivered_bps)
@@ -352,6 +354,7 @@ class LinkEstimate:
         self._probe_at = -1e9
         self._decreased_at = now
         self.failed_probes += 1
+        self.overloads += 1  # a decrease too: the slow start is over
         return True
 
     def on_remb(self, bitrate_bps: float) -> None:

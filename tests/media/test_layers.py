@@ -22,7 +22,11 @@ from server.media.layers import (
     KNOWN_REPORTS,
     MAX_TID,
     NO_VIDEO,
+    PROBE_AFTER_S,
     REPORT_GAP_S,
+    SENT_GROWTH_CAP,
+    START_BPS,
+    STARTUP_GROWTH,
     LayerFilter,
     LayerRates,
     LinkEstimate,
@@ -283,10 +287,31 @@ def test_growth_waits_for_what_is_sent_after_an_overload() -> None:
     est.on_report(0.0, 300_000, now=16.0)  # 15 s after the overload: probe again
     assert est.available_bps == pytest.approx(480_000 * GROWTH**2)
     off = LinkEstimate()
-    off.on_report(0.5, 400_000, now=0.0)  # no video fits now: audio alone tests nothing,
+    off.on_report(0.5, 400_000, now=0.0)
+    off.on_report(0.5, 100_000, now=4.0, video_off=True)  # audio alone: nothing to take away
+    assert off.overloads == 1  # no video fits now: audio alone tests nothing,
     for k in range(3):  # so the estimate grows to bring layer 0 back
         off.on_report(0.0, 100_000, now=7.0 + k, video_off=True)
     assert off.available_bps == pytest.approx(400_000 * 0.5 * DECREASE_MARGIN * GROWTH**3)
+
+
+def test_a_probe_is_one_step_and_goes_back_at_the_first_queue() -> None:
+    """Past what was sent x 1.25 the estimate grows only as a probe, as far as the next layer
+    needs; a round-trip sample showing a queue soon after takes it back at once (before the
+    link's queue overflows), and no probe follows for PROBE_AFTER_S."""
+    est = LinkEstimate()
+    est.on_rtt(0.150, now=0.0)
+    est.on_report(0.0, 400_000, now=0.5, probe_bps=900_000)  # slow start: 600k x 1.25
+    assert est.available_bps == pytest.approx(START_BPS * STARTUP_GROWTH)
+    est.on_report(0.0, 400_000, now=1.0, probe_bps=800_000)  # no further than the probe
+    assert est.available_bps == pytest.approx(800_000)
+    est.on_rtt(0.150 + 0.25, now=1.5)  # 125 ms of queue (smoothed): the layer does not fit
+    assert est.available_bps == START_BPS and est.failed_probes == 1
+    for k in range(10):  # clean reports: back to what is sent x 1.25 at most, no probe
+        est.on_report(0.0, 560_000, now=2.0 + k, probe_bps=800_000)
+    assert est.available_bps == pytest.approx(560_000 * SENT_GROWTH_CAP)
+    est.on_report(0.0, 560_000, now=1.5 + PROBE_AFTER_S, probe_bps=800_000)
+    assert est.available_bps == pytest.approx(560_000 * SENT_GROWTH_CAP * GROWTH)
 
 
 def test_video_stays_on_at_layer_0_and_tile_caps_are_honoured() -> None:
