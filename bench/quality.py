@@ -13,9 +13,10 @@ namespace (``unshare -rn``, unless --no-netns):
   would (bench/frames.py: a frame is shown once it is complete and every frame it refers to
   was shown; incomplete frames nothing needs are skipped; a key frame is asked for after 3 s
   without a decodable frame, as libwebrtc does), with aiortc's receiver around it for the
-  receiver reports, RTX and NACKs, and records when each frame is shown and when each audio
+  receiver reports, RTX (routed by the offer's FID group, as a browser does: see
+  :func:`route_rtx`) and NACKs, and records when each frame is shown and when each audio
   packet arrives;
-* ``ok1`` and ``ok2`` receive directly and count ``pub``'s frames.
+* ``ok1`` and ``ok2`` receive directly, the same way (their frame rate is frames shown).
 
 Reported after a warm-up: the longest time without a shown frame at ``weak``
 (``receiver_freeze_max_s``), the longest gap between audio packets at ``weak``
@@ -23,7 +24,10 @@ Reported after a warm-up: the longest time without a shown frame at ``weak``
 ``pub``'s video at the other receivers (``others_min_fps``), the layer switches made for
 ``weak`` (``layer_switches``; ``layer_shed`` of them for the pacer's backlog) and the layer
 it ended on, the link estimate's overloads, whether ``weak`` is paced, NACKed packets the SFU
-did not resend (``weak_unanswered``). ``--trace`` prints the estimate every second on stderr.
+did not resend (``weak_unanswered``; ``weak_rtx_refused`` of them for the resend budget), the
+longest freezes with their start (seconds since all connected, as in ``--trace``), key frame
+requests, repaired packets and packets never received. ``--trace`` prints the estimate every
+second on stderr.
 The last line is one JSON object.
 """
 

@@ -500,18 +500,15 @@ class ReceiverLink:
         return True
 
     def _pace(self, available: float, layered_full_bps: float, layered: list[DownTrack]) -> None:
-        """Pacing on while the estimate is not known yet (the layered slots: their layer
-        follows the estimate) or below what would be sent (with a margin); off once it is
+        """Pacing of the layered video slots (their layer follows the estimate) while the
+        estimate is not known yet or below what would be sent (with a margin); off once it is
         known, well above, and nothing is queued."""
         want = self.audio_bps + max(self.video_bps, layered_full_bps)
         driver = self.pacer
         video_rate = (available - self.audio_bps) * PACE_FACTOR
         starting = not self.estimate.known
         if driver is None:
-            if starting:
-                if not layered:
-                    return
-            elif want <= 0 or available >= want * PACE_ON:
+            if not layered or (not starting and (want <= 0 or available >= want * PACE_ON)):
                 return
             driver = self.pacer = PaceDriver(video_rate)
             self.paced_periods += 1
@@ -523,10 +520,11 @@ class ReceiverLink:
             self.pacer = None
             return
         driver.pacer.set_rate(video_rate)
-        # While starting only layered video is paced: an unlayered stream cannot be thinned,
-        # and a pacer below its rate would only delay it.
-        for d in layered if starting else self.downs:
-            if d.kind == "video" and not isinstance(d.out, PacedOut):
+        # Only layered video is paced: an unlayered stream cannot be thinned, and a pacer
+        # below its rate would only delay it (a room of unlayered bots whose receivers' new
+        # estimates are still growing would lose video in the pacer's queue).
+        for d in layered:
+            if not isinstance(d.out, PacedOut):
                 d.out = PacedOut(d.out, d, driver)
 
     def close(self) -> None:
