@@ -326,6 +326,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "receiver_freeze_max_s": round(max_gap(weak.frame_times), 3),
         "audio_gap_max_ms": round(max_gap(weak.audio_times) * 1000, 1),
         "weak_longest_freezes": longest(weak.frame_times),
+        "weak_longest_audio_gaps": longest(weak.audio_times, 3),
         "others_min_fps": round(min(ok_fps), 1),
         "layer_switches": down.layers.switches if down.layers else 0,
         "weak_layer": down.layers.current if down.layers else None,

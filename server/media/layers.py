@@ -220,7 +220,11 @@ FILLED_SHARE = 0.8
 # what got through then, after it to what the next layer needs (one layer per probe).
 SENT_GROWTH_CAP = 1.25
 PROBE_AFTER_S = 15.0
-PROBE_WINDOW_S = 3.0  # a queue or loss this soon after a probe: back to before it
+PROBE_WINDOW_S = 3.0  # a queue or loss this soon after a probe: back to before it ...
+# ... and a little below: a layer stays while its share covers its cost, but was taken up only
+# with 15 % headroom (ReceiverLink's UP_MARGIN), so the estimate the probe started from may
+# still hold the probed layer
+PROBE_BACKOFF = 0.87
 
 
 @dataclass(slots=True)
@@ -345,12 +349,12 @@ class LinkEstimate:
 
     def probe_failed(self, now: float) -> bool:
         """Whether a probe is on and has failed (a queue of PROBE_QUEUE_S in the round trip,
-        checked at each sample, or an overload): then the estimate goes back to where the
-        probe started, at the first sign, before the link's queue overflows, and no probe is
+        checked at each sample, or an overload): then the estimate goes back to a little below
+        where the probe started (PROBE_BACKOFF), at the first sign, before the link's queue overflows, and no probe is
         made for PROBE_AFTER_S."""
         if now - self._probe_at > PROBE_WINDOW_S:
             return False
-        self.estimate_bps = min(self.estimate_bps, self._probe_from)
+        self.estimate_bps = min(self.estimate_bps, self._probe_from * PROBE_BACKOFF)
         self._probe_at = -1e9
         self._decreased_at = now
         self.failed_probes += 1

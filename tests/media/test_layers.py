@@ -23,6 +23,7 @@ from server.media.layers import (
     MAX_TID,
     NO_VIDEO,
     PROBE_AFTER_S,
+    PROBE_BACKOFF,
     REPORT_GAP_S,
     SENT_GROWTH_CAP,
     START_BPS,
@@ -297,8 +298,8 @@ def test_growth_waits_for_what_is_sent_after_an_overload() -> None:
 
 def test_a_probe_is_one_step_and_goes_back_at_the_first_queue() -> None:
     """Past what was sent x 1.25 the estimate grows only as a probe, as far as the next layer
-    needs; a round-trip sample showing a queue soon after takes it back at once (before the
-    link's queue overflows), and no probe follows for PROBE_AFTER_S."""
+    needs; a round-trip sample showing a queue soon after takes it back at once, below where
+    it started (before the link's queue overflows), and no probe follows for PROBE_AFTER_S."""
     est = LinkEstimate()
     est.on_rtt(0.150, now=0.0)
     est.on_report(0.0, 400_000, now=0.5, probe_bps=900_000)  # slow start: 600k x 1.25
@@ -306,7 +307,7 @@ def test_a_probe_is_one_step_and_goes_back_at_the_first_queue() -> None:
     est.on_report(0.0, 400_000, now=1.0, probe_bps=800_000)  # no further than the probe
     assert est.available_bps == pytest.approx(800_000)
     est.on_rtt(0.150 + 0.25, now=1.5)  # 125 ms of queue (smoothed): the layer does not fit
-    assert est.available_bps == START_BPS and est.failed_probes == 1
+    assert est.available_bps == START_BPS * PROBE_BACKOFF and est.failed_probes == 1
     for k in range(10):  # clean reports: back to what is sent x 1.25 at most, no probe
         est.on_report(0.0, 560_000, now=2.0 + k, probe_bps=800_000)
     assert est.available_bps == pytest.approx(560_000 * SENT_GROWTH_CAP)
