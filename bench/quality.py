@@ -9,18 +9,25 @@ namespace (``unshare -rn``, unless --no-netns):
   and Opus;
 * ``weak`` receives through the impairment relay (bench/impair.py), in both directions:
   ``--loss`` random loss, half of ``--rtt-ms`` delay each way plus 5 ms jitter, and a
-  ``--cap-kbps`` cap with a 200 ms queue. It decodes ``pub``'s video with aiortc's own
-  receiver (which NACKs and takes RTX) and records when each frame is decoded, and when each
-  audio packet arrives;
-* ``ok1`` and ``ok2`` receive directly and count ``pub``'s frames.
+  ``--cap-kbps`` cap with a ``--queue-ms`` queue. It receives ``pub``'s video as a browser
+  would (bench/frames.py: a frame is shown once it is complete and every frame it refers to
+  was shown; incomplete frames nothing needs are skipped; a key frame is asked for after 3 s
+  without a decodable frame, as libwebrtc does), with aiortc's receiver around it for the
+  receiver reports, RTX (routed by the offer's FID group, as a browser does: see
+  :func:`route_rtx`) and NACKs, and records when each frame is shown and when each audio
+  packet arrives;
+* ``ok1`` and ``ok2`` receive directly, the same way (their frame rate is frames shown).
 
-Reported after a warm-up: the longest time without a decoded frame at ``weak``
+Reported after a warm-up: the longest time without a shown frame at ``weak``
 (``receiver_freeze_max_s``), the longest gap between audio packets at ``weak``
 (``audio_gap_max_ms``; one lost 20 ms packet makes a 40 ms gap), the lowest frame rate of
 ``pub``'s video at the other receivers (``others_min_fps``), the layer switches made for
 ``weak`` (``layer_switches``; ``layer_shed`` of them for the pacer's backlog) and the layer
 it ended on, the link estimate's overloads, whether ``weak`` is paced, NACKed packets the SFU
-did not resend (``weak_unanswered``). ``--trace`` prints the estimate every second on stderr.
+did not resend (``weak_unanswered``; ``weak_rtx_refused`` of them for the resend budget), the
+longest freezes with their start (seconds since all connected, as in ``--trace``), key frame
+requests, repaired packets and packets never received. ``--trace`` prints the estimate every
+second on stderr.
 The last line is one JSON object.
 """
 
@@ -46,9 +53,11 @@ from aiortc.codecs import get_encoder
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._host import reexec_in_namespace
+from bench.frames import FrameBuffer
 from bench.impair import Impairment, ImpairmentRelay
 from server.bots.client import MediaClient
 from server.bots.synthetic import VIDEO_CLOCK, EncodedClip, encode_tone, render_pattern
+from server.media import passthrough
 from server.media.ice import IceSettings
 from server.media.sfu import AiortcMediaEngine, SfuSettings
 
@@ -127,34 +136,61 @@ class LayeredPacker:
 
 
 class Probe(MediaClient):
-    """A receiver that records when things arrive: decoded frames of ``pub``'s video (if it
-    decodes) and audio packets, in monotonic seconds."""
+    """A receiver that records when things arrive: with ``frames``, when each frame of
+    ``pub``'s video would be shown (bench/frames.py stands in for aiortc's jitter buffer:
+    aiortc still keeps the report statistics, unwraps RTX and NACKs), and audio packets, in
+    monotonic seconds."""
 
-    def __init__(self, pid: str, *, decode: bool, **kw: Any) -> None:
-        super().__init__(
-            pid, audio=kw.pop("audio"), video=None, decode_from=("pub",) if decode else ()
-        )
-        self.frame_times: list[float] = []
+    def __init__(self, pid: str, **kw: Any) -> None:
+        super().__init__(pid, audio=kw.pop("audio"), video=None)
+        self.buffers: dict[str, FrameBuffer] = {}  # publisher -> its video, frame by frame
         self.audio_times: list[float] = []
-        self.video_packets = 0
+        self._seen: set[int] = set()
+
+    def route_rtx(self) -> None:
+        """See :func:`route_rtx`; once connected (aiortc reads the RTX SSRCs then)."""
+        for t in self.pc.getTransceivers():
+            if t.kind == "video" and t.receiver.transport is not None:
+                route_rtx(t.receiver)
+
+    @property
+    def buffer(self) -> FrameBuffer | None:
+        return self.buffers.get("pub")
+
+    @property
+    def frame_times(self) -> list[float]:
+        return self.buffer.shown if self.buffer is not None else []
 
     def _watch(self, receiver: Any, person: str, kind: str) -> None:
-        if person == "pub" and kind == "audio":
-            from server.media import passthrough
-
-            times = self.audio_times
-
-            async def tap(packet: Any) -> None:
-                times.append(time.monotonic())
-
-            passthrough.tap_receiver(receiver, tap, replace=True)
+        """aiortc's receiver keeps its own per-packet work (report statistics, RTX, NACKs),
+        as a browser sends receiver reports for every stream; nothing is decoded."""
+        if id(receiver) in self._seen:
             return
-        super()._watch(receiver, person, kind)
+        self._seen.add(id(receiver))
+        if kind == "video":
+            buffer = FrameBuffer(time.monotonic)
+            self.buffers[person] = buffer
+            setattr(receiver, "_RTCRtpReceiver__jitter_buffer", buffer)  # noqa: B010
+            passthrough.tap_receiver(receiver, None)  # no decoding
+            return
+        times = self.audio_times if person == "pub" else []
 
-    async def _consume(self, track: Any, key: int) -> None:
-        while True:
-            await track.recv()
-            self.frame_times.append(time.monotonic())
+        async def tap(packet: Any) -> None:
+            times.append(time.monotonic())
+
+        passthrough.tap_receiver(receiver, tap)
+
+
+def route_rtx(receiver: Any) -> None:
+    """Route the slot's RTX SSRC to its receiver, as a browser does from the offer's
+    ``ssrc-group:FID``. aiortc 1.16 registers only the media SSRC with its RTP router and
+    routes an unknown SSRC by payload type only when one receiver has it: with several video
+    slots (one per publisher) every resend the unit sends is dropped unread, so no hole is
+    ever repaired (what stalled the bench's aiortc receiver for seconds before)."""
+    rtx = getattr(receiver, "_RTCRtpReceiver__rtx_ssrc", {})
+    router = receiver.transport._rtp_router
+    for ssrc in rtx:
+        router.ssrc_table[ssrc] = receiver
 
 
 def strip_candidates(sdp: str) -> str:
@@ -166,9 +202,9 @@ def strip_candidates(sdp: str) -> str:
     return "\r\n".join(lines)
 
 
-async def trace(engine: AiortcMediaEngine) -> None:
-    """Every second on stderr: the weak receiver's estimate, rates, queue and layer."""
-    t0 = time.monotonic()
+async def trace(engine: AiortcMediaEngine, t0: float) -> None:
+    """Every second on stderr (seconds since ``t0``): the weak receiver's estimate, rates,
+    queue and layer."""
     while True:
         await asyncio.sleep(1.0)
         room = engine._rooms.get(ROOM)
@@ -176,14 +212,20 @@ async def trace(engine: AiortcMediaEngine) -> None:
             continue
         link = room.participants["weak"].link
         slot = room.participants["weak"].slots.get("pub")
-        layers = slot.downs["video"].layers if slot else None
+        down = slot.downs["video"] if slot else None
+        layers = down.layers if down else None
+        pub = room.participants.get("pub")
+        rates = pub.up["video"].layer_rates if pub and "video" in pub.up else None
         pacer = link.pacer
         print(
             f"{time.monotonic() - t0:5.1f}s est {link.estimate.available_bps / 1000:5.0f}k"
             f" audio {link.audio_bps / 1000:4.0f}k video {link.video_bps / 1000:4.0f}k"
             f" loss {link.estimate.last_loss:.2f} qd {link.estimate.queue_delay_s * 1000:4.0f}ms"
             f" layer {layers.target if layers else None}/{layers.current if layers else None}"
-            f" backlog {pacer.pacer.backlog_s(pacer.now()) * 1000 if pacer else 0:4.0f}ms",
+            f" backlog {pacer.pacer.backlog_s(pacer.now()) * 1000 if pacer else 0:4.0f}ms"
+            f" rates {[round(r / 1000) for r in rates.rates] if rates else None}"
+            f" rtx {down.retransmitted if down else 0}/{getattr(down, 'rtx_refused', 0)}"
+            f"/{down.unanswered if down else 0}",
             file=sys.stderr,
         )
 
@@ -241,8 +283,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await engine.add_participant(ROOM, pid, client.signal)
 
     pub = MediaClient("pub", audio=audio, video=clip)
-    weak = Probe("weak", decode=True, audio=audio)
-    oks = [Probe(f"ok{i}", decode=False, audio=audio) for i in (1, 2)]
+    weak = Probe("weak", audio=audio)
+    oks = [Probe(f"ok{i}", audio=audio) for i in (1, 2)]
     await join("pub", pub)
     await join("weak", weak, weak=True)
     for c in oks:
@@ -252,16 +294,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if time.monotonic() > deadline:
             raise SystemExit(f"not connected: {[c.pc.connectionState for c in clients.values()]}")
         await asyncio.sleep(0.1)
+    for c in (weak, *oks):
+        c.route_rtx()
+    t0 = time.monotonic()  # the origin of --trace's times and of weak_longest_freezes
     if args.trace:
-        asyncio.get_running_loop().create_task(trace(engine))
+        asyncio.get_running_loop().create_task(trace(engine, t0))
     await asyncio.sleep(args.warmup)
     start = time.monotonic()
-    ok_frames0 = [c.frames_from("pub", "video") for c in oks]
+    ok_frames0 = [len(c.frame_times) for c in oks]
     await asyncio.sleep(args.seconds)
     end = time.monotonic()
     ok_fps = [
-        (c.frames_from("pub", "video") - f0) / (end - start)
-        for c, f0 in zip(oks, ok_frames0, strict=True)
+        (len(c.frame_times) - f0) / (end - start) for c, f0 in zip(oks, ok_frames0, strict=True)
     ]
 
     def max_gap(times: list[float]) -> float:
@@ -269,12 +313,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         points = [start, *inside, end]
         return max(b - a for a, b in itertools.pairwise(points))
 
+    def longest(times: list[float], n: int = 4) -> list[tuple[float, float]]:
+        inside = [t for t in times if start <= t <= end]
+        points = [start, *inside, end]
+        gaps = sorted(((b - a, a) for a, b in itertools.pairwise(points)), reverse=True)[:n]
+        return [(round(a - t0, 1), round(g, 2)) for g, a in gaps]
+
     part = engine._rooms[ROOM].participants["weak"]
     down = part.slots["pub"].downs["video"]
     rates = engine._rooms[ROOM].participants["pub"].up["video"].layer_rates
     result = {
         "receiver_freeze_max_s": round(max_gap(weak.frame_times), 3),
         "audio_gap_max_ms": round(max_gap(weak.audio_times) * 1000, 1),
+        "weak_longest_freezes": longest(weak.frame_times),
+        "weak_longest_audio_gaps": longest(weak.audio_times, 3),
         "others_min_fps": round(min(ok_fps), 1),
         "layer_switches": down.layers.switches if down.layers else 0,
         "weak_layer": down.layers.current if down.layers else None,
@@ -284,6 +336,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "layer_shed": down.layers.shed if down.layers else 0,
         "weak_retransmitted": down.retransmitted,
         "weak_unanswered": down.unanswered,
+        "weak_rtx_refused": getattr(down, "rtx_refused", 0),  # (absent before the budget)
+        "weak_plis": weak.buffer.plis if weak.buffer else 0,
+        "weak_skipped_frames": weak.buffer.skipped if weak.buffer else 0,
+        "weak_late_packets": weak.buffer.late if weak.buffer else 0,
+        "weak_holes": weak.buffer.holes() if weak.buffer else 0,
         "keyframe_requests": engine._rooms[ROOM].participants["pub"].up["video"].keyframe_requests,
         "overloads": part.link.estimate.overloads,
         "queue_delay_ms": round(part.link.estimate.queue_delay_s * 1000),

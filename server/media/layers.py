@@ -179,6 +179,13 @@ LOSS_HIGH = 0.10
 LOSS_LOW = 0.02
 GROWTH = 1.08
 MAX_ESTIMATE_BPS = 10_000_000
+# A new receiver's link is unknown: it starts at a modest estimate (mediasoup's default
+# initialAvailableOutgoingBitrate; Chrome's GCC starts at 300 kbps), paced from its first
+# packet (ReceiverLink), and grows faster until its first overload (a slow start: each clean
+# report tests the rate just sent). The estimate is known after KNOWN_REPORTS reports.
+START_BPS = 600_000
+STARTUP_GROWTH = 1.25
+KNOWN_REPORTS = 3
 MIN_ESTIMATE_BPS = 50_000
 DECREASE_HOLD_S = 3.0  # reports lag a queue drain: after a decrease, let its effect show
 DECREASE_MARGIN = 0.85  # below what got through, so the queue that overflowed drains
@@ -199,7 +206,9 @@ AFTER_CUT_S = 2.5
 # excess over the smallest round trip of the last RTT_BASE_WINDOW_S is that queue.
 RTT_BASE_WINDOW_S = 30.0
 DELAY_HOLD_S = 0.04  # a queue this long: do not grow
-DELAY_HIGH_S = 0.1  # this long: an overload, down to what got through
+DELAY_HIGH_S = 0.2  # this long: an overload, down to what got through (one RR round trip a
+# second per stream, taken in a loaded event loop, jitters by about 100 ms: 0.1 s cut video)
+PROBE_QUEUE_S = 0.1  # this long, soon after a probe: the probe did not fit
 DELAY_SMOOTHING = 0.5
 DELAY_FRESH_S = 2.0  # a round trip older than this says nothing about the queue now
 DELAY_BACKOFF = 0.85  # a queue: down to this share of the estimate (or what got through)
@@ -207,9 +216,15 @@ DELAY_BACKOFF = 0.85  # a queue: down to this share of the estimate (or what got
 # someone else's traffic or a slow receiver, and only stops the growth.
 FILLED_SHARE = 0.8
 # Growth is capped at this multiple of what was sent (a receiver held at layer 0 has not
-# shown that its link carries layer 1) until PROBE_AFTER_S after the last overload.
+# shown that its link carries layer 1); until PROBE_AFTER_S after the last overload at most to
+# what got through then, after it to what the next layer needs (one layer per probe).
 SENT_GROWTH_CAP = 1.25
 PROBE_AFTER_S = 15.0
+PROBE_WINDOW_S = 3.0  # a queue or loss this soon after a probe: back to before it ...
+# ... and a little below: a layer stays while its share covers its cost, but was taken up only
+# with 15 % headroom (ReceiverLink's UP_MARGIN), so the estimate the probe started from may
+# still hold the probed layer
+PROBE_BACKOFF = 0.87
 
 
 @dataclass(slots=True)
@@ -218,18 +233,24 @@ class LinkEstimate:
     stream, round trip) and REMB when the receiver sends it. ``sent_bps`` is what the unit
     sent it over the last report interval (measured by the caller)."""
 
-    estimate_bps: float = MAX_ESTIMATE_BPS
+    estimate_bps: float = START_BPS
     remb_bps: float = MAX_ESTIMATE_BPS
     last_loss: float = 0.0
     capacity_bps: float = 0.0  # what got through in the last overload (0: none seen)
     tested_bps: float = 0.0  # the same, not forgotten: the link has carried it
     queue_delay_s: float = 0.0  # smoothed round trip above the base
     overloads: int = 0  # decreases so far (loss or delay)
+    reports: int = 0  # reports judged so far (``known`` after KNOWN_REPORTS)
+    rtt_s: float = 0.0  # the last round trip (0: none yet)
     _decreased_at: float = -1e9
     _rtt_at: float = -1e9
     _rtts: list[tuple[float, float]] = field(default_factory=list)  # (time, rtt), minima
     _report_at: float | None = None
     _holding_until: float = -1e9
+    _queue_before: float = 0.0  # the queue at the last report
+    _probe_at: float = -1e9  # when the estimate last grew past what was tested (a probe)
+    _probe_from: float = 0.0  # the estimate before that probe
+    failed_probes: int = 0
 
     def on_rtt(self, rtt_s: float, now: float) -> None:
         """One round-trip sample; keeps the base (the window's minimum) and the queue."""
@@ -241,9 +262,12 @@ class LinkEstimate:
         rtts.append((now, rtt_s))
         while now - rtts[0][0] > RTT_BASE_WINDOW_S:
             rtts.pop(0)
+        self.rtt_s = rtt_s
         excess = rtt_s - rtts[0][1]
         self.queue_delay_s += DELAY_SMOOTHING * (excess - self.queue_delay_s)
         self._rtt_at = now
+        if self.queue_delay_s > PROBE_QUEUE_S:
+            self.probe_failed(now)
 
     def on_report(
         self,
@@ -253,13 +277,18 @@ class LinkEstimate:
         *,
         delivered_bps: float | None = None,
         video_off: bool = False,
+        probe_bps: float | None = None,
     ) -> None:
         """Overloaded (loss above LOSS_HIGH, or a queue above DELAY_HIGH_S): down to what got
         through (sent minus lost, with a margin), at most once per DECREASE_HOLD_S, and
         remember that as the link's capacity for a while; otherwise up (fast when clean,
         slowly with random loss, not at all while a queue builds), never past that capacity
-        while it is remembered."""
+        while it is remembered. Growth is also capped at SENT_GROWTH_CAP x what is sent
+        (untested otherwise): until PROBE_AFTER_S after an overload, at most to what got
+        through then; after it, to ``probe_bps`` when given (what the next layer up needs,
+        so a probe is one layer, not a jump from layer 0 to 2 on an untested guess)."""
         self.last_loss = loss_fraction
+        self.reports += 1
         if self._report_at is not None and now - self._report_at > REPORT_GAP_S:
             self._holding_until = now + AFTER_CUT_S  # a cut path has just come back
         self._report_at = now
@@ -273,9 +302,15 @@ class LinkEstimate:
         filled = sent_bps >= FILLED_SHARE * self.estimate_bps
         if not filled:
             queue_s = 0.0  # not ours (see FILLED_SHARE)
-        queued = queue_s > DELAY_HIGH_S
+        if lossy and self.probe_failed(now):
+            return
+        # a queue that is draining (smaller than at the last report) needs no decrease
+        queued = queue_s > DELAY_HIGH_S and queue_s >= self._queue_before
+        self._queue_before = queue_s
         if (lossy or queued) and sent_bps > 0:
-            if now - self._decreased_at >= DECREASE_HOLD_S:
+            # With video off only audio is sent, and audio is never taken away: a decrease
+            # would change nothing now and keep video off longer afterwards.
+            if now - self._decreased_at >= DECREASE_HOLD_S and not video_off:
                 if delivered_bps is None:
                     delivered_bps = sent_bps * (1 - loss_fraction)
                 delivered = max(MIN_ESTIMATE_BPS, delivered_bps)
@@ -293,20 +328,73 @@ class LinkEstimate:
         # link, so it grows as on a clean one.
         calm = fresh and queue_s < DELAY_HOLD_S / 2
         growth = GROWTH if loss_fraction < LOSS_LOW or calm else PROBE_GROWTH
+        if growth == GROWTH and not self.overloads:
+            growth = STARTUP_GROWTH  # nothing has overflowed yet: a slow start
         grown = min(MAX_ESTIMATE_BPS, max(self.estimate_bps, MIN_ESTIMATE_BPS) * growth)
         if self.capacity_bps:
             grown = min(grown, max(self.capacity_bps * CAPACITY_MARGIN, self.estimate_bps))
-        if now - self._decreased_at < PROBE_AFTER_S and not video_off:  # audio alone: no test
-            tested = max(self.estimate_bps, sent_bps * SENT_GROWTH_CAP, self.tested_bps)
-            grown = min(grown, tested)
+        tested = max(self.estimate_bps, sent_bps * SENT_GROWTH_CAP)
+        if video_off:  # audio alone tests nothing: grow to bring layer 0 back, no further
+            if probe_bps is not None:
+                grown = min(grown, max(tested, probe_bps))
+        elif now - self._decreased_at < PROBE_AFTER_S:
+            grown = min(grown, max(tested, self.tested_bps))
+        elif fresh and self.queue_delay_s > DELAY_HOLD_S:
+            grown = min(grown, tested)  # a queue (ours or not): no probe now
+        elif probe_bps is not None:  # a probe: as far as the next layer up needs
+            grown = min(grown, max(tested, probe_bps))
+            if grown > tested and now - self._probe_at > PROBE_WINDOW_S:
+                self._probe_from, self._probe_at = self.estimate_bps, now
         self.estimate_bps = grown
+
+    def probe_failed(self, now: float) -> bool:
+        """Whether a probe is on and has failed (a queue of PROBE_QUEUE_S in the round trip,
+        checked at each sample, or an overload): then the estimate goes back to a little below
+        where the probe started (PROBE_BACKOFF), at the first sign, before the link's queue overflows, and no probe is
+        made for PROBE_AFTER_S."""
+        if now - self._probe_at > PROBE_WINDOW_S:
+            return False
+        self.estimate_bps = min(self.estimate_bps, self._probe_from * PROBE_BACKOFF)
+        self._probe_at = -1e9
+        self._decreased_at = now
+        self.failed_probes += 1
+        self.overloads += 1  # a decrease too: the slow start is over
+        return True
 
     def on_remb(self, bitrate_bps: float) -> None:
         self.remb_bps = max(0.0, bitrate_bps)
 
     @property
+    def known(self) -> bool:
+        """Enough reports to trust the estimate (a new receiver is paced until then)."""
+        return self.reports >= KNOWN_REPORTS
+
+    @property
     def available_bps(self) -> float:
         return min(self.estimate_bps, self.remb_bps)
+
+
+def share_out(budget_bps: float, needs: list[float]) -> list[float]:
+    """Equal shares of ``budget_bps`` for streams that need ``needs`` each at most (a stream
+    capped by a small tile), where what one does not need goes to the others (water
+    filling): a stream never gets more than it needs unless every stream has all it needs."""
+    shares = [0.0] * len(needs)
+    open_ = sorted(range(len(needs)), key=lambda i: needs[i])
+    left = max(0.0, budget_bps)
+    while open_:
+        share = left / len(open_)
+        i = open_[0]
+        if needs[i] > share:
+            for j in open_:
+                shares[j] = share
+            return shares
+        shares[i] = needs[i]
+        left -= needs[i]
+        open_.pop(0)
+    if shares:  # everyone has what they need: the rest is headroom, shared alike
+        extra = left / len(shares)
+        shares = [s + extra for s in shares]
+    return shares
 
 
 def pick_layer(budget_bps: float, rates: LayerRates) -> int:

@@ -19,9 +19,15 @@ from server.media.layers import (
     DECREASE_MARGIN,
     DELAY_BACKOFF,
     GROWTH,
+    KNOWN_REPORTS,
     MAX_TID,
     NO_VIDEO,
+    PROBE_AFTER_S,
+    PROBE_BACKOFF,
     REPORT_GAP_S,
+    SENT_GROWTH_CAP,
+    START_BPS,
+    STARTUP_GROWTH,
     LayerFilter,
     LayerRates,
     LinkEstimate,
@@ -211,6 +217,7 @@ def test_a_report_after_a_silence_holds_even_below_the_cut_threshold() -> None:
 async def test_receiver_link_puts_audio_first(monkeypatch: pytest.MonkeyPatch) -> None:
     up = UpTrack("pub", "video", receiver=object(), payload_type=96)  # type: ignore[arg-type]
     link = ReceiverLink()
+    link.estimate.reports = KNOWN_REPORTS  # past the start: the estimate is known
     video = DownTrack("w", "video", sender=object(), payload_type=96)  # type: ignore[arg-type]
     audio = DownTrack("w", "audio", sender=object(), payload_type=111)  # type: ignore[arg-type]
     up.add_down(video)
@@ -228,6 +235,7 @@ async def test_receiver_link_puts_audio_first(monkeypatch: pytest.MonkeyPatch) -
     up.layer_rates.rates = [300_000.0, 150_000.0, 150_000.0]
     link.estimate.estimate_bps = 600_000
     link.audio_bps = 0
+    link.measured = True  # no audio measured
     link.allocate()
     assert video.layers is not None and video.layers.target == 1  # 600k * 0.92 = 552k
     link.audio_bps = 150_000  # audio is taken out first: (600k - 150k) * 0.92 = 414k
@@ -242,12 +250,12 @@ def test_random_loss_with_no_queue_is_not_congestion() -> None:
     """3 % random loss on a link whose round trip stays at its base: the estimate grows as on
     a clean link; a queue building (the round trip up by more than DELAY_HIGH_S) is an
     overload before anything is lost, and a queue of DELAY_HOLD_S stops the growth."""
-    est = LinkEstimate(estimate_bps=400_000)
+    est = LinkEstimate(estimate_bps=400_000, overloads=1)  # past the slow start
     for k in range(5):
         est.on_rtt(0.150 + 0.002 * (k % 2), now=float(k))
         est.on_report(0.03, 500_000, now=float(k))
     assert est.available_bps == pytest.approx(400_000 * GROWTH**5)
-    assert est.overloads == 0
+    assert est.overloads == 1
     for k in range(5, 8):
         est.on_rtt(0.200, now=float(k))  # about 45 ms of queue (smoothed): hold
     held = est.available_bps
@@ -256,13 +264,13 @@ def test_random_loss_with_no_queue_is_not_congestion() -> None:
     for k in range(8, 12):
         est.on_rtt(0.400, now=float(k))  # 250 ms of queue, no loss yet
     est.on_report(0.0, 500_000, now=12.0)  # nothing lost: a share of the estimate
-    assert est.overloads == 1 and est.available_bps == pytest.approx(held * DELAY_BACKOFF)
+    assert est.overloads == 2 and est.available_bps == pytest.approx(held * DELAY_BACKOFF)
     est.on_report(0.0, 300_000, now=30.0)  # the last round trip is stale: no queue known
     grown = held * DELAY_BACKOFF * GROWTH
     assert est.available_bps == pytest.approx(grown)
     est.on_rtt(0.600, now=31.0)
-    est.on_report(0.0, 100_000, now=31.0)  # a queue, but we send far less: not ours
-    assert est.available_bps == pytest.approx(grown * GROWTH) and est.overloads == 1
+    est.on_report(0.0, 100_000, now=31.0)  # a queue, but we send far less: not ours, no
+    assert est.available_bps == pytest.approx(grown) and est.overloads == 2  # decrease, no probe
 
 
 def test_growth_waits_for_what_is_sent_after_an_overload() -> None:
@@ -280,15 +288,37 @@ def test_growth_waits_for_what_is_sent_after_an_overload() -> None:
     est.on_report(0.0, 300_000, now=16.0)  # 15 s after the overload: probe again
     assert est.available_bps == pytest.approx(480_000 * GROWTH**2)
     off = LinkEstimate()
-    off.on_report(0.5, 400_000, now=0.0)  # no video fits now: audio alone tests nothing,
+    off.on_report(0.5, 400_000, now=0.0)
+    off.on_report(0.5, 100_000, now=4.0, video_off=True)  # audio alone: nothing to take away
+    assert off.overloads == 1  # no video fits now: audio alone tests nothing,
     for k in range(3):  # so the estimate grows to bring layer 0 back
         off.on_report(0.0, 100_000, now=7.0 + k, video_off=True)
     assert off.available_bps == pytest.approx(400_000 * 0.5 * DECREASE_MARGIN * GROWTH**3)
 
 
+def test_a_probe_is_one_step_and_goes_back_at_the_first_queue() -> None:
+    """Past what was sent x 1.25 the estimate grows only as a probe, as far as the next layer
+    needs; a round-trip sample showing a queue soon after takes it back at once, below where
+    it started (before the link's queue overflows), and no probe follows for PROBE_AFTER_S."""
+    est = LinkEstimate()
+    est.on_rtt(0.150, now=0.0)
+    est.on_report(0.0, 400_000, now=0.5, probe_bps=900_000)  # slow start: 600k x 1.25
+    assert est.available_bps == pytest.approx(START_BPS * STARTUP_GROWTH)
+    est.on_report(0.0, 400_000, now=1.0, probe_bps=800_000)  # no further than the probe
+    assert est.available_bps == pytest.approx(800_000)
+    est.on_rtt(0.150 + 0.25, now=1.5)  # 125 ms of queue (smoothed): the layer does not fit
+    assert est.available_bps == START_BPS * PROBE_BACKOFF and est.failed_probes == 1
+    for k in range(10):  # clean reports: back to what is sent x 1.25 at most, no probe
+        est.on_report(0.0, 560_000, now=2.0 + k, probe_bps=800_000)
+    assert est.available_bps == pytest.approx(560_000 * SENT_GROWTH_CAP)
+    est.on_report(0.0, 560_000, now=1.5 + PROBE_AFTER_S, probe_bps=800_000)
+    assert est.available_bps == pytest.approx(560_000 * SENT_GROWTH_CAP * GROWTH)
+
+
 def test_video_stays_on_at_layer_0_and_tile_caps_are_honoured() -> None:
     up = UpTrack("pub", "video", receiver=object(), payload_type=96)  # type: ignore[arg-type]
     link = ReceiverLink()
+    link.estimate.reports = KNOWN_REPORTS  # past the start: the estimate is known
     video = DownTrack("w", "video", sender=object(), payload_type=96)  # type: ignore[arg-type]
     up.add_down(video)
     video.link = link

@@ -10,12 +10,13 @@ import pytest
 from aiortc.rtp import RtpPacket
 
 from server.media import forwarding
-from server.media.downtrack import RESEND_GUARD_S
+from server.media.downtrack import RESEND_GUARD_S, RTX_BURST_S, RTX_SHARE, WIRE_OVERHEAD
 from server.media.forwarding import (
     HISTORY_SIZE,
     MAX_NACK_GAP,
     RETRANSMIT_PER_S,
     DownTrack,
+    ReceiverLink,
     UpTrack,
 )
 from tests.media import fakes as fake_objects
@@ -167,6 +168,35 @@ async def test_a_repeated_nack_is_not_resent_while_the_resend_is_on_its_way(
     now[0] += RESEND_GUARD_S
     await down.retransmit(outs[10])  # its resend was lost too: asked again, resent again
     assert len(sent(down)) - n == 3
+
+
+async def test_resends_stay_within_a_share_of_the_receivers_estimate(
+    fakes: Nacks, monkeypatch
+) -> None:
+    """Resends for one receiver cost at most RTX_SHARE of its link estimate in wire bytes (a
+    bucket of RTX_BURST_S): on a narrow link a burst of NACKs cannot push it into more loss;
+    the budget refills with time, and a guard of 1.2 x the round trip keeps repeats out."""
+    now, down, outs = await streamed(monkeypatch, 100)
+    link = ReceiverLink()
+    down.link = link
+    link.downs.append(down)
+    link.estimate.estimate_bps = 200_000  # 5 kB/s for resends, 2.5 kB at once
+    wire = len(INTER) + WIRE_OVERHEAD
+    fits = int(200_000 * RTX_SHARE / 8 * RTX_BURST_S // wire)
+    n = len(sent(down))
+    for out_seq in outs[1:]:
+        await down.retransmit(out_seq)
+    assert len(sent(down)) - n == fits < RETRANSMIT_PER_S
+    assert down.rtx_refused == len(outs) - 1 - fits
+    now[0] += 0.1  # 500 bytes more
+    await down.retransmit(outs[-1])
+    await down.retransmit(outs[-2])
+    assert len(sent(down)) - n == fits + min(2, 500 // wire)
+    link.estimate.rtt_s = 0.5  # a long round trip: a repeat within 0.6 s is not resent
+    resent = len(sent(down))
+    now[0] += RESEND_GUARD_S + 0.1
+    await down.retransmit(outs[1])
+    assert len(sent(down)) == resent
 
 
 async def test_upstream_gap_is_nacked_and_the_late_packet_fills_it(fakes: Nacks) -> None:

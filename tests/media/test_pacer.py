@@ -1,7 +1,8 @@
 """Pacing towards a narrow receiver (no network): video leaves at the set rate with
 retransmissions first, the backlog sheds the top temporal layer first and never layer 0, audio
 is never queued, nothing queued leaves after its publisher is gated, and pacing is switched on
-only for a receiver whose estimate is below what it would be sent."""
+for a new receiver (until its estimate is known) and for a receiver whose estimate is below
+what it would be sent."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ import pytest
 
 from server.media.downtrack import PACE_FACTOR
 from server.media.forwarding import DownTrack, ReceiverLink, UpTrack
-from server.media.layers import LayerFilter, parse_vp8
+from server.media.layers import (
+    KNOWN_REPORTS,
+    START_BPS,
+    STARTUP_GROWTH,
+    LayerFilter,
+    LayerRates,
+    parse_vp8,
+)
 from server.media.pacer import BUDGET_S, HARD_LIMIT_S, WIRE_EXTRA, PacedOut, PaceDriver, Pacer
 from tests.media import fakes as fake_objects
 from tests.media.test_layers import PATTERN, descriptor, frame_packets
@@ -170,7 +178,9 @@ async def test_the_backlog_sheds_frames_at_the_forwarder_with_continuous_numbers
     driver.close()
 
 
-async def test_pacing_only_for_a_receiver_below_what_it_would_be_sent() -> None:
+def _receiver() -> tuple[UpTrack, ReceiverLink, DownTrack, DownTrack]:
+    """A publisher with layered video, and one receiver's link with a video and an audio
+    slot (nothing forwarded yet)."""
     up = UpTrack("pub", "video", receiver=object(), payload_type=96)  # type: ignore[arg-type]
     link = ReceiverLink()
     video = DownTrack("w", "video", sender=object(), payload_type=96)  # type: ignore[arg-type]
@@ -181,12 +191,19 @@ async def test_pacing_only_for_a_receiver_below_what_it_would_be_sent() -> None:
         d.link = link
         link.downs.append(d)
         d.ready = True
+    return up, link, video, audio
+
+
+async def test_pacing_only_for_a_receiver_below_what_it_would_be_sent() -> None:
+    up, link, video, audio = _receiver()
+    link.estimate.reports = KNOWN_REPORTS  # past the start (see the next test)
+    link.estimate.estimate_bps = 10_000_000
     for p in frame_packets(0, 0, key=True):
         await up.on_packet(p)
     assert up.layer_rates is not None
     up.layer_rates.rates = [300_000.0, 150_000.0, 150_000.0]
     link.audio_bps = 100_000
-    link.allocate()  # 10 Mbps estimate: the direct path
+    link.allocate()  # a known 10 Mbps estimate: the direct path
     assert link.pacer is None and not isinstance(video.out, PacedOut)
     link.estimate.estimate_bps = 500_000
     link.allocate()
@@ -194,6 +211,48 @@ async def test_pacing_only_for_a_receiver_below_what_it_would_be_sent() -> None:
     assert not isinstance(audio.out, PacedOut)  # audio is never queued
     assert link.pacer.pacer.rate_bps == pytest.approx(400_000 * PACE_FACTOR)
     link.estimate.estimate_bps = 2_000_000
+    link.allocate()
+    assert link.pacer is None and not isinstance(video.out, PacedOut)
+
+
+async def test_a_new_receiver_starts_modest_and_paced_from_its_first_packet() -> None:
+    """A new receiver's link is unknown: its estimate starts at START_BPS, not at what a LAN
+    carries, and its layered video is paced from the first packet (the start used to go out
+    unpaced at a 10 Mbps estimate and overflowed a 600 kbps link's queue); the layer is the
+    one the start estimate affords. Pacing ends once the estimate is known and well above
+    what the receiver is sent."""
+    up, link, video, audio = _receiver()
+    up.layer_rates = LayerRates()
+    up.layer_rates.rates = [250_000.0, 120_000.0, 230_000.0]  # known from earlier receivers
+    assert link.estimate.available_bps == START_BPS
+    for p in frame_packets(0, 0, key=True):
+        await up.on_packet(p)
+    assert link.pacer is not None and isinstance(video.out, PacedOut)
+    assert not isinstance(audio.out, PacedOut)
+    assert video.layers is not None and video.layers.target == 1  # 600k * 0.92 = 552k
+    assert _direct(video) == [] and len(link.pacer.pacer) == 2  # queued, not sent at once
+    # clean reports: a slow start, faster than steady growth, then the estimate is known
+    for k in range(KNOWN_REPORTS):
+        link.audio_bps = 100_000
+        link.estimate.on_report(0.0, 700_000, now=float(k))
+        link.allocate()
+    assert link.estimate.available_bps == pytest.approx(START_BPS * STARTUP_GROWTH**KNOWN_REPORTS)
+    assert link.estimate.known
+    link.pacer.run_due()
+    link.estimate.on_report(0.0, 700_000, now=5.0)
+    link.allocate()  # 1.46 Mbps, well above the 700 kbps it would be sent
+    assert link.pacer is None and not isinstance(video.out, PacedOut)
+    assert video.layers.target == 2
+
+
+async def test_an_unlayered_stream_is_not_paced_while_the_estimate_is_unknown() -> None:
+    """An unlayered publisher cannot be thinned: a start-up pacer below its rate would only
+    delay it, so it keeps the direct path."""
+    up, link, video, _ = _receiver()
+    for p in frame_packets(0, 0, key=True):
+        p.payload = b"\x10" + p.payload[6:]  # a plain VP8 descriptor: no temporal layers
+        await up.on_packet(p)
+    assert up.layer_rates is None and video.packets == 2
     link.allocate()
     assert link.pacer is None and not isinstance(video.out, PacedOut)
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from server.media.downtrack import UP_MARGIN
 from server.media.forwarding import DownTrack, ReceiverLink, UpTrack
-from server.media.layers import MAX_TID
+from server.media.layers import MAX_TID, share_out
 from server.media.port import TILE_MAX_LAYER, TileSize
 from server.media.sfu import AiortcMediaEngine
 from tests.media import fakes as fake_objects
@@ -63,13 +64,28 @@ async def test_tile_caps_apply_per_publisher_under_the_link() -> None:
     assert targets(downs) == {"a": 2, "b": 1}  # at once, without waiting for feedback
     link.set_tile_cap("a", TILE_MAX_LAYER[TileSize.HIDDEN])
     assert targets(downs) == {"a": 0, "b": 1}
-    # a weak link takes more than the tile does: the link wins (150k each: layers 0-1)
-    link.estimate.estimate_bps = 2 * 150_000 / 0.92
+    # a weak link takes more than the tile does: the link wins (150k each, with the headroom
+    # a layer up needs: layers 0-1)
+    link.estimate.estimate_bps = 2 * 150_000 * UP_MARGIN / 0.92 + 1
     link.set_tile_cap("a", TILE_MAX_LAYER[TileSize.LARGE])
     assert targets(downs) == {"a": 1, "b": 1}
     link.estimate.estimate_bps = 10_000_000
     link.set_tile_cap("b", None)  # no longer named: no cap
     assert targets(downs) == {"a": 2, "b": 2}
+
+
+async def test_what_a_small_tile_leaves_goes_to_the_other_streams() -> None:
+    """Two publishers on a link that gives each an equal 202 kbps (layers 0-1 of 250): the
+    one shown hidden needs layer 0 only (100 kbps, with headroom 115), and the other gets the
+    rest: all its layers."""
+    link, downs = await receiver_of("a", "b")
+    link.estimate.estimate_bps = (115_000 + 290_000) / 0.92
+    link.allocate()
+    assert targets(downs) == {"a": 1, "b": 1}  # equal shares
+    link.set_tile_cap("b", TILE_MAX_LAYER[TileSize.HIDDEN])
+    assert targets(downs) == {"a": 2, "b": 0}
+    assert share_out(300.0, [50.0, 400.0, 400.0]) == [50.0, 125.0, 125.0]
+    assert share_out(300.0, [50.0, 60.0]) == [145.0, 155.0]  # all served: the rest alike
 
 
 async def test_a_new_stream_starts_at_its_tile_cap() -> None:
@@ -80,6 +96,7 @@ async def test_a_new_stream_starts_at_its_tile_cap() -> None:
     assert d.source is not None
     d.rebind(d.source)  # the slot starts again, now on this receiver's link
     d.link = link
+    link.downs.append(d)
     d.ready = True
     for i in range(4, 8):
         for p in frame_packets(i, 2 * i, key=i == 4):
