@@ -1,6 +1,12 @@
 """Media benchmark: R rooms x 12 bot participants through the SFU, on loopback.
 
     .venv/bin/python bench/media.py [--rooms 2] [--seconds 15] [--baseline-participants 3]
+        [--sockets shared,own,shared-sendmmsg] [--repeat 3]
+
+``--sockets`` runs the SFU once per variant (the worker's one shared socket, the default; a
+socket per connection, as before ``server/media/udpmux.py``; the shared socket with
+``sendmmsg``), ``--repeat`` interleaves them, and each variant's median run is reported; the
+first variant is the one compared with Janus.
 
 What runs where (see shared/BENCHMARKS.md):
 * the SFU (``server.media.sfu.AiortcMediaEngine``) alone in one process pinned to CPU 0;
