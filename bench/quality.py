@@ -14,7 +14,8 @@ namespace (``unshare -rn``, unless --no-netns):
   was shown; incomplete frames nothing needs are skipped; a key frame is asked for after 3 s
   without a decodable frame, as libwebrtc does), with aiortc's receiver around it for the
   receiver reports, RTX (routed by the offer's FID group, as a browser does: see
-  :func:`route_rtx`) and NACKs, and records when each frame is shown and when each audio
+  :func:`route_rtx`) and NACKs (again every round trip while missing, as libwebrtc does:
+  ``Probe.renack``), and records when each frame is shown and when each audio
   packet arrives;
 * ``ok1`` and ``ok2`` receive directly, the same way (their frame rate is frames shown).
 
