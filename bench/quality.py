@@ -14,7 +14,8 @@ namespace (``unshare -rn``, unless --no-netns):
   was shown; incomplete frames nothing needs are skipped; a key frame is asked for after 3 s
   without a decodable frame, as libwebrtc does), with aiortc's receiver around it for the
   receiver reports, RTX (routed by the offer's FID group, as a browser does: see
-  :func:`route_rtx`) and NACKs, and records when each frame is shown and when each audio
+  :func:`route_rtx`) and NACKs (again every round trip while missing, as libwebrtc does:
+  ``Probe.renack``), and records when each frame is shown and when each audio
   packet arrives;
 * ``ok1`` and ``ok2`` receive directly, the same way (their frame rate is frames shown).
 
@@ -65,6 +66,7 @@ NETNS_ENV = "HC_QUALITY_NETNS"
 ROOM = "quality"
 PATTERN = (0, 2, 1, 2)  # libvpx ts_layering_mode 3: the temporal layer of frame i
 PACKET_MAX = 1200
+NACK_RETRIES = 10  # libwebrtc's kMaxNackRetries
 
 
 def encode_layered(
@@ -152,6 +154,28 @@ class Probe(MediaClient):
         for t in self.pc.getTransceivers():
             if t.kind == "video" and t.receiver.transport is not None:
                 route_rtx(t.receiver)
+
+    async def renack(self, every_s: float) -> None:
+        """NACK what is still missing every ``every_s`` (about a round trip), at most
+        NACK_RETRIES times per packet, as libwebrtc's NackRequester does; aiortc alone asks
+        again only when a new gap appears (about once a second at 3 % loss and 7.5 fps)."""
+        asked: dict[tuple[int, int], int] = {}
+        while True:
+            await asyncio.sleep(every_s)
+            for t in self.pc.getTransceivers():
+                receiver = t.receiver
+                gen = getattr(receiver, "_RTCRtpReceiver__nack_generator", None)
+                rtx = getattr(receiver, "_RTCRtpReceiver__rtx_ssrc", {})
+                if t.kind != "video" or gen is None or not gen.missing or not rtx:
+                    continue
+                ssrc = next(iter(rtx.values()))
+                lost = [q for q in sorted(gen.missing) if asked.get((ssrc, q), 0) < NACK_RETRIES]
+                for q in lost:
+                    asked[(ssrc, q)] = asked.get((ssrc, q), 0) + 1
+                if lost:
+                    await receiver._send_rtcp_nack(ssrc, lost)
+            if len(asked) > 4096:
+                asked.clear()
 
     @property
     def buffer(self) -> FrameBuffer | None:
@@ -294,8 +318,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if time.monotonic() > deadline:
             raise SystemExit(f"not connected: {[c.pc.connectionState for c in clients.values()]}")
         await asyncio.sleep(0.1)
+    renacks = []
     for c in (weak, *oks):
         c.route_rtx()
+        renacks.append(asyncio.get_running_loop().create_task(c.renack(args.rtt_ms / 1000)))
     t0 = time.monotonic()  # the origin of --trace's times and of weak_longest_freezes
     if args.trace:
         asyncio.get_running_loop().create_task(trace(engine, t0))
@@ -351,6 +377,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "layer_kbps": [round(r / 1000) for r in rates.rates] if rates else None,
         "relay_down": dataclasses.asdict(relay.down.counters) if relay else None,
     }
+    for task in renacks:
+        task.cancel()
     for client in clients.values():
         await client.stop()
     await engine.stop()
