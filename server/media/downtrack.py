@@ -489,8 +489,11 @@ class ReceiverLink:
 
     def resend_allowed(self, wire_bytes: int, now: float) -> bool:
         """Whether a resend of ``wire_bytes`` fits this receiver's resend budget (RTX_SHARE
-        of the estimate, a bucket of RTX_BURST_S); takes it if so."""
-        rate = self.estimate.available_bps * RTX_SHARE / 8
+        of the estimate, or of what the link was last measured carrying where that is more:
+        unlayered video is sent whatever the estimate, and a low estimate must not leave its
+        holes unrepaired; a bucket of RTX_BURST_S); takes it if so."""
+        given = max(self.estimate.available_bps, self.audio_bps + self.video_bps)
+        rate = given * RTX_SHARE / 8
         tokens = min(rate * RTX_BURST_S, self._rtx_tokens + (now - self._rtx_at) * rate)
         self._rtx_at = now
         if tokens < wire_bytes:

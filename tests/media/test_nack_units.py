@@ -199,6 +199,29 @@ async def test_resends_stay_within_a_share_of_the_receivers_estimate(
     assert len(sent(down)) == resent
 
 
+async def test_the_resend_budget_follows_what_the_link_carries_above_a_low_estimate(
+    fakes: Nacks, monkeypatch
+) -> None:
+    """Unlayered video is sent whatever the estimate says: the resend budget is then a share
+    of what the link was measured carrying, so a low estimate does not leave its holes
+    unrepaired (an aiortc receiver asks for a packet once)."""
+    now, down, outs = await streamed(monkeypatch, 100)
+    link = ReceiverLink()
+    down.link = link
+    link.downs.append(down)
+    link.estimate.estimate_bps = 50_000
+    link.video_bps = 200_000  # measured from the receiver's reports
+    wire = len(INTER) + WIRE_OVERHEAD
+    fits = int(200_000 * RTX_SHARE / 8 * RTX_BURST_S // wire)
+    assert int(50_000 * RTX_SHARE / 8 * RTX_BURST_S // wire) < fits < RETRANSMIT_PER_S
+    n = len(sent(down))
+    for out_seq in outs[1 : fits + 1]:
+        await down.retransmit(out_seq)
+    assert len(sent(down)) - n == fits and down.rtx_refused == 0
+    await down.retransmit(outs[fits + 1])  # the bucket is empty now
+    assert down.rtx_refused == 1
+
+
 async def test_upstream_gap_is_nacked_and_the_late_packet_fills_it(fakes: Nacks) -> None:
     up, down = pair()
     await up.on_packet(packet(0xFFFD, KEY))  # across the 16-bit wrap
