@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,21 @@ def denying_browser(playwright_driver: Any) -> Iterator[Any]:
     b.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Close the pages a test left open (a failed test, or one that ends with them open)
+    before its fixtures' servers stop: a server stopped under live pages waits for their
+    sockets and leaves request handlers to a closed loop, and pages left in the session's
+    browser would keep their fake cameras busy through every later test."""
+    funcargs = getattr(item, "funcargs", {})
+    for name in ("browser", "denying_browser"):
+        b = funcargs.get(name)
+        for context in list(b.contexts) if b is not None else []:
+            with contextlib.suppress(Exception):
+                context.close()
+    yield
+
+
 @pytest.fixture
 def stub(built_client: Path) -> Iterator[StubServer]:
     server = StubServer(built_client)
@@ -55,31 +71,93 @@ def stub(built_client: Path) -> Iterator[StubServer]:
 
 
 # ---- end-to-end tests with WebRTC run in a private network namespace -----------------------
-# As in tests/media: each test marked `media` is re-executed as a child pytest inside
-# `unshare -rn` (only `lo`, brought up first) and its outcome reported here. Where
+# As in tests/media: the tests marked `media` are re-executed together as one child pytest
+# inside `unshare -rn` (only `lo`, brought up first; one interpreter start, one import of the
+# server and aiortc, one Chromium, instead of one each per test) and each test's reports
+# replayed here as its own. A test that failed there, or that the child did not finish (a
+# crash, a time-out), gets one more attempt alone in a namespace of its own. Where
 # unprivileged user namespaces are forbidden the test fails with that reason; it never falls
 # back to the host network.
 
 NETNS_ENV = "HC_BROWSER_NETNS"
+HERE = Path(__file__).resolve().parent
+GROUP = "browser-media"
+# Reports of the batch by node id; a test's entry is consumed when it is reported.
+_BATCH = pytest.StashKey[dict[str, list[pytest.TestReport]]]()
 
 
 def _inside() -> bool:
     return netns.inside(NETNS_ENV)
 
 
+def _media_items(items: list[pytest.Item]) -> list[pytest.Item]:
+    return [
+        it for it in items if it.get_closest_marker("media") is not None and HERE in it.path.parents
+    ]
+
+
+def _plain_id(item: pytest.Item) -> str:
+    """The node id the child collects (pytest-xdist's loadgroup appends ``@<group>``)."""
+    return item.nodeid.removesuffix(f"@{GROUP}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The WebRTC tests first, all in one pytest-xdist group (``--dist loadgroup``): one worker
+    runs them one after another in their batch (their frame rates and media timings are
+    measured, so they never share the cores with each other) while the other workers take
+    the page tests."""
+    media = _media_items(items)
+    for it in media:
+        it.add_marker(pytest.mark.xdist_group(GROUP))
+    chosen = set(media)
+    items[:] = media + [it for it in items if it not in chosen]
+
+
+def _batch(item: pytest.Item) -> dict[str, list[pytest.TestReport]]:
+    """The batch's reports, run at the first WebRTC test this process reports: every WebRTC
+    test of the session, unless pytest-xdist spreads them over workers (only ``loadgroup``
+    keeps them on one), when each runs alone."""
+    session = item.session
+    if _BATCH not in session.stash:
+        dist = getattr(item.config.option, "dist", "no")
+        ids = [_plain_id(it) for it in _media_items(session.items)]
+        session.stash[_BATCH] = (
+            netns.run_batch(item.config, ids, NETNS_ENV, timeout_s=600 + 300 * len(ids))
+            if dist in ("no", "loadgroup")
+            else {}
+        )
+    return session.stash[_BATCH]
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
     if _inside() or item.get_closest_marker("media") is None:
         return None
+    # The children enforce each test's own time limit (this item's would cover the batch).
     netns.leave_time_limit_to_child(item)
-    outcome, text = netns.run_in_namespace(item.nodeid, NETNS_ENV, timeout_s=900)
-    if outcome == "failed" and netns.REFUSED not in text:
+    reports = _batch(item).pop(_plain_id(item), None)
+    if reports is not None and not any(r.failed for r in reports):
+        for rep in reports:
+            rep.nodeid = item.nodeid
+        netns.replay(item, reports)
+    else:
         # One more attempt for a whole-session browser run on a shared 2-core machine; the
         # first failure stays visible in the report.
-        first = text
-        outcome, text = netns.run_in_namespace(item.nodeid, NETNS_ENV, timeout_s=900)
+        first = (
+            "\n".join(r.longreprtext for r in reports if r.failed)
+            if reports is not None
+            else "not finished in the batch"
+        )
+        outcome, text = netns.run_in_namespace(_plain_id(item), NETNS_ENV, timeout_s=900)
+        if outcome == "failed" and netns.REFUSED not in text and reports is None:
+            first = text
+            outcome, text = netns.run_in_namespace(_plain_id(item), NETNS_ENV, timeout_s=900)
         text = f"{text}\n---- first attempt failed ----\n{first[-8000:]}"
-    netns.report(item, outcome, text)
+        netns.report(item, outcome, text)
+    # This item ran in a child process; tear down here what pytest's own protocol would have
+    # (fixtures of an in-process test before it that the next item does not share).
+    item.session._setupstate.teardown_exact(nextitem)
     return True
 
 
