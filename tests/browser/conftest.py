@@ -12,7 +12,7 @@ import pytest
 from tests import netns
 from tests.browser.live import LiveServer
 from tests.browser.stub import StubServer
-from tests.browser.support import CHROMIUM, DENYING_ARGS, GRANTING_ARGS, ensure_built
+from tests.browser.support import ARTIFACTS, CHROMIUM, DENYING_ARGS, GRANTING_ARGS, ensure_built
 
 
 @pytest.fixture(scope="session")
@@ -149,6 +149,9 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
             if reports is not None
             else "not finished in the batch"
         )
+        # Kept even when the second attempt passes: a test that needs it is a flaky test.
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / f"first-attempt-{item.name}.txt").write_text(first, encoding="utf-8")
         outcome, text = netns.run_in_namespace(_plain_id(item), NETNS_ENV, timeout_s=900)
         if outcome == "failed" and netns.REFUSED not in text and reports is None:
             first = text
