@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -74,16 +76,17 @@ def stub(built_client: Path) -> Iterator[StubServer]:
 # As in tests/media: the tests marked `media` are re-executed together as one child pytest
 # inside `unshare -rn` (only `lo`, brought up first; one interpreter start, one import of the
 # server and aiortc, one Chromium, instead of one each per test) and each test's reports
-# replayed here as its own. A test that failed there, or that the child did not finish (a
-# crash, a time-out), gets one more attempt alone in a namespace of its own. Where
-# unprivileged user namespaces are forbidden the test fails with that reason; it never falls
-# back to the host network.
+# replayed here as its own. The batch starts with the run, in the background, and the page
+# tests run here meanwhile (the WebRTC tests are collected last): the two cores are shared by
+# two streams, never by two WebRTC tests, whose frame rates and media timings are measured.
+# A test that failed in the batch, or that the child did not finish (a crash, a time-out),
+# gets one more attempt alone in a namespace of its own. Where unprivileged user namespaces
+# are forbidden the test fails with that reason; it never falls back to the host network.
 
 NETNS_ENV = "HC_BROWSER_NETNS"
 HERE = Path(__file__).resolve().parent
-GROUP = "browser-media"
-# Reports of the batch by node id; a test's entry is consumed when it is reported.
-_BATCH = pytest.StashKey[dict[str, list[pytest.TestReport]]]()
+# The batch's reports by node id; a test's entry is consumed when it is reported.
+_BATCH = pytest.StashKey[Future[dict[str, list[pytest.TestReport]]]]()
 
 
 def _inside() -> bool:
@@ -96,38 +99,35 @@ def _media_items(items: list[pytest.Item]) -> list[pytest.Item]:
     ]
 
 
-def _plain_id(item: pytest.Item) -> str:
-    """The node id the child collects (pytest-xdist's loadgroup appends ``@<group>``)."""
-    return item.nodeid.removesuffix(f"@{GROUP}")
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The WebRTC tests last: by the time the run reaches them, their batch has run beside
+    the page tests."""
+    media = _media_items(items)
+    chosen = set(media)
+    items[:] = [it for it in items if it not in chosen] + media
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The WebRTC tests first, all in one pytest-xdist group (``--dist loadgroup``): one worker
-    runs them one after another in their batch (their frame rates and media timings are
-    measured, so they never share the cores with each other) while the other workers take
-    the page tests."""
-    media = _media_items(items)
-    for it in media:
-        it.add_marker(pytest.mark.xdist_group(GROUP))
-    chosen = set(media)
-    items[:] = media + [it for it in items if it not in chosen]
-
-
-def _batch(item: pytest.Item) -> dict[str, list[pytest.TestReport]]:
-    """The batch's reports, run at the first WebRTC test this process reports: every WebRTC
-    test of the session, unless pytest-xdist spreads them over workers (only ``loadgroup``
-    keeps them on one), when each runs alone."""
-    session = item.session
-    if _BATCH not in session.stash:
-        dist = getattr(item.config.option, "dist", "no")
-        ids = [_plain_id(it) for it in _media_items(session.items)]
-        session.stash[_BATCH] = (
-            netns.run_batch(item.config, ids, NETNS_ENV, timeout_s=600 + 300 * len(ids))
-            if dist in ("no", "loadgroup")
-            else {}
-        )
-    return session.stash[_BATCH]
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Start the batch in the background, outside any test's own time limit (each child test
+    has its own). Not in a pytest-xdist worker, which runs only some of the tests: there each
+    WebRTC test runs alone."""
+    if (
+        _inside()
+        or session.config.option.collectonly
+        or session.testsfailed
+        or os.environ.get("PYTEST_XDIST_WORKER")
+    ):
+        return
+    ids = [it.nodeid for it in _media_items(session.items)]
+    if not ids:
+        return
+    pool = ThreadPoolExecutor(1, thread_name_prefix="browser-webrtc-batch")
+    session.stash[_BATCH] = pool.submit(
+        netns.run_batch, session.config, ids, NETNS_ENV, timeout_s=600 + 300 * len(ids)
+    )
+    pool.shutdown(wait=False)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -136,10 +136,9 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return None
     # The children enforce each test's own time limit (this item's would cover the batch).
     netns.leave_time_limit_to_child(item)
-    reports = _batch(item).pop(_plain_id(item), None)
+    batch = item.session.stash.get(_BATCH, None)
+    reports = batch.result().pop(item.nodeid, None) if batch is not None else None
     if reports is not None and not any(r.failed for r in reports):
-        for rep in reports:
-            rep.nodeid = item.nodeid
         netns.replay(item, reports)
     else:
         # One more attempt for a whole-session browser run on a shared 2-core machine; the
@@ -147,15 +146,16 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         first = (
             "\n".join(r.longreprtext for r in reports if r.failed)
             if reports is not None
-            else "not finished in the batch"
+            else "not run or not finished in the batch"
         )
-        # Kept even when the second attempt passes: a test that needs it is a flaky test.
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        (ARTIFACTS / f"first-attempt-{item.name}.txt").write_text(first, encoding="utf-8")
-        outcome, text = netns.run_in_namespace(_plain_id(item), NETNS_ENV, timeout_s=900)
+        if batch is not None:
+            # Kept even when the second attempt passes: a test that needs it is a flaky test.
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            (ARTIFACTS / f"first-attempt-{item.name}.txt").write_text(first, encoding="utf-8")
+        outcome, text = netns.run_in_namespace(item.nodeid, NETNS_ENV, timeout_s=900)
         if outcome == "failed" and netns.REFUSED not in text and reports is None:
             first = text
-            outcome, text = netns.run_in_namespace(_plain_id(item), NETNS_ENV, timeout_s=900)
+            outcome, text = netns.run_in_namespace(item.nodeid, NETNS_ENV, timeout_s=900)
         text = f"{text}\n---- first attempt failed ----\n{first[-8000:]}"
         netns.report(item, outcome, text)
     # This item ran in a child process; tear down here what pytest's own protocol would have
