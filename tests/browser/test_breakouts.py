@@ -85,8 +85,9 @@ def test_breakout_flow_in_english_and_persian(browser: Any, live_server: LiveSer
     wait_until(lambda: leader.packets(m_en.id, "audio") > 0, timeout=30, what="audio at leader")
 
     for _ in range(2):
+        was = leader.phase()
         leader.page.get_by_test_id("console-advance").click()
-        time.sleep(0.3)
+        wait_until(lambda was=was: leader.phase() != was, what=f"the phase after {was}")
     for p in everyone:
         wait_until(lambda p=p: p.phase() == "case_work_1", what=f"case work at {p.tag}")
     assert leader.page.get_by_test_id("phase-title").inner_text() == "Case work"

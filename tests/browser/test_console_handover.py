@@ -75,10 +75,11 @@ def test_leader_hands_over_to_a_present_coleader_and_gets_it_back(
     options = leader.get_by_test_id("console-handover-to").locator("option").all_inner_texts()
     assert options == ["Omid Co-leader"]
     button.click()
-    assert {"command": "hand_over", "person_id": "2"} in rs.sent("1", "protocol.command")
 
     # The co-leader now leads: phase controls, and handing back to the leader.
     coleader.get_by_test_id("console-advance").wait_for()
+    # (read once the room's answer is seen: the click returns before the server has it)
+    assert {"command": "hand_over", "person_id": "2"} in rs.sent("1", "protocol.command")
     back = coleader.get_by_test_id("console-handover")
     back.wait_for()
     enabled(coleader, "console-handover")
@@ -86,9 +87,9 @@ def test_leader_hands_over_to_a_present_coleader_and_gets_it_back(
     assert to.locator("option").all_inner_texts() == [text["back"]]
     clean(coleader, f"console-handover-coleader-{locale}")
     back.click()
-    assert {"command": "hand_over", "person_id": "1"} in rs.sent("2", "protocol.command")
     coleader.get_by_test_id("console-advance").wait_for(state="hidden")
     coleader.get_by_test_id("console-handover").wait_for(state="hidden")
+    assert {"command": "hand_over", "person_id": "1"} in rs.sent("2", "protocol.command")
     assert rs.room.stand_in is None
     for p in (leader, coleader):
         p.context.close()

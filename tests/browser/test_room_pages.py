@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +145,9 @@ class RoomServer:
         self.room = Room(people={pid: Person(pid, n, r) for pid, (n, r) in PEOPLE.items()})
         self.locales: dict[str, str] = {}
         self.starts_in = timedelta(minutes=4)
+        # A fixed start instead (a test that names the clock time it shows; one instant for
+        # the page and the test, whatever minute the clock turns to between them).
+        self.starts_at: datetime | None = None
         self.agreement: dict[str, Any] | None = None
         self.url = ""
         self._loop = asyncio.new_event_loop()
@@ -193,7 +196,7 @@ class RoomServer:
             )
 
         async def sessions(request: web.Request) -> web.Response:
-            s = session_at(now() + self.starts_in, status="open")
+            s = session_at(self.starts_at or now() + self.starts_in, status="open")
             s["role"] = PEOPLE[who(request)][1]
             s["series_id"] = "9"
             if self.agreement is not None:

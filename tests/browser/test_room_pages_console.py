@@ -171,13 +171,13 @@ def test_waiting_room_says_when_who_and_the_leader_s_next_step(
 ) -> None:
     from zoneinfo import ZoneInfo
 
-    rs.starts_in = timedelta(minutes=4, seconds=30)
+    rs.starts_at = now() + timedelta(minutes=4, seconds=30)
     rs.room.people["4"].present = False
     member = person_page(browser, rs, "3", PHONE, locale)
     join(member)
     leader = person_page(browser, rs, "1", DESKTOP, locale)
     join(leader)
-    start = session_at(now() + rs.starts_in)["starts_at"]
+    start = session_at(rs.starts_at)["starts_at"]
     from datetime import datetime
 
     zone = ZoneInfo("Asia/Tehran" if locale == "fa" else "Europe/Amsterdam")
