@@ -54,7 +54,10 @@ if [ "$#" -gt 0 ]; then
   run_pytest "$@"
   exit $?
 fi
+# The other tests run in pytest-xdist workers (most of their time is waiting: on servers,
+# subprocesses, PostgreSQL); loadgroup keeps each xdist_group (the media tests' namespace
+# batch, the cluster module) on one worker. PYTEST_WORKERS overrides the count.
 rc=0
-run_pytest --ignore=tests/browser || rc=$?
+run_pytest --ignore=tests/browser -n "${PYTEST_WORKERS:-4}" --dist loadgroup || rc=$?
 run_pytest tests/browser || rc=$?
 exit "$rc"
