@@ -54,10 +54,11 @@ if [ "$#" -gt 0 ]; then
   run_pytest "$@"
   exit $?
 fi
-# The other tests run in pytest-xdist workers (most of their time is waiting: on servers,
-# subprocesses, PostgreSQL); loadgroup keeps each xdist_group (the media tests' namespace
-# batch, the cluster module) on one worker. PYTEST_WORKERS overrides the count.
+# The other tests run in pytest-xdist workers (much of their time is waiting: on servers,
+# subprocesses, PostgreSQL); with loadgroup, tests/conftest.py's scheduler keeps the media
+# tests (one namespace batch) and the cluster module each on one worker. PYTEST_WORKERS
+# overrides the count (3: more starved the CLI tests' subprocesses on a loaded 2-core machine).
 rc=0
-run_pytest --ignore=tests/browser -n "${PYTEST_WORKERS:-4}" --dist loadgroup || rc=$?
+run_pytest --ignore=tests/browser -n "${PYTEST_WORKERS:-3}" --dist loadgroup || rc=$?
 run_pytest tests/browser || rc=$?
 exit "$rc"
