@@ -36,7 +36,7 @@ def run(args: list[str], tmp_path: Path, stdin: str = "") -> subprocess.Complete
         text=True,
         env=env,
         input=stdin,
-        timeout=60,
+        timeout=180,  # a safety net: on a loaded 2-core machine beside xdist workers 60 s ran out
         check=False,
     )
 
