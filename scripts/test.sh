@@ -54,7 +54,13 @@ if [ "$#" -gt 0 ]; then
   run_pytest "$@"
   exit $?
 fi
+# Most other tests run in pytest-xdist workers (much of their time is waiting: on servers,
+# subprocesses, PostgreSQL); with loadgroup, tests/conftest.py's scheduler keeps the cluster
+# module on one worker. PYTEST_WORKERS overrides the count (3: more starved the CLI tests'
+# subprocesses on a loaded 2-core machine). The media tests (real-time frame rates and
+# timings, one namespace batch) run after them in a pytest of their own, so nothing competes.
 rc=0
-run_pytest --ignore=tests/browser || rc=$?
+run_pytest --ignore=tests/browser --ignore=tests/media -n "${PYTEST_WORKERS:-3}" --dist loadgroup || rc=$?
+run_pytest tests/media || rc=$?
 run_pytest tests/browser || rc=$?
 exit "$rc"

@@ -30,6 +30,38 @@ REDIS_URL = os.environ.get("CIRCLE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 SECRET = "test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
 
 
+# Under pytest-xdist's ``--dist loadgroup`` (scripts/test.sh) one worker runs all the tests
+# whose node id starts with one of these: the media tests' batch in one network namespace
+# (tests/media/conftest.py), the cluster module's one cluster for its ordered tests.
+# (xdist_group marks do not group with pytest 9: xdist 3.8 renames the node id in vain.)
+XDIST_GROUPS = {"tests/media/": "media", "tests/cluster/test_cluster.py": "cluster"}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class PathGroups(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            for prefix, group in XDIST_GROUPS.items():
+                if nodeid.startswith(prefix):
+                    return group
+            return str(super()._split_scope(nodeid))
+
+    return PathGroups(config, log)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist the tests marked ``slow`` (a minute or more on a loaded 2-core
+    machine) are handed out first, so that the run does not end waiting for one of them.
+    Every worker collects and sorts alike (the same order is xdist's condition)."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda it: it.get_closest_marker("slow") is None)
+
+
 def _reachable(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1):

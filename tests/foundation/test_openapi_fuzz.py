@@ -127,6 +127,7 @@ CHECKS = [
 ]
 
 
+@pytest.mark.slow
 def test_api_never_fails_and_matches_its_schema(api_schema, fuzz_target):
     """Every operation, EXAMPLES generated cases each (positive and negative data)."""
     session = requests.Session()

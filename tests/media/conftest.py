@@ -6,6 +6,10 @@ and each test's reports replayed here as its own; a test the child did not finis
 namespace, crash, time-out) is run alone in a namespace of its own. Inside, an autouse fixture
 checks that the namespace really has no other interface. If unprivileged user namespaces are
 forbidden, the tests fail with that reason; they never fall back to the host network.
+
+Under pytest-xdist with ``--dist loadgroup`` (scripts/test.sh) one worker gets all the tests of
+this folder (tests/conftest.py's scheduler) and runs the batch when it reaches the first; with
+another distribution each media test runs alone in a namespace of its own.
 """
 
 from __future__ import annotations
@@ -31,22 +35,40 @@ def _media_items(session: pytest.Session) -> list[pytest.Item]:
     ]
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtestloop(session: pytest.Session) -> None:
-    """Before the first test: the batch, outside any test's own time limit (pytest-timeout's
-    timer of one test would otherwise cover the whole batch); each child test has its own."""
-    if netns.inside(NETNS_ENV) or session.config.option.collectonly or session.testsfailed:
-        return
+def _run_batch(session: pytest.Session) -> None:
     ids = [it.nodeid for it in _media_items(session)]
     session.stash[_BATCH] = netns.run_batch(
         session.config, ids, NETNS_ENV, timeout_s=600 + 300 * len(ids)
     )
 
 
+def _xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Before the first test: the batch, outside any test's own time limit (pytest-timeout's
+    timer of one test would otherwise cover the whole batch); each child test has its own.
+    An xdist worker does not know yet which tests it gets: see pytest_runtest_protocol."""
+    if netns.inside(NETNS_ENV) or session.config.option.collectonly or session.testsfailed:
+        return
+    if not _xdist_worker(session.config):
+        _run_batch(session)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
     if netns.inside(NETNS_ENV) or item.get_closest_marker("media") is None:
         return None
+    if (
+        _BATCH not in item.session.stash
+        and _xdist_worker(item.config)
+        and item.config.getvalue("loadgroup")
+    ):
+        # This worker has all of them (loadgroup): the batch, within no test's time limit.
+        netns.leave_time_limit_to_child(item)
+        _run_batch(item.session)
     reports = item.session.stash.get(_BATCH, {}).pop(item.nodeid, None)
     if reports is not None:
         netns.replay(item, reports)

@@ -3,6 +3,7 @@ ages, read from the database and Redis as every node writes them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -25,7 +26,12 @@ from tests.signaling.conftest import Server, seed
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def circle(*args: str, db_url: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+async def circle(
+    *args: str, db_url: str, tmp_path: Path, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The command in a subprocess, waited for in a thread: the test's event loop keeps serving
+    the node (its heartbeats), which a blocking wait would stall past the heartbeat's TTL on a
+    loaded machine (the node then reads as dead)."""
     full = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -36,7 +42,8 @@ def circle(*args: str, db_url: str, tmp_path: Path, **env: str) -> subprocess.Co
     }
     if "REDIS_URL" not in env:
         full.pop("REDIS_URL", None)
-    return subprocess.run(
+    return await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "server", *args],
         capture_output=True,
         text=True,
@@ -76,10 +83,10 @@ async def test_live_rooms_their_nodes_and_lease_ages(sqlite_url: str, tmp_path: 
 
         # The command itself, as an operator runs it.
         env = {"REDIS_URL": redis_url, "CIRCLE_REDIS_CHANNEL": channel}
-        r = circle("cluster", "status", db_url=sqlite_url, tmp_path=tmp_path, **env)
+        r = await circle("cluster", "status", db_url=sqlite_url, tmp_path=tmp_path, **env)
         assert r.returncode == 0, r.stderr
         assert "node-a" in r.stdout and f"session {world.session_id}" in r.stdout
-        r = circle("cluster", "status", "--json", db_url=sqlite_url, tmp_path=tmp_path, **env)
+        r = await circle("cluster", "status", "--json", db_url=sqlite_url, tmp_path=tmp_path, **env)
         body = json.loads(r.stdout)
         assert body["ok"] is True and body["rooms"][0]["node"] == "node-a"
         assert body["nodes"][0]["alive"] is True
@@ -100,7 +107,7 @@ async def test_live_rooms_their_nodes_and_lease_ages(sqlite_url: str, tmp_path: 
             )
     finally:
         await db.dispose()
-    r = circle("cluster", "status", "--json", db_url=sqlite_url, tmp_path=tmp_path)
+    r = await circle("cluster", "status", "--json", db_url=sqlite_url, tmp_path=tmp_path)
     assert r.returncode == 1
     room = json.loads(r.stdout)["rooms"][0]
     assert room["node"] == "node-b" and room["expired"] is True

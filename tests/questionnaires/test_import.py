@@ -91,6 +91,7 @@ def test_file_level_errors(text, message):
         parse(text, REG)
 
 
+@pytest.mark.slow
 def test_import_then_report_on_the_cohort_like_a_series(tmp_path):
     assert run(["db", "upgrade"], tmp_path).returncode == 0
     r = run(

@@ -102,6 +102,7 @@ def test_a_bad_organisation_file_stops_the_start(tmp_path):
         create_app(settings)
 
 
+@pytest.mark.slow
 def test_cli_add_overrides_a_shipped_instrument_and_refuses_a_bad_file(tmp_path):
     org = tmp_path / "var" / "instruments"
     licensed = yaml.safe_load((SHIPPED_DIR / "cdrisc.yaml").read_text(encoding="utf-8"))

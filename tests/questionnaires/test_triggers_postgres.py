@@ -29,6 +29,7 @@ def pg_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return fresh_db_url("postgresql", request, tmp_path)
 
 
+@pytest.mark.slow
 async def test_two_processes_open_and_mail_each_form_once(pg_url: str) -> None:
     db = Database(pg_url)
     spec = parse_spec(

@@ -163,6 +163,7 @@ def _doctor(db_url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProc
     )
 
 
+@pytest.mark.slow
 async def test_circle_doctor_reports_pending_dispatches_nobody_handles(
     db: Database, world: World, clock: Clock, cfg: SchedulingConfig, tmp_path: Path
 ) -> None:

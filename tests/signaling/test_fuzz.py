@@ -267,6 +267,7 @@ async def caplog_info(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixt
     return caplog
 
 
+@pytest.mark.slow
 async def test_raw_frame_fuzz(server: Server, caplog_info: pytest.LogCaptureFixture) -> None:
     w = server.world
     leader = server.peer(w.leader, GroupRole.LEADER)
