@@ -205,7 +205,7 @@ async def test_the_resend_budget_follows_what_the_link_carries_above_a_low_estim
     """Unlayered video is sent whatever the estimate says: the resend budget is then a share
     of what the link was measured carrying, so a low estimate does not leave its holes
     unrepaired (an aiortc receiver asks for a packet once)."""
-    now, down, outs = await streamed(monkeypatch, 100)
+    _now, down, outs = await streamed(monkeypatch, 100)
     link = ReceiverLink()
     down.link = link
     link.downs.append(down)
