@@ -40,9 +40,9 @@ from server.media.downtrack import (
     HISTORY_SIZE,
     RETRANSMIT_PER_S,
     DownTrack,
-    ReceiverLink,
 )
 from server.media.layers import LayerRates, Vp8Info, parse_vp8
+from server.media.receiverlink import ReceiverLink
 
 logger = logging.getLogger(__name__)
 

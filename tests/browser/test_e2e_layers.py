@@ -30,8 +30,8 @@ from typing import Any
 import pytest
 
 from bench.impair import Impairment, ImpairmentRelay
-from server.media.downtrack import AUDIO_SHARE, HEADROOM
 from server.media.layers import MAX_TID, LinkEstimate
+from server.media.receiverlink import AUDIO_SHARE, HEADROOM
 from tests.browser.live import LiveServer
 from tests.browser.test_e2e_balint import Person, desktop, wait_until
 from tests.browser.test_e2e_media_cut import relayed_member

@@ -10,7 +10,7 @@ import pytest
 from aiortc.rtp import RtpPacket
 
 from server.media import forwarding
-from server.media.downtrack import RESEND_GUARD_S, RTX_BURST_S, RTX_SHARE, WIRE_OVERHEAD
+from server.media.downtrack import RESEND_GUARD_S
 from server.media.forwarding import (
     HISTORY_SIZE,
     MAX_NACK_GAP,
@@ -19,6 +19,7 @@ from server.media.forwarding import (
     ReceiverLink,
     UpTrack,
 )
+from server.media.receiverlink import RTX_BURST_S, RTX_SHARE, WIRE_OVERHEAD
 from tests.media import fakes as fake_objects
 
 KEY = bytes([0x10, 0x00]) + b"key"

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from server.media.downtrack import PACE_FACTOR
 from server.media.forwarding import DownTrack, ReceiverLink, UpTrack
 from server.media.layers import (
     KNOWN_REPORTS,
@@ -22,6 +21,7 @@ from server.media.layers import (
     parse_vp8,
 )
 from server.media.pacer import BUDGET_S, HARD_LIMIT_S, WIRE_EXTRA, PacedOut, PaceDriver, Pacer
+from server.media.receiverlink import PACE_FACTOR
 from tests.media import fakes as fake_objects
 from tests.media.test_layers import PATTERN, descriptor, frame_packets
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from server.media.downtrack import UP_MARGIN
 from server.media.forwarding import DownTrack, ReceiverLink, UpTrack
 from server.media.layers import MAX_TID, share_out
 from server.media.port import TILE_MAX_LAYER, TileSize
+from server.media.receiverlink import UP_MARGIN
 from server.media.sfu import AiortcMediaEngine
 from tests.media import fakes as fake_objects
 from tests.media.test_layers import frame_packets
