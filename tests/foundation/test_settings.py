@@ -44,6 +44,7 @@ def test_env_overrides_toml(tmp_path: Path):
         ({"CIRCLE_MEDIA_WORKERS": "0"}, "media_workers"),
         ({"CIRCLE_MEDIA_UDP_PORT": "65536"}, "media_udp_port"),
         ({"CIRCLE_MEDIA_UDP_PORT": "-1"}, "media_udp_port"),
+        ({"CIRCLE_MEDIA_UDP_PORT": "udp"}, "media_udp_port"),
         ({"CIRCLE_MEDIA_UDP_PORT": "65535", "CIRCLE_MEDIA_WORKERS": "2"}, "media_udp_port"),
         ({"CIRCLE_ROOM_EVENT_RATE": "0"}, "room_event_rate"),
         ({"CIRCLE_ROOM_EVENT_RATE": "fast"}, "room_event_rate"),
