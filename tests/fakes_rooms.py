@@ -15,6 +15,7 @@ from server.lifecycle import FINAL, Change, may, settled, target
 from server.media.port import (
     IceCandidate,
     MediaLostHandler,
+    MediaSocketStats,
     RoomMediaStats,
     SignalSender,
     TileSize,
@@ -318,6 +319,9 @@ class FakeMediaEngine:
 
     def stats(self, room_id: str) -> RoomMediaStats:
         return RoomMediaStats(room_id, len(self.participants.get(room_id, ())), 0, 0, 0, 0, 0, None)
+
+    def socket_stats(self) -> tuple[MediaSocketStats, ...]:
+        return ()  # connections with sockets of their own: nothing shared to count
 
     def may_speak(self, room_id: str, participant_id: str) -> bool:
         return self.rights.get((room_id, participant_id), (False, False))[0]

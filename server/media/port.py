@@ -95,6 +95,26 @@ class RoomMediaStats:
     layer_switches: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class MediaSocketStats:
+    """Counters of one media worker's shared UDP socket (``udpmux.py``; every host address
+    of the worker summed) since the worker's engine started; not per room: every room of the
+    worker shares the socket.
+
+    Of the datagrams that arrived, ``received`` went to a connection, ``unknown`` were
+    claimed by none and ``filtered`` came from outside the allowed networks (both dropped,
+    never answered); ``send_dropped`` counts datagrams the socket failed to send (a full
+    send buffer, or the destination unreachable). ``worker`` is the worker's index (0 for
+    the in-process engine).
+    """
+
+    worker: int
+    received: int
+    unknown: int
+    filtered: int
+    send_dropped: int
+
+
 class MediaEngine(Protocol):
     """What a room needs from media. Errors are those of ``server/errors.py``."""
 
@@ -143,6 +163,11 @@ class MediaEngine(Protocol):
         ...
 
     def stats(self, room_id: str) -> RoomMediaStats: ...
+
+    def socket_stats(self) -> tuple[MediaSocketStats, ...]:
+        """One entry per media worker that has a shared UDP socket; none when connections
+        have sockets of their own (``SfuSettings.udp_port`` None, or no host address)."""
+        ...
 
     def set_media_lost_handler(self, handler: MediaLostHandler | None) -> None:
         """Who hears about participants whose media died without a goodbye (the rooms)."""

@@ -33,6 +33,7 @@ from server.media.port import (
     TILE_MAX_LAYER,
     IceCandidate,
     MediaLostHandler,
+    MediaSocketStats,
     ParticipantMediaStats,
     RoomMediaStats,
     SignalSender,
@@ -344,6 +345,21 @@ class AiortcMediaEngine:
             rtx_received=rtx_in,
             layer_dropped_packets=layer_dropped,
             layer_switches=layer_switches,
+        )
+
+    def socket_stats(self) -> tuple[MediaSocketStats, ...]:
+        """The shared socket's counters as worker 0 (a sharded worker's parent renumbers)."""
+        if self.host_sockets is None:
+            return ()
+        c = self.host_sockets.counters()
+        return (
+            MediaSocketStats(
+                worker=0,
+                received=c["received"],
+                unknown=c["unknown"],
+                filtered=c["filtered"],
+                send_dropped=c["dropped"],
+            ),
         )
 
     def set_media_lost_handler(self, handler: MediaLost | None) -> None:

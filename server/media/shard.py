@@ -16,8 +16,9 @@ offer are the worker's own sockets: media flows straight between browser and wor
 Calls are request/response over a ``multiprocessing`` pipe (pickled tuples); expected errors
 (``CircleError`` subclasses) cross the pipe and are raised again in the main process.
 ``set_capabilities`` is sent without waiting (the worker applies it as soon as it reads it,
-well under a packet interval). ``stats`` is synchronous in the port, so it returns the last
-snapshot the worker pushed (every ``stats_interval_s``).
+well under a packet interval). ``stats`` and ``socket_stats`` are synchronous in the port, so
+they return the last snapshot the worker pushed (every ``stats_interval_s``); ``socket_stats``
+numbers each worker's shared socket by the worker's index.
 """
 
 from __future__ import annotations
@@ -37,7 +38,13 @@ from typing import Any
 
 from server import errors
 from server.errors import CircleError, ErrorCode, NotFound
-from server.media.port import IceCandidate, RoomMediaStats, SignalSender, TileSize
+from server.media.port import (
+    IceCandidate,
+    MediaSocketStats,
+    RoomMediaStats,
+    SignalSender,
+    TileSize,
+)
 from server.media.sfu import AiortcMediaEngine, MediaLost, SfuSettings
 
 logger = logging.getLogger(__name__)
@@ -197,7 +204,7 @@ class _Worker:
     async def _push_stats(self) -> None:
         while True:
             snapshot = {rid: self.engine.stats(rid) for rid in self.engine.room_ids()}
-            self.out.send(("stats", snapshot))
+            self.out.send(("stats", snapshot, self.engine.socket_stats()))
             await asyncio.sleep(self.stats_interval_s)
 
 
@@ -210,6 +217,7 @@ class _WorkerHandle:
         self.out = PipeWriter(conn)
         self.pending: dict[int, asyncio.Future[Any]] = {}
         self.stats: dict[str, RoomMediaStats] = {}
+        self.socket_stats: tuple[MediaSocketStats, ...] = ()
         self.stopped = asyncio.Event()
 
 
@@ -322,6 +330,9 @@ class ShardedMediaEngine:
             raise NotFound(f"no media stats for room {room_id} yet")
         return snapshot
 
+    def socket_stats(self) -> tuple[MediaSocketStats, ...]:
+        return tuple(s for h in self._handles for s in h.socket_stats)
+
     def set_media_lost_handler(self, handler: MediaLost | None) -> None:
         self._on_media_lost = handler
 
@@ -369,7 +380,10 @@ class ShardedMediaEngine:
             if self._on_media_lost is not None:
                 self._spawn((room_id, pid), self._on_media_lost(room_id, pid))
         elif kind == "stats":
-            handle.stats = msg[1]
+            _, handle.stats, sockets = msg
+            handle.socket_stats = tuple(
+                dataclasses.replace(s, worker=handle.index) for s in sockets
+            )
         elif kind == "stopped":
             handle.stopped.set()
 

@@ -47,8 +47,16 @@ async def test_publisher_media_takes_the_direct_path(clips: Clips, udp_port: int
         sockets = h.engine.host_sockets
         if udp_port is None:
             assert sockets is None and len(ports) == len(pids)  # a socket each
+            assert h.engine.socket_stats() == ()  # no shared socket: nothing to count
         else:
             assert sockets is not None and ports == {sockets.port}  # one port for the room
             counters = sockets.counters()
             assert counters["received"] > 0 and counters["sent"] > 0
             assert counters["unknown"] == 0 and counters["dropped"] == 0
+            # what the port reads: the same counters, as worker 0
+            (shared,) = h.engine.socket_stats()
+            read = (shared.received, shared.unknown, shared.filtered, shared.send_dropped)
+            assert shared.worker == 0
+            assert read == tuple(
+                counters[k] for k in ("received", "unknown", "filtered", "dropped")
+            )

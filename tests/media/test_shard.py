@@ -51,6 +51,14 @@ async def test_sharded_engine_forwards_gates_and_refuses(clips: Clips) -> None:
             20,
             "media in both rooms",
         )
+        # each worker's shared socket is counted in the worker and reaches this process,
+        # numbered by worker
+        await wait_until(
+            lambda: sorted(s.worker for s in engine.socket_stats() if s.received > 0) == [0, 1],
+            5,
+            "both workers' socket counters",
+        )
+        assert all(s.unknown == s.filtered == s.send_dropped == 0 for s in engine.socket_stats())
         # a view crosses the pipe (the worker maps it to caps; nothing to answer)
         engine.set_view(rooms[0], "x", {"y": TileSize.SMALL})
         # the gate works across the pipe
