@@ -9,7 +9,8 @@ first refusal of each minute, with the number refused since the last entry).
 
 What it shows: the process's counters (``server/metrics.py``) and levels read from the app at
 scrape time: rooms live, participants by presence, connections, media packets forwarded,
-dropped at the capability gate and policed (summed over the rooms' engine stats), database
+dropped at the capability gate and policed (summed over the rooms' engine stats), each media
+worker's shared UDP socket's datagrams (the engine's ``socket_stats``, by worker), database
 pool use, the outbox backlog and the dispatch lag (two indexed queries), drain state, the
 event-loop lag (a sampling task owned here).
 """
@@ -36,6 +37,7 @@ from server import audit
 from server.appkeys import DB_KEY, MEDIA_KEY, SETTINGS_KEY
 from server.domain import AuditOutcome
 from server.errors import PermissionDenied, Unauthenticated
+from server.media.port import MediaSocketStats
 from server.metrics import METRICS, Metrics
 from server.notify.models import OutboxMessage, OutboxStatus
 from server.rooms.participants import Presence
@@ -186,6 +188,7 @@ def _room_levels(app: web.Application, scraper: Scraper) -> Iterator[Metric]:
     lag = max(scraper.lag_samples, default=0.0)
     scraper.metrics.loop_lag.set(lag)
     yield from _media_totals(app, scraper, [r.room_id for r in rooms.values()])
+    yield from _socket_counters(app)
 
 
 def _media_totals(app: web.Application, scraper: Scraper, room_ids: list[str]) -> Iterator[Metric]:
@@ -212,6 +215,38 @@ def _media_totals(app: web.Application, scraper: Scraper, room_ids: list[str]) -
         c = CounterMetricFamily(name, doc + " (as of the last scrape)")
         c.add_metric([], total)
         yield c
+
+
+def _socket_counters(app: web.Application) -> Iterator[Metric]:
+    """Each media worker's shared UDP socket, as the engine counts it (nothing without one)."""
+    engine = app.get(MEDIA_KEY)
+    sockets: tuple[MediaSocketStats, ...] = engine.socket_stats() if engine is not None else ()
+    if not sockets:
+        return
+    arrived = CounterMetricFamily(
+        "circle_media_socket_datagrams",
+        "Datagrams that arrived on a media worker's shared UDP socket, by outcome: received "
+        "(a connection took it), unknown (no connection claimed it) or filtered (from outside "
+        "the allowed networks); the last two are dropped",
+        labels=["worker", "outcome"],
+    )
+    send_dropped = CounterMetricFamily(
+        "circle_media_socket_send_dropped_datagrams",
+        "Datagrams a media worker's shared UDP socket failed to send (send buffer full, or "
+        "the destination unreachable)",
+        labels=["worker"],
+    )
+    for s in sockets:
+        worker = str(s.worker)
+        for outcome, n in (
+            ("received", s.received),
+            ("unknown", s.unknown),
+            ("filtered", s.filtered),
+        ):
+            arrived.add_metric([worker, outcome], n)
+        send_dropped.add_metric([worker], s.send_dropped)
+    yield arrived
+    yield send_dropped
 
 
 def _pool_levels(app: web.Application) -> Iterator[Metric]:

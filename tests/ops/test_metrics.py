@@ -4,6 +4,7 @@ deployment guide lists is there and moves when the thing it counts happens."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from server.media.port import RoomMediaStats
 from server.notify.models import OutboxMessage, OutboxStatus
 from server.scheduling.models import Dispatch, DispatchStatus, Purpose
 from server.signaling import SIGNALING_KEY
-from tests.conftest import require_redis
+from tests.conftest import Live, make_settings, require_redis, start_app
 from tests.fakes_rooms import ManualClock
 from tests.signaling.conftest import NS, Server, make_server, seed
 
@@ -31,7 +32,7 @@ TOKEN = "m" * 40
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-async def scrape(server: Server, headers: dict[str, str] | None = None) -> tuple[int, str]:
+async def scrape(server: Server | Live, headers: dict[str, str] | None = None) -> tuple[int, str]:
     async with (
         aiohttp.ClientSession() as http,
         http.get(server.url + "/metrics", headers=headers or {}) as resp,
@@ -39,7 +40,7 @@ async def scrape(server: Server, headers: dict[str, str] | None = None) -> tuple
         return resp.status, await resp.text()
 
 
-async def samples(server: Server, headers: dict[str, str] | None = None) -> Samples:
+async def samples(server: Server | Live, headers: dict[str, str] | None = None) -> Samples:
     status, text = await scrape(server, headers)
     assert status == 200, text
     out: Samples = {}
@@ -154,6 +155,9 @@ async def test_every_metric_appears_and_moves(media_server: Server) -> None:
         ("circle_refusals_total", {"code": "unauthenticated", "where": "connect"}),
     ):
         assert value(after, name, **labels) - value(now, name, **labels) == 1, (name, labels)
+
+    # The fake engine shares no socket: no socket series at all.
+    assert not any(n.startswith("circle_media_socket") for n in names), names
 
     # Media: the totals follow the engine's per-room counters.
     assert server.media is not None
@@ -278,3 +282,104 @@ async def enter_retrying(server: Server, person_id: int, wait_s: float = 10) -> 
         assert time.monotonic() < deadline, "still moving"
         await peer.close()
         await asyncio.sleep(0.5)
+
+
+SOCKET_IN = "circle_media_socket_datagrams_total"
+SOCKET_SEND_DROPPED = "circle_media_socket_send_dropped_datagrams_total"
+
+
+def free_udp_ports(n: int) -> int:
+    """A port p such that p .. p+n-1 were free on 127.0.0.1 (UDP) a moment ago."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = int(probe.getsockname()[1])
+        taken = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
+        try:
+            for i, s in enumerate(taken):
+                s.bind(("127.0.0.1", first + i))
+            return first
+        except OSError:
+            continue
+        finally:
+            for s in taken:
+                s.close()
+    raise AssertionError("no free UDP ports")
+
+
+async def scraped_until(live: Live, ok: Any, what: str, timeout_s: float = 15) -> Samples:
+    """Scrape until ``ok(samples)`` (a sharded worker pushes its counters once a second)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = await samples(live)
+        if ok(found):
+            return found
+        assert time.monotonic() < deadline, f"timed out waiting for {what}: {found}"
+        await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "sharded"])
+async def test_media_socket_datagrams_by_worker(
+    sqlite_url: str, tmp_path: Path, workers: int
+) -> None:
+    """A datagram from a source no connection claims and two from outside the allowed
+    networks, sent to the last worker's shared socket: counted there, by worker."""
+    port = free_udp_ports(workers)
+    settings = make_settings(
+        sqlite_url,
+        tmp_path,
+        media_enabled=True,
+        media_workers=workers,
+        media_udp_port=port,
+        media_allowed_networks=["127.0.0.1/32"],
+        media_host_addresses=["127.0.0.1"],
+    )
+    runner, live = await start_app(settings)
+    last = str(workers - 1)
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    outsider = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        before = await scraped_until(
+            live, lambda f: (SOCKET_IN, (("outcome", "unknown"), ("worker", last))) in f, "series"
+        )
+        assert {labels for name, labels in before if name == SOCKET_SEND_DROPPED} == {
+            (("worker", str(w)),) for w in range(workers)
+        }
+        stranger.bind(("127.0.0.1", 0))
+        stranger.sendto(b"\x80\x60 not from a connection", ("127.0.0.1", port + workers - 1))
+        outsider.bind(("127.0.0.2", 0))  # loopback, but outside 127.0.0.1/32
+        for _ in range(2):  # (two: not to be mistaken for the one unknown)
+            outsider.sendto(b"\x80\x60 from outside", ("127.0.0.1", port + workers - 1))
+
+        def moved(found: Samples, outcome: str, worker: str = last) -> float:
+            return value(found, SOCKET_IN, worker=worker, outcome=outcome) - value(
+                before, SOCKET_IN, worker=worker, outcome=outcome
+            )
+
+        after = await scraped_until(
+            live,
+            lambda f: moved(f, "unknown") >= 1 and moved(f, "filtered") >= 2,
+            "unknown and filtered counted",
+        )
+        counted = [moved(after, o) for o in ("received", "unknown", "filtered")]
+        assert counted == [0, 1, 2]
+        for w in range(workers - 1):  # the other workers saw nothing
+            assert [moved(after, o, str(w)) for o in ("received", "unknown", "filtered")] == [0] * 3
+    finally:
+        stranger.close()
+        outsider.close()
+        await runner.cleanup()
+
+
+async def test_no_socket_series_without_a_shared_socket(sqlite_url: str, tmp_path: Path) -> None:
+    """No allowed host address (none of this host's is 192.0.2.1): no shared socket, no series."""
+    settings = make_settings(
+        sqlite_url, tmp_path, media_enabled=True, media_host_addresses=["192.0.2.1"]
+    )
+    runner, live = await start_app(settings)
+    try:
+        _, text = await scrape(live)
+        assert "circle_media_forwarded_packets" in text  # the media engine is there
+        assert "circle_media_socket" not in text
+    finally:
+        await runner.cleanup()
