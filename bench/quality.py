@@ -13,10 +13,10 @@ namespace (``unshare -rn``, unless --no-netns):
   would (bench/frames.py: a frame is shown once it is complete and every frame it refers to
   was shown; incomplete frames nothing needs are skipped; a key frame is asked for after 3 s
   without a decodable frame, as libwebrtc does), with aiortc's receiver around it for the
-  receiver reports, RTX (routed by the offer's FID group, as a browser does: see
-  :func:`route_rtx`) and NACKs (again every round trip while missing, as libwebrtc does:
-  ``Probe.renack``), and records when each frame is shown and when each audio
-  packet arrives;
+  receiver reports, RTX (routed by the offer's FID group, as a browser does:
+  ``MediaClient`` with server/media/clientside.py) and NACKs (again every round trip while
+  missing, as libwebrtc does: ``Probe.renack``), and records when each frame is shown and
+  when each audio packet arrives;
 * ``ok1`` and ``ok2`` receive directly, the same way (their frame rate is frames shown).
 
 Reported after a warm-up: the longest time without a shown frame at ``weak``
@@ -149,12 +149,6 @@ class Probe(MediaClient):
         self.audio_times: list[float] = []
         self._seen: set[int] = set()
 
-    def route_rtx(self) -> None:
-        """See :func:`route_rtx`; once connected (aiortc reads the RTX SSRCs then)."""
-        for t in self.pc.getTransceivers():
-            if t.kind == "video" and t.receiver.transport is not None:
-                route_rtx(t.receiver)
-
     async def renack(self, every_s: float) -> None:
         """NACK what is still missing every ``every_s`` (about a round trip), at most
         NACK_RETRIES times per packet, as libwebrtc's NackRequester does; aiortc alone asks
@@ -203,18 +197,6 @@ class Probe(MediaClient):
             times.append(time.monotonic())
 
         passthrough.tap_receiver(receiver, tap)
-
-
-def route_rtx(receiver: Any) -> None:
-    """Route the slot's RTX SSRC to its receiver, as a browser does from the offer's
-    ``ssrc-group:FID``. aiortc 1.16 registers only the media SSRC with its RTP router and
-    routes an unknown SSRC by payload type only when one receiver has it: with several video
-    slots (one per publisher) every resend the unit sends is dropped unread, so no hole is
-    ever repaired (what stalled the bench's aiortc receiver for seconds before)."""
-    rtx = getattr(receiver, "_RTCRtpReceiver__rtx_ssrc", {})
-    router = receiver.transport._rtp_router
-    for ssrc in rtx:
-        router.ssrc_table[ssrc] = receiver
 
 
 def strip_candidates(sdp: str) -> str:
@@ -320,7 +302,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(0.1)
     renacks = []
     for c in (weak, *oks):
-        c.route_rtx()
         renacks.append(asyncio.get_running_loop().create_task(c.renack(args.rtt_ms / 1000)))
     t0 = time.monotonic()  # the origin of --trace's times and of weak_longest_freezes
     if args.trace:

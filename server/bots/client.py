@@ -3,7 +3,9 @@ publishes pre-encoded media, counts (or decodes) what it receives.
 
 Counting needs no decoding: each received track's decoder queue is replaced by a frame
 counter (``passthrough.FrameSink``). Tracks from people listed in ``decode_from`` are really
-decoded, to prove the media is real.
+decoded, to prove the media is real: aiortc's receiver then NACKs what it misses, and the
+resends reach it on the slot's RTX SSRC (``clientside.route_rtx``, as a browser routes them;
+counted tracks skip aiortc's receive work, so they never ask for any).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
 from server.bots.synthetic import EncodedClip, ReplayTrack
-from server.media import passthrough
+from server.media import clientside, passthrough
 from server.media.ice import (
     LOOPBACK,
     IceServer,
@@ -128,6 +130,8 @@ class MediaClient:
         owners = {t["mid"]: (t["person_id"], t["kind"]) for t in payload.get("tracks", [])}
         self._mid_owner.update(owners)
         for transceiver in self.pc.getTransceivers():
+            # before any await: aiortc starts receivers later, in a task of its own
+            clientside.route_rtx_when_started(transceiver.receiver)
             owner = owners.get(transceiver.mid)
             if owner is None:
                 continue

@@ -444,8 +444,8 @@ def _params(func: Any) -> list[str]:
 
 
 def check_hooks() -> None:
-    """Raise :class:`HookMissing` if any private name used above (and in ``direct.py`` and
-    ``udpmux.py``) is gone or changed role."""
+    """Raise :class:`HookMissing` if any private name used above (and in ``direct.py``,
+    ``udpmux.py`` and ``clientside.py``) is gone or changed role."""
     _require(aiortc.__version__ == AIORTC_VERSION, f"aiortc {aiortc.__version__} != pinned")
     _require(aioice.__version__ == AIOICE_VERSION, f"aioice {aioice.__version__} != pinned")
     conn = aioice.Connection
@@ -489,9 +489,21 @@ def check_hooks() -> None:
         (conn.close, "await protocol.close()"),
         (conn.request_received, 'message.attributes["USERNAME"]'),
         (conn, "self.stun_server"),
+        # server/media/clientside.py: RTX routed by the offer's FID group
+        (RTCRtpReceiver.receive, "self.__rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc"),
+        (RTCRtpReceiver.receive, "self.__transport._register_rtp_receiver(self, parameters)"),
+        (RTCRtpReceiver._handle_rtp_packet, "self.__rtx_ssrc.get(packet.ssrc)"),
+        (RTCDtlsTransport.__init__, "self._rtp_router = RtpRouter()"),
+        (aiortc.rtcdtlstransport.RtpRouter.__init__, "self.ssrc_table: dict[int, RtpReceiver]"),
+        (RTCPeerConnection, "await transceiver.receiver.receive("),  # in __connect
     ]
     for name in (
-        "__packet_count", "__octet_count", "__rtp_timestamp", "__ntp_timestamp", "__lsr", "__lsr_time"
+        "__packet_count",
+        "__octet_count",
+        "__rtp_timestamp",
+        "__ntp_timestamp",
+        "__lsr",
+        "__lsr_time",
     ):
         sources.append((RTCRtpSender, f"self.{name} = "))
     for needle in (
