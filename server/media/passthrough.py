@@ -287,11 +287,13 @@ def _fast_srtp(session: Any, name: str, fallback: Any) -> Callable[[bytes], byte
 
 
 class RtpOut:
-    """The fast path to one subscriber: SRTP-protect, then one ``sendto`` on the socket of the
-    nominated ICE pair. Resolved lazily and re-resolved when the nominated pair changes;
-    ``send`` returns None when only the slow path can send (TURN relay, not connected)."""
+    """The fast path to one subscriber: SRTP-protect, then one system call: ``send`` on a
+    socket connected to the nominated pair's remote where the shared socket offers one
+    (``udpmux``), else ``sendto`` on the pair's socket. Resolved lazily and re-resolved when
+    the nominated pair changes; ``send`` returns None when only the slow path can send (TURN
+    relay, not connected)."""
 
-    __slots__ = ("_addr", "_conn", "_dtls", "_pair", "_protect", "_sender", "_sendto")
+    __slots__ = ("_addr", "_conn", "_dtls", "_failed", "_pair", "_protect", "_sender", "_sendto")
 
     def __init__(self, sender: RTCRtpSender) -> None:
         self._sender = sender
@@ -300,7 +302,8 @@ class RtpOut:
         self._pair: Any = None
         self._protect: Any = None
         self._sendto: Any = None
-        self._addr: Any = None
+        self._addr: Any = None  # None: ``_sendto`` is a connected socket's ``send``
+        self._failed: Any = None
 
     def send(self, data: bytes) -> bool | None:
         dtls = self._dtls
@@ -312,10 +315,18 @@ class RtpOut:
         protected = self._protect(data)
         if protected is None:
             return False
+        addr = self._addr
         try:
-            self._sendto(protected, self._addr)
-        except (BlockingIOError, InterruptedError):
-            return False  # socket buffer full: drop, like a congested link
+            if addr is None:
+                self._sendto(protected)
+            else:
+                self._sendto(protected, addr)
+        except (BlockingIOError, InterruptedError, ConnectionRefusedError):
+            # socket buffer full: drop, like a congested link (a connected socket also
+            # reports the remote's ICMP port unreachable here, once)
+            if self._failed is not None:
+                self._failed()
+            return False
         except OSError:
             return None
         return True
@@ -331,14 +342,20 @@ class RtpOut:
             self._dtls = None
             return None
         transport = pair.protocol.transport
+        connect = getattr(transport, "connected_send", None)  # udpmux: a socket per remote
+        send = connect(pair.remote_addr) if connect is not None else None
         shared = getattr(transport, "batch_sendto", None)  # udpmux: the worker's one socket
         sock = getattr(transport, "_sock", None)  # asyncio's datagram transport socket
-        if shared is not None:
+        self._failed = None
+        if send is not None:
+            self._sendto = send
+            self._failed = getattr(transport, "send_failed", None)
+        elif shared is not None:
             self._sendto = shared
         else:
             self._sendto = sock.sendto if sock is not None else transport.sendto
+        self._addr = None if send is not None else pair.remote_addr
         self._protect = fast_protect(dtls._tx_srtp)
-        self._addr = pair.remote_addr
         self._conn = conn
         self._pair = pair
         self._dtls = dtls
@@ -491,7 +508,12 @@ def check_hooks() -> None:
         (conn, "self.stun_server"),
     ]
     for name in (
-        "__packet_count", "__octet_count", "__rtp_timestamp", "__ntp_timestamp", "__lsr", "__lsr_time"
+        "__packet_count",
+        "__octet_count",
+        "__rtp_timestamp",
+        "__ntp_timestamp",
+        "__lsr",
+        "__lsr_time",
     ):
         sources.append((RTCRtpSender, f"self.{name} = "))
     for needle in (
