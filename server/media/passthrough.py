@@ -45,8 +45,11 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     HeaderExtensionsMap,
+    RtcpByePacket,
     RtcpPsfbPacket,
     RtcpRrPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
     RtcpSrPacket,
     RtpPacket,
     pack_remb_fci,
@@ -63,6 +66,10 @@ _SENDER_RTP_TS = "_RTCRtpSender__rtp_timestamp"
 _SENDER_NTP_TS = "_RTCRtpSender__ntp_timestamp"
 _SENDER_LSR = "_RTCRtpSender__lsr"  # our last sender report, and when (time.time())
 _SENDER_LSR_TIME = "_RTCRtpSender__lsr_time"
+_SENDER_CNAME = "_RTCRtpSender__cname"
+_SENDER_RTCP_STARTED = "_RTCRtpSender__rtcp_started"
+_SENDER_RTCP_EXITED = "_RTCRtpSender__rtcp_exited"
+_NTP_OFFSET_S = 2_208_988_800  # 1900-01-01 to 1970-01-01
 
 DIRECT = "_hc_direct_handler"  # a tapped receiver's handler for direct.receive_directly
 _SENDING: set[asyncio.Task[Any]] = set()  # tasks started by soon() (a strong reference)
@@ -369,6 +376,60 @@ def count_sent(sender: RTCRtpSender, packets: int, octets: int, rtp_ts: int, ntp
     d[_SENDER_OCTET_COUNT] = octets
     d[_SENDER_RTP_TS] = rtp_ts
     d[_SENDER_NTP_TS] = ntp
+
+
+def ntp_now() -> int:
+    """The 64-bit NTP time now, as ``aiortc.clock.current_ntp_time`` gives it, without its
+    datetime arithmetic (this runs every 16 forwarded packets per slot)."""
+    return int((time.time() + _NTP_OFFSET_S) * 4294967296.0)
+
+
+def share_rtcp_loop(
+    sender: RTCRtpSender,
+    join: Callable[[RTCRtpSender], None],
+    leave: Callable[[RTCRtpSender], None],
+) -> None:
+    """Replace ``sender``'s own RTCP task (an SR + SDES every 0.5-1.5 s) with membership of a
+    shared report clock (``server/media/reports.py``): ``join`` when aiortc starts it, ``leave``
+    when ``stop()`` cancels it; the sender's BYE and the events ``stop()`` waits for are kept."""
+    d = sender.__dict__
+
+    async def run_rtcp() -> None:
+        d[_SENDER_RTCP_STARTED].set()
+        join(sender)
+        try:
+            await asyncio.Event().wait()  # until stop() cancels this task
+        except asyncio.CancelledError:
+            pass
+        finally:
+            leave(sender)
+        await sender._send_rtcp([RtcpByePacket(sources=[sender._ssrc])])
+        d[_SENDER_RTCP_EXITED].set()
+
+    sender._run_rtcp = run_rtcp  # type: ignore[method-assign]
+
+
+def sender_report(sender: RTCRtpSender) -> tuple[RtcpSrPacket, RtcpSourceInfo | None]:
+    """``sender``'s SR (what aiortc's own loop would send now, and its LSR kept for the round
+    trip) and its SDES CNAME chunk (None before it has one)."""
+    d = sender.__dict__
+    ntp = d[_SENDER_NTP_TS]
+    report = RtcpSrPacket(
+        ssrc=sender._ssrc,
+        sender_info=RtcpSenderInfo(
+            ntp_timestamp=ntp,
+            rtp_timestamp=d[_SENDER_RTP_TS],
+            packet_count=d[_SENDER_PACKET_COUNT] & 0xFFFFFFFF,
+            octet_count=d[_SENDER_OCTET_COUNT] & 0xFFFFFFFF,
+        ),
+    )
+    d[_SENDER_LSR] = (ntp >> 16) & 0xFFFFFFFF
+    d[_SENDER_LSR_TIME] = time.time()
+    cname = d.get(_SENDER_CNAME)
+    chunk = (
+        None if cname is None else RtcpSourceInfo(ssrc=sender._ssrc, items=[(1, cname.encode())])
+    )
+    return report, chunk
 
 
 def connections(pc: RTCPeerConnection) -> list[Any]:
