@@ -72,7 +72,8 @@ from server.media.shard import PipeWriter
 NETNS_ENV = "HC_BENCH_NETNS"
 # --sockets: how the SFU's connections send and receive (server/media/udpmux.py)
 SOCKETS: dict[str, dict[str, Any]] = {
-    "shared": {"udp_port": 0, "sendmmsg": False},  # one socket, a sendto per copy (default)
+    "shared": {"udp_port": 0, "sendmmsg": False},  # one port, a connected socket per remote
+    "unconnected": {"udp_port": 0, "sendmmsg": False, "connected_sends": False},  # sendto
     "shared-sendmmsg": {"udp_port": 0, "sendmmsg": True},  # one sendmmsg per incoming packet
     "own": {"udp_port": None},  # a socket per connection (aioice's own, before udpmux)
 }
@@ -279,7 +280,7 @@ def run(mode: str, rooms: int, participants: int, clips: tuple[EncodedClip, Enco
             spy = subprocess.Popen(
                 [shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy"),
                  "record", "--pid", str(server.pid), "--duration", str(int(seconds)),
-                 "--format", "raw", "--nonblocking", "--rate", "200", "-o", profile],
+                 "--format", "raw", "--nonblocking", "--rate", "1000", "-o", profile],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
         drops0 = udp_rcvbuf_errors()

@@ -13,7 +13,7 @@ import struct
 import time
 from typing import TYPE_CHECKING
 
-from aiortc import RTCRtpSender, clock
+from aiortc import RTCRtpSender
 
 from server.media import passthrough
 from server.media.layers import (
@@ -289,6 +289,6 @@ class DownTrack:
         self.octets += len(payload)
         if not self.packets & 15:
             passthrough.count_sent(
-                self.sender, self.packets, self.octets, out_ts, clock.current_ntp_time()
+                self.sender, self.packets, self.octets, out_ts, passthrough.ntp_now()
             )
         return True

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from aiortc import RTCRtpReceiver, clock
+from aiortc import RTCRtpReceiver
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
 from server.media import passthrough
@@ -412,7 +412,7 @@ class UpTrack:
                 forwarded += 1
                 if not d.packets & 15:  # sender reports stay true without per-packet cost
                     passthrough.count_sent(
-                        d.sender, d.packets, d.octets, out_ts, clock.current_ntp_time()
+                        d.sender, d.packets, d.octets, out_ts, passthrough.ntp_now()
                     )
         if starving:
             # A subscriber still waits for its first keyframe (the one asked for when it was

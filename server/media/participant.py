@@ -30,6 +30,7 @@ from server.media.forwarding import DownTrack, ReceiverLink, UpTrack
 from server.media.ice import IpNetwork, filter_sdp_candidates, is_allowed_address, parse_candidate
 from server.media.passthrough import gather_on
 from server.media.port import MAX_CANDIDATE_BYTES, MAX_SDP_BYTES, IceCandidate, SignalSender
+from server.media.reports import ReportClock
 from server.media.udpmux import HostSockets, share_host_sockets
 
 logger = logging.getLogger(__name__)
@@ -160,6 +161,7 @@ class MediaParticipant:
         self.refused_candidates = 0
         self._candidates_ended = False
         self.link = ReceiverLink()  # this participant's downlink: feedback -> video layers
+        self.reports = ReportClock()  # the slots' sender reports, one compound per interval
         self.up: dict[str, UpTrack] = {}
         self._up_transceivers: dict[str, RTCRtpTransceiver] = {}
         for kind in KINDS:
@@ -216,6 +218,7 @@ class MediaParticipant:
             down = downs[kind] = DownTrack(self.id, kind, t.sender, -1)
             down.link = self.link
             self.link.downs.append(down)
+            self.reports.adopt(t.sender)
             passthrough.on_feedback(
                 t.sender,
                 functools.partial(self.link.on_loss, kind=kind),

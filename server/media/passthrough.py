@@ -45,8 +45,11 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     HeaderExtensionsMap,
+    RtcpByePacket,
     RtcpPsfbPacket,
     RtcpRrPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
     RtcpSrPacket,
     RtpPacket,
     pack_remb_fci,
@@ -63,6 +66,10 @@ _SENDER_RTP_TS = "_RTCRtpSender__rtp_timestamp"
 _SENDER_NTP_TS = "_RTCRtpSender__ntp_timestamp"
 _SENDER_LSR = "_RTCRtpSender__lsr"  # our last sender report, and when (time.time())
 _SENDER_LSR_TIME = "_RTCRtpSender__lsr_time"
+_SENDER_CNAME = "_RTCRtpSender__cname"
+_SENDER_RTCP_STARTED = "_RTCRtpSender__rtcp_started"
+_SENDER_RTCP_EXITED = "_RTCRtpSender__rtcp_exited"
+_NTP_OFFSET_S = 2_208_988_800  # 1900-01-01 to 1970-01-01
 
 DIRECT = "_hc_direct_handler"  # a tapped receiver's handler for direct.receive_directly
 _SENDING: set[asyncio.Task[Any]] = set()  # tasks started by soon() (a strong reference)
@@ -287,11 +294,13 @@ def _fast_srtp(session: Any, name: str, fallback: Any) -> Callable[[bytes], byte
 
 
 class RtpOut:
-    """The fast path to one subscriber: SRTP-protect, then one ``sendto`` on the socket of the
-    nominated ICE pair. Resolved lazily and re-resolved when the nominated pair changes;
-    ``send`` returns None when only the slow path can send (TURN relay, not connected)."""
+    """The fast path to one subscriber: SRTP-protect, then one system call: ``send`` on a
+    socket connected to the nominated pair's remote where the shared socket offers one
+    (``udpmux``), else ``sendto`` on the pair's socket. Resolved lazily and re-resolved when
+    the nominated pair changes; ``send`` returns None when only the slow path can send (TURN
+    relay, not connected)."""
 
-    __slots__ = ("_addr", "_conn", "_dtls", "_pair", "_protect", "_sender", "_sendto")
+    __slots__ = ("_addr", "_conn", "_dtls", "_failed", "_pair", "_protect", "_sender", "_sendto")
 
     def __init__(self, sender: RTCRtpSender) -> None:
         self._sender = sender
@@ -300,7 +309,8 @@ class RtpOut:
         self._pair: Any = None
         self._protect: Any = None
         self._sendto: Any = None
-        self._addr: Any = None
+        self._addr: Any = None  # None: ``_sendto`` is a connected socket's ``send``
+        self._failed: Any = None
 
     def send(self, data: bytes) -> bool | None:
         dtls = self._dtls
@@ -312,10 +322,18 @@ class RtpOut:
         protected = self._protect(data)
         if protected is None:
             return False
+        addr = self._addr
         try:
-            self._sendto(protected, self._addr)
-        except (BlockingIOError, InterruptedError):
-            return False  # socket buffer full: drop, like a congested link
+            if addr is None:
+                self._sendto(protected)
+            else:
+                self._sendto(protected, addr)
+        except (BlockingIOError, InterruptedError, ConnectionRefusedError):
+            # socket buffer full: drop, like a congested link (a connected socket also
+            # reports the remote's ICMP port unreachable here, once)
+            if self._failed is not None:
+                self._failed()
+            return False
         except OSError:
             return None
         return True
@@ -331,14 +349,20 @@ class RtpOut:
             self._dtls = None
             return None
         transport = pair.protocol.transport
+        connect = getattr(transport, "connected_send", None)  # udpmux: a socket per remote
+        send = connect(pair.remote_addr) if connect is not None else None
         shared = getattr(transport, "batch_sendto", None)  # udpmux: the worker's one socket
         sock = getattr(transport, "_sock", None)  # asyncio's datagram transport socket
-        if shared is not None:
+        self._failed = None
+        if send is not None:
+            self._sendto = send
+            self._failed = getattr(transport, "send_failed", None)
+        elif shared is not None:
             self._sendto = shared
         else:
             self._sendto = sock.sendto if sock is not None else transport.sendto
+        self._addr = None if send is not None else pair.remote_addr
         self._protect = fast_protect(dtls._tx_srtp)
-        self._addr = pair.remote_addr
         self._conn = conn
         self._pair = pair
         self._dtls = dtls
@@ -352,6 +376,60 @@ def count_sent(sender: RTCRtpSender, packets: int, octets: int, rtp_ts: int, ntp
     d[_SENDER_OCTET_COUNT] = octets
     d[_SENDER_RTP_TS] = rtp_ts
     d[_SENDER_NTP_TS] = ntp
+
+
+def ntp_now() -> int:
+    """The 64-bit NTP time now, as ``aiortc.clock.current_ntp_time`` gives it, without its
+    datetime arithmetic (this runs every 16 forwarded packets per slot)."""
+    return int((time.time() + _NTP_OFFSET_S) * 4294967296.0)
+
+
+def share_rtcp_loop(
+    sender: RTCRtpSender,
+    join: Callable[[RTCRtpSender], None],
+    leave: Callable[[RTCRtpSender], None],
+) -> None:
+    """Replace ``sender``'s own RTCP task (an SR + SDES every 0.5-1.5 s) with membership of a
+    shared report clock (``server/media/reports.py``): ``join`` when aiortc starts it, ``leave``
+    when ``stop()`` cancels it; the sender's BYE and the events ``stop()`` waits for are kept."""
+    d = sender.__dict__
+
+    async def run_rtcp() -> None:
+        d[_SENDER_RTCP_STARTED].set()
+        join(sender)
+        try:
+            await asyncio.Event().wait()  # until stop() cancels this task
+        except asyncio.CancelledError:
+            pass
+        finally:
+            leave(sender)
+        await sender._send_rtcp([RtcpByePacket(sources=[sender._ssrc])])
+        d[_SENDER_RTCP_EXITED].set()
+
+    sender._run_rtcp = run_rtcp  # type: ignore[method-assign]
+
+
+def sender_report(sender: RTCRtpSender) -> tuple[RtcpSrPacket, RtcpSourceInfo | None]:
+    """``sender``'s SR (what aiortc's own loop would send now, and its LSR kept for the round
+    trip) and its SDES CNAME chunk (None before it has one)."""
+    d = sender.__dict__
+    ntp = d[_SENDER_NTP_TS]
+    report = RtcpSrPacket(
+        ssrc=sender._ssrc,
+        sender_info=RtcpSenderInfo(
+            ntp_timestamp=ntp,
+            rtp_timestamp=d[_SENDER_RTP_TS],
+            packet_count=d[_SENDER_PACKET_COUNT] & 0xFFFFFFFF,
+            octet_count=d[_SENDER_OCTET_COUNT] & 0xFFFFFFFF,
+        ),
+    )
+    d[_SENDER_LSR] = (ntp >> 16) & 0xFFFFFFFF
+    d[_SENDER_LSR_TIME] = time.time()
+    cname = d.get(_SENDER_CNAME)
+    chunk = (
+        None if cname is None else RtcpSourceInfo(ssrc=sender._ssrc, items=[(1, cname.encode())])
+    )
+    return report, chunk
 
 
 def connections(pc: RTCPeerConnection) -> list[Any]:

@@ -14,9 +14,15 @@ from tests.media.harness import ROOM, Clips, Harness, wait_until
 pytestmark = pytest.mark.media
 
 
-@pytest.mark.parametrize("udp_port", [0, None], ids=["shared-socket", "socket-per-connection"])
-async def test_publisher_media_takes_the_direct_path(clips: Clips, udp_port: int | None) -> None:
-    settings = SfuSettings(ice=IceSettings.loopback(), udp_port=udp_port)
+@pytest.mark.parametrize(
+    ("udp_port", "connected"),
+    [(0, True), (0, False), (None, False)],
+    ids=["shared-port-connected", "shared-socket", "socket-per-connection"],
+)
+async def test_publisher_media_takes_the_direct_path(
+    clips: Clips, udp_port: int | None, connected: bool
+) -> None:
+    settings = SfuSettings(ice=IceSettings.loopback(), udp_port=udp_port, connected_sends=connected)
     async with Harness(clips, settings) as h:
         pids = ["p00", "p01", "p02"]
         for i, pid in enumerate(pids):
@@ -60,3 +66,9 @@ async def test_publisher_media_takes_the_direct_path(clips: Clips, udp_port: int
             assert read == tuple(
                 counters[k] for k in ("received", "unknown", "filtered", "dropped")
             )
+            # with connected sends every copy leaves through its remote's own socket
+            assert counters["peers"] == (len(pids) if connected else 0)
+            outs = [
+                d.out for p in room.participants.values() for u in p.up.values() for d in u.downs
+            ]
+            assert outs and all((o._addr is None) is connected for o in outs)

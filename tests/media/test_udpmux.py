@@ -19,6 +19,7 @@ from server.media.sendmany import Batch
 from server.media.sfu import SfuSettings
 from server.media.shard import worker_settings
 from server.media.udpmux import HostSockets, MuxSocket, stun_class, stun_local_ufrag
+from tests.media.harness import wait_until
 
 RTP = bytes([0x80, 96]) + bytes(10) + b"media"
 DTLS = bytes([22, 0xFE, 0xFD]) + bytes(20)
@@ -333,3 +334,81 @@ async def test_every_waiting_datagram_is_read_in_one_wakeup(use_sendmmsg: bool) 
         browser.close()
         sink.close()
         sockets.stop()
+
+
+def test_this_kernel_gives_connected_sockets_on_the_shared_port_their_remote_only() -> None:
+    """The check HostSockets relies on before it connects a socket per remote (if this fails
+    on a kernel, the server falls back to sendto on the one socket; here we expect Linux)."""
+    assert udpmux._check_connected_sends() is True
+    assert udpmux.connected_sends_work() is True
+
+
+async def test_a_learnt_remote_gets_a_connected_socket_on_the_shared_port() -> None:
+    sockets = HostSockets(["127.0.0.1"], 0, None, use_sendmmsg=False, connect_peers=True)
+    await sockets.start()
+    browser = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    browser.bind(("127.0.0.1", 0))
+    browser.settimeout(5)
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stranger.bind(("127.0.0.1", 0))
+    try:
+        (mux,) = sockets.sockets
+        assert mux.connects_peers
+        a = FakeConnection("aaaa")
+        protocol = mux.attach(a, 1)
+        remote = browser.getsockname()
+        assert protocol.transport.connected_send(remote) is None  # not learnt: no socket
+        assert mux.peers == 0
+        browser.sendto(_request("aaaa"), mux.sockname)
+        await wait_until(lambda: len(a.requests) == 1, 5, "the check")
+        send = protocol.transport.connected_send(remote)
+        assert send is not None and mux.peers == 1
+        assert protocol.transport.connected_send(remote) == send  # one socket per remote
+        send(RTP)
+        data, source = browser.recvfrom(2048)
+        assert (data, source) == (RTP, mux.sockname)  # from the shared port, as ICE needs
+        # the remote's media now arrives on its connected socket, through the demultiplexer
+        browser.sendto(RTP + b"1", mux.sockname)
+        await wait_until(lambda: a.data == [RTP + b"1"], 5, "the media")
+        # everyone else still reaches the unconnected socket (and is dropped, counted)
+        stranger.sendto(RTP, mux.sockname)
+        await wait_until(lambda: mux.unknown == 1, 5, "the stranger")
+        assert sockets.counters()["peers"] == 1
+        # a closed connection closes its remote's socket
+        protocol.transport.close()
+        await asyncio.sleep(0)
+        assert mux.peers == 0
+        with pytest.raises(OSError):
+            send(RTP)
+    finally:
+        sockets.stop()
+        await asyncio.sleep(0)
+        browser.close()
+        stranger.close()
+
+
+async def test_connected_sends_keep_a_fixed_port_exclusive() -> None:
+    """SO_REUSEPORT is set after the bind: a second server on the same port still fails."""
+    sockets = HostSockets(["127.0.0.1"], 0, None, use_sendmmsg=False, connect_peers=True)
+    await sockets.start()
+    try:
+        for connect_peers in (True, False):
+            taken = HostSockets(
+                ["127.0.0.1"], sockets.port, None, use_sendmmsg=False, connect_peers=connect_peers
+            )
+            with pytest.raises(OSError):
+                await taken.start()
+    finally:
+        sockets.stop()
+        await asyncio.sleep(0)
+
+
+def test_sendmmsg_keeps_every_copy_on_the_one_socket() -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    try:
+        assert not MuxSocket(sock, None, use_sendmmsg=True, connect_peers=True).connects_peers or (
+            sendmany._SENDMMSG is None
+        )
+    finally:
+        sock.close()
