@@ -37,7 +37,7 @@ from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from server.media import passthrough
+from server.media import passthrough, sendpath
 from server.media.forwarding import DownTrack, UpTrack
 from server.media.sendmany import Batch
 
@@ -70,7 +70,7 @@ class _Sink:
 
 
 class _Out:
-    """``passthrough.RtpOut`` without a peer connection: protect, then one ``sendto`` on a
+    """``sendpath.RtpOut`` without a peer connection: protect, then one ``sendto`` on a
     socket of its own, or (``batch`` set) on the one shared socket: a ``sendto`` each, or
     queued on its ``sendmany.Batch`` and flushed once per incoming packet with ``sendmmsg``."""
 
@@ -82,7 +82,7 @@ class _Out:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.setblocking(False)
         self._sock = sock
-        self._protect = passthrough.fast_protect(_session(True))
+        self._protect = sendpath.fast_protect(_session(True))
 
     def send(self, data: bytes) -> bool | None:
         protected = self._protect(data)
@@ -116,10 +116,10 @@ def _stand_ins(sink: _Sink, send: bool) -> None:
     passthrough.send_remb = _ignore  # type: ignore[assignment]
     passthrough.sender_ssrc = lambda sender: 4242
     passthrough.sender_rtx_ssrc = lambda sender: 4343
-    passthrough.RtpOut = _Out  # type: ignore[assignment,misc]
+    sendpath.RtpOut = _Out  # type: ignore[assignment,misc]
     passthrough.on_keyframe_request = lambda sender, cb: None
     passthrough.on_nack = lambda sender, cb: None  # type: ignore[assignment]
-    passthrough.count_sent = lambda *a: None
+    sendpath.count_sent = lambda *a: None
 
 
 def _shared_batch(mode: str) -> Batch | None:
@@ -155,7 +155,7 @@ async def _run(
     batch = _Out.batch = _shared_batch(mode)
     t0 = time.process_time()
     if direct:
-        unprotect = passthrough.fast_unprotect(rx)
+        unprotect = sendpath.fast_unprotect(rx)
         for i, data in enumerate(wire):
             clear = unprotect(data)
             if clear is not None:

@@ -15,7 +15,8 @@ import aioice.ice
 from aiortc import RTCPeerConnection
 from aiortc.rtcdtlstransport import State
 
-from server.media.passthrough import DIRECT, DirectHandler, connections, fast_unprotect
+from server.media.passthrough import DIRECT, DirectHandler, connections
+from server.media.sendpath import fast_unprotect
 
 _UNKNOWN: Any = object()
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from aiortc import RTCRtpSender
 
-from server.media import passthrough
+from server.media import passthrough, sendpath
 from server.media.layers import (
     MAX_TID,
     LayerFilter,
@@ -90,7 +90,7 @@ class DownTrack:
         self.kind = kind
         self.sender = sender
         self.ssrc = passthrough.sender_ssrc(sender)
-        self.out: passthrough.RtpOut | PacedOut = passthrough.RtpOut(sender)
+        self.out: sendpath.RtpOut | PacedOut = sendpath.RtpOut(sender)
         self.payload_type = payload_type
         # RTX (RFC 4588) when the subscriber negotiated it: resends go on their own SSRC
         # and sequence numbers, the original sequence number in front of the payload.
@@ -288,7 +288,5 @@ class DownTrack:
         self.packets += 1
         self.octets += len(payload)
         if not self.packets & 15:
-            passthrough.count_sent(
-                self.sender, self.packets, self.octets, out_ts, passthrough.ntp_now()
-            )
+            sendpath.count_sent(self.sender, self.packets, self.octets, out_ts, sendpath.ntp_now())
         return True

@@ -34,7 +34,7 @@ from typing import Any
 from aiortc import RTCRtpReceiver
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
-from server.media import passthrough
+from server.media import passthrough, sendpath
 from server.media.downtrack import (
     _HISTORY_MASK,
     HISTORY_SIZE,
@@ -411,9 +411,7 @@ class UpTrack:
                 d.octets += size
                 forwarded += 1
                 if not d.packets & 15:  # sender reports stay true without per-packet cost
-                    passthrough.count_sent(
-                        d.sender, d.packets, d.octets, out_ts, passthrough.ntp_now()
-                    )
+                    sendpath.count_sent(d.sender, d.packets, d.octets, out_ts, sendpath.ntp_now())
         if starving:
             # A subscriber still waits for its first keyframe (the one asked for when it was
             # added may have passed before it was ready, and a browser that receives nothing

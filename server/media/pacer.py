@@ -3,7 +3,7 @@
 Only a receiver whose estimate (``ReceiverLink``) is below what the unit would send it is
 paced; everyone else keeps the direct path (``DownTrack.out`` untouched, no cost per packet).
 For a paced receiver each video slot's ``out`` is wrapped by a :class:`PacedOut` (the same
-``send(data) -> bool | None`` contract as ``passthrough.RtpOut``): video goes into that
+``send(data) -> bool | None`` contract as ``sendpath.RtpOut``): video goes into that
 receiver's :class:`Pacer` and leaves at the estimate, audio is never wrapped and goes out at
 once (ahead of any queued video), so a key frame no longer arrives at a narrow link as one
 burst that overflows its queue, and audio never waits behind it.
@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from server.media import passthrough
+from server.media import passthrough, sendpath
 
 if TYPE_CHECKING:
     from server.media.downtrack import DownTrack
@@ -130,12 +130,12 @@ class Pacer:
 
 
 class PacedOut:
-    """A paced video slot's ``out``: same contract as ``passthrough.RtpOut``. ``send`` queues
+    """A paced video slot's ``out``: same contract as ``sendpath.RtpOut``. ``send`` queues
     (True) or refuses (False) and never sends itself; ``inner`` is the direct path."""
 
     __slots__ = ("down", "driver", "inner")
 
-    def __init__(self, inner: passthrough.RtpOut, down: DownTrack, driver: PaceDriver) -> None:
+    def __init__(self, inner: sendpath.RtpOut, down: DownTrack, driver: PaceDriver) -> None:
         self.inner = inner
         self.down = down
         self.driver = driver

@@ -6,7 +6,7 @@ built, SRTCP-protected and sent on aiortc's slow path, per connection and second
 the unit's CPU in bench/media.py. RFC 3550 (6.1) lets one compound packet carry the reports of
 every SSRC a participant sends (browsers read every report in a compound), so a
 :class:`ReportClock` per connection takes its senders' RTCP over
-(``passthrough.share_rtcp_loop``): a sender joins when aiortc starts it and leaves when it
+(``sendpath.share_rtcp_loop``): a sender joins when aiortc starts it and leaves when it
 stops (still sending its own BYE), and one task sends, every 0.5-1.5 s (RFC 3550's
 randomisation), one compound: an SR per started sender, then one SDES with every sender's
 CNAME; more than :data:`SENDERS_PER_COMPOUND` senders are split over several compounds, to
@@ -22,7 +22,7 @@ import random
 from aiortc import RTCRtpSender
 from aiortc.rtp import AnyRtcpPacket, RtcpSdesPacket, RtcpSourceInfo
 
-from server.media import passthrough
+from server.media import sendpath
 
 logger = logging.getLogger(__name__)
 SENDERS_PER_COMPOUND = 16  # 16 x (28-byte SR + a 24-byte SDES chunk): about 830 bytes
@@ -38,7 +38,7 @@ class ReportClock:
 
     def adopt(self, sender: RTCRtpSender) -> None:
         """Take over ``sender``'s reports (call before aiortc starts it)."""
-        passthrough.share_rtcp_loop(sender, self._join, self._leave)
+        sendpath.share_rtcp_loop(sender, self._join, self._leave)
 
     def _join(self, sender: RTCRtpSender) -> None:
         self.senders.append(sender)
@@ -67,7 +67,7 @@ class ReportClock:
         packets: list[AnyRtcpPacket] = []
         chunks: list[RtcpSourceInfo] = []
         for sender in group:
-            report, chunk = passthrough.sender_report(sender)
+            report, chunk = sendpath.sender_report(sender)
             packets.append(report)
             if chunk is not None:
                 chunks.append(chunk)

@@ -161,7 +161,7 @@ class MuxTransport(asyncio.DatagramTransport):
         self._mux = mux
         self._protocol = protocol
         self._closing = False
-        self.batch_sendto = mux.send  # for passthrough.RtpOut's fast path
+        self.batch_sendto = mux.send  # for sendpath.RtpOut's fast path
 
     def sendto(self, data: Any, addr: Any = None) -> None:
         if not self._closing:
@@ -169,7 +169,7 @@ class MuxTransport(asyncio.DatagramTransport):
 
     def connected_send(self, addr: tuple[Any, ...]) -> Callable[[bytes], int] | None:
         """``send`` of a connected socket to ``addr`` on the shared port, for
-        ``passthrough.RtpOut``'s fast path (None: use :meth:`sendto`); a failed send is
+        ``sendpath.RtpOut``'s fast path (None: use :meth:`sendto`); a failed send is
         reported to :meth:`send_failed`."""
         return None if self._closing else self._mux.connected_send(addr)
 
@@ -359,7 +359,7 @@ class MuxSocket:
             sock.close()
 
     def peer_send_failed(self) -> None:
-        """Count a send on a connected socket that failed (``passthrough.RtpOut`` calls it)."""
+        """Count a send on a connected socket that failed (``sendpath.RtpOut`` calls it)."""
         self.peer_dropped += 1
 
     @property

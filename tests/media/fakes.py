@@ -11,7 +11,7 @@ from server.media import passthrough
 
 
 class FakeOut:
-    """Stands in for ``passthrough.RtpOut``: keeps every packet "sent"."""
+    """Stands in for ``sendpath.RtpOut``: keeps every packet "sent"."""
 
     def __init__(self, sender: Any) -> None:
         self.sent: list[bytes] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiortc import RTCPeerConnection
 
-from server.media import passthrough
+from server.media import passthrough, sendpath
 from server.media.ice import rtc_configuration
 
 
@@ -25,7 +25,7 @@ async def test_hooks_install_on_real_objects() -> None:
         passthrough.on_keyframe_request(t.sender, lambda: called.append(True))
         t.sender._send_keyframe()
         assert called == [True]
-        passthrough.count_sent(t.sender, 2, 100, 1234, 5678)
+        sendpath.count_sent(t.sender, 2, 100, 1234, 5678)
         passthrough.gather_on(pc, ["127.0.0.1"])
         conn = t.receiver.transport.transport.iceGatherer._connection
         assert conn._hc_gather_on == ["127.0.0.1"]
@@ -81,7 +81,7 @@ def test_fast_protect_matches_pylibsrtp(size: int) -> None:
         )
         return Session(policy=policy)
 
-    reference, fast = session(), passthrough.fast_protect(session())
+    reference, fast = session(), sendpath.fast_protect(session())
     for seq in range(5):
         packet = struct.pack("!BBHII", 0x80, 97, seq, seq * 3000, 7) + bytes(size)
         assert fast(packet) == reference.protect(packet)

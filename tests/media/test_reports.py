@@ -15,13 +15,13 @@ from typing import Any
 from aiortc import clock
 from aiortc.rtp import RtcpPacket, RtcpSdesPacket, RtcpSrPacket
 
-from server.media import passthrough
+from server.media import sendpath
 from server.media.reports import SENDERS_PER_COMPOUND, ReportClock
 from tests.media.harness import ROOM, Clips, Harness, wait_until
 
 
 def test_ntp_now_is_aiortcs_ntp_time() -> None:
-    ours, theirs = passthrough.ntp_now(), clock.current_ntp_time()
+    ours, theirs = sendpath.ntp_now(), clock.current_ntp_time()
     assert abs(ours - theirs) / 2**32 < 0.05  # seconds apart, in 64-bit NTP units
 
 
