@@ -28,7 +28,7 @@ from typing import Any
 import aiohttp
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from bench._host import cpu_seconds, pin
+from bench._host import cpu_seconds, host_cpu, host_figures, pin
 from bench.media_receivers import StreamCounter, count_only, stream_figures
 from bench.media_sfu import ask
 from server.bots.synthetic import EncodedClip, ReplayTrack
@@ -424,9 +424,11 @@ def run_janus(rooms: int, participants: int, clips: tuple[EncodedClip, EncodedCl
                 streams.update(ask(c, ("counters",))[1])
             return t, cpu, streams
 
+        host0 = host_cpu()
         t0, cpu0, st0 = snapshot()
         time.sleep(seconds)
         t1, cpu1, st1 = snapshot()
+        host = host_figures(host0, host_cpu())
     finally:
         for c in ctl:
             with contextlib.suppress(Exception):
@@ -449,4 +451,5 @@ def run_janus(rooms: int, participants: int, clips: tuple[EncodedClip, EncodedCl
         "server_cpu_pct": 100 * cpu / window,
         "us_per_packet": 1e6 * cpu / sent if sent else float("inf"),
         **figures,
+        **host,
     }

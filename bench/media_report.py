@@ -91,6 +91,8 @@ def _figures(
         "us_per_forwarded_packet": round(run["us_per_packet"], 2),
         "min_receiver_fps": round(run["min_receiver_fps"], 1),
         "loss_pct": round(run["loss_pct"], 3),
+        "loadavg_1m": round(run["loadavg_1m"], 2),
+        "host_steal_pct": round(run["host_steal_pct"], 1),
     }
 
 
@@ -144,11 +146,16 @@ def janus_report(jan: dict[str, Any], args: argparse.Namespace,
           f"median {jan['median_receiver_fps']:.1f} fps, loss {jan['loss_pct']:.3f}%")  # fmt: skip
     if jan["min_receiver_fps"] < 0.9 * args.fps:
         print("  WARNING: Janus's receivers below full frame rate (saturated or lossy)")
+    print(f"  machine during the window: {jan['host_busy_pct']:.0f}% busy of {100 * cpus()}%, "
+          f"steal {jan['host_steal_pct']:.1f}%, load average {jan['loadavg_1m']:.2f}")  # fmt: skip
     return out
 
 
-def _us(value: float | None) -> str:
-    return "failed" if value is None else f"{value:.2f}"
+def _run_line(name: str, run: dict[str, Any] | None) -> str:
+    if run is None:
+        return f"{name} failed"
+    return (f"{name} {run['us_per_forwarded_packet']:.2f} (load {run['loadavg_1m']:.1f}, "
+            f"steal {run['host_steal_pct']:.0f}%)")  # fmt: skip
 
 
 def full_rate(runs: Sequence[dict[str, Any] | None], fps: int) -> bool:
@@ -176,7 +183,7 @@ def summarize(orders: list[list[str]], runs: dict[str, list[dict[str, Any] | Non
     print(f"rounds (run order: us of CPU per forwarded packet; ours / Janus = Janus's us / "
           f"{ours}'s us in the same round):")  # fmt: skip
     for k, order in enumerate(orders):
-        line = ", ".join(f"{name} {_us(summary[name]['runs_us'][k])}" for name in order)
+        line = ", ".join(_run_line(name, runs[name][k]) for name in order)
         if JANUS in runs:
             r = ratios[ours][k]
             line += f"; ours / Janus {'-' if r is None else f'{r:.2f}x'}"

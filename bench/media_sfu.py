@@ -15,7 +15,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bench._host import cpu_seconds, cpu_split, cpus, host_cpu, loadavg, pin, udp_rcvbuf_errors
+from bench._host import cpu_seconds, cpu_split, host_cpu, host_figures, pin, udp_rcvbuf_errors
 from bench.media_baseline import BaselineEngine
 from bench.media_receivers import StreamCounter, count_only, stream_figures
 from server.bots.client import MediaClient
@@ -273,10 +273,7 @@ def run(mode: str, sockets: dict[str, Any] | None, rooms: int, participants: int
         "server_system_share": (split1[1] - split0[1])
         / max(1e-9, (split1[0] - split0[0]) + (split1[1] - split0[1])),
         "generator_cpu_pct": [100 * (b - a) / window for a, b in zip(g0, g1, strict=False)],
-        # the whole machine (2 cores = 200%), our processes included; and time stolen by the VM host
-        "host_busy_pct": 100 * cpus() * (host1[0] - host0[0]) / max(1, host1[2] - host0[2]),
-        "host_steal_pct": 100 * (host1[1] - host0[1]) / max(1, host1[2] - host0[2]),
-        "loadavg_1m": loadavg(),
+        **host_figures(host0, host1),
         # the shared socket's counters over the window (0 without one)
         **{k: srv1[k] - srv0.get(k, 0) for k in srv1 if k.startswith("socket_")},
         **{k: 0 for k in SOCKET_KEYS if k not in srv1},

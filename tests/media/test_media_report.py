@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from bench.media_report import JANUS, combine, full_rate, median, round_order, round_ratios
+from bench.media_report import (
+    JANUS,
+    combine,
+    full_rate,
+    median,
+    round_order,
+    round_ratios,
+    summarize,
+)
 
 
 def test_the_order_alternates_and_janus_follows_the_compared_variant() -> None:
@@ -42,9 +50,10 @@ def test_a_failed_run_drops_its_round_from_the_ratio() -> None:
     assert median([None, None]) is None
 
 
-def _run(us: float, fps: float, loss: float) -> dict[str, Any]:
+def _run(us: float, fps: float = 30.0, loss: float = 0.0) -> dict[str, Any]:
     return {"rooms": 1, "participants": 12, "forwarded_pps": 40_000, "sfu_cpu_pct": 50.0,
-            "us_per_forwarded_packet": us, "min_receiver_fps": fps, "loss_pct": loss}  # fmt: skip
+            "us_per_forwarded_packet": us, "min_receiver_fps": fps, "loss_pct": loss,
+            "loadavg_1m": 2.0, "host_steal_pct": 0.0}  # fmt: skip
 
 
 def test_combined_figures_take_the_median_cost_and_the_worst_receivers() -> None:
@@ -63,3 +72,21 @@ def test_a_round_is_like_for_like_only_when_both_receivers_ran_at_full_rate() ->
     assert full_rate([_run(15.0, 29.9, 0.0), _run(20.0, 27.0, 0.0)], fps=30)
     assert not full_rate([_run(15.0, 29.9, 0.0), _run(11.0, 17.1, 33.0)], fps=30)
     assert not full_rate([_run(15.0, 29.9, 0.0), None], fps=30)
+
+
+def test_the_summary_reports_every_round_and_the_median_of_their_ratios() -> None:
+    orders = [round_order(["shared", "own"], True, k) for k in range(3)]
+    runs: dict[str, list[dict[str, Any] | None]] = {
+        "shared": [_run(10.0), _run(20.0), _run(12.0)],
+        JANUS: [_run(15.0), _run(22.0), _run(24.0, fps=20.0)],
+        "own": [_run(11.0), None, _run(13.0)],
+    }
+    out = summarize(orders, runs, room_pps_nominal=10_000, fps=30)
+    assert out["us_per_forwarded_packet"] == 12.0
+    assert out["janus_us_per_forwarded_packet"] == 22.0
+    assert out["vs_janus_rounds"] == [1.5, 1.1, 2.0]
+    assert out["vs_janus_packets_per_core"] == 1.5
+    assert out["vs_janus_min"] == 1.1
+    assert out["vs_janus_full_rate"] == [True, True, False]
+    assert out["variants"]["own"]["vs_janus_rounds"] == [1.36, None, 1.85]
+    assert out["round_order"] == orders
