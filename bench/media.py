@@ -14,7 +14,8 @@ B J A), so a drift of the shared host's speed weighs alike on both engines.
 What runs where (see shared/BENCHMARKS.md):
 * the SFU (``bench/media_sfu.py``: ``server.media.sfu.AiortcMediaEngine``) alone in one process
   pinned to CPU 0; Janus, in its turn, the same;
-* the bots in ``--generators`` other processes pinned to CPU 1. Every bot publishes the same
+* the bots in ``--generators`` other processes, on any CPU (pinned to CPU 1 with
+  ``--pin-generators``), for both engines alike. Every bot publishes the same
   pre-encoded clip (640x360@30 VP8 at 600 kbps + Opus, encoded once in the parent) and counts
   what it receives from the clear RTP header after SRTP (frames = marker bits, loss = sequence
   gaps) without decoding; one verifier bot per run of ours decodes one publisher's video;

@@ -191,7 +191,7 @@ def run(mode: str, sockets: dict[str, Any] | None, rooms: int, participants: int
     gens = []
     for g in range(generators):
         proc = ctx.Process(
-            target=_gen_entry, args=(gen_pipes[g][1], gen_controls[g][0], bots[g], clips, 1)
+            target=_gen_entry, args=(gen_pipes[g][1], gen_controls[g][0], bots[g], clips, gen_cpu)
         )
         proc.start()
         gens.append(proc)
