@@ -38,6 +38,17 @@ def host_cpu() -> tuple[int, int, int]:
     return total - idle - steal, steal, total
 
 
+def host_figures(before: tuple[int, int, int], after: tuple[int, int, int]) -> dict[str, float]:
+    """The machine between two host_cpu() readings: how busy it was (2 cores = 200 %, every
+    process included), the share stolen by the VM host, and the load average at the end."""
+    total = max(1, after[2] - before[2])
+    return {
+        "host_busy_pct": 100 * cpus() * (after[0] - before[0]) / total,
+        "host_steal_pct": 100 * (after[1] - before[1]) / total,
+        "loadavg_1m": loadavg(),
+    }
+
+
 def loadavg() -> float:
     """The machine's one-minute load average."""
     return os.getloadavg()[0]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing as mp
 import os
 import re
 import shutil
@@ -27,8 +28,9 @@ from typing import Any
 import aiohttp
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from bench._host import cpu_seconds, pin
+from bench._host import cpu_seconds, host_cpu, host_figures, pin
 from bench.media_receivers import StreamCounter, count_only, stream_figures
+from bench.media_sfu import ask
 from server.bots.synthetic import EncodedClip, ReplayTrack
 from server.media import passthrough
 from server.media.ice import rtc_configuration
@@ -360,31 +362,6 @@ def create_rooms(url: str, rooms: int, participants: int) -> None:
     asyncio.run(go())
 
 
-def report(
-    jan: dict[str, Any], sfu: dict[str, Any], room_pps_nominal: float, fps: int
-) -> dict[str, Any]:
-    """Print the Janus column beside our SFU's figures; the JSON keys it adds."""
-    pps_per_core = 1e6 / jan["us_per_packet"]
-    rooms_per_core = pps_per_core / room_pps_nominal
-    print(
-        f"Janus {JANUS_VERSION} VideoRoom, same bots, clip and pinning (CPU 0), window {jan['window_s']:.1f}s:"
-    )
-    print(f"  forwarded {jan['forwarded_pps']:.0f} pps (delivered {jan['delivered_pps']:.0f}); janus CPU {jan['server_cpu_pct']:.1f}% of one core "
-          f"-> {jan['us_per_packet']:.1f} us per forwarded packet, {rooms_per_core:.2f} full rooms per core")  # fmt: skip
-    print(f"  receivers: {jan['video_streams']} video streams, min {jan['min_receiver_fps']:.1f} fps, "
-          f"median {jan['median_receiver_fps']:.1f} fps, loss {jan['loss_pct']:.3f}%")  # fmt: skip
-    if jan["min_receiver_fps"] < 0.9 * fps:
-        print("  WARNING: Janus's receivers below full frame rate (saturated or lossy)")
-    ratio = jan["us_per_packet"] / sfu["us_per_packet"]
-    print(f"  ours vs Janus: {ratio:.2f}x Janus's packets per core")
-    return {
-        "janus_us_per_forwarded_packet": round(jan["us_per_packet"], 2),
-        "janus_rooms_per_core": round(rooms_per_core, 2),
-        "janus_min_receiver_fps": round(jan["min_receiver_fps"], 1),
-        "vs_janus_packets_per_core": round(ratio, 2),
-    }
-
-
 def janus_version() -> str:
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         out = subprocess.run(
@@ -402,11 +379,7 @@ JANUS_VERSION = janus_version() if shutil.which("janus") else "?"
 def run_janus(rooms: int, participants: int, clips: tuple[EncodedClip, EncodedClip],
               warmup: float, seconds: float, generators: int,
               gen_cpu: int | None) -> dict[str, Any]:  # fmt: skip
-    """The same load and window as bench/media.py's ``run("sfu", ...)``, against Janus."""
-    import multiprocessing as mp
-
-    from bench.media import ask
-
+    """The same load and window as ``bench.media_sfu.run`` gives our SFU, against Janus."""
     add_interface()
     server = JanusServer(cpu=0)
     gens: list[Any] = []
@@ -451,9 +424,11 @@ def run_janus(rooms: int, participants: int, clips: tuple[EncodedClip, EncodedCl
                 streams.update(ask(c, ("counters",))[1])
             return t, cpu, streams
 
+        host0 = host_cpu()
         t0, cpu0, st0 = snapshot()
         time.sleep(seconds)
         t1, cpu1, st1 = snapshot()
+        host = host_figures(host0, host_cpu())
     finally:
         for c in ctl:
             with contextlib.suppress(Exception):
@@ -476,4 +451,5 @@ def run_janus(rooms: int, participants: int, clips: tuple[EncodedClip, EncodedCl
         "server_cpu_pct": 100 * cpu / window,
         "us_per_packet": 1e6 * cpu / sent if sent else float("inf"),
         **figures,
+        **host,
     }
