@@ -2,10 +2,11 @@
 loopback.
 
     .venv/bin/python bench/media.py [--rooms 2] [--seconds 15] [--baseline-participants 3]
-        [--sockets shared,own,shared-sendmmsg] [--repeat 3] [--no-janus]
+        [--sockets shared,unconnected,own,shared-sendmmsg] [--repeat 3] [--no-janus]
 
-``--sockets`` runs the SFU once per variant (``SOCKETS``: the worker's one shared socket, the
-default; a socket per connection, as before ``server/media/udpmux.py``; the shared socket with
+``--sockets`` runs the SFU once per variant (``SOCKETS``: the worker's one port with a socket
+connected to each remote for the copies, the default; the one shared socket with a ``sendto``
+per copy, ``unconnected``; a socket per connection, as before ``server/media/udpmux.py``; the shared socket with
 ``sendmmsg``); the first variant is the one compared with Janus. ``--repeat N`` runs N rounds;
 each round runs every variant and Janus (Debian's Janus VideoRoom, ``bench/media_janus.py``)
 once, Janus right after the first variant, and every other round in reverse order (A J B, then
