@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from server.media import passthrough
+from server.media import passthrough, sendpath
 
 
 class FakeOut:
@@ -36,8 +36,8 @@ def install(
     monkeypatch.setattr(passthrough, "send_nack", send_nack)
     monkeypatch.setattr(passthrough, "sender_ssrc", lambda sender: 4242)
     monkeypatch.setattr(passthrough, "sender_rtx_ssrc", lambda sender: 4343)
-    monkeypatch.setattr(passthrough, "RtpOut", FakeOut)
+    monkeypatch.setattr(sendpath, "RtpOut", FakeOut)
     monkeypatch.setattr(passthrough, "on_keyframe_request", lambda sender, cb: None)
     monkeypatch.setattr(passthrough, "on_nack", lambda sender, cb: None)
-    monkeypatch.setattr(passthrough, "count_sent", lambda *a: None)
+    monkeypatch.setattr(sendpath, "count_sent", lambda *a: None)
     monkeypatch.setattr(passthrough, "on_feedback", lambda *a: None)
