@@ -339,8 +339,13 @@ async def test_media_socket_datagrams_by_worker(
     stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     outsider = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        before = await scraped_until(
-            live, lambda f: (SOCKET_IN, (("outcome", "unknown"), ("worker", last))) in f, "series"
+        before = await scraped_until(  # each worker pushes its counters once a second
+            live,
+            lambda f: all(
+                (SOCKET_IN, (("outcome", "unknown"), ("worker", str(w)))) in f
+                for w in range(workers)
+            ),
+            "every worker's series",
         )
         assert {labels for name, labels in before if name == SOCKET_SEND_DROPPED} == {
             (("worker", str(w)),) for w in range(workers)
