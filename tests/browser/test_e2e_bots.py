@@ -23,6 +23,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.media, pytest.mark.slow, pytest.m
 
 BOTS = 4
 PEER_CONNECTIONS = "() => (window.__pcs || []).length"
+# The SSRCs Chromium has sender reports for (remote-outbound-rtp), per received stream that
+# carried packets: the unit sends every slot's SR in one compound per connection
+# (server/media/reports.py) and Chromium must find each one in it.
+REPORTED = """async () => {
+  const pcs = window.__pcs || [];
+  const pc = pcs[pcs.length - 1];
+  if (!pc) return {inbound: [], reported: []};
+  const inbound = [], reported = [];
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.packetsReceived > 0) inbound.push(s.ssrc);
+    if (s.type === 'remote-outbound-rtp') reported.push(s.ssrc);
+  });
+  return {inbound, reported};
+}"""
 
 
 def test_browser_receives_every_bot(browser: Any, live_server: LiveServer) -> None:
@@ -65,6 +79,24 @@ def test_browser_receives_every_bot(browser: Any, live_server: LiveServer) -> No
                 f"{exc}: {[leader.inbound(p) for p in bot_ids]}; server {stats}; "
                 f"page {leader.diagnose()}"
             ) from None
+
+        # Every stream the browser receives has its sender report (one compound per
+        # connection), and the unit measures the browser's round trip from the receiver
+        # reports that answer them.
+        def every_stream_reported() -> bool:
+            seen = leader.page.evaluate(REPORTED)
+            return len(seen["inbound"]) >= 2 * BOTS and set(seen["inbound"]) <= set(
+                seen["reported"]
+            )
+
+        wait_until(every_stream_reported, 30, "a sender report for every received stream")
+
+        def leader_rtt() -> float:
+            engine = live_server.engine
+            room = engine._rooms[str(cast.session_id)]
+            return float(room.participants[str(cast.leader)].link.estimate.rtt_s)
+
+        wait_until(lambda: leader_rtt() > 0, 30, "the browser's round trip measured")
 
         # The bots get the browser's media through the same unit: everything the leader
         # publishes goes out to the four of them.
