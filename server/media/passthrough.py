@@ -52,7 +52,7 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
-from server.media.sendpath import SENDER_LSR, SENDER_LSR_TIME, SR_SENT
+from server.media.sendpath import SENDER_LSR, SENDER_LSR_TIME
 
 AIORTC_VERSION = "1.16.0"
 AIOICE_VERSION = "0.13.0"
@@ -197,13 +197,9 @@ def on_feedback(
             for report in packet.reports:
                 if report.ssrc == ssrc:
                     on_loss(report.fraction_lost / 256)
-                    if on_rtt is not None and report.lsr:  # about one of our reports
-                        d = sender.__dict__
-                        sent_at = d.get(SR_SENT, {}).get(report.lsr)
-                        if sent_at is None and report.lsr == d.get(SENDER_LSR):
-                            sent_at = d[SENDER_LSR_TIME]  # aiortc's own loop sent it
-                        if sent_at is not None:
-                            on_rtt(time.time() - sent_at - report.dlsr / 65536)
+                    d = sender.__dict__  # about our last sender report: the round trip
+                    if on_rtt is not None and report.lsr and report.lsr == d.get(SENDER_LSR):
+                        on_rtt(time.time() - d[SENDER_LSR_TIME] - report.dlsr / 65536)
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             with contextlib.suppress(ValueError):
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)

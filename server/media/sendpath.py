@@ -34,8 +34,6 @@ _SENDER_CNAME = "_RTCRtpSender__cname"
 _SENDER_RTCP_STARTED = "_RTCRtpSender__rtcp_started"
 _SENDER_RTCP_EXITED = "_RTCRtpSender__rtcp_exited"
 _NTP_OFFSET_S = 2_208_988_800  # 1900-01-01 to 1970-01-01
-SR_SENT = "_hc_sr_sent"  # ours, on the sender: LSR -> when, for the last SR_KEPT reports
-SR_KEPT = 8
 
 
 def fast_protect(session: Any) -> Callable[[bytes], bytes | None]:
@@ -202,8 +200,7 @@ def share_rtcp_loop(
 
 def sender_report(sender: RTCRtpSender) -> tuple[RtcpSrPacket, RtcpSourceInfo | None]:
     """``sender``'s SR (what aiortc's own loop would send now, and its LSR kept for the round
-    trip, with the last :data:`SR_KEPT` reports' in :data:`SR_SENT`) and its SDES CNAME chunk
-    (None before it has one)."""
+    trip) and its SDES CNAME chunk (None before it has one)."""
     d = sender.__dict__
     ntp = d[_SENDER_NTP_TS]
     report = RtcpSrPacket(
@@ -215,17 +212,8 @@ def sender_report(sender: RTCRtpSender) -> tuple[RtcpSrPacket, RtcpSourceInfo | 
             octet_count=d[_SENDER_OCTET_COUNT] & 0xFFFFFFFF,
         ),
     )
-    lsr = (ntp >> 16) & 0xFFFFFFFF
-    now = time.time()
-    d[SENDER_LSR] = lsr
-    d[SENDER_LSR_TIME] = now
-    # A receiver report may answer an earlier SR than the last (reports cross on the way):
-    # keep the recent ones, as libwebrtc does, so every report gives a round trip.
-    sent: dict[int, float] = d.setdefault(SR_SENT, {})
-    sent.pop(lsr, None)
-    sent[lsr] = now
-    if len(sent) > SR_KEPT:
-        del sent[next(iter(sent))]
+    d[SENDER_LSR] = (ntp >> 16) & 0xFFFFFFFF
+    d[SENDER_LSR_TIME] = time.time()
     cname = d.get(_SENDER_CNAME)
     chunk = (
         None if cname is None else RtcpSourceInfo(ssrc=sender._ssrc, items=[(1, cname.encode())])
