@@ -27,11 +27,11 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 from server.errors import UserError
 from server.media import direct, passthrough
 from server.media.forwarding import DownTrack, ReceiverLink, UpTrack
+from server.media.hostsockets import HostSockets, share_host_sockets
 from server.media.ice import IpNetwork, filter_sdp_candidates, is_allowed_address, parse_candidate
 from server.media.passthrough import gather_on
 from server.media.port import MAX_CANDIDATE_BYTES, MAX_SDP_BYTES, IceCandidate, SignalSender
 from server.media.reports import ReportClock
-from server.media.udpmux import HostSockets, share_host_sockets
 
 logger = logging.getLogger(__name__)
 

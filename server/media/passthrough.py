@@ -326,7 +326,8 @@ def _params(func: Any) -> list[str]:
 
 def check_hooks() -> None:
     """Raise :class:`HookMissing` if any private name used above (and in ``sendpath.py``,
-    ``direct.py``, ``udpmux.py`` and ``clientside.py``) is gone or changed role."""
+    ``direct.py``, ``udpmux.py``, ``hostsockets.py`` and ``clientside.py``) is gone or
+    changed role."""
     _require(aiortc.__version__ == AIORTC_VERSION, f"aiortc {aiortc.__version__} != pinned")
     _require(aioice.__version__ == AIOICE_VERSION, f"aioice {aioice.__version__} != pinned")
     conn = aioice.Connection

@@ -20,6 +20,7 @@ from aiortc import RTCPeerConnection
 
 from server.errors import NotFound
 from server.media.forwarding import video_bitrate_cap
+from server.media.hostsockets import HostSockets
 from server.media.ice import (
     IceSettings,
     client_ice_config,
@@ -40,7 +41,6 @@ from server.media.port import (
     TileSize,
 )
 from server.media.speaker import SpeakerDetector, SpeakerTask
-from server.media.udpmux import HostSockets
 
 logger = logging.getLogger(__name__)
 

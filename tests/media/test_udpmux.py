@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from aioice import stun
 
-from server.media import sendmany, udpmux
+from server.media import hostsockets, sendmany, udpmux
+from server.media.hostsockets import HostSockets
 from server.media.sendmany import Batch
 from server.media.sfu import SfuSettings
 from server.media.shard import worker_settings
-from server.media.udpmux import HostSockets, MuxSocket, stun_class, stun_local_ufrag
+from server.media.udpmux import MuxSocket, stun_class, stun_local_ufrag
 from tests.media.harness import wait_until
 
 RTP = bytes([0x80, 96]) + bytes(10) + b"media"
@@ -339,8 +340,8 @@ async def test_every_waiting_datagram_is_read_in_one_wakeup(use_sendmmsg: bool) 
 def test_this_kernel_gives_connected_sockets_on_the_shared_port_their_remote_only() -> None:
     """The check HostSockets relies on before it connects a socket per remote (if this fails
     on a kernel, the server falls back to sendto on the one socket; here we expect Linux)."""
-    assert udpmux._check_connected_sends() is True
-    assert udpmux.connected_sends_work() is True
+    assert hostsockets._check_connected_sends() is True
+    assert hostsockets.connected_sends_work() is True
 
 
 async def test_a_learnt_remote_gets_a_connected_socket_on_the_shared_port() -> None:
