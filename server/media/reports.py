@@ -34,6 +34,7 @@ class ReportClock:
     def __init__(self) -> None:
         self.senders: list[RTCRtpSender] = []
         self.compounds = 0  # compound packets sent
+        self.failures = 0  # compounds that could not be built or sent
         self._task: asyncio.Task[None] | None = None
 
     def adopt(self, sender: RTCRtpSender) -> None:
@@ -61,7 +62,9 @@ class ReportClock:
                 try:
                     await self.send(group)
                 except Exception:  # one bad report must not end the connection's reports
-                    logger.exception("sender reports failed")
+                    self.failures += 1
+                    if self.failures == 1:  # once per connection: no log flood each second
+                        logger.exception("sender reports failed (later failures only counted)")
 
     async def send(self, group: list[RTCRtpSender]) -> None:
         packets: list[AnyRtcpPacket] = []

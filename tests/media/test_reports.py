@@ -102,3 +102,27 @@ async def test_a_compound_holds_an_sr_per_sender_then_one_sdes() -> None:
     assert len(sdes) == 1 and [c.ssrc for c in sdes[0].chunks] == [s._ssrc for s in senders]
     for s in senders:  # the LSR kept for the round trip, as aiortc's own loop keeps it
         assert s.__dict__["_RTCRtpSender__lsr"] == ((1 << 40) >> 16) & 0xFFFFFFFF
+
+
+async def test_failing_reports_are_logged_once_and_counted(monkeypatch: Any, caplog: Any) -> None:
+    """A compound that cannot be built keeps failing each interval: logged once per
+    connection, then only counted; the clock goes on."""
+    from server.media import reports
+
+    monkeypatch.setattr(reports.random, "random", lambda: 0.0)  # every 0.5 s
+    clock = ReportClock()
+
+    async def broken(group: list[Any]) -> None:
+        raise ValueError("bad report")
+
+    clock.send = broken  # type: ignore[method-assign]
+    clock._join(_Sender(9))  # type: ignore[arg-type]
+    with caplog.at_level("ERROR", logger="server.media.reports"):
+        deadline = time.monotonic() + 5
+        while clock.failures < 3:
+            assert time.monotonic() < deadline, "the clock stopped"
+            await asyncio.sleep(0.1)
+    clock._leave(clock.senders[0])
+    assert [r.message for r in caplog.records].count(
+        "sender reports failed (later failures only counted)"
+    ) == 1
