@@ -5,7 +5,9 @@ Counting needs no decoding: each received track's decoder queue is replaced by a
 counter (``passthrough.FrameSink``). Tracks from people listed in ``decode_from`` are really
 decoded, to prove the media is real: aiortc's receiver then NACKs what it misses, and the
 resends reach it on the slot's RTX SSRC (``clientside.route_rtx``, as a browser routes them;
-counted tracks skip aiortc's receive work, so they never ask for any).
+counted tracks skip aiortc's receive work, so they never ask for any). Counted tracks still
+keep aiortc's receive statistics (``clientside.report_statistics``), so their receiver
+reports carry loss, jitter and the LSR/DLSR the server measures the round trip from.
 """
 
 from __future__ import annotations
@@ -170,8 +172,10 @@ class MediaClient:
             self._tasks.append(asyncio.create_task(self._consume(receiver.track, key)))
             return
         watched = self._watched
+        reports = clientside.report_statistics(receiver)
 
         async def count(packet: Any) -> None:
+            reports(packet)  # receiver reports with report blocks, as a browser sends
             if packet.marker:
                 watched[key][1].frames += 1
 

@@ -12,11 +12,16 @@ repaired a hole. A browser routes RTX by the offer's ``a=ssrc-group:FID``; so do
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiortc import RTCRtpReceiver
+from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtp import RtpPacket
 
 _RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"  # RTX SSRC -> media SSRC, set by receive()
+_CODECS = "_RTCRtpReceiver__codecs"  # payload type -> codec, set by receive()
+_REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"  # SSRC -> StreamStatistics
 _RTX_ROUTED = "_hc_rtx_routed"
 
 
@@ -41,3 +46,23 @@ def route_rtx_when_started(receiver: RTCRtpReceiver) -> None:
 
     receiver.receive = receive  # type: ignore[method-assign]
     setattr(receiver, _RTX_ROUTED, True)
+
+
+def report_statistics(receiver: RTCRtpReceiver) -> Callable[[RtpPacket], None]:
+    """What a receiver that skips aiortc's receive work (a counting bot) calls with each
+    packet so that its receiver reports still carry a report block per stream (loss, jitter,
+    and the LSR/DLSR the sender measures its round trip from), as a browser's do: aiortc builds
+    them from the statistics its own ``_handle_rtp_packet`` keeps, and sends none without."""
+    codecs: dict[int, Any] = getattr(receiver, _CODECS)
+    streams: dict[int, StreamStatistics] = getattr(receiver, _REMOTE_STREAMS)
+
+    def add(packet: RtpPacket) -> None:
+        stream = streams.get(packet.ssrc)
+        if stream is None:
+            codec = codecs.get(packet.payload_type)
+            if codec is None:
+                return
+            stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stream.add(packet)
+
+    return add

@@ -375,6 +375,9 @@ def check_hooks() -> None:
         (RTCRtpReceiver.receive, "self.__rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc"),
         (RTCRtpReceiver.receive, "self.__transport._register_rtp_receiver(self, parameters)"),
         (RTCRtpReceiver._handle_rtp_packet, "self.__rtx_ssrc.get(packet.ssrc)"),
+        (RTCRtpReceiver._handle_rtp_packet, "codec = self.__codecs.get(packet.payload_type)"),
+        (RTCRtpReceiver._handle_rtp_packet, "self.__remote_streams[packet.ssrc].add(packet)"),
+        (RTCRtpReceiver.__init__, "self.__remote_streams: dict[int, StreamStatistics]"),
         (RTCDtlsTransport.__init__, "self._rtp_router = RtpRouter()"),
         (aiortc.rtcdtlstransport.RtpRouter.__init__, "self.ssrc_table: dict[int, RtpReceiver]"),
         (RTCPeerConnection, "await transceiver.receiver.receive("),  # in __connect

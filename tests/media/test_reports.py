@@ -126,3 +126,24 @@ async def test_failing_reports_are_logged_once_and_counted(monkeypatch: Any, cap
     assert [r.message for r in caplog.records].count(
         "sender reports failed (later failures only counted)"
     ) == 1
+
+
+async def test_counting_bots_report_so_the_unit_measures_their_round_trip(clips: Clips) -> None:
+    """The bots count what they receive without aiortc's receive work, but keep its receive
+    statistics (``clientside.report_statistics``): their receiver reports carry a block per
+    stream, so the unit hears their loss and measures their round trip, as with a browser."""
+    async with Harness(clips) as h:
+        pids = ["p00", "p01", "p02"]
+        for i, pid in enumerate(pids):
+            await h.join(pid, start_index=i)
+        await h.wait_connected(45)
+        room = h.engine._rooms[ROOM]
+        links = [room.participants[pid].link for pid in pids]
+        await wait_until(
+            lambda: all(link.estimate.rtt_s > 0 and link.estimate.reports >= 2 for link in links),
+            20,
+            "a round trip and two judged reports for every bot",
+        )
+        for link in links:
+            assert link.estimate.rtt_s < 1.0  # loopback: well under a second
+            assert link.estimate.last_loss == 0.0
