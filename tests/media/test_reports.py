@@ -19,6 +19,16 @@ from server.media import sendpath
 from server.media.reports import SENDERS_PER_COMPOUND, ReportClock
 from tests.media.harness import ROOM, Clips, Harness, wait_until
 
+PIDS = ["p00", "p01", "p02"]
+
+
+async def _three_joined(h: Harness) -> Any:
+    """The room, once three publishing clients have joined and connected."""
+    for i, pid in enumerate(PIDS):
+        await h.join(pid, start_index=i)
+    await h.wait_connected(45)
+    return h.engine._rooms[ROOM]
+
 
 def test_ntp_now_is_aiortcs_ntp_time() -> None:
     ours, theirs = sendpath.ntp_now(), clock.current_ntp_time()
@@ -27,11 +37,8 @@ def test_ntp_now_is_aiortcs_ntp_time() -> None:
 
 async def test_every_slot_gets_its_report_in_one_compound_per_connection(clips: Clips) -> None:
     async with Harness(clips) as h:
-        pids = ["p00", "p01", "p02"]
-        for i, pid in enumerate(pids):
-            await h.join(pid, start_index=i)
-        await h.wait_connected(45)
-        room = h.engine._rooms[ROOM]
+        pids = PIDS
+        room = await _three_joined(h)
         sent: dict[str, list[list[Any]]] = {pid: [] for pid in pids}
         for pid in pids:
             reports = room.participants[pid].reports
@@ -133,11 +140,8 @@ async def test_counting_bots_report_so_the_unit_measures_their_round_trip(clips:
     statistics (``clientside.report_statistics``): their receiver reports carry a block per
     stream, so the unit hears their loss and measures their round trip, as with a browser."""
     async with Harness(clips) as h:
-        pids = ["p00", "p01", "p02"]
-        for i, pid in enumerate(pids):
-            await h.join(pid, start_index=i)
-        await h.wait_connected(45)
-        room = h.engine._rooms[ROOM]
+        pids = PIDS
+        room = await _three_joined(h)
         links = [room.participants[pid].link for pid in pids]
         await wait_until(
             lambda: all(link.estimate.rtt_s > 0 and link.estimate.reports >= 2 for link in links),
