@@ -117,7 +117,7 @@ def _stand_ins(sink: _Sink, send: bool) -> None:
     passthrough.sender_ssrc = lambda sender: 4242
     passthrough.sender_rtx_ssrc = lambda sender: 4343
     sendpath.RtpOut = _Out  # type: ignore[assignment,misc]
-    passthrough.on_keyframe_request = lambda sender, cb: None
+    passthrough.on_keyframe_request = lambda sender, callback: None
     passthrough.on_nack = lambda sender, cb: None  # type: ignore[assignment]
     sendpath.count_sent = lambda *a: None
 

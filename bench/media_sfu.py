@@ -33,6 +33,10 @@ def server_main(conns: list[Connection], sockets: dict[str, Any] | None, cpu: in
     asyncio.run(_serve(conns, sockets))
 
 
+def _forward(conn: Connection, q: asyncio.Queue[Any]) -> None:
+    q.put_nowait(conn.recv())
+
+
 async def _serve(conns: list[Connection], sockets: dict[str, Any] | None) -> None:
     loop = asyncio.get_running_loop()
     engine: Any
@@ -89,7 +93,7 @@ async def _serve(conns: list[Connection], sockets: dict[str, Any] | None) -> Non
         out = PipeWriter(conn)
         out.start()
         writers.append(out)
-        loop.add_reader(conn.fileno(), lambda c=conn, qq=q: qq.put_nowait(c.recv()))
+        loop.add_reader(conn.fileno(), _forward, conn, q)
         tasks.append(asyncio.create_task(worker(conn, q, out)))
     await done.wait()
     for conn in conns:
@@ -179,6 +183,8 @@ def run(mode: str, sockets: dict[str, Any] | None, rooms: int, participants: int
         target=server_main, args=([control_server] + [p[0] for p in gen_pipes], sockets, 0)
     )
     server.start()
+    server_pid = server.pid
+    assert server_pid is not None  # started
     for r in range(rooms):
         control_main.send(("open", f"room{r}"))
     bots: list[list[tuple[str, str, bool]]] = [[] for _ in range(generators)]
@@ -214,7 +220,7 @@ def run(mode: str, sockets: dict[str, Any] | None, rooms: int, participants: int
             float, float, dict[str, int], dict[str, Any], list[int], list[float]
         ]:
             t = time.monotonic()
-            cpu = cpu_seconds(server.pid)
+            cpu = cpu_seconds(server_pid)
             srv = ask(control_main, ("counters",))[1]
             streams: dict[str, Any] = {}
             decoded: list[int] = []
@@ -222,26 +228,26 @@ def run(mode: str, sockets: dict[str, Any] | None, rooms: int, participants: int
                 _, s, d = ask(c, ("counters",))
                 streams.update(s)
                 decoded.extend(d)
-            gcpu = [cpu_seconds(p.pid) for p in gens]
+            gcpu = [cpu_seconds(p.pid) for p in gens if p.pid is not None]  # all started
             return t, cpu, srv, streams, decoded, gcpu
 
         spy = None
         if profile:
             spy = subprocess.Popen(
                 [shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy"),
-                 "record", "--pid", str(server.pid), "--duration", str(int(seconds)),
+                 "record", "--pid", str(server_pid), "--duration", str(int(seconds)),
                  "--format", "raw", "--nonblocking", "--rate", "1000", "-o", profile],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
         drops0 = udp_rcvbuf_errors()
         host0 = host_cpu()
-        split0 = cpu_split(server.pid)
+        split0 = cpu_split(server_pid)
         t0, cpu0, srv0, st0, dec0, g0 = snapshot()
         time.sleep(seconds)
         t1, cpu1, srv1, st1, dec1, g1 = snapshot()
         drops = udp_rcvbuf_errors() - drops0
         host1 = host_cpu()
-        split1 = cpu_split(server.pid)
+        split1 = cpu_split(server_pid)
         if spy is not None:
             spy.wait(30)
     finally:

@@ -23,6 +23,6 @@ def retry_delay_s(attempt: int, rnd: random.Random | None = None) -> float:
     """The wait before retry number ``attempt`` (0 for the first), as retry-policy.ts."""
     n = max(0, attempt)
     cap = FAST_CAP_S if n < FAST_ATTEMPTS else SLOW_CAP_S
-    base = min(cap, FIRST_S * 2 ** min(n, 60))
+    base = min(cap, FIRST_S * 2.0 ** min(n, 60))
     r = (rnd or random).random()
     return base * (JITTER[0] + (JITTER[1] - JITTER[0]) * r)

@@ -141,16 +141,16 @@ def serve_relay(port: int) -> None:
     sio.attach(app)
     versions: dict[str, int] = {}
 
-    @sio.on("connect", namespace=NS)  # type: ignore[misc]
+    @sio.on("connect", namespace=NS)  # type: ignore[untyped-decorator]
     async def connect(sid: str, environ: Any, auth: Any = None) -> None:
         return None
 
-    @sio.on("join", namespace=NS)  # type: ignore[misc]
+    @sio.on("join", namespace=NS)  # type: ignore[untyped-decorator]
     async def join(sid: str, data: dict[str, Any]) -> dict[str, Any]:
         await sio.enter_room(sid, data["room"], namespace=NS)
         return {"ok": True}
 
-    @sio.on("relay", namespace=NS)  # type: ignore[misc]
+    @sio.on("relay", namespace=NS)  # type: ignore[untyped-decorator]
     async def relay(sid: str, data: dict[str, Any]) -> dict[str, Any]:
         room = data["room"]
         versions[room] = versions.get(room, 0) + 1
