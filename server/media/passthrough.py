@@ -378,6 +378,7 @@ def check_hooks() -> None:
         (RTCRtpReceiver._handle_rtp_packet, "codec = self.__codecs.get(packet.payload_type)"),
         (RTCRtpReceiver._handle_rtp_packet, "self.__remote_streams[packet.ssrc].add(packet)"),
         (RTCRtpReceiver.__init__, "self.__remote_streams: dict[int, StreamStatistics]"),
+        (RTCRtpReceiver.receive, "self.__codecs[codec.payloadType] = codec"),  # same dict
         (RTCDtlsTransport.__init__, "self._rtp_router = RtpRouter()"),
         (aiortc.rtcdtlstransport.RtpRouter.__init__, "self.ssrc_table: dict[int, RtpReceiver]"),
         (RTCPeerConnection, "await transceiver.receiver.receive("),  # in __connect
