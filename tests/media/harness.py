@@ -22,7 +22,10 @@ class Clips:
         self.audio = encode_tone()
 
 
-async def wait_until(cond: Callable[[], bool], timeout: float, what: str) -> None:  # noqa: ASYNC109
+# ``...``: the callers' lambdas bind loop variables as defaults (lambda p=p: ...), which
+# mypy cannot match against a no-argument callable; wait_until calls cond() with none.
+# ``object``: the condition is tested for truth (a list of errors counts once non-empty).
+async def wait_until(cond: Callable[..., object], timeout: float, what: str) -> None:  # noqa: ASYNC109
     """Poll a condition on the event loop (media counters have no events to await)."""
     deadline = time.monotonic() + timeout
     while not cond():

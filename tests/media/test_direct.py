@@ -4,10 +4,13 @@ and the room still gets everything."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
 from server.media import passthrough
 from server.media.ice import IceSettings
+from server.media.sendpath import RtpOut
 from server.media.sfu import SfuSettings
 from tests.media.harness import ROOM, Clips, Harness, wait_until
 
@@ -68,7 +71,10 @@ async def test_publisher_media_takes_the_direct_path(
             )
             # with connected sends every copy leaves through its remote's own socket
             assert counters["peers"] == (len(pids) if connected else 0)
-            outs = [
-                d.out for p in room.participants.values() for u in p.up.values() for d in u.downs
+            outs = [  # unlayered video is never paced: each an RtpOut
+                cast(RtpOut, d.out)
+                for p in room.participants.values()
+                for u in p.up.values()
+                for d in u.downs
             ]
             assert outs and all((o._addr is None) is connected for o in outs)

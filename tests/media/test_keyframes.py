@@ -4,12 +4,12 @@ Unit test of the forwarding point with aiortc's objects replaced by fakes (no ne
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from aiortc.rtp import RtpPacket
 
-from server.media import forwarding
 from server.media.forwarding import KEYFRAME_MIN_INTERVAL_S, DownTrack, UpTrack
 from tests.media import fakes
 
@@ -23,7 +23,7 @@ def plis(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     asked: list[float] = []
 
     async def send_pli(receiver: Any, ssrc: int) -> None:
-        asked.append(forwarding.time.monotonic())
+        asked.append(time.monotonic())  # forwarding reads this clock; the tests set it
 
     fakes.install(monkeypatch, send_pli=send_pli)
     return asked
@@ -37,7 +37,7 @@ def packet(seq: int, payload: bytes) -> RtpPacket:
 
 async def test_waiting_subscriber_keeps_asking_for_a_keyframe(monkeypatch, plis) -> None:
     now = [100.0]
-    monkeypatch.setattr(forwarding.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr("server.media.forwarding.time.monotonic", lambda: now[0])
     up = UpTrack("pub", "video", receiver=object(), payload_type=96)  # type: ignore[arg-type]
     down = DownTrack("sub", "video", sender=object(), payload_type=96)  # type: ignore[arg-type]
     up.add_down(down)

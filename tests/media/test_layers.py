@@ -125,8 +125,8 @@ async def test_a_weak_receiver_gets_fewer_layers_and_a_continuous_stream() -> No
     for d in (full, weak):  # no gap in either receiver's numbering or picture ids
         s = seqs(d)
         assert s == [(s[0] + k) & 0xFFFF for k in range(len(s))]
-        p = pids(d)
-        assert p == list(range(p[0], p[0] + len(p)))
+        ids = pids(d)
+        assert ids == list(range(ids[0], ids[0] + len(ids)))
     # a NACK from the weak receiver maps back through the drops to the right packet
     lost = sent(weak)[-2]
     await weak.retransmit(seqs(weak)[-2])
@@ -141,7 +141,7 @@ def test_switching_up_waits_for_a_sync_frame_or_a_keyframe() -> None:
     f = LayerFilter()
     f.target = f.current = 0
     info = [
-        parse_vp8(descriptor(i, PATTERN[i % 4], sync=PATTERN[i % 4] and i % 4 != 3))
+        parse_vp8(descriptor(i, PATTERN[i % 4], sync=PATTERN[i % 4] > 0 and i % 4 != 3))
         for i in range(8)
     ]
     assert all(x is not None for x in info)

@@ -115,7 +115,7 @@ async def test_subscriber_nacks_are_answered_from_the_history(clips: Any) -> Non
         assert down.rtx_payload_type >= 0  # RTX negotiated with the subscriber
         loss = Loss()
         out = LossyOut(down.out, loss, down.rtx_payload_type)
-        down.out = out
+        down.out = out  # type: ignore[assignment]  # a fake wrapping the slot's RtpOut
         got = resends_reaching(video_receiver(h.clients["b"], "a"), down.rtx_ssrc)
         await wait_until(lambda: len(loss.dropped) >= 8, 30, "8 packets lost on the way out")
         loss.on = False
@@ -144,7 +144,8 @@ async def test_upstream_loss_is_nacked_to_the_publisher(clips: Any) -> None:
         assert up.rtx_payload_type >= 0  # RTX negotiated with the publisher
         loss = Loss()
         for transceiver in publisher.pc.getTransceivers():
-            connection = transceiver.receiver.transport.transport.iceGatherer._connection
+            # Any: the test replaces a method on aioice's private protocol objects.
+            connection: Any = transceiver.receiver.transport.transport.iceGatherer._connection
             for protocol in connection._protocols:
                 inner = protocol.datagram_received
 
@@ -190,7 +191,7 @@ async def test_a_client_with_several_video_slots_gets_its_resends(clips: Any) ->
             router = receiver.transport._rtp_router  # the premise: two slots, one RTX type
             assert len(router.payload_type_table[down.rtx_payload_type]) == 2
             loss = Loss()
-            down.out = LossyOut(down.out, loss, down.rtx_payload_type)
+            down.out = LossyOut(down.out, loss, down.rtx_payload_type)  # type: ignore[assignment]
             cases.append((p, receiver, loss, resends_reaching(receiver, down.rtx_ssrc)))
         for p, _, loss, _ in cases:
             await wait_until(lambda loss=loss: len(loss.dropped) >= 8, 30, f"8 lost from {p}")

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from aiortc.rtp import RtpPacket
 
-from server.media import forwarding
 from server.media.downtrack import RESEND_GUARD_S
 from server.media.forwarding import (
     HISTORY_SIZE,
@@ -135,7 +134,7 @@ async def streamed(monkeypatch: Any, count: int) -> tuple[list[float], DownTrack
     """A key frame and ``count - 1`` packets forwarded on a clock the test moves; the clock,
     the slot and the sequence numbers it sent."""
     now = [500.0]
-    monkeypatch.setattr(forwarding.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr("server.media.forwarding.time.monotonic", lambda: now[0])
     up, down = pair()
     await up.on_packet(packet(0, KEY))
     for seq in range(1, count):
@@ -257,7 +256,7 @@ async def test_long_gaps_and_audio_are_not_nacked(fakes: Nacks) -> None:
 
 async def test_a_new_publisher_ssrc_clears_the_history(fakes: Nacks, monkeypatch) -> None:
     now = [10.0]
-    monkeypatch.setattr(forwarding.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr("server.media.forwarding.time.monotonic", lambda: now[0])
     up, _down = pair()
     await up.on_packet(packet(300, KEY))
     await up.on_packet(packet(301))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aiortc import RTCPeerConnection
 
@@ -27,7 +29,8 @@ async def test_hooks_install_on_real_objects() -> None:
         assert called == [True]
         sendpath.count_sent(t.sender, 2, 100, 1234, 5678)
         passthrough.gather_on(pc, ["127.0.0.1"])
-        conn = t.receiver.transport.transport.iceGatherer._connection
+        # Any: aioice's Connection carries the attribute passthrough sets on it.
+        conn: Any = t.receiver.transport.transport.iceGatherer._connection
         assert conn._hc_gather_on == ["127.0.0.1"]
     finally:
         await pc.close()
@@ -52,7 +55,8 @@ async def test_datagrams_from_refused_sources_are_dropped() -> None:
         pc.addTransceiver("audio", direction="recvonly")
         passthrough.gather_on(pc, ["127.0.0.1"])
         await pc.setLocalDescription(await pc.createOffer())
-        conn = pc.getTransceivers()[0].receiver.transport.transport.iceGatherer._connection
+        # Any: the test replaces a method on aioice's private protocol object.
+        conn: Any = pc.getTransceivers()[0].receiver.transport.transport.iceGatherer._connection
         (protocol,) = conn._protocols
         seen: list[tuple[bytes, tuple[str, int]]] = []
         protocol.datagram_received = lambda data, addr: seen.append((data, addr))

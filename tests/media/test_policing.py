@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from aiortc.rtp import RtpPacket
 
-from server.media import forwarding
 from server.media.forwarding import POLICE_BURST, POLICE_RATE, DownTrack, UpTrack
 from tests.media import fakes
 
@@ -19,7 +18,7 @@ KEY = bytes([0x10, 0x00])
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     fakes.install(monkeypatch)
     now = [1000.0]
-    monkeypatch.setattr(forwarding.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr("server.media.forwarding.time.monotonic", lambda: now[0])
     return now
 
 

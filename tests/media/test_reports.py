@@ -114,9 +114,8 @@ async def test_a_compound_holds_an_sr_per_sender_then_one_sdes() -> None:
 async def test_failing_reports_are_logged_once_and_counted(monkeypatch: Any, caplog: Any) -> None:
     """A compound that cannot be built keeps failing each interval: logged once per
     connection, then only counted; the clock goes on."""
-    from server.media import reports
 
-    monkeypatch.setattr(reports.random, "random", lambda: 0.0)  # every 0.5 s
+    monkeypatch.setattr("server.media.reports.random.random", lambda: 0.0)  # every 0.5 s
     clock = ReportClock()
 
     async def broken(group: list[Any]) -> None:
