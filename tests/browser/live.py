@@ -158,7 +158,9 @@ class LiveServer:
     ) -> Cast:
         """Seed a Balint group (``settings`` added to its group settings) and serve it."""
         self._thread.start()
-        cast = self.run(seed(self.db_url, members=members, locales=locales, settings=settings))
+        cast: Cast = self.run(
+            seed(self.db_url, members=members, locales=locales, settings=settings)
+        )
         self.url = self.run(self._start())
         return cast
 

@@ -101,7 +101,7 @@ class StubServer:
         sio.attach(app)
         state = self.state
 
-        @sio.on("*", namespace="/room")  # type: ignore[misc]
+        @sio.on("*", namespace="/room")  # type: ignore[untyped-decorator]
         async def any_event(event: str, sid: str, data: Any) -> dict[str, Any]:
             state.room_events.append(event)
             snap = state.room_snapshot or {}
@@ -116,7 +116,7 @@ class StubServer:
                 return {"ok": True, "snapshot": snap}
             return {"ok": False, "error": {"code": "protocol", "message": "scripted room"}}
 
-        @sio.on("connect", namespace="/room")  # type: ignore[misc]
+        @sio.on("connect", namespace="/room")  # type: ignore[untyped-decorator]
         async def connect(sid: str, environ: Any, auth: Any) -> bool:
             return isinstance(auth, dict) and auth.get("token") == "stub-token"
 

@@ -72,6 +72,7 @@ def test_tile_sizes_choose_the_layers(browser: Any, live_server: LiveServer) -> 
         and what share of its frames the leader decodes (so a busy host slowing every
         page alike does not count as a layer)."""
         time.sleep(1.5)  # the decoder's rate settles after a switch
+        counters: tuple[functools.partial[int], ...]
         counters = (functools.partial(sent, a), functools.partial(sent, b))
         counters += (functools.partial(frames, a), functools.partial(frames, b))
         start, t0 = [f() for f in counters], time.monotonic()

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from tests.browser.support import DESKTOP
-from tests.browser.test_coordinator import Server, World
-from tests.foundation.seed import invitation
+from tests.browser.test_coordinator import Server
+from tests.foundation.seed import World, invitation
 
 pytestmark = pytest.mark.browser
 

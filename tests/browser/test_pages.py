@@ -30,7 +30,7 @@ def open_page(browser: Any, url: str, viewport: dict[str, int], locale: str = "e
         lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
     )
     page.goto(url)
-    page.errors = errors  # type: ignore[attr-defined]
+    page.errors = errors
     return page
 
 
@@ -57,7 +57,7 @@ def test_prejoin_check_shows_preview_level_and_devices(
         assert width <= PHONE["width"], f"horizontal scroll at 360 px: {width}"
     screenshot(page, f"join-prejoin-{size}")
     assert axe_violations(page, f"prejoin-{size}") == []
-    assert page.errors == []  # type: ignore[attr-defined]
+    assert page.errors == []
     page.context.close()
 
 

@@ -209,7 +209,7 @@ class RoomServer:
         sio = self.sio
         sio.attach(app)
 
-        @sio.on("connect", namespace="/room")  # type: ignore[misc]
+        @sio.on("connect", namespace="/room")  # type: ignore[untyped-decorator]
         async def connect(sid: str, environ: Any, auth: Any) -> bool:
             token = auth.get("token", "") if isinstance(auth, dict) else ""
             pid = token.removeprefix("tok-")
@@ -218,11 +218,11 @@ class RoomServer:
             room.sids[sid] = pid
             return True
 
-        @sio.on("disconnect", namespace="/room")  # type: ignore[misc]
+        @sio.on("disconnect", namespace="/room")  # type: ignore[untyped-decorator]
         async def disconnect(sid: str, *args: Any) -> None:
             room.sids.pop(sid, None)
 
-        @sio.on("*", namespace="/room")  # type: ignore[misc]
+        @sio.on("*", namespace="/room")  # type: ignore[untyped-decorator]
         async def any_event(event: str, sid: str, data: Any = None) -> dict[str, Any]:
             pid = room.sids.get(sid, "")
             room.events.append((pid, event, data))
@@ -374,7 +374,7 @@ def person_page(
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{rs.url}/app/")
-    page.errors = errors  # type: ignore[attr-defined]
+    page.errors = errors
     return page
 
 
@@ -407,7 +407,7 @@ def boxes_overlap(a: dict[str, float] | None, b: dict[str, float] | None) -> boo
 def clean(page: Any, name: str) -> None:
     screenshot(page, name)
     assert axe_violations(page, name) == []
-    assert page.errors == [], page.errors  # type: ignore[attr-defined]
+    assert page.errors == [], page.errors
 
 
 # ---- 1. the focus layout ----------------------------------------------------------------
