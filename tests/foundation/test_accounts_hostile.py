@@ -18,7 +18,10 @@ from .seed import PASSWORD, invitation, seed
 
 
 async def _login(api: Any, email: str, password: str = PASSWORD, **kw: Any) -> tuple[int, Any]:
-    return await api.post("/api/auth/login", {"email": email, "password": password}, **kw)
+    answer: tuple[int, Any] = await api.post(
+        "/api/auth/login", {"email": email, "password": password}, **kw
+    )
+    return answer
 
 
 async def _add(url: str, *rows: Any) -> None:

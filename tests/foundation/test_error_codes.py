@@ -39,6 +39,7 @@ def test_every_error_code_has_a_text_in_the_catalogue(locale: str) -> None:
 def _code_literals(tree: ast.AST) -> list[tuple[int, str]]:
     """String literals that stand for an error code: ``code="x"``, ``code = "x"``, ``{"code": "x"}``."""
     found: list[tuple[int, str]] = []
+    value: ast.expr | None
     for node in ast.walk(tree):
         if isinstance(node, ast.keyword) and node.arg == "code":
             value = node.value

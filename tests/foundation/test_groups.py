@@ -49,6 +49,7 @@ async def test_enrol_refuses_people_of_other_organisations_and_bad_input(live, d
     w = await seed(db_url, members=1)
     api = await _coord(live, api_factory)
     assert (await api.post(f"/api/groups/{w.group_id}/enrolments", {"person_id": 99999}))[0] == 404
+    bad: object
     for bad in ({"person_id": "one"}, {"person_id": 0}, {"person_id": 1, "role": "king"}, {}, []):
         status, body = await api.post(f"/api/groups/{w.group_id}/enrolments", bad)
         assert status == 400, (bad, body)

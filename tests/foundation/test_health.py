@@ -29,7 +29,7 @@ async def test_readyz_answers_the_proxy_from_its_last_probe(live, api_factory, m
         calls += 1
         raise OSError("database gone")
 
-    monkeypatch.setattr(app_module.migrate, "current_revision", broken)
+    monkeypatch.setattr("server.app.migrate.current_revision", broken)
     for _ in range(5):
         assert (await api.get("/readyz"))[0] == 200
     assert calls == 0

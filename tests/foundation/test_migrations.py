@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import cast
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import Table, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 
 from server.db import migrate, model_registry
@@ -64,7 +65,7 @@ async def test_upgrade_is_idempotent_and_constraints_hold(empty_db: Database):
     assert len(people) == 1 and people[0].created_at.tzinfo is not None
     # An agreement is accepted once per person, series and version.
     assert ("person_id", "series_id", "version") in {
-        tuple(c.columns.keys())
-        for c in AgreementAcceptance.__table__.constraints
+        tuple(cast(UniqueConstraint, c).columns.keys())
+        for c in cast(Table, AgreementAcceptance.__table__).constraints
         if c.__class__.__name__ == "UniqueConstraint"
     }

@@ -12,6 +12,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -70,7 +71,7 @@ class ServerThread:
 
 
 @pytest.fixture(scope="module")
-def fuzz_target(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[dict]:
+def fuzz_target(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("fuzz")
     url = fresh_db_url("sqlite", request, tmp)
     world = asyncio.run(seed(url, members=3, with_password=False))

@@ -87,7 +87,10 @@ async def _outbox(url: str) -> list[OutboxMessage]:
 
 
 async def _password_hash(url: str, person_id: int) -> str | None:
-    return (await _query(url, select(Person.password_hash).where(Person.id == person_id)))[0]
+    hashed: str | None = (
+        await _query(url, select(Person.password_hash).where(Person.id == person_id))
+    )[0]
+    return hashed
 
 
 async def _audit(url: str, action: str) -> list[AuditEntry]:

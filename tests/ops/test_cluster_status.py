@@ -12,8 +12,10 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import redis.asyncio as aioredis
+from sqlalchemy import Table
 
 from server.cli_cluster import cluster_status
 from server.db.engine import Database
@@ -24,6 +26,7 @@ from tests.fakes_rooms import ManualClock
 from tests.signaling.conftest import Server, seed
 
 ROOT = Path(__file__).resolve().parents[2]
+ROOM_LEASES = cast(Table, RoomLease.__table__)  # the mapped class's Core table
 
 
 async def circle(
@@ -99,7 +102,7 @@ async def test_live_rooms_their_nodes_and_lease_ages(sqlite_url: str, tmp_path: 
     try:
         async with db.engine.begin() as conn:
             await conn.execute(
-                RoomLease.__table__.insert().values(
+                ROOM_LEASES.insert().values(
                     session_id=world.session_id,
                     owner="node-b",
                     lease_until=datetime.now(UTC) - timedelta(seconds=12),
@@ -124,7 +127,7 @@ async def test_heartbeats_from_redis(sqlite_url: str, tmp_path: Path) -> None:
     try:
         async with db.engine.begin() as conn:
             await conn.execute(
-                RoomLease.__table__.insert().values(
+                ROOM_LEASES.insert().values(
                     session_id=world.session_id,
                     owner="node-1",
                     lease_until=now + timedelta(seconds=20),

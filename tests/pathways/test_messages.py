@@ -6,7 +6,7 @@ group's attendance."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 
@@ -45,7 +45,7 @@ async def test_message_to_the_leaders(live_sqlite: Live, sqlite_url: str, api_fa
     status, sent = await m0.post(path, {"body": text})
     assert status == 201 and sent["leaders_told"] == 2, sent
     told = await outbox(sqlite_url, "leader_message")
-    assert sorted(m.person_id for m in told) == sorted([w.leader_id, w.co_leader_id])
+    assert sorted(cast(int, m.person_id) for m in told) == sorted([w.leader_id, w.co_leader_id])
     assert all(text not in m.body for m in told)  # the mail says where to read it, not what
 
     status, seen = await leader.get(path)

@@ -57,9 +57,9 @@ def test_the_rooms_verbs_are_the_command_words() -> None:
 def test_the_signaling_model_takes_exactly_the_leader_commands() -> None:
     for word in pb.LEADER_COMMANDS:
         assert ProtocolCommand.model_validate({"command": word.value}).command is word
-    for word in [*(h.value for h in HANDS), "ADVANCE", "timer", "forget", 1, None]:
+    for bad in [*(h.value for h in HANDS), "ADVANCE", "timer", "forget", 1, None]:
         with pytest.raises(ValidationError, match="command"):
-            ProtocolCommand.model_validate({"command": word})
+            ProtocolCommand.model_validate({"command": bad})
     for floor in pb.Floor:
         assert (
             ProtocolCommand.model_validate({"command": "set_floor", "floor": floor.value}).floor

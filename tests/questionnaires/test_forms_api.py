@@ -249,7 +249,8 @@ async def test_withdrawing_consent_takes_answers_out_of_the_export_from_then_on(
             f"{live_sqlite.url}/api/outcomes/export?series={w.series_id}&format=csv"
         ) as resp:
             assert resp.status == 200
-            return await resp.text()
+            text: str = await resp.text()
+            return text
 
     db = Database(sqlite_url)
     async with db.sessionmaker() as s:

@@ -4,6 +4,7 @@ names the file and the field, and `circle instruments add` copies nothing then."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -41,17 +42,18 @@ def test_shipped_instruments_load_with_their_structure():
     assert [i.id for i in reg.get("cbi").items if i.reverse] == ["wb_7"]
 
 
-def _phq9() -> dict:
-    return yaml.safe_load((SHIPPED_DIR / "phq9.yaml").read_text(encoding="utf-8"))
+def _phq9() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((SHIPPED_DIR / "phq9.yaml").read_text(encoding="utf-8"))
+    return data
 
 
-def _write(tmp_path: Path, data: dict, name: str = "phq9.yaml") -> Path:
+def _write(tmp_path: Path, data: dict[str, Any], name: str = "phq9.yaml") -> Path:
     path = tmp_path / name
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
 
 
-def _break(change) -> dict:
+def _break(change) -> dict[str, Any]:
     data = _phq9()
     change(data)
     return data

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import statistics
 import tempfile
+from typing import Any
 
 import pyreadstat
 import pytest
@@ -36,7 +37,8 @@ async def world(db_url, tmp_path):
     # Member 6 answered the pre form only (and consented): no pair.
     await submit(db_url, members[6], w.org_id, w.series_id, Timepoint.PRE, 9)
     await consent(db_url, members[6], w.org_id)
-    w.researcher_id = await add_researcher(db_url, w.org_id)
+    # this module's researcher, added to the shared World
+    w.researcher_id = await add_researcher(db_url, w.org_id)  # type: ignore[attr-defined]
     runner, live = await start_app(make_settings(db_url, tmp_path))
     yield w, live
     await runner.cleanup()
@@ -172,7 +174,8 @@ async def test_a_second_submission_of_the_same_form_is_refused_and_changes_nothi
             items = list(await s.scalars(select(ResponseItem)))
     finally:
         await db.dispose()
-    assert len(responses) == 1 and responses[0].scores["total"] == 12.0 and len(items) == 9
+    assert len(responses) == 1 and responses[0].scores is not None
+    assert responses[0].scores["total"] == 12.0 and len(items) == 9
 
 
 async def test_a_researcher_reads_no_names_rosters_or_contacts(world, api_factory, db_url):
@@ -195,6 +198,7 @@ async def test_a_study_scoped_researcher_reads_only_that_study(world, api_factor
     try:
         async with db.sessionmaker() as s, s.begin():
             outsider = await s.get(Person, w.outsider_id)
+            assert outsider is not None
             email = outsider.email
             assert await grants.grant(s, email=email, group_id=w.group_id)
             assert not await grants.grant(s, email=email, group_id=w.group_id)  # idempotent
@@ -275,6 +279,7 @@ async def test_erasing_a_person_removes_their_questionnaire_data(sqlite_url):
     try:
         async with db.sessionmaker() as s, s.begin():
             person = await s.get(Person, w.member_ids[0])
+            assert person is not None
             # What the person's data export shows of the questionnaire side:
             assert len(await holdings["response_items"].export(s, person)) == 9
             code = (await holdings["research_codes"].export(s, person))[0]["code"]
@@ -285,7 +290,7 @@ async def test_erasing_a_person_removes_their_questionnaire_data(sqlite_url):
         assert report["deleted"]["response_items"] == 9
         assert report["deleted"]["research_consents"] == 1
         async with db.sessionmaker() as s:
-            left = {
+            left: dict[str, Any] = {
                 "responses": len(list(await s.scalars(select(QuestionnaireResponse)))),
                 "items": len(list(await s.scalars(select(ResponseItem)))),
                 "codes": list(await s.scalars(select(ResearchCode.code))),

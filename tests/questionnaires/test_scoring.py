@@ -127,7 +127,13 @@ def test_checkin_and_evaluation_ignore_free_text():
     s = score_answers(REG.get("checkin"), {"satisfaction": 5, "safety": 4, "useful": 3})
     assert (s.total, s.subscales) == (4.0, {"satisfaction": 5.0})
     # Evaluation 4, 5, 5, 4 -> 18/4 = 4.5; the free-text answers are not scored.
-    ev = {"overall": 4, "coping": 5, "confidential": 5, "recommend": 4, "most_helpful": "listening"}
+    ev: dict[str, int | str] = {
+        "overall": 4,
+        "coping": 5,
+        "confidential": 5,
+        "recommend": 4,
+        "most_helpful": "listening",
+    }
     assert score_answers(REG.get("evaluation"), ev).total == 4.5
     assert missing_required(REG.get("evaluation"), ev) == []  # free text is optional
     assert missing_required(REG.get("checkin"), {"satisfaction": 5}) == ["safety", "useful"]

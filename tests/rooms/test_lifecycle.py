@@ -24,7 +24,7 @@ async def test_the_media_gate_comes_before_the_broadcast(env: Env) -> None:
     order: list[str] = []
     set_caps, snapshot, save = env.media.set_capabilities, env.out.snapshot, env.store.save
 
-    def gate(room_id: str, participant_id: str, **kw: bool) -> None:
+    def gate(room_id: str, participant_id: str, **kw: Any) -> None:
         if participant_id == str(PRESENTER) and not kw["may_speak"]:
             order.append("gate")
         set_caps(room_id, participant_id, **kw)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
-from icalendar import Calendar
+from icalendar import Calendar, vInt
 from sqlalchemy import func, select
 
 from server.db.engine import Database
@@ -127,11 +127,11 @@ async def test_move_one_session_bumps_sequence_updates_ics_and_notifies(
         keys = {x.key.split(":")[0] for x in pending}
     events = {str(e["uid"]): e for e in cal.walk("VEVENT")}
     ev = events[f"session-{ids[2]}@127.0.0.1"]
-    assert int(ev["sequence"]) == 1
+    assert int(cast(vInt, ev["sequence"])) == 1
     # Written in UTC (18:00 CET is 17:00Z); the feed names the reader's zone for display.
     assert "TZID" not in ev["dtstart"].params
     assert ev.decoded("dtstart").strftime("%H:%M %Z") == "17:00 UTC"
-    assert int(events[f"session-{ids[3]}@127.0.0.1"]["sequence"]) == 0
+    assert int(cast(vInt, events[f"session-{ids[3]}@127.0.0.1"]["sequence"])) == 0
     assert str(cal["x-wr-timezone"]) == "Asia/Tehran"
     assert keys == {f"s{ids[2]}.1"}  # old-SEQUENCE reminders were superseded
 
@@ -257,6 +257,7 @@ async def test_enrol_waiting_list_and_withdraw_promotes(
             .select_from(ScheduledSession)
             .where(ScheduledSession.id.in_(ids), ScheduledSession.starts_at > clock())
         )
+        assert future is not None
         assert await count(newcomer) == 2 * future
         assert await count(second) == 0
     await Dispatcher(db.sessionmaker, cfg, OutboxNotifier(), worker="t").sweep_once(clock())

@@ -173,7 +173,10 @@ async def test_holidays_and_exclusions_are_skipped_and_moved_to_the_end(
     status, now = await coord.get(cal)
     assert now == {"timezone": None, "holidays": []}
 
-    body = {"timezone": "Asia/Tehran", "holidays": [{"date": holiday.isoformat(), "name": "Feast"}]}
+    body: dict[str, Any] = {
+        "timezone": "Asia/Tehran",
+        "holidays": [{"date": holiday.isoformat(), "name": "Feast"}],
+    }
     status, out = await coord.call("PUT", cal, body)
     assert status == 200 and out["timezone"] == "Asia/Tehran" and len(out["holidays"]) == 1
     assert len(await _audit(sqlite_url, "calendar.update")) == 1

@@ -72,12 +72,16 @@ async def test_smtp_delivery_in_each_language(
     assert set(by_lang) == {"en", "fa", "nl"}
     fa_msg = by_lang["fa"]
     body = next(p for p in fa_msg.walk() if p.get_content_type() == "text/plain")
-    fa = body.get_payload(decode=True).decode()
+    payload = body.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    fa = payload.decode()
     assert "گرامی" in fa and "Asia/Tehran" in fa
     # The booking notice carries the series as an .ics (UTC times, the reader's zone named).
     ics = next(p for p in fa_msg.walk() if p.get_content_type() == "text/calendar")
     assert ics.get_filename() == "series.ics"
-    cal = Calendar.from_ical(ics.get_payload(decode=True))
+    attached = ics.get_payload(decode=True)
+    assert isinstance(attached, bytes)
+    cal = Calendar.from_ical(attached)
     events = cal.walk("VEVENT")
     assert len(events) == 6
     assert {e.decoded("dtstart").utcoffset().total_seconds() for e in events} == {0}

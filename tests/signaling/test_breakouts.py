@@ -217,8 +217,8 @@ async def test_a_latecomer_lands_in_the_main_room(workshop: Server) -> None:
     await leader.until(
         lambda s: any(p["person_id"] == str(late.person_id) for p in s["participants"])
     )
-    assert heard_by(server, late.person_id) == {str(w.leader)}  # the main room
-    assert heard_by(server, w.leader) == {str(late.person_id)}
+    assert heard_by(server, late.person_id) == frozenset({str(w.leader)})  # the main room
+    assert heard_by(server, w.leader) == frozenset({str(late.person_id)})
 
 
 async def test_a_restarted_room_comes_back_split_with_its_timer(workshop: Server) -> None:

@@ -113,14 +113,15 @@ async def test_packets_that_cannot_be_answered_close_the_connection(
         assert (await sock.call("hello", {"v": 1}))["ok"]
     finally:
         await sock.close()
-    for frame in [
+    frames: list[str | bytes] = [
         f"43{NS},5[1]",  # an ack the server never asked for
         f"462-{NS},6[1]",  # a binary ack
         '40/other,{"token":"x"}',  # another namespace
         '42/,7["hello",{"v":1}]',  # an event to the default namespace
         f'42{NS}["hello",{{"v":1}}' + "[" * 3000,  # no id, undecodable
         b"\x00\x01binary",  # an attachment of nothing
-    ]:
+    ]
+    for frame in frames:
         sock = await _member_socket(server)
         try:
             await sock.send(frame)
