@@ -43,7 +43,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from xdist.scheduler import LoadGroupScheduling
 
-    class PathGroups(LoadGroupScheduling):
+    class PathGroups(LoadGroupScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
             for prefix, group in XDIST_GROUPS.items():
                 if nodeid.startswith(prefix):

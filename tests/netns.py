@@ -100,7 +100,7 @@ def report(item: pytest.Item, outcome: str, text: str) -> None:
             keywords={k: 1 for k in item.keywords},
             outcome=this,  # type: ignore[arg-type]
             longrepr=longrepr,  # type: ignore[arg-type]
-            when=when,  # type: ignore[arg-type]
+            when=when,
             sections=[("namespace run", text)] if when == "call" else [],
         )
         item.ihook.pytest_runtest_logreport(report=rep)

@@ -22,7 +22,7 @@ from tests.foundation.seed import seed
 from .conftest import D, J, L, R, add_session, as_person, backdate_memberships, days_ago
 
 
-async def _world(url: str):  # type: ignore[no-untyped-def]
+async def _world(url: str):
     w = await seed(url, members=3, with_password=False, session_in_minutes=120)
     m0, m1, m2 = w.member_ids
     await backdate_memberships(url, w.group_id, days_ago(30))

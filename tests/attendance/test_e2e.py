@@ -275,7 +275,7 @@ async def test_a_series_end_to_end(server: Server) -> None:
     assert people[m[0]]["A"]["missing"] and people[m[0]]["I"]["missing"]
 
 
-async def as_person_live(server: Server, pid: int):  # type: ignore[no-untyped-def]
+async def as_person_live(server: Server, pid: int):
     from tests.conftest import Live
 
     assert server.runner is not None

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.media
 ROOM = "session-1"
 
 
-class FakeSignaling(socketio.AsyncNamespace):
+class FakeSignaling(socketio.AsyncNamespace):  # type: ignore[misc]
     """hello / agreement / join / media.answer as docs/signaling.md describes them."""
 
     def __init__(self, engine: AiortcMediaEngine) -> None:

@@ -48,7 +48,7 @@ async def test_every_slot_gets_its_report_in_one_compound_per_connection(clips: 
                 sent[_pid].append(list(group))
                 await _orig(group)
 
-            reports.send = spy  # type: ignore[method-assign]
+            reports.send = spy
 
         async def reported(client: Any) -> bool:
             for t in client.pc.getTransceivers():

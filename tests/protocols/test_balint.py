@@ -287,7 +287,7 @@ def test_hands_in_order_and_lowering() -> None:
     ],
 )
 @pytest.mark.parametrize("person", [PRESENTER, OTHER])
-def test_members_and_presenter_cannot_lead(make, person: int) -> None:  # type: ignore[no-untyped-def]
+def test_members_and_presenter_cannot_lead(make, person: int) -> None:
     for phase in P:
         state = at_phase(phase)
         command = make(actor(SPEC, state, person))

@@ -8,8 +8,9 @@ import socketio
 from server.auth.tokens import mint_join_token
 from server.db.models import AgreementAcceptance, AuditEntry
 from server.domain import AuditOutcome, GroupRole
+from tests.conftest import SECRET
 
-from .conftest import NS, SECRET, Server
+from .conftest import NS, Server
 
 
 async def connect_error(server: Server, auth: object) -> dict[str, object]:
@@ -131,7 +132,7 @@ async def test_a_second_connection_replaces_the_first(server: Server) -> None:
     assert (await m1.event("room.replaced"))["reason"]
 
 
-async def test_dynamic_therapy_co_therapists_have_equal_rights(sqlite_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_dynamic_therapy_co_therapists_have_equal_rights(sqlite_url: str, tmp_path) -> None:
     from server.db.engine import Database
     from server.db.models import Group
     from server.domain import ProtocolKind
