@@ -39,7 +39,8 @@ after the rounds, on a smaller room, and its per-packet ratio to the first varia
 printed.
 
 The whole run happens in a private network namespace (``unshare -rn``) unless --no-netns.
-The last line is one JSON object.
+The last line is one JSON object. ``bash bench/setup.sh`` (as root) installs Debian's ``janus``
+where it is missing; without it the Janus column is skipped and the reason printed.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ IFACE, PEER, ADDRESS = "hcjanus0", "hcjanus1", "10.99.0.1"
 def unavailable() -> str | None:
     """Why the Janus column cannot run here, or None."""
     if shutil.which("janus") is None:
-        return "janus is not installed (apt-get install janus)"
+        return "janus is not installed (bash bench/setup.sh installs it, as root)"
     for lib in (LIB / "plugins" / "libjanus_videoroom.so", LIB / "transports" / "libjanus_http.so"):
         if not lib.exists():
             return f"{lib} is missing"
