@@ -60,6 +60,7 @@ AIOICE_VERSION = "0.13.0"
 _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 
 DIRECT = "_hc_direct_handler"  # a tapped receiver's handler for direct.receive_directly
+_FEEDBACK = "_hc_feedback"  # a sender's (on_loss, on_rtt) from on_feedback, for report_block
 _SENDING: set[asyncio.Task[Any]] = set()  # tasks started by soon() (a strong reference)
 logger = logging.getLogger(__name__)
 
@@ -191,15 +192,13 @@ def on_feedback(
     aiortc's own handling still runs."""
     original = sender._handle_rtcp_packet
     ssrc = int(sender._ssrc)
+    setattr(sender, _FEEDBACK, (on_loss, on_rtt))
 
     async def handle(packet: Any) -> None:
         if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
             for report in packet.reports:
                 if report.ssrc == ssrc:
-                    on_loss(report.fraction_lost / 256)
-                    d = sender.__dict__  # about our last sender report: the round trip
-                    if on_rtt is not None and report.lsr and report.lsr == d.get(SENDER_LSR):
-                        on_rtt(time.time() - d[SENDER_LSR_TIME] - report.dlsr / 65536)
+                    report_block(sender, report.fraction_lost, report.lsr, report.dlsr)
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             with contextlib.suppress(ValueError):
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)
@@ -208,6 +207,21 @@ def on_feedback(
         await original(packet)
 
     sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+
+def report_block(sender: RTCRtpSender, fraction_lost: int, lsr: int, dlsr: int) -> None:
+    """One receiver report block about ``sender``'s SSRC, to the hooks ``on_feedback``
+    installed: the fraction lost (in 256ths), and the round trip when the block is about our
+    last sender report (its LSR; DLSR in 65536ths of a second). Called from aiortc's RTCP
+    path (the hook above) and from ``direct.py``'s, which skips aiortc's for plain reports."""
+    hooks = getattr(sender, _FEEDBACK, None)
+    if hooks is None:
+        return
+    on_loss, on_rtt = hooks
+    on_loss(fraction_lost / 256)
+    d = sender.__dict__  # about our last sender report: the round trip
+    if on_rtt is not None and lsr and lsr == d.get(SENDER_LSR):
+        on_rtt(time.time() - d[SENDER_LSR_TIME] - dlsr / 65536)
 
 
 def sender_rtx_ssrc(sender: RTCRtpSender) -> int:
@@ -343,6 +357,12 @@ def check_hooks() -> None:
         (RTCDtlsTransport._handle_rtp_data, "self._rtp_router.route_rtp(packet)"),
         (RTCDtlsTransport._recv_next, "self._rx_srtp.unprotect(data)"),
         (RTCDtlsTransport._recv_next, "first_byte > 127 and first_byte < 192"),
+        # direct.py: SRTCP unprotected there, receiver reports read, the rest handed over
+        (RTCDtlsTransport._recv_next, "data = self._rx_srtp.unprotect_rtcp(data)"),
+        (RTCDtlsTransport._recv_next, "await self._handle_rtcp_data(data)"),
+        (RTCDtlsTransport._handle_rtcp_data, "self._rtp_router.route_rtcp(packet)"),
+        (aiortc.rtcdtlstransport.RtpRouter.__init__, "self.senders: dict[int, RtpSender]"),
+        (aiortc.rtcdtlstransport.RtpRouter.route_rtcp, "self.senders.get(report.ssrc)"),
         (aiortc.rtcdtlstransport.RtpRouter.route_rtp, "self.ssrc_table.get(packet.ssrc)"),
         (aiortc.rtcdtlstransport.RtpRouter.route_rtp, "self.payload_type_table.get("),
         (RTCDtlsTransport._send_rtp, "self._tx_srtp.protect(data)"),
@@ -400,6 +420,7 @@ def check_hooks() -> None:
         "SRTP_MAX_TRAILER_LEN",
         "lib.srtp_protect",
         "lib.srtp_unprotect",
+        "lib.srtp_unprotect_rtcp",
     ):
         sources.append((pylibsrtp.Session, needle))
     for where, needle in sources:
@@ -407,6 +428,7 @@ def check_hooks() -> None:
     signatures = [
         (RTCRtpReceiver._handle_rtp_packet, ["self", "packet", "arrival_time_ms"]),
         (RTCRtpSender._handle_rtcp_packet, ["self", "packet"]),
+        (RTCDtlsTransport._handle_rtcp_data, ["self", "data"]),
         (RTCRtpReceiver._send_rtcp_nack, ["self", "media_ssrc", "lost"]),
     ]
     for func, params in signatures:

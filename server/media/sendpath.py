@@ -45,14 +45,22 @@ def fast_protect(session: Any) -> Callable[[bytes], bytes | None]:
 
 def fast_unprotect(session: Any) -> Callable[[bytes], bytes | None]:
     """SRTP unprotect the same way (None: replayed, forged or malformed)."""
+    return _fast_srtp(session, "srtp_unprotect", _none_on_error(session.unprotect))
 
+
+def fast_unprotect_rtcp(session: Any) -> Callable[[bytes], bytes | None]:
+    """SRTCP unprotect the same way (None: replayed, forged or malformed)."""
+    return _fast_srtp(session, "srtp_unprotect_rtcp", _none_on_error(session.unprotect_rtcp))
+
+
+def _none_on_error(process: Callable[[bytes], bytes]) -> Callable[[bytes], bytes | None]:
     def slow(data: bytes) -> bytes | None:
         try:
-            return session.unprotect(data)  # type: ignore[no-any-return]
+            return process(data)
         except pylibsrtp.Error:
             return None
 
-    return _fast_srtp(session, "srtp_unprotect", slow)
+    return slow
 
 
 def _fast_srtp(session: Any, name: str, fallback: Any) -> Callable[[bytes], bytes | None]:
