@@ -74,8 +74,8 @@ def receive_directly(pc: RTCPeerConnection) -> None:
     libsrtp as aiortc does) and handed to that handler at once; SRTCP is decrypted here too
     (receiver reports handled here, other RTCP by aiortc's handling in a task). Everything
     else (STUN, DTLS, a stream's first packets, other receivers) takes aiortc's path:
-    aioice's queue, the ICE and DTLS receive tasks. Install before :func:`drop_datagrams_from` so the address
-    filter stays in front."""
+    aioice's queue, the ICE and DTLS receive tasks. Install before
+    :func:`drop_datagrams_from` so the address filter stays in front."""
     for connection in connections(pc):
         for protocol in list(getattr(connection, "_protocols", [])):
             if type(protocol) is aioice.ice.StunProtocol and not getattr(
